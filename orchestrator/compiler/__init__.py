@@ -1,0 +1,28 @@
+"""The journey compiler: YAML in, diagnostics and a frozen journey graph (IR) out.
+
+Stages, in order (each reports everything it finds):
+1. `yaml_loader` parses YAML 1.2 keeping the line and column of every node, and finds duplicate keys.
+2. `schema` validates against schemas/journey.schema.json and explains each failure.
+3. `flow` checks step ids, `next` targets, reachability and loops that never wait.
+4. `semantics` checks expressions, templates, channel fields, time values and triggers.
+5. `lower` builds the IR (`orchestrator.ir.Journey`), versioned by a hash of its content.
+`project` runs this over files and folders and checks journey ids across a folder.
+"""
+
+from orchestrator.compiler.diagnostics import Diagnostic, Severity, format_diagnostics, has_errors
+from orchestrator.compiler.pipeline import CompileResult, compile_file, compile_text
+from orchestrator.compiler.project import ProjectResult, UsageError, compile_paths, journey_files
+
+__all__ = [
+    "CompileResult",
+    "Diagnostic",
+    "ProjectResult",
+    "Severity",
+    "UsageError",
+    "compile_file",
+    "compile_paths",
+    "compile_text",
+    "format_diagnostics",
+    "has_errors",
+    "journey_files",
+]

@@ -1,0 +1,158 @@
+"""The one Jinja2 sandbox used for journey expressions and message templates.
+
+The compiler uses it to parse and statically check every expression and
+template before a journey ships; the runtime uses the same environment to
+evaluate and render them. Untrusted text (marketer templates, event payloads)
+never executes code: the environment is Jinja's ImmutableSandboxedEnvironment,
+undefined values are errors (StrictUndefined), and the compiler additionally
+rejects the well-known sandbox-escape shapes outright, so a pull request that
+contains one fails validation instead of relying on the sandbox at run time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+from jinja2 import StrictUndefined, TemplateSyntaxError, meta, nodes
+from jinja2.parser import Parser
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+SCOPE: tuple[str, ...] = ("customer", "event", "journey")
+"""Names every expression and template can read."""
+
+WEBHOOK_SCOPE: tuple[str, ...] = (*SCOPE, "secrets")
+"""Webhook templates can also read `secrets.NAME` (JOURNEY_SECRET_NAME in the worker's environment)."""
+
+# Attribute names that reach Python internals. The sandbox blocks them at run
+# time; the compiler refuses them earlier so reviewers never see one merge.
+_UNSAFE_ATTRIBUTES = frozenset(
+    {
+        "mro",
+        "format",
+        "format_map",
+        "func_globals",
+        "func_code",
+        "f_globals",
+        "f_locals",
+        "f_builtins",
+        "gi_frame",
+        "gi_code",
+        "cr_frame",
+        "cr_code",
+        "ag_frame",
+        "ag_code",
+    }
+)
+_UNSAFE_FILTERS = frozenset({"attr"})
+
+
+def make_environment(*, autoescape: bool = False) -> ImmutableSandboxedEnvironment:
+    """A fresh sandbox with no globals (no `lipsum`, `cycler`, `namespace`...) and strict undefined."""
+    env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=autoescape)
+    env.globals.clear()
+    env.globals["range"] = range
+    for name in _UNSAFE_FILTERS:
+        env.filters.pop(name, None)
+    return env
+
+
+ENVIRONMENT = make_environment()
+
+
+@dataclass(frozen=True)
+class TemplateProblem:
+    """A problem in one expression or template; `lineno` is 1-based within its text."""
+
+    rule: str
+    message: str
+    lineno: int
+
+
+def _parse_expression(source: str) -> nodes.Template:
+    parser = Parser(ENVIRONMENT, source, state="variable")
+    expr = parser.parse_expression()
+    if not parser.stream.eos:
+        token = parser.stream.current
+        raise TemplateSyntaxError(f"unexpected '{token.value}' after the expression", token.lineno)
+    tree = nodes.Template([nodes.Output([expr], lineno=1)], lineno=1)
+    tree.set_environment(ENVIRONMENT)
+    return tree
+
+
+def _unsafe_reason(node: nodes.Node) -> str | None:
+    if isinstance(node, nodes.Getattr):
+        if node.attr.startswith("_") or node.attr in _UNSAFE_ATTRIBUTES:
+            return f"attribute '{node.attr}' is not allowed"
+    elif isinstance(node, nodes.Name):
+        if node.name.startswith("_"):
+            return f"name '{node.name}' is not allowed"
+    elif isinstance(node, nodes.Const):
+        if isinstance(node.value, str) and node.value.startswith("__"):
+            return f"'{node.value}' looks like a Python internal and is not allowed"
+    elif isinstance(node, nodes.Filter) and node.name in _UNSAFE_FILTERS:
+        return f"filter '{node.name}' is not allowed"
+    elif isinstance(node, nodes.Include | nodes.Extends | nodes.Import | nodes.FromImport):
+        return "include, extends and import are not available in journey templates; inline the text"
+    return None
+
+
+def _check_ast(tree: nodes.Template, scope: tuple[str, ...], *, expression: bool) -> list[TemplateProblem]:
+    what = "expression" if expression else "template"
+    problems: list[TemplateProblem] = []
+    for node in tree.find_all(nodes.Node):
+        reason = _unsafe_reason(node)
+        if reason:
+            problems.append(TemplateProblem("unsafe-template", f"{what}: {reason} (sandbox)", node.lineno))
+        if isinstance(node, nodes.Filter) and node.name not in _UNSAFE_FILTERS and node.name not in ENVIRONMENT.filters:
+            problems.append(TemplateProblem("unknown-filter", f"{what}: no filter named '{node.name}'", node.lineno))
+        if isinstance(node, nodes.Test) and node.name not in ENVIRONMENT.tests:
+            problems.append(TemplateProblem("unknown-filter", f"{what}: no test named '{node.name}'", node.lineno))
+    if expression:
+        # An expression cannot assign, so every name it reads must come from the scope.
+        names = {n.name for n in tree.find_all(nodes.Name)}
+    else:
+        names = meta.find_undeclared_variables(tree)
+    unknown = names - set(scope) - set(ENVIRONMENT.globals)
+    for name in sorted(unknown):
+        if name.startswith("_"):
+            continue  # already reported as unsafe
+        first = next((n.lineno for n in tree.find_all(nodes.Name) if n.name == name), 1)
+        problems.append(
+            TemplateProblem(
+                "unknown-variable",
+                f"{what}: unknown name '{name}'; in scope: {', '.join(scope)}",
+                first,
+            )
+        )
+    return problems
+
+
+@cache
+def check_expression(source: str, scope: tuple[str, ...] = SCOPE) -> tuple[TemplateProblem, ...]:
+    """Problems in a Jinja2 expression such as `customer.age >= 18`; empty when it is fine."""
+    try:
+        tree = _parse_expression(source)
+    except TemplateSyntaxError as exc:
+        return (TemplateProblem("expression-syntax", f"expression does not parse: {exc.message}", exc.lineno or 1),)
+    return tuple(_check_ast(tree, scope, expression=True))
+
+
+@cache
+def check_template(source: str, scope: tuple[str, ...] = SCOPE) -> tuple[TemplateProblem, ...]:
+    """Problems in a Jinja2 template such as `Hi {{ customer.first_name }}`; empty when it is fine."""
+    try:
+        tree = ENVIRONMENT.parse(source)
+    except TemplateSyntaxError as exc:
+        return (TemplateProblem("template-syntax", f"template does not parse: {exc.message}", exc.lineno or 1),)
+    return tuple(_check_ast(tree, scope, expression=False))
+
+
+@cache
+def reads_event(source: str, *, expression: bool) -> bool:
+    """Whether an expression or template reads the `event` variable."""
+    try:
+        tree = _parse_expression(source) if expression else ENVIRONMENT.parse(source)
+    except TemplateSyntaxError:
+        return False
+    return any(n.name == "event" for n in tree.find_all(nodes.Name))
