@@ -11,10 +11,12 @@ contains one fails validation instead of relying on the sandbox at run time.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, meta, nodes
+from jinja2 import StrictUndefined, TemplateSyntaxError, nodes
 from jinja2.parser import Parser
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -45,11 +47,26 @@ _UNSAFE_ATTRIBUTES = frozenset(
     }
 )
 _UNSAFE_FILTERS = frozenset({"attr"})
+_TEMPLATE_NAMES = frozenset({"loop", "caller", "varargs", "kwargs"})
 
 
-def make_environment(*, autoescape: bool = False) -> ImmutableSandboxedEnvironment:
+class JourneySandbox(ImmutableSandboxedEnvironment):
+    """The sandbox, with one change: `x.name` on a mapping reads the key `name` first.
+
+    Jinja looks up attributes before keys, so `event.items` or `customer.values`
+    would return dict methods instead of the marketer's data. Profiles and
+    events are mappings of data, so their keys win.
+    """
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if isinstance(obj, Mapping) and attribute in obj:
+            return obj[attribute]
+        return super().getattr(obj, attribute)
+
+
+def make_environment(*, autoescape: bool = False) -> JourneySandbox:
     """A fresh sandbox with no globals (no `lipsum`, `cycler`, `namespace`...) and strict undefined."""
-    env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=autoescape)
+    env = JourneySandbox(undefined=StrictUndefined, autoescape=autoescape)
     env.globals.clear()
     env.globals["range"] = range
     for name in _UNSAFE_FILTERS:
@@ -108,12 +125,10 @@ def _check_ast(tree: nodes.Template, scope: tuple[str, ...], *, expression: bool
             problems.append(TemplateProblem("unknown-filter", f"{what}: no filter named '{node.name}'", node.lineno))
         if isinstance(node, nodes.Test) and node.name not in ENVIRONMENT.tests:
             problems.append(TemplateProblem("unknown-filter", f"{what}: no test named '{node.name}'", node.lineno))
-    if expression:
-        # An expression cannot assign, so every name it reads must come from the scope.
-        names = {n.name for n in tree.find_all(nodes.Name)}
-    else:
-        names = meta.find_undeclared_variables(tree)
-    unknown = names - set(scope) - set(ENVIRONMENT.globals)
+    # Names a template binds itself ({% for x in ... %}, {% set %}, macro parameters) are not inputs.
+    read = {n.name for n in tree.find_all(nodes.Name) if n.ctx == "load"}
+    bound = {n.name for n in tree.find_all(nodes.Name) if n.ctx != "load"} | _TEMPLATE_NAMES
+    unknown = read - bound - set(scope) - set(ENVIRONMENT.globals)
     for name in sorted(unknown):
         if name.startswith("_"):
             continue  # already reported as unsafe

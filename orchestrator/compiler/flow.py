@@ -58,6 +58,7 @@ def edges(source: JourneySource) -> list[Edge]:
 
 def check_flow(source: JourneySource) -> None:
     _check_step_ids(source)
+    _check_next_allowed(source)
     ids = source.step_ids()
     all_edges = edges(source)
     _check_targets(source, all_edges, ids)
@@ -82,6 +83,19 @@ def _check_step_ids(source: JourneySource) -> None:
             )
         else:
             first_seen[step_id] = index
+
+
+def _check_next_allowed(source: JourneySource) -> None:
+    for index, step in source.steps():
+        kind = step_kind(step)
+        if "next" in step and kind is not None and kind not in FALLS_THROUGH:
+            where = "ends the enrollment" if kind == "exit" else f"chooses where to go in its own `{kind}` items"
+            source.report(
+                ("steps", index, "next"),
+                "next-not-allowed",
+                f"a {kind} step {where}, so `next` here would be ignored; remove it",
+                on_key=True,
+            )
 
 
 def _check_targets(source: JourneySource, all_edges: list[Edge], ids: dict[str, int]) -> None:

@@ -241,15 +241,18 @@ def _check_webhook_body(source: JourneySource, at: Path_, body: Any) -> None:
 
 
 def _warn_event_without_trigger_event(source: JourneySource, trigger_kind: str) -> None:
+    """In segment and schedule journeys `event` is empty, except in the `where` of the event being matched."""
+    message = f"`event` is the triggering event, and a {trigger_kind}-triggered journey has none; use `customer` instead"
     for at, value in _all_strings(source.document, ()):
+        if not at or at[0] not in ("steps", "entry") or (len(at) > 3 and at[2] == "wait_for"):
+            continue
         expression = at[-1] in _EXPRESSION_KEYS or "compute" in at
-        if at and at[0] in ("steps", "goal", "exit_on", "entry") and reads_event(value, expression=expression):
-            source.report(
-                at,
-                "no-trigger-event",
-                f"`event` refers to the triggering event, and a {trigger_kind}-triggered journey has none; use `customer` instead",
-                severity=Severity.WARNING,
-            )
+        if at[-1] == "template" and len(at) > 3 and at[2] == "send":
+            content = source.templates.get(value)
+            if content is not None and reads_event(content, expression=False):
+                source.report(at, "no-trigger-event", f"template '{value}': {message}", severity=Severity.WARNING)
+        elif reads_event(value, expression=expression):
+            source.report(at, "no-trigger-event", message, severity=Severity.WARNING)
 
 
 def _all_strings(value: Any, at: Path_) -> list[tuple[Path_, str]]:
