@@ -28,9 +28,14 @@ class Diagnostic:
         return f"{self.file}:{self.line}:{self.column}: {self.severity}: {self.message} [{self.rule}]"
 
     def github(self) -> str:
-        # GitHub workflow commands end the message at a newline and treat % specially.
-        message = f"{self.message} [{self.rule}]".replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-        return f"::{self.severity} file={self.file},line={self.line},col={self.column}::{message}"
+        # Workflow commands end a message at a newline and a property at `,` or `:`.
+        message = _escape_data(f"{self.message} [{self.rule}]")
+        file = _escape_data(self.file).replace(":", "%3A").replace(",", "%2C")
+        return f"::{self.severity} file={file},line={self.line},col={self.column}::{message}"
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def has_errors(diagnostics: Iterable[Diagnostic]) -> bool:

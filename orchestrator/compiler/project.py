@@ -27,26 +27,45 @@ class ProjectResult:
     diagnostics: tuple[Diagnostic, ...]
 
 
+def _files_in(folder: Path) -> list[Path]:
+    return sorted(
+        p
+        for p in folder.rglob("*")
+        if p.suffix in JOURNEY_SUFFIXES
+        and p.is_file()
+        and not any(part in SKIPPED_FOLDERS or part.startswith(".") for part in p.relative_to(folder).parts[:-1])
+    )
+
+
 def journey_files(paths: Iterable[Path | str]) -> list[Path]:
     """Journey files named directly, plus every .yaml/.yml below named folders (skipping tests/ and templates/)."""
-    found: list[Path] = []
+    return list(dict.fromkeys(f for group in _groups(paths).values() for f in group.files))
+
+
+@dataclass
+class _Group:
+    """Journeys whose ids must differ: everything below a named folder, or a named file and its siblings."""
+
+    files: list[Path]
+    siblings: list[Path]
+
+
+def _groups(paths: Iterable[Path | str]) -> dict[Path, _Group]:
+    groups: dict[Path, _Group] = {}
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found.extend(
-                sorted(
-                    p
-                    for p in path.rglob("*")
-                    if p.suffix in JOURNEY_SUFFIXES
-                    and p.is_file()
-                    and not any(part in SKIPPED_FOLDERS or part.startswith(".") for part in p.relative_to(path).parts[:-1])
-                )
-            )
+            group = groups.setdefault(path.resolve(), _Group([], []))
+            group.files.extend(_files_in(path))
         elif path.is_file():
-            found.append(path)
+            group = groups.setdefault(path.resolve().parent, _Group([], []))
+            group.files.append(path)
         else:
             raise UsageError(f"{raw}: no such file or folder")
-    return list(dict.fromkeys(found))
+    for folder, group in groups.items():
+        named = {f.resolve() for f in group.files}
+        group.siblings = [p for p in _files_in(folder) if p.resolve() not in named]
+    return groups
 
 
 PARALLEL_FROM = 48
@@ -62,43 +81,51 @@ def _compile_all(files: list[Path]) -> list[CompileResult]:
 
 
 def compile_paths(paths: Iterable[Path | str]) -> ProjectResult:
-    files = journey_files(paths)
+    groups = _groups(paths)
+    files = list(dict.fromkeys(f for group in groups.values() for f in group.files))
     results = _compile_all(files)
+    by_file = {Path(r.file): r for r in results}
     diagnostics = [d for r in results for d in r.diagnostics]
-    diagnostics.extend(_duplicate_ids(results))
+    for group in groups.values():
+        diagnostics.extend(_duplicate_ids([by_file[f] for f in dict.fromkeys(group.files)], group.siblings))
+    order = {r.file: n for n, r in enumerate(results)}
+    diagnostics.sort(key=lambda d: (order.get(d.file, len(order)), d.file, d.line, d.column))
     return ProjectResult(tuple(results), tuple(diagnostics))
 
 
-def _duplicate_ids(results: list[CompileResult]) -> list[Diagnostic]:
-    """A journey id must be unique in its folder, including siblings that were not named on the command line."""
+def _duplicate_ids(members: list[CompileResult], siblings: list[Path]) -> list[Diagnostic]:
+    """A journey id must be unique across its journeys folder, including files that were not named."""
+    owners: dict[str, list[str]] = {}
+    for r in members:
+        if r.journey_id:
+            owners.setdefault(r.journey_id, []).append(r.file)
+    for sibling in siblings:
+        sibling_id = _peek_id(sibling)
+        if sibling_id:
+            owners.setdefault(sibling_id, []).append(_shown(sibling))
     found: list[Diagnostic] = []
-    by_folder: dict[Path, list[CompileResult]] = {}
-    for result in results:
-        by_folder.setdefault(Path(result.file).resolve().parent, []).append(result)
-    for folder, members in by_folder.items():
-        owners: dict[str, list[str]] = {}
-        compiled = {Path(r.file).resolve() for r in members}
-        for r in members:
-            if r.journey_id:
-                owners.setdefault(r.journey_id, []).append(r.file)
-        for sibling in sorted(p for p in folder.iterdir() if p.suffix in JOURNEY_SUFFIXES and p.resolve() not in compiled):
-            sibling_id = _peek_id(sibling)
-            if sibling_id:
-                owners.setdefault(sibling_id, []).append(str(sibling))
-        for r in members:
-            others = [f for f in owners.get(r.journey_id or "", []) if f != r.file]
-            if others:
-                found.append(
-                    Diagnostic(
-                        r.file,
-                        r.id_line,
-                        r.id_column,
-                        Severity.ERROR,
-                        "duplicate-journey-id",
-                        f"journey id '{r.journey_id}' is also used by {', '.join(others)}; ids must be unique in a folder",
-                    )
+    for r in members:
+        others = [f for f in owners.get(r.journey_id or "", []) if f != r.file]
+        if others:
+            found.append(
+                Diagnostic(
+                    r.file,
+                    r.id_line,
+                    r.id_column,
+                    Severity.ERROR,
+                    "duplicate-journey-id",
+                    f"journey id '{r.journey_id}' is also used by {', '.join(others)}; ids must be unique in a journeys folder",
                 )
+            )
     return found
+
+
+def _shown(path: Path) -> str:
+    """A path as short as it can be: relative to the working directory when it is below it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def _peek_id(path: Path) -> str | None:

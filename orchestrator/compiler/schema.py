@@ -117,7 +117,8 @@ def _explain(error: ValidationError) -> Iterator[SchemaFinding]:
         yield SchemaFinding(path, False, "re-entry", message)
         return
     if error.validator in ("oneOf", "anyOf") and error.context:
-        yield from _explain(_closest_branch(error))
+        for sub in _closest_branch(error):
+            yield from _explain(sub)
         return
 
     if error.validator == "additionalProperties" and isinstance(instance, dict):
@@ -164,24 +165,27 @@ def _explain(error: ValidationError) -> Iterator[SchemaFinding]:
     yield SchemaFinding(path, False, rule, error.message)
 
 
-def _closest_branch(error: ValidationError) -> ValidationError:
-    """The most telling failure among the alternatives, ignoring alternatives of the wrong type.
+def _closest_branch(error: ValidationError) -> list[ValidationError]:
+    """The failures of the alternative the author most likely meant.
 
-    For `wait: 1y` the string alternative (a bad duration) says more than the
-    mapping alternative ("expected a mapping"), which best_match alone may pick.
+    Alternatives of the wrong type are out (for `wait: 1y`, the mapping forms);
+    then the one whose keys fit (no missing or unknown key at its top) wins, so
+    `wait: {until: "25:00"}` is about the time, not a missing `until_date`.
     """
     branches: dict[Any, list[ValidationError]] = {}
     for sub in error.context or ():
         branches.setdefault(sub.relative_schema_path[0], []).append(sub)
-    fitting = [
-        sub
-        for errors in branches.values()
-        if not any(e.validator in ("type", "const", "enum") and not e.relative_path for e in errors)
-        for sub in errors
-    ]
-    from jsonschema.exceptions import best_match
 
-    return best_match(fitting or list(error.context or ()))
+    def top_level(errors: list[ValidationError], validators: tuple[str, ...]) -> bool:
+        return any(e.validator in validators and not e.relative_path for e in errors)
+
+    candidates = [errors for errors in branches.values() if not top_level(errors, ("type", "const", "enum"))]
+    if not candidates:
+        from jsonschema.exceptions import best_match
+
+        return [best_match(list(error.context or ()))]
+    candidates.sort(key=lambda errors: (top_level(errors, ("required", "additionalProperties")), len(errors)))
+    return candidates[0]
 
 
 def _reason(parse: Any, text: str, **kwargs: Any) -> str:

@@ -6,6 +6,7 @@ reported by the schema) so that one mistake never hides the others.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -14,11 +15,12 @@ from croniter import croniter
 
 from orchestrator.compiler.diagnostics import Diagnostic, Severity
 from orchestrator.compiler.source import JourneySource, mapping, step_kind, text
-from orchestrator.templating import SCOPE, WEBHOOK_SCOPE, check_expression, check_template, reads_event
+from orchestrator.templating import SCOPE, WEBHOOK_SCOPE, TemplateProblem, check_expression, check_template, reads_event
 from orchestrator.timeparse import is_timezone, parse_duration, parse_time_of_day
 
 Path_ = tuple[str | int, ...]
 
+_CHANNEL_NAMES = {"email": "an email", "sms": "an SMS", "push": "a push"}
 _EXPRESSION_KEYS = frozenset({"where", "when", "audience", "until_date", "segment"})
 
 CHANNEL_FIELDS = {
@@ -166,8 +168,7 @@ def _check_send(source: JourneySource, at: Path_, send: dict[str, Any]) -> None:
     elif channel == "push" and "title" not in send and not has_body:
         missing.append("title or body")
     if missing:
-        article = "an" if channel == "email" else "a"
-        source.report(at, "send-missing-field", f"{article} {channel} message needs {' and '.join(missing)}")
+        source.report(at, "send-missing-field", f"{_CHANNEL_NAMES[channel]} message needs {' and '.join(missing)}")
     for key in ("subject", "preheader", "title", "url"):
         if key in send and key not in CHANNEL_FIELDS[channel]:
             source.report(
@@ -270,14 +271,26 @@ def _all_strings(value: Any, at: Path_) -> list[tuple[Path_, str]]:
 
 def _expression(source: JourneySource, at: Path_, value: Any) -> None:
     if isinstance(value, str):
-        for problem in check_expression(value):
-            source.report(at, problem.rule, problem.message, inner_line=problem.lineno)
+        _report_text_problems(source, at, check_expression(value), lambda raw: check_expression(raw))
 
 
 def _template(source: JourneySource, at: Path_, value: Any, scope: tuple[str, ...]) -> None:
     if isinstance(value, str):
-        for problem in check_template(value, scope):
-            source.report(at, problem.rule, problem.message, inner_line=problem.lineno)
+        _report_text_problems(source, at, check_template(value, scope), lambda raw: check_template(raw, scope))
+
+
+def _report_text_problems(
+    source: JourneySource,
+    at: Path_,
+    problems: tuple[TemplateProblem, ...],
+    recheck: Callable[[str], tuple[TemplateProblem, ...]],
+) -> None:
+    if problems:
+        unfolded = source.folded_block_lines(at)
+        if unfolded is not None:
+            problems = recheck(unfolded) or problems
+    for problem in problems:
+        source.report(at, problem.rule, problem.message, inner_line=problem.lineno)
 
 
 def _duration(source: JourneySource, at: Path_, value: Any, *, signed: bool = False) -> None:

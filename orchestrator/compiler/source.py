@@ -50,6 +50,31 @@ class JourneySource:
             return line, len(text) - len(text.lstrip()) + 1
         return loc.line, loc.column
 
+    def folded_block_lines(self, path: tuple[str | int, ...]) -> str | None:
+        """The source lines of a folded (`>`) block scalar, newlines kept; None for other scalars.
+
+        Folding joins lines before Jinja sees the text, so Jinja's line numbers
+        count folded lines; re-checking the unfolded lines gives source lines.
+        """
+        loc = locate(self.document, path)
+        if loc is None or loc.style != ">":
+            return None
+        lines = self.text.splitlines()[loc.line :]
+        block: list[str] = []
+        indent: int | None = None
+        for line in lines:
+            stripped = line.lstrip()
+            if not stripped:
+                block.append("")
+                continue
+            current = len(line) - len(stripped)
+            if indent is None:
+                indent = current
+            if current < indent:
+                break
+            block.append(line[indent:])
+        return "\n".join(block)
+
     # --- lenient accessors: the semantic rules run even on documents the schema rejected ---
 
     def steps(self) -> list[tuple[int, LocDict]]:

@@ -180,13 +180,32 @@ class _Builder:
                         mapping.value_locs[key] = merged.value_locs[key]
 
 
+MAX_DEPTH = 64
+"""Deepest nesting accepted; a journey needs about ten levels (a webhook body inside a step)."""
+MAX_VALUES = 200_000
+"""Most values a file may expand to through aliases: a few lines of nested aliases can otherwise
+expand to billions of values ("billion laughs") and stall every later stage."""
+
+
 def _build(loader: Any) -> tuple[Any, list[YamlProblem]]:
     builder = _Builder()
     documents = 0
-    anchor_of: list[str | None] = []
+    anchor_of: list[tuple[str | None, int]] = []
+    anchor_sizes: dict[str, int] = {}
+    values = 0  # values in the document once every alias is expanded
     while True:
         event = loader.get_event()
         kind = event.__class__
+        if kind is yaml.ScalarEvent or kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent or kind is yaml.AliasEvent:
+            values += anchor_sizes.get(event.anchor, 0) if kind is yaml.AliasEvent else 1
+            if values > MAX_VALUES:
+                raise YamlSyntaxError(
+                    YamlProblem(
+                        _mark_loc(event.start_mark),
+                        "yaml-syntax",
+                        f"the YAML expands to more than {MAX_VALUES:,} values through aliases; a journey never needs that many",
+                    )
+                )
         if kind is yaml.ScalarEvent:
             value = event.value
             tag = event.tag
@@ -207,6 +226,7 @@ def _build(loader: Any) -> tuple[Any, list[YamlProblem]]:
                     ) from None
             if event.anchor:
                 builder.anchors[event.anchor] = resolved
+                anchor_sizes[event.anchor] = 1
             builder.add(resolved, _mark_loc(event.start_mark, event.style or ""), is_key_text=text_key)
         elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
             loc = _mark_loc(event.start_mark)
@@ -221,15 +241,18 @@ def _build(loader: Any) -> tuple[Any, list[YamlProblem]]:
             container.loc = loc
             builder.add(container, loc)
             builder.stack.append(_Frame(container))
-            anchor_of.append(event.anchor)
+            if len(builder.stack) > MAX_DEPTH:
+                raise YamlSyntaxError(YamlProblem(loc, "yaml-syntax", f"the YAML nests more than {MAX_DEPTH} levels deep; flatten it"))
+            anchor_of.append((event.anchor, values))
             if event.anchor:
                 builder.open_anchors.add(event.anchor)
         elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
             frame = builder.stack.pop()
             if kind is yaml.MappingEndEvent:
                 builder.end_mapping(frame)
-            anchor = anchor_of.pop()
+            anchor, values_before = anchor_of.pop()
             if anchor:
+                anchor_sizes[anchor] = values - values_before + 1
                 builder.anchors[anchor] = frame.container
                 builder.open_anchors.discard(anchor)
         elif kind is yaml.AliasEvent:
@@ -258,6 +281,12 @@ def load_yaml(text: str) -> tuple[Any, list[YamlProblem]]:
     loader = _BaseLoader(text)
     try:
         return _build(loader)
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        character = exc.character if isinstance(exc.character, str) else chr(exc.character)
+        message = f"character U+{ord(character):04X} is not allowed in YAML text; remove it"
+        raise YamlSyntaxError(YamlProblem(Loc(line, column), "yaml-syntax", message)) from exc
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         loc = Loc(mark.line + 1, mark.column + 1) if mark else Loc(1, 1)
