@@ -148,9 +148,11 @@ def check_expression(source: str, scope: tuple[str, ...] = SCOPE) -> tuple[Templ
     """Problems in a Jinja2 expression such as `customer.age >= 18`; empty when it is fine."""
     try:
         tree = _parse_expression(source)
+        return tuple(_check_ast(tree, scope, expression=True))
     except TemplateSyntaxError as exc:
         return (TemplateProblem("expression-syntax", f"expression does not parse: {exc.message}", exc.lineno or 1),)
-    return tuple(_check_ast(tree, scope, expression=True))
+    except RecursionError:
+        return (TemplateProblem("expression-syntax", "expression nests too deeply; simplify it", 1),)
 
 
 @cache
@@ -158,9 +160,11 @@ def check_template(source: str, scope: tuple[str, ...] = SCOPE) -> tuple[Templat
     """Problems in a Jinja2 template such as `Hi {{ customer.first_name }}`; empty when it is fine."""
     try:
         tree = ENVIRONMENT.parse(source)
+        return tuple(_check_ast(tree, scope, expression=False))
     except TemplateSyntaxError as exc:
         return (TemplateProblem("template-syntax", f"template does not parse: {exc.message}", exc.lineno or 1),)
-    return tuple(_check_ast(tree, scope, expression=False))
+    except RecursionError:
+        return (TemplateProblem("template-syntax", "template nests too deeply; simplify it", 1),)
 
 
 @cache
@@ -168,6 +172,6 @@ def reads_event(source: str, *, expression: bool) -> bool:
     """Whether an expression or template reads the `event` variable."""
     try:
         tree = _parse_expression(source) if expression else ENVIRONMENT.parse(source)
-    except TemplateSyntaxError:
+    except (TemplateSyntaxError, RecursionError):
         return False
     return any(n.name == "event" for n in tree.find_all(nodes.Name))

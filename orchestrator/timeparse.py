@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import zoneinfo
-from datetime import time
+from datetime import UTC, datetime, time
 from functools import cache
 
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -48,11 +48,17 @@ def parse_time_of_day(text: str) -> time:
     return time(int(match.group(1)), int(match.group(2)))
 
 
+_ZONE_NAME = re.compile(r"[A-Za-z0-9_+\-]+(?:/[A-Za-z0-9_+\-]+){0,2}")
+
+
 @cache
 def is_timezone(name: str) -> bool:
+    """Whether `name` is an IANA zone. Names are checked for shape first: ZoneInfo reads files."""
+    if len(name) > 64 or not _ZONE_NAME.fullmatch(name):
+        return False
     try:
         zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
         return False
     return True
 
@@ -69,3 +75,14 @@ def format_duration(seconds: int) -> str:
         if count:
             parts.append(f"{count}{unit}")
     return sign + "".join(parts)
+
+
+def utc_instant(text: str, zone: str) -> str:
+    """An ISO 8601 datetime as UTC `...Z`; a value without offset is local to `zone`.
+
+    Raises ValueError for text that is not a datetime, OverflowError past year 1 or 9999.
+    """
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zoneinfo.ZoneInfo(zone))
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")

@@ -171,7 +171,7 @@ def event_names() -> st.SearchStrategy[str]:
 # --- durations and times --------------------------------------------------------------
 
 
-_ISO_PARTS = st.fixed_dictionaries({}, optional={u: st.integers(1, 59) for u in "dhms"}).filter(bool)
+_ISO_PARTS = st.dictionaries(st.sampled_from("dhms"), st.integers(1, 59), min_size=1)
 _COMPACT_PARTS = st.lists(st.tuples(st.integers(1, 99), st.sampled_from("smhdw")), min_size=1, max_size=3)
 
 
@@ -265,11 +265,13 @@ def _send(draw: st.DrawFn, event_trigger: bool) -> dict[str, Any]:
 
 
 def _update(draw: st.DrawFn, event_trigger: bool) -> dict[str, Any]:
-    return draw(_update_strategy(event_trigger))
+    parts = draw(st.lists(st.sampled_from(("set", "compute", "unset")), min_size=1, unique=True))
+    strategies = _update_strategies(event_trigger)
+    return {part: draw(strategies[part]) for part in ("set", "compute", "unset") if part in parts}
 
 
 @cache
-def _update_strategy(event_trigger: bool) -> st.SearchStrategy[dict[str, Any]]:
+def _update_strategies(event_trigger: bool) -> dict[str, st.SearchStrategy[Any]]:
     scalars = st.one_of(
         st.none(),
         st.booleans(),
@@ -278,16 +280,13 @@ def _update_strategy(event_trigger: bool) -> st.SearchStrategy[dict[str, Any]]:
         text_values(),
     )
     values = st.one_of(scalars, st.lists(scalars, max_size=3))
-    return st.fixed_dictionaries(
-        {},
-        optional={
-            "set": st.dictionaries(identifiers(), values, min_size=1, max_size=3),
-            "compute": st.dictionaries(
-                identifiers(), st.sampled_from(EXPRESSIONS + (EVENT_EXPRESSIONS if event_trigger else ())), min_size=1, max_size=3
-            ),
-            "unset": st.lists(identifiers(), min_size=1, max_size=3, unique=True),
-        },
-    ).filter(bool)
+    return {
+        "set": st.dictionaries(identifiers(), values, min_size=1, max_size=3),
+        "compute": st.dictionaries(
+            identifiers(), st.sampled_from(EXPRESSIONS + (EVENT_EXPRESSIONS if event_trigger else ())), min_size=1, max_size=3
+        ),
+        "unset": st.lists(identifiers(), min_size=1, max_size=3).map(_distinct),
+    }
 
 
 def _webhook(draw: st.DrawFn, event_trigger: bool) -> dict[str, Any]:
@@ -349,9 +348,21 @@ def _dt(year: int) -> datetime:
     return datetime(year, 1, 1)
 
 
+def _distinct(names: list[str]) -> list[str]:
+    """`names` without repeats (a repeat gets its position as a suffix), so no unique-list filter is needed."""
+    seen: set[str] = set()
+    result = []
+    for n, name in enumerate(names):
+        if name in seen:
+            name = f"{name}_{n}"
+        seen.add(name)
+        result.append(name)
+    return result
+
+
 @cache
 def _id_lists(count: int) -> st.SearchStrategy[list[str]]:
-    return st.lists(st.one_of(st.sampled_from(TRICKY_IDS), identifiers()), min_size=count, max_size=count, unique=True)
+    return st.lists(st.one_of(st.sampled_from(TRICKY_IDS), identifiers()), min_size=count, max_size=count).map(_distinct)
 
 
 @cache
@@ -361,15 +372,17 @@ def _kind_lists(count: int) -> st.SearchStrategy[list[str]]:
 
 @cache
 def _name_lists(count: int) -> st.SearchStrategy[list[str]]:
-    return st.lists(identifiers(8), min_size=count, max_size=count, unique=True)
+    return st.lists(identifiers(8), min_size=count, max_size=count).map(_distinct)
 
 
 _WEIGHTS = st.one_of(st.integers(1, 100), st.floats(0.01, 100, allow_nan=False, allow_infinity=False))
 _DAYS = st.lists(st.sampled_from(WEEKDAYS), min_size=1, unique=True)
 _EXITS = st.one_of(st.just(True), st.just({}), st.builds(lambda r: {"reason": r}, text_values()))
-_TAGS = st.lists(identifiers(8), min_size=1, max_size=4, unique=True)
+_TAGS = st.lists(identifiers(8), min_size=1, max_size=4).map(lambda tags: list(dict.fromkeys(tags)))
 _RE_ENTRY = st.one_of(st.sampled_from(("never", "always")), st.builds(lambda d: {"after": d}, duration_texts()))
-_QUIET_HOURS = st.lists(times_of_day(), min_size=2, max_size=2, unique_by=lambda t: _minutes(t))
+_QUIET_HOURS = st.tuples(times_of_day(), times_of_day()).map(
+    lambda pair: pair if _minutes(pair[0]) != _minutes(pair[1]) else (pair[0], "23:59" if _minutes(pair[0]) != 23 * 60 + 59 else "00:00")
+)
 
 
 @st.composite
@@ -673,22 +686,10 @@ def _expected_type(path: Path_) -> str | None:
 
 REQUIRED_KEYS = {
     (): ("id", "name", "trigger", "steps"),
-    "step": ("id",),
-    "send": ("channel",),
-    "wait_for": ("event",),
-    "split": ("paths",),
+    "schedule": ("cron", "at"),  # a schedule needs one of them; only one is ever written
     "path": ("name", "weight", "next"),
-    "case": ("when", "next"),
-    "else": ("else",),
-    "webhook": ("url",),
-    "goal": ("event",),
     "quiet_hours": ("from", "to"),
     "frequency_cap": ("max", "per"),
-    "until": ("until",),
-    "until_date": ("until_date",),
-    "after": ("after",),
-    "exit_filter": ("event",),
-    "schedule": ("cron", "at"),
 }
 
 
@@ -844,9 +845,7 @@ def document_mutations(draw: st.DrawFn, journey: GeneratedJourney) -> tuple[str,
     steps = doc["steps"]
     ids = journey.step_ids
     options = [
-        "delete_required",
-        "rename_key",
-        "wrong_type",
+        *("delete_required", "rename_key", "wrong_type") * 3,  # the open-ended ones, three times as often
         "duplicate_step_id",
         "break_template",
         "break_expression",
@@ -874,7 +873,10 @@ def document_mutations(draw: st.DrawFn, journey: GeneratedJourney) -> tuple[str,
         options += ["unknown_channel", "body_and_template"]
     if _steps_of(doc, "wait_for"):
         options.append("timeout_without_within")
-    name = draw(st.sampled_from(options))
+    if _steps_of(doc, "branch", "split", "exit"):
+        options.append("next_not_allowed")
+    # Hypothesis favours the first choice; rotating by the step count spreads that bias over all mutations.
+    name = options[(draw(st.integers(0, len(options) - 1)) + len(steps)) % len(options)]
     rules: frozenset[str] = frozenset()
 
     if name == "delete_required":
@@ -1018,6 +1020,9 @@ def document_mutations(draw: st.DrawFn, journey: GeneratedJourney) -> tuple[str,
         wait_for.pop("within", None)
         wait_for["timeout_next"] = "end"
         rules = frozenset({"timeout-without-within"})
+    elif name == "next_not_allowed":
+        steps[draw(st.sampled_from(_steps_of(doc, "branch", "split", "exit")))]["next"] = "end"
+        rules = frozenset({"next-not-allowed"})
     else:  # pragma: no cover - the list above is exhaustive
         raise AssertionError(name)
     return name, doc, rules
@@ -1071,11 +1076,29 @@ def mutated_journeys(draw: st.DrawFn, max_steps: int = 12) -> Mutation:
     """A valid journey with one mutation of its document (must fail) or of its text (may or may not)."""
     journey = draw(generated_journeys(max_steps=max_steps))
     layout = draw(yaml_layouts())
-    if draw(st.integers(0, 3)) == 0:
+    if draw(st.sampled_from(("document", "document", "document", "text"))) == "text":
         name, text = draw(text_mutations(render(journey.doc, layout)))
         return Mutation(f"text:{name}", text, must_fail=False)
     name, doc, rules = draw(document_mutations(journey))
     return Mutation(name, render(doc, layout), must_fail=True, rules=rules)
+
+
+@st.composite
+def text_mutated_journeys(draw: st.DrawFn, max_steps: int = 12) -> Mutation:
+    """A valid journey with one edit of its YAML text (truncation, a tab, garbage...), valid or not."""
+    journey = draw(generated_journeys(max_steps=max_steps))
+    name, text = draw(text_mutations(render(journey.doc, draw(yaml_layouts()))))
+    return Mutation(f"text:{name}", text, must_fail=False)
+
+
+@st.composite
+def corrupted_journeys(draw: st.DrawFn, max_steps: int = 12) -> str:
+    """A valid journey with one value anywhere in it replaced by an arbitrary JSON-like value."""
+    journey = draw(generated_journeys(max_steps=max_steps))
+    doc = copy.deepcopy(journey.doc)
+    path = draw(st.sampled_from([p for p, _ in _walk(doc) if p]))
+    _set(doc, path, draw(json_values(12)))
+    return render(doc, draw(yaml_layouts()))
 
 
 # --- fuzz values -------------------------------------------------------------------------

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from orchestrator import ir
 from orchestrator.compiler.flow import edges
 from orchestrator.compiler.source import JourneySource, step_kind
-from orchestrator.timeparse import parse_duration
+from orchestrator.timeparse import parse_duration, utc_instant
 
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -69,12 +67,7 @@ def _trigger(trigger: dict[str, Any]) -> ir.Trigger:
     schedule = trigger["schedule"]
     zone = schedule.get("timezone", "UTC")
     at = schedule.get("at")
-    if at is not None:
-        moment = datetime.fromisoformat(at)
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=ZoneInfo(zone))
-        at = moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-    return ir.ScheduleTrigger(cron=schedule.get("cron"), at=at, timezone=zone)
+    return ir.ScheduleTrigger(cron=schedule.get("cron"), at=utc_instant(at, zone) if at else None, timezone=zone)
 
 
 def _entry(entry: dict[str, Any]) -> ir.Entry:

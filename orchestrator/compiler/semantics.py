@@ -7,7 +7,6 @@ reported by the schema) so that one mistake never hides the others.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ from croniter import croniter
 from orchestrator.compiler.diagnostics import Diagnostic, Severity
 from orchestrator.compiler.source import JourneySource, mapping, step_kind, text
 from orchestrator.templating import SCOPE, WEBHOOK_SCOPE, TemplateProblem, check_expression, check_template, reads_event
-from orchestrator.timeparse import is_timezone, parse_duration, parse_time_of_day
+from orchestrator.timeparse import is_timezone, parse_duration, parse_time_of_day, utc_instant
 
 Path_ = tuple[str | int, ...]
 
@@ -69,8 +68,8 @@ def _check_trigger(source: JourneySource, trigger: dict[str, Any]) -> None:
     at = text(schedule.get("at"))
     if at is not None:
         try:
-            datetime.fromisoformat(at)
-        except ValueError:
+            utc_instant(at, zone if zone and is_timezone(zone) else "UTC")
+        except (ValueError, OverflowError):
             source.report(
                 ("trigger", "schedule", "at"),
                 "invalid-datetime",
@@ -155,7 +154,7 @@ def _check_send(source: JourneySource, at: Path_, send: dict[str, Any]) -> None:
         source.report((*at, "template"), "body-and-template", "give either an inline `body` or a `template` file, not both")
     if "template" in send:
         _load_template(source, (*at, "template"), send.get("template"))
-    if channel not in CHANNEL_FIELDS:
+    if not isinstance(channel, str) or channel not in CHANNEL_FIELDS:
         return
     missing: list[str] = []
     if channel == "email":
@@ -185,7 +184,11 @@ def _load_template(source: JourneySource, at: Path_, value: Any) -> None:
     if relative is None:
         return
     root = source.directory.resolve()
-    candidate = (root / relative).resolve()
+    try:
+        candidate = (root / relative).resolve()
+    except (ValueError, OSError):
+        source.report(at, "missing-template", f"{relative!r} is not a usable file path")
+        return
     if Path(relative).is_absolute() or not candidate.is_relative_to(root):
         source.report(
             at,

@@ -13,6 +13,7 @@ straight from its events, whose marks give every location for free.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -224,6 +225,12 @@ def _build(loader: Any) -> tuple[Any, list[YamlProblem]]:
                     raise YamlSyntaxError(
                         YamlProblem(_mark_loc(event.start_mark), "yaml-syntax", f"'{value}' is not a valid {tag}")
                     ) from None
+            if isinstance(resolved, float) and not math.isfinite(resolved):
+                raise YamlSyntaxError(
+                    YamlProblem(
+                        _mark_loc(event.start_mark), "yaml-syntax", f"'{value}' is not a finite number; JSON has no infinity or NaN"
+                    )
+                )
             if event.anchor:
                 builder.anchors[event.anchor] = resolved
                 anchor_sizes[event.anchor] = 1
