@@ -175,3 +175,26 @@ def reads_event(source: str, *, expression: bool) -> bool:
     except (TemplateSyntaxError, RecursionError):
         return False
     return any(n.name == "event" for n in tree.find_all(nodes.Name))
+
+
+HTML_ENVIRONMENT = make_environment(autoescape=True)
+
+
+@cache
+def _compiled_expression(source: str) -> Any:
+    return ENVIRONMENT.compile_expression(source, undefined_to_none=False)
+
+
+@cache
+def _compiled_template(source: str, html: bool) -> Any:
+    return (HTML_ENVIRONMENT if html else ENVIRONMENT).from_string(source)
+
+
+def evaluate(source: str, context: Mapping[str, Any]) -> Any:
+    """The value of an expression. Raises jinja2 errors (UndefinedError, SecurityError...) on failure."""
+    return _compiled_expression(source)(**context)
+
+
+def render(source: str, context: Mapping[str, Any], *, html: bool = False) -> str:
+    """Render a template; `html=True` escapes inserted values (HTML email bodies)."""
+    return str(_compiled_template(source, html).render(**context))

@@ -1,0 +1,6 @@
+"""The runtime: one Temporal workflow per enrollment executes a compiled journey (the IR).
+
+`workflow.py` holds the interpreter; `contracts.py` the dataclasses that cross
+the workflow/activity boundary; `clock.py` and `split.py` are pure functions the
+interpreter and activities share. Side effects live in `activities/`.
+"""

@@ -1,0 +1,189 @@
+"""Values that cross the workflow/activity and client/workflow boundaries.
+
+Each workflow and activity takes one dataclass, so fields can be added (with
+defaults) without breaking running enrollments. Field names are persisted in
+workflow histories: never rename one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+WORKFLOW_NAME = "JourneyWorkflow"
+EVENT_SIGNAL = "event"
+STATUS_QUERY = "status"
+
+
+@dataclass
+class EventMessage:
+    """A tracked event, as delivered to an enrollment."""
+
+    message_id: str
+    name: str
+    properties: dict[str, Any] = field(default_factory=dict)
+    timestamp: str = ""
+    """ISO 8601, UTC."""
+
+
+@dataclass
+class TrailEntry:
+    step: str
+    at: str
+
+
+@dataclass
+class ResumeState:
+    """Where a continued-as-new enrollment picks up."""
+
+    step: str
+    entered_at: str
+    visits: dict[str, int]
+    pending: list[EventMessage]
+    seen: list[str]
+    trail: list[TrailEntry]
+
+
+@dataclass
+class EnrollmentInput:
+    """The start of one enrollment: a pinned journey version for one customer."""
+
+    journey: dict[str, Any]
+    """The IR as JSON (orchestrator.ir.Journey.to_dict()): the version this enrollment runs to the end."""
+    customer_id: str
+    enrollment_id: str
+    trigger: EventMessage | None = None
+    clock_shift_seconds: float = 0.0
+    """Simulation only: the journey's clock is the server's plus this shift (to start at a chosen date)."""
+    upsert_search_attributes: bool = True
+    """False where the server has no custom search attributes (the time-skipping test server)."""
+    resume: ResumeState | None = None
+
+
+@dataclass
+class EnrollmentResult:
+    status: str
+    """completed | converted | exited | holdout"""
+    step: str | None
+    at: str
+
+
+@dataclass
+class EnrollmentStatus:
+    """What the `status` query answers."""
+
+    status: str
+    """running | completed | converted | exited | holdout"""
+    step: str | None
+    trail: list[TrailEntry]
+
+
+# --- activities ---------------------------------------------------------------
+
+
+@dataclass
+class SendRequest:
+    enrollment_id: str
+    journey_id: str
+    version: str
+    step_id: str
+    visit: int
+    customer_id: str
+    channel: str
+    category: str
+    subject: str | None
+    preheader: str | None
+    title: str | None
+    body: str | None
+    url: str | None
+    event: dict[str, Any] | None
+    now: str
+    settings: dict[str, Any] = field(default_factory=dict)
+    """The journey's settings (quiet hours, frequency cap, default zone), as IR JSON."""
+
+
+@dataclass
+class SendResult:
+    status: str
+    """sent | suppressed | failed | deferred"""
+    reason: str | None = None
+    retry_at: str | None = None
+    """With `deferred`: when to try again (quiet hours end)."""
+
+
+@dataclass
+class ConditionRequest:
+    """Evaluate expressions with the customer's current profile and an event in scope."""
+
+    customer_id: str
+    journey_id: str
+    version: str
+    conditions: list[str]
+    event: dict[str, Any] | None
+
+
+@dataclass
+class WakeRequest:
+    """When a `wait: {until: ...}` or `wait: {until_date: ...}` ends for this customer."""
+
+    customer_id: str
+    default_timezone: str
+    now: str
+    until: str | None = None
+    days: list[str] = field(default_factory=list)
+    until_date: str | None = None
+    offset_seconds: int = 0
+    at: str | None = None
+    repeat: str | None = None
+    event: dict[str, Any] | None = None
+
+
+@dataclass
+class WakeResult:
+    at: str | None
+    """ISO 8601 UTC; None when the date could not be worked out (the wait is skipped)."""
+    reason: str | None = None
+
+
+@dataclass
+class UpdateRequest:
+    enrollment_id: str
+    journey_id: str
+    version: str
+    step_id: str
+    customer_id: str
+    set: dict[str, Any] | None
+    compute: dict[str, str] | None
+    unset: list[str]
+    event: dict[str, Any] | None
+    now: str
+
+
+@dataclass
+class WebhookRequest:
+    enrollment_id: str
+    journey_id: str
+    version: str
+    step_id: str
+    visit: int
+    customer_id: str
+    url: str
+    method: str
+    headers: dict[str, str] | None
+    body: Any
+    timeout_seconds: int
+    event: dict[str, Any] | None
+
+
+@dataclass
+class WebhookResult:
+    status_code: int | None
+    error: str | None = None
+
+
+@dataclass
+class FinishRequest:
+    enrollment_id: str
+    status: str
+    step: str | None
+    at: str

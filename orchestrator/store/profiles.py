@@ -1,0 +1,158 @@
+"""Applying identify traits to a profile (Segment semantics), as a pure function.
+
+Traits merge into the stored traits and a null value removes one. A few keys are
+reserved: they are validated, normalized and kept in fields of their own instead
+of traits, so a template's `customer.phone` is always E.164 and
+`customer.timezone` always a real zone. Everything is validated before the
+store writes anything: a bad value raises `ProfileFieldError` naming the key.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Final
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+
+from orchestrator.store.values import DEFAULT_CONSENT, Profile, ProfileFieldError
+from orchestrator.timeparse import is_timezone
+
+OPT_IN_TRAITS: Final = {"email_opt_in": "email", "sms_opt_in": "sms", "push_opt_in": "push"}
+RESERVED_TRAITS: Final = frozenset({"email", "phone", "timezone", "locale", "push_tokens", *OPT_IN_TRAITS})
+DEFAULT_PHONE_REGION: Final = "US"
+
+# BCP 47 in practice: a language, then optional script/region/variant subtags; "_" accepted (en_US).
+_LOCALE = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8}){0,4}")
+
+
+def new_profile(customer_id: str, at: datetime) -> Profile:
+    """A profile nobody has identified yet: no addresses, default consent."""
+    return Profile(
+        customer_id=customer_id,
+        email=None,
+        phone=None,
+        push_tokens=(),
+        timezone=None,
+        locale=None,
+        consent=dict(DEFAULT_CONSENT),
+        traits={},
+        created_at=at,
+        updated_at=at,
+    )
+
+
+def apply_traits(profile: Profile, changes: Mapping[str, Any], at: datetime) -> Profile:
+    """`profile` with `changes` applied (None removes); raises ProfileFieldError on the first bad value."""
+    traits = dict(profile.traits)
+    fields: dict[str, Any] = {}
+    consent = dict(profile.consent)
+    for key, value in changes.items():
+        if key not in RESERVED_TRAITS:
+            if value is None:
+                traits.pop(key, None)
+            else:
+                traits[key] = _json_value(key, value)
+    # After the plain traits, so a `country` sent in the same call decides how `phone` is read.
+    for key, value in changes.items():
+        if key == "email":
+            fields["email"] = None if value is None else _email(value)
+        elif key == "phone":
+            fields["phone"] = None if value is None else _phone(value, traits.get("country"))
+        elif key == "timezone":
+            fields["timezone"] = None if value is None else _timezone(value)
+        elif key == "locale":
+            fields["locale"] = None if value is None else _locale(value)
+        elif key == "push_tokens":
+            fields["push_tokens"] = () if value is None else _push_tokens(value)
+        elif key in OPT_IN_TRAITS:
+            channel = OPT_IN_TRAITS[key]
+            # A null answer forgets the customer's choice: back to the default (no SMS without opt-in).
+            consent[channel] = DEFAULT_CONSENT[channel] if value is None else _flag(key, value)
+    return replace(profile, **fields, consent=consent, traits=traits, updated_at=max(profile.updated_at, at))
+
+
+def without_push_token(profile: Profile, token: str, at: datetime) -> Profile:
+    return replace(profile, push_tokens=tuple(t for t in profile.push_tokens if t != token), updated_at=max(profile.updated_at, at))
+
+
+def json_default(value: Any) -> Any:
+    """How values that JSON has no type for are stored: dates as ISO 8601, decimals as numbers."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, set | frozenset):
+        return sorted(value, key=str)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def dumps(value: Any) -> str:
+    """The store's JSON encoder (also the engine's): strict, no NaN (PostgreSQL's jsonb refuses it)."""
+    return json.dumps(value, default=json_default, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
+
+
+def _json_value(key: str, value: Any) -> Any:
+    try:
+        return json.loads(dumps(value))
+    except (TypeError, ValueError) as exc:
+        raise ProfileFieldError(key, f"cannot be stored as JSON ({exc})") from None
+
+
+def _email(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ProfileFieldError("email", f"must be a string, not {type(value).__name__}")
+    try:
+        return validate_email(value.strip(), check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise ProfileFieldError("email", f"'{value}' is not a valid email address: {exc}") from None
+
+
+def _phone(value: Any, country: Any) -> str:
+    if not isinstance(value, str | int) or isinstance(value, bool):
+        raise ProfileFieldError("phone", f"must be a string, not {type(value).__name__}")
+    text = str(value).strip()
+    region = country.upper() if isinstance(country, str) and country.upper() in phonenumbers.SUPPORTED_REGIONS else DEFAULT_PHONE_REGION
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException as exc:
+        raise ProfileFieldError("phone", f"'{text}' is not a phone number: {exc}") from None
+    if not phonenumbers.is_valid_number(number):
+        hint = "" if text.startswith("+") else f" (read as a {region} number; add the country code, e.g. +44...)"
+        raise ProfileFieldError("phone", f"'{text}' is not a valid phone number{hint}")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _timezone(value: Any) -> str:
+    if not isinstance(value, str) or not is_timezone(value):
+        raise ProfileFieldError("timezone", f"{value!r} is not an IANA time zone; use a name like 'Europe/Paris' or 'America/New_York'")
+    return value
+
+
+def _locale(value: Any) -> str:
+    if not isinstance(value, str) or not _LOCALE.fullmatch(value.strip()):
+        raise ProfileFieldError("locale", f"{value!r} is not a locale; use a language tag like 'en', 'en-US' or 'pt-BR'")
+    return value.strip()
+
+
+def _push_tokens(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str) or not isinstance(value, list | tuple):
+        raise ProfileFieldError("push_tokens", "must be a list of token strings")
+    tokens: list[str] = []
+    for token in value:
+        if not isinstance(token, str) or not token.strip():
+            raise ProfileFieldError("push_tokens", f"{token!r} is not a token; every token must be a non-empty string")
+        if token not in tokens:
+            tokens.append(token)
+    return tuple(tokens)
+
+
+def _flag(key: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ProfileFieldError(key, f"must be true or false, not {value!r}")
+    return value

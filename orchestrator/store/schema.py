@@ -1,0 +1,178 @@
+"""The tables, as SQLAlchemy Core metadata: what the code reads and writes.
+
+The migrations in `migrations/versions/` create and change the real schema; a
+test checks that upgrading to head gives exactly these tables, so the two can
+never drift apart silently.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def utc(value: datetime, what: str = "datetime") -> datetime:
+    """`value` in UTC; a naive datetime is a bug in the caller (whose clock was it?), so it is refused."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{what} must be timezone-aware (UTC), got naive {value.isoformat()}")
+    return value.astimezone(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp that goes in timezone-aware and comes out timezone-aware UTC, on every database.
+
+    PostgreSQL stores `timestamptz`; SQLite has no such type, so the UTC wall time is
+    stored (as SQLAlchemy's fixed-width text, which sorts correctly) and UTC is attached on read.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        value = utc(value)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+JSONData = JSON().with_variant(JSONB(), "postgresql")
+"""Free-form JSON: jsonb on PostgreSQL (smaller, indexable), JSON text on SQLite."""
+
+AutoId: Any = BigInteger().with_variant(Integer(), "sqlite")
+"""A 64-bit identity; on SQLite an INTEGER PRIMARY KEY, the only type that autoincrements there."""
+
+
+customer_locks = Table(
+    "customer_locks",
+    metadata,
+    # One row per customer, locked FOR UPDATE to serialize that customer's sessions (PostgreSQL).
+    Column("customer_id", String, primary_key=True),
+)
+
+profiles = Table(
+    "profiles",
+    metadata,
+    Column("customer_id", String, primary_key=True),
+    Column("email", String, nullable=True),
+    Column("phone", String, nullable=True),
+    Column("push_tokens", JSONData, nullable=False),
+    Column("timezone", String, nullable=True),
+    Column("locale", String, nullable=True),
+    Column("email_opt_in", Boolean, nullable=False),
+    Column("sms_opt_in", Boolean, nullable=False),
+    Column("push_opt_in", Boolean, nullable=False),
+    Column("traits", JSONData, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("message_id", String, primary_key=True),
+    Column("customer_id", String, nullable=False),
+    Column("name", String, nullable=False),
+    Column("properties", JSONData, nullable=False),
+    Column("timestamp", UTCDateTime, nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    Index(None, "customer_id", "timestamp"),
+)
+
+journeys = Table(
+    "journeys",
+    metadata,
+    Column("journey_id", String, primary_key=True),
+    Column("active_version", String, nullable=True),  # NULL: deactivated,
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+journey_versions = Table(
+    "journey_versions",
+    metadata,
+    Column("journey_id", String, ForeignKey("journeys.journey_id"), primary_key=True),
+    Column("version", String, primary_key=True),
+    Column("ir", Text, nullable=False),  # Journey.to_json(),
+    Column("deployed_at", UTCDateTime, nullable=False),  # first deployment of this version,
+)
+
+enrollments = Table(
+    "enrollments",
+    metadata,
+    Column("enrollment_id", String, primary_key=True),
+    Column("journey_id", String, nullable=False),
+    Column("version", String, nullable=False),
+    Column("customer_id", String, nullable=False),
+    Column("status", String, nullable=False),
+    Column("current_step", String, nullable=True),
+    Column("entered_at", UTCDateTime, nullable=False),
+    Column("ended_at", UTCDateTime, nullable=True),
+    CheckConstraint("status IN ('running', 'completed', 'converted', 'exited', 'holdout', 'failed')", name="status"),
+    Index(None, "customer_id", "status"),
+    Index(None, "journey_id", "customer_id", "entered_at"),
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("enrollment_id", String, primary_key=True),
+    Column("step_id", String, primary_key=True),
+    Column("visit", Integer, primary_key=True),
+    Column("channel", String, nullable=False),
+    Column("status", String, nullable=False),
+    Column("provider_message_id", String, nullable=True),
+    Column("reason", Text, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    CheckConstraint("status IN ('intent', 'sent', 'suppressed', 'failed')", name="status"),
+)
+
+outbox_messages = Table(
+    "outbox_messages",
+    metadata,
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("customer_id", String, nullable=False),
+    Column("enrollment_id", String, nullable=False),
+    Column("journey_id", String, nullable=False),
+    Column("version", String, nullable=False),
+    Column("step_id", String, nullable=False),
+    Column("channel", String, nullable=False),
+    Column("to_address", String, nullable=False),
+    Column("subject", Text, nullable=True),
+    Column("body", Text, nullable=False),
+    Column("sent_at", UTCDateTime, nullable=False),
+    Index(None, "customer_id", "sent_at", "id"),
+)

@@ -1,0 +1,426 @@
+"""StoreSession: every read and write of the store, inside one transaction (see `Store.session`).
+
+One code path for SQLite and PostgreSQL: SQLAlchemy Core, with the dialect's own
+INSERT for `ON CONFLICT DO NOTHING` (both databases speak it, and both return
+only the inserted rows from `RETURNING`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, Table, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.dml import Insert
+
+from orchestrator.ir import Journey
+from orchestrator.store import profiles as profile_rules
+from orchestrator.store.schema import (
+    customer_locks,
+    deliveries,
+    enrollments,
+    events,
+    journey_versions,
+    journeys,
+    outbox_messages,
+    utc,
+)
+from orchestrator.store.schema import profiles as profiles_table
+from orchestrator.store.values import (
+    DELIVERY_OUTCOMES,
+    FINISHED_STATUSES,
+    Delivery,
+    Enrollment,
+    EventRow,
+    OutboxMessage,
+    Profile,
+)
+
+EVENT_BATCH = 500
+"""Rows per INSERT in `record_events`: 3,000 bound parameters, far under SQLite's 32,766."""
+
+
+class StoreSession:
+    """The store's operations, all in the transaction of the `Store.session()` that made this object."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._conn = connection
+        self._dialect = connection.dialect.name
+
+    def _insert(self, table: Table) -> Any:
+        """The dialect's INSERT, which has `on_conflict_do_nothing`."""
+        if self._dialect == "postgresql":
+            return postgresql.insert(table)
+        if self._dialect == "sqlite":
+            return sqlite.insert(table)
+        raise NotImplementedError(f"the store supports SQLite and PostgreSQL, not {self._dialect}")
+
+    def _insert_new(self, statement: Insert) -> bool:
+        """Run an INSERT ... ON CONFLICT DO NOTHING; True if it inserted the row."""
+        return self._conn.execute(statement).rowcount == 1
+
+    def lock_customer(self, customer_id: str) -> None:
+        """Serialize with every other session that locks `customer_id` until this transaction ends.
+
+        PostgreSQL: a row lock on the customer's `customer_locks` row (inserted on first use).
+        SQLite: nothing to do, every session already began IMMEDIATE (the single write lock).
+        """
+        if self._dialect == "sqlite":
+            return
+        self._conn.execute(self._insert(customer_locks).values(customer_id=customer_id).on_conflict_do_nothing())
+        self._conn.execute(select(customer_locks.c.customer_id).where(customer_locks.c.customer_id == customer_id).with_for_update())
+
+    # --- profiles -------------------------------------------------------------
+
+    def get_profile(self, customer_id: str) -> Profile | None:
+        row = self._conn.execute(select(profiles_table).where(profiles_table.c.customer_id == customer_id)).one_or_none()
+        return _profile(row) if row else None
+
+    def identify(self, customer_id: str, traits: dict[str, Any], at: datetime) -> tuple[Profile | None, Profile]:
+        """Merge `traits` into the profile (created if new), Segment-style; returns (before, after).
+
+        A null trait removes it; reserved traits (email, phone, timezone, locale, push_tokens,
+        *_opt_in) are validated into fields. A bad value raises ProfileFieldError, writing nothing.
+        """
+        return self._change_profile(customer_id, at, lambda profile: profile_rules.apply_traits(profile, traits, at))
+
+    def update_traits(self, customer_id: str, set: dict[str, Any], unset: Sequence[str], at: datetime) -> Profile:
+        """A journey's `update` step: `set` as in identify, then remove each `unset` name."""
+        changes: dict[str, Any] = {**set, **dict.fromkeys(unset)}
+        return self._change_profile(customer_id, at, lambda profile: profile_rules.apply_traits(profile, changes, at))[1]
+
+    def remove_push_token(self, customer_id: str, token: str) -> None:
+        """Forget a token the push provider reported as invalid; nothing happens if it is unknown."""
+        profile = self._load_profile_for_update(customer_id)
+        if profile is None or token not in profile.push_tokens:
+            return
+        remaining = tuple(t for t in profile.push_tokens if t != token)
+        self._conn.execute(update(profiles_table).where(profiles_table.c.customer_id == customer_id).values(push_tokens=list(remaining)))
+
+    def iter_profiles(self, batch_size: int = 500) -> Iterator[Profile]:
+        """Every profile, in customer id order, read `batch_size` at a time (keyset pagination)."""
+        last: str | None = None
+        while True:
+            query = select(profiles_table).order_by(profiles_table.c.customer_id).limit(batch_size)
+            if last is not None:
+                query = query.where(profiles_table.c.customer_id > last)
+            rows = self._conn.execute(query).all()
+            for row in rows:
+                yield _profile(row)
+            if len(rows) < batch_size:
+                return
+            last = rows[-1].customer_id
+
+    def _load_profile_for_update(self, customer_id: str) -> Profile | None:
+        # FOR UPDATE (PostgreSQL; SQLite's IMMEDIATE transaction already excludes other writers):
+        # two sessions changing one profile without lock_customer still cannot lose an update.
+        query = select(profiles_table).where(profiles_table.c.customer_id == customer_id).with_for_update()
+        row = self._conn.execute(query).one_or_none()
+        return _profile(row) if row else None
+
+    def _change_profile(self, customer_id: str, at: datetime, change: Callable[[Profile], Profile]) -> tuple[Profile | None, Profile]:
+        at = utc(at, "at")
+        for _ in range(2):
+            before = self._load_profile_for_update(customer_id)
+            after = change(before or profile_rules.new_profile(customer_id, at))  # raises before any write
+            values = _profile_values(after)
+            if before is not None:
+                self._conn.execute(update(profiles_table).where(profiles_table.c.customer_id == customer_id).values(values))
+                return before, after
+            if self._insert_new(self._insert(profiles_table).values(customer_id=customer_id, **values).on_conflict_do_nothing()):
+                return None, after
+            # Another session created the profile between our read and insert: apply on top of it.
+        raise RuntimeError(f"profile {customer_id!r} vanished while being changed")  # pragma: no cover - profiles are never deleted
+
+    # --- events ---------------------------------------------------------------
+
+    def record_event(
+        self, message_id: str, customer_id: str, name: str, properties: dict[str, Any], timestamp: datetime, received_at: datetime
+    ) -> bool:
+        """Record one event; False (and nothing written) if this message id was recorded before."""
+        row = EventRow(message_id, customer_id, name, properties, timestamp, received_at)
+        return self._insert_new(self._insert(events).values(_event_values(row)).on_conflict_do_nothing(index_elements=["message_id"]))
+
+    def record_events(self, rows: Sequence[EventRow]) -> set[str]:
+        """Record a batch; returns the message ids that were new (a repeated id counts once, first row wins)."""
+        unique: dict[str, dict[str, Any]] = {}
+        for row in rows:
+            unique.setdefault(row.message_id, _event_values(row))
+        values = list(unique.values())
+        new: set[str] = set()
+        for start in range(0, len(values), EVENT_BATCH):
+            statement = (
+                self._insert(events)
+                .values(values[start : start + EVENT_BATCH])
+                .on_conflict_do_nothing(index_elements=["message_id"])
+                .returning(events.c.message_id)
+            )
+            new.update(self._conn.execute(statement).scalars())
+        return new
+
+    # --- journeys -------------------------------------------------------------
+
+    def deploy(self, journey: Journey, at: datetime) -> bool:
+        """Store this version (once) and make it the active one; True if the active version changed."""
+        self._conn.execute(
+            self._insert(journeys).values(journey_id=journey.id, active_version=None, updated_at=at).on_conflict_do_nothing()
+        )
+        self._conn.execute(
+            self._insert(journey_versions)
+            .values(journey_id=journey.id, version=journey.version, ir=journey.to_json(), deployed_at=at)
+            .on_conflict_do_nothing()
+        )
+        # FOR UPDATE: two concurrent deploys of one journey agree on which of them changed it.
+        active = self._conn.execute(
+            select(journeys.c.active_version).where(journeys.c.journey_id == journey.id).with_for_update()
+        ).scalar_one()
+        if active == journey.version:
+            return False
+        self._conn.execute(
+            update(journeys).where(journeys.c.journey_id == journey.id).values(active_version=journey.version, updated_at=at)
+        )
+        return True
+
+    def deactivate(self, journey_id: str) -> None:
+        """No new enrollments; running ones continue on their version. Deploying again reactivates."""
+        self._conn.execute(update(journeys).where(journeys.c.journey_id == journey_id).values(active_version=None))
+
+    def active_journeys(self) -> list[Journey]:
+        query = (
+            select(journey_versions.c.ir)
+            .join(
+                journeys,
+                (journeys.c.journey_id == journey_versions.c.journey_id) & (journeys.c.active_version == journey_versions.c.version),
+            )
+            .order_by(journeys.c.journey_id)
+        )
+        return [_journey(ir) for ir in self._conn.execute(query).scalars()]
+
+    def journey_version(self, journey_id: str, version: str) -> Journey | None:
+        """Any version ever deployed, active or not (running enrollments may be on an old one)."""
+        ir = self._conn.execute(
+            select(journey_versions.c.ir).where((journey_versions.c.journey_id == journey_id) & (journey_versions.c.version == version))
+        ).scalar_one_or_none()
+        return _journey(ir) if ir is not None else None
+
+    # --- enrollment index -----------------------------------------------------
+
+    def start_enrollment(self, enrollment_id: str, journey_id: str, version: str, customer_id: str, entered_at: datetime) -> None:
+        """Index a new running enrollment; starting one that is already indexed changes nothing."""
+        self._conn.execute(
+            self._insert(enrollments)
+            .values(
+                enrollment_id=enrollment_id,
+                journey_id=journey_id,
+                version=version,
+                customer_id=customer_id,
+                status="running",
+                current_step=None,
+                entered_at=entered_at,
+                ended_at=None,
+            )
+            .on_conflict_do_nothing()
+        )
+
+    def enrollments_for(self, customer_id: str, *, running_only: bool = False) -> list[Enrollment]:
+        """The customer's enrollments, oldest first."""
+        query = select(enrollments).where(enrollments.c.customer_id == customer_id)
+        if running_only:
+            query = query.where(enrollments.c.status == "running")
+        query = query.order_by(enrollments.c.entered_at, enrollments.c.enrollment_id)
+        return [_enrollment(row) for row in self._conn.execute(query)]
+
+    def enrollment_count(self, journey_id: str, customer_id: str) -> tuple[int, datetime | None]:
+        """How many times the customer entered the journey (any version), and when they last did."""
+        query = select(func.count(), func.max(enrollments.c.entered_at)).where(
+            (enrollments.c.journey_id == journey_id) & (enrollments.c.customer_id == customer_id)
+        )
+        count, last = self._conn.execute(query).one()
+        return int(count), last
+
+    def finish_enrollment(self, enrollment_id: str, status: str, step: str | None, at: datetime) -> None:
+        """Mark a running enrollment finished. Idempotent: the first finish wins, repeats change nothing."""
+        if status not in FINISHED_STATUSES:
+            raise ValueError(f"{status!r} is not a finished enrollment status; use one of {sorted(FINISHED_STATUSES)}")
+        self._conn.execute(
+            update(enrollments)
+            .where((enrollments.c.enrollment_id == enrollment_id) & (enrollments.c.status == "running"))
+            .values(status=status, current_step=step, ended_at=at)
+        )
+
+    def get_enrollment(self, enrollment_id: str) -> Enrollment | None:
+        row = self._conn.execute(select(enrollments).where(enrollments.c.enrollment_id == enrollment_id)).one_or_none()
+        return _enrollment(row) if row else None
+
+    # --- delivery ledger ------------------------------------------------------
+
+    def claim_delivery(self, enrollment_id: str, step_id: str, visit: int, channel: str, at: datetime) -> Delivery:
+        """Claim the one delivery of (enrollment, step, visit): a new `intent` row, or the row a previous attempt left.
+
+        The caller sends only when the returned status is `intent`; anything else means an
+        earlier attempt already decided, and a retry must report that outcome instead of sending.
+        """
+        self._conn.execute(
+            self._insert(deliveries)
+            .values(
+                enrollment_id=enrollment_id,
+                step_id=step_id,
+                visit=visit,
+                channel=channel,
+                status="intent",
+                provider_message_id=None,
+                reason=None,
+                created_at=at,
+                updated_at=at,
+            )
+            .on_conflict_do_nothing()
+        )
+        row = self._conn.execute(select(deliveries).where(_delivery_key(enrollment_id, step_id, visit))).one()
+        return _delivery(row)
+
+    def mark_delivery(
+        self,
+        enrollment_id: str,
+        step_id: str,
+        visit: int,
+        status: str,
+        at: datetime,
+        *,
+        provider_message_id: str | None = None,
+        reason: str | None = None,
+    ) -> None:
+        """Record the outcome of a claimed delivery. The first outcome stands: marking a decided row again changes nothing."""
+        if status not in DELIVERY_OUTCOMES:
+            raise ValueError(f"{status!r} is not a delivery outcome; use one of {sorted(DELIVERY_OUTCOMES)}")
+        changed = self._conn.execute(
+            update(deliveries)
+            .where(_delivery_key(enrollment_id, step_id, visit) & (deliveries.c.status == "intent"))
+            .values(status=status, provider_message_id=provider_message_id, reason=reason, updated_at=at)
+        ).rowcount
+        if (
+            not changed
+            and self._conn.execute(select(deliveries.c.status).where(_delivery_key(enrollment_id, step_id, visit))).first() is None
+        ):
+            raise LookupError(f"no delivery claimed for enrollment {enrollment_id} step {step_id} visit {visit}; claim_delivery first")
+
+    # --- outbox ---------------------------------------------------------------
+
+    def add_outbox_message(self, message: OutboxMessage) -> None:
+        self._conn.execute(
+            outbox_messages.insert().values(
+                customer_id=message.customer_id,
+                enrollment_id=message.enrollment_id,
+                journey_id=message.journey_id,
+                version=message.version,
+                step_id=message.step_id,
+                channel=message.channel,
+                to_address=message.to,
+                subject=message.subject,
+                body=message.body,
+                sent_at=message.sent_at,
+            )
+        )
+
+    def messages_for(self, customer_id: str) -> list[OutboxMessage]:
+        """What the customer received, oldest first (ties in the order they were stored)."""
+        query = (
+            select(outbox_messages)
+            .where(outbox_messages.c.customer_id == customer_id)
+            .order_by(outbox_messages.c.sent_at, outbox_messages.c.id)
+        )
+        return [
+            OutboxMessage(
+                customer_id=row.customer_id,
+                enrollment_id=row.enrollment_id,
+                journey_id=row.journey_id,
+                version=row.version,
+                step_id=row.step_id,
+                channel=row.channel,
+                to=row.to_address,
+                subject=row.subject,
+                body=row.body,
+                sent_at=row.sent_at,
+                id=row.id,
+            )
+            for row in self._conn.execute(query)
+        ]
+
+
+def _profile_values(profile: Profile) -> dict[str, Any]:
+    return {
+        "email": profile.email,
+        "phone": profile.phone,
+        "push_tokens": list(profile.push_tokens),
+        "timezone": profile.timezone,
+        "locale": profile.locale,
+        "email_opt_in": profile.consent["email"],
+        "sms_opt_in": profile.consent["sms"],
+        "push_opt_in": profile.consent["push"],
+        "traits": profile.traits,
+        "created_at": profile.created_at,
+        "updated_at": profile.updated_at,
+    }
+
+
+def _profile(row: Row[Any]) -> Profile:
+    return Profile(
+        customer_id=row.customer_id,
+        email=row.email,
+        phone=row.phone,
+        push_tokens=tuple(row.push_tokens),
+        timezone=row.timezone,
+        locale=row.locale,
+        consent={"email": bool(row.email_opt_in), "sms": bool(row.sms_opt_in), "push": bool(row.push_opt_in)},
+        traits=dict(row.traits),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def _event_values(row: EventRow) -> dict[str, Any]:
+    return {
+        "message_id": row.message_id,
+        "customer_id": row.customer_id,
+        "name": row.name,
+        "properties": dict(row.properties) if isinstance(row.properties, Mapping) else row.properties,
+        "timestamp": row.timestamp,
+        "received_at": row.received_at,
+    }
+
+
+def _journey(ir: str) -> Journey:
+    return Journey.from_dict(json.loads(ir))
+
+
+def _enrollment(row: Row[Any]) -> Enrollment:
+    return Enrollment(
+        enrollment_id=row.enrollment_id,
+        journey_id=row.journey_id,
+        version=row.version,
+        customer_id=row.customer_id,
+        status=row.status,
+        current_step=row.current_step,
+        entered_at=row.entered_at,
+        ended_at=row.ended_at,
+    )
+
+
+def _delivery_key(enrollment_id: str, step_id: str, visit: int) -> Any:
+    return (deliveries.c.enrollment_id == enrollment_id) & (deliveries.c.step_id == step_id) & (deliveries.c.visit == visit)
+
+
+def _delivery(row: Row[Any]) -> Delivery:
+    return Delivery(
+        enrollment_id=row.enrollment_id,
+        step_id=row.step_id,
+        visit=row.visit,
+        channel=row.channel,
+        status=row.status,
+        provider_message_id=row.provider_message_id,
+        reason=row.reason,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )

@@ -1,0 +1,132 @@
+"""The values the store hands out and takes in: frozen dataclasses, datetimes timezone-aware UTC."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final, Literal
+
+EnrollmentStatus = Literal["running", "completed", "converted", "exited", "holdout", "failed"]
+ENROLLMENT_STATUSES: Final = frozenset({"running", "completed", "converted", "exited", "holdout", "failed"})
+FINISHED_STATUSES: Final = ENROLLMENT_STATUSES - {"running"}
+
+DeliveryStatus = Literal["intent", "sent", "suppressed", "failed"]
+DELIVERY_STATUSES: Final = frozenset({"intent", "sent", "suppressed", "failed"})
+DELIVERY_OUTCOMES: Final = DELIVERY_STATUSES - {"intent"}
+
+CONSENT_CHANNELS: Final = ("email", "sms", "push")
+DEFAULT_CONSENT: Final = {"email": True, "sms": False, "push": True}
+"""Consent of a profile nobody has asked: SMS needs express opt-in (TCPA); email and push are opt-out."""
+
+
+class ProfileFieldError(ValueError):
+    """A trait value that cannot be stored (bad e-mail, phone, zone...). Raised before anything is written."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One customer. Reserved identify traits live in fields; everything else is in `traits`."""
+
+    customer_id: str
+    email: str | None
+    phone: str | None
+    """E.164, e.g. +14155552671."""
+    push_tokens: tuple[str, ...]
+    timezone: str | None
+    """An IANA zone name."""
+    locale: str | None
+    consent: dict[str, bool]
+    """Keys email, sms and push."""
+    traits: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+    def template_context(self) -> dict[str, Any]:
+        """What templates and conditions see as `customer`: the traits plus the standard fields.
+
+        Standard fields are always present (None or False when unknown) and win over a trait of
+        the same name, so `customer.email` always means the validated address.
+        """
+        context = copy.deepcopy(self.traits)
+        context.update(
+            id=self.customer_id,
+            email=self.email,
+            phone=self.phone,
+            timezone=self.timezone,
+            locale=self.locale,
+            push_tokens=list(self.push_tokens),
+            email_opt_in=bool(self.consent.get("email", False)),
+            sms_opt_in=bool(self.consent.get("sms", False)),
+            push_opt_in=bool(self.consent.get("push", False)),
+        )
+        return context
+
+
+@dataclass(frozen=True)
+class EventRow:
+    """One tracked event for `StoreSession.record_events`."""
+
+    message_id: str
+    customer_id: str
+    name: str
+    properties: dict[str, Any]
+    timestamp: datetime
+    """When it happened (the sender's clock)."""
+    received_at: datetime
+    """When the API received it."""
+
+
+@dataclass(frozen=True)
+class Enrollment:
+    """The index row of one enrollment (one customer in one journey version, one Temporal workflow)."""
+
+    enrollment_id: str
+    journey_id: str
+    version: str
+    customer_id: str
+    status: str
+    """running | completed | converted | exited | holdout | failed"""
+    current_step: str | None
+    """The step it ended on once finished (None while running: the workflow knows where it is)."""
+    entered_at: datetime
+    ended_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A delivery ledger row: at most one per (enrollment, step, visit)."""
+
+    enrollment_id: str
+    step_id: str
+    visit: int
+    channel: str
+    status: str
+    """intent (claimed, outcome unknown) | sent | suppressed | failed"""
+    provider_message_id: str | None
+    reason: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class OutboxMessage:
+    """A message the sandbox provider delivered: what the customer would have received."""
+
+    customer_id: str
+    enrollment_id: str
+    journey_id: str
+    version: str
+    step_id: str
+    channel: str
+    to: str
+    subject: str | None
+    body: str
+    sent_at: datetime
+    id: int | None = None
+    """Assigned by the store; None on a message not stored yet."""
