@@ -18,6 +18,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
+from orchestrator.store.profiles import dumps
 from orchestrator.store.session import StoreSession
 from orchestrator.store.values import (
     Delivery,
@@ -56,7 +57,8 @@ class Store:
         elif self.dialect == "postgresql":
             if parsed.drivername == "postgresql":
                 url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
-            self.engine = create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+            # json_serializer on both engines: dates as ISO text and no NaN, the same JSON on either database.
+            self.engine = create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, json_serializer=dumps)
         else:
             raise ValueError(f"DATABASE_URL must be sqlite:///PATH or postgresql://..., not {parsed.drivername}://")
 
@@ -103,7 +105,12 @@ def _sqlite_engine(url: str) -> Engine:
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     # NullPool: SQLite connections are cheap, and a pooled one carried across threads or a fork is trouble.
-    engine = create_engine(url, poolclass=NullPool, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+    engine = create_engine(
+        url,
+        poolclass=NullPool,
+        connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+        json_serializer=dumps,
+    )
 
     @event.listens_for(engine, "connect")
     def _configure(dbapi_connection: Any, _record: Any) -> None:

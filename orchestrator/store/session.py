@@ -59,8 +59,12 @@ class StoreSession:
         raise NotImplementedError(f"the store supports SQLite and PostgreSQL, not {self._dialect}")
 
     def _insert_new(self, statement: Insert) -> bool:
-        """Run an INSERT ... ON CONFLICT DO NOTHING; True if it inserted the row."""
-        return self._conn.execute(statement).rowcount == 1
+        """Run an INSERT ... ON CONFLICT DO NOTHING; True if it inserted the row.
+
+        Told by RETURNING, not `rowcount`: SQLAlchemy keeps an INSERT's rowcount only on request,
+        and psycopg then reports -1, so every insert would look like a conflict on PostgreSQL.
+        """
+        return self._conn.execute(statement.returning(*statement.table.primary_key.columns)).first() is not None
 
     def lock_customer(self, customer_id: str) -> None:
         """Serialize with every other session that locks `customer_id` until this transaction ends.
@@ -114,6 +118,13 @@ class StoreSession:
                 return
             last = rows[-1].customer_id
 
+    def customer_ids(self, *, after: str | None, limit: int) -> list[str]:
+        """Up to `limit` customer ids in id order, starting after `after`: one page of a broadcast."""
+        query = select(profiles_table.c.customer_id).order_by(profiles_table.c.customer_id).limit(limit)
+        if after is not None:
+            query = query.where(profiles_table.c.customer_id > after)
+        return list(self._conn.execute(query).scalars())
+
     def _load_profile_for_update(self, customer_id: str) -> Profile | None:
         # FOR UPDATE (PostgreSQL; SQLite's IMMEDIATE transaction already excludes other writers):
         # two sessions changing one profile without lock_customer still cannot lose an update.
@@ -165,6 +176,7 @@ class StoreSession:
 
     def deploy(self, journey: Journey, at: datetime) -> bool:
         """Store this version (once) and make it the active one; True if the active version changed."""
+        at = utc(at, "at")
         self._conn.execute(
             self._insert(journeys).values(journey_id=journey.id, active_version=None, updated_at=at).on_conflict_do_nothing()
         )
@@ -210,6 +222,7 @@ class StoreSession:
 
     def start_enrollment(self, enrollment_id: str, journey_id: str, version: str, customer_id: str, entered_at: datetime) -> None:
         """Index a new running enrollment; starting one that is already indexed changes nothing."""
+        entered_at = utc(entered_at, "entered_at")
         self._conn.execute(
             self._insert(enrollments)
             .values(
@@ -245,6 +258,7 @@ class StoreSession:
         """Mark a running enrollment finished. Idempotent: the first finish wins, repeats change nothing."""
         if status not in FINISHED_STATUSES:
             raise ValueError(f"{status!r} is not a finished enrollment status; use one of {sorted(FINISHED_STATUSES)}")
+        at = utc(at, "at")
         self._conn.execute(
             update(enrollments)
             .where((enrollments.c.enrollment_id == enrollment_id) & (enrollments.c.status == "running"))
@@ -263,6 +277,7 @@ class StoreSession:
         The caller sends only when the returned status is `intent`; anything else means an
         earlier attempt already decided, and a retry must report that outcome instead of sending.
         """
+        at = utc(at, "at")
         self._conn.execute(
             self._insert(deliveries)
             .values(
@@ -295,6 +310,7 @@ class StoreSession:
         """Record the outcome of a claimed delivery. The first outcome stands: marking a decided row again changes nothing."""
         if status not in DELIVERY_OUTCOMES:
             raise ValueError(f"{status!r} is not a delivery outcome; use one of {sorted(DELIVERY_OUTCOMES)}")
+        at = utc(at, "at")
         changed = self._conn.execute(
             update(deliveries)
             .where(_delivery_key(enrollment_id, step_id, visit) & (deliveries.c.status == "intent"))
@@ -320,7 +336,7 @@ class StoreSession:
                 to_address=message.to,
                 subject=message.subject,
                 body=message.body,
-                sent_at=message.sent_at,
+                sent_at=utc(message.sent_at, "sent_at"),
             )
         )
 
@@ -386,8 +402,8 @@ def _event_values(row: EventRow) -> dict[str, Any]:
         "customer_id": row.customer_id,
         "name": row.name,
         "properties": dict(row.properties) if isinstance(row.properties, Mapping) else row.properties,
-        "timestamp": row.timestamp,
-        "received_at": row.received_at,
+        "timestamp": utc(row.timestamp, "timestamp"),
+        "received_at": utc(row.received_at, "received_at"),
     }
 
 

@@ -81,9 +81,11 @@ def upgrade() -> None:
         sa.Column("current_step", sa.String(), nullable=True),
         sa.Column("entered_at", TIMESTAMP, nullable=False),
         sa.Column("ended_at", TIMESTAMP, nullable=True),
+        # op.f marks the name final: Alembic applies schema.py's naming convention, whose check
+        # pattern contains the constraint name, so a plain name would become ck_enrollments_ck_enrollments_status.
         sa.CheckConstraint(
             "status IN ('running', 'completed', 'converted', 'exited', 'holdout', 'failed')",
-            name="ck_enrollments_status",
+            name=op.f("ck_enrollments_status"),
         ),
         sa.PrimaryKeyConstraint("enrollment_id", name="pk_enrollments"),
     )
@@ -100,7 +102,7 @@ def upgrade() -> None:
         sa.Column("reason", sa.Text(), nullable=True),
         sa.Column("created_at", TIMESTAMP, nullable=False),
         sa.Column("updated_at", TIMESTAMP, nullable=False),
-        sa.CheckConstraint("status IN ('intent', 'sent', 'suppressed', 'failed')", name="ck_deliveries_status"),
+        sa.CheckConstraint("status IN ('intent', 'sent', 'suppressed', 'failed')", name=op.f("ck_deliveries_status")),
         sa.PrimaryKeyConstraint("enrollment_id", "step_id", "visit", name="pk_deliveries"),
     )
     op.create_table(

@@ -1,0 +1,109 @@
+"""The delivery ledger (one delivery per enrollment, step and visit) and the sandbox outbox."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+
+from orchestrator.store import OutboxMessage, Store
+from orchestrator.store.schema import deliveries
+from tests.store.support import AT, count_rows
+
+LATER = AT + timedelta(minutes=1)
+
+
+def test_claiming_twice_returns_the_same_intent_row(store: Store) -> None:
+    with store.session() as session:
+        first = session.claim_delivery("e1", "reminder", 1, "email", AT)
+    with store.session() as session:
+        again = session.claim_delivery("e1", "reminder", 1, "sms", LATER)
+    assert first.status == "intent"
+    assert again == first
+    assert (again.channel, again.created_at, again.provider_message_id, again.reason) == ("email", AT, None, None)
+    assert count_rows(store, deliveries) == 1
+
+
+def test_claiming_after_the_outcome_returns_the_decided_row(store: Store) -> None:
+    with store.session() as session:
+        session.claim_delivery("e1", "reminder", 1, "email", AT)
+        session.mark_delivery("e1", "reminder", 1, "sent", LATER, provider_message_id="sandbox-1")
+    with store.session() as session:
+        retry = session.claim_delivery("e1", "reminder", 1, "email", LATER + timedelta(minutes=1))
+    assert (retry.status, retry.provider_message_id, retry.created_at, retry.updated_at) == ("sent", "sandbox-1", AT, LATER)
+
+
+def test_the_first_outcome_stands(store: Store) -> None:
+    with store.session() as session:
+        session.claim_delivery("e1", "reminder", 1, "email", AT)
+        session.mark_delivery("e1", "reminder", 1, "suppressed", LATER, reason="quiet hours")
+    with store.session() as session:
+        session.mark_delivery("e1", "reminder", 1, "sent", LATER + timedelta(minutes=1), provider_message_id="late")
+        session.mark_delivery("e1", "reminder", 1, "failed", LATER + timedelta(minutes=2), reason="boom")
+        row = session.claim_delivery("e1", "reminder", 1, "email", LATER)
+    assert (row.status, row.reason, row.provider_message_id, row.updated_at) == ("suppressed", "quiet hours", None, LATER)
+
+
+def test_marking_an_unclaimed_delivery_raises_lookup_error(store: Store) -> None:
+    with store.session() as session:
+        session.claim_delivery("e1", "reminder", 1, "email", AT)
+        with pytest.raises(LookupError, match="claim_delivery first"):
+            session.mark_delivery("e1", "reminder", 2, "sent", LATER)
+        with pytest.raises(LookupError):
+            session.mark_delivery("e2", "reminder", 1, "sent", LATER)
+    assert count_rows(store, deliveries) == 1
+
+
+@pytest.mark.parametrize("status", ["intent", "delivered"])
+def test_marking_with_a_status_that_is_not_an_outcome_raises(store: Store, status: str) -> None:
+    with store.session() as session:
+        session.claim_delivery("e1", "reminder", 1, "email", AT)
+        with pytest.raises(ValueError, match="not a delivery outcome"):
+            session.mark_delivery("e1", "reminder", 1, status, LATER)
+        assert session.claim_delivery("e1", "reminder", 1, "email", AT).status == "intent"
+
+
+def test_each_visit_of_a_step_is_its_own_delivery(store: Store) -> None:
+    with store.session() as session:
+        session.claim_delivery("e1", "reminder", 1, "email", AT)
+        session.mark_delivery("e1", "reminder", 1, "sent", AT)
+        second = session.claim_delivery("e1", "reminder", 2, "email", LATER)
+        other_step = session.claim_delivery("e1", "nudge", 1, "sms", LATER)
+        other_enrollment = session.claim_delivery("e2", "reminder", 1, "email", LATER)
+    assert [second.status, other_step.status, other_enrollment.status] == ["intent", "intent", "intent"]
+    assert second.visit == 2
+    assert count_rows(store, deliveries) == 4
+    assert count_rows(store, deliveries, status="sent") == 1
+
+
+def _message(customer_id: str, step_id: str, sent_at_offset: timedelta, subject: str | None = "Hi") -> OutboxMessage:
+    return OutboxMessage(
+        customer_id=customer_id,
+        enrollment_id="e1",
+        journey_id="cart",
+        version="v1",
+        step_id=step_id,
+        channel="email",
+        to=f"{customer_id}@example.com",
+        subject=subject,
+        body=f"<p>{step_id}</p>",
+        sent_at=AT + sent_at_offset,
+    )
+
+
+def test_messages_for_returns_the_customers_messages_oldest_first_ties_in_insert_order(store: Store) -> None:
+    with store.session() as session:
+        session.add_outbox_message(_message("c1", "late", timedelta(hours=2)))
+        session.add_outbox_message(_message("c1", "tie-first", timedelta(hours=1)))
+        session.add_outbox_message(_message("c2", "someone-else", timedelta(0)))
+        session.add_outbox_message(_message("c1", "tie-second", timedelta(hours=1), subject=None))
+        session.add_outbox_message(_message("c1", "early", timedelta(0)))
+    with store.session() as session:
+        received = session.messages_for("c1")
+        assert session.messages_for("nobody") == []
+    assert [m.step_id for m in received] == ["early", "tie-first", "tie-second", "late"]
+    ids = [m.id for m in received]
+    assert all(isinstance(i, int) for i in ids)
+    assert ids[1] is not None and ids[2] is not None and ids[1] < ids[2]
+    assert received[2] == replace(_message("c1", "tie-second", timedelta(hours=1), subject=None), id=ids[2])
