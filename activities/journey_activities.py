@@ -1,15 +1,19 @@
 """The activities a journey enrollment calls: every read or write of the outside world.
 
 All of them are idempotent, because Temporal retries an activity whose worker
-died mid-way: sends go through the delivery ledger keyed by (enrollment, step,
-visit), profile updates write the same values again, webhooks carry an
-Idempotency-Key, and finishing an enrollment twice changes nothing.
+died mid-way: sends go through the delivery gate and the delivery ledger keyed
+by (enrollment, step, visit); profile updates write literal values (computed
+ones are evaluated beforehand by the read-only `evaluate_values`), so a retry
+writes the same again; webhooks carry an Idempotency-Key; finishing an
+enrollment twice changes nothing.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,6 +22,7 @@ from jinja2 import TemplateError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.delivery_gate import decide, settings_from_json
 from activities.messages import Undeliverable, build_message
 from orchestrator.runtime.clock import customer_zone, next_time_of_day, until_date_instant
 from orchestrator.runtime.contracts import (
@@ -26,12 +31,14 @@ from orchestrator.runtime.contracts import (
     SendRequest,
     SendResult,
     UpdateRequest,
+    ValuesRequest,
     WakeRequest,
     WakeResult,
     WebhookRequest,
     WebhookResult,
 )
-from orchestrator.store import OutboxMessage, Store
+from orchestrator.store import OutboxMessage, ProfileFieldError, Store
+from orchestrator.store.profiles import dumps
 from orchestrator.templating import evaluate, render
 
 log = logging.getLogger(__name__)
@@ -44,15 +51,23 @@ def _now() -> datetime:
 
 
 class JourneyActivities:
-    """Activities bound to one store; register `activities()` with the worker."""
+    """Activities bound to one store; register `activities()` with the worker.
 
-    def __init__(self, store: Store) -> None:
+    `http` is the client webhooks go through and `secrets` what their templates
+    read as `secrets.NAME` (default: JOURNEY_SECRET_NAME variables, read at each
+    call); the simulator passes a recording transport and placeholders.
+    """
+
+    def __init__(self, store: Store, http: httpx.Client | None = None, secrets: Mapping[str, str] | None = None) -> None:
         self.store = store
+        self.http = http if http is not None else httpx.Client()
+        self.secrets = secrets
 
     def activities(self) -> list[Any]:
         return [
             self.send_message,
             self.evaluate_conditions,
+            self.evaluate_values,
             self.wake_time,
             self.update_profile,
             self.call_webhook,
@@ -68,15 +83,32 @@ class JourneyActivities:
 
     @activity.defn(name="send_message")
     def send_message(self, request: SendRequest) -> SendResult:
-        """Render and deliver one message, at most once per (enrollment, step, visit)."""
-        now = _now()
+        """Deliver one message at most once per (enrollment, step, visit), through the delivery gate.
+
+        `deferred` (quiet hours) leaves the ledger row claimed but undecided: the workflow
+        sleeps until `retry_at` and calls again with the same visit, and the gate decides anew.
+        """
         with self.store.session() as session:
-            claim = session.claim_delivery(request.enrollment_id, request.step_id, request.visit, request.channel, now)
-            if claim.status != "intent":
-                # A retry of a send that already happened (or was refused): report it again, do nothing.
-                return SendResult(claim.status, claim.reason)
+            claim = session.claim_delivery(request.enrollment_id, request.step_id, request.visit, request.channel, _now())
+        if claim.status != "intent":
+            # A retry of a send that already happened (or was refused): report it again, do nothing.
+            return SendResult(claim.status, claim.reason)
         customer = self._customer(request.customer_id)
+        now = datetime.fromisoformat(request.now)
+        decision = decide(
+            channel=request.channel,
+            category=request.category,
+            customer=customer,
+            settings=settings_from_json(request.settings),
+            now=now,
+            recent_sends=self._recent_sends(request.customer_id, request.journey_id, set(request.transactional_steps)),
+        )
+        if decision.action == "defer":
+            assert decision.retry_at is not None
+            return SendResult("deferred", decision.reason, decision.retry_at.isoformat())
         try:
+            if decision.action == "suppress":
+                raise Undeliverable(decision.reason or "suppressed")
             message = build_message(request, customer)
         except Undeliverable as exc:
             status = "failed" if str(exc).startswith("template error") else "suppressed"
@@ -85,7 +117,12 @@ class JourneyActivities:
             log.info("send %s/%s not delivered: %s", request.enrollment_id, request.step_id, exc)
             return SendResult(status, str(exc))
         # The sandbox provider: the outbox row and the ledger's `sent` commit together, exactly once.
-        with self.store.session() as session:
+        # The ledger is read again under the customer's lock, so an attempt that overlaps a slow
+        # earlier one (a start-to-close timeout) sees its `sent` and writes nothing.
+        with self.store.session(lock_customer=request.customer_id) as session:
+            current = session.claim_delivery(request.enrollment_id, request.step_id, request.visit, request.channel, _now())
+            if current.status != "intent":
+                return SendResult(current.status, current.reason)
             session.add_outbox_message(
                 OutboxMessage(
                     customer_id=request.customer_id,
@@ -97,11 +134,17 @@ class JourneyActivities:
                     to=message.to,
                     subject=message.subject if message.channel == "email" else message.title,
                     body=message.body,
-                    sent_at=datetime.fromisoformat(request.now),
+                    sent_at=now,
                 )
             )
             session.mark_delivery(request.enrollment_id, request.step_id, request.visit, "sent", _now(), provider_message_id="sandbox")
         return SendResult("sent")
+
+    def _recent_sends(self, customer_id: str, journey_id: str, transactional_steps: set[str]) -> list[datetime]:
+        """When this journey sent the customer a marketing message (what the frequency cap counts)."""
+        with self.store.session() as session:
+            messages = session.messages_for(customer_id)
+        return [m.sent_at for m in messages if m.journey_id == journey_id and m.step_id not in transactional_steps]
 
     @activity.defn(name="evaluate_conditions")
     def evaluate_conditions(self, request: ConditionRequest) -> list[bool]:
@@ -137,25 +180,50 @@ class JourneyActivities:
             return WakeResult(None, f"no date from {request.until_date!r}: {exc}")
         return WakeResult(moment.isoformat())
 
-    @activity.defn(name="update_profile")
-    def update_profile(self, request: UpdateRequest) -> None:
+    @activity.defn(name="evaluate_values")
+    def evaluate_values(self, request: ValuesRequest) -> dict[str, Any]:
+        """The value of each expression (an update's `compute`); one that fails or is not JSON is left out.
+
+        Read-only, so retrying it is harmless; the workflow then writes the values with
+        `update_profile`, which writes the same values on every retry.
+        """
         context = {
             "customer": self._customer(request.customer_id),
             "event": request.event or {},
             "journey": {"id": request.journey_id, "version": request.version},
         }
-        values = dict(request.set or {})
-        for key, expression in (request.compute or {}).items():
+        values: dict[str, Any] = {}
+        for key, expression in request.expressions.items():
             try:
-                values[key] = evaluate(expression, context)
+                values[key] = json.loads(dumps(evaluate(expression, context)))
             except (TemplateError, TypeError, ValueError, ArithmeticError) as exc:
-                log.info("update %s.%s skipped: %s", request.step_id, key, exc)
-        with self.store.session(lock_customer=request.customer_id) as session:
-            session.update_traits(request.customer_id, values, request.unset, datetime.fromisoformat(request.now))
+                log.info("%s: %s=%r skipped: %s", request.journey_id, key, expression, exc)
+        return values
+
+    @activity.defn(name="update_profile")
+    def update_profile(self, request: UpdateRequest) -> None:
+        """Write literal traits. A value the profile refuses (a bad e-mail...) is dropped, the rest is written."""
+        values = dict(request.set or {})
+        if request.compute:  # requests from before `evaluate_values` existed
+            legacy = ValuesRequest(request.customer_id, request.journey_id, request.version, request.compute, request.event)
+            values.update(self.evaluate_values(legacy))
+        at = datetime.fromisoformat(request.now)
+        while True:
+            try:
+                with self.store.session(lock_customer=request.customer_id) as session:
+                    session.update_traits(request.customer_id, values, request.unset, at)
+                return
+            except ProfileFieldError as exc:
+                log.info("update %s.%s skipped: %s", request.step_id, exc.field, exc.message)
+                if exc.field not in values:
+                    return
+                del values[exc.field]
 
     @activity.defn(name="call_webhook")
     def call_webhook(self, request: WebhookRequest) -> WebhookResult:
-        secrets = {k[len(SECRET_PREFIX) :]: v for k, v in os.environ.items() if k.startswith(SECRET_PREFIX)}
+        secrets = self.secrets
+        if secrets is None:
+            secrets = {k[len(SECRET_PREFIX) :]: v for k, v in os.environ.items() if k.startswith(SECRET_PREFIX)}
         context = {
             "customer": self._customer(request.customer_id),
             "event": request.event or {},
@@ -170,7 +238,7 @@ class JourneyActivities:
             raise ApplicationError(f"webhook template error: {exc}", non_retryable=True) from exc
         headers.setdefault("Idempotency-Key", f"{request.enrollment_id}:{request.step_id}:{request.visit}")
         try:
-            response = httpx.request(
+            response = self.http.request(
                 request.method,
                 url,
                 headers=headers,

@@ -43,7 +43,7 @@ def address(channel: str, customer: dict[str, Any]) -> str:
         tokens = customer.get("push_tokens") or []
         value = tokens[0] if tokens else None
     if not value:
-        what = {"email": "an email address", "sms": "a phone number", "push": "a push token"}[channel]
+        what = {"email": "email address", "sms": "phone number", "push": "push token"}[channel]
         raise Undeliverable(f"the profile has no {what}")
     return str(value)
 

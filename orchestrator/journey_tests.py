@@ -2,12 +2,15 @@
 
 A test file (journeys/tests/*.yaml, schema in schemas/journey-test.schema.json)
 names a journey and lists cases: a customer, timed events and the expected
-messages, steps and outcome. Only the fields a case lists are compared, so a
-case says exactly what it cares about.
+messages, webhooks, steps and outcome. Only the fields a case lists are
+compared, so a case says exactly what it cares about. An event named
+`identify` updates the profile (its properties are traits) instead of being
+tracked, as the survey page of an NPS journey would.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -19,7 +22,11 @@ from orchestrator.compiler import Diagnostic, Severity, compile_file, format_dia
 from orchestrator.compiler.schema import schema_path
 from orchestrator.compiler.yaml_loader import YamlSyntaxError, load_yaml, locate
 from orchestrator.simulation import DEFAULT_HORIZON, ScriptedEvent, Simulator, Timeline
+from orchestrator.store import ProfileFieldError
 from orchestrator.timeparse import parse_duration
+
+DEFAULT_START = "2026-01-05T09:00:00Z"
+"""When a case starts if neither it nor its file says (a Monday)."""
 
 
 class TestFileError(Exception):
@@ -138,40 +145,79 @@ async def run_test_file(simulator: Simulator, path: Path) -> list[CaseResult]:
         )
     results: list[CaseResult] = []
     for case in document["cases"]:
-        customer = dict(case.get("customer") or document.get("customer") or {})
-        start = parse_instant(case.get("start") or document.get("start") or "2026-01-05T09:00:00Z")
+        # A case's customer is merged over the file's: list only what differs (null removes a trait).
+        customer = {**(document.get("customer") or {}), **(case.get("customer") or {})}
+        start = parse_instant(case.get("start") or document.get("start") or DEFAULT_START)
         horizon = timedelta(seconds=offset_seconds(case["until"])) if "until" in case else DEFAULT_HORIZON
-        timeline = await simulator.run(compiled.journey, customer, scripted_events(case.get("events") or []), start, horizon)
+        try:
+            timeline = await simulator.run(compiled.journey, customer, scripted_events(case.get("events") or []), start, horizon)
+        except ProfileFieldError as exc:
+            results.append(CaseResult(str(path), case["name"], [f"the profile refuses a trait: {exc}"]))
+            continue
         results.append(CaseResult(str(path), case["name"], compare(case["expect"], timeline), timeline))
     return results
 
 
+MESSAGE_FIELDS = ("at", "step", "channel", "to", "subject", "body")
+WEBHOOK_FIELDS = ("at", "step", "method", "url", "body")
+
+
 def compare(expect: dict[str, Any], timeline: Timeline) -> list[str]:
-    """Every difference between what a case expects and what happened, as readable lines."""
+    """Every difference between what a case expects and what happened; lists as a diff (- expected, + actual)."""
     failures: list[str] = []
     if "messages" in expect:
-        wanted, got = expect["messages"], timeline.messages
-        if len(wanted) != len(got):
-            failures.append(f"messages: expected {len(wanted)}, got {len(got)}: {_summary(got)}")
-        for n, (want, have) in enumerate(zip(wanted, got, strict=False), start=1):
-            for key, value in want.items():
-                if key.endswith("_contains"):
-                    actual = have.get(key.removesuffix("_contains")) or ""
-                    if value not in actual:
-                        failures.append(
-                            f"message {n} ({have['step']}): {key.removesuffix('_contains')} does not contain {value!r}: {actual!r}"
-                        )
-                elif have.get(key) != value:
-                    failures.append(f"message {n} ({have['step']}): {key} expected {value!r}, got {have.get(key)!r}")
+        failures += _compare_items("messages", expect["messages"], timeline.messages, MESSAGE_FIELDS)
+    if "webhooks" in expect:
+        failures += _compare_items("webhooks", expect["webhooks"], timeline.webhooks, WEBHOOK_FIELDS)
     if "steps" in expect:
         visited = [s["step"] for s in timeline.steps]
         if visited != expect["steps"]:
-            failures.append(f"steps: expected {' -> '.join(expect['steps'])}, got {' -> '.join(visited) or '(none)'}")
+            failures.append(_diff("steps", expect["steps"], visited))
     for key, value in (expect.get("outcome") or {}).items():
         if timeline.outcome.get(key) != value:
-            failures.append(f"outcome: {key} expected {value!r}, got {timeline.outcome.get(key)!r}")
+            failures.append(f"outcome.{key}: expected {value!r}, got {timeline.outcome.get(key)!r}")
     return failures
 
 
-def _summary(messages: list[dict[str, Any]]) -> str:
-    return ", ".join(f"{m['step']} ({m['channel']}) at {m['at']}" for m in messages) or "none"
+def _compare_items(what: str, wanted: list[dict[str, Any]], got: list[dict[str, Any]], fields: tuple[str, ...]) -> list[str]:
+    """Each item as one line of the fields the expectation lists; a difference shows as a diff of those lines."""
+    expected_lines = [_expected_line(item, fields) for item in wanted]
+    actual_lines = [_actual_line(item, wanted[n] if n < len(wanted) else None, fields) for n, item in enumerate(got)]
+    return [] if expected_lines == actual_lines else [_diff(what, expected_lines, actual_lines)]
+
+
+def _ordered_keys(item: dict[str, Any], fields: tuple[str, ...]) -> list[str]:
+    return sorted(item, key=lambda k: fields.index(k.removesuffix("_contains")) if k.removesuffix("_contains") in fields else len(fields))
+
+
+def _expected_line(item: dict[str, Any], fields: tuple[str, ...]) -> str:
+    parts = []
+    for key in _ordered_keys(item, fields):
+        base = key.removesuffix("_contains")
+        parts.append(f"{base} contains {item[key]!r}" if key.endswith("_contains") else f"{key}={item[key]!r}")
+    return " ".join(parts)
+
+
+def _actual_line(item: dict[str, Any], expected: dict[str, Any] | None, fields: tuple[str, ...]) -> str:
+    """`item` described with the keys `expected` lists (an unexpected extra item: when, where, what)."""
+    keys = _ordered_keys(expected, fields) if expected else [k for k in ("at", "step", "channel", "method", "url") if k in item]
+    parts = []
+    for key in keys:
+        base = key.removesuffix("_contains")
+        actual = item.get(base)
+        if key.endswith("_contains"):
+            wanted = expected[key] if expected else ""
+            parts.append(f"{base} contains {wanted!r}" if wanted in (actual or "") else f"{base}={_one_line(str(actual))!r}")
+        else:
+            parts.append(f"{key}={actual!r}")
+    return " ".join(parts)
+
+
+def _one_line(text: str, limit: int = 100) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _diff(what: str, expected: list[str], actual: list[str]) -> str:
+    lines = list(difflib.unified_diff(expected, actual, lineterm="", n=max(len(expected), len(actual))))[3:]
+    return "\n".join([f"{what} differ (- expected, + actual):", *lines])

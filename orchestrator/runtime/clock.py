@@ -46,6 +46,18 @@ def next_time_of_day(now: datetime, zone: ZoneInfo, until: str, days: tuple[str,
     raise ValueError(f"no day matches {days!r}")  # pragma: no cover - a week always has each weekday
 
 
+def quiet_hours_end(now: datetime, zone: ZoneInfo, start: str, end: str) -> datetime | None:
+    """When the local quiet window `start`-`end` that contains `now` ends; None when `now` is outside it.
+
+    The window may cross midnight (21:00 to 08:00). It is read on the local wall
+    clock, so on a daylight-saving day it is an hour shorter or longer in real time.
+    """
+    local = now.astimezone(zone).time().replace(tzinfo=None)
+    begins, ends = parse_time_of_day(start), parse_time_of_day(end)
+    inside = begins <= local < ends if begins < ends else (local >= begins or local < ends)
+    return next_time_of_day(now, zone, end) if inside else None
+
+
 def parse_date_value(value: Any) -> tuple[date, time | None, ZoneInfo | None]:
     """A date, a datetime, or ISO 8601 text, as (date, time of day or None, zone when the value had an offset)."""
     if isinstance(value, datetime):

@@ -42,6 +42,11 @@ class ResumeState:
     pending: list[EventMessage]
     seen: list[str]
     trail: list[TrailEntry]
+    waiting: bool = False
+    """True when the previous run was already waiting at `step` (a wait or wait_for): the new run
+    goes on waiting until `wait_until` instead of entering the step again."""
+    wait_until: str | None = None
+    """ISO 8601 end of that wait; None with `waiting`: until the awaited event arrives."""
 
 
 @dataclass
@@ -58,6 +63,8 @@ class EnrollmentInput:
     upsert_search_attributes: bool = True
     """False where the server has no custom search attributes (the time-skipping test server)."""
     resume: ResumeState | None = None
+    history_limit: int | None = None
+    """Continue as new past this many history events (None: the interpreter's HISTORY_LIMIT). Tests lower it."""
 
 
 @dataclass
@@ -100,6 +107,8 @@ class SendRequest:
     now: str
     settings: dict[str, Any] = field(default_factory=dict)
     """The journey's settings (quiet hours, frequency cap, default zone), as IR JSON."""
+    transactional_steps: list[str] = field(default_factory=list)
+    """Steps of the journey that send transactional messages: those do not count towards the frequency cap."""
 
 
 @dataclass
@@ -119,6 +128,17 @@ class ConditionRequest:
     journey_id: str
     version: str
     conditions: list[str]
+    event: dict[str, Any] | None
+
+
+@dataclass
+class ValuesRequest:
+    """Evaluate named expressions (an update's `compute`) with the current profile and an event in scope."""
+
+    customer_id: str
+    journey_id: str
+    version: str
+    expressions: dict[str, str]
     event: dict[str, Any] | None
 
 

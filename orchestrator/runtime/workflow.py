@@ -8,6 +8,12 @@ is applied at a well-defined point (before the next step, or while waiting).
 
 Priorities when an event arrives: the journey goal (ends as converted) before
 an exit_on event (ends as exited) before the event a `wait_for` step awaits.
+Events are applied at every step boundary and while waiting, so an event only
+counts for a `wait_for` that was already waiting when it arrived.
+
+Changing this file changes how enrollments already in flight replay: gate any
+change of the commands it issues with `workflow.patched` (docs/architecture.md,
+"Changing the interpreter"); tests/histories/ replays recorded runs to catch it.
 """
 
 from __future__ import annotations
@@ -16,8 +22,8 @@ from datetime import datetime, timedelta
 from typing import Any, assert_never
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeKey
-from temporalio.exceptions import ActivityError
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from orchestrator import ir
@@ -36,21 +42,19 @@ with workflow.unsafe.imports_passed_through():
         SendResult,
         TrailEntry,
         UpdateRequest,
+        ValuesRequest,
         WakeRequest,
         WakeResult,
         WebhookRequest,
         WebhookResult,
     )
+    from orchestrator.runtime.search_attributes import CURRENT_STEP, CUSTOMER_ID, JOURNEY_ID, JOURNEY_VERSION, SEARCH_ATTRIBUTES
     from orchestrator.runtime.split import HOLDOUT, assign_split
 
-JOURNEY_ID = SearchAttributeKey.for_keyword("JourneyId")
-JOURNEY_VERSION = SearchAttributeKey.for_keyword("JourneyVersion")
-CURRENT_STEP = SearchAttributeKey.for_keyword("CurrentStep")
-CUSTOMER_ID = SearchAttributeKey.for_keyword("CustomerId")
-SEARCH_ATTRIBUTES = (JOURNEY_ID, JOURNEY_VERSION, CURRENT_STEP, CUSTOMER_ID)
+__all__ = ["CURRENT_STEP", "CUSTOMER_ID", "HISTORY_LIMIT", "JOURNEY_ID", "JOURNEY_VERSION", "SEARCH_ATTRIBUTES", "JourneyWorkflow"]
 
 HISTORY_LIMIT = 2_000
-"""Continue as new past this many history events, long before Temporal's own limits."""
+"""Continue as new past this many history events, long before Temporal's own limits (50K events, 50 MB)."""
 SEEN_LIMIT = 500
 """Message ids remembered for de-duplication of re-delivered signals."""
 TRAIL_LIMIT = 200
@@ -58,9 +62,13 @@ TRAIL_LIMIT = 200
 
 _ACTIVITY_TIMEOUT = timedelta(seconds=60)
 _RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
+_WEBHOOK_RETRY = RetryPolicy(initial_interval=timedelta(seconds=5), maximum_interval=timedelta(minutes=5), maximum_attempts=8)
+"""About ten minutes of retries (5s, 10s, 20s ... 5 min) before the journey goes on without the call."""
 
 _TIMEOUT = "timeout"
 _MATCHED = "matched"
+
+WaitNode = ir.WaitStep | ir.WaitUntilStep | ir.WaitUntilDateStep | ir.WaitForStep
 
 
 class _Ended(Exception):
@@ -80,6 +88,9 @@ class JourneyWorkflow:
         self._status = "running"
         self._step: str | None = None
         self._trail: list[TrailEntry] = []
+        self._visits: dict[str, int] = {}
+        self._progress = 0
+        """Steps entered and events applied by this run: a run continues as new only after some progress."""
 
     @workflow.signal(name=EVENT_SIGNAL)
     def on_event(self, event: EventMessage) -> None:
@@ -100,30 +111,48 @@ class JourneyWorkflow:
         # `event` in templates and branch conditions: the triggering event's properties.
         self._trigger = dict(start.trigger.properties) if start.trigger else None
         resume = start.resume
+        step = self._journey.start
+        self._entered_at = self._now()
         if resume is not None:
-            self._seen = list(resume.seen)
+            # Signals that arrived before this run's first task are already queued: keep them after the carried ones.
             self._inbox = list(resume.pending) + self._inbox
+            self._seen = list(resume.seen) + [m for m in self._seen if m not in resume.seen]
             self._trail = list(resume.trail)
             self._visits = dict(resume.visits)
             self._entered_at = datetime.fromisoformat(resume.entered_at)
+            self._step = self._trail[-1].step if self._trail else None
             step = resume.step
-        else:
-            self._visits = {}
-            self._entered_at = self._now()
-            step = self._journey.start
         try:
+            if resume is not None and resume.waiting:
+                node = self._node(step)
+                if not isinstance(node, WaitNode):
+                    raise self._bad_ir(f"resumed in the middle of a wait at {step}, a {node.kind} step")
+                step = await self._wait_step(node, datetime.fromisoformat(resume.wait_until) if resume.wait_until else None)
             while step != ir.END:
                 self._maybe_continue_as_new(step)
-                node = self._journey.step(step)
-                if not isinstance(node, ir.WaitForStep | ir.WaitStep | ir.WaitUntilStep | ir.WaitUntilDateStep):
-                    await self._react(None)
+                node = self._node(step)
+                # Events queued before this step: goal and exits apply, and none can count for a
+                # wait_for entered now ("only events that arrive while it waits"), however late
+                # the previous step's activity let them in.
+                await self._react(None)
                 self._enter(step)
                 step = await self._execute(node)
-            return await self._finish("completed", None)
+            return await self._finish("completed", self._step)
         except _Ended as ended:
             return await self._finish(ended.status, ended.step)
 
     # --- steps ------------------------------------------------------------------
+
+    def _node(self, step: str) -> ir.Step:
+        try:
+            return self._journey.step(step)
+        except KeyError:
+            raise self._bad_ir(f"no step {step!r}") from None
+
+    def _bad_ir(self, problem: str) -> ApplicationError:
+        """The compiler rules out broken graphs, so this is a bug: fail the enrollment instead of retrying forever."""
+        journey = self._journey
+        return ApplicationError(f"journey {journey.id} version {journey.version}: {problem}", type="BadJourney", non_retryable=True)
 
     async def _execute(self, node: ir.Step) -> str:
         """Run one step; returns the id of the next step."""
@@ -132,46 +161,23 @@ class JourneyWorkflow:
                 await self._send(node)
                 return node.next
             case ir.WaitStep():
-                await self._wait_until(self._now() + timedelta(seconds=node.seconds), None)
-                return node.next
+                return await self._wait_step(node, self._now() + timedelta(seconds=node.seconds))
             case ir.WaitUntilStep():
                 request = self._wake_request(until=node.until, days=list(node.days))
-                await self._wait_until(await self._wake_time(request), None)
-                return node.next
+                return await self._wait_step(node, await self._wake_time(request))
             case ir.WaitUntilDateStep():
                 request = self._wake_request(until_date=node.until_date, offset_seconds=node.offset_seconds, at=node.at, repeat=node.repeat)
-                await self._wait_until(await self._wake_time(request), None)
-                return node.next
+                return await self._wait_step(node, await self._wake_time(request))
             case ir.WaitForStep():
-                deadline = self._now() + timedelta(seconds=node.within_seconds) if node.within_seconds else None
-                result = await self._wait_until(deadline, node)
-                return node.next if result == _MATCHED else (node.timeout_next or node.next)
+                within = node.within_seconds
+                return await self._wait_step(node, self._now() + timedelta(seconds=within) if within else None)
             case ir.BranchStep():
                 chosen = await self._evaluate([case.when for case in node.cases], self._trigger)
-                for case, holds in zip(node.cases, chosen, strict=True):
-                    if holds:
-                        return case.next
-                return node.else_next
+                return next((case.next for case, holds in zip(node.cases, chosen, strict=True) if holds), node.else_next)
             case ir.SplitStep():
                 return await self._split(node)
             case ir.UpdateStep():
-                await workflow.execute_activity(
-                    "update_profile",
-                    UpdateRequest(
-                        enrollment_id=self._input.enrollment_id,
-                        journey_id=self._journey.id,
-                        version=self._journey.version,
-                        step_id=node.id,
-                        customer_id=self._input.customer_id,
-                        set=node.set,
-                        compute=node.compute,
-                        unset=list(node.unset),
-                        event=self._trigger,
-                        now=self._now().isoformat(),
-                    ),
-                    start_to_close_timeout=_ACTIVITY_TIMEOUT,
-                    retry_policy=_RETRY,
-                )
+                await self._update(node)
                 return node.next
             case ir.WebhookStep():
                 await self._webhook(node)
@@ -181,35 +187,17 @@ class JourneyWorkflow:
             case _:
                 assert_never(node)
 
-    async def _webhook(self, node: ir.WebhookStep) -> None:
-        try:
-            await workflow.execute_activity(
-                "call_webhook",
-                WebhookRequest(
-                    enrollment_id=self._input.enrollment_id,
-                    journey_id=self._journey.id,
-                    version=self._journey.version,
-                    step_id=node.id,
-                    visit=self._visits[node.id],
-                    customer_id=self._input.customer_id,
-                    url=node.url,
-                    method=node.method,
-                    headers=node.headers,
-                    body=node.body,
-                    timeout_seconds=node.timeout_seconds,
-                    event=self._trigger,
-                ),
-                result_type=WebhookResult,
-                start_to_close_timeout=timedelta(seconds=node.timeout_seconds + 30),
-                retry_policy=RetryPolicy(maximum_attempts=5, maximum_interval=timedelta(minutes=5)),
-            )
-        except ActivityError:
-            # The endpoint stayed down through every retry: the journey goes on (docs/language.md).
-            workflow.logger.warning("webhook step %s failed after retries; continuing", node.id)
+    async def _wait_step(self, node: WaitNode, deadline: datetime | None) -> str:
+        """Wait at a wait step until `deadline` (None: until the awaited event); returns the next step."""
+        awaited = node if isinstance(node, ir.WaitForStep) else None
+        result = await self._wait_until(deadline, awaited, resumable=node)
+        if awaited is not None and result == _TIMEOUT:
+            return awaited.timeout_next or awaited.next
+        return node.next
 
     async def _send(self, node: ir.SendStep) -> None:
         while True:
-            result = await workflow.execute_activity(
+            result = await self._activity(
                 "send_message",
                 SendRequest(
                     enrollment_id=self._input.enrollment_id,
@@ -228,10 +216,9 @@ class JourneyWorkflow:
                     event=self._trigger,
                     now=self._now().isoformat(),
                     settings=ir.to_plain(self._journey.settings),
+                    transactional_steps=[s.id for s in self._journey.steps if isinstance(s, ir.SendStep) and s.category == "transactional"],
                 ),
-                result_type=SendResult,
-                start_to_close_timeout=_ACTIVITY_TIMEOUT,
-                retry_policy=_RETRY,
+                SendResult,
             )
             if result.status != "deferred" or result.retry_at is None:
                 return
@@ -248,13 +235,73 @@ class JourneyWorkflow:
             await self._wait_until(self._entered_at + timedelta(seconds=goal.within_seconds), None)
         raise _Ended(HOLDOUT, node.id)
 
+    async def _update(self, node: ir.UpdateStep) -> None:
+        values = dict(node.set or {})
+        if node.compute:
+            # Computed first, by a read-only activity, so the write below is the same on every retry.
+            computed: dict[str, Any] = await self._activity(
+                "evaluate_values",
+                ValuesRequest(self._input.customer_id, self._journey.id, self._journey.version, dict(node.compute), self._trigger),
+                dict[str, Any],
+            )
+            values.update(computed)
+        await self._activity(
+            "update_profile",
+            UpdateRequest(
+                enrollment_id=self._input.enrollment_id,
+                journey_id=self._journey.id,
+                version=self._journey.version,
+                step_id=node.id,
+                customer_id=self._input.customer_id,
+                set=values,
+                compute=None,
+                unset=list(node.unset),
+                event=self._trigger,
+                now=self._now().isoformat(),
+            ),
+            None,
+        )
+
+    async def _webhook(self, node: ir.WebhookStep) -> None:
+        request = WebhookRequest(
+            enrollment_id=self._input.enrollment_id,
+            journey_id=self._journey.id,
+            version=self._journey.version,
+            step_id=node.id,
+            visit=self._visits[node.id],
+            customer_id=self._input.customer_id,
+            url=node.url,
+            method=node.method,
+            headers=node.headers,
+            body=node.body,
+            timeout_seconds=node.timeout_seconds,
+            event=self._trigger,
+        )
+        try:
+            await workflow.execute_activity(
+                "call_webhook",
+                request,
+                result_type=WebhookResult,
+                start_to_close_timeout=timedelta(seconds=node.timeout_seconds + 30),
+                retry_policy=_WEBHOOK_RETRY,
+            )
+        except ActivityError:
+            # The endpoint stayed down through every retry: the journey goes on (docs/language.md).
+            workflow.logger.warning("webhook step %s failed after retries; continuing", node.id)
+
     # --- waiting and events -----------------------------------------------------------
 
-    async def _wait_until(self, deadline: datetime | None, wait_for: ir.WaitForStep | None) -> str:
-        """Sleep until `deadline` (None: forever), applying events as they arrive."""
+    async def _wait_until(self, deadline: datetime | None, wait_for: ir.WaitForStep | None, *, resumable: WaitNode | None = None) -> str:
+        """Sleep until `deadline` (None: forever), applying events as they arrive.
+
+        A `resumable` wait step that has made the history long (many events while
+        waiting) continues as new in the middle of the wait, which goes on to the same deadline.
+        """
         while True:
             if await self._react(wait_for):
                 return _MATCHED
+            if resumable is not None and self._history_is_long():
+                self._continue_as_new(resumable.id, wait_until=deadline.isoformat() if deadline else None, waiting=True)
             if deadline is None:
                 await workflow.wait_condition(lambda: bool(self._inbox))
                 continue
@@ -270,6 +317,7 @@ class JourneyWorkflow:
         """Apply queued events in order. Raises _Ended for goal and exits; True if `wait_for` matched."""
         while self._inbox:
             event = self._inbox.pop(0)
+            self._progress += 1
             goal = self._journey.goal
             if goal is not None and event.name == goal.event and self._in_goal_window() and await self._holds(goal.where, event):
                 raise _Ended("converted", self._step)
@@ -295,19 +343,8 @@ class JourneyWorkflow:
     async def _evaluate(self, conditions: list[str], event: dict[str, Any] | None) -> list[bool]:
         if not conditions:
             return []
-        result: list[bool] = await workflow.execute_activity(
-            "evaluate_conditions",
-            ConditionRequest(
-                customer_id=self._input.customer_id,
-                journey_id=self._journey.id,
-                version=self._journey.version,
-                conditions=conditions,
-                event=event,
-            ),
-            result_type=list[bool],
-            start_to_close_timeout=_ACTIVITY_TIMEOUT,
-            retry_policy=_RETRY,
-        )
+        request = ConditionRequest(self._input.customer_id, self._journey.id, self._journey.version, conditions, event)
+        result: list[bool] = await self._activity("evaluate_conditions", request, list[bool])
         return result
 
     def _wake_request(self, **fields: Any) -> WakeRequest:
@@ -319,16 +356,15 @@ class JourneyWorkflow:
             **fields,
         )
 
-    async def _wake_time(self, request: WakeRequest) -> datetime | None:
-        result = await workflow.execute_activity(
-            "wake_time",
-            request,
-            result_type=WakeResult,
-            start_to_close_timeout=_ACTIVITY_TIMEOUT,
-            retry_policy=_RETRY,
-        )
+    async def _wake_time(self, request: WakeRequest) -> datetime:
+        result: WakeResult = await self._activity("wake_time", request, WakeResult)
         # No usable date (say, no birthday on the profile): the wait is skipped, as documented.
         return datetime.fromisoformat(result.at) if result.at else self._now()
+
+    async def _activity(self, name: str, request: Any, result_type: Any) -> Any:
+        return await workflow.execute_activity(
+            name, request, result_type=result_type, start_to_close_timeout=_ACTIVITY_TIMEOUT, retry_policy=_RETRY
+        )
 
     # --- bookkeeping ---------------------------------------------------------------
 
@@ -336,6 +372,7 @@ class JourneyWorkflow:
         return workflow.now() + timedelta(seconds=self._input.clock_shift_seconds)
 
     def _enter(self, step: str) -> None:
+        self._progress += 1
         self._step = step
         self._visits[step] = self._visits.get(step, 0) + 1
         self._trail.append(TrailEntry(step, self._now().isoformat()))
@@ -343,10 +380,24 @@ class JourneyWorkflow:
         if self._input.upsert_search_attributes:
             workflow.upsert_search_attributes([CURRENT_STEP.value_set(step)])
 
-    def _maybe_continue_as_new(self, step: str) -> None:
+    def _history_is_long(self) -> bool:
+        if not self._progress:
+            return False  # a new run that has done nothing yet would only continue as new again, forever
         info = workflow.info()
-        if info.get_current_history_length() < HISTORY_LIMIT and not info.is_continue_as_new_suggested():
-            return
+        limit = self._input.history_limit or HISTORY_LIMIT
+        return info.get_current_history_length() >= limit or info.is_continue_as_new_suggested()
+
+    def _maybe_continue_as_new(self, step: str) -> None:
+        if self._history_is_long():
+            self._continue_as_new(step)
+
+    def _continue_as_new(self, step: str, *, wait_until: str | None = None, waiting: bool = False) -> None:
+        """Start a fresh run of this enrollment at `step` (raises: the current run ends here).
+
+        Everything an enrollment remembers travels in ResumeState: entry time (goal
+        window), visit counts (send idempotency keys), queued and seen events, the trail.
+        """
+        start = self._input
         state = ResumeState(
             step=step,
             entered_at=self._entered_at.isoformat(),
@@ -354,8 +405,9 @@ class JourneyWorkflow:
             pending=self._inbox,
             seen=self._seen,
             trail=self._trail,
+            waiting=waiting,
+            wait_until=wait_until,
         )
-        start = self._input
         workflow.continue_as_new(
             EnrollmentInput(
                 journey=start.journey,
@@ -365,16 +417,12 @@ class JourneyWorkflow:
                 clock_shift_seconds=start.clock_shift_seconds,
                 upsert_search_attributes=start.upsert_search_attributes,
                 resume=state,
+                history_limit=start.history_limit,
             )
         )
 
     async def _finish(self, status: str, step: str | None) -> EnrollmentResult:
         at = self._now().isoformat()
         self._status = status
-        await workflow.execute_activity(
-            "finish_enrollment",
-            FinishRequest(self._input.enrollment_id, status, step, at),
-            start_to_close_timeout=_ACTIVITY_TIMEOUT,
-            retry_policy=_RETRY,
-        )
+        await self._activity("finish_enrollment", FinishRequest(self._input.enrollment_id, status, step, at), None)
         return EnrollmentResult(status, step, at)

@@ -1,0 +1,204 @@
+"""Record workflow histories of enrollments that use every step kind, for the replay test.
+
+    .venv/bin/python tests/histories/record.py
+
+Runs each scenario on the time-skipping test server and writes one JSON history per
+workflow run next to this file (`<scenario>.json`, or `<scenario>.run<N>.json` for an
+enrollment that continued as new). `test_replay.py` replays them with the current
+interpreter: a change to `orchestrator/runtime/workflow.py` that would break enrollments
+already in flight fails there. Re-record only for a change that is meant to be
+incompatible and is gated with `workflow.patched` (docs/architecture.md); keep the old
+files next to the new ones so both code paths stay covered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+
+from orchestrator.runtime.contracts import EVENT_SIGNAL, EventMessage
+from orchestrator.simulation import Simulator
+from orchestrator.store import Store
+from tests.runtime.support import Harness, harness, journey
+
+HERE = Path(__file__).parent
+
+TOUR = """
+    id: tour
+    name: Every step kind
+    trigger: {event: signed_up}
+    goal: {event: bought, within: 30d}
+    exit_on: [{event: unsubscribed, where: "event.everything | default(true)"}]
+    settings:
+      timezone: Europe/Paris
+      quiet_hours: {from: "21:00", to: "08:00"}
+      frequency_cap: {max: 5, per: 1d}
+    steps:
+      - id: known
+        branch:
+          - when: "customer.email"
+            next: remember
+          - else: end
+      - id: remember
+        update:
+          set: {tour: started}
+          compute: {tours: "customer.tours | default(0) + 1"}
+          unset: [old_flag]
+      - id: settle
+        description: 09:00 UTC + 13h is 23:00 in Paris, inside quiet hours
+        wait: 13h
+      - id: welcome
+        send: {channel: email, subject: "Welcome {{ customer.first_name }}", body: "<p>Order {{ event.plan }}</p>"}
+      - id: morning
+        wait: {until: "10:00", days: [mon, tue, wed, thu, fri]}
+      - id: before_renewal
+        wait: {until_date: "customer.renews_on", offset: -1d, at: "09:00"}
+      - id: crm
+        webhook: {url: "https://crm.example.com/{{ customer.id }}", body: {tours: "{{ customer.tours }}"}}
+      - id: variant
+        split:
+          paths:
+            - {name: a, weight: 1, next: ask}
+            - {name: b, weight: 1, next: ask}
+      - id: ask
+        wait_for: {event: answered, within: 1d, timeout_next: nudge}
+        next: ask_again
+      - id: ask_again
+        wait_for: {event: answered, where: "event.again | default(false)", within: 1d, timeout_next: done}
+      - id: nudge
+        send: {channel: push, title: "Still there?", body: "Tap to answer"}
+      - id: done
+        exit: {reason: tour over}
+    """
+
+HOLDOUT = """
+    id: holdout
+    name: Holdout
+    trigger: {event: trial_started}
+    goal: {event: subscribed, within: 14d}
+    steps:
+      - id: test
+        split:
+          paths:
+            - {name: a, weight: 1, next: kickoff}
+          holdout: 1000
+      - id: kickoff
+        send: {channel: email, subject: "Kickoff", body: "x"}
+    """
+
+LOOP = """
+    id: loop
+    name: Weekly loop
+    trigger: {event: go}
+    exit_on: [unsubscribed, {event: noise, where: "event.stop | default(false)"}]
+    steps:
+      - id: nap
+        wait: 7d
+      - id: ping
+        send: {channel: email, subject: "Week {{ customer.weeks | default(0) + 1 }}", body: "x"}
+      - id: count
+        update: {compute: {weeks: "customer.weeks | default(0) + 1"}}
+      - id: listen
+        wait_for: {event: answered, within: 2d, timeout_next: nap}
+        next: nap
+    """
+
+CUSTOMER = {"email": "ann@example.com", "first_name": "Ann", "renews_on": "2026-01-20", "old_flag": True}
+
+
+async def tour(env: WorkflowEnvironment, h: Harness) -> WorkflowHandle[Any, Any]:
+    h.identify("tour-1", CUSTOMER)
+    handle = await h.enroll(journey(TOUR), "tour-1", trigger={"plan": "pro"})
+    await env.sleep(timedelta(days=14))  # into `ask` (from 2026-01-19 08:00 UTC, the day before the renewal)
+    await handle.signal(EVENT_SIGNAL, EventMessage("m-1", "answered"))
+    await handle.signal(EVENT_SIGNAL, EventMessage("m-1", "answered"))  # a retried delivery, dropped
+    await handle.signal(EVENT_SIGNAL, EventMessage("m-2", "answered", {"again": False}))  # does not match ask_again
+    return handle
+
+
+async def tour_timeout(env: WorkflowEnvironment, h: Harness) -> WorkflowHandle[Any, Any]:
+    h.identify("tour-2", {**CUSTOMER, "timezone": "America/New_York"})
+    return await h.enroll(journey(TOUR), "tour-2", trigger={"plan": "team"})
+
+
+async def exit_on(env: WorkflowEnvironment, h: Harness) -> WorkflowHandle[Any, Any]:
+    h.identify("tour-3", CUSTOMER)
+    handle = await h.enroll(journey(TOUR), "tour-3")
+    await env.sleep(timedelta(days=1, hours=3))
+    await handle.signal(EVENT_SIGNAL, EventMessage("m-1", "unsubscribed", {"everything": False}))
+    await handle.signal(EVENT_SIGNAL, EventMessage("m-2", "unsubscribed", {}))
+    return handle
+
+
+async def holdout(env: WorkflowEnvironment, h: Harness) -> WorkflowHandle[Any, Any]:
+    h.identify("trial-1", {"email": "max@example.com"})
+    handle = await h.enroll(journey(HOLDOUT), "trial-1")
+    await env.sleep(timedelta(days=3))
+    await handle.signal(EVENT_SIGNAL, EventMessage("m-1", "subscribed"))
+    return handle
+
+
+async def continue_as_new(env: WorkflowEnvironment, h: Harness) -> WorkflowHandle[Any, Any]:
+    h.identify("loop-1", {"email": "ann@example.com"})
+    handle = await h.enroll(journey(LOOP), "loop-1", history_limit=60)
+    for week in range(6):
+        await env.sleep(timedelta(days=8))
+        for n in range(4):  # noise while waiting: continues as new in the middle of a wait too
+            await handle.signal(EVENT_SIGNAL, EventMessage(f"noise-{week}-{n}", "noise", {"stop": False}))
+        if week % 2:
+            await handle.signal(EVENT_SIGNAL, EventMessage(f"answer-{week}", "answered"))
+    await handle.signal(EVENT_SIGNAL, EventMessage("bye", "unsubscribed"))
+    return handle
+
+
+SCENARIOS: dict[str, Callable[[WorkflowEnvironment, Harness], Awaitable[WorkflowHandle[Any, Any]]]] = {
+    "tour": tour,
+    "tour_timeout": tour_timeout,
+    "exit_on": exit_on,
+    "holdout": holdout,
+    "continue_as_new": continue_as_new,
+}
+
+
+async def histories(env: WorkflowEnvironment, handle: WorkflowHandle[Any, Any]) -> list[str]:
+    """The JSON history of every run of the enrollment, oldest first."""
+    found: list[str] = []
+    run_id = handle.first_execution_run_id or handle.result_run_id
+    while run_id:
+        history = await env.client.get_workflow_handle(handle.id, run_id=run_id).fetch_history()
+        found.append(history.to_json())
+        last = history.events[-1]
+        continued = last.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW
+        run_id = last.workflow_execution_continued_as_new_event_attributes.new_execution_run_id if continued else None
+    return found
+
+
+async def main() -> None:
+    async with Simulator.start() as simulator:
+        for name, scenario in SCENARIOS.items():
+            with tempfile.TemporaryDirectory() as tmp:
+                store = Store(f"sqlite:///{Path(tmp) / 'store.db'}")
+                store.migrate()
+                async with harness(simulator.env, store) as h:
+                    handle = await scenario(simulator.env, h)
+                    result = await handle.result()
+                    runs = await histories(simulator.env, handle)
+                store.dispose()
+            for old in HERE.glob(f"{name}*.json"):
+                old.unlink()
+            for number, text in enumerate(runs, start=1):
+                path = HERE / (f"{name}.json" if len(runs) == 1 else f"{name}.run{number}.json")
+                path.write_text(text + "\n", encoding="utf-8")
+            print(f"{name}: {result.status} at {result.step}, {len(runs)} run(s)")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

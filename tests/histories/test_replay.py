@@ -1,0 +1,33 @@
+"""Recorded enrollments replay on the current interpreter: a change that would break one in flight fails here.
+
+The histories (made by `record.py`) cover every step kind, goal, exit_on, the holdout,
+quiet-hours holds, duplicate events and continue-as-new at a step and in the middle of
+a wait. If this fails after a change to orchestrator/runtime/workflow.py, the change
+alters the commands a running enrollment replays: gate it with `workflow.patched`
+(docs/architecture.md, "Changing the interpreter") instead of re-recording.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.worker import Replayer
+
+from orchestrator.runtime.workflow import JourneyWorkflow
+
+HISTORIES = sorted(Path(__file__).parent.glob("*.json"))
+
+
+def test_every_step_kind_and_continue_as_new_are_recorded() -> None:
+    names = {path.name.split(".")[0] for path in HISTORIES}
+    assert {"tour", "tour_timeout", "exit_on", "holdout", "continue_as_new"} <= names
+    assert len([p for p in HISTORIES if p.name.startswith("continue_as_new.run")]) >= 2
+
+
+@pytest.mark.asyncio(loop_scope="session")
+@pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
+async def test_recorded_history_replays(path: Path) -> None:
+    history = WorkflowHistory.from_json(path.stem, path.read_text(encoding="utf-8"))
+    await Replayer(workflows=[JourneyWorkflow]).replay_workflow(history)

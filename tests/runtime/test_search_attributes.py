@@ -1,0 +1,90 @@
+"""Enrollments are findable by JourneyId, JourneyVersion, CurrentStep and CustomerId, with nothing personal in them.
+
+The time-skipping server has no custom search attributes, so this runs on the Temporal
+dev server (real time: the journey only waits for an event) and starts the enrollment
+the way the API does, through the gateway, from a thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+from temporalio.client import WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+
+from orchestrator.binaries import temporal_cli
+from orchestrator.routing import SignalCall, StartCall, customer_key, enrollment_id
+from orchestrator.runtime.contracts import EnrollmentInput, EnrollmentResult, EventMessage
+from orchestrator.runtime.search_attributes import CURRENT_STEP, CUSTOMER_ID, JOURNEY_ID, JOURNEY_VERSION, SEARCH_ATTRIBUTES
+from orchestrator.simulation import quiet_runtime, release_temporal_runtime
+from orchestrator.store import Store
+from orchestrator.temporal_gateway import LoopGateway
+from tests.runtime.support import harness, journey
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+EMAIL = "ann@example.com"
+
+
+@pytest.fixture(scope="module")
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    async with await WorkflowEnvironment.start_local(
+        dev_server_existing_path=temporal_cli(),
+        search_attributes=SEARCH_ATTRIBUTES,
+        runtime=quiet_runtime(),
+        dev_server_log_level="error",
+        ui=False,
+    ) as env:
+        yield env
+    release_temporal_runtime()
+
+
+async def step_becomes(handle: WorkflowHandle[object, object], step: str) -> dict[str, str]:
+    deadline = time.monotonic() + 20
+    while True:
+        attributes = (await handle.describe()).typed_search_attributes
+        values = {key.name: attributes.get(key) for key in SEARCH_ATTRIBUTES}
+        if values["CurrentStep"] == step or time.monotonic() > deadline:
+            return values
+        await asyncio.sleep(0.1)
+
+
+async def test_enrollments_carry_search_attributes_without_personal_data(dev_env: WorkflowEnvironment, store: Store) -> None:
+    flow = journey(
+        """
+        id: findable
+        name: Findable
+        trigger: {event: go}
+        steps:
+          - id: hello
+            send: {channel: email, subject: "hello", body: "x"}
+          - id: answer
+            wait_for: {event: answered}
+          - id: thanks
+            send: {channel: email, subject: "thanks", body: "x"}
+        """
+    )
+    async with harness(dev_env, store) as h:
+        h.identify(EMAIL, {"email": EMAIL})
+        gateway = LoopGateway(dev_env.client, asyncio.get_running_loop(), task_queue=h.queue)
+        workflow_id = enrollment_id(flow.id, EMAIL, 1)
+        start = StartCall(EMAIL, EnrollmentInput(flow.to_dict(), EMAIL, workflow_id, EventMessage("m-0", "go")), flow)
+        assert await asyncio.to_thread(gateway.execute, [start]) == [True]
+        handle = dev_env.client.get_workflow_handle(workflow_id, result_type=EnrollmentResult)
+
+        values = await step_becomes(handle, "answer")
+        assert values == {
+            JOURNEY_ID.name: "findable",
+            JOURNEY_VERSION.name: flow.version,
+            CURRENT_STEP.name: "answer",
+            CUSTOMER_ID.name: customer_key(EMAIL),
+        }
+        assert not any(EMAIL in str(value) or "@" in str(value) for value in [workflow_id, *values.values()])
+
+        await asyncio.to_thread(gateway.execute, [SignalCall(EMAIL, workflow_id, EventMessage("m-1", "answered"))])
+        result = await handle.result()
+        assert (result.status, result.step) == ("completed", "thanks")
+        assert (await step_becomes(handle, "thanks"))[CURRENT_STEP.name] == "thanks"
