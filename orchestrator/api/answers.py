@@ -1,0 +1,120 @@
+"""Response bodies of the API, as pydantic models (they document themselves in /docs)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from orchestrator.routing import RoutingOutcome
+from orchestrator.store import Enrollment, OutboxMessage
+
+
+class CallAnswer(BaseModel):
+    """An identify or track call was applied (or was a repeat of one that was)."""
+
+    ok: bool = True
+    messageId: str
+    duplicate: bool = Field(description="True: this messageId was seen before; the call had no effect this time.")
+    enrolled: list[str] = Field(description="Enrollments this call started (workflow ids).")
+    signalled: list[str] = Field(description="Running enrollments the event was delivered to (workflow ids).")
+
+    @classmethod
+    def of(cls, message_id: str, outcome: RoutingOutcome) -> CallAnswer:
+        return cls(messageId=message_id, duplicate=outcome.duplicate, enrolled=outcome.enrolled, signalled=outcome.signalled)
+
+
+class BatchAnswer(BaseModel):
+    """Every call of a batch was applied, in order."""
+
+    ok: bool = True
+    received: int = Field(description="Calls in the batch.")
+    duplicates: int = Field(description="Calls whose messageId was seen before (no effect this time).")
+    enrolled: list[str]
+    signalled: list[str]
+
+    @classmethod
+    def of(cls, outcomes: list[RoutingOutcome]) -> BatchAnswer:
+        return cls(
+            received=len(outcomes),
+            duplicates=sum(o.duplicate for o in outcomes),
+            enrolled=[e for o in outcomes for e in o.enrolled],
+            signalled=[s for o in outcomes for s in o.signalled],
+        )
+
+
+class MessageView(BaseModel):
+    sent_at: datetime
+    journey: str
+    version: str
+    step: str
+    enrollment_id: str
+    channel: str
+    to: str
+    subject: str | None = Field(description="The e-mail subject, or the push title; null for SMS.")
+    body: str
+
+    @classmethod
+    def of(cls, message: OutboxMessage) -> MessageView:
+        return cls(
+            sent_at=message.sent_at,
+            journey=message.journey_id,
+            version=message.version,
+            step=message.step_id,
+            enrollment_id=message.enrollment_id,
+            channel=message.channel,
+            to=message.to,
+            subject=message.subject,
+            body=message.body,
+        )
+
+
+class CustomerMessages(BaseModel):
+    customer_id: str
+    messages: list[MessageView] = Field(description="Oldest first.")
+
+
+class EnrollmentView(BaseModel):
+    enrollment_id: str
+    journey: str
+    version: str
+    status: str = Field(description="running | completed | converted | exited | holdout | failed")
+    entered_at: datetime
+    ended_at: datetime | None
+    current_step: str | None = Field(
+        description="Running: the step the workflow is at (null if it did not answer in time). Finished: the step it ended on."
+    )
+
+    @classmethod
+    def of(cls, enrollment: Enrollment, current_step: str | None) -> EnrollmentView:
+        return cls(
+            enrollment_id=enrollment.enrollment_id,
+            journey=enrollment.journey_id,
+            version=enrollment.version,
+            status=enrollment.status,
+            entered_at=enrollment.entered_at,
+            ended_at=enrollment.ended_at,
+            current_step=current_step,
+        )
+
+
+class CustomerJourneys(BaseModel):
+    customer_id: str
+    journeys: list[EnrollmentView] = Field(description="Oldest first.")
+
+
+class Health(BaseModel):
+    status: str = Field(description="ok | degraded (Temporal unreachable: only unlistened events are accepted) | down")
+    database: str
+    temporal: str
+    active_journeys: int
+
+
+class ActiveJourney(BaseModel):
+    id: str
+    version: str
+
+
+class Reloaded(BaseModel):
+    ok: bool = True
+    active: list[ActiveJourney]

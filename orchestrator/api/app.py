@@ -1,0 +1,122 @@
+"""The app factory: the ingestion API over one store and one Temporal client.
+
+Threading model. Endpoints that touch the store are plain `def` functions, so
+FastAPI runs them in its thread pool: a call holds a database transaction (and
+the customer's lock) while the Router makes its Temporal calls, and blocking a
+thread for that is the simple, correct shape. The Temporal client is driven by
+the event loop the app is served on (uvicorn's); the Router's gateway hands
+each call to that loop (`run_coroutine_threadsafe`) and waits for the answer
+from the handler's thread. The loop itself never blocks on the database.
+
+The client is either connected in the app's lifespan, on that loop (`connect`
+is a coroutine function, as `journey api` does), or handed in already
+connected (`journey dev`, tests); a temporalio client may be used from any loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+from fastapi import Depends, FastAPI
+from temporalio.client import Client
+
+from orchestrator import __version__
+from orchestrator.api import customers, ingest, ops
+from orchestrator.api.auth import ApiKeyAuth
+from orchestrator.api.errors import install_error_handlers
+from orchestrator.api.state import ApiRuntime, ApiSettings
+from orchestrator.routing import Router
+from orchestrator.store import Store
+from orchestrator.temporal_gateway import LoopGateway
+
+log = logging.getLogger(__name__)
+
+Connect = Callable[[], Awaitable[Client]]
+
+
+def create_app(
+    store: Store,
+    connect: Connect | Client,
+    *,
+    api_keys: frozenset[str] | None,
+    task_queue: str,
+    search_attributes: bool,
+    auth_disabled: bool = False,
+    catalog_refresh: timedelta = timedelta(seconds=5),
+    temporal_timeout: timedelta = timedelta(seconds=10),
+    settings: ApiSettings | None = None,
+) -> FastAPI:
+    """The ingestion API (docs/api.md). Serve it with `orchestrator.api.serve` or any ASGI server, lifespan on.
+
+    `store` must be migrated. `connect` is a connected client, or a coroutine function that
+    connects one (called in the lifespan, on the serving loop). Requests need one of `api_keys`;
+    with none, every request is refused unless `auth_disabled` (the local dev stack only).
+    `catalog_refresh`: how often the active journeys are re-read, so that `journey deploy`
+    from another process takes effect without a restart (POST /v1/admin/reload forces it).
+    `temporal_timeout`: how long one Temporal call may take before the call is answered 503.
+    """
+    auth = ApiKeyAuth(api_keys, disabled=auth_disabled)
+    endpoint_settings = settings or ApiSettings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        client = connect if isinstance(connect, Client) else await connect()
+        gateway = LoopGateway(
+            client, asyncio.get_running_loop(), task_queue=task_queue, search_attributes=search_attributes, timeout=temporal_timeout
+        )
+        router = await asyncio.to_thread(Router, store, gateway)
+        app.state.runtime = ApiRuntime(store, router, gateway, endpoint_settings)
+        refresher = asyncio.create_task(_refresh_catalog(router, catalog_refresh), name="journey-catalog-refresh")
+        try:
+            yield
+        finally:
+            refresher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await refresher
+
+    app = FastAPI(
+        title="Journey Orchestrator API",
+        version=__version__,
+        description="Segment-compatible event ingestion (identify, track, batch) and customer lookups. See docs/api.md.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    authenticated = [Depends(auth)]
+    app.include_router(ingest.router, dependencies=authenticated)
+    app.include_router(customers.router, dependencies=authenticated)
+    app.include_router(ops.admin, dependencies=authenticated)
+    app.include_router(ops.health)
+    _document_400_not_422(app)
+    return app
+
+
+def _document_400_not_422(app: FastAPI) -> None:
+    """Bad payloads are answered 400 (errors.py); drop the 422 FastAPI documents for every body."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            for operations in schema.get("paths", {}).values():
+                for operation in operations.values():
+                    operation.get("responses", {}).pop("422", None)
+            for name in ("HTTPValidationError", "ValidationError"):
+                schema.get("components", {}).get("schemas", {}).pop(name, None)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+async def _refresh_catalog(router: Router, every: timedelta) -> None:
+    """Re-read the active journeys every `every`, in a thread (it reads the store); keep going on errors."""
+    while True:
+        await asyncio.sleep(every.total_seconds())
+        try:
+            await asyncio.to_thread(router.refresh_catalog)
+        except Exception:
+            log.exception("refreshing the journey catalog failed; routing keeps the previous one")

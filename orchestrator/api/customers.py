@@ -1,0 +1,57 @@
+"""GET /v1/customers/{id}/messages and /v1/customers/{id}/journeys: what a customer received, where they are.
+
+Ids may contain `/` or `@` (send them URL-encoded). Running enrollments are asked
+where they are through the workflow's `status` query, after the store's
+transaction has ended (a slow Temporal must not hold the database), with a
+short timeout: an enrollment that does not answer shows `current_step: null`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+
+from orchestrator.api.answers import CustomerJourneys, CustomerMessages, EnrollmentView, MessageView
+from orchestrator.api.errors import ApiError
+from orchestrator.api.state import ApiRuntime, runtime
+
+router = APIRouter(prefix="/v1/customers", tags=["customers"])
+
+Runtime = Annotated[ApiRuntime, Depends(runtime)]
+
+_UNKNOWN = {404: {"description": "No such customer (no identify, and no event any journey listens to)."}}
+
+
+@router.get("/{customer_id:path}/messages", response_model=CustomerMessages, responses=_UNKNOWN)
+def messages(customer_id: str, api: Runtime) -> CustomerMessages:
+    """Every message the customer received (the sandbox provider's outbox), oldest first."""
+    with api.store.session() as session:
+        if session.get_profile(customer_id) is None:
+            raise _unknown(customer_id)
+        sent = session.messages_for(customer_id)
+    return CustomerMessages(customer_id=customer_id, messages=[MessageView.of(m) for m in sent])
+
+
+@router.get("/{customer_id:path}/journeys", response_model=CustomerJourneys, responses=_UNKNOWN)
+def journeys(customer_id: str, api: Runtime) -> CustomerJourneys:
+    """The customer's enrollments, oldest first, with the step each running one is at."""
+    with api.store.session() as session:
+        if session.get_profile(customer_id) is None:
+            raise _unknown(customer_id)
+        enrollments = session.enrollments_for(customer_id)
+    running = [e.enrollment_id for e in enrollments if e.status == "running"]
+    answers = api.gateway.query_status(running, api.settings.status_query_timeout)
+    views = []
+    for enrollment in enrollments:
+        if enrollment.status == "running":
+            status = answers.get(enrollment.enrollment_id)
+            step = status.step if status is not None else None
+        else:
+            step = enrollment.current_step
+        views.append(EnrollmentView.of(enrollment, step))
+    return CustomerJourneys(customer_id=customer_id, journeys=views)
+
+
+def _unknown(customer_id: str) -> ApiError:
+    return ApiError.not_found(f"no customer {customer_id!r}: identify them, or track an event a journey listens to")

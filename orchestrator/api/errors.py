@@ -1,0 +1,162 @@
+"""Error answers: one JSON shape for every failure, and the handlers that produce it.
+
+Every error body is `{"error": <code>, "message": <text>}`; a 400 adds the
+field-level problems: `{"errors": [{"field": "batch[3].userId", "message": "is required"}]}`.
+A 400 or 401 changed nothing; a 503 means the call was not recorded and a
+retry (with the same messageId) is safe.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
+from starlette.exceptions import HTTPException
+
+from orchestrator.api.payloads import BATCH_TYPES
+from orchestrator.routing import TemporalUnavailable
+
+RETRY_AFTER_SECONDS = 5
+MAX_LISTED_ERRORS = 100
+"""Field errors listed in one answer: a 10,000-item batch with the same mistake everywhere stays readable."""
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    """Where, in the request body: `userId`, `traits.email`, `batch[3].event`; `body` for the body as a whole."""
+    message: str
+
+
+class ApiError(Exception):
+    """An answer other than 2xx, raised from an endpoint."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        errors: Sequence[FieldError] = (),
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.errors = list(errors)
+        self.headers = headers
+
+    @classmethod
+    def invalid(cls, errors: Sequence[FieldError]) -> ApiError:
+        listed = list(errors)[:MAX_LISTED_ERRORS]
+        more = len(errors) - len(listed)
+        message = f"{len(errors)} problem(s) in the request body; nothing was recorded"
+        if more:
+            message += f" (the first {len(listed)} are listed)"
+        return cls(400, "invalid_payload", message, errors=listed)
+
+    @classmethod
+    def not_found(cls, message: str) -> ApiError:
+        return cls(404, "not_found", message)
+
+
+def error_response(error: ApiError) -> JSONResponse:
+    body: dict[str, Any] = {"error": error.code, "message": error.message}
+    if error.errors:
+        body["errors"] = [asdict(e) for e in error.errors]
+    return JSONResponse(body, status_code=error.status, headers=error.headers)
+
+
+def field_path(loc: Sequence[int | str]) -> str:
+    """A pydantic error location as a path: ("body", "batch", 3, "track", "userId") -> "batch[3].userId"."""
+    parts = list(loc)
+    if parts and parts[0] == "body":
+        parts = parts[1:]
+    path = ""
+    previous: int | str | None = None
+    for part in parts:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif isinstance(previous, int) and part in BATCH_TYPES:
+            pass  # the discriminator tag pydantic puts after a batch item's index
+        else:
+            path += f".{part}" if path else str(part)
+        previous = part
+    return path or "body"
+
+
+_MESSAGES = {
+    "missing": "is required",
+    "string_type": "must be a string",
+    "dict_type": "must be a JSON object",
+    "model_attributes_type": "must be a JSON object",
+    "list_type": "must be a JSON array",
+    "string_too_short": "must not be empty",
+    "string_pattern_mismatch": "must not be blank",
+    "datetime_type": "must be an ISO 8601 date-time, like 2026-05-01T12:00:00Z",
+    "datetime_parsing": "must be an ISO 8601 date-time, like 2026-05-01T12:00:00Z",
+    "datetime_from_date_parsing": "must be an ISO 8601 date-time, like 2026-05-01T12:00:00Z",
+    "union_tag_invalid": f"must be one of {', '.join(repr(t) for t in BATCH_TYPES)}",
+    "union_tag_not_found": f"is required: one of {', '.join(repr(t) for t in BATCH_TYPES)}",
+}
+
+
+def field_errors(errors: Sequence[Any]) -> list[FieldError]:
+    """pydantic's errors (as FastAPI reports them) as field errors with plain messages."""
+    out: list[FieldError] = []
+    for error in errors:
+        kind = error.get("type", "")
+        loc = list(error.get("loc", ()))
+        if kind in ("union_tag_invalid", "union_tag_not_found"):
+            loc.append("type")
+        if kind == "json_invalid":
+            detail = error.get("ctx", {}).get("error", "")
+            out.append(FieldError("body", f"is not valid JSON{': ' + detail if detail else ''}"))
+            continue
+        if kind == "missing" and loc == ["body"]:
+            out.append(FieldError("body", "is required: send a JSON object"))
+            continue
+        if loc == ["body"] and isinstance(error.get("input"), str | bytes):
+            # Not parsed as JSON at all: the Content-Type header was not application/json.
+            out.append(FieldError("body", "must be a JSON object sent with `Content-Type: application/json`"))
+            continue
+        out.append(FieldError(field_path(loc), _MESSAGES.get(kind, str(error.get("msg", "is invalid")))))
+    return out
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    async def api_error(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, ApiError)
+        return error_response(exc)
+
+    async def invalid_request(_: Request, exc: Exception) -> JSONResponse:
+        # 400, not FastAPI's 422: what Segment-style senders expect for a payload they must not retry.
+        assert isinstance(exc, RequestValidationError)
+        return error_response(ApiError.invalid(field_errors(exc.errors())))
+
+    async def temporal_unavailable(_: Request, exc: Exception) -> JSONResponse:
+        message = f"{exc}; the call was not recorded, retry it (same messageId) later"
+        headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+        return error_response(ApiError(503, "temporal_unavailable", message, headers=headers))
+
+    async def database_unavailable(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, OperationalError)
+        message = f"the database refused the call ({type(exc.orig).__name__}); it was not recorded, retry it later"
+        return error_response(ApiError(503, "database_unavailable", message, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}))
+
+    async def http_error(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, HTTPException)
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return error_response(ApiError(exc.status_code, code, str(exc.detail), headers=exc.headers))
+
+    app.add_exception_handler(ApiError, api_error)
+    app.add_exception_handler(RequestValidationError, invalid_request)
+    app.add_exception_handler(TemporalUnavailable, temporal_unavailable)
+    app.add_exception_handler(OperationalError, database_unavailable)
+    app.add_exception_handler(HTTPException, http_error)

@@ -1,0 +1,62 @@
+"""POST /v1/identify, /v1/track, /v1/batch: Segment-spec calls, applied through the Router.
+
+A 200 means the call is durably applied: recorded in the store, and every
+enrollment it starts or reaches confirmed by Temporal, in one transaction (see
+orchestrator/routing.py). A repeated messageId answers 200 with
+`duplicate: true` and does nothing. These are `def` endpoints: FastAPI runs
+them in its thread pool, where blocking on the database and on Temporal is fine.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+
+from orchestrator.api.answers import BatchAnswer, CallAnswer
+from orchestrator.api.errors import ApiError, FieldError
+from orchestrator.api.payloads import BatchPayload, IdentifyPayload, TrackPayload
+from orchestrator.api.state import ApiRuntime, runtime
+from orchestrator.routing import CallRejected
+from orchestrator.store import ProfileFieldError
+
+router = APIRouter(prefix="/v1", tags=["ingestion"])
+
+Runtime = Annotated[ApiRuntime, Depends(runtime)]
+
+_REFUSALS: dict[int | str, dict[str, object]] = {
+    400: {"description": "Invalid payload: field errors, nothing recorded. Do not retry unchanged."},
+    401: {"description": "Missing or invalid API key."},
+    503: {"description": "Temporal or the database did not confirm: nothing recorded. Retry (same messageId) later."},
+}
+
+
+@router.post("/identify", response_model=CallAnswer, responses=_REFUSALS)
+def identify(payload: IdentifyPayload, api: Runtime) -> CallAnswer:
+    """Create or update the customer's profile; may enroll them in `segment`-triggered journeys."""
+    call = payload.to_call(datetime.now(UTC))
+    try:
+        outcome = api.router.identify(call)
+    except ProfileFieldError as exc:
+        raise ApiError.invalid([FieldError(f"traits.{exc.field}", exc.message)]) from exc
+    return CallAnswer.of(call.message_id, outcome)
+
+
+@router.post("/track", response_model=CallAnswer, responses=_REFUSALS)
+def track(payload: TrackPayload, api: Runtime) -> CallAnswer:
+    """Record an event; enroll the customer in journeys it triggers and deliver it to enrollments waiting for it."""
+    call = payload.to_call(datetime.now(UTC))
+    return CallAnswer.of(call.message_id, api.router.track(call))
+
+
+@router.post("/batch", response_model=BatchAnswer, responses=_REFUSALS)
+def batch(payload: BatchPayload, api: Runtime) -> BatchAnswer:
+    """Apply identify and track calls in order, all or nothing: one invalid item and none is applied."""
+    calls = payload.to_calls(datetime.now(UTC))
+    try:
+        outcomes = api.router.apply(calls)
+    except CallRejected as rejected:
+        error = rejected.error
+        raise ApiError.invalid([FieldError(f"batch[{rejected.index}].traits.{error.field}", error.message)]) from rejected
+    return BatchAnswer.of(outcomes)

@@ -1,0 +1,104 @@
+"""Request bodies of the ingestion endpoints: Segment's HTTP tracking API spec, as pydantic models.
+
+Only the fields routing uses are declared; everything else a pipeline sends
+(`anonymousId`, `sentAt`, `integrations`, `context`'s contents...) is accepted
+and ignored, so existing Segment and RudderStack destinations work unchanged.
+The models turn into routing calls with `to_call`, which fills in what
+Segment fills in: a generated `messageId` and `timestamp` = now.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator
+
+from orchestrator.routing import Call, IdentifyCall, TrackCall
+
+MAX_BATCH = 10_000
+"""Items in one /v1/batch call. Segment sends at most 500 KB per batch, a few thousand events."""
+
+
+def _id_text(value: Any) -> Any:
+    """Customer ids are strings; numeric ids, which some pipelines send, are taken as their decimal text."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+NonBlank = Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"\S")]
+CustomerId = Annotated[NonBlank, BeforeValidator(_id_text)]
+EventName = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"\S")]
+
+
+class _Call(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    user_id: CustomerId = Field(alias="userId", description="The customer's id in your systems (the profile key).")
+    message_id: NonBlank | None = Field(
+        default=None,
+        alias="messageId",
+        description="Unique per call: a repeated id has effect once. Generated when missing (then retries cannot be de-duplicated).",
+    )
+    timestamp: datetime | None = Field(default=None, description="When it happened, ISO 8601 (UTC if no offset). Default: now.")
+    context: dict[str, Any] | None = Field(default=None, description="Accepted and ignored.")
+
+    @field_validator("timestamp")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+    def _common(self, received_at: datetime) -> dict[str, Any]:
+        return {
+            "customer_id": self.user_id,
+            "message_id": self.message_id or f"api-{uuid.uuid4()}",
+            "timestamp": self.timestamp or received_at,
+            "received_at": received_at,
+        }
+
+
+class IdentifyPayload(_Call):
+    """`POST /v1/identify`: who the customer is. Traits merge into the profile; a null trait removes it."""
+
+    traits: dict[str, Any] | None = Field(default=None, description="Profile traits; email, phone, timezone, locale... are validated.")
+
+    def to_call(self, received_at: datetime) -> IdentifyCall:
+        return IdentifyCall(traits=dict(self.traits or {}), **self._common(received_at))
+
+
+class TrackPayload(_Call):
+    """`POST /v1/track`: something the customer did."""
+
+    event: EventName = Field(description="The event name, as journeys' triggers, goals and waits name it.")
+    properties: dict[str, Any] | None = Field(default=None, description="Event properties (`event.<name>` in journeys).")
+
+    def to_call(self, received_at: datetime) -> TrackCall:
+        return TrackCall(event=self.event, properties=dict(self.properties or {}), **self._common(received_at))
+
+
+class IdentifyItem(IdentifyPayload):
+    type: Literal["identify"]
+
+
+class TrackItem(TrackPayload):
+    type: Literal["track"]
+
+
+BatchItem = Annotated[IdentifyItem | TrackItem, Field(discriminator="type")]
+BATCH_TYPES = ("identify", "track")
+"""The `type` tags of batch items (they appear in pydantic's error locations)."""
+
+
+class BatchPayload(BaseModel):
+    """`POST /v1/batch`: identify and track calls, applied in order, all or nothing."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    batch: list[BatchItem] = Field(max_length=MAX_BATCH)
+
+    def to_calls(self, received_at: datetime) -> list[Call]:
+        return [item.to_call(received_at) for item in self.batch]

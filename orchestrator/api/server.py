@@ -1,0 +1,14 @@
+"""Serving the app with uvicorn."""
+
+from __future__ import annotations
+
+import uvicorn
+from fastapi import FastAPI
+
+
+def serve(app: FastAPI, host: str = "127.0.0.1", port: int = 8080, *, log_level: str = "info") -> None:
+    """Serve `app` until SIGINT/SIGTERM (blocking; runs its own event loop, which drives the Temporal client).
+
+    To run the API next to other work on one loop (`journey dev`), use `uvicorn.Server(...).serve()` instead.
+    """
+    uvicorn.run(app, host=host, port=port, log_level=log_level, lifespan="on", proxy_headers=True)

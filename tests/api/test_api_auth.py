@@ -1,0 +1,73 @@
+"""API keys: Bearer or HTTP Basic (key as username); 401 otherwise; no keys means closed unless auth is disabled."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import pytest
+from temporalio.client import Client
+
+from orchestrator.api import create_app
+from orchestrator.store import Store
+from tests.api.support import API_KEY, Stack, running_app
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+def basic(username: str, password: str = "") -> dict[str, str]:
+    token = base64.b64encode(f"{username}:{password}".encode()).decode()
+    return {"Authorization": f"Basic {token}"}
+
+
+@pytest.mark.parametrize(
+    ("headers", "reason"),
+    [
+        ({}, "missing API key"),
+        ({"Authorization": "Bearer wrong-key"}, "invalid API key"),
+        ({"Authorization": f"Token {API_KEY}"}, "missing API key"),
+        ({"Authorization": "Bearer"}, "missing API key"),
+        (basic("wrong-key"), "invalid API key"),
+        (basic("", API_KEY), "missing API key"),
+        ({"Authorization": "Basic not-base64!"}, "missing API key"),
+    ],
+)
+async def test_calls_without_a_valid_key_are_refused_with_401(stack: Stack, headers: dict[str, str], reason: str) -> None:
+    for method, path in [("POST", "/v1/track"), ("POST", "/v1/batch"), ("GET", "/v1/customers/c1/messages"), ("POST", "/v1/admin/reload")]:
+        body = {"userId": "c1", "event": "page_viewed"} if method == "POST" else None
+        answer = await stack.http.request(method, path, json=body, headers={"Authorization": ""} | headers)
+        assert answer.status_code == 401, (path, answer.text)
+        assert answer.json()["error"] == "unauthorized"
+        assert reason in answer.json()["message"]
+        assert "Bearer" in answer.headers["WWW-Authenticate"]
+
+
+async def test_bearer_and_basic_with_the_key_as_username_are_accepted(stack: Stack) -> None:
+    body = {"userId": "c1", "event": "page_viewed"}
+    assert (await stack.http.post("/v1/track", json=body, headers={"Authorization": "Bearer test-key-2"})).status_code == 200
+    assert (await stack.http.post("/v1/track", json=body, headers=basic(API_KEY))).status_code == 200
+
+
+async def test_health_needs_no_key(stack: Stack) -> None:
+    answer = await stack.http.get("/healthz", headers={"Authorization": ""})
+    assert answer.status_code == 200
+    assert answer.json() == {"status": "ok", "database": "ok", "temporal": "ok", "active_journeys": 0}
+
+
+async def test_without_configured_keys_every_call_is_refused(tmp_path: Path, temporal: Client) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'journey.db'}")
+    store.migrate()
+    app = create_app(store, temporal, api_keys=None, task_queue="unused", search_attributes=True)
+    async with running_app(app, headers={"Authorization": "Bearer anything"}) as http:
+        answer = await http.post("/v1/track", json={"userId": "c1", "event": "page_viewed"})
+    assert answer.status_code == 401
+    assert "no keys configured" in answer.json()["message"]
+
+
+async def test_auth_disabled_explicitly_accepts_calls_without_a_key(tmp_path: Path, temporal: Client) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'journey.db'}")
+    store.migrate()
+    app = create_app(store, temporal, api_keys=frozenset(), task_queue="unused", search_attributes=True, auth_disabled=True)
+    async with running_app(app) as http:
+        answer = await http.post("/v1/track", json={"userId": "c1", "event": "page_viewed"})
+    assert answer.status_code == 200, answer.text

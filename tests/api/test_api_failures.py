@@ -1,0 +1,83 @@
+"""When Temporal does not answer: 503, nothing recorded, a retry is safe; reads degrade instead of failing."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.service import RetryConfig
+
+from orchestrator.routing import TemporalCall, TemporalUnavailable
+from orchestrator.store.schema import enrollments, events
+from tests.api.support import QUICK_CART, Stack, compiled, count_rows, free_port, open_stack
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+async def unreachable_temporal() -> Client:
+    """A client for a port nobody listens on (lazy: the API starts, every call then fails)."""
+    return await Client.connect(f"127.0.0.1:{free_port()}", lazy=True, retry_config=RetryConfig(max_retries=0))
+
+
+async def test_temporal_down_answers_503_and_records_nothing(tmp_path: Path, temporal: Client) -> None:
+    async with open_stack(tmp_path, temporal, connect=unreachable_temporal, worker=False, temporal_timeout=timedelta(seconds=2)) as stack:
+        await stack.deploy(compiled(QUICK_CART))
+        await stack.identify("ann", email="ann@example.com", country="US")  # enrolls nobody: no Temporal call
+        answer = await stack.track("ann", "checkout_started", message_id="m-1", cart_value=50)
+        assert answer.status_code == 503, answer.text
+        assert answer.json()["error"] == "temporal_unavailable"
+        assert "retry" in answer.json()["message"]
+        assert answer.headers["Retry-After"] == "5"
+        assert count_rows(stack.store, events, message_id="m-1") == 0
+        assert count_rows(stack.store, enrollments) == 0
+
+        checkout = {"type": "track", "userId": "ann", "event": "checkout_started", "properties": {"cart_value": 50}}
+        batch = {"batch": [{"type": "track", "userId": "ann", "event": "page_viewed"}, checkout]}
+        assert (await stack.http.post("/v1/batch", json=batch)).status_code == 503
+        assert count_rows(stack.store, events) == 1  # only the identify: the batch's unlistened event rolled back too
+
+        # Events no journey listens to need no Temporal: still accepted.
+        assert (await stack.track("ann", "page_viewed")).status_code == 200
+
+        health = await stack.http.get("/healthz")
+        assert health.status_code == 200
+        assert health.json()["status"] == "degraded" and health.json()["temporal"] == "unreachable"
+
+
+async def test_a_retry_after_503_is_applied_once(stack: Stack) -> None:
+    await stack.deploy(compiled(QUICK_CART))
+    await stack.identify("bob", email="bob@example.com", country="US")
+    real = stack.spy.real
+
+    class FailingOnce:
+        """Temporal takes the start, then the answer is lost: the API must refuse and roll back."""
+
+        def execute(self, calls: Sequence[TemporalCall]) -> list[bool]:
+            real.execute(calls)
+            raise TemporalUnavailable("Temporal did not answer in time")
+
+    stack.app.state.runtime.router.gateway = FailingOnce()
+    failed = await stack.track("bob", "checkout_started", message_id="m-1", cart_value=50)
+    assert failed.status_code == 503 and count_rows(stack.store, events, message_id="m-1") == 0
+    stack.app.state.runtime.router.gateway = stack.spy
+    retried = await stack.track("bob", "checkout_started", message_id="m-1", cart_value=50)
+    assert retried.status_code == 200, retried.text
+    (enrollment_id,) = retried.json()["enrolled"]  # the same id as the start Temporal took: it is reused, not doubled
+    assert count_rows(stack.store, enrollments) == 1 and count_rows(stack.store, events, message_id="m-1") == 1
+    description = await stack.temporal.get_workflow_handle(enrollment_id).describe()
+    assert description.status == WorkflowExecutionStatus.RUNNING
+
+
+async def test_running_enrollments_show_no_step_when_temporal_does_not_answer(tmp_path: Path, temporal: Client) -> None:
+    async with open_stack(tmp_path, temporal, connect=unreachable_temporal, worker=False) as stack:
+        await stack.identify("cy", email="cy@example.com")
+        with stack.store.session() as session:
+            session.start_enrollment("quick_cart-x-1", "quick_cart", "v1", "cy", datetime.now(UTC))
+        started = time.monotonic()
+        (journey,) = await stack.journeys("cy")
+        assert journey["status"] == "running" and journey["current_step"] is None
+        assert time.monotonic() - started < 5
