@@ -12,10 +12,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-## run: validate the shipped journeys and draw one of them
+## run: the embedded stack (Temporal dev server, worker, API on 127.0.0.1:8080) with journeys/ deployed; Ctrl-C stops it
 run: $(STAMP)
-	$(BIN)/journey validate journeys/
-	$(BIN)/journey graph journeys/abandoned_cart.yaml --format mermaid
+	$(BIN)/journey dev journeys/
 
 ## test: lint, validate the shipped journeys, run the test suite
 test: $(STAMP)
@@ -25,6 +24,9 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/compile.py
+	$(BIN)/python bench/enrollments.py
+	$(BIN)/python bench/sleepers.py
+	$(BIN)/python bench/ingest.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -102,7 +102,9 @@ def graph(file: Path, fmt: str) -> None:
 @main.command()
 @click.argument("journey_file", type=click.Path(path_type=Path))
 @click.option("--customer", "customer_file", required=True, type=click.Path(path_type=Path), help="JSON profile: id plus traits.")
-@click.option("--events", "events_file", type=click.Path(path_type=Path), help="YAML list of {at, event, properties}.")
+@click.option(
+    "--events", "events_file", type=click.Path(path_type=Path), help="YAML list of {at, event, properties}; event `identify` sets traits."
+)
 @click.option("--start", default=None, help="Start instant, ISO 8601 with offset. Default: now.")
 @click.option("--until", "until", default="90d", show_default=True, help="How long after the last event to keep running.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
@@ -114,6 +116,7 @@ def simulate(journey_file: Path, customer_file: Path, events_file: Path | None, 
 
     from orchestrator.journey_tests import offset_seconds, parse_instant, scripted_events
     from orchestrator.simulation import Simulator
+    from orchestrator.store import ProfileFieldError
 
     result = _compiled_or_exit(journey_file)
     assert result.journey is not None
@@ -131,8 +134,25 @@ def simulate(journey_file: Path, customer_file: Path, events_file: Path | None, 
         async with Simulator.start() as simulator:
             return await simulator.run(result.journey, customer, events, begin, horizon)
 
-    timeline = asyncio.run(run())
+    try:
+        timeline = asyncio.run(run())
+    except ProfileFieldError as exc:  # from the customer file or an identify event
+        raise click.UsageError(f"the profile refuses a trait: {exc}") from exc
     click.echo(json.dumps(timeline.to_dict(), indent=2) if fmt == "json" else timeline.text())
+    _exit_after_temporal(0)
+
+
+def _exit_after_temporal(code: int) -> None:
+    """Exit without interpreter teardown, during which the Temporal SDK's native threads can abort
+    the process (temporalio/sdk-python#300). Only in a real process: under click's CliRunner it
+    is an ordinary exit."""
+    if sys.stdout is not sys.__stdout__:
+        sys.exit(code)
+    import os
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def _load_events(path: Path) -> list[dict[str, Any]]:
@@ -180,8 +200,10 @@ def test_command(paths: tuple[Path, ...]) -> None:
                         continue
                     failed += 1
                     click.echo(f"FAIL {case.file}: {case.name}")
-                    for line in case.failures:
-                        click.echo(f"  - {line}")
+                    for failure in case.failures:
+                        first, *rest = failure.splitlines()
+                        click.echo(f"  - {first}")
+                        click.echo("".join(f"      {line}\n" for line in rest), nl=False)
                     if case.timeline is not None:
                         click.echo("  what happened:")
                         click.echo("\n".join(f"    {line}" for line in case.timeline.text().splitlines()))
@@ -189,4 +211,173 @@ def test_command(paths: tuple[Path, ...]) -> None:
 
     passed, failed = asyncio.run(run())
     click.echo(f"{passed} passed, {failed} failed")
-    sys.exit(EXIT_INVALID if failed else 0)
+    _exit_after_temporal(EXIT_INVALID if failed else 0)
+
+
+def _refused(exc: Exception) -> None:
+    """Print why a deploy was refused (every diagnostic) and exit 1."""
+    from orchestrator.deployment import DeployRefused
+
+    assert isinstance(exc, DeployRefused)
+    click.echo(format_diagnostics(exc.diagnostics, "text"))
+    click.echo("nothing deployed: fix the errors above", err=True)
+    sys.exit(EXIT_INVALID)
+
+
+@main.command()
+@click.argument("folder", default="journeys", type=click.Path(path_type=Path, exists=True))
+@click.option("--data-dir", default=".journey", show_default=True, type=click.Path(path_type=Path), help="Where all state is kept.")
+@click.option("--port", "api_port", default=8080, show_default=True, help="API port (on 127.0.0.1).")
+@click.option("--temporal-port", default=7233, show_default=True, help="Temporal frontend port; the UI listens on this plus 1000.")
+@click.option("--headless", is_flag=True, help="No Temporal web UI.")
+def dev(folder: Path, data_dir: Path, api_port: int, temporal_port: int, headless: bool) -> None:
+    """Run the whole stack locally: Temporal dev server, worker, API; deploy every journey in FOLDER."""
+    import asyncio
+
+    from orchestrator.deployment import DeployRefused
+    from orchestrator.devserver import DevServerError
+    from orchestrator.devstack import DevOptions, DevStackInfo, run_dev
+
+    def announce(info: DevStackInfo) -> None:
+        click.echo("\n".join(info.lines()))
+
+    options = DevOptions(
+        [folder], data_dir, api_port=api_port, temporal_port=temporal_port, ui_port=None if headless else temporal_port + 1000
+    )
+    try:
+        asyncio.run(run_dev(options, announce))
+    except DeployRefused as exc:
+        _refused(exc)
+    except DevServerError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo("stopped")
+
+
+@main.command()
+@click.option("--task-queue", default=None, help="Default: TEMPORAL_TASK_QUEUE or `journeys`.")
+def worker(task_queue: str | None) -> None:
+    """Run a worker against the Temporal cluster and database of the environment (TEMPORAL_ADDRESS, DATABASE_URL...)."""
+    import asyncio
+
+    from orchestrator.devstack import run_worker
+
+    asyncio.run(run_worker(task_queue))
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True))
+@click.option("--prune", is_flag=True, help="Stop journeys that are active but not in PATHS (deploying a whole folder).")
+def deploy(paths: tuple[Path, ...], prune: bool) -> None:
+    """Compile PATHS and make them the active journey versions (all or nothing). Running enrollments keep their version."""
+    import asyncio
+
+    from orchestrator.deployment import DeployRefused
+    from orchestrator.devstack import run_deploy
+
+    try:
+        report = asyncio.run(run_deploy(paths, prune=prune))
+    except DeployRefused as exc:
+        _refused(exc)
+        return
+    if report.warnings:
+        click.echo(format_diagnostics(report.warnings, "text"))
+    click.echo("\n".join(report.lines()))
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on (0.0.0.0: all).")
+@click.option("--port", default=8080, show_default=True, type=int)
+def api(host: str, port: int) -> None:
+    """Serve the event-ingestion HTTP API (docs/api.md).
+
+    Database from DATABASE_URL (migrated on start), Temporal from TEMPORAL_*, API keys from
+    JOURNEY_API_KEYS (comma-separated; required).
+    """
+    from orchestrator.api import create_app, serve
+    from orchestrator.api.auth import KEYS_VARIABLE, api_keys_from_env
+    from orchestrator.store import Store
+    from orchestrator.temporal_connection import TemporalSettings
+
+    keys = api_keys_from_env()
+    if not keys:
+        raise click.UsageError(f"{KEYS_VARIABLE} is not set: give the API at least one key, e.g. {KEYS_VARIABLE}=$(openssl rand -hex 24)")
+    settings = TemporalSettings.from_env()
+    store = Store.from_env()
+    store.migrate()
+    app = create_app(store, settings.connect, api_keys=keys, task_queue=settings.task_queue, search_attributes=settings.search_attributes)
+    try:
+        serve(app, host, port)
+    finally:
+        store.dispose()
+
+
+@main.group()
+def send() -> None:
+    """Send identify and track calls to a running API (`journey dev` or `journey api`)."""
+
+
+_send_url = click.option(
+    "--url", default="http://127.0.0.1:8080", show_default=True, envvar="JOURNEY_API_URL", help="The API (env JOURNEY_API_URL)."
+)
+_send_key = click.option("--api-key", envvar="JOURNEY_API_KEY", default=None, help="Bearer API key (env JOURNEY_API_KEY).")
+_send_message_id = click.option("--message-id", default=None, help="Sending the same id again has no effect. Default: generated.")
+
+
+@send.command(name="identify")
+@click.argument("user_id")
+@click.option("--trait", "traits", multiple=True, metavar="KEY=VALUE", help="A trait; VALUE is parsed as JSON when it is (42, true).")
+@click.option("--traits-json", default=None, metavar="JSON", help="Traits as one JSON object (--trait values win).")
+@_send_message_id
+@_send_url
+@_send_key
+def send_identify(
+    user_id: str, traits: tuple[str, ...], traits_json: str | None, message_id: str | None, url: str, api_key: str | None
+) -> None:
+    """Identify USER_ID: create or update their profile."""
+    from orchestrator.api.sender import SendError, assignments
+
+    try:
+        payload = {"userId": user_id, "traits": assignments(traits, traits_json, what="trait")}
+    except SendError as exc:
+        raise click.UsageError(str(exc)) from exc
+    _post(url, "/v1/identify", payload, message_id, api_key)
+
+
+@send.command(name="track")
+@click.argument("user_id")
+@click.argument("event")
+@click.option("--prop", "props", multiple=True, metavar="KEY=VALUE", help="A property; VALUE is parsed as JSON when it is (42, true).")
+@click.option("--properties-json", default=None, metavar="JSON", help="Properties as one JSON object (--prop values win).")
+@_send_message_id
+@_send_url
+@_send_key
+def send_track(
+    user_id: str, event: str, props: tuple[str, ...], properties_json: str | None, message_id: str | None, url: str, api_key: str | None
+) -> None:
+    """Track EVENT for USER_ID."""
+    from orchestrator.api.sender import SendError, assignments
+
+    try:
+        payload = {"userId": user_id, "event": event, "properties": assignments(props, properties_json, what="prop")}
+    except SendError as exc:
+        raise click.UsageError(str(exc)) from exc
+    _post(url, "/v1/track", payload, message_id, api_key)
+
+
+def _post(url: str, path: str, payload: dict[str, Any], message_id: str | None, api_key: str | None) -> None:
+    """Post, print the answer; exit 1 unless it is 2xx."""
+    import httpx
+
+    from orchestrator.api.sender import post
+
+    if message_id:
+        payload["messageId"] = message_id
+    try:
+        answer = post(url, path, payload, api_key)
+    except httpx.HTTPError as exc:
+        click.echo(f"cannot reach the API at {url}: {exc} (is `journey dev` or `journey api` running?)", err=True)
+        sys.exit(1)
+    click.echo(answer.pretty())
+    if not answer.ok:
+        click.echo(f"HTTP {answer.status}", err=True)
+        sys.exit(1)

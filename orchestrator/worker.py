@@ -1,15 +1,19 @@
-"""The Temporal worker that runs journey enrollments and their activities."""
+"""The Temporal worker that runs journey enrollments, broadcasts and their activities."""
 
 from __future__ import annotations
 
+import asyncio
 from concurrent.futures import ThreadPoolExecutor
 
 from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.journey_activities import JourneyActivities
+from orchestrator.broadcast import BroadcastActivities, BroadcastWorkflow
+from orchestrator.routing import Router
 from orchestrator.runtime.workflow import JourneyWorkflow
 from orchestrator.store import Store
+from orchestrator.temporal_gateway import LoopGateway
 
 DEFAULT_TASK_QUEUE = "journeys"
 
@@ -21,19 +25,24 @@ def build_worker(
     task_queue: str = DEFAULT_TASK_QUEUE,
     max_cached_workflows: int = 1000,
     activity_threads: int = 16,
+    search_attributes: bool = True,
 ) -> Worker:
-    """A worker for JourneyWorkflow and every journey activity.
+    """A worker for JourneyWorkflow, BroadcastWorkflow and every activity they call.
 
+    Call it from the event loop the worker will run on: broadcast pages enroll
+    customers through a Router whose Temporal calls are handed to that loop.
     `max_cached_workflows` bounds memory: thousands of enrollments asleep in a
     long wait need no cache entry; an evicted one is replayed from its history
     when its timer fires.
     """
-    activities = JourneyActivities(store)
+    gateway = LoopGateway(client, asyncio.get_running_loop(), task_queue=task_queue, search_attributes=search_attributes)
+    journey_activities = JourneyActivities(store)
+    broadcast_activities = BroadcastActivities(Router(store, gateway))
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[JourneyWorkflow],
-        activities=activities.activities(),
+        workflows=[JourneyWorkflow, BroadcastWorkflow],
+        activities=[*journey_activities.activities(), broadcast_activities.enroll_audience_page],
         activity_executor=ThreadPoolExecutor(activity_threads),
         max_cached_workflows=max_cached_workflows,
         max_concurrent_activities=activity_threads,
