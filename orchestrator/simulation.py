@@ -28,6 +28,7 @@ import httpx
 from jinja2 import TemplateError
 from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
 from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -235,7 +236,7 @@ class Simulator:
                         if handle is None and entry.on_identify(_profile(store, customer_id)):
                             handle = await self._start(journey, customer_id, enrollment_id, None, shift, start, queue)
                     elif handle is not None:
-                        await handle.signal(EVENT_SIGNAL, _message(event, number, start))
+                        await _deliver(handle, _message(event, number, start))
                     elif entry.on_event(_profile(store, customer_id), event):
                         handle = await self._start(journey, customer_id, enrollment_id, event, shift, start, queue)
                 if handle is None:
@@ -334,6 +335,15 @@ def _webhooks(calls: list[httpx.Request], trail: list[TrailEntry]) -> list[dict[
         body = call.content.decode("utf-8", errors="replace") if call.content else None
         result.setdefault(key, {"at": at, "step": step, "method": call.method, "url": str(call.url), "body": body})
     return list(result.values())
+
+
+async def _deliver(handle: WorkflowHandle[Any, Any], message: EventMessage) -> None:
+    """Signal the enrollment; an event after it ended reaches nobody, as in production."""
+    try:
+        await handle.signal(EVENT_SIGNAL, message)
+    except RPCError as exc:
+        if exc.status != RPCStatusCode.NOT_FOUND:
+            raise
 
 
 def _message(event: ScriptedEvent, number: int, start: datetime) -> EventMessage:

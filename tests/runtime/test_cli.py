@@ -38,6 +38,20 @@ def test_simulate_prints_the_timeline_as_json(tmp_path: Path) -> None:
     assert timeline["outcome"] == {"status": "converted", "step": "opened", "at": "2026-03-02T16:00:00Z"}
 
 
+def test_simulate_ignores_events_after_the_enrollment_ended(tmp_path: Path) -> None:
+    (tmp_path / "customer.json").write_text(json.dumps({"id": "c-1", "email": "ann@example.com", "country": "US"}))
+    (tmp_path / "events.yaml").write_text(
+        "- {at: 0, event: checkout_started, properties: {cart_value: 50, cart_url: 'https://shop.example.com/c'}}\n"
+        "- {at: 2h, event: order_completed}\n"
+        "- {at: 3h, event: order_completed}\n"
+    )
+    args = ["simulate", str(JOURNEYS / "abandoned_cart.yaml"), "--customer", str(tmp_path / "customer.json")]
+    args += ["--events", str(tmp_path / "events.yaml"), "--start", "2026-03-02T14:00:00Z", "--format", "json"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["outcome"] == {"status": "converted", "step": "opened", "at": "2026-03-02T16:00:00Z"}
+
+
 def test_simulate_refuses_a_bad_trait_as_a_usage_error(tmp_path: Path) -> None:
     (tmp_path / "customer.json").write_text(json.dumps({"id": "c-1", "email": "not an address"}))
     result = CliRunner().invoke(main, ["simulate", str(JOURNEYS / "weekly_digest.yaml"), "--customer", str(tmp_path / "customer.json")])
