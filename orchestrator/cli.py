@@ -258,10 +258,16 @@ def dev(folder: Path, data_dir: Path, api_port: int, temporal_port: int, headles
 def worker(task_queue: str | None) -> None:
     """Run a worker against the Temporal cluster and database of the environment (TEMPORAL_ADDRESS, DATABASE_URL...)."""
     import asyncio
+    import logging
 
     from orchestrator.devstack import run_worker
 
-    asyncio.run(run_worker(task_queue))
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        asyncio.run(run_worker(task_queue))
+    except KeyboardInterrupt:  # Ctrl-C before the worker was up (still waiting for Temporal)
+        pass
+    click.echo("stopped", err=True)
 
 
 @main.command()
@@ -304,7 +310,13 @@ def api(host: str, port: int) -> None:
     settings = TemporalSettings.from_env()
     store = Store.from_env()
     store.migrate()
-    app = create_app(store, settings.connect, api_keys=keys, task_queue=settings.task_queue, search_attributes=settings.search_attributes)
+    app = create_app(
+        store,
+        lambda: settings.connect(lazy=True),  # starts while Temporal is down: calls that need it get 503 until it is back
+        api_keys=keys,
+        task_queue=settings.task_queue,
+        search_attributes=settings.search_attributes,
+    )
     try:
         serve(app, host, port)
     finally:

@@ -59,5 +59,11 @@ class TemporalSettings:
             )
         return bool(self.api_key)
 
-    async def connect(self) -> Client:
-        return await Client.connect(self.address, namespace=self.namespace, api_key=self.api_key, tls=self.tls())
+    async def connect(self, *, lazy: bool = False) -> Client:
+        """A client of the configured cluster.
+
+        `lazy`: return at once and connect on first use, trying again on each call until Temporal
+        answers. The API connects lazily, so that it starts (and answers 503, `/healthz` degraded)
+        while Temporal is down instead of exiting; a worker has nothing to do without Temporal.
+        """
+        return await Client.connect(self.address, namespace=self.namespace, api_key=self.api_key, tls=self.tls(), lazy=lazy)

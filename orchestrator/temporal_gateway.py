@@ -10,6 +10,7 @@ the API it is uvicorn's loop, free while the handler runs in the thread pool.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Coroutine, Sequence
 from datetime import timedelta
 from typing import Any, TypeVar, assert_never
@@ -29,6 +30,8 @@ __all__ = ["LoopGateway", "TemporalUnavailable"]
 T = TypeVar("T")
 
 MAX_CONCURRENT_CUSTOMERS = 32
+FAIL_FAST_SECONDS = 2.0
+"""After a call finds Temporal unreachable, refuse calls at once for this long instead of timing out each."""
 """Customers whose calls run at once in one `execute`: a batch's customers are independent of each other."""
 
 
@@ -50,6 +53,7 @@ class LoopGateway:
         self.search_attributes = search_attributes
         self.timeout = timeout
         """How long one Temporal call may take before the event is refused (503)."""
+        self._unreachable_until = 0.0
 
     # --- routing --------------------------------------------------------------------
 
@@ -61,7 +65,16 @@ class LoopGateway:
         waves = -(-len(chains) // MAX_CONCURRENT_CUSTOMERS)
         # Each call has its own deadline; this bound only guards against a loop that never runs them.
         bound = self.timeout * (longest * waves + 1)
-        return self._call(self._execute(calls, list(chains.values())), bound)
+        if time.monotonic() < self._unreachable_until:
+            # Fail fast while Temporal is known to be down: the caller holds the customer's lock (on SQLite,
+            # the one write lock), and waiting out a timeout per call would stall unrelated events too.
+            raise TemporalUnavailable("Temporal was unreachable moments ago; retry shortly")
+        try:
+            return self._call(self._execute(calls, list(chains.values())), bound)
+        except TemporalUnavailable as exc:
+            if _means_unreachable(exc.__cause__):
+                self._unreachable_until = time.monotonic() + FAIL_FAST_SECONDS
+            raise
 
     async def _execute(self, calls: Sequence[TemporalCall], chains: list[list[int]]) -> list[bool]:
         results = [False] * len(calls)
@@ -179,3 +192,10 @@ class LoopGateway:
         except RuntimeError as exc:
             # The client's connection itself failed ("Failed client connect: ...").
             raise TemporalUnavailable(f"Temporal is unreachable: {exc}") from exc
+
+
+def _means_unreachable(cause: BaseException | None) -> bool:
+    """A timeout or a connection failure, as opposed to Temporal answering with an error."""
+    if isinstance(cause, RPCError):
+        return cause.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED)
+    return isinstance(cause, TimeoutError | RuntimeError)

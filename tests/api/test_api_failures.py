@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -11,8 +12,10 @@ import pytest
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RetryConfig
 
-from orchestrator.routing import TemporalCall, TemporalUnavailable
+from orchestrator.routing import SignalCall, TemporalCall, TemporalUnavailable
+from orchestrator.runtime.contracts import EventMessage
 from orchestrator.store.schema import enrollments, events
+from orchestrator.temporal_gateway import FAIL_FAST_SECONDS, LoopGateway
 from tests.api.support import QUICK_CART, Stack, compiled, count_rows, free_port, open_stack
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -81,3 +84,18 @@ async def test_running_enrollments_show_no_step_when_temporal_does_not_answer(tm
         (journey,) = await stack.journeys("cy")
         assert journey["status"] == "running" and journey["current_step"] is None
         assert time.monotonic() - started < 5
+
+
+async def test_after_temporal_is_found_unreachable_calls_fail_fast_then_try_again() -> None:
+    """While Temporal is down, refused calls must not each hold the customer's lock for a whole timeout."""
+    gateway = LoopGateway(await unreachable_temporal(), asyncio.get_running_loop(), task_queue="q", timeout=timedelta(seconds=2))
+    call = SignalCall("ann", "some-enrollment", EventMessage("m-1", "email_opened"))
+    with pytest.raises(TemporalUnavailable) as first:
+        await asyncio.to_thread(gateway.execute, [call])
+    assert "moments ago" not in str(first.value)
+    with pytest.raises(TemporalUnavailable, match="moments ago"):
+        await asyncio.to_thread(gateway.execute, [call])
+    await asyncio.sleep(FAIL_FAST_SECONDS + 0.1)
+    with pytest.raises(TemporalUnavailable) as later:
+        await asyncio.to_thread(gateway.execute, [call])
+    assert "moments ago" not in str(later.value)  # tried Temporal again
