@@ -1,0 +1,266 @@
+"""Benchmark: enrollments per second through the whole embedded stack, against a hand-written Temporal workflow.
+
+One process runs what `journey dev` runs: the Temporal dev server (a subprocess,
+SQLite with WAL), one worker (`build_worker`) and the API served by uvicorn on a
+free port of 127.0.0.1, all on one event loop. The journey is
+
+    send email -> wait 1s -> send email
+
+and each round times, from the first request until every enrollment has ended
+(its index row finished, Temporal reports no run open) and both messages of each
+are in the outbox:
+  journey  - N `POST /v1/track` calls, each enrolling a different customer, sent
+             by httpx.AsyncClient over real sockets, `--concurrency` at a time (a
+             503, nothing recorded, is retried after 1 s as a client would, and counted)
+  baseline - N `client.start_workflow` of a plain workflow that calls the same
+             `send_message` activity twice with a 1 s `workflow.sleep` between
+             (bench/baseline_workflow.py), `--concurrency` at a time, on the
+             same server, the same store and a worker with the same settings
+The two alternate, baseline first; the best round of each is kept. Prints both
+rates and the ratio journey/baseline (target >= 0.8). Customers are identified
+(e-mail, consent) beforehand, outside the timing, for both.
+
+    python bench/enrollments.py [--enrollments 500] [--concurrency 32] [--rounds 2]
+                                [--lock-stats] [--postgres] [--only baseline|journey] [--keep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import logging
+import os
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from baseline_workflow import BASELINE_JOURNEY_ID, FIRST_BODY, FIRST_SUBJECT, SECOND_BODY, SECOND_SUBJECT, BaselineInput, BaselineTwoEmails
+from embedded_stack import (
+    LockStats,
+    StoreCounts,
+    api_server,
+    closed_workflows,
+    compiled,
+    cpu_seconds,
+    dev_server,
+    drive,
+    http_client,
+    open_store,
+    post_retrying,
+    running_workflows,
+    scratch_dir,
+    stop_on_sigterm,
+    until,
+)
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.journey_activities import JourneyActivities
+from orchestrator.api import create_app
+from orchestrator.deployment import deploy
+from orchestrator.devserver import DevServer
+from orchestrator.store import Store
+from orchestrator.worker import build_worker
+
+JOURNEY = f"""
+id: bench_two_emails
+name: Two e-mails a second apart
+trigger: {{event: bench_signup}}
+steps:
+  - id: hello
+    send: {{channel: email, subject: "{FIRST_SUBJECT}", body: "{FIRST_BODY}"}}
+  - id: pause
+    wait: 1s
+  - id: again
+    send: {{channel: email, subject: "{SECOND_SUBJECT}", body: "{SECOND_BODY}"}}
+"""
+
+# The baseline worker is built as build_worker builds the journey worker (orchestrator/worker.py).
+ACTIVITY_THREADS = 16
+MAX_CACHED_WORKFLOWS = 1000
+
+
+@dataclass
+class Round:
+    kind: str
+    accepted: float
+    """Seconds until the last start (or track call) was answered."""
+    done: float
+    """Seconds until the last enrollment ended with both messages in the outbox."""
+    cpu_self: float
+    cpu_server: float
+    count: int
+    locks: list[str]
+    refused: int = 0
+    """Calls answered 503 (the store's busy timeout ran out), then retried as a client would."""
+
+    def text(self, lock_stats: bool) -> str:
+        return "\n".join([self.line(), *(self.locks if lock_stats else [])])
+
+    def line(self) -> str:
+        return (
+            f"{self.kind:<8} {self.count / self.done:7.1f} enrollments/s  (all started in {self.accepted:5.2f} s: "
+            f"{self.count / self.accepted:6.1f}/s; all done in {self.done:5.2f} s; "
+            f"CPU: bench process {self.cpu_self:5.1f} s, Temporal server {self.cpu_server:5.1f} s)"
+            + (f"; {self.refused} calls answered 503 and were retried" if self.refused else "")
+        )
+
+
+def identify_all(store: Store, customers: list[str]) -> None:
+    now = datetime.now(UTC)
+    with store.session() as session:
+        for customer in customers:
+            session.identify(customer, {"email": f"{customer}@example.com", "email_opt_in": True, "first_name": "Ada"}, now)
+
+
+def own_cpu() -> float:
+    times = os.times()
+    return times.user + times.system
+
+
+@dataclass
+class Bench:
+    """What every round runs on: one server, one store, the same counters."""
+
+    server: DevServer
+    client: Client
+    store: Store
+    counts: StoreCounts
+    locks: LockStats
+    concurrency: int
+
+    def server_cpu(self) -> float:
+        return cpu_seconds(self.server.process.pid) if self.server.process else 0.0
+
+    async def settle(self, task_queue: str, journey_id: str, messages: int, count: int, finished: int | None) -> None:
+        """Until `messages` rows of `journey_id` are in the outbox, `finished` index rows ended, `count` runs closed."""
+
+        async def done() -> bool:
+            if await asyncio.to_thread(self.counts.outbox, journey_id) < messages:
+                return False
+            if finished is not None and await asyncio.to_thread(self.counts.finished, journey_id) < finished:
+                return False
+            return await running_workflows(self.client, task_queue) == 0 and await closed_workflows(self.client, task_queue) >= count
+
+        await until(done, timeout=900, what=f"{count} runs on {task_queue} to finish")
+
+    async def timed(self, kind: str, count: int, one: Callable[[int], Awaitable[None]], settled: Callable[[], Awaitable[None]]) -> Round:
+        self.locks.reset()
+        cpu_self, cpu_server = own_cpu(), self.server_cpu()
+        start = time.perf_counter()
+        await drive(count, self.concurrency, one)
+        accepted = time.perf_counter() - start
+        await settled()
+        done = time.perf_counter() - start
+        return Round(kind, accepted, done, own_cpu() - cpu_self, self.server_cpu() - cpu_server, count, self.locks.lines(done))
+
+
+async def baseline_round(bench: Bench, customers: list[str]) -> Round:
+    queue = f"bench-baseline-{uuid.uuid4().hex[:8]}"
+    before = await asyncio.to_thread(bench.counts.outbox, BASELINE_JOURNEY_ID)
+    worker = Worker(
+        bench.client,
+        task_queue=queue,
+        workflows=[BaselineTwoEmails],
+        activities=JourneyActivities(bench.store).activities(),
+        activity_executor=ThreadPoolExecutor(ACTIVITY_THREADS),
+        max_cached_workflows=MAX_CACHED_WORKFLOWS,
+        max_concurrent_activities=ACTIVITY_THREADS,
+    )
+
+    async def one(i: int) -> None:
+        workflow_id = f"baseline-{customers[i]}"
+        await bench.client.start_workflow(BaselineTwoEmails.run, BaselineInput(customers[i], workflow_id), id=workflow_id, task_queue=queue)
+
+    async def settled() -> None:
+        await bench.settle(queue, BASELINE_JOURNEY_ID, before + 2 * len(customers), len(customers), None)
+
+    async with worker:
+        return await bench.timed("baseline", len(customers), one, settled)
+
+
+async def journey_round(bench: Bench, journey_id: str, customers: list[str]) -> Round:
+    queue = f"bench-journey-{uuid.uuid4().hex[:8]}"
+    before_messages = await asyncio.to_thread(bench.counts.outbox, journey_id)
+    before_finished = await asyncio.to_thread(bench.counts.finished, journey_id)
+    app = create_app(bench.store, bench.client, api_keys=None, auth_disabled=True, task_queue=queue, search_attributes=True)
+    count = len(customers)
+    refusals: collections.Counter[str] = collections.Counter()
+
+    async def settled() -> None:
+        await bench.settle(queue, journey_id, before_messages + 2 * count, count, before_finished + count)
+
+    async with (
+        api_server(app) as url,
+        http_client(url, bench.concurrency) as http,
+        build_worker(bench.client, bench.store, task_queue=queue),
+    ):
+
+        async def one(i: int) -> None:
+            body = {"userId": customers[i], "event": "bench_signup", "messageId": f"signup-{customers[i]}"}
+            answer = await post_retrying(http, "/v1/track", body, refusals)
+            if answer.status_code != 200 or not answer.json()["enrolled"]:
+                raise RuntimeError(f"track for {customers[i]} did not enroll: {answer.status_code} {answer.text}")
+
+        result = await bench.timed("journey", count, one, settled)
+    result.refused = sum(refusals.values())
+    return result
+
+
+async def run(args: argparse.Namespace) -> None:
+    stop_on_sigterm()
+    logging.getLogger("orchestrator.api.auth").setLevel(logging.ERROR)  # "auth disabled", once per round
+    journey = compiled(JOURNEY)
+    rounds: list[Round] = []
+    with scratch_dir(args.keep) as data_dir, open_store(data_dir, postgres=args.postgres) as store:
+        counts = StoreCounts(store)
+        locks = LockStats()
+        locks.attach(store.engine)
+        try:
+            async with dev_server(data_dir) as (server, client):
+                await deploy(store, client, [journey], task_queue="unused")
+                bench = Bench(server, client, store, counts, locks, args.concurrency)
+                for n in range(args.rounds):
+                    base_customers = [f"r{n}-base-{i}" for i in range(args.enrollments)]
+                    journey_customers = [f"r{n}-journey-{i}" for i in range(args.enrollments)]
+                    await asyncio.to_thread(identify_all, store, base_customers + journey_customers)
+                    if args.only != "journey":
+                        rounds.append(await baseline_round(bench, base_customers))
+                        print(rounds[-1].text(args.lock_stats), flush=True)
+                    if args.only != "baseline":
+                        rounds.append(await journey_round(bench, journey.id, journey_customers))
+                        print(rounds[-1].text(args.lock_stats), flush=True)
+        finally:
+            counts.close()
+
+    if args.only:
+        return
+    best_base = min((r for r in rounds if r.kind == "baseline"), key=lambda r: r.done)
+    best_journey = min((r for r in rounds if r.kind == "journey"), key=lambda r: r.done)
+    base_rate, journey_rate = best_base.count / best_base.done, best_journey.count / best_journey.done
+    store_kind = "PostgreSQL" if args.postgres else "SQLite"
+    print(f"enrollments: {args.enrollments} per round, concurrency {args.concurrency}, best of {args.rounds} rounds, store: {store_kind}")
+    print(f"baseline (plain workflow, start_workflow): {base_rate:7.1f} enrollments/s")
+    print(f"journey  (POST /v1/track, JourneyWorkflow): {journey_rate:7.1f} enrollments/s")
+    starts = (best_journey.count / best_journey.accepted) / (best_base.count / best_base.accepted)
+    print(f"ratio journey/baseline: {journey_rate / base_rate:.2f}  (target >= 0.8); starts only: {starts:.2f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--enrollments", type=int, default=500, help="enrollments per round and side")
+    parser.add_argument("--concurrency", type=int, default=32, help="requests (or starts) in flight at once")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--only", choices=["baseline", "journey"], help="run one side only (to profile it); prints no ratio")
+    parser.add_argument("--lock-stats", action="store_true", help="print how long store transactions waited for the write lock")
+    parser.add_argument("--postgres", action="store_true", help="the store on a throwaway PostgreSQL server instead of SQLite")
+    parser.add_argument("--keep", action="store_true", help="keep the data dir (databases, Temporal's log) for inspection")
+    asyncio.run(run(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()
