@@ -1,30 +1,58 @@
-"""The one gate every send passes: consent, address, quiet hours and the frequency cap.
+"""The one gate every send passes: reachability, quiet hours, the SMS marketing window and the caps.
 
-A pure function of the customer, the journey's settings, the moment and the
-journey's recent sends, so it is tested without a store or a clock. The send
-activity asks it before rendering; the answer says what to do and why.
+`decide` is a pure function of the customer, the journey's settings, the
+delivery policy, the moment and the customer's recent marketing sends, so it
+is tested with a fixed clock and no store. `gate_send` runs it inside the send
+activity's store transaction, which holds the customer's lock, and records the
+outcome in the delivery ledger in that same transaction: a message that may go
+takes its slot under the caps there (`admitted_at`), so two journeys sending to
+one customer at the same moment cannot both take the last slot.
 
-Rules (docs/language.md, `settings` and `send`):
-- consent: the customer must not have opted out of the channel (SMS needs an
-  explicit opt-in); this applies to every category;
-- address: the profile must have an address for the channel;
-- quiet hours (marketing only): a message due inside the customer's local
-  window is held until the window ends;
-- frequency cap (marketing only): a message over the cap is skipped, not held;
-  transactional messages neither wait for it nor count towards it.
+Rules (docs/delivery.md has the full story):
+- reachability, for each channel of the step in order (`channel: [push, sms, email]`),
+  the first one that passes is used:
+  - consent: marketing needs the channel's opt-in (`email_opt_in`, `sms_opt_in`,
+    `push_opt_in`); transactional email ignores the e-mail marketing opt-out; every
+    SMS needs `sms_opt_in` (an SMS STOP blocks every SMS from that number), every
+    push needs `push_opt_in` (the device's permission covers every notification);
+  - an address for the channel (e-mail, phone, push token);
+  - the address is not flagged undeliverable (`email_undeliverable`,
+    `phone_undeliverable`: hard bounces, spam complaints, carrier rejections), whatever the category;
+- then, for marketing messages only:
+  - quiet hours (journey `settings.quiet_hours`) in the customer's zone: held until they end;
+  - SMS marketing only 08:00-21:00 local (the TCPA window), whatever the journey says: held;
+  - the journey's `frequency_cap` (this journey, rolling window) and the policy's daily
+    cap (every journey, the customer's local calendar day): over either, skipped.
+Transactional messages bypass quiet hours, the SMS window and the caps, and do not count towards the caps.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any, Literal
+from datetime import datetime, time, timedelta
+from typing import TYPE_CHECKING, Any, Literal
+from zoneinfo import ZoneInfo
 
 from activities.messages import Undeliverable, address
 from orchestrator import ir
-from orchestrator.runtime.clock import customer_zone, quiet_hours_end
+from orchestrator.runtime.clock import customer_zone, local_instant, quiet_hours_end
 from orchestrator.timeparse import format_duration
+
+if TYPE_CHECKING:
+    from orchestrator.runtime.contracts import SendRequest
+    from orchestrator.store import StoreSession
+
+CAP_VARIABLE = "JOURNEY_FREQUENCY_CAP"
+SMS_MARKETING_HOURS = ("08:00", "21:00")
+"""US TCPA: telephone solicitations only between 8 a.m. and 9 p.m. at the called party's location."""
+UNDELIVERABLE_FLAGS = {"email": "email_undeliverable", "sms": "phone_undeliverable"}
+"""Profile flags (traits) that mark a channel's address as undeliverable; set by bounce and complaint handling."""
+_ADDRESS_NAMES = {"email": "email address", "sms": "phone number"}
+_HOLD_ROUNDS = 8
+"""Windows that keep pushing each other later this many times leave no time to send (e.g. quiet 08:00-21:00 on SMS)."""
 
 
 @dataclass(frozen=True)
@@ -33,9 +61,41 @@ class Decision:
     reason: str | None = None
     retry_at: datetime | None = None
     """With `defer`: when the message may go (the end of quiet hours)."""
+    channel: str | None = None
+    """With `send` and `defer`: the channel chosen among the step's channels."""
 
 
-SEND = Decision("send")
+@dataclass(frozen=True)
+class PastSend:
+    """A marketing message the customer received or is being sent (it holds a slot under the caps)."""
+
+    journey_id: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class DeliveryPolicy:
+    """Workspace-wide delivery rules, read from the environment by the worker."""
+
+    daily_cap: int | None = None
+    """At most this many marketing messages per customer per local calendar day, all journeys together."""
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> DeliveryPolicy:
+        """`JOURNEY_FREQUENCY_CAP=3/day` (unset or `none`: no daily cap)."""
+        value = (os.environ if environ is None else environ).get(CAP_VARIABLE, "")
+        return cls(daily_cap=parse_daily_cap(value))
+
+
+def parse_daily_cap(text: str) -> int | None:
+    """'3/day' (also '3/d', '3 per day') as 3; '' or 'none' as None; anything else is a ValueError."""
+    cleaned = text.strip().lower()
+    if cleaned in ("", "none", "off"):
+        return None
+    match = re.fullmatch(r"(\d+)\s*(?:/|per)\s*(?:day|d)", cleaned)
+    if not match or int(match.group(1)) < 1:
+        raise ValueError(f"{CAP_VARIABLE}={text!r}: write the daily cap as '<n>/day' with n >= 1, e.g. '3/day' (or 'none')")
+    return int(match.group(1))
 
 
 def settings_from_json(data: dict[str, Any] | None) -> ir.Settings:
@@ -50,39 +110,142 @@ def settings_from_json(data: dict[str, Any] | None) -> ir.Settings:
     )
 
 
+def history_start(now: datetime, settings: ir.Settings) -> datetime:
+    """How far back `decide` looks at past sends: the journey cap's window, and at least two days (a local day)."""
+    window = settings.frequency_cap.per_seconds if settings.frequency_cap else 0
+    return now - timedelta(seconds=max(window, 2 * 86400))
+
+
 def decide(
     *,
-    channel: str,
+    channels: Sequence[str],
     category: str,
     customer: dict[str, Any],
     settings: ir.Settings,
     now: datetime,
-    recent_sends: Sequence[datetime],
+    journey_id: str = "",
+    past_sends: Sequence[PastSend] = (),
+    policy: DeliveryPolicy = DeliveryPolicy(),
 ) -> Decision:
-    """Whether a message of `channel`/`category` may go to `customer` at `now`.
+    """Whether a message of `category` may go to `customer` at `now`, and on which of `channels`.
 
-    `recent_sends` are the times of marketing messages this journey already sent the
-    customer (any enrollment); only those within the cap's window count.
+    `past_sends` are the customer's marketing messages from every journey since
+    `history_start` (not counting this one).
     """
-    if not customer.get(f"{channel}_opt_in", False):
-        return Decision("suppress", f"no consent: the customer has not opted in to {channel}")
+    refusals: list[str] = []
+    for channel in channels:
+        refusal = unreachable(channel, category, customer)
+        if refusal is None:
+            break
+        refusals.append(f"{channel}: {refusal}" if len(channels) > 1 else refusal)
+    else:
+        return Decision("suppress", "; ".join(refusals))
+    if category == "transactional":
+        return Decision("send", channel=channel)
+    zone = customer_zone(customer.get("timezone"), settings.timezone)
+    hold = _hold(channel, settings, zone, now)
+    if hold is not None:
+        return hold
+    over = _over_cap(settings, policy, zone, now, journey_id, past_sends)
+    if over is not None:
+        return Decision("suppress", over, channel=channel)
+    return Decision("send", channel=channel)
+
+
+def unreachable(channel: str, category: str, customer: dict[str, Any]) -> str | None:
+    """Why `customer` cannot get a `category` message on `channel` (consent, address, flags); None if they can."""
+    needs_consent = category != "transactional" or channel != "email"
+    if needs_consent and not customer.get(f"{channel}_opt_in", False):
+        return f"no consent: the customer has not opted in to {channel}"
     try:
         address(channel, customer)
     except Undeliverable as exc:
-        return Decision("suppress", str(exc))
-    if category == "transactional":
-        return SEND
-    quiet = settings.quiet_hours
-    if quiet is not None:
-        zone = customer_zone(customer.get("timezone"), settings.timezone)
-        ends = quiet_hours_end(now, zone, quiet.start, quiet.end)
-        if ends is not None:
-            return Decision("defer", f"quiet hours {quiet.start}-{quiet.end} ({zone.key})", ends)
+        return str(exc)
+    flag = UNDELIVERABLE_FLAGS.get(channel)
+    if flag and customer.get(flag):
+        return f"the {_ADDRESS_NAMES[channel]} is marked undeliverable ({flag})"
+    return None
+
+
+def _hold(channel: str, settings: ir.Settings, zone: ZoneInfo, now: datetime) -> Decision | None:
+    """A `defer` until no window holds the message any more (windows can push each other later), else None."""
+    windows: list[tuple[str, str, str]] = []
+    if settings.quiet_hours is not None:
+        quiet = settings.quiet_hours
+        windows.append((quiet.start, quiet.end, f"quiet hours {quiet.start}-{quiet.end}"))
+    if channel == "sms":
+        opens, closes = SMS_MARKETING_HOURS
+        windows.append((closes, opens, f"SMS marketing only {opens}-{closes} local (TCPA)"))
+    moment, reasons = now, []
+    for _ in range(_HOLD_ROUNDS):
+        moved = False
+        for start, end, reason in windows:
+            ends = quiet_hours_end(moment, zone, start, end)
+            if ends is not None:
+                moment, moved = ends, True
+                if reason not in reasons:
+                    reasons.append(reason)
+        if not moved:
+            break
+    else:
+        return Decision("suppress", f"{' and '.join(reasons)} leave no time to send ({zone.key})", channel=channel)
+    if moment == now:
+        return None
+    return Decision("defer", f"{'; '.join(reasons)} ({zone.key})", moment, channel)
+
+
+def _over_cap(
+    settings: ir.Settings, policy: DeliveryPolicy, zone: ZoneInfo, now: datetime, journey_id: str, past_sends: Sequence[PastSend]
+) -> str | None:
     cap = settings.frequency_cap
     if cap is not None:
         since = now - timedelta(seconds=cap.per_seconds)
-        count = sum(since < sent <= now for sent in recent_sends)
+        count = sum(1 for sent in past_sends if sent.journey_id == journey_id and since < sent.at <= now)
         if count >= cap.max:
             window = format_duration(cap.per_seconds)
-            return Decision("suppress", f"frequency cap: {count} message(s) from this journey in the last {window}")
-    return SEND
+            return f"frequency cap: {count} message(s) from this journey in the last {window} (max {cap.max})"
+    if policy.daily_cap is not None:
+        today = now.astimezone(zone).date()
+        begins = local_instant(today, time(0, 0), zone)
+        ends = local_instant(today + timedelta(days=1), time(0, 0), zone)
+        count = sum(1 for sent in past_sends if begins <= sent.at < ends)
+        if count >= policy.daily_cap:
+            return (
+                f"daily frequency cap: {count} marketing message(s) today in {zone.key}, "
+                f"all journeys together (max {policy.daily_cap}, {CAP_VARIABLE})"
+            )
+    return None
+
+
+def gate_send(session: StoreSession, request: SendRequest, customer: dict[str, Any], policy: DeliveryPolicy, at: datetime) -> Decision:
+    """Decide a claimed (`intent`) delivery and record the outcome in the ledger, in `session`'s transaction.
+
+    `session` must hold the customer's lock (`store.session(lock_customer=...)`): counting
+    the customer's sends and taking a slot happen under it, so concurrent sends cannot
+    exceed a cap. `send`: the row is admitted (it counts from now on; a later `failed`
+    gives the slot back). `defer`: the row stays `intent`, with the reason and until when.
+    `suppress`: the row is marked suppressed with the reason. `at` is the wall clock for
+    `updated_at`; the journey's clock (`request.now`) decides and stamps `admitted_at`.
+    """
+    now = datetime.fromisoformat(request.now)
+    settings = settings_from_json(request.settings)
+    key = (request.enrollment_id, request.step_id, request.visit)
+    decision = decide(
+        channels=[request.channel, *request.fallback],
+        category=request.category,
+        customer=customer,
+        settings=settings,
+        now=now,
+        journey_id=request.journey_id,
+        past_sends=[PastSend(j, t) for j, t in session.marketing_sends(request.customer_id, history_start(now, settings), exclude=key)],
+        policy=policy,
+    )
+    if decision.action == "send":
+        assert decision.channel is not None
+        session.admit_delivery(*key, channel=decision.channel, category=request.category, admitted_at=now, at=at)
+    elif decision.action == "defer":
+        assert decision.retry_at is not None
+        session.note_delivery(*key, f"deferred until {decision.retry_at.isoformat()}: {decision.reason}", at)
+    else:
+        session.mark_delivery(*key, "suppressed", at, reason=decision.reason)
+    return decision

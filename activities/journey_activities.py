@@ -13,8 +13,9 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Mapping
-from datetime import UTC, datetime
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -22,8 +23,9 @@ from jinja2 import TemplateError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.delivery_gate import decide, settings_from_json
-from activities.messages import Undeliverable, build_message
+from activities.delivery_gate import DeliveryPolicy, gate_send
+from activities.messages import Message, Undeliverable, build_message
+from activities.providers import ChannelProviders, PermanentFailure, RetryableFailure
 from orchestrator.runtime.clock import customer_zone, next_time_of_day, until_date_instant
 from orchestrator.runtime.contracts import (
     ConditionRequest,
@@ -37,7 +39,7 @@ from orchestrator.runtime.contracts import (
     WebhookRequest,
     WebhookResult,
 )
-from orchestrator.store import OutboxMessage, ProfileFieldError, Store
+from orchestrator.store import OutboxMessage, Profile, ProfileFieldError, Store, StoreSession
 from orchestrator.store.profiles import dumps
 from orchestrator.templating import evaluate, render
 
@@ -56,12 +58,24 @@ class JourneyActivities:
     `http` is the client webhooks go through and `secrets` what their templates
     read as `secrets.NAME` (default: JOURNEY_SECRET_NAME variables, read at each
     call); the simulator passes a recording transport and placeholders.
+    `providers` deliver each channel (default: the sandbox for all, so only the
+    worker, which passes `providers_from_env()`, ever sends for real). `policy` holds the
+    workspace's delivery rules (default: `DeliveryPolicy.from_env()`, JOURNEY_FREQUENCY_CAP).
     """
 
-    def __init__(self, store: Store, http: httpx.Client | None = None, secrets: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        http: httpx.Client | None = None,
+        secrets: Mapping[str, str] | None = None,
+        providers: ChannelProviders | None = None,
+        policy: DeliveryPolicy | None = None,
+    ) -> None:
         self.store = store
+        self.policy = policy if policy is not None else DeliveryPolicy.from_env()
         self.http = http if http is not None else httpx.Client()
         self.secrets = secrets
+        self.providers = providers if providers is not None else ChannelProviders()
 
     def activities(self) -> list[Any]:
         return [
@@ -77,38 +91,43 @@ class JourneyActivities:
     def _customer(self, customer_id: str) -> dict[str, Any]:
         with self.store.session() as session:
             profile = session.get_profile(customer_id)
-        if profile is None:
-            return {"id": customer_id, "email": None, "phone": None, "timezone": None, "locale": None, "push_tokens": []}
-        return profile.template_context()
+        return _context(customer_id, profile)
 
     @activity.defn(name="send_message")
     def send_message(self, request: SendRequest) -> SendResult:
         """Deliver one message at most once per (enrollment, step, visit), through the delivery gate.
 
-        `deferred` (quiet hours) leaves the ledger row claimed but undecided: the workflow
-        sleeps until `retry_at` and calls again with the same visit, and the gate decides anew.
+        `deferred` (quiet hours, the SMS marketing window) leaves the ledger row claimed but
+        undecided, its reason saying why and until when: the workflow sleeps until `retry_at`
+        and calls again with the same visit, and the gate decides anew.
         """
-        with self.store.session() as session:
-            claim = session.claim_delivery(request.enrollment_id, request.step_id, request.visit, request.channel, _now())
-        if claim.status != "intent":
-            # A retry of a send that already happened (or was refused): report it again, do nothing.
-            return SendResult(claim.status, claim.reason)
-        customer = self._customer(request.customer_id)
         now = datetime.fromisoformat(request.now)
-        decision = decide(
-            channel=request.channel,
-            category=request.category,
-            customer=customer,
-            settings=settings_from_json(request.settings),
-            now=now,
-            recent_sends=self._recent_sends(request.customer_id, request.journey_id, set(request.transactional_steps)),
-        )
+        # Claim, gate and take a slot under the caps in one transaction holding the customer's lock,
+        # so two journeys sending to one customer at once cannot both take the last slot.
+        with self.store.session(lock_customer=request.customer_id) as session:
+            claim = session.claim_delivery(
+                request.enrollment_id,
+                request.step_id,
+                request.visit,
+                request.channel,
+                _now(),
+                customer_id=request.customer_id,
+                journey_id=request.journey_id,
+                category=request.category,
+            )
+            if claim.status != "intent":
+                # A retry of a send that already happened (or was refused): report it again, do nothing.
+                return SendResult(claim.status, claim.reason)
+            customer = _context(request.customer_id, session.get_profile(request.customer_id))
+            decision = gate_send(session, request, customer, self.policy, _now())
         if decision.action == "defer":
             assert decision.retry_at is not None
             return SendResult("deferred", decision.reason, decision.retry_at.isoformat())
+        if decision.action == "suppress":
+            log.info("send %s/%s suppressed: %s", request.enrollment_id, request.step_id, decision.reason)
+            return SendResult("suppressed", decision.reason)
+        request = replace(request, channel=decision.channel or request.channel)  # a fallback channel, maybe
         try:
-            if decision.action == "suppress":
-                raise Undeliverable(decision.reason or "suppressed")
             message = build_message(request, customer)
         except Undeliverable as exc:
             status = "failed" if str(exc).startswith("template error") else "suppressed"
@@ -116,13 +135,46 @@ class JourneyActivities:
                 session.mark_delivery(request.enrollment_id, request.step_id, request.visit, status, _now(), reason=str(exc))
             log.info("send %s/%s not delivered: %s", request.enrollment_id, request.step_id, exc)
             return SendResult(status, str(exc))
-        # The sandbox provider: the outbox row and the ledger's `sent` commit together, exactly once.
-        # The ledger is read again under the customer's lock, so an attempt that overlaps a slow
-        # earlier one (a start-to-close timeout) sees its `sent` and writes nothing.
+        return self._deliver(request, message, customer, now)
+
+    def _deliver(self, request: SendRequest, message: Message, customer: dict[str, Any], now: datetime) -> SendResult:
+        """Hand the message to the channel's provider, then record the outcome (docs/delivery.md).
+
+        The ledger is read again just before a real provider call, so an attempt that overlaps a
+        slow earlier one (a start-to-close timeout) usually sees its outcome and sends nothing; the
+        window left (the provider accepted, the process died before the ledger update) is documented.
+        """
+        provider = self.providers.for_channel(message.channel)
+        key = f"{request.enrollment_id}:{request.step_id}:{request.visit}"
+        recipients = tuple(customer.get("push_tokens") or ()) if message.channel == "push" else (message.to,)
+        if provider is not self.providers.sandbox:
+            with self.store.session() as session:
+                current = session.claim_delivery(request.enrollment_id, request.step_id, request.visit, request.channel, _now())
+            if current.status != "intent":
+                return SendResult(current.status, current.reason)
+        try:
+            result = provider.send(message, key, recipients)
+        except PermanentFailure as exc:
+            with self.store.session(lock_customer=request.customer_id) as session:
+                self._forget_tokens(session, request.customer_id, exc.invalid_recipients)
+                session.mark_delivery(request.enrollment_id, request.step_id, request.visit, "failed", _now(), reason=exc.reason)
+            log.info("send %s/%s refused by %s: %s", request.enrollment_id, request.step_id, provider.name, exc.reason)
+            return SendResult("failed", exc.reason)
+        except RetryableFailure as exc:
+            if exc.invalid_recipients:
+                with self.store.session(lock_customer=request.customer_id) as session:
+                    self._forget_tokens(session, request.customer_id, exc.invalid_recipients)
+            delay = timedelta(seconds=exc.retry_after) if exc.retry_after else None
+            raise ApplicationError(f"{provider.name}: {exc.reason}", type="ProviderRetryable", next_retry_delay=delay) from exc
+        # The outbox row (the delivery log customers' messages show) and the ledger's `sent` commit together.
+        # The ledger is read again under the customer's lock: an overlapping attempt that got there first wins.
         with self.store.session(lock_customer=request.customer_id) as session:
             current = session.claim_delivery(request.enrollment_id, request.step_id, request.visit, request.channel, _now())
             if current.status != "intent":
+                if provider is not self.providers.sandbox:
+                    log.warning("send %s/%s: another attempt recorded %s first", request.enrollment_id, request.step_id, current.status)
                 return SendResult(current.status, current.reason)
+            self._forget_tokens(session, request.customer_id, result.invalid_recipients)
             session.add_outbox_message(
                 OutboxMessage(
                     customer_id=request.customer_id,
@@ -137,14 +189,16 @@ class JourneyActivities:
                     sent_at=now,
                 )
             )
-            session.mark_delivery(request.enrollment_id, request.step_id, request.visit, "sent", _now(), provider_message_id="sandbox")
+            session.mark_delivery(
+                request.enrollment_id, request.step_id, request.visit, "sent", _now(), provider_message_id=result.provider_message_id
+            )
         return SendResult("sent")
 
-    def _recent_sends(self, customer_id: str, journey_id: str, transactional_steps: set[str]) -> list[datetime]:
-        """When this journey sent the customer a marketing message (what the frequency cap counts)."""
-        with self.store.session() as session:
-            messages = session.messages_for(customer_id)
-        return [m.sent_at for m in messages if m.journey_id == journey_id and m.step_id not in transactional_steps]
+    @staticmethod
+    def _forget_tokens(session: StoreSession, customer_id: str, tokens: Sequence[str]) -> None:
+        """Remove push tokens the provider reported as unregistered."""
+        for token in tokens:
+            session.remove_push_token(customer_id, token)
 
     @activity.defn(name="evaluate_conditions")
     def evaluate_conditions(self, request: ConditionRequest) -> list[bool]:
@@ -256,6 +310,13 @@ class JourneyActivities:
     def finish_enrollment(self, request: FinishRequest) -> None:
         with self.store.session() as session:
             session.finish_enrollment(request.enrollment_id, request.status, request.step, datetime.fromisoformat(request.at))
+
+
+def _context(customer_id: str, profile: Profile | None) -> dict[str, Any]:
+    """What templates and the delivery gate see as `customer`."""
+    if profile is None:
+        return {"id": customer_id, "email": None, "phone": None, "timezone": None, "locale": None, "push_tokens": []}
+    return profile.template_context()
 
 
 def _render_body(body: Any, context: dict[str, Any]) -> Any:

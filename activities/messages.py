@@ -1,12 +1,23 @@
-"""Turning a send step into a concrete message for one customer: address and rendered content."""
+"""Turning a send step into a concrete message for one customer: address and rendered content.
+
+Rendering happens here, in the send activity, never in the workflow. Every part
+is rendered once with the customer's data in scope (data is inserted, never
+rendered again), in the customer's locale and time zone, from the template
+variant for that locale. HTML email gets a plain-text part; marketing email gets
+an unsubscribe link and the List-Unsubscribe headers. Any failure raises
+Undeliverable("template error: ..."), which the send activity records as a
+failed delivery with that reason before the journey moves on.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from jinja2 import TemplateError
-
+from orchestrator.personalization.locales import DEFAULT_LOCALE, Locality, parse_locale, pick_variant
+from orchestrator.personalization.plaintext import html_to_text
+from orchestrator.personalization.unsubscribe import UnsubscribeConfig, ensure_unsubscribe_link
+from orchestrator.runtime.clock import customer_zone
 from orchestrator.runtime.contracts import SendRequest
 from orchestrator.templating import render
 
@@ -20,18 +31,33 @@ class Message:
     title: str | None = None
     preheader: str | None = None
     url: str | None = None
+    text: str | None = None
+    """Plain-text part of an HTML email (None for SMS and push)."""
+    headers: dict[str, str] = field(default_factory=dict)
+    """Extra email headers, e.g. List-Unsubscribe and List-Unsubscribe-Post on marketing email."""
+    category: str = "marketing"
+    """marketing | transactional (from SendRequest.category)."""
 
 
 class Undeliverable(Exception):
     """The message cannot be made for this customer (no address, or a template that fails)."""
 
 
-def template_context(customer: dict[str, Any], request: SendRequest) -> dict[str, Any]:
-    return {
+def locality(customer: dict[str, Any], settings: dict[str, Any]) -> Locality:
+    """The customer's locale (else `en`) and time zone (else the journey's `settings.timezone`, else UTC)."""
+    default_zone = settings.get("timezone") if isinstance(settings.get("timezone"), str) else "UTC"
+    return Locality(parse_locale(customer.get("locale"), DEFAULT_LOCALE), customer_zone(customer.get("timezone"), default_zone))
+
+
+def template_context(customer: dict[str, Any], request: SendRequest, unsubscribe_url: str | None = None) -> dict[str, Any]:
+    context: dict[str, Any] = {
         "customer": customer,
         "event": request.event or {},
         "journey": {"id": request.journey_id, "version": request.version, "step": request.step_id},
     }
+    if unsubscribe_url is not None:
+        context["unsubscribe_url"] = unsubscribe_url
+    return context
 
 
 def address(channel: str, customer: dict[str, Any]) -> str:
@@ -48,26 +74,47 @@ def address(channel: str, customer: dict[str, Any]) -> str:
     return str(value)
 
 
-def build_message(request: SendRequest, customer: dict[str, Any]) -> Message:
-    """Render every part of the message; raises Undeliverable with the reason when that fails."""
-    to = address(request.channel, customer)
-    context = template_context(customer, request)
+def build_message(request: SendRequest, customer: dict[str, Any], *, unsubscribe: UnsubscribeConfig | None = None) -> Message:
+    """Render every part of the message; raises Undeliverable with the reason when that fails.
 
-    def part(source: str | None, *, html: bool = False) -> str | None:
+    `unsubscribe` signs the unsubscribe links (default: from the environment, see
+    orchestrator.personalization.unsubscribe).
+    """
+    to = address(request.channel, customer)
+    where = locality(customer, request.settings or {})
+    links = unsubscribe if unsubscribe is not None else UnsubscribeConfig.from_env()
+    customer_id = str(customer.get("id") or request.customer_id)
+    unsubscribe_url = links.url(customer_id)
+    context = template_context(customer, request, unsubscribe_url)
+    is_email = request.channel == "email"
+    marketing = request.category != "transactional"
+
+    def part(name: str, source: str | None, *, html: bool = False) -> str | None:
         if source is None:
             return None
         try:
-            return render(source, context, html=html)
-        except TemplateError as exc:
-            raise Undeliverable(f"template error: {exc}") from exc
+            return render(source, context, html=html, locality=where)
+        except Exception as exc:  # any failure of a marketer's template fails this one send, never the worker
+            detail = str(exc) or type(exc).__name__
+            raise Undeliverable(f"template error in {name}: {detail}") from exc
 
-    is_email = request.channel == "email"
+    body = part("body", pick_variant(request.body, request.variants, where.tag), html=is_email) or ""
+    text: str | None = None
+    headers: dict[str, str] = {}
+    if is_email:
+        if marketing:
+            body = ensure_unsubscribe_link(body, unsubscribe_url, where.locale.language)
+            headers = links.headers(customer_id)
+        text = html_to_text(body)
     return Message(
         channel=request.channel,
         to=to,
-        subject=part(request.subject),
-        body=part(request.body, html=is_email) or "",
-        title=part(request.title),
-        preheader=part(request.preheader),
-        url=part(request.url),
+        subject=part("subject", request.subject),
+        body=body,
+        title=part("title", request.title),
+        preheader=part("preheader", request.preheader),
+        url=part("url", request.url),
+        text=text,
+        headers=headers,
+        category=request.category,
     )

@@ -16,7 +16,7 @@ from temporalio import activity, workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from orchestrator import ir
+    import orchestrator.ir as ir  # not `from orchestrator import ir`: that form re-executes the module in every workflow sandbox
     from orchestrator.routing import Router
 
 BROADCAST_WORKFLOW = "JourneyBroadcast"

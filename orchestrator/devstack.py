@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import signal
 from collections.abc import Callable, Iterable, Iterator
@@ -17,12 +18,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import uvicorn
+from temporalio.client import Client
 
+from activities.providers import ChannelProviders, providers_from_env
 from orchestrator.deployment import DeployReport, compile_for_deploy, deploy
 from orchestrator.devserver import DevServer
 from orchestrator.store import Store
 from orchestrator.temporal_connection import TemporalSettings
 from orchestrator.worker import DEFAULT_TASK_QUEUE, build_worker
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -71,10 +76,9 @@ def api_keys_from_env() -> frozenset[str]:
     return frozenset(key.strip() for key in os.environ.get("JOURNEY_API_KEYS", "").split(",") if key.strip())
 
 
-def channel_providers() -> dict[str, str]:
-    """Which provider delivers each channel. Only the sandbox exists yet: messages go to the outbox table."""
-    sandbox = "sandbox (rendered into the outbox: GET /v1/customers/{id}/messages)"
-    return {"email": sandbox, "sms": sandbox, "push": sandbox}
+def channel_providers(providers: ChannelProviders | None = None) -> dict[str, str]:
+    """Which provider delivers each channel: SendGrid, Twilio, FCM where their credentials are set, else the sandbox (the outbox)."""
+    return (providers if providers is not None else providers_from_env()).describe()
 
 
 async def run_dev(options: DevOptions, announce: Callable[[DevStackInfo], None]) -> None:
@@ -94,7 +98,8 @@ async def run_dev(options: DevOptions, announce: Callable[[DevStackInfo], None])
             store, client, api_keys=keys or None, auth_disabled=not keys, task_queue=DEFAULT_TASK_QUEUE, search_attributes=True
         )
         api = EmbeddedServer(uvicorn.Config(app, host=options.host, port=options.api_port, log_level="warning", lifespan="on"))
-        async with build_worker(client, store, task_queue=DEFAULT_TASK_QUEUE):
+        providers = providers_from_env()
+        async with build_worker(client, store, task_queue=DEFAULT_TASK_QUEUE, providers=providers):
             api_task = asyncio.create_task(api.serve())
             while not api.started and not api_task.done():
                 await asyncio.sleep(0.05)
@@ -109,7 +114,7 @@ async def run_dev(options: DevOptions, announce: Callable[[DevStackInfo], None])
                     database=_shown_url(store.url),
                     auth=bool(keys),
                     report=report,
-                    providers=channel_providers(),
+                    providers=channel_providers(providers),
                 )
             )
             await _until_stopped(api_task)
@@ -126,12 +131,22 @@ async def run_worker(task_queue: str | None = None) -> None:
     store = Store.from_env()
     try:
         await asyncio.to_thread(store.migrate)
-        client = await settings.connect()
+        client = await _connect_patiently(settings)
         queue = task_queue or settings.task_queue
         async with build_worker(client, store, task_queue=queue, search_attributes=settings.search_attributes):
             await _until_stopped()
     finally:
         store.dispose()
+
+
+async def _connect_patiently(settings: TemporalSettings, every: float = 2.0) -> Client:
+    """Connect, waiting for Temporal if it is not up yet (a worker started before its cluster, or during a restart)."""
+    while True:
+        try:
+            return await settings.connect()
+        except RuntimeError as exc:  # "Failed client connect: ..."
+            log.warning("Temporal at %s is not reachable (%s); trying again in %.0fs", settings.address, exc, every)
+            await asyncio.sleep(every)
 
 
 async def run_deploy(paths: Iterable[Path], *, prune: bool) -> DeployReport:

@@ -50,7 +50,8 @@ def _step_node(step: ir.Step) -> _Node:
     match step:
         case ir.SendStep():
             detail = step.subject or step.title or step.body or ""
-            return _Node(step.id, f"{_CHANNEL_ICON[step.channel]} {step.id}\n{step.channel}: {_short(detail)}", "box")
+            channels = " → ".join((step.channel, *step.fallback))
+            return _Node(step.id, f"{_CHANNEL_ICON[step.channel]} {step.id}\n{channels}: {_short(detail)}", "box")
         case ir.WaitStep():
             return _Node(step.id, f"⏱ {step.id}\nwait {format_duration(step.seconds)}", "round")
         case ir.WaitUntilStep():

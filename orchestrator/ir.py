@@ -95,7 +95,7 @@ class QuietHours:
 
 @dataclass(frozen=True)
 class FrequencyCap:
-    """At most `max` messages from this journey per customer per `per_seconds`."""
+    """At most `max` marketing messages from this journey per customer in any `per_seconds` (a rolling window)."""
 
     max: int
     per_seconds: int
@@ -114,11 +114,27 @@ class Settings:
 
 
 @dataclass(frozen=True)
+class TemplateVariant:
+    """The content of a per-locale variant of a send's template file (`templates/x.fr_CA.html`)."""
+
+    locale: str
+    """Babel's form of the tag: `fr`, `fr_CA`, `zh_Hant_TW`."""
+    body: str
+
+
+Channel = Literal["email", "sms", "push"]
+
+
+@dataclass(frozen=True)
 class SendStep:
-    """Send one message. `body` holds the inline body or the content of the template file."""
+    """Send one message. `body` holds the inline body or the content of the template file.
+
+    `channel` is the first choice; `fallback` the channels tried after it, in order, when the
+    customer cannot be reached on it (no consent, no address, an undeliverable address).
+    """
 
     id: str
-    channel: Literal["email", "sms", "push"]
+    channel: Channel
     next: str
     category: Literal["marketing", "transactional"] = "marketing"
     subject: str | None = None
@@ -127,6 +143,9 @@ class SendStep:
     body: str | None = None
     url: str | None = None
     template_path: str | None = None
+    variants: tuple[TemplateVariant, ...] = ()
+    """Per-locale variants of the template file; a customer gets the most specific match, else `body`."""
+    fallback: tuple[Channel, ...] = ()
     kind: Literal["send"] = "send"
 
 

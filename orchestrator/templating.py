@@ -20,11 +20,17 @@ from jinja2 import StrictUndefined, TemplateSyntaxError, nodes
 from jinja2.parser import Parser
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from orchestrator.personalization.filters import FILTERS, LOCALITY_KEY
+from orchestrator.personalization.locales import Locality
+
 SCOPE: tuple[str, ...] = ("customer", "event", "journey")
 """Names every expression and template can read."""
 
 WEBHOOK_SCOPE: tuple[str, ...] = (*SCOPE, "secrets")
 """Webhook templates can also read `secrets.NAME` (JOURNEY_SECRET_NAME in the worker's environment)."""
+
+MESSAGE_SCOPE: tuple[str, ...] = (*SCOPE, "unsubscribe_url")
+"""Message templates (send subject, body, template files...) can also read `unsubscribe_url`."""
 
 # Attribute names that reach Python internals. The sandbox blocks them at run
 # time; the compiler refuses them earlier so reviewers never see one merge.
@@ -47,6 +53,12 @@ _UNSAFE_ATTRIBUTES = frozenset(
     }
 )
 _UNSAFE_FILTERS = frozenset({"attr"})
+# Names that are globals in plain Jinja (lipsum, cycler, joiner, namespace, self) or in
+# Flask and other frameworks (config, request...): the usual first step of an escape.
+# The sandbox has none of them; naming one is refused as unsafe, not merely unknown.
+_UNSAFE_NAMES = frozenset(
+    {"lipsum", "cycler", "joiner", "namespace", "self", "config", "request", "session", "g", "url_for", "get_flashed_messages"}
+)
 _TEMPLATE_NAMES = frozenset({"loop", "caller", "varargs", "kwargs"})
 
 
@@ -71,6 +83,7 @@ def make_environment(*, autoescape: bool = False) -> JourneySandbox:
     env.globals["range"] = range
     for name in _UNSAFE_FILTERS:
         env.filters.pop(name, None)
+    env.filters.update(FILTERS)
     return env
 
 
@@ -104,6 +117,8 @@ def _unsafe_reason(node: nodes.Node) -> str | None:
     elif isinstance(node, nodes.Name):
         if node.name.startswith("_"):
             return f"name '{node.name}' is not allowed"
+        if node.name in _UNSAFE_NAMES and node.ctx == "load":
+            return f"name '{node.name}' is a Jinja or framework global, which journey templates do not have"
     elif isinstance(node, nodes.Const):
         if isinstance(node.value, str) and node.value.startswith("__"):
             return f"'{node.value}' looks like a Python internal and is not allowed"
@@ -130,7 +145,7 @@ def _check_ast(tree: nodes.Template, scope: tuple[str, ...], *, expression: bool
     bound = {n.name for n in tree.find_all(nodes.Name) if n.ctx != "load"} | _TEMPLATE_NAMES
     unknown = read - bound - set(scope) - set(ENVIRONMENT.globals)
     for name in sorted(unknown):
-        if name.startswith("_"):
+        if name.startswith("_") or name in _UNSAFE_NAMES:
             continue  # already reported as unsafe
         first = next((n.lineno for n in tree.find_all(nodes.Name) if n.name == name), 1)
         problems.append(
@@ -195,6 +210,14 @@ def evaluate(source: str, context: Mapping[str, Any]) -> Any:
     return _compiled_expression(source)(**context)
 
 
-def render(source: str, context: Mapping[str, Any], *, html: bool = False) -> str:
-    """Render a template; `html=True` escapes inserted values (HTML email bodies)."""
-    return str(_compiled_template(source, html).render(**context))
+def render(source: str, context: Mapping[str, Any], *, html: bool = False, locality: Locality | None = None) -> str:
+    """Render a template; `html=True` escapes inserted values (HTML email bodies).
+
+    `locality` is the locale and time zone the `number`, `currency`, `date`... filters
+    write for (default: `en`, UTC). Values in `context` are inserted as data: text in
+    an event that looks like a template is printed as it is, never rendered.
+    """
+    variables = dict(context)
+    if locality is not None:
+        variables[LOCALITY_KEY] = locality
+    return str(_compiled_template(source, html).render(**variables))

@@ -9,6 +9,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.journey_activities import JourneyActivities
+from activities.providers import ChannelProviders, providers_from_env
 from orchestrator.broadcast import BroadcastActivities, BroadcastWorkflow
 from orchestrator.routing import Router
 from orchestrator.runtime.workflow import JourneyWorkflow
@@ -23,9 +24,10 @@ def build_worker(
     store: Store,
     *,
     task_queue: str = DEFAULT_TASK_QUEUE,
-    max_cached_workflows: int = 1000,
+    max_cached_workflows: int = 600,
     activity_threads: int = 16,
     search_attributes: bool = True,
+    providers: ChannelProviders | None = None,
 ) -> Worker:
     """A worker for JourneyWorkflow, BroadcastWorkflow and every activity they call.
 
@@ -33,10 +35,11 @@ def build_worker(
     customers through a Router whose Temporal calls are handed to that loop.
     `max_cached_workflows` bounds memory: thousands of enrollments asleep in a
     long wait need no cache entry; an evicted one is replayed from its history
-    when its timer fires.
+    when its timer fires. `providers` deliver the sends (default: `providers_from_env()`,
+    the real provider of each channel with credentials, the sandbox for the rest).
     """
     gateway = LoopGateway(client, asyncio.get_running_loop(), task_queue=task_queue, search_attributes=search_attributes)
-    journey_activities = JourneyActivities(store)
+    journey_activities = JourneyActivities(store, providers=providers if providers is not None else providers_from_env())
     broadcast_activities = BroadcastActivities(Router(store, gateway))
     return Worker(
         client,

@@ -7,7 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from orchestrator.routing import RoutingOutcome
-from orchestrator.store import Enrollment, OutboxMessage
+from orchestrator.store import Delivery, Enrollment, OutboxMessage
 
 
 class CallAnswer(BaseModel):
@@ -72,6 +72,39 @@ class MessageView(BaseModel):
 class CustomerMessages(BaseModel):
     customer_id: str
     messages: list[MessageView] = Field(description="Oldest first.")
+
+
+class DeliveryView(BaseModel):
+    enrollment_id: str
+    journey: str | None
+    step: str
+    visit: int = Field(description="Which visit of the step (a step in a loop sends once per visit).")
+    channel: str = Field(description="The channel used, or to be used (a fallback channel when the first could not reach the customer).")
+    category: str | None = Field(description="marketing | transactional")
+    status: str = Field(description="intent (not decided yet: deferred, or being sent) | sent | suppressed | failed")
+    reason: str | None = Field(description="Why it was suppressed or failed; on `intent`, why it is deferred and until when.")
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, delivery: Delivery) -> DeliveryView:
+        return cls(
+            enrollment_id=delivery.enrollment_id,
+            journey=delivery.journey_id,
+            step=delivery.step_id,
+            visit=delivery.visit,
+            channel=delivery.channel,
+            category=delivery.category,
+            status=delivery.status,
+            reason=delivery.reason,
+            created_at=delivery.created_at,
+            updated_at=delivery.updated_at,
+        )
+
+
+class CustomerDeliveries(BaseModel):
+    customer_id: str
+    deliveries: list[DeliveryView] = Field(description="Every send a journey attempted for the customer, oldest first.")
 
 
 class EnrollmentView(BaseModel):

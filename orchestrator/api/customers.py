@@ -1,4 +1,4 @@
-"""GET /v1/customers/{id}/messages and /v1/customers/{id}/journeys: what a customer received, where they are.
+"""GET /v1/customers/{id}/messages, /deliveries and /journeys: what a customer received, what was held back, where they are.
 
 Ids may contain `/` or `@` (send them URL-encoded). Running enrollments are asked
 where they are through the workflow's `status` query, after the store's
@@ -12,7 +12,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from orchestrator.api.answers import CustomerJourneys, CustomerMessages, EnrollmentView, MessageView
+from orchestrator.api.answers import CustomerDeliveries, CustomerJourneys, CustomerMessages, DeliveryView, EnrollmentView, MessageView
 from orchestrator.api.errors import ApiError
 from orchestrator.api.state import ApiRuntime, runtime
 
@@ -31,6 +31,16 @@ def messages(customer_id: str, api: Runtime) -> CustomerMessages:
             raise _unknown(customer_id)
         sent = session.messages_for(customer_id)
     return CustomerMessages(customer_id=customer_id, messages=[MessageView.of(m) for m in sent])
+
+
+@router.get("/{customer_id:path}/deliveries", response_model=CustomerDeliveries, responses=_UNKNOWN)
+def deliveries(customer_id: str, api: Runtime) -> CustomerDeliveries:
+    """The delivery log: every send a journey attempted, sent or not, with the reason it was suppressed or deferred."""
+    with api.store.session() as session:
+        if session.get_profile(customer_id) is None:
+            raise _unknown(customer_id)
+        rows = session.deliveries_for(customer_id)
+    return CustomerDeliveries(customer_id=customer_id, deliveries=[DeliveryView.of(d) for d in rows])
 
 
 @router.get("/{customer_id:path}/journeys", response_model=CustomerJourneys, responses=_UNKNOWN)

@@ -7,6 +7,7 @@ from typing import Any
 from orchestrator import ir
 from orchestrator.compiler.flow import edges
 from orchestrator.compiler.source import JourneySource, step_kind
+from orchestrator.personalization.locales import variant_tag
 from orchestrator.timeparse import parse_duration, utc_instant
 
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -98,15 +99,24 @@ def _hhmm(value: str) -> str:
     return f"{int(hours):02d}:{minutes}"
 
 
+def _variants(source: JourneySource, template: str | None) -> tuple[ir.TemplateVariant, ...]:
+    """The per-locale variants of a template file that the semantic checks read, ordered by locale."""
+    if not template:
+        return ()
+    found = {tag: body for path, body in source.templates.items() if (tag := variant_tag(template, path))}
+    return tuple(ir.TemplateVariant(tag, found[tag]) for tag in sorted(found))
+
+
 def _step(source: JourneySource, step: dict[str, Any], following: str) -> ir.Step:
     step_id: str = step["id"]
     kind = step_kind(step)
     body = step[kind] if kind else None
     if kind == "send":
         template = body.get("template")
+        channels = [body["channel"]] if isinstance(body["channel"], str) else list(body["channel"])
         return ir.SendStep(
             id=step_id,
-            channel=body["channel"],
+            channel=channels[0],
             next=following,
             category=body.get("category", "marketing"),
             subject=body.get("subject"),
@@ -115,6 +125,8 @@ def _step(source: JourneySource, step: dict[str, Any], following: str) -> ir.Ste
             body=source.templates[template] if template else body.get("body"),
             url=body.get("url"),
             template_path=template,
+            fallback=tuple(channels[1:]),
+            variants=_variants(source, template),
         )
     if kind == "wait":
         if isinstance(body, str):

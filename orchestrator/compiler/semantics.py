@@ -6,15 +6,17 @@ reported by the schema) so that one mistake never hides the others.
 
 from __future__ import annotations
 
+import glob
 from collections.abc import Callable
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from croniter import croniter
 
 from orchestrator.compiler.diagnostics import Diagnostic, Severity
 from orchestrator.compiler.source import JourneySource, mapping, step_kind, text
-from orchestrator.templating import SCOPE, WEBHOOK_SCOPE, TemplateProblem, check_expression, check_template, reads_event
+from orchestrator.personalization.locales import variant_tag
+from orchestrator.templating import MESSAGE_SCOPE, WEBHOOK_SCOPE, TemplateProblem, check_expression, check_template, reads_event
 from orchestrator.timeparse import is_timezone, parse_duration, parse_time_of_day, utc_instant
 
 Path_ = tuple[str | int, ...]
@@ -148,32 +150,35 @@ def _check_step(source: JourneySource, at: Path_, step: dict[str, Any]) -> None:
 def _check_send(source: JourneySource, at: Path_, send: dict[str, Any]) -> None:
     channel = send.get("channel")
     for key in ("subject", "preheader", "title", "body", "url"):
-        _template(source, (*at, key), send.get(key), SCOPE)
+        _template(source, (*at, key), send.get(key), MESSAGE_SCOPE)
     has_body = "body" in send or "template" in send
     if "body" in send and "template" in send:
         source.report((*at, "template"), "body-and-template", "give either an inline `body` or a `template` file, not both")
     if "template" in send:
         _load_template(source, (*at, "template"), send.get("template"))
-    if not isinstance(channel, str) or channel not in CHANNEL_FIELDS:
-        return
-    missing: list[str] = []
-    if channel == "email":
-        if "subject" not in send:
-            missing.append("subject")
-        if not has_body:
-            missing.append("body or template")
-    elif channel == "sms" and not has_body:
-        missing.append("body (or template)")
-    elif channel == "push" and "title" not in send and not has_body:
-        missing.append("title or body")
-    if missing:
-        source.report(at, "send-missing-field", f"{_CHANNEL_NAMES[channel]} message needs {' and '.join(missing)}")
+    channels = [channel] if isinstance(channel, str) else channel if isinstance(channel, list) else []
+    if not channels or any(not isinstance(c, str) or c not in CHANNEL_FIELDS for c in channels):
+        return  # the schema reports it
+    for position, name in enumerate(channels):
+        missing: list[str] = []
+        if name == "email":
+            if "subject" not in send:
+                missing.append("subject")
+            if not has_body:
+                missing.append("body or template")
+        elif name == "sms" and not has_body:
+            missing.append("body (or template)")
+        elif name == "push" and "title" not in send and not has_body:
+            missing.append("title or body")
+        if missing:
+            which = f"{_CHANNEL_NAMES[name]} message" if position == 0 else f"the {name} fallback"
+            source.report(at, "send-missing-field", f"{which} needs {' and '.join(missing)}")
     for key in ("subject", "preheader", "title", "url"):
-        if key in send and key not in CHANNEL_FIELDS[channel]:
+        if key in send and not any(key in CHANNEL_FIELDS[c] for c in channels):
             source.report(
                 (*at, key),
                 "unused-field",
-                f"`{key}` is not used by {channel} messages and will be ignored",
+                f"`{key}` is not used by {' or '.join(dict.fromkeys(channels))} messages and will be ignored",
                 on_key=True,
                 severity=Severity.WARNING,
             )
@@ -205,10 +210,34 @@ def _load_template(source: JourneySource, at: Path_, value: Any) -> None:
         source.report(at, "missing-template", f"template file '{relative}' cannot be read: {exc}")
         return
     source.templates[relative] = content
+    _check_template_file(source, relative, content)
+    _load_locale_variants(source, at, relative, candidate)
+
+
+def _check_template_file(source: JourneySource, relative: str, content: str) -> None:
     template_file = str(Path(source.file).parent / relative)
-    for problem in check_template(content, SCOPE):
+    for problem in check_template(content, MESSAGE_SCOPE):
         # Problems inside a template file point into that file, not the journey.
         source.diagnostics.append(Diagnostic(template_file, problem.lineno, 1, Severity.ERROR, problem.rule, problem.message))
+
+
+def _load_locale_variants(source: JourneySource, at: Path_, relative: str, base: Path) -> None:
+    """Read and check the per-locale variants next to a template (`x.fr.html`, `x.fr_CA.html` next to `x.html`)."""
+    try:
+        siblings = sorted(base.parent.glob(f"{glob.escape(base.stem)}.*{glob.escape(base.suffix)}"))
+    except OSError:
+        return
+    for sibling in siblings:
+        variant = str(PurePosixPath(relative).with_name(sibling.name))
+        if variant_tag(relative, variant) is None or not sibling.is_file():
+            continue
+        try:
+            content = sibling.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            source.report(at, "missing-template", f"template variant '{variant}' cannot be read: {exc}")
+            continue
+        source.templates[variant] = content
+        _check_template_file(source, variant, content)
 
 
 def _check_wait(source: JourneySource, at: Path_, wait: Any) -> None:

@@ -108,7 +108,11 @@ class SendRequest:
     settings: dict[str, Any] = field(default_factory=dict)
     """The journey's settings (quiet hours, frequency cap, default zone), as IR JSON."""
     transactional_steps: list[str] = field(default_factory=list)
-    """Steps of the journey that send transactional messages: those do not count towards the frequency cap."""
+    """No longer read (caps count the delivery ledger's categories); kept because workflows still send it."""
+    fallback: list[str] = field(default_factory=list)
+    """Channels to try, in order, when the customer cannot be reached on `channel` (SendStep.fallback)."""
+    variants: dict[str, str] = field(default_factory=dict)
+    """Per-locale variants of `body` (template file content), by Babel locale tag (`fr`, `fr_CA`)."""
 
 
 @dataclass

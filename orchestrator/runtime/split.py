@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from orchestrator import ir
+import orchestrator.ir as ir
 
 HOLDOUT = "holdout"
 

@@ -26,7 +26,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from orchestrator import ir
+    import orchestrator.ir as ir  # not `from orchestrator import ir`: that form re-executes the module in every workflow sandbox
     from orchestrator.runtime.contracts import (
         EVENT_SIGNAL,
         STATUS_QUERY,
@@ -217,12 +217,14 @@ class JourneyWorkflow:
                     now=self._now().isoformat(),
                     settings=ir.to_plain(self._journey.settings),
                     transactional_steps=[s.id for s in self._journey.steps if isinstance(s, ir.SendStep) and s.category == "transactional"],
+                    fallback=list(node.fallback),
+                    variants={v.locale: v.body for v in node.variants},
                 ),
                 SendResult,
             )
             if result.status != "deferred" or result.retry_at is None:
                 return
-            # Held (quiet hours): sleep until the window ends, still listening for goal and exits.
+            # Held (quiet hours, the SMS marketing window): sleep until it ends, still listening for goal and exits.
             await self._wait_until(datetime.fromisoformat(result.retry_at), None)
 
     async def _split(self, node: ir.SplitStep) -> str:

@@ -74,6 +74,10 @@ def apply_traits(profile: Profile, changes: Mapping[str, Any], at: datetime) -> 
             channel = OPT_IN_TRAITS[key]
             # A null answer forgets the customer's choice: back to the default (no SMS without opt-in).
             consent[channel] = DEFAULT_CONSENT[channel] if value is None else _flag(key, value)
+    # An undeliverable flag (hard bounce, spam complaint) is about one address: a new address starts clean.
+    for field, flag in (("email", "email_undeliverable"), ("phone", "phone_undeliverable")):
+        if field in fields and fields[field] != getattr(profile, field) and flag not in changes:
+            traits.pop(flag, None)
     return replace(profile, **fields, consent=consent, traits=traits, updated_at=max(profile.updated_at, at))
 
 

@@ -157,7 +157,13 @@ deliveries = Table(
     Column("reason", Text, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    # Delivery controls (migration 0002); NULL on rows written before it.
+    Column("customer_id", String, nullable=True),
+    Column("journey_id", String, nullable=True),
+    Column("category", String, nullable=True),  # marketing | transactional,
+    Column("admitted_at", UTCDateTime, nullable=True),  # the journey clock when the gate let it go: it counts towards caps,
     CheckConstraint("status IN ('intent', 'sent', 'suppressed', 'failed')", name="status"),
+    Index(None, "customer_id", "admitted_at"),
 )
 
 outbox_messages = Table(

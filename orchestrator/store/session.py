@@ -271,7 +271,18 @@ class StoreSession:
 
     # --- delivery ledger ------------------------------------------------------
 
-    def claim_delivery(self, enrollment_id: str, step_id: str, visit: int, channel: str, at: datetime) -> Delivery:
+    def claim_delivery(
+        self,
+        enrollment_id: str,
+        step_id: str,
+        visit: int,
+        channel: str,
+        at: datetime,
+        *,
+        customer_id: str | None = None,
+        journey_id: str | None = None,
+        category: str | None = None,
+    ) -> Delivery:
         """Claim the one delivery of (enrollment, step, visit): a new `intent` row, or the row a previous attempt left.
 
         The caller sends only when the returned status is `intent`; anything else means an
@@ -290,6 +301,10 @@ class StoreSession:
                 reason=None,
                 created_at=at,
                 updated_at=at,
+                customer_id=customer_id,
+                journey_id=journey_id,
+                category=category,
+                admitted_at=None,
             )
             .on_conflict_do_nothing()
         )
@@ -321,6 +336,51 @@ class StoreSession:
             and self._conn.execute(select(deliveries.c.status).where(_delivery_key(enrollment_id, step_id, visit))).first() is None
         ):
             raise LookupError(f"no delivery claimed for enrollment {enrollment_id} step {step_id} visit {visit}; claim_delivery first")
+
+    def admit_delivery(
+        self, enrollment_id: str, step_id: str, visit: int, *, channel: str, category: str, admitted_at: datetime, at: datetime
+    ) -> None:
+        """The delivery gate let a claimed (`intent`) delivery go on `channel`: it counts towards caps from `admitted_at`."""
+        self._conn.execute(
+            update(deliveries)
+            .where(_delivery_key(enrollment_id, step_id, visit) & (deliveries.c.status == "intent"))
+            .values(channel=channel, category=category, admitted_at=utc(admitted_at, "admitted_at"), updated_at=utc(at, "at"))
+        )
+
+    def note_delivery(self, enrollment_id: str, step_id: str, visit: int, reason: str, at: datetime) -> None:
+        """Say why a claimed delivery is still undecided (held by quiet hours, until when); decided rows are left alone."""
+        self._conn.execute(
+            update(deliveries)
+            .where(_delivery_key(enrollment_id, step_id, visit) & (deliveries.c.status == "intent"))
+            .values(reason=reason, updated_at=utc(at, "at"))
+        )
+
+    def marketing_sends(
+        self, customer_id: str, since: datetime, *, exclude: tuple[str, str, int] | None = None
+    ) -> list[tuple[str, datetime]]:
+        """(journey id, admitted_at) of the customer's marketing deliveries admitted since `since`, sent or in flight.
+
+        What frequency caps count. Suppressed and failed deliveries gave their slot back; `exclude`
+        is the delivery being decided (a retry of an admitted one must not count itself).
+        """
+        query = select(deliveries.c.journey_id, deliveries.c.admitted_at).where(
+            (deliveries.c.customer_id == customer_id)
+            & (deliveries.c.admitted_at >= utc(since, "since"))
+            & (deliveries.c.category == "marketing")
+            & deliveries.c.status.not_in(("suppressed", "failed"))
+        )
+        if exclude is not None:
+            query = query.where(~_delivery_key(*exclude))
+        return [(row.journey_id or "", row.admitted_at) for row in self._conn.execute(query.order_by(deliveries.c.admitted_at))]
+
+    def deliveries_for(self, customer_id: str) -> list[Delivery]:
+        """The customer's delivery ledger (sent, suppressed, failed, and pending with why), oldest first."""
+        query = (
+            select(deliveries)
+            .where(deliveries.c.customer_id == customer_id)
+            .order_by(deliveries.c.created_at, deliveries.c.enrollment_id, deliveries.c.step_id, deliveries.c.visit)
+        )
+        return [_delivery(row) for row in self._conn.execute(query)]
 
     # --- outbox ---------------------------------------------------------------
 
@@ -439,4 +499,8 @@ def _delivery(row: Row[Any]) -> Delivery:
         reason=row.reason,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        customer_id=row.customer_id,
+        journey_id=row.journey_id,
+        category=row.category,
+        admitted_at=row.admitted_at,
     )

@@ -110,8 +110,15 @@ class Delivery:
     """intent (claimed, outcome unknown) | sent | suppressed | failed"""
     provider_message_id: str | None
     reason: str | None
+    """Why it was suppressed or failed; on an `intent` row, why it is deferred and until when."""
     created_at: datetime
     updated_at: datetime
+    customer_id: str | None = None
+    journey_id: str | None = None
+    category: str | None = None
+    """marketing | transactional (None on rows from before delivery controls)."""
+    admitted_at: datetime | None = None
+    """When the delivery gate let it go (journey clock): from then on it counts towards frequency caps."""
 
 
 @dataclass(frozen=True)

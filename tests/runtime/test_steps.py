@@ -37,7 +37,8 @@ async def test_send_renders_every_channel_with_profile_and_trigger_event(simulat
     timeline = await simulator.run(flow, customer, [ScriptedEvent(0, "ordered", {"order_id": "A<1>"})], START)
     mail, text, buzz = timeline.messages
     assert (mail["channel"], mail["to"], mail["subject"]) == ("email", "ann@example.com", "Hi Ann")
-    assert mail["body"] == "<p>Order A&lt;1&gt; & co</p>"  # values are escaped in HTML email, the template is not
+    # Values are escaped in HTML email, the template is not; marketing email without a link gets the unsubscribe footer.
+    assert mail["body"].startswith("<p>Order A&lt;1&gt; & co</p>\n<p ") and ">Unsubscribe</a>" in mail["body"]
     assert (text["channel"], text["to"], text["body"]) == ("sms", "+14155552671", "Order A<1> shipped")
     assert (buzz["channel"], buzz["to"], buzz["subject"], buzz["body"]) == ("push", "device-1", "Shipped", "A<1>")
     assert timeline.outcome == {"status": "completed", "step": "buzz", "at": at("2026-01-05T09:00")}

@@ -1,0 +1,138 @@
+"""Unsubscribe links for marketing email: a signed per-customer URL, the List-Unsubscribe headers and a footer.
+
+The link is JOURNEY_PUBLIC_URL + `/v1/unsubscribe/<token>`, where the token is the
+customer id and an HMAC-SHA256 of it under JOURNEY_UNSUBSCRIBE_SECRET, so a link
+cannot be forged for another customer and needs no database row. Templates read
+it as `{{ unsubscribe_url }}`; a marketing HTML email without it gets a small
+footer with one. JOURNEY_UNSUBSCRIBE_MAILTO (an address) adds a mailto: form to
+`List-Unsubscribe`. `List-Unsubscribe-Post: List-Unsubscribe=One-Click` (RFC 8058)
+is only sent with an https URL, as the RFC requires.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import logging
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from urllib.parse import quote
+
+from markupsafe import escape
+
+log = logging.getLogger(__name__)
+
+DEV_PUBLIC_URL = "http://127.0.0.1:8080"
+_DEV_SECRET = b"journey-dev-unsubscribe-secret"
+_TAG_BYTES = 16
+
+_FOOTER_TEXT = {
+    "en": "Don't want these emails?",
+    "fr": "Vous ne souhaitez plus recevoir ces e-mails ?",
+    "de": "Sie möchten diese E-Mails nicht mehr erhalten?",
+    "es": "¿No quieres recibir estos correos?",
+    "it": "Non vuoi più ricevere queste email?",
+    "pt": "Não quer receber estes e-mails?",
+    "nl": "Wilt u deze e-mails niet meer ontvangen?",
+}
+_FOOTER_LINK = {
+    "en": "Unsubscribe",
+    "fr": "Se désabonner",
+    "de": "Abmelden",
+    "es": "Darse de baja",
+    "it": "Annulla l'iscrizione",
+    "pt": "Cancelar inscrição",
+    "nl": "Afmelden",
+}
+_BODY_END = re.compile(r"</body\s*>", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class UnsubscribeConfig:
+    public_url: str
+    """Where the API is reachable from the internet, without a trailing slash."""
+    secret: bytes
+    """Key of the HMAC that signs tokens."""
+    mailto: str | None = None
+    """Address for the mailto: form of List-Unsubscribe (none: only the URL)."""
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> UnsubscribeConfig:
+        env = os.environ if environ is None else environ
+        secret = env.get("JOURNEY_UNSUBSCRIBE_SECRET", "")
+        if not secret:
+            _warn_dev_secret()
+        return cls(
+            public_url=(env.get("JOURNEY_PUBLIC_URL") or DEV_PUBLIC_URL).rstrip("/"),
+            secret=secret.encode() if secret else _DEV_SECRET,
+            mailto=env.get("JOURNEY_UNSUBSCRIBE_MAILTO") or None,
+        )
+
+    def token(self, customer_id: str) -> str:
+        """`<customer id, base64url>.<HMAC tag, base64url>`."""
+        return f"{_b64(customer_id.encode())}.{_b64(self._tag(customer_id))}"
+
+    def customer_of(self, token: str) -> str | None:
+        """The customer id a token was made for, or None when it is malformed or its signature does not match."""
+        encoded, _, tag = token.partition(".")
+        try:
+            customer_id = _unb64(encoded).decode()
+            valid = hmac.compare_digest(_unb64(tag), self._tag(customer_id))
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            return None
+        return customer_id if valid else None
+
+    def url(self, customer_id: str) -> str:
+        return f"{self.public_url}/v1/unsubscribe/{self.token(customer_id)}"
+
+    def headers(self, customer_id: str) -> dict[str, str]:
+        """List-Unsubscribe (and List-Unsubscribe-Post for an https URL) for one customer's marketing email."""
+        url = self.url(customer_id)
+        targets = [f"<{url}>"]
+        if self.mailto:
+            targets.append(f"<mailto:{self.mailto}?subject={quote('unsubscribe ' + self.token(customer_id))}>")
+        headers = {"List-Unsubscribe": ", ".join(targets)}
+        if url.startswith("https://"):
+            headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        return headers
+
+    def _tag(self, customer_id: str) -> bytes:
+        return hmac.new(self.secret, b"unsubscribe:" + customer_id.encode(), hashlib.sha256).digest()[:_TAG_BYTES]
+
+
+def ensure_unsubscribe_link(html: str, url: str, language: str) -> str:
+    """`html` unchanged when it already links to `url`; otherwise with a small footer that does."""
+    if url in html or str(escape(url)) in html:
+        return html
+    text = _FOOTER_TEXT.get(language, _FOOTER_TEXT["en"])
+    link = _FOOTER_LINK.get(language, _FOOTER_LINK["en"])
+    footer = (
+        f'\n<p style="font-size:12px;color:#666666;margin-top:24px">{escape(text)} '
+        f'<a href="{escape(url)}" style="color:#666666">{escape(link)}</a></p>\n'
+    )
+    ends = list(_BODY_END.finditer(html))
+    if ends:
+        at = ends[-1].start()
+        return html[:at] + footer + html[at:]
+    return html + footer
+
+
+@cache
+def _warn_dev_secret() -> None:
+    """Once per process: a warning at every send would drown the log."""
+    log.warning("JOURNEY_UNSUBSCRIBE_SECRET is not set: unsubscribe links use a development key anyone can forge")
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    if not text or not re.fullmatch(r"[A-Za-z0-9_-]+", text):
+        raise ValueError("not base64url")
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
