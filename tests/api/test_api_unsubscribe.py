@@ -1,0 +1,47 @@
+"""The unsubscribe link in marketing email: GET only confirms, POST revokes consent and ends `exit_on: [unsubscribed]` journeys."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.api.support import QUICK_CART, Stack, compiled, eventually
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+def email_opt_in(stack: Stack, user: str) -> bool:
+    with stack.store.session() as session:
+        profile = session.get_profile(user)
+    assert profile is not None
+    return profile.consent["email"]
+
+
+async def test_the_link_in_a_marketing_email_unsubscribes_and_ends_the_journey(stack: Stack) -> None:
+    await stack.deploy(compiled(QUICK_CART))
+    await stack.identify("ann", email="ann@example.com", country="US")
+    assert (await stack.track("ann", "checkout_started", cart_value=50)).status_code == 200
+    (reminder,) = await eventually(lambda: stack.messages("ann"), what="the reminder")
+    (path,) = set(re.findall(r"/v1/unsubscribe/[A-Za-z0-9_.=-]+", reminder["body"]))
+
+    page = await stack.http.get(path, headers={"Authorization": ""})  # the customer has no API key
+    assert page.status_code == 200 and '<form method="post"' in page.text
+    assert email_opt_in(stack, "ann")  # a mail scanner following the link unsubscribes nobody
+
+    done = await stack.http.post(path, headers={"Authorization": ""})
+    assert done.status_code == 200 and "unsubscribed" in done.text
+    assert not email_opt_in(stack, "ann")
+
+    async def exited() -> bool:
+        return (await stack.journeys("ann"))[0]["status"] == "exited"
+
+    await eventually(exited, what="the enrollment to exit on `unsubscribed`")
+
+
+async def test_a_forged_or_damaged_token_changes_nothing(stack: Stack) -> None:
+    await stack.identify("bob", email="bob@example.com")
+    for path in ("/v1/unsubscribe/Ym9i.AAAA", "/v1/unsubscribe/not-a-token"):
+        assert (await stack.http.get(path)).status_code == 404
+        assert (await stack.http.post(path)).status_code == 404
+    assert email_opt_in(stack, "bob")
