@@ -74,7 +74,7 @@ class DevServer:
         """Start the server process (returns at once; `wait_ready` waits for it to answer)."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._stop_left_behind()
-        if not _port_free(self.ip, self.port):
+        if not port_free(self.port, self.ip):
             raise DevServerError(
                 f"port {self.port} on {self.ip} is in use: another Temporal server (or `journey dev`) is running; "
                 "stop it, or pass --temporal-port"
@@ -150,7 +150,8 @@ def _running(pid: int) -> bool:
     return "\nState:\tZ" not in status
 
 
-def _port_free(ip: str, port: int) -> bool:
+def port_free(port: int, ip: str = "127.0.0.1") -> bool:
+    """Whether a server could listen on `port` now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:

@@ -18,6 +18,7 @@ change of the commands it issues with `workflow.patched` (docs/architecture.md,
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timedelta
 from typing import Any, assert_never
 
@@ -410,18 +411,7 @@ class JourneyWorkflow:
             waiting=waiting,
             wait_until=wait_until,
         )
-        workflow.continue_as_new(
-            EnrollmentInput(
-                journey=start.journey,
-                customer_id=start.customer_id,
-                enrollment_id=start.enrollment_id,
-                trigger=start.trigger,
-                clock_shift_seconds=start.clock_shift_seconds,
-                upsert_search_attributes=start.upsert_search_attributes,
-                resume=state,
-                history_limit=start.history_limit,
-            )
-        )
+        workflow.continue_as_new(dataclasses.replace(start, resume=state))
 
     async def _finish(self, status: str, step: str | None) -> EnrollmentResult:
         at = self._now().isoformat()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -80,12 +79,6 @@ def shipped_journeys() -> list[ir.Journey]:
         assert result.journey is not None, result.diagnostics
         out.append(result.journey)
     return out
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def count_rows(store: Store, table: Table, **where: Any) -> int:

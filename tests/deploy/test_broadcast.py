@@ -65,7 +65,8 @@ async def test_scheduled_broadcast_reaches_exactly_its_audience_once(tmp_path: P
     await deploy(store, temporal, [broadcast_at(fire_at, tmp_path)], task_queue=queue)
     async with build_worker(temporal, store, task_queue=queue):
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and sum(map(len, received(store).values())) < len(AUDIENCE):
+        # Read the store off the event loop: the worker's enrollments hold the store while they wait on this loop.
+        while time.monotonic() < deadline and sum(map(len, (await asyncio.to_thread(received, store)).values())) < len(AUDIENCE):
             await asyncio.sleep(0.2)
         await asyncio.sleep(1)  # anything extra would show up now
     messages = received(store)

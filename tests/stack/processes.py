@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -45,17 +44,6 @@ def eventually(probe: Callable[[], T], *, timeout: float, what: str, every: floa
             state = explain() if explain is not None else value
             raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}; last seen: {state!r}")
         time.sleep(every)
-
-
-def port_free(port: int, ip: str = "127.0.0.1") -> bool:
-    """Whether a server could listen on `port` now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((ip, port))
-        except OSError:
-            return False
-    return True
 
 
 def process_gone(pid: int) -> bool:

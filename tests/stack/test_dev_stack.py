@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from orchestrator.devserver import free_port
+from orchestrator.devserver import free_port, port_free
 from tests.stack.devstack_process import SHORT_CART, DevStack, temporal_server_pid
-from tests.stack.processes import port_free, process_gone
+from tests.stack.processes import process_gone
 
 SLOW_WELCOME = """\
 id: slow_welcome
