@@ -39,6 +39,7 @@ from zoneinfo import ZoneInfo
 from activities.messages import Undeliverable, address
 from orchestrator import ir
 from orchestrator.runtime.clock import customer_zone, local_instant, quiet_hours_end
+from orchestrator.store.profiles import SMS_STOP_TRAIT
 from orchestrator.timeparse import format_duration
 
 if TYPE_CHECKING:
@@ -154,6 +155,9 @@ def decide(
 
 def unreachable(channel: str, category: str, customer: dict[str, Any]) -> str | None:
     """Why `customer` cannot get a `category` message on `channel` (consent, address, flags); None if they can."""
+    if channel == "sms" and customer.get(SMS_STOP_TRAIT):
+        # Checked apart from sms_opt_in: an identify that sets sms_opt_in again must not undo a texted STOP.
+        return f"the customer texted STOP ({SMS_STOP_TRAIT}); only START, YES or UNSTOP from their phone lifts it"
     needs_consent = category != "transactional" or channel != "email"
     if needs_consent and not customer.get(f"{channel}_opt_in", False):
         return f"no consent: the customer has not opted in to {channel}"

@@ -14,7 +14,6 @@ retries it with backoff, waiting at least `retry_after` when the provider said s
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,6 +21,9 @@ from email.utils import parsedate_to_datetime
 from typing import Protocol
 
 from activities.messages import Message
+
+# Defined with the ledger, which stores it so that provider webhooks find their delivery; re-exported here.
+from orchestrator.store.values import message_reference as message_reference
 
 DEFAULT_TIMEOUT_SECONDS = 10.0
 """Per-request HTTP timeout: short, so a hung call ends well inside the activity's 60 s start-to-close timeout."""
@@ -71,11 +73,6 @@ class Provider(Protocol):
         `recipients` overrides `message.to` where a channel has several addresses (a profile's push tokens).
         """
         ...
-
-
-def message_reference(delivery_key: str) -> str:
-    """The opaque id sent along with a message (SendGrid custom_args, FCM data): a hash of the ledger key, never PII."""
-    return hashlib.sha256(delivery_key.encode()).hexdigest()[:32]
 
 
 def retry_after_seconds(headers: Mapping[str, str] | None, now: datetime | None = None) -> float | None:

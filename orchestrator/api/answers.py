@@ -83,6 +83,11 @@ class DeliveryView(BaseModel):
     category: str | None = Field(description="marketing | transactional")
     status: str = Field(description="intent (not decided yet: deferred, or being sent) | sent | suppressed | failed")
     reason: str | None = Field(description="Why it was suppressed or failed; on `intent`, why it is deferred and until when.")
+    provider_status: str | None = Field(
+        default=None,
+        description="What the provider's webhooks last reported, the furthest state reached: delivered, open, click, bounce, "
+        "spamreport (SendGrid); sent, delivered, undelivered, failed (Twilio). Null until a webhook arrives.",
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -97,6 +102,7 @@ class DeliveryView(BaseModel):
             category=delivery.category,
             status=delivery.status,
             reason=delivery.reason,
+            provider_status=delivery.provider_status,
             created_at=delivery.created_at,
             updated_at=delivery.updated_at,
         )

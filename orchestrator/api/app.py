@@ -26,7 +26,7 @@ from fastapi import Depends, FastAPI
 from temporalio.client import Client
 
 from orchestrator import __version__
-from orchestrator.api import customers, ingest, ops, unsubscribe
+from orchestrator.api import customers, ingest, ops, unsubscribe, webhooks
 from orchestrator.api.auth import ApiKeyAuth
 from orchestrator.api.errors import install_error_handlers
 from orchestrator.api.state import ApiRuntime, ApiSettings
@@ -92,6 +92,7 @@ def create_app(
     app.include_router(ops.admin, dependencies=authenticated)
     app.include_router(ops.health)
     app.include_router(unsubscribe.router)
+    app.include_router(webhooks.router)  # signed by the providers instead of an API key
     _document_400_not_422(app)
     return app
 

@@ -26,6 +26,8 @@ from orchestrator.timeparse import is_timezone
 OPT_IN_TRAITS: Final = {"email_opt_in": "email", "sms_opt_in": "sms", "push_opt_in": "push"}
 RESERVED_TRAITS: Final = frozenset({"email", "phone", "timezone", "locale", "push_tokens", *OPT_IN_TRAITS})
 DEFAULT_PHONE_REGION: Final = "US"
+SMS_STOP_TRAIT: Final = "sms_stopped"
+"""Set when the customer texts STOP to our number (orchestrator/webhooks/twilio_inbound.py): the gate sends them no SMS."""
 
 # BCP 47 in practice: a language, then optional script/region/variant subtags; "_" accepted (en_US).
 _LOCALE = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8}){0,4}")
@@ -75,7 +77,8 @@ def apply_traits(profile: Profile, changes: Mapping[str, Any], at: datetime) -> 
             # A null answer forgets the customer's choice: back to the default (no SMS without opt-in).
             consent[channel] = DEFAULT_CONSENT[channel] if value is None else _flag(key, value)
     # An undeliverable flag (hard bounce, spam complaint) is about one address: a new address starts clean.
-    for field, flag in (("email", "email_undeliverable"), ("phone", "phone_undeliverable")):
+    # So is a texted STOP: it was sent from the old number.
+    for field, flag in (("email", "email_undeliverable"), ("phone", "phone_undeliverable"), ("phone", SMS_STOP_TRAIT)):
         if field in fields and fields[field] != getattr(profile, field) and flag not in changes:
             traits.pop(flag, None)
     return replace(profile, **fields, consent=consent, traits=traits, updated_at=max(profile.updated_at, at))

@@ -101,6 +101,8 @@ profiles = Table(
     Column("traits", JSONData, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    # Twilio's inbound webhook finds the customer who texted STOP by their number (migration 0004).
+    Index(None, "phone"),
 )
 
 events = Table(
@@ -165,8 +167,34 @@ deliveries = Table(
     Column("journey_id", String, nullable=True),
     Column("category", String, nullable=True),  # marketing | transactional,
     Column("admitted_at", UTCDateTime, nullable=True),  # the journey clock when the gate let it go: it counts towards caps,
+    # Provider webhooks (migration 0004). `message_ref` is the opaque id sent in SendGrid's custom_args
+    # (a hash of the ledger key), so an event finds its row without PII; NULL before 0004 only if never backfilled.
+    Column("message_ref", String, nullable=True),
+    Column("provider_status", String, nullable=True),  # the furthest state the provider reported: delivered, open, bounce...,
+    Column("provider_status_at", UTCDateTime, nullable=True),
     CheckConstraint("status IN ('intent', 'sent', 'suppressed', 'failed')", name="status"),
     Index(None, "customer_id", "admitted_at"),
+    Index(None, "message_ref"),
+    Index(None, "provider_message_id"),
+)
+
+provider_events = Table(
+    "provider_events",
+    metadata,
+    # Every webhook event a provider sent, once: the primary key is how repeated deliveries are dropped
+    # (SendGrid's sg_event_id, Twilio's MessageSid with the status it reports).
+    Column("provider", String, primary_key=True),  # sendgrid | twilio,
+    Column("event_id", String, primary_key=True),
+    Column("kind", String, nullable=False),  # the provider's own name: delivered, open, bounce, undelivered, inbound STOP...,
+    Column("customer_id", String, nullable=True),  # NULL when no delivery or profile matched,
+    Column("enrollment_id", String, nullable=True),
+    Column("step_id", String, nullable=True),
+    Column("visit", Integer, nullable=True),
+    Column("detail", Text, nullable=True),  # the provider's reason or error code,
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    Index(None, "customer_id", "occurred_at"),
+    Index(None, "enrollment_id", "step_id", "visit"),
 )
 
 outbox_messages = Table(

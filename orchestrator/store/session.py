@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, Table, func, select, update
+from sqlalchemy import Connection, NestedTransaction, Row, Table, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
 
@@ -26,6 +27,7 @@ from orchestrator.store.schema import (
     journey_versions,
     journeys,
     outbox_messages,
+    provider_events,
     utc,
 )
 from orchestrator.store.schema import profiles as profiles_table
@@ -37,6 +39,9 @@ from orchestrator.store.values import (
     EventRow,
     OutboxMessage,
     Profile,
+    ProviderEvent,
+    delivery_key,
+    message_reference,
 )
 
 EVENT_BATCH = 500
@@ -77,10 +82,39 @@ class StoreSession:
         self._conn.execute(self._insert(customer_locks).values(customer_id=customer_id).on_conflict_do_nothing())
         self._conn.execute(select(customer_locks.c.customer_id).where(customer_locks.c.customer_id == customer_id).with_for_update())
 
+    def take_leases(self, customer_ids: Sequence[str], holder: str, now: datetime, until: datetime) -> bool:
+        """Lease every one of `customer_ids` to `holder` until `until`; False if another holder's lease is live.
+
+        A lease outlives this transaction (see orchestrator/routing_lease.py): it is how routing keeps
+        one customer's calls in order across processes without holding a database lock while Temporal
+        answers. On False the caller must roll back, which also undoes the leases that were taken.
+        """
+        statement = _TAKE_LEASE[self._dialect]
+        lease = {"lease_holder": holder, "lease_until": utc(until, "until"), "lease_now": utc(now, "now")}
+        for customer_id in dict.fromkeys(customer_ids):
+            if self._conn.execute(statement, lease | {"lease_customer": customer_id}).first() is None:
+                return False
+        return True
+
+    def leased(self, customer_id: str, now: datetime) -> bool:
+        """Whether a router holds a live lease on `customer_id` (it is between planning a call and committing it)."""
+        held_until = self._conn.execute(_LEASED_UNTIL, {"lease_customer": customer_id}).scalar()
+        return held_until is not None and held_until > now
+
+    def release_leases(self, customer_ids: Sequence[str], holder: str) -> None:
+        """End `holder`'s leases on `customer_ids` (a lease another holder took over after it expired stays)."""
+        self._conn.execute(_RELEASE_LEASES, {"lease_customers": list(customer_ids), "lease_holder": holder})
+
+    @contextmanager
+    def savepoint(self) -> Iterator[NestedTransaction]:
+        """A nested transaction: released when the block ends, unless rolled back inside it."""
+        with self._conn.begin_nested() as nested:
+            yield nested
+
     # --- profiles -------------------------------------------------------------
 
     def get_profile(self, customer_id: str) -> Profile | None:
-        row = self._conn.execute(select(profiles_table).where(profiles_table.c.customer_id == customer_id)).one_or_none()
+        row = self._conn.execute(_SELECT_PROFILE, {"profile_customer_id": customer_id}).one_or_none()
         return _profile(row) if row else None
 
     def identify(self, customer_id: str, traits: dict[str, Any], at: datetime) -> tuple[Profile | None, Profile]:
@@ -223,28 +257,14 @@ class StoreSession:
     def start_enrollment(self, enrollment_id: str, journey_id: str, version: str, customer_id: str, entered_at: datetime) -> None:
         """Index a new running enrollment; starting one that is already indexed changes nothing."""
         entered_at = utc(entered_at, "entered_at")
-        self._conn.execute(
-            self._insert(enrollments)
-            .values(
-                enrollment_id=enrollment_id,
-                journey_id=journey_id,
-                version=version,
-                customer_id=customer_id,
-                status="running",
-                current_step=None,
-                entered_at=entered_at,
-                ended_at=None,
-            )
-            .on_conflict_do_nothing()
-        )
+        row = {"enrollment_id": enrollment_id, "journey_id": journey_id, "version": version, "customer_id": customer_id}
+        state = {"status": "running", "current_step": None, "entered_at": entered_at, "ended_at": None}
+        self._conn.execute(_START_ENROLLMENT[self._dialect], row | state)
 
     def enrollments_for(self, customer_id: str, *, running_only: bool = False) -> list[Enrollment]:
         """The customer's enrollments, oldest first."""
-        query = select(enrollments).where(enrollments.c.customer_id == customer_id)
-        if running_only:
-            query = query.where(enrollments.c.status == "running")
-        query = query.order_by(enrollments.c.entered_at, enrollments.c.enrollment_id)
-        return [_enrollment(row) for row in self._conn.execute(query)]
+        query = _RUNNING_ENROLLMENTS if running_only else _ENROLLMENTS
+        return [_enrollment(row) for row in self._conn.execute(query, {"enrollment_customer_id": customer_id})]
 
     def enrollment_count(self, journey_id: str, customer_id: str) -> tuple[int, datetime | None]:
         """How many times the customer entered the journey (any version), and when they last did."""
@@ -289,27 +309,34 @@ class StoreSession:
         earlier attempt already decided, and a retry must report that outcome instead of sending.
         """
         at = utc(at, "at")
-        self._conn.execute(
-            self._insert(deliveries)
-            .values(
-                enrollment_id=enrollment_id,
-                step_id=step_id,
-                visit=visit,
-                channel=channel,
-                status="intent",
-                provider_message_id=None,
-                reason=None,
-                created_at=at,
-                updated_at=at,
-                customer_id=customer_id,
-                journey_id=journey_id,
-                category=category,
-                admitted_at=None,
-            )
-            .on_conflict_do_nothing()
-        )
-        row = self._conn.execute(select(deliveries).where(_delivery_key(enrollment_id, step_id, visit))).one()
+        claim = _CLAIMS.get(self._dialect)
+        if claim is None:
+            claim = _CLAIMS[self._dialect] = self._insert(deliveries).on_conflict_do_nothing().returning(*deliveries.c)
+        values = {
+            "enrollment_id": enrollment_id,
+            "step_id": step_id,
+            "visit": visit,
+            "channel": channel,
+            "status": "intent",
+            "provider_message_id": None,
+            "reason": None,
+            "created_at": at,
+            "updated_at": at,
+            "customer_id": customer_id,
+            "journey_id": journey_id,
+            "category": category,
+            "admitted_at": None,
+            "message_ref": message_reference(delivery_key(enrollment_id, step_id, visit)),
+        }
+        row = self._conn.execute(claim, values).first()  # the new row; None if an earlier attempt claimed it
+        if row is None:
+            row = self._conn.execute(_SELECT_DELIVERY, _key_params(enrollment_id, step_id, visit)).one()
         return _delivery(row)
+
+    def get_delivery(self, enrollment_id: str, step_id: str, visit: int) -> Delivery | None:
+        """The ledger row of (enrollment, step, visit), if one was claimed; reads only."""
+        row = self._conn.execute(_SELECT_DELIVERY, _key_params(enrollment_id, step_id, visit)).first()
+        return _delivery(row) if row is not None else None
 
     def mark_delivery(
         self,
@@ -321,39 +348,34 @@ class StoreSession:
         *,
         provider_message_id: str | None = None,
         reason: str | None = None,
-    ) -> None:
-        """Record the outcome of a claimed delivery. The first outcome stands: marking a decided row again changes nothing."""
+    ) -> bool:
+        """Record the outcome of a claimed delivery; True if this call decided it.
+
+        The first outcome stands: marking a decided row again changes nothing and returns False.
+        """
         if status not in DELIVERY_OUTCOMES:
             raise ValueError(f"{status!r} is not a delivery outcome; use one of {sorted(DELIVERY_OUTCOMES)}")
         at = utc(at, "at")
-        changed = self._conn.execute(
-            update(deliveries)
-            .where(_delivery_key(enrollment_id, step_id, visit) & (deliveries.c.status == "intent"))
-            .values(status=status, provider_message_id=provider_message_id, reason=reason, updated_at=at)
-        ).rowcount
+        values = {"status": status, "provider_message_id": provider_message_id, "reason": reason, "updated_at": at}
+        changed = self._conn.execute(_UPDATE_UNDECIDED, {**values, **_key_params(enrollment_id, step_id, visit)}).rowcount
         if (
             not changed
             and self._conn.execute(select(deliveries.c.status).where(_delivery_key(enrollment_id, step_id, visit))).first() is None
         ):
             raise LookupError(f"no delivery claimed for enrollment {enrollment_id} step {step_id} visit {visit}; claim_delivery first")
+        return bool(changed)
 
     def admit_delivery(
         self, enrollment_id: str, step_id: str, visit: int, *, channel: str, category: str, admitted_at: datetime, at: datetime
     ) -> None:
         """The delivery gate let a claimed (`intent`) delivery go on `channel`: it counts towards caps from `admitted_at`."""
-        self._conn.execute(
-            update(deliveries)
-            .where(_delivery_key(enrollment_id, step_id, visit) & (deliveries.c.status == "intent"))
-            .values(channel=channel, category=category, admitted_at=utc(admitted_at, "admitted_at"), updated_at=utc(at, "at"))
-        )
+        values = {"channel": channel, "category": category, "admitted_at": utc(admitted_at, "admitted_at"), "updated_at": utc(at, "at")}
+        self._conn.execute(_UPDATE_UNDECIDED, {**values, **_key_params(enrollment_id, step_id, visit)})
 
     def note_delivery(self, enrollment_id: str, step_id: str, visit: int, reason: str, at: datetime) -> None:
         """Say why a claimed delivery is still undecided (held by quiet hours, until when); decided rows are left alone."""
-        self._conn.execute(
-            update(deliveries)
-            .where(_delivery_key(enrollment_id, step_id, visit) & (deliveries.c.status == "intent"))
-            .values(reason=reason, updated_at=utc(at, "at"))
-        )
+        values = {"reason": reason, "updated_at": utc(at, "at")}
+        self._conn.execute(_UPDATE_UNDECIDED, {**values, **_key_params(enrollment_id, step_id, visit)})
 
     def marketing_sends(
         self, customer_id: str, since: datetime, *, exclude: tuple[str, str, int] | None = None
@@ -363,15 +385,11 @@ class StoreSession:
         What frequency caps count. Suppressed and failed deliveries gave their slot back; `exclude`
         is the delivery being decided (a retry of an admitted one must not count itself).
         """
-        query = select(deliveries.c.journey_id, deliveries.c.admitted_at).where(
-            (deliveries.c.customer_id == customer_id)
-            & (deliveries.c.admitted_at >= utc(since, "since"))
-            & (deliveries.c.category == "marketing")
-            & deliveries.c.status.not_in(("suppressed", "failed"))
-        )
+        params: dict[str, Any] = {"sends_customer_id": customer_id, "sends_since": utc(since, "since")}
+        query = _MARKETING_SENDS
         if exclude is not None:
-            query = query.where(~_delivery_key(*exclude))
-        return [(row.journey_id or "", row.admitted_at) for row in self._conn.execute(query.order_by(deliveries.c.admitted_at))]
+            query, params = _MARKETING_SENDS_EXCLUDING, {**params, **_key_params(*exclude)}
+        return [(row.journey_id or "", row.admitted_at) for row in self._conn.execute(query, params)]
 
     def deliveries_for(self, customer_id: str) -> list[Delivery]:
         """The customer's delivery ledger (sent, suppressed, failed, and pending with why), oldest first."""
@@ -382,23 +400,113 @@ class StoreSession:
         )
         return [_delivery(row) for row in self._conn.execute(query)]
 
+    # --- provider webhooks ----------------------------------------------------
+
+    def delivery_for_message(self, *, reference: str | None = None, provider_message_id: str | None = None) -> Delivery | None:
+        """The delivery a provider event is about: by the opaque reference it carries, else by the provider's message id."""
+        for column, value in ((deliveries.c.message_ref, reference), (deliveries.c.provider_message_id, provider_message_id)):
+            if value:
+                row = self._conn.execute(select(deliveries).where(column == value).limit(1)).first()
+                if row is not None:
+                    return _delivery(row)
+        return None
+
+    def set_provider_status(
+        self, enrollment_id: str, step_id: str, visit: int, status: str, at: datetime, *, unless: Callable[[str | None], bool]
+    ) -> bool:
+        """Record the provider's latest state of a delivery, unless `unless(current)` says the current one is further along.
+
+        The row is read FOR UPDATE, so two webhooks about one message decide one after the other.
+        """
+        current = self._conn.execute(
+            select(deliveries.c.provider_status).where(_delivery_key(enrollment_id, step_id, visit)).with_for_update()
+        ).first()
+        if current is None or unless(current.provider_status):
+            return False
+        self._conn.execute(
+            update(deliveries)
+            .where(_delivery_key(enrollment_id, step_id, visit))
+            .values(provider_status=status, provider_status_at=utc(at, "at"))
+        )
+        return True
+
+    def record_provider_events(self, rows: Sequence[ProviderEvent]) -> set[tuple[str, str]]:
+        """Log provider events; returns the (provider, event id) pairs that were new (a repeat, even within `rows`, is dropped)."""
+        unique: dict[tuple[str, str], dict[str, Any]] = {}
+        for row in rows:
+            unique.setdefault(
+                (row.provider, row.event_id),
+                {
+                    "provider": row.provider,
+                    "event_id": row.event_id,
+                    "kind": row.kind,
+                    "customer_id": row.customer_id,
+                    "enrollment_id": row.enrollment_id,
+                    "step_id": row.step_id,
+                    "visit": row.visit,
+                    "detail": row.detail,
+                    "occurred_at": utc(row.occurred_at, "occurred_at"),
+                    "received_at": utc(row.received_at, "received_at"),
+                },
+            )
+        if not unique:
+            return set()
+        new: set[tuple[str, str]] = set()
+        values = list(unique.values())
+        for start in range(0, len(values), EVENT_BATCH):
+            statement = (
+                self._insert(provider_events)
+                .values(values[start : start + EVENT_BATCH])
+                .on_conflict_do_nothing()
+                .returning(provider_events.c.provider, provider_events.c.event_id)
+            )
+            new.update((provider, event_id) for provider, event_id in self._conn.execute(statement))
+        return new
+
+    def provider_events_for(self, customer_id: str) -> list[ProviderEvent]:
+        """What providers reported about the customer's messages and replies, oldest first."""
+        query = (
+            select(provider_events)
+            .where(provider_events.c.customer_id == customer_id)
+            .order_by(provider_events.c.occurred_at, provider_events.c.received_at, provider_events.c.event_id)
+        )
+        return [
+            ProviderEvent(
+                provider=row.provider,
+                event_id=row.event_id,
+                kind=row.kind,
+                occurred_at=row.occurred_at,
+                received_at=row.received_at,
+                customer_id=row.customer_id,
+                enrollment_id=row.enrollment_id,
+                step_id=row.step_id,
+                visit=row.visit,
+                detail=row.detail,
+            )
+            for row in self._conn.execute(query)
+        ]
+
+    def customers_with_phone(self, phone: str) -> list[Profile]:
+        """Profiles whose number is `phone` (E.164), in customer id order: who texted an inbound SMS."""
+        query = select(profiles_table).where(profiles_table.c.phone == phone).order_by(profiles_table.c.customer_id)
+        return [_profile(row) for row in self._conn.execute(query)]
+
     # --- outbox ---------------------------------------------------------------
 
     def add_outbox_message(self, message: OutboxMessage) -> None:
-        self._conn.execute(
-            outbox_messages.insert().values(
-                customer_id=message.customer_id,
-                enrollment_id=message.enrollment_id,
-                journey_id=message.journey_id,
-                version=message.version,
-                step_id=message.step_id,
-                channel=message.channel,
-                to_address=message.to,
-                subject=message.subject,
-                body=message.body,
-                sent_at=utc(message.sent_at, "sent_at"),
-            )
-        )
+        values = {
+            "customer_id": message.customer_id,
+            "enrollment_id": message.enrollment_id,
+            "journey_id": message.journey_id,
+            "version": message.version,
+            "step_id": message.step_id,
+            "channel": message.channel,
+            "to_address": message.to,
+            "subject": message.subject,
+            "body": message.body,
+            "sent_at": utc(message.sent_at, "sent_at"),
+        }
+        self._conn.execute(_INSERT_OUTBOX, values)
 
     def messages_for(self, customer_id: str) -> list[OutboxMessage]:
         """What the customer received, oldest first (ties in the order they were stored)."""
@@ -488,6 +596,77 @@ def _delivery_key(enrollment_id: str, step_id: str, visit: int) -> Any:
     return (deliveries.c.enrollment_id == enrollment_id) & (deliveries.c.step_id == step_id) & (deliveries.c.visit == visit)
 
 
+# Statements of the send path, built once with bound parameters: SQLAlchemy then reuses their cache
+# key and compiled form, where a statement built per call costs 150-500 us of Python to construct
+# and to key (bench/send_path.py). INSERT and UPDATE take their columns from the parameters.
+_DELIVERY_BY_KEY = (
+    (deliveries.c.enrollment_id == bindparam("key_enrollment_id"))
+    & (deliveries.c.step_id == bindparam("key_step_id"))
+    & (deliveries.c.visit == bindparam("key_visit"))
+)
+_SELECT_DELIVERY = select(deliveries).where(_DELIVERY_BY_KEY)
+_UPDATE_UNDECIDED = update(deliveries).where(_DELIVERY_BY_KEY & (deliveries.c.status == "intent"))
+_MARKETING_SENDS = (
+    select(deliveries.c.journey_id, deliveries.c.admitted_at)
+    .where(
+        (deliveries.c.customer_id == bindparam("sends_customer_id"))
+        & (deliveries.c.admitted_at >= bindparam("sends_since"))
+        & (deliveries.c.category == "marketing")
+        & deliveries.c.status.not_in(("suppressed", "failed"))
+    )
+    .order_by(deliveries.c.admitted_at)
+)
+_MARKETING_SENDS_EXCLUDING = _MARKETING_SENDS.where(~_DELIVERY_BY_KEY)
+_ENROLLMENTS = (
+    select(enrollments)
+    .where(enrollments.c.customer_id == bindparam("enrollment_customer_id"))
+    .order_by(enrollments.c.entered_at, enrollments.c.enrollment_id)
+)
+_RUNNING_ENROLLMENTS = _ENROLLMENTS.where(enrollments.c.status == "running")
+_START_ENROLLMENT = {
+    "sqlite": sqlite.insert(enrollments).on_conflict_do_nothing(),
+    "postgresql": postgresql.insert(enrollments).on_conflict_do_nothing(),
+}
+
+
+def _take_lease(insert: Callable[[Table], Any]) -> Any:
+    """Insert the customer's lock row with the lease, or take the lease over if it is free, ours, or expired."""
+    statement = insert(customer_locks).values(
+        customer_id=bindparam("lease_customer"), holder=bindparam("lease_holder"), held_until=bindparam("lease_until")
+    )
+    free = (
+        customer_locks.c.holder.is_(None)
+        | (customer_locks.c.holder == bindparam("lease_holder"))
+        | (customer_locks.c.held_until < bindparam("lease_now"))
+    )
+    lease = {"holder": statement.excluded.holder, "held_until": statement.excluded.held_until}
+    taken = statement.on_conflict_do_update(index_elements=[customer_locks.c.customer_id], set_=lease, where=free)
+    return taken.returning(customer_locks.c.customer_id)
+
+
+_TAKE_LEASE = {"sqlite": _take_lease(sqlite.insert), "postgresql": _take_lease(postgresql.insert)}
+_LEASED_UNTIL = select(customer_locks.c.held_until).where(
+    customer_locks.c.customer_id == bindparam("lease_customer"), customer_locks.c.holder.is_not(None)
+)
+_RELEASE_LEASES = (
+    update(customer_locks)
+    .where(
+        customer_locks.c.customer_id.in_(bindparam("lease_customers", expanding=True)),
+        customer_locks.c.holder == bindparam("lease_holder"),
+    )
+    .values(holder=None, held_until=None)
+)
+_SELECT_PROFILE = select(profiles_table).where(profiles_table.c.customer_id == bindparam("profile_customer_id"))
+_INSERT_OUTBOX = outbox_messages.insert()
+_CLAIMS: dict[str, Insert] = {}
+"""The ledger claim, INSERT ... ON CONFLICT DO NOTHING RETURNING the row, per dialect (made on first use)."""
+
+
+def _key_params(enrollment_id: str, step_id: str, visit: int) -> dict[str, Any]:
+    """The parameters of `_DELIVERY_BY_KEY`."""
+    return {"key_enrollment_id": enrollment_id, "key_step_id": step_id, "key_visit": visit}
+
+
 def _delivery(row: Row[Any]) -> Delivery:
     return Delivery(
         enrollment_id=row.enrollment_id,
@@ -503,4 +682,6 @@ def _delivery(row: Row[Any]) -> Delivery:
         journey_id=row.journey_id,
         category=row.category,
         admitted_at=row.admitted_at,
+        provider_status=row.provider_status,
+        provider_status_at=row.provider_status_at,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, Literal
@@ -119,6 +120,42 @@ class Delivery:
     """marketing | transactional (None on rows from before delivery controls)."""
     admitted_at: datetime | None = None
     """When the delivery gate let it go (journey clock): from then on it counts towards frequency caps."""
+    provider_status: str | None = None
+    """The furthest state the provider's webhooks reported (delivered, open, click, bounce, undelivered...), if any."""
+    provider_status_at: datetime | None = None
+
+
+def delivery_key(enrollment_id: str, step_id: str, visit: int) -> str:
+    """`<enrollment>:<step>:<visit>`: the ledger key of one delivery, as the send activity names it to providers."""
+    return f"{enrollment_id}:{step_id}:{visit}"
+
+
+def message_reference(delivery_key: str) -> str:
+    """The opaque id sent along with a message (SendGrid custom_args, FCM data): a hash of the ledger key, never PII.
+
+    The ledger stores it (`deliveries.message_ref`), so a provider event that carries it finds its delivery.
+    """
+    return hashlib.sha256(delivery_key.encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class ProviderEvent:
+    """One webhook event from a provider, for the provider event log (`StoreSession.record_provider_events`)."""
+
+    provider: str
+    """sendgrid | twilio"""
+    event_id: str
+    """Unique per event at the provider (SendGrid's sg_event_id; Twilio's MessageSid with the status): repeats are dropped."""
+    kind: str
+    """The provider's own name for it: delivered, open, bounce, undelivered, inbound STOP..."""
+    occurred_at: datetime
+    received_at: datetime
+    customer_id: str | None = None
+    enrollment_id: str | None = None
+    step_id: str | None = None
+    visit: int | None = None
+    detail: str | None = None
+    """The provider's reason (bounce reason, error code), when it gave one."""
 
 
 @dataclass(frozen=True)

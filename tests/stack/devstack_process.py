@@ -46,6 +46,8 @@ class DevStack:
     data_dir: Path
     api_port: int = field(default_factory=free_port)
     temporal_port: int = field(default_factory=free_port)
+    env: dict[str, str] = field(default_factory=dict)
+    """More environment for the process (provider credentials and base URLs...)."""
     process: subprocess.Popen[str] | None = None
     output: list[str] = field(default_factory=list)
     _reader: threading.Thread = field(init=False, repr=False)
@@ -61,7 +63,7 @@ class DevStack:
     def start(self, timeout: float = 90.0) -> None:
         command = [sys.executable, "-m", "orchestrator", "dev", str(self.folder), "--data-dir", str(self.data_dir)]
         command += ["--port", str(self.api_port), "--temporal-port", str(self.temporal_port), "--headless"]
-        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "JOURNEY_API_KEYS")}
+        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "JOURNEY_API_KEYS")} | self.env
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
         # A thread drains the output for the whole life of the process: a full pipe would block it.
         lines: queue.Queue[str | None] = queue.Queue()

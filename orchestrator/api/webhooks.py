@@ -1,0 +1,129 @@
+"""POST /webhooks/sendgrid, /webhooks/twilio/status and /webhooks/twilio/inbound: what providers tell us.
+
+No API key: the provider's signature over the request is the credential, checked
+before anything is read (orchestrator/webhooks/*_signature.py). A request that
+is unsigned (401), badly signed or stale (403), or malformed (400, naming the
+field) changes nothing. A request is applied whole or not at all, and a repeat
+is harmless (orchestrator/webhooks/plan.py), so answering 503 when Temporal is
+down is safe: the providers retry. Settings are read from the environment at
+each request, as the unsubscribe endpoint does, so they need no restart.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Annotated
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import ImmutableMultiDict
+
+from orchestrator.api.errors import ApiError, FieldError
+from orchestrator.api.state import ApiRuntime, runtime
+from orchestrator.store import StoreSession
+from orchestrator.webhooks.errors import PayloadError, WebhookRefused
+from orchestrator.webhooks.plan import Applied, WebhookPlan, apply_plan
+from orchestrator.webhooks.sendgrid_events import parse_events, plan_events
+from orchestrator.webhooks.sendgrid_signature import SendGridWebhookSettings, verify_sendgrid
+from orchestrator.webhooks.twilio_inbound import EMPTY_TWIML, parse_inbound, plan_inbound
+from orchestrator.webhooks.twilio_signature import TwilioWebhookSettings, verify_twilio
+from orchestrator.webhooks.twilio_status import parse_status, plan_status
+
+router = APIRouter(prefix="/webhooks", tags=["webhooks"])
+Runtime = Annotated[ApiRuntime, Depends(runtime)]
+
+MAX_BODY_BYTES = 5 * 1024 * 1024
+"""SendGrid posts batches of events, far below this; a larger body is not from it."""
+
+
+class WebhookAnswer(BaseModel):
+    received: int = Field(description="Events in the request.")
+    new: int = Field(description="Events seen for the first time; the others were repeats and changed nothing.")
+
+
+def _refused(error: WebhookRefused) -> ApiError:
+    headers = {"Retry-After": "60"} if error.status == 503 else None
+    return ApiError(error.status, error.code, error.message, headers=headers)
+
+
+def _invalid(error: PayloadError) -> ApiError:
+    return ApiError.invalid([FieldError(field, message) for field, message in error.problems])
+
+
+async def _body(request: Request) -> bytes:
+    body = await request.body()
+    if len(body) > MAX_BODY_BYTES:
+        raise ApiError(413, "payload_too_large", f"the body is {len(body)} bytes; at most {MAX_BODY_BYTES} are accepted")
+    return body
+
+
+def _apply(api: ApiRuntime, plan_of: Callable[[StoreSession, datetime], WebhookPlan]) -> Applied:
+    """Plan in a read transaction, then apply: blocking, so it runs in a worker thread."""
+    now = datetime.now(UTC)
+    with api.store.session() as session:
+        plan = plan_of(session, now)
+    return apply_plan(api.store, api.router, plan)
+
+
+@router.post("/sendgrid", response_model=WebhookAnswer)
+async def sendgrid_events(request: Request, api: Runtime) -> WebhookAnswer:
+    """SendGrid's Signed Event Webhook: delivery and engagement events for the email we sent."""
+    body = await _body(request)
+    try:
+        verify_sendgrid(SendGridWebhookSettings.from_env(os.environ), body, request.headers, datetime.now(UTC))
+        events = parse_events(body)
+    except WebhookRefused as exc:
+        raise _refused(exc) from None
+    except PayloadError as exc:
+        raise _invalid(exc) from None
+    applied = await run_in_threadpool(_apply, api, lambda session, now: plan_events(session, events, now))
+    return WebhookAnswer(received=applied.received, new=applied.new)
+
+
+async def _twilio_form(request: Request) -> ImmutableMultiDict[str, str]:
+    """The form fields, after checking Twilio's signature over them."""
+    body = await _body(request)
+    try:
+        form = ImmutableMultiDict(_form_fields(body))
+    except UnicodeDecodeError:
+        raise ApiError.invalid([FieldError("body", "must be a UTF-8 form (application/x-www-form-urlencoded)")]) from None
+    settings = TwilioWebhookSettings.from_env(os.environ)
+    url = settings.signed_url(str(request.url), request.url.path, request.url.query)
+    try:
+        verify_twilio(settings, url, form, request.headers)
+    except WebhookRefused as exc:
+        raise _refused(exc) from None
+    return form
+
+
+def _form_fields(body: bytes) -> list[tuple[str, str]]:
+    # Blank values kept: Twilio signs every field it sends, empty ones included.
+    return parse_qsl(body.decode("utf-8"), keep_blank_values=True)
+
+
+@router.post("/twilio/status", response_model=WebhookAnswer)
+async def twilio_status(request: Request, api: Runtime) -> WebhookAnswer:
+    """Twilio's status callback for an SMS we sent (the StatusCallback URL the SMS provider sets)."""
+    form = await _twilio_form(request)
+    try:
+        callback = parse_status(form)
+    except PayloadError as exc:
+        raise _invalid(exc) from None
+    applied = await run_in_threadpool(_apply, api, lambda session, now: plan_status(session, callback, now))
+    return WebhookAnswer(received=applied.received, new=applied.new)
+
+
+@router.post("/twilio/inbound", response_class=Response)
+async def twilio_inbound(request: Request, api: Runtime) -> Response:
+    """An SMS a customer sent to our number: STOP, START and their synonyms change SMS consent. Answered with empty TwiML."""
+    form = await _twilio_form(request)
+    try:
+        message = parse_inbound(form)
+    except PayloadError as exc:
+        raise _invalid(exc) from None
+    await run_in_threadpool(_apply, api, lambda session, now: plan_inbound(session, message, now))
+    return Response(EMPTY_TWIML, media_type="text/xml")

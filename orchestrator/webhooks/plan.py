@@ -1,0 +1,73 @@
+"""What one webhook request changes, decided before anything is written, and how it is applied.
+
+A request becomes a `WebhookPlan`: identify calls (consent, undeliverable
+flags), track calls (the customer events journeys wait for), provider event
+log rows and ledger states. `apply_plan` applies it in two steps, each one
+transaction, all or nothing:
+
+1. the calls, in order, through `Router.apply` (profile changes before the
+   events, so a journey woken by `email_bounced` already sees the flag);
+2. the provider event log and the ledger states, in one store transaction.
+
+Both steps are idempotent, keyed by the provider's event id: the calls' message
+ids are derived from it (the router records each message id once and drops
+repeats), and the log's primary key is (provider, event id). So a request the
+provider delivers again, or retries after a failure between the two steps (it
+was answered 5xx), applies what is missing and nothing twice. Step 1 is first
+because it is the one that can fail for an outside reason (Temporal down):
+then nothing at all was applied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from orchestrator.routing import Call, Router
+from orchestrator.store import Store
+from orchestrator.store.values import Delivery, ProviderEvent
+
+
+@dataclass(frozen=True)
+class StatusUpdate:
+    """Record `status` as the provider's state of one delivery, unless its current state is further along."""
+
+    delivery: Delivery
+    status: str
+    at: datetime
+    further: Callable[[str | None], bool]
+    """Whether a current state is further along than `status` (then it stays)."""
+
+
+@dataclass
+class WebhookPlan:
+    calls: list[Call] = field(default_factory=list)
+    log: list[ProviderEvent] = field(default_factory=list)
+    statuses: list[StatusUpdate] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Applied:
+    received: int
+    """Events in the request."""
+    new: int
+    """Events not seen before (the others were repeats: they changed nothing)."""
+
+
+def apply_plan(store: Store, router: Router, plan: WebhookPlan) -> Applied:
+    """Apply `plan` (see the module docstring). Raises TemporalUnavailable when step 1 could not be confirmed."""
+    if plan.calls:
+        router.apply(plan.calls)
+    with store.session() as session:
+        new = session.record_provider_events(plan.log)
+        for update in plan.statuses:
+            key = (update.delivery.enrollment_id, update.delivery.step_id, update.delivery.visit)
+            session.set_provider_status(*key, update.status, update.at, unless=update.further)
+    return Applied(received=len({(row.provider, row.event_id) for row in plan.log}), new=len(new))
+
+
+def further_than(order: dict[str, int], status: str) -> Callable[[str | None], bool]:
+    """A `StatusUpdate.further` from an ordering of states: a current state ranked above `status` stays."""
+    rank = order[status]
+    return lambda current: current is not None and order.get(current, 0) > rank
