@@ -39,7 +39,7 @@ from orchestrator.runtime.contracts import (
     WebhookRequest,
     WebhookResult,
 )
-from orchestrator.store import OutboxMessage, Profile, ProfileFieldError, Store, StoreSession
+from orchestrator.store import Delivery, OutboxMessage, Profile, ProfileFieldError, Store, StoreSession
 from orchestrator.store.profiles import dumps
 from orchestrator.templating import evaluate, render
 
@@ -148,8 +148,8 @@ class JourneyActivities:
         key = f"{request.enrollment_id}:{request.step_id}:{request.visit}"
         recipients = tuple(customer.get("push_tokens") or ()) if message.channel == "push" else (message.to,)
         if provider is not self.providers.sandbox:
-            with self.store.session() as session:
-                current = session.claim_delivery(request.enrollment_id, request.step_id, request.visit, request.channel, _now())
+            with self.store.read() as session:  # a snapshot: no lock to wait for, none held
+                current = _recorded(session, request)
             if current.status != "intent":
                 return SendResult(current.status, current.reason)
         try:
@@ -167,10 +167,13 @@ class JourneyActivities:
             delay = timedelta(seconds=exc.retry_after) if exc.retry_after else None
             raise ApplicationError(f"{provider.name}: {exc.reason}", type="ProviderRetryable", next_retry_delay=delay) from exc
         # The outbox row (the delivery log customers' messages show) and the ledger's `sent` commit together.
-        # The ledger is read again under the customer's lock: an overlapping attempt that got there first wins.
+        # `sent` is only written over `intent`: an overlapping attempt that recorded its outcome first wins.
         with self.store.session(lock_customer=request.customer_id) as session:
-            current = session.claim_delivery(request.enrollment_id, request.step_id, request.visit, request.channel, _now())
-            if current.status != "intent":
+            marked = session.mark_delivery(
+                request.enrollment_id, request.step_id, request.visit, "sent", _now(), provider_message_id=result.provider_message_id
+            )
+            if not marked:
+                current = _recorded(session, request)
                 if provider is not self.providers.sandbox:
                     log.warning("send %s/%s: another attempt recorded %s first", request.enrollment_id, request.step_id, current.status)
                 return SendResult(current.status, current.reason)
@@ -188,9 +191,6 @@ class JourneyActivities:
                     body=message.body,
                     sent_at=now,
                 )
-            )
-            session.mark_delivery(
-                request.enrollment_id, request.step_id, request.visit, "sent", _now(), provider_message_id=result.provider_message_id
             )
         return SendResult("sent")
 
@@ -308,8 +308,18 @@ class JourneyActivities:
 
     @activity.defn(name="finish_enrollment")
     def finish_enrollment(self, request: FinishRequest) -> None:
-        with self.store.session() as session:
+        # Under the customer's lock: a router that has started this enrollment but not yet
+        # committed its index row holds the customer's lease, and this waits for that commit.
+        with self.store.session(lock_customer=request.customer_id) as session:
             session.finish_enrollment(request.enrollment_id, request.status, request.step, datetime.fromisoformat(request.at))
+
+
+def _recorded(session: StoreSession, request: SendRequest) -> Delivery:
+    """The ledger row `send_message` claimed for this request."""
+    current = session.get_delivery(request.enrollment_id, request.step_id, request.visit)
+    if current is None:  # claimed at the start of this very attempt, and ledger rows are never deleted
+        raise LookupError(f"no delivery claimed for enrollment {request.enrollment_id} step {request.step_id} visit {request.visit}")
+    return current
 
 
 def _context(customer_id: str, profile: Profile | None) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
@@ -26,8 +27,9 @@ from orchestrator.routing import (
     TrackCall,
     enrollment_id,
 )
+from orchestrator.routing_lease import LEASE_TTL
 from orchestrator.store import ProfileFieldError, Store
-from orchestrator.store.schema import enrollments, events, profiles
+from orchestrator.store.schema import customer_locks, enrollments, events, profiles
 
 JOURNEYS = Path(__file__).parents[1] / "journeys"
 NOW = datetime(2026, 5, 4, 12, 0, tzinfo=UTC)
@@ -132,7 +134,7 @@ def test_a_triggering_event_starts_an_enrollment_and_a_later_one_signals_it(rout
     assert [type(c) for c in gateway.calls] == [StartCall, SignalCall]
 
 
-def test_temporal_is_called_inside_the_transaction_before_it_commits(router: Router, gateway: FakeGateway, store: Store) -> None:
+def test_temporal_is_called_before_the_event_is_committed(router: Router, gateway: FakeGateway, store: Store) -> None:
     router.identify(identify("c1", "i1", country="US"))
     router.track(track("c1", "checkout_started", "t1", cart_value=50))
     assert gateway.committed_events_seen == [1]  # the identify only: the track was not committed yet
@@ -259,3 +261,147 @@ def test_concurrent_batches_over_the_same_customers_neither_deadlock_nor_enroll_
         enrolled = sum(pool.map(one_batch, range(16)))
     assert enrolled == len(customers)  # each customer once: "never twice at once", under concurrency
     assert sorted(c.customer_id for c in gateway.calls if isinstance(c, StartCall)) == customers
+
+
+# --- leases: one customer's calls in order, other customers' calls not held up -----
+
+
+class HeldGateway(FakeGateway):
+    """Holds the calls of `held_customer` until `release` is set, as a slow Temporal would."""
+
+    def __init__(self, store: Store, held_customer: str) -> None:
+        super().__init__(store)
+        self.held_customer = held_customer
+        self.holding = threading.Event()
+        self.release = threading.Event()
+
+    def execute(self, calls: Sequence[TemporalCall]) -> list[bool]:
+        if any(c.customer_id == self.held_customer for c in calls):
+            self.holding.set()
+            assert self.release.wait(10), "the test never released the held call"
+        return super().execute(calls)
+
+
+def identified(router: Router, *customers: str) -> None:
+    router.apply([identify(c, f"i-{c}", country="US") for c in customers])
+
+
+def test_another_customers_call_is_applied_while_temporal_answers_a_slow_one(store: Store) -> None:
+    gateway = HeldGateway(store, held_customer="slow")
+    router = Router(store, gateway)
+    identified(router, "slow", "fast")
+    with ThreadPoolExecutor(1) as pool:
+        slow = pool.submit(router.track, track("slow", "checkout_started", "t-slow", cart_value=50))
+        assert gateway.holding.wait(10)
+        fast = router.track(track("fast", "checkout_started", "t-fast", cart_value=50))  # would wait on a held database lock
+        assert fast.enrolled and not slow.done()
+        gateway.release.set()
+        assert slow.result(10).enrolled
+    assert [c.customer_id for c in gateway.calls] == ["fast", "slow"]
+
+
+def test_the_same_customers_next_call_waits_for_the_one_in_flight(store: Store) -> None:
+    gateway = HeldGateway(store, held_customer="c1")
+    router = Router(store, gateway)
+    identified(router, "c1")
+    with ThreadPoolExecutor(2) as pool:
+        first = pool.submit(router.track, track("c1", "checkout_started", "t1", cart_value=50))
+        assert gateway.holding.wait(10)
+        second = pool.submit(router.track, track("c1", "email_opened", "t2"))
+        assert not second.done()
+        gateway.release.set()
+        started, signalled = first.result(10), second.result(10)
+    assert signalled.signalled == started.enrolled  # the second call saw the enrollment the first one made
+    assert [type(c) for c in gateway.calls] == [StartCall, SignalCall]
+
+
+def lease_of(store: Store, customer: str) -> tuple[str | None, datetime | None]:
+    lease = select(customer_locks.c.holder, customer_locks.c.held_until).where(customer_locks.c.customer_id == customer)
+    with store.engine.connect() as connection:
+        row = connection.execute(lease).first()
+    return (row.holder, row.held_until) if row else (None, None)
+
+
+def test_a_live_lease_of_another_process_holds_the_call_until_it_is_released(store: Store, router: Router, gateway: FakeGateway) -> None:
+    identified(router, "c1")
+    now = datetime.now(UTC)
+    with store.session() as session:
+        assert session.take_leases(["c1"], "other-process", now, now + LEASE_TTL)
+    with ThreadPoolExecutor(1) as pool:
+        call = pool.submit(router.track, track("c1", "checkout_started", "t1", cart_value=50))
+        threading.Event().wait(0.3)  # long enough to have been applied, were the lease ignored
+        assert not call.done() and gateway.calls == []
+        with store.session() as session:
+            session.release_leases(["c1"], "other-process")
+        assert call.result(10).enrolled
+    assert lease_of(store, "c1")[0] is None
+
+
+def test_an_expired_lease_of_a_dead_process_is_taken_over(store: Store, router: Router) -> None:
+    identified(router, "c1")
+    long_ago = datetime.now(UTC) - 2 * LEASE_TTL
+    with store.session() as session:
+        assert session.take_leases(["c1"], "dead-process", long_ago, long_ago + LEASE_TTL)
+    assert router.track(track("c1", "checkout_started", "t1", cart_value=50)).enrolled
+    assert lease_of(store, "c1")[0] is None
+
+
+def test_a_call_temporal_refused_releases_its_lease(store: Store, router: Router, gateway: FakeGateway) -> None:
+    identified(router, "c1")
+    gateway.fail = True
+    with pytest.raises(TemporalUnavailable):
+        router.track(track("c1", "checkout_started", "t1", cart_value=50))
+    assert lease_of(store, "c1")[0] is None
+    gateway.fail = False
+    assert router.track(track("c1", "checkout_started", "t1", cart_value=50)).enrolled  # the retry, at once
+
+
+class MovingGateway(FakeGateway):
+    """While Temporal answers, moves c1 to the US through a session that skips the customer's lock.
+
+    Every writer of the store that can change a routing decision takes that lock, which waits for
+    the router's lease; this stands in for one that does not (an operator's script, say).
+    """
+
+    def execute(self, calls: Sequence[TemporalCall]) -> list[bool]:
+        with self.store.session() as session:
+            session.update_traits("c1", {"country": "US"}, [], NOW)
+        return super().execute(calls)
+
+
+def test_a_call_whose_plan_changes_while_temporal_answers_makes_the_new_calls_before_committing(store: Store) -> None:
+    gateway = MovingGateway(store)
+    router = Router(store, gateway)
+    router.identify(identify("c1", "i0", country="CA"))
+    # Planned, the VIP identify starts an enrollment and the checkout enrolls no one (c1 is not in
+    # the US). At commit c1 is in the US, so the checkout enrolls them in the cart journey: that
+    # start is made too before anything is committed.
+    outcomes = router.apply([identify("c1", "i1", spend=5000), track("c1", "checkout_started", "t1", cart_value=50)])
+    starts = [c.start.enrollment_id for c in gateway.calls if isinstance(c, StartCall)]
+    assert starts == [enrollment_id("vip", "c1", 1), enrollment_id("cart", "c1", 1)]
+    assert outcomes[1].enrolled == [enrollment_id("cart", "c1", 1)]
+    with store.session() as session:
+        assert sorted(e.enrollment_id for e in session.enrollments_for("c1")) == sorted(starts)
+
+
+def test_a_customer_locked_session_waits_for_the_routers_lease(store: Store) -> None:
+    gateway = HeldGateway(store, held_customer="c1")
+    router = Router(store, gateway)
+    identified(router, "c1")
+    with ThreadPoolExecutor(2) as pool:
+        call = pool.submit(router.track, track("c1", "checkout_started", "t1", cart_value=50))
+        assert gateway.holding.wait(10)
+
+        def finish_first_enrollment() -> bool:
+            # What the workflow's last activity does; it must see the index row the router commits.
+            with store.session(lock_customer="c1") as session:
+                running = [e.enrollment_id for e in session.enrollments_for("c1", running_only=True)]
+                for enrollment in running:
+                    session.finish_enrollment(enrollment, "completed", None, NOW)
+                return bool(running)
+
+        finisher = pool.submit(finish_first_enrollment)
+        threading.Event().wait(0.3)
+        assert not finisher.done()
+        gateway.release.set()
+        assert call.result(10).enrolled and finisher.result(10)

@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException
 
 from orchestrator.api.payloads import BATCH_TYPES
 from orchestrator.routing import TemporalUnavailable
+from orchestrator.routing_lease import CustomerBusy
 
 RETRY_AFTER_SECONDS = 5
 MAX_LISTED_ERRORS = 100
@@ -145,6 +146,10 @@ def install_error_handlers(app: FastAPI) -> None:
         headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
         return error_response(ApiError(503, "temporal_unavailable", message, headers=headers))
 
+    async def customer_busy(_: Request, exc: Exception) -> JSONResponse:
+        message = f"{exc}; the call was not recorded, retry it (same messageId) later"
+        return error_response(ApiError(503, "customer_busy", message, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}))
+
     async def database_unavailable(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, OperationalError)
         message = f"the database refused the call ({type(exc.orig).__name__}); it was not recorded, retry it later"
@@ -158,5 +163,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, api_error)
     app.add_exception_handler(RequestValidationError, invalid_request)
     app.add_exception_handler(TemporalUnavailable, temporal_unavailable)
+    app.add_exception_handler(CustomerBusy, customer_busy)
     app.add_exception_handler(OperationalError, database_unavailable)
     app.add_exception_handler(HTTPException, http_error)

@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse
 from orchestrator.api.state import ApiRuntime, runtime
 from orchestrator.personalization.unsubscribe import UnsubscribeConfig
 from orchestrator.routing import IdentifyCall, TemporalUnavailable, TrackCall
+from orchestrator.routing_lease import CustomerBusy
 
 router = APIRouter(prefix="/v1/unsubscribe", tags=["unsubscribe"])
 Runtime = Annotated[ApiRuntime, Depends(runtime)]
@@ -61,6 +62,6 @@ def unsubscribe(token: str, api: Runtime) -> HTMLResponse:
     api.router.identify(IdentifyCall(customer_id, {"email_opt_in": False}, f"unsubscribe-{uuid.uuid4()}", now, now))
     try:
         api.router.track(TrackCall(customer_id, UNSUBSCRIBED_EVENT, {"channel": "email"}, f"unsubscribe-{uuid.uuid4()}", now, now))
-    except TemporalUnavailable:
+    except (TemporalUnavailable, CustomerBusy):
         pass  # consent is revoked already and the gate refuses every marketing email; journeys just do not exit early
     return _page("You are unsubscribed", "<p>You will not receive marketing email from us any more.</p>")

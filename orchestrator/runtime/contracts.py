@@ -211,3 +211,5 @@ class FinishRequest:
     status: str
     step: str | None
     at: str
+    customer_id: str | None = None
+    """Set by workflows since customer leases: the end is written under the customer's lock (None: older histories)."""

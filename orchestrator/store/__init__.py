@@ -7,16 +7,20 @@ path through SQLAlchemy Core, one schema through Alembic migrations shipped in t
 from __future__ import annotations
 
 import os
+import sqlite3
+import threading
+import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import QueuePool
 
 from orchestrator.store.profiles import dumps
 from orchestrator.store.session import StoreSession
@@ -41,8 +45,16 @@ __all__ = [
 ]
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+LEASE_WAIT_FOR_SESSIONS = timedelta(seconds=75)
+"""How long a `lock_customer` session waits for a router's lease: past its expiry (60 s), so it always ends."""
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 """How long a SQLite writer waits for the single write lock before failing: long enough for a burst."""
+SQLITE_POOL_SIZE = 16
+"""SQLite connections kept open for reuse: the worker's activity threads plus the API's, roughly."""
+READ_ONLY_OPTION = "journey_read_only"
+"""Execution option marking a `Store.read` connection (SQLite begins it DEFERRED, not IMMEDIATE)."""
+_forked_connections: list[Any] = []
+"""SQLite connections a forked child inherited: never used, never closed (see `_sqlite_engine`)."""
 
 
 class Store:
@@ -52,6 +64,7 @@ class Store:
         self.url = url
         parsed = make_url(url)
         self.dialect = parsed.get_backend_name()
+        self._writer_lock, self._writer_pid = threading.RLock(), os.getpid()
         if self.dialect == "sqlite":
             self.engine = _sqlite_engine(url)
         elif self.dialect == "postgresql":
@@ -61,6 +74,21 @@ class Store:
             self.engine = create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, json_serializer=dumps)
         else:
             raise ValueError(f"DATABASE_URL must be sqlite:///PATH or postgresql://..., not {parsed.drivername}://")
+
+    def _writer(self) -> AbstractContextManager[Any]:
+        """SQLite: this process's writers take turns on a lock before SQLite's own.
+
+        SQLite's busy handler makes a waiting writer sleep and poll (up to 100 ms a nap), so
+        under load most of a write's latency was napping while the lock sat free (bench/RESULTS.md,
+        enrollments). Queued on a lock here, the next writer starts the moment the last one
+        commits. Writers in other processes still meet at SQLite's lock. Re-entrant, so a
+        nested session fails on SQLite's lock as it always did, rather than hanging here.
+        """
+        if self.dialect != "sqlite":
+            return nullcontext()
+        if self._writer_pid != os.getpid():  # a forked child must not inherit a lock its parent may hold
+            self._writer_lock, self._writer_pid = threading.RLock(), os.getpid()
+        return self._writer_lock
 
     @classmethod
     def from_env(cls, default_dir: Path | str = ".journey") -> Store:
@@ -88,13 +116,38 @@ class Store:
         """One transaction: committed when the block ends, rolled back (nothing written) if it raises.
 
         `lock_customer` serializes this transaction with every other one that locks the same
-        customer, so one customer's events apply in order even across API processes.
+        customer, so one customer's events apply in order even across API processes. It also
+        waits while a router holds the customer's lease (orchestrator/routing_lease.py), between
+        planning a call and committing it: what such a session writes (an enrollment's end, a
+        trait, a delivery) then never falls between the two.
         """
-        with self.engine.begin() as connection:
-            session = StoreSession(connection)
-            if lock_customer is not None:
+        deadline = time.monotonic() + LEASE_WAIT_FOR_SESSIONS.total_seconds()
+        pause = 0.005
+        while True:
+            with self._writer(), self.engine.begin() as connection:
+                session = StoreSession(connection)
+                if lock_customer is None:
+                    yield session
+                    return
                 session.lock_customer(lock_customer)
-            yield session
+                if not session.leased(lock_customer, datetime.now(UTC)) or time.monotonic() >= deadline:
+                    yield session
+                    return
+            time.sleep(pause)
+            pause = min(pause * 2, 0.1)
+
+    @contextmanager
+    def read(self) -> Iterator[StoreSession]:
+        """A transaction for reading only: one consistent snapshot, without taking any lock.
+
+        On SQLite it begins DEFERRED instead of IMMEDIATE, so it neither waits for the write
+        lock nor holds it (WAL readers never block). Writing in it is a bug: on SQLite the write
+        may fail with "database is locked" instead of waiting its turn.
+        """
+        with self.engine.connect() as connection:
+            connection.execution_options(**{READ_ONLY_OPTION: True})
+            with connection.begin():
+                yield StoreSession(connection)
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -104,16 +157,25 @@ def _sqlite_engine(url: str) -> Engine:
     database = make_url(url).database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    # NullPool: SQLite connections are cheap, and a pooled one carried across threads or a fork is trouble.
+    # Pooled connections: opening one costs a connect, four PRAGMAs and, on close, a WAL checkpoint
+    # when it was the last one open, about 2.5 ms per session in all (bench/send_path.py); a pooled
+    # session costs only its BEGIN and COMMIT. LIFO keeps a few warm connections in use; connections
+    # over `pool_size` (a burst of threads) are opened and closed as before. A connection made
+    # before a fork is never used or closed by the child (see `_checkout`).
     engine = create_engine(
         url,
-        poolclass=NullPool,
-        connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+        poolclass=QueuePool,
+        pool_size=SQLITE_POOL_SIZE,
+        max_overflow=-1,
+        pool_use_lifo=True,
+        connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "factory": _SQLiteConnection},
         json_serializer=dumps,
     )
 
     @event.listens_for(engine, "connect")
-    def _configure(dbapi_connection: Any, _record: Any) -> None:
+    def _configure(dbapi_connection: Any, record: Any) -> None:
+        record.info["pid"] = os.getpid()
+        dbapi_connection._turns = _writer_turns_for(database)
         # The driver's own transaction handling is off so that `begin` below is the only BEGIN.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -123,10 +185,112 @@ def _sqlite_engine(url: str) -> Engine:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
+    @event.listens_for(engine, "checkout")
+    def _checkout(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        # A connection inherited through fork() belongs to the parent: SQLite forbids using it in the
+        # child, and closing it here could disturb the parent's locks. Keep it referenced (so garbage
+        # collection never closes it) and let the pool open a fresh one.
+        if record.info.get("pid") != os.getpid():
+            _forked_connections.append(dbapi_connection)
+            record.dbapi_connection = proxy.dbapi_connection = None
+            raise exc.DisconnectionError("SQLite connection made in another process")
+
     @event.listens_for(engine, "begin")
-    def _begin_immediate(connection: Any) -> None:
-        # Take the write lock up front: a deferred transaction that reads then writes can fail
-        # with SQLITE_BUSY mid-way instead of waiting, and IMMEDIATE makes sessions serial.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    def _begin(connection: Any) -> None:
+        # Writers take the write lock up front: a deferred transaction that reads then writes can fail
+        # with SQLITE_BUSY mid-way instead of waiting, and IMMEDIATE makes sessions serial. `Store.read`
+        # sessions begin DEFERRED: a WAL reader sees a snapshot and neither waits for nor blocks writers.
+        # Straight to the driver: SQLAlchemy's statement machinery would double the cost of a short session.
+        dbapi_connection = connection.connection.dbapi_connection
+        if connection.get_execution_options().get(READ_ONLY_OPTION):
+            _begin_sqlite(dbapi_connection, "BEGIN")
+            return
+        if isinstance(dbapi_connection, _SQLiteConnection):
+            dbapi_connection.take_writer_turn()
+        try:
+            _begin_sqlite(dbapi_connection, "BEGIN IMMEDIATE")
+        except BaseException:
+            if isinstance(dbapi_connection, _SQLiteConnection):
+                dbapi_connection.end_writer_turn()
+            raise
 
     return engine
+
+
+def _begin_sqlite(dbapi_connection: Any, statement: str) -> None:
+    """Run BEGIN on the sqlite3 connection; its errors raised as SQLAlchemy's (the API answers 503 to OperationalError)."""
+    try:
+        dbapi_connection.execute(statement)
+    except sqlite3.Error as error:
+        raise exc.DBAPIError.instance(statement, None, error, sqlite3.Error) from error
+
+
+class _SQLiteConnection(sqlite3.Connection):
+    """A sqlite3 connection whose writers queue on a lock of this process before BEGIN IMMEDIATE.
+
+    SQLite's own busy handler does not queue: a writer that finds the write lock taken sleeps
+    1, 2, 5, 10... ms and tries again, so under load the lock sits free while the waiters sleep,
+    and each write transaction costs milliseconds of waiting (bench/send_path.py). The threads
+    of one process take turns on a `threading.Lock` per database file instead, so BEGIN
+    IMMEDIATE finds the lock free unless another process holds it (then SQLite's busy handler
+    waits as before). The turn ends when the transaction does (commit, rollback or close;
+    SQLAlchemy's pool rolls back a connection it gets back in a transaction).
+    """
+
+    _turns: threading.Lock | None = None
+    _holds_turn = False
+
+    def take_writer_turn(self) -> None:
+        if self._turns is None:
+            return
+        if not self._turns.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
+            cause = sqlite3.OperationalError("database is locked (waited for this process's other writers)")
+            raise exc.OperationalError("BEGIN IMMEDIATE", None, cause)
+        self._holds_turn = True
+
+    def end_writer_turn(self) -> None:
+        if self._holds_turn:
+            self._holds_turn = False
+            assert self._turns is not None
+            self._turns.release()
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self.end_writer_turn()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self.end_writer_turn()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self.end_writer_turn()
+
+
+_writer_turns: dict[str, threading.Lock] = {}
+_writer_turns_guard = threading.Lock()
+
+
+def _forget_writer_turns() -> None:
+    """In a forked child: the parent's locks may be held by threads that do not exist here."""
+    global _writer_turns_guard
+    _writer_turns.clear()
+    _writer_turns_guard = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_writer_turns)
+
+
+def _writer_turns_for(database: str | None) -> threading.Lock | None:
+    """The process-wide lock the writers of `database` take turns on (None for an in-memory database)."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    key = os.path.realpath(database)
+    with _writer_turns_guard:
+        return _writer_turns.setdefault(key, threading.Lock())
