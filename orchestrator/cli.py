@@ -234,6 +234,7 @@ def dev(folder: Path, data_dir: Path, api_port: int, temporal_port: int, headles
     """Run the whole stack locally: Temporal dev server, worker, API; deploy every journey in FOLDER."""
     import asyncio
 
+    from activities.providers import ProviderSettingsError
     from orchestrator.deployment import DeployRefused
     from orchestrator.devserver import DevServerError
     from orchestrator.devstack import DevOptions, DevStackInfo, run_dev
@@ -248,7 +249,7 @@ def dev(folder: Path, data_dir: Path, api_port: int, temporal_port: int, headles
         asyncio.run(run_dev(options, announce))
     except DeployRefused as exc:
         _refused(exc)
-    except DevServerError as exc:
+    except (DevServerError, ProviderSettingsError) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo("stopped")
 
@@ -260,6 +261,7 @@ def worker(task_queue: str | None) -> None:
     import asyncio
     import logging
 
+    from activities.providers import ProviderSettingsError
     from orchestrator.devstack import run_worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -267,6 +269,8 @@ def worker(task_queue: str | None) -> None:
         asyncio.run(run_worker(task_queue))
     except KeyboardInterrupt:  # Ctrl-C before the worker was up (still waiting for Temporal)
         pass
+    except ProviderSettingsError as exc:
+        raise click.ClickException(str(exc)) from exc
     click.echo("stopped", err=True)
 
 

@@ -82,10 +82,14 @@ def channel_providers(providers: ChannelProviders | None = None) -> dict[str, st
 
 
 async def run_dev(options: DevOptions, announce: Callable[[DevStackInfo], None]) -> None:
-    """Run the stack until SIGINT/SIGTERM. Raises DeployRefused (before starting anything) on journey errors."""
+    """Run the stack until SIGINT/SIGTERM.
+
+    Raises DeployRefused on journey errors and ProviderSettingsError on provider settings, before starting anything.
+    """
     from orchestrator.api import create_app
 
     journeys, _ = compile_for_deploy(options.paths)
+    providers = providers_from_env()  # raises ProviderSettingsError before anything starts
     store = Store.from_env(default_dir=options.data_dir)
     server = DevServer(options.data_dir, ip=options.host, port=options.temporal_port, ui_port=options.ui_port)
     try:
@@ -98,7 +102,6 @@ async def run_dev(options: DevOptions, announce: Callable[[DevStackInfo], None])
             store, client, api_keys=keys or None, auth_disabled=not keys, task_queue=DEFAULT_TASK_QUEUE, search_attributes=True
         )
         api = EmbeddedServer(uvicorn.Config(app, host=options.host, port=options.api_port, log_level="warning", lifespan="on"))
-        providers = providers_from_env()
         async with build_worker(client, store, task_queue=DEFAULT_TASK_QUEUE, providers=providers):
             api_task = asyncio.create_task(api.serve())
             while not api.started and not api_task.done():
@@ -128,12 +131,13 @@ async def run_dev(options: DevOptions, announce: Callable[[DevStackInfo], None])
 async def run_worker(task_queue: str | None = None) -> None:
     """A worker against the cluster and database the environment names, until SIGINT/SIGTERM."""
     settings = TemporalSettings.from_env()
+    providers = providers_from_env()  # raises ProviderSettingsError before anything starts
     store = Store.from_env()
     try:
         await asyncio.to_thread(store.migrate)
         client = await _connect_patiently(settings)
         queue = task_queue or settings.task_queue
-        async with build_worker(client, store, task_queue=queue, search_attributes=settings.search_attributes):
+        async with build_worker(client, store, task_queue=queue, search_attributes=settings.search_attributes, providers=providers):
             await _until_stopped()
     finally:
         store.dispose()

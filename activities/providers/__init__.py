@@ -18,6 +18,7 @@ __all__ = [
     "PermanentFailure",
     "Provider",
     "ProviderResult",
+    "ProviderSettingsError",
     "RetryableFailure",
     "Sandbox",
     "message_reference",
@@ -25,6 +26,11 @@ __all__ = [
 ]
 
 CHANNELS = ("email", "sms", "push")
+UNSUBSCRIBE_SECRET = "JOURNEY_UNSUBSCRIBE_SECRET"
+
+
+class ProviderSettingsError(ValueError):
+    """The environment configures a provider incompletely or unsafely: the worker must not start."""
 
 
 @dataclass
@@ -50,10 +56,20 @@ def providers_from_env(env: Mapping[str, str] | None = None) -> ChannelProviders
 
     env = os.environ if env is None else env
     chosen: dict[str, Provider] = {}
-    if (email := SendGridSettings.from_env(env)) is not None:
-        chosen["email"] = SendGridEmail(email)
-    if (sms := TwilioSettings.from_env(env)) is not None:
-        chosen["sms"] = TwilioSms(sms)
-    if (push := FcmSettings.from_env(env)) is not None:
-        chosen["push"] = FcmPush(push)
+    try:
+        if (email := SendGridSettings.from_env(env)) is not None:
+            chosen["email"] = SendGridEmail(email)
+        if (sms := TwilioSettings.from_env(env)) is not None:
+            chosen["sms"] = TwilioSms(sms)
+        if (push := FcmSettings.from_env(env)) is not None:
+            chosen["push"] = FcmPush(push)
+    except ValueError as exc:
+        raise ProviderSettingsError(str(exc)) from exc
+    if "email" in chosen and not env.get(UNSUBSCRIBE_SECRET):
+        # Real inboxes get marketing email whose unsubscribe links are signed with this key; the
+        # development key is public, so anyone could unsubscribe anyone.
+        raise ProviderSettingsError(
+            f"SENDGRID_API_KEY is set, so email goes to real inboxes: set {UNSUBSCRIBE_SECRET} to a long random string"
+            f" (e.g. $(openssl rand -hex 32)) so its unsubscribe links cannot be forged"
+        )
     return ChannelProviders(chosen)

@@ -7,7 +7,14 @@ import json
 import pytest
 
 from activities.messages import Message
-from activities.providers import ChannelProviders, PermanentFailure, RetryableFailure, message_reference, providers_from_env
+from activities.providers import (
+    ChannelProviders,
+    PermanentFailure,
+    ProviderSettingsError,
+    RetryableFailure,
+    message_reference,
+    providers_from_env,
+)
 from activities.providers.base import retry_after_seconds
 from activities.providers.fcm_push import FcmPush
 from activities.providers.sendgrid_email import SendGridEmail
@@ -155,8 +162,16 @@ def test_channels_without_credentials_use_the_sandbox(fake: FakeProviders) -> No
     assert isinstance(chosen, ChannelProviders)
     assert chosen.describe()["sms"] == f"twilio (+15550100, {fake.url})"
     assert chosen.describe()["email"].startswith("sandbox")
-    with pytest.raises(ValueError, match="TWILIO_FROM"):
+    with pytest.raises(ProviderSettingsError, match="TWILIO_FROM"):
         providers_from_env({"TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "t"})
+
+
+def test_real_email_needs_an_unsubscribe_secret_of_its_own(fake: FakeProviders) -> None:
+    sendgrid = {"SENDGRID_API_KEY": "SG.k", "SENDGRID_FROM": "news@shop.example", "SENDGRID_BASE_URL": fake.url}
+    with pytest.raises(ProviderSettingsError, match="JOURNEY_UNSUBSCRIBE_SECRET"):
+        providers_from_env(sendgrid)  # links signed with the public development key would let anyone unsubscribe anyone
+    chosen = providers_from_env(sendgrid | {"JOURNEY_UNSUBSCRIBE_SECRET": "0123456789abcdef"})
+    assert chosen.describe()["email"].startswith("sendgrid")
 
 
 def _provider(route: str, request: pytest.FixtureRequest) -> tuple[SendGridEmail | TwilioSms | FcmPush, Message]:

@@ -68,6 +68,7 @@ def stack(tmp_path: Path, fake: FakeProviders, signer: SendGridSigner) -> Iterat
     port = free_port()
     env = {
         "SENDGRID_API_KEY": "SG.stack-test",
+        "JOURNEY_UNSUBSCRIBE_SECRET": "stack-test-unsubscribe-secret",
         "SENDGRID_FROM": "Shop <news@shop.example>",
         "SENDGRID_BASE_URL": fake.url,
         "SENDGRID_WEBHOOK_PUBLIC_KEY": signer.public_key,
