@@ -22,7 +22,7 @@ SEARCH_ATTRIBUTES = (JOURNEY_ID, JOURNEY_VERSION, CURRENT_STEP, CUSTOMER_ID)
 
 
 def enrollment_search_attributes(journey_id: str, version: str, start_step: str, customer_id: str) -> TypedSearchAttributes:
-    """What an enrollment starts with; the workflow keeps CurrentStep up to date from then on."""
+    """What an enrollment starts with; the workflow updates CurrentStep when it waits at another step, and when it ends."""
     return TypedSearchAttributes(
         [
             SearchAttributePair(JOURNEY_ID, journey_id),

@@ -66,6 +66,18 @@ _RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=tim
 _WEBHOOK_RETRY = RetryPolicy(initial_interval=timedelta(seconds=5), maximum_interval=timedelta(minutes=5), maximum_attempts=8)
 """About ten minutes of retries (5s, 10s, 20s ... 5 min) before the journey goes on without the call."""
 
+_FINISH_TIMEOUT = timedelta(minutes=2)
+"""One attempt of the local `finish_enrollment`: it may wait up to 75 s for a router's customer lease
+(orchestrator.store.LEASE_WAIT_FOR_SESSIONS), then for SQLite's write lock."""
+
+_LEAN_BOOKKEEPING = "current-step-when-waiting-local-finish"
+"""Patch id (a permanent name, docs/architecture.md "Changing the interpreter"). Enrollments started since
+this patch upsert CurrentStep only when they block and at their end, not at every step (each upsert is a
+visibility write on the server), and run `finish_enrollment` as a local activity (no schedule, start and
+complete events, no task matching, no extra workflow task). One id for both changes: every run that calls
+`workflow.patched` also upserts Temporal's own TemporalChangeVersion search attribute, one more visibility
+write per patch id, which is the very cost this saves."""
+
 _TIMEOUT = "timeout"
 _MATCHED = "matched"
 
@@ -306,11 +318,13 @@ class JourneyWorkflow:
             if resumable is not None and self._history_is_long():
                 self._continue_as_new(resumable.id, wait_until=deadline.isoformat() if deadline else None, waiting=True)
             if deadline is None:
+                self._show_current_step()
                 await workflow.wait_condition(lambda: bool(self._inbox))
                 continue
             remaining = (deadline - self._now()).total_seconds()
             if remaining <= 0:
                 return _TIMEOUT
+            self._show_current_step()
             try:
                 await workflow.wait_condition(lambda: bool(self._inbox), timeout=timedelta(seconds=remaining))
             except TimeoutError:
@@ -380,8 +394,23 @@ class JourneyWorkflow:
         self._visits[step] = self._visits.get(step, 0) + 1
         self._trail.append(TrailEntry(step, self._now().isoformat()))
         del self._trail[:-TRAIL_LIMIT]
-        if self._input.upsert_search_attributes:
-            workflow.upsert_search_attributes([CURRENT_STEP.value_set(step)])
+        if self._input.upsert_search_attributes and not workflow.patched(_LEAN_BOOKKEEPING):
+            workflow.upsert_search_attributes([CURRENT_STEP.value_set(step)])  # enrollments from before the patch
+
+    def _show_current_step(self) -> None:
+        """Make CurrentStep the step the enrollment is at, if it is not already.
+
+        Called when the enrollment is about to block (a wait, a wait_for, a held send, the
+        holdout) and when it ends, so CurrentStep is the step it waits at (or ended at): the
+        steps it passes through in one go are never upserted, since each upsert is a
+        visibility write on the server. The start call sets CurrentStep to the first step,
+        and a run that continues as new keeps its search attributes, so an enrollment that
+        waits at the step already shown upserts nothing.
+        """
+        if not self._input.upsert_search_attributes or self._step is None or not workflow.patched(_LEAN_BOOKKEEPING):
+            return
+        if workflow.info().typed_search_attributes.get(CURRENT_STEP) != self._step:
+            workflow.upsert_search_attributes([CURRENT_STEP.value_set(self._step)])
 
     def _history_is_long(self) -> bool:
         if not self._progress:
@@ -416,5 +445,13 @@ class JourneyWorkflow:
     async def _finish(self, status: str, step: str | None) -> EnrollmentResult:
         at = self._now().isoformat()
         self._status = status
-        await self._activity("finish_enrollment", FinishRequest(self._input.enrollment_id, status, step, at), None)
+        self._show_current_step()
+        request = FinishRequest(self._input.enrollment_id, status, step, at, self._input.customer_id)
+        if workflow.patched(_LEAN_BOOKKEEPING):
+            # Local: run by this worker inside the workflow task that completes the enrollment. No
+            # schedule_to_close: like the other activities it retries until the index row is written
+            # (the write is idempotent), backing off through timers past a minute between attempts.
+            await workflow.execute_local_activity("finish_enrollment", request, start_to_close_timeout=_FINISH_TIMEOUT, retry_policy=_RETRY)
+        else:
+            await self._activity("finish_enrollment", request, None)  # enrollments from before the patch
         return EnrollmentResult(status, step, at)

@@ -1,20 +1,27 @@
 """Record workflow histories of enrollments that use every step kind, for the replay test.
 
-    .venv/bin/python tests/histories/record.py
+    .venv/bin/python tests/histories/record.py [SCENARIO ...]
 
-Runs each scenario on the time-skipping test server and writes one JSON history per
-workflow run next to this file (`<scenario>.json`, or `<scenario>.run<N>.json` for an
-enrollment that continued as new). `test_replay.py` replays them with the current
-interpreter: a change to `orchestrator/runtime/workflow.py` that would break enrollments
-already in flight fails there. Re-record only for a change that is meant to be
-incompatible and is gated with `workflow.patched` (docs/architecture.md); keep the old
-files next to the new ones so both code paths stay covered.
+Runs each scenario (all by default) and writes one JSON history per workflow run next
+to this file (`<scenario>.json`, or `<scenario>.run<N>.json` for an enrollment that
+continued as new). Most run on the time-skipping test server; `DEV_SCENARIOS` run on the
+Temporal dev server, which has the custom search attributes, so their histories hold
+the `CurrentStep` upserts the time-skipping server cannot record. `test_replay.py`
+replays them with the current interpreter: a change to `orchestrator/runtime/workflow.py`
+that would break enrollments already in flight fails there. Re-record only for a change
+that is meant to be incompatible and is gated with `workflow.patched` (docs/architecture.md);
+keep the old files next to the new ones under another name (`<scenario>.<what>.json`,
+which re-recording leaves alone) so both code paths stay covered: `findable.unpatched.json`
+is `findable` as recorded before the `finish-as-local-activity` and
+`current-step-when-waiting` patches.
 """
 
 from __future__ import annotations
 
 import asyncio
+import sys
 import tempfile
+import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
@@ -24,8 +31,10 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from orchestrator.runtime.contracts import EVENT_SIGNAL, EventMessage
-from orchestrator.simulation import Simulator
+from orchestrator.binaries import temporal_cli
+from orchestrator.runtime.contracts import EVENT_SIGNAL, STATUS_QUERY, EnrollmentStatus, EventMessage
+from orchestrator.runtime.search_attributes import SEARCH_ATTRIBUTES
+from orchestrator.simulation import Simulator, quiet_runtime, release_temporal_runtime
 from orchestrator.store import Store
 from tests.runtime.support import Harness, harness, journey
 
@@ -159,12 +168,50 @@ async def continue_as_new(env: WorkflowEnvironment, h: Harness) -> WorkflowHandl
     return handle
 
 
-SCENARIOS: dict[str, Callable[[WorkflowEnvironment, Harness], Awaitable[WorkflowHandle[Any, Any]]]] = {
+FINDABLE = """
+    id: findable
+    name: Waits where the Temporal UI can see them
+    trigger: {event: go}
+    steps:
+      - id: hello
+        send: {channel: email, subject: "Hello", body: "x"}
+      - id: pause
+        wait: 1s
+      - id: answer
+        wait_for: {event: answered, within: 1h, timeout_next: end}
+      - id: thanks
+        send: {channel: email, subject: "Thanks", body: "x"}
+    """
+
+
+async def waiting_at(handle: WorkflowHandle[Any, Any], step: str) -> None:
+    """Until the enrollment has entered `step` (real time: the dev server does not skip it)."""
+    deadline = time.monotonic() + 30
+    while (await handle.query(STATUS_QUERY, result_type=EnrollmentStatus)).step != step:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{handle.id} never reached {step}")
+        await asyncio.sleep(0.1)
+
+
+async def findable(env: WorkflowEnvironment, h: Harness) -> WorkflowHandle[Any, Any]:
+    h.identify("find-1", {"email": "ann@example.com", "email_opt_in": True})
+    handle = await h.enroll(journey(FINDABLE), "find-1", search_attributes=True)
+    await waiting_at(handle, "answer")
+    await handle.signal(EVENT_SIGNAL, EventMessage("m-1", "answered"))
+    return handle
+
+
+Scenario = Callable[[WorkflowEnvironment, Harness], Awaitable[WorkflowHandle[Any, Any]]]
+
+SCENARIOS: dict[str, Scenario] = {
     "tour": tour,
     "tour_timeout": tour_timeout,
     "exit_on": exit_on,
     "holdout": holdout,
     "continue_as_new": continue_as_new,
+}
+DEV_SCENARIOS: dict[str, Scenario] = {
+    "findable": findable,
 }
 
 
@@ -181,24 +228,46 @@ async def histories(env: WorkflowEnvironment, handle: WorkflowHandle[Any, Any]) 
     return found
 
 
-async def main() -> None:
-    async with Simulator.start() as simulator:
-        for name, scenario in SCENARIOS.items():
-            with tempfile.TemporaryDirectory() as tmp:
-                store = Store(f"sqlite:///{Path(tmp) / 'store.db'}")
-                store.migrate()
-                async with harness(simulator.env, store) as h:
-                    handle = await scenario(simulator.env, h)
-                    result = await handle.result()
-                    runs = await histories(simulator.env, handle)
-                store.dispose()
-            for old in HERE.glob(f"{name}*.json"):
-                old.unlink()
-            for number, text in enumerate(runs, start=1):
-                path = HERE / (f"{name}.json" if len(runs) == 1 else f"{name}.run{number}.json")
-                path.write_text(text + "\n", encoding="utf-8")
-            print(f"{name}: {result.status} at {result.step}, {len(runs)} run(s)")
+async def record(env: WorkflowEnvironment, scenarios: dict[str, Scenario]) -> None:
+    for name, scenario in scenarios.items():
+        with tempfile.TemporaryDirectory() as tmp:
+            store = Store(f"sqlite:///{Path(tmp) / 'store.db'}")
+            store.migrate()
+            async with harness(env, store) as h:
+                handle = await scenario(env, h)
+                result = await handle.result()
+                runs = await histories(env, handle)
+            store.dispose()
+        # Only this scenario's own files: not `<scenario>.<what>.json` kept from before a patch, nor another
+        # scenario whose name starts with this one (`tour_timeout` for `tour`).
+        for old in [HERE / f"{name}.json", *HERE.glob(f"{name}.run*.json")]:
+            old.unlink(missing_ok=True)
+        for number, text in enumerate(runs, start=1):
+            path = HERE / (f"{name}.json" if len(runs) == 1 else f"{name}.run{number}.json")
+            path.write_text(text + "\n", encoding="utf-8")
+        print(f"{name}: {result.status} at {result.step}, {len(runs)} run(s)")
+
+
+async def main(names: list[str]) -> None:
+    unknown = set(names) - SCENARIOS.keys() - DEV_SCENARIOS.keys()
+    if unknown:
+        raise SystemExit(f"no scenario {', '.join(sorted(unknown))}; there are {', '.join([*SCENARIOS, *DEV_SCENARIOS])}")
+    skipping = {name: scenario for name, scenario in SCENARIOS.items() if not names or name in names}
+    dev = {name: scenario for name, scenario in DEV_SCENARIOS.items() if not names or name in names}
+    if skipping:
+        async with Simulator.start() as simulator:
+            await record(simulator.env, skipping)
+    if dev:
+        async with await WorkflowEnvironment.start_local(
+            dev_server_existing_path=temporal_cli(),
+            search_attributes=SEARCH_ATTRIBUTES,
+            runtime=quiet_runtime(),
+            dev_server_log_level="error",
+            ui=False,
+        ) as env:
+            await record(env, dev)
+        release_temporal_runtime()
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    asyncio.run(main(sys.argv[1:]))

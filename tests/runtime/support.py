@@ -25,6 +25,7 @@ from activities.journey_activities import JourneyActivities
 from orchestrator import ir
 from orchestrator.compiler import compile_text, format_diagnostics
 from orchestrator.runtime.contracts import WORKFLOW_NAME, EnrollmentInput, EnrollmentResult, EventMessage
+from orchestrator.runtime.search_attributes import enrollment_search_attributes
 from orchestrator.runtime.workflow import JourneyWorkflow
 from orchestrator.simulation import PlaceholderSecrets
 from orchestrator.store import OutboxMessage, Store
@@ -61,7 +62,10 @@ class Harness:
         trigger: dict[str, Any] | None = None,
         history_limit: int | None = None,
         enrollment_id: str | None = None,
+        search_attributes: bool = False,
     ) -> WorkflowHandle[Any, EnrollmentResult]:
+        """`search_attributes`: start as the API's gateway does, with JourneyId ... CurrentStep set and kept
+        up to date (only on a server where they are registered: the dev server, not the time-skipping one)."""
         shift = (start - await self.env.get_current_time()).total_seconds()
         enrollment_id = enrollment_id or f"{journey.id}-{uuid.uuid4().hex[:12]}"
         return await self.env.client.start_workflow(
@@ -72,12 +76,15 @@ class Harness:
                 enrollment_id=enrollment_id,
                 trigger=_trigger(journey, trigger),
                 clock_shift_seconds=shift,
-                upsert_search_attributes=False,
+                upsert_search_attributes=search_attributes,
                 history_limit=history_limit,
             ),
             id=enrollment_id,
             task_queue=self.queue,
             result_type=EnrollmentResult,
+            search_attributes=enrollment_search_attributes(journey.id, journey.version, journey.start, customer_id)
+            if search_attributes
+            else None,
         )
 
     def messages(self, customer_id: str) -> list[OutboxMessage]:

@@ -8,6 +8,7 @@ the way the API does, through the gateway, from a thread.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator
 
@@ -17,7 +18,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from orchestrator.binaries import temporal_cli
 from orchestrator.routing import SignalCall, StartCall, customer_key, enrollment_id
-from orchestrator.runtime.contracts import EnrollmentInput, EnrollmentResult, EventMessage
+from orchestrator.runtime.contracts import EVENT_SIGNAL, STATUS_QUERY, EnrollmentInput, EnrollmentResult, EnrollmentStatus, EventMessage
 from orchestrator.runtime.search_attributes import CURRENT_STEP, CUSTOMER_ID, JOURNEY_ID, JOURNEY_VERSION, SEARCH_ATTRIBUTES
 from orchestrator.simulation import quiet_runtime, release_temporal_runtime
 from orchestrator.store import Store
@@ -88,3 +89,40 @@ async def test_enrollments_carry_search_attributes_without_personal_data(dev_env
         result = await handle.result()
         assert (result.status, result.step) == ("completed", "thanks")
         assert (await step_becomes(handle, "thanks"))[CURRENT_STEP.name] == "thanks"
+
+
+async def test_current_step_is_written_only_where_an_enrollment_waits_and_where_it_ends(dev_env: WorkflowEnvironment, store: Store) -> None:
+    """Each upsert is a visibility write on the server: the steps an enrollment passes through in one go are never shown."""
+    flow = journey(
+        """
+        id: upserts
+        name: Upserts
+        trigger: {event: go}
+        steps:
+          - id: answer
+            wait_for: {event: answered}
+          - id: hello
+            send: {channel: email, subject: "hello", body: "x"}
+          - id: pause
+            wait: 1s
+          - id: thanks
+            send: {channel: email, subject: "thanks", body: "x"}
+        """
+    )
+    async with harness(dev_env, store) as h:
+        h.identify(EMAIL, {"email": EMAIL})
+        handle = await h.enroll(flow, EMAIL, search_attributes=True)
+        assert (await step_becomes(handle, "answer"))[CURRENT_STEP.name] == "answer"  # the start call's value
+        # Set before the workflow's first task: signal once it waits, or the event arrives too early to count.
+        while (await handle.query(STATUS_QUERY, result_type=EnrollmentStatus)).step != "answer":
+            await asyncio.sleep(0.05)
+        await handle.signal(EVENT_SIGNAL, EventMessage("m-1", "answered"))
+        assert (await handle.result()).step == "thanks"
+        history = await handle.fetch_history()
+
+    shown = [
+        json.loads(attributes.search_attributes.indexed_fields[CURRENT_STEP.name].data)
+        for attributes in (e.upsert_workflow_search_attributes_event_attributes for e in history.events)
+        if CURRENT_STEP.name in attributes.search_attributes.indexed_fields
+    ]
+    assert shown == ["pause", "thanks"]  # not `answer` (the start set it), not `hello` (passed through)
