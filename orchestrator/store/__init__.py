@@ -11,7 +11,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -64,7 +64,6 @@ class Store:
         self.url = url
         parsed = make_url(url)
         self.dialect = parsed.get_backend_name()
-        self._writer_lock, self._writer_pid = threading.RLock(), os.getpid()
         if self.dialect == "sqlite":
             self.engine = _sqlite_engine(url)
         elif self.dialect == "postgresql":
@@ -74,21 +73,6 @@ class Store:
             self.engine = create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, json_serializer=dumps)
         else:
             raise ValueError(f"DATABASE_URL must be sqlite:///PATH or postgresql://..., not {parsed.drivername}://")
-
-    def _writer(self) -> AbstractContextManager[Any]:
-        """SQLite: this process's writers take turns on a lock before SQLite's own.
-
-        SQLite's busy handler makes a waiting writer sleep and poll (up to 100 ms a nap), so
-        under load most of a write's latency was napping while the lock sat free (bench/RESULTS.md,
-        enrollments). Queued on a lock here, the next writer starts the moment the last one
-        commits. Writers in other processes still meet at SQLite's lock. Re-entrant, so a
-        nested session fails on SQLite's lock as it always did, rather than hanging here.
-        """
-        if self.dialect != "sqlite":
-            return nullcontext()
-        if self._writer_pid != os.getpid():  # a forked child must not inherit a lock its parent may hold
-            self._writer_lock, self._writer_pid = threading.RLock(), os.getpid()
-        return self._writer_lock
 
     @classmethod
     def from_env(cls, default_dir: Path | str = ".journey") -> Store:
@@ -124,7 +108,7 @@ class Store:
         deadline = time.monotonic() + LEASE_WAIT_FOR_SESSIONS.total_seconds()
         pause = 0.005
         while True:
-            with self._writer(), self.engine.begin() as connection:
+            with self.engine.begin() as connection:
                 session = StoreSession(connection)
                 if lock_customer is None:
                     yield session
@@ -229,12 +213,13 @@ class _SQLiteConnection(sqlite3.Connection):
     """A sqlite3 connection whose writers queue on a lock of this process before BEGIN IMMEDIATE.
 
     SQLite's own busy handler does not queue: a writer that finds the write lock taken sleeps
-    1, 2, 5, 10... ms and tries again, so under load the lock sits free while the waiters sleep,
-    and each write transaction costs milliseconds of waiting (bench/send_path.py). The threads
-    of one process take turns on a `threading.Lock` per database file instead, so BEGIN
-    IMMEDIATE finds the lock free unless another process holds it (then SQLite's busy handler
-    waits as before). The turn ends when the transaction does (commit, rollback or close;
-    SQLAlchemy's pool rolls back a connection it gets back in a transaction).
+    1, 2, 5, 10... ms and tries again, so under load the lock sits free while the waiters sleep
+    (8 threads mixing short write transactions with other work: 20% more transactions per
+    second with turns, the same under pure write contention). The threads of one process take
+    turns on a `threading.Lock` per database file instead, so BEGIN IMMEDIATE finds the lock
+    free unless another process holds it (then SQLite's busy handler waits as before). The turn
+    ends when the transaction does (commit, rollback or close; SQLAlchemy's pool rolls back a
+    connection it gets back in a transaction).
     """
 
     _turns: threading.Lock | None = None

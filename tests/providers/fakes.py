@@ -34,6 +34,12 @@ _ROUTES = [
 ]
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 128
+    """The listen() backlog. The default, 5, overflows when a worker's 8 activity threads connect at
+    once: the kernel drops the extra SYNs and each of those clients waits 1 s to retransmit."""
+
+
 @dataclass(frozen=True)
 class Recorded:
     route: str
@@ -64,7 +70,7 @@ class FakeProviders:
         self._faults: dict[str, deque[Fault]] = {}
         self._lock = threading.Lock()
         self._counter = 0
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self._server = _Server(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="fake-providers", daemon=True)
 

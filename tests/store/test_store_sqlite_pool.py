@@ -1,0 +1,104 @@
+"""The SQLite engine: pooled connections, read-only sessions, writers taking turns, and forks."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from orchestrator.store import Store
+from tests.store.support import AT
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path) -> Iterator[Store]:
+    store = Store(f"sqlite:///{tmp_path / 'journey.db'}")
+    store.migrate()
+    try:
+        yield store
+    finally:
+        store.dispose()
+
+
+def _driver_connection(store: Store) -> object:
+    with store.session() as session:
+        return session._conn.connection.dbapi_connection
+
+
+def test_sessions_reuse_a_pooled_connection(sqlite_store: Store) -> None:
+    assert _driver_connection(sqlite_store) is _driver_connection(sqlite_store)
+
+
+def test_a_read_session_does_not_wait_for_a_writer_and_sees_the_last_commit(sqlite_store: Store) -> None:
+    with sqlite_store.session() as session:
+        session.identify("c1", {"plan": "pro"}, AT)
+    with sqlite_store.session() as writer:
+        writer.identify("c1", {"plan": "team"}, AT)
+        # Same thread, writer still open: a session that waited for the write lock would never get
+        # it and fail with "database is locked"; a read neither waits nor sees the uncommitted write.
+        with sqlite_store.read() as reader:
+            profile = reader.get_profile("c1")
+    assert profile is not None and profile.traits["plan"] == "pro"
+
+
+def test_writers_in_one_process_take_turns(sqlite_store: Store) -> None:
+    order: list[str] = []
+    first_in = threading.Event()
+
+    def second() -> None:
+        first_in.wait()
+        with sqlite_store.session() as session:
+            order.append("second")
+            session.identify("c1", {"plan": "team"}, AT)
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    with sqlite_store.session() as session:
+        first_in.set()
+        time.sleep(0.2)
+        order.append("first")
+        session.identify("c1", {"plan": "pro"}, AT)
+    thread.join(5)
+    assert order == ["first", "second"]
+    with sqlite_store.read() as session:
+        profile = session.get_profile("c1")
+    assert profile is not None and profile.traits["plan"] == "team"
+
+
+def test_a_session_that_raises_ends_its_turn(sqlite_store: Store) -> None:
+    with pytest.raises(RuntimeError), sqlite_store.session() as session:
+        session.identify("c1", {"plan": "pro"}, AT)
+        raise RuntimeError("boom")
+    finished = threading.Event()
+
+    def write() -> None:
+        with sqlite_store.session() as session:
+            session.identify("c1", {"plan": "team"}, AT)
+        finished.set()
+
+    threading.Thread(target=write).start()
+    assert finished.wait(5)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
+def test_a_forked_child_opens_its_own_connections(sqlite_store: Store) -> None:
+    with sqlite_store.session() as session:
+        session.identify("c1", {"plan": "pro"}, AT)
+    pid = os.fork()
+    if pid == 0:  # the child: write through the inherited store, then leave without cleanup
+        code = 1
+        try:
+            with sqlite_store.session() as session:
+                session.identify("c2", {"plan": "team"}, AT)
+            code = 0
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    with sqlite_store.session() as session:  # the parent's pooled connection still works
+        assert session.get_profile("c2") is not None
+        session.identify("c1", {"plan": "team"}, AT)
