@@ -61,6 +61,12 @@ class JourneyActivities:
     `providers` deliver each channel (default: the sandbox for all, so only the
     worker, which passes `providers_from_env()`, ever sends for real). `policy` holds the
     workspace's delivery rules (default: `DeliveryPolicy.from_env()`, JOURNEY_FREQUENCY_CAP).
+
+    Every activity is declared `no_thread_cancel_exception`: on cancellation (a worker shutting
+    down) Temporal would otherwise raise CancelledError inside the activity's thread wherever it
+    is, between a provider accepting a message and the ledger recording it, or in the middle of a
+    database statement (leaving a pooled PostgreSQL connection busy). They are short and
+    idempotent: they finish what they started (tests/runtime/test_worker_shutdown.py).
     """
 
     def __init__(
@@ -93,7 +99,7 @@ class JourneyActivities:
             profile = session.get_profile(customer_id)
         return _context(customer_id, profile)
 
-    @activity.defn(name="send_message")
+    @activity.defn(name="send_message", no_thread_cancel_exception=True)
     def send_message(self, request: SendRequest) -> SendResult:
         """Deliver one message at most once per (enrollment, step, visit), through the delivery gate.
 
@@ -200,7 +206,7 @@ class JourneyActivities:
         for token in tokens:
             session.remove_push_token(customer_id, token)
 
-    @activity.defn(name="evaluate_conditions")
+    @activity.defn(name="evaluate_conditions", no_thread_cancel_exception=True)
     def evaluate_conditions(self, request: ConditionRequest) -> list[bool]:
         """Truth of each condition against the customer's current profile; a failing one is false."""
         context = {
@@ -217,7 +223,7 @@ class JourneyActivities:
                 results.append(False)
         return results
 
-    @activity.defn(name="wake_time")
+    @activity.defn(name="wake_time", no_thread_cancel_exception=True)
     def wake_time(self, request: WakeRequest) -> WakeResult:
         customer = self._customer(request.customer_id)
         zone = customer_zone(customer.get("timezone"), request.default_timezone)
@@ -234,7 +240,7 @@ class JourneyActivities:
             return WakeResult(None, f"no date from {request.until_date!r}: {exc}")
         return WakeResult(moment.isoformat())
 
-    @activity.defn(name="evaluate_values")
+    @activity.defn(name="evaluate_values", no_thread_cancel_exception=True)
     def evaluate_values(self, request: ValuesRequest) -> dict[str, Any]:
         """The value of each expression (an update's `compute`); one that fails or is not JSON is left out.
 
@@ -254,7 +260,7 @@ class JourneyActivities:
                 log.info("%s: %s=%r skipped: %s", request.journey_id, key, expression, exc)
         return values
 
-    @activity.defn(name="update_profile")
+    @activity.defn(name="update_profile", no_thread_cancel_exception=True)
     def update_profile(self, request: UpdateRequest) -> None:
         """Write literal traits. A value the profile refuses (a bad e-mail...) is dropped, the rest is written."""
         values = dict(request.set or {})
@@ -273,7 +279,7 @@ class JourneyActivities:
                     return
                 del values[exc.field]
 
-    @activity.defn(name="call_webhook")
+    @activity.defn(name="call_webhook", no_thread_cancel_exception=True)
     def call_webhook(self, request: WebhookRequest) -> WebhookResult:
         secrets = self.secrets
         if secrets is None:
@@ -306,7 +312,7 @@ class JourneyActivities:
             raise ApplicationError(f"webhook {request.step_id}: HTTP {response.status_code}")  # retried
         return WebhookResult(response.status_code)
 
-    @activity.defn(name="finish_enrollment")
+    @activity.defn(name="finish_enrollment", no_thread_cancel_exception=True)
     def finish_enrollment(self, request: FinishRequest) -> None:
         # Under the customer's lock: a router that has started this enrollment but not yet
         # committed its index row holds the customer's lease, and this waits for that commit.

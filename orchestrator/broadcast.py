@@ -84,7 +84,7 @@ class BroadcastActivities:
     def __init__(self, router: Router) -> None:
         self.router = router
 
-    @activity.defn(name="enroll_audience_page")
+    @activity.defn(name="enroll_audience_page", no_thread_cancel_exception=True)
     def enroll_audience_page(self, page: BroadcastPage) -> BroadcastPageResult:
         router = self.router
         at = datetime.fromisoformat(page.at).astimezone(UTC)
