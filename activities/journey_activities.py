@@ -95,7 +95,7 @@ class JourneyActivities:
         ]
 
     def _customer(self, customer_id: str) -> dict[str, Any]:
-        with self.store.session() as session:
+        with self.store.read() as session:
             profile = session.get_profile(customer_id)
         return _context(customer_id, profile)
 

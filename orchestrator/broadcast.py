@@ -88,7 +88,7 @@ class BroadcastActivities:
     def enroll_audience_page(self, page: BroadcastPage) -> BroadcastPageResult:
         router = self.router
         at = datetime.fromisoformat(page.at).astimezone(UTC)
-        with router.store.session() as session:
+        with router.store.read() as session:
             router.catalog.refresh(session)
             journey = next((j for j in router.catalog.active if j.id == page.journey_id), None)
             customers = session.customer_ids(after=page.after, limit=page.limit) if journey else []

@@ -242,7 +242,7 @@ class Router:
 
     def refresh_catalog(self) -> CatalogSnapshot:
         """Re-read the active journeys (another process may have deployed): one short read transaction."""
-        with self.store.session() as session:
+        with self.store.read() as session:
             self.catalog.refresh(session)
         return self.catalog.snapshot
 

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends
 from orchestrator.api.answers import CustomerDeliveries, CustomerJourneys, CustomerMessages, DeliveryView, EnrollmentView, MessageView
 from orchestrator.api.errors import ApiError
 from orchestrator.api.state import ApiRuntime, runtime
+from orchestrator.store import StoreSession
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
 
@@ -26,9 +27,8 @@ _UNKNOWN = {404: {"description": "No such customer (no identify, and no event an
 @router.get("/{customer_id:path}/messages", response_model=CustomerMessages, responses=_UNKNOWN)
 def messages(customer_id: str, api: Runtime) -> CustomerMessages:
     """Every message the customer received (the sandbox provider's outbox), oldest first."""
-    with api.store.session() as session:
-        if session.get_profile(customer_id) is None:
-            raise _unknown(customer_id)
+    with api.store.read() as session:
+        _require_known(session, customer_id)
         sent = session.messages_for(customer_id)
     return CustomerMessages(customer_id=customer_id, messages=[MessageView.of(m) for m in sent])
 
@@ -36,9 +36,8 @@ def messages(customer_id: str, api: Runtime) -> CustomerMessages:
 @router.get("/{customer_id:path}/deliveries", response_model=CustomerDeliveries, responses=_UNKNOWN)
 def deliveries(customer_id: str, api: Runtime) -> CustomerDeliveries:
     """The delivery log: every send a journey attempted, sent or not, with the reason it was suppressed or deferred."""
-    with api.store.session() as session:
-        if session.get_profile(customer_id) is None:
-            raise _unknown(customer_id)
+    with api.store.read() as session:
+        _require_known(session, customer_id)
         rows = session.deliveries_for(customer_id)
     return CustomerDeliveries(customer_id=customer_id, deliveries=[DeliveryView.of(d) for d in rows])
 
@@ -46,9 +45,8 @@ def deliveries(customer_id: str, api: Runtime) -> CustomerDeliveries:
 @router.get("/{customer_id:path}/journeys", response_model=CustomerJourneys, responses=_UNKNOWN)
 def journeys(customer_id: str, api: Runtime) -> CustomerJourneys:
     """The customer's enrollments, oldest first, with the step each running one is at."""
-    with api.store.session() as session:
-        if session.get_profile(customer_id) is None:
-            raise _unknown(customer_id)
+    with api.store.read() as session:
+        _require_known(session, customer_id)
         enrollments = session.enrollments_for(customer_id)
     running = [e.enrollment_id for e in enrollments if e.status == "running"]
     answers = api.gateway.query_status(running, api.settings.status_query_timeout)
@@ -63,5 +61,6 @@ def journeys(customer_id: str, api: Runtime) -> CustomerJourneys:
     return CustomerJourneys(customer_id=customer_id, journeys=views)
 
 
-def _unknown(customer_id: str) -> ApiError:
-    return ApiError.not_found(f"no customer {customer_id!r}: identify them, or track an event a journey listens to")
+def _require_known(session: StoreSession, customer_id: str) -> None:
+    if session.get_profile(customer_id) is None:
+        raise ApiError.not_found(f"no customer {customer_id!r}: identify them, or track an event a journey listens to")

@@ -64,7 +64,7 @@ async def _body(request: Request) -> bytes:
 def _apply(api: ApiRuntime, plan_of: Callable[[StoreSession, datetime], WebhookPlan]) -> Applied:
     """Plan in a read transaction, then apply: blocking, so it runs in a worker thread."""
     now = datetime.now(UTC)
-    with api.store.session() as session:
+    with api.store.read() as session:
         plan = plan_of(session, now)
     return apply_plan(api.store, api.router, plan)
 
