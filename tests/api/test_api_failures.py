@@ -12,6 +12,7 @@ import pytest
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RetryConfig
 
+from orchestrator import routing
 from orchestrator.devserver import free_port
 from orchestrator.routing import SignalCall, TemporalCall, TemporalUnavailable
 from orchestrator.runtime.contracts import EventMessage
@@ -100,3 +101,21 @@ async def test_after_temporal_is_found_unreachable_calls_fail_fast_then_try_agai
     with pytest.raises(TemporalUnavailable) as later:
         await asyncio.to_thread(gateway.execute, [call])
     assert "moments ago" not in str(later.value)  # tried Temporal again
+
+
+async def test_a_customer_whose_lease_another_process_holds_is_answered_503_and_nothing_is_recorded(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await stack.deploy(compiled(QUICK_CART))
+    await stack.identify("cid", email="cid@example.com", country="US")
+    monkeypatch.setattr(routing, "LEASE_WAIT", timedelta(milliseconds=200))  # instead of 15 s
+    now = datetime.now(UTC)
+    with stack.store.session() as session:
+        assert session.take_leases(["cid"], "another-api-process", now, now + timedelta(minutes=1))
+    answer = await stack.track("cid", "checkout_started", message_id="m-busy", cart_value=50)
+    assert answer.status_code == 503 and answer.json()["error"] == "customer_busy", answer.text
+    assert answer.headers["Retry-After"] == "5"
+    assert count_rows(stack.store, events, message_id="m-busy") == 0 and count_rows(stack.store, enrollments) == 0
+    with stack.store.session() as session:
+        session.release_leases(["cid"], "another-api-process")
+    assert (await stack.track("cid", "checkout_started", message_id="m-busy", cart_value=50)).status_code == 200
