@@ -33,7 +33,7 @@ from jinja2 import TemplateError
 
 from orchestrator import ir
 from orchestrator.routing_lease import LEASE_TTL, LEASE_WAIT, CustomerBusy, LocalCustomerLocks, new_holder
-from orchestrator.runtime.contracts import EnrollmentInput, EventMessage
+from orchestrator.runtime.contracts import INTERPRETER_REVISION, EnrollmentInput, EventMessage
 from orchestrator.store import Enrollment, EventRow, ProfileFieldError, Store, StoreSession
 from orchestrator.templating import evaluate
 
@@ -480,7 +480,7 @@ class Router:
             return
         new_id = enrollment_id(journey.id, known.customer_id, len(entries) + 1)
         known.start(new_id, journey, now)
-        start = EnrollmentInput(self.catalog.encoded(journey), known.customer_id, new_id, trigger)
+        start = EnrollmentInput(self.catalog.encoded(journey), known.customer_id, new_id, trigger, revision=INTERPRETER_REVISION)
         plan.add(StartCall(known.customer_id, start, journey), outcome)
         outcome.enrolled.append(new_id)
 

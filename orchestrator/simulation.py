@@ -37,6 +37,7 @@ from orchestrator import ir
 from orchestrator.binaries import temporal_test_server
 from orchestrator.runtime.contracts import (
     EVENT_SIGNAL,
+    INTERPRETER_REVISION,
     STATUS_QUERY,
     WORKFLOW_NAME,
     EnrollmentInput,
@@ -276,6 +277,7 @@ class Simulator:
                 trigger=_message(trigger, -1, start) if trigger else None,
                 clock_shift_seconds=shift,
                 upsert_search_attributes=False,
+                revision=INTERPRETER_REVISION,
             ),
             id=enrollment_id,
             task_queue=queue,

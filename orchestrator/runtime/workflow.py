@@ -12,8 +12,9 @@ Events are applied at every step boundary and while waiting, so an event only
 counts for a `wait_for` that was already waiting when it arrived.
 
 Changing this file changes how enrollments already in flight replay: gate any
-change of the commands it issues with `workflow.patched` (docs/architecture.md,
-"Changing the interpreter"); tests/histories/ replays recorded runs to catch it.
+change of the commands it issues by the input's `revision` or with `workflow.patched`
+(docs/architecture.md, "Changing the interpreter"); tests/histories/ replays recorded
+runs to catch it.
 """
 
 from __future__ import annotations
@@ -77,6 +78,12 @@ visibility write on the server), and run `finish_enrollment` as a local activity
 complete events, no task matching, no extra workflow task). One id for both changes: every run that calls
 `workflow.patched` also upserts Temporal's own TemporalChangeVersion search attribute, one more visibility
 write per patch id, which is the very cost this saves."""
+
+_LEAN_WITHOUT_MARKERS = 1
+"""EnrollmentInput.revision from which the lean bookkeeping applies without asking `workflow.patched` (its
+marker upserts TemporalChangeVersion, a visibility write per enrollment), and an enrollment that ends leaves
+CurrentStep where it last waited instead of upserting its end step: one visibility write fewer again. Where
+it ended is in the workflow's result and the index row (`GET /v1/customers/{id}/journeys`)."""
 
 _TIMEOUT = "timeout"
 _MATCHED = "matched"
@@ -394,20 +401,27 @@ class JourneyWorkflow:
         self._visits[step] = self._visits.get(step, 0) + 1
         self._trail.append(TrailEntry(step, self._now().isoformat()))
         del self._trail[:-TRAIL_LIMIT]
-        if self._input.upsert_search_attributes and not workflow.patched(_LEAN_BOOKKEEPING):
+        if self._input.upsert_search_attributes and not self._lean():
             workflow.upsert_search_attributes([CURRENT_STEP.value_set(step)])  # enrollments from before the patch
 
-    def _show_current_step(self) -> None:
+    def _lean(self) -> bool:
+        """The lean bookkeeping: by the input's revision, or (for enrollments started before it) by the patch."""
+        return self._input.revision >= _LEAN_WITHOUT_MARKERS or workflow.patched(_LEAN_BOOKKEEPING)
+
+    def _show_current_step(self, *, ending: bool = False) -> None:
         """Make CurrentStep the step the enrollment is at, if it is not already.
 
         Called when the enrollment is about to block (a wait, a wait_for, a held send, the
-        holdout) and when it ends, so CurrentStep is the step it waits at (or ended at): the
-        steps it passes through in one go are never upserted, since each upsert is a
-        visibility write on the server. The start call sets CurrentStep to the first step,
-        and a run that continues as new keeps its search attributes, so an enrollment that
-        waits at the step already shown upserts nothing.
+        holdout), so CurrentStep is the step it waits at, and when it ends (which upserts the
+        end step only for enrollments started before revision 1): the steps it passes through
+        in one go are never upserted, since each upsert is a visibility write on the server.
+        The start call sets CurrentStep to the first step, and a run that continues as new
+        keeps its search attributes, so an enrollment that waits at the step already shown
+        upserts nothing.
         """
-        if not self._input.upsert_search_attributes or self._step is None or not workflow.patched(_LEAN_BOOKKEEPING):
+        if not self._input.upsert_search_attributes or self._step is None or not self._lean():
+            return
+        if ending and self._input.revision >= _LEAN_WITHOUT_MARKERS:
             return
         if workflow.info().typed_search_attributes.get(CURRENT_STEP) != self._step:
             workflow.upsert_search_attributes([CURRENT_STEP.value_set(self._step)])
@@ -445,9 +459,9 @@ class JourneyWorkflow:
     async def _finish(self, status: str, step: str | None) -> EnrollmentResult:
         at = self._now().isoformat()
         self._status = status
-        self._show_current_step()
+        self._show_current_step(ending=True)
         request = FinishRequest(self._input.enrollment_id, status, step, at, self._input.customer_id)
-        if workflow.patched(_LEAN_BOOKKEEPING):
+        if self._lean():
             # Local: run by this worker inside the workflow task that completes the enrollment. No
             # schedule_to_close: like the other activities it retries until the index row is written
             # (the write is idempotent), backing off through timers past a minute between attempts.

@@ -9,11 +9,12 @@ Temporal dev server, which has the custom search attributes, so their histories 
 the `CurrentStep` upserts the time-skipping server cannot record. `test_replay.py`
 replays them with the current interpreter: a change to `orchestrator/runtime/workflow.py`
 that would break enrollments already in flight fails there. Re-record only for a change
-that is meant to be incompatible and is gated with `workflow.patched` (docs/architecture.md);
-keep the old files next to the new ones under another name (`<scenario>.<what>.json`,
-which re-recording leaves alone) so both code paths stay covered: `findable.unpatched.json`
-is `findable` as recorded before the `finish-as-local-activity` and
-`current-step-when-waiting` patches.
+that is meant to be incompatible and is gated by the input's `revision` or with
+`workflow.patched` (docs/architecture.md); keep the old files next to the new ones under
+another name (`<scenario>.<what>.json`, which re-recording leaves alone) so every code
+path stays covered: `findable.unpatched.json` is `findable` as recorded before the
+`current-step-when-waiting-local-finish` patch, `findable.patched.json` with it, before
+interpreter revision 1.
 """
 
 from __future__ import annotations

@@ -3,12 +3,14 @@
 The histories (made by `record.py`) cover every step kind, goal, exit_on, the holdout,
 quiet-hours holds, duplicate events and continue-as-new at a step and in the middle of
 a wait. `findable` ran on the dev server with search attributes, so it holds CurrentStep
-upserts: `findable.json` takes the `current-step-when-waiting-local-finish` patch,
-`findable.unpatched.json` was recorded before it (an upsert at every step, a regular
-`finish_enrollment` activity), as are all the time-skipping histories. If this fails
-after a change to orchestrator/runtime/workflow.py, the change
-alters the commands a running enrollment replays: gate it with `workflow.patched`
-(docs/architecture.md, "Changing the interpreter") instead of re-recording.
+upserts, once per path: `findable.json` started on interpreter revision 1 (no patch
+marker, no end-step upsert), `findable.patched.json` before it with the
+`current-step-when-waiting-local-finish` patch, and `findable.unpatched.json` before that
+patch (an upsert at every step, a regular `finish_enrollment` activity), as are all the
+time-skipping histories. If this fails after a change to orchestrator/runtime/workflow.py,
+the change alters the commands a running enrollment replays: gate it by the input's
+revision or with `workflow.patched` (docs/architecture.md, "Changing the interpreter")
+instead of re-recording.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ HISTORIES = sorted(Path(__file__).parent.glob("*.json"))
 def test_every_step_kind_and_continue_as_new_are_recorded() -> None:
     names = {path.name.split(".")[0] for path in HISTORIES}
     assert {"tour", "tour_timeout", "exit_on", "holdout", "continue_as_new", "findable"} <= names
-    assert {"findable.json", "findable.unpatched.json"} <= {path.name for path in HISTORIES}
+    assert {"findable.json", "findable.patched.json", "findable.unpatched.json"} <= {path.name for path in HISTORIES}
     assert len([p for p in HISTORIES if p.name.startswith("continue_as_new.run")]) >= 2
 
 

@@ -24,7 +24,7 @@ from temporalio.worker import Worker
 from activities.journey_activities import JourneyActivities
 from orchestrator import ir
 from orchestrator.compiler import compile_text, format_diagnostics
-from orchestrator.runtime.contracts import WORKFLOW_NAME, EnrollmentInput, EnrollmentResult, EventMessage
+from orchestrator.runtime.contracts import INTERPRETER_REVISION, WORKFLOW_NAME, EnrollmentInput, EnrollmentResult, EventMessage
 from orchestrator.runtime.search_attributes import enrollment_search_attributes
 from orchestrator.runtime.workflow import JourneyWorkflow
 from orchestrator.simulation import PlaceholderSecrets
@@ -78,6 +78,7 @@ class Harness:
                 clock_shift_seconds=shift,
                 upsert_search_attributes=search_attributes,
                 history_limit=history_limit,
+                revision=INTERPRETER_REVISION,
             ),
             id=enrollment_id,
             task_queue=self.queue,
