@@ -10,7 +10,8 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from activities.journey_activities import JourneyActivities
 from activities.providers import ChannelProviders, providers_from_env
@@ -34,6 +35,7 @@ def build_worker(
     activity_threads: int = 16,
     search_attributes: bool = True,
     providers: ChannelProviders | None = None,
+    sandboxed: bool = False,
 ) -> Worker:
     """A worker for JourneyWorkflow, BroadcastWorkflow and every activity they call.
 
@@ -43,8 +45,18 @@ def build_worker(
     long wait need no cache entry; an evicted one is replayed from its history
     when its timer fires. `providers` deliver the sends (default: `providers_from_env()`,
     the real provider of each channel with credentials, the sandbox for the rest).
+
+    The workflows run outside Temporal's workflow sandbox unless `sandboxed`. The sandbox
+    guards hand-written workflow code against non-determinism by re-importing its module
+    for every workflow and proxying what it touches; here the only workflows are the
+    interpreter and the broadcast, this project's own code, and marketers write YAML, not
+    Python. The guard stays where it pays: the replay tests (tests/histories/), `journey
+    simulate` and `journey test`, and the runtime tests run both workflows in the sandbox,
+    so a non-deterministic call fails CI. Unsandboxed, an enrollment costs the worker less
+    CPU (bench/RESULTS.md, enrollments) and no per-workflow module copy.
     """
-    cache_workflow_bytecode()
+    if sandboxed:
+        cache_workflow_bytecode()
     gateway = LoopGateway(client, asyncio.get_running_loop(), task_queue=task_queue, search_attributes=search_attributes)
     journey_activities = JourneyActivities(store, providers=providers if providers is not None else providers_from_env())
     broadcast_activities = BroadcastActivities(Router(store, gateway))
@@ -56,6 +68,7 @@ def build_worker(
         activity_executor=ThreadPoolExecutor(activity_threads),
         max_cached_workflows=max_cached_workflows,
         max_concurrent_activities=activity_threads,
+        workflow_runner=SandboxedWorkflowRunner() if sandboxed else UnsandboxedWorkflowRunner(),
     )
 
 
