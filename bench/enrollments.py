@@ -10,7 +10,7 @@ and each round times, from the first request until every enrollment has ended
 (its index row finished, Temporal reports no run open) and both messages of each
 are in the outbox:
   journey  - N `POST /v1/track` calls, each enrolling a different customer, sent
-             by httpx.AsyncClient over real sockets, `--concurrency` at a time (a
+             by aiohttp over real sockets, `--concurrency` at a time (a
              503, nothing recorded, is retried after 1 s as a client would, and counted)
   baseline - N `client.start_workflow` of a plain workflow that calls the same
              `send_message` activity twice with a 1 s `workflow.sleep` between
@@ -40,6 +40,7 @@ from datetime import UTC, datetime
 
 from baseline_workflow import BASELINE_JOURNEY_ID, FIRST_BODY, FIRST_SUBJECT, SECOND_BODY, SECOND_SUBJECT, BaselineInput, BaselineTwoEmails
 from embedded_stack import (
+    LeanClient,
     LockStats,
     StoreCounts,
     api_server,
@@ -48,7 +49,6 @@ from embedded_stack import (
     cpu_seconds,
     dev_server,
     drive,
-    http_client,
     open_store,
     post_retrying,
     running_workflows,
@@ -196,7 +196,7 @@ async def journey_round(bench: Bench, journey_id: str, customers: list[str]) -> 
 
     async with (
         api_server(app) as url,
-        http_client(url, bench.concurrency) as http,
+        LeanClient(url, bench.concurrency) as http,
         build_worker(bench.client, bench.store, task_queue=queue),
     ):
 
