@@ -39,7 +39,7 @@ from orchestrator.runtime.contracts import (
     WebhookRequest,
     WebhookResult,
 )
-from orchestrator.store import Delivery, OutboxMessage, Profile, ProfileFieldError, Store, StoreSession
+from orchestrator.store import OutboxMessage, Profile, ProfileFieldError, Store, StoreSession
 from orchestrator.store.profiles import dumps
 from orchestrator.templating import evaluate, render
 
@@ -155,9 +155,9 @@ class JourneyActivities:
         recipients = tuple(customer.get("push_tokens") or ()) if message.channel == "push" else (message.to,)
         if provider is not self.providers.sandbox:
             with self.store.read() as session:  # a snapshot: no lock to wait for, none held
-                current = _recorded(session, request)
-            if current.status != "intent":
-                return SendResult(current.status, current.reason)
+                status, reason = _recorded_outcome(session, request)
+            if status != "intent":
+                return SendResult(status, reason)
         try:
             result = provider.send(message, key, recipients)
         except PermanentFailure as exc:
@@ -174,15 +174,19 @@ class JourneyActivities:
             raise ApplicationError(f"{provider.name}: {exc.reason}", type="ProviderRetryable", next_retry_delay=delay) from exc
         # The outbox row (the delivery log customers' messages show) and the ledger's `sent` commit together.
         # `sent` is only written over `intent`: an overlapping attempt that recorded its outcome first wins.
-        with self.store.session(lock_customer=request.customer_id) as session:
+        # No customer lock unless a profile changes (dead push tokens): `sent` over `intent` neither frees nor
+        # takes a slot under the caps, routing reads neither the ledger nor the outbox, and so the outcome is
+        # recorded at once, never kept waiting behind a router's lease while the provider has the message.
+        lock = request.customer_id if result.invalid_recipients else None
+        with self.store.session(lock_customer=lock) as session:
             marked = session.mark_delivery(
                 request.enrollment_id, request.step_id, request.visit, "sent", _now(), provider_message_id=result.provider_message_id
             )
             if not marked:
-                current = _recorded(session, request)
+                status, reason = _recorded_outcome(session, request)
                 if provider is not self.providers.sandbox:
-                    log.warning("send %s/%s: another attempt recorded %s first", request.enrollment_id, request.step_id, current.status)
-                return SendResult(current.status, current.reason)
+                    log.warning("send %s/%s: another attempt recorded %s first", request.enrollment_id, request.step_id, status)
+                return SendResult(status, reason)
             self._forget_tokens(session, request.customer_id, result.invalid_recipients)
             session.add_outbox_message(
                 OutboxMessage(
@@ -320,12 +324,12 @@ class JourneyActivities:
             session.finish_enrollment(request.enrollment_id, request.status, request.step, datetime.fromisoformat(request.at))
 
 
-def _recorded(session: StoreSession, request: SendRequest) -> Delivery:
-    """The ledger row `send_message` claimed for this request."""
-    current = session.get_delivery(request.enrollment_id, request.step_id, request.visit)
-    if current is None:  # claimed at the start of this very attempt, and ledger rows are never deleted
+def _recorded_outcome(session: StoreSession, request: SendRequest) -> tuple[str, str | None]:
+    """The status and reason of the ledger row `send_message` claimed for this request."""
+    outcome = session.delivery_outcome(request.enrollment_id, request.step_id, request.visit)
+    if outcome is None:  # claimed at the start of this very attempt, and ledger rows are never deleted
         raise LookupError(f"no delivery claimed for enrollment {request.enrollment_id} step {request.step_id} visit {request.visit}")
-    return current
+    return outcome
 
 
 def _context(customer_id: str, profile: Profile | None) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import PurePosixPath
 from zoneinfo import ZoneInfo
 
@@ -37,6 +38,14 @@ class Locality:
 
 def parse_locale(tag: str | None, default: str = DEFAULT_LOCALE) -> Locale:
     """The Babel locale for a language tag (`-` or `_` separated); `default` (then `en`) when it is unknown."""
+    # A tag that is not text (a profile can hold any JSON) counts as none, and keeps the cache's keys hashable.
+    return _parse_locale(tag if isinstance(tag, str) else None, default if isinstance(default, str) else None)
+
+
+@lru_cache(maxsize=512)
+def _parse_locale(tag: str | None, default: str | None) -> Locale:
+    # Cached: Babel parses and looks for the locale's data file on disk (a stat) every time, about 20 us
+    # per message; a Locale is only ever read. Bounded, because tags come from profiles.
     for candidate in (tag, default, DEFAULT_LOCALE):
         if not candidate or not isinstance(candidate, str):
             continue

@@ -20,7 +20,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from urllib.parse import quote
 
 from markupsafe import escape
@@ -75,7 +75,7 @@ class UnsubscribeConfig:
 
     def token(self, customer_id: str) -> str:
         """`<customer id, base64url>.<HMAC tag, base64url>`."""
-        return f"{_b64(customer_id.encode())}.{_b64(self._tag(customer_id))}"
+        return _token(self.secret, customer_id)
 
     def customer_of(self, token: str) -> str | None:
         """The customer id a token was made for, or None when it is malformed or its signature does not match."""
@@ -102,7 +102,7 @@ class UnsubscribeConfig:
         return headers
 
     def _tag(self, customer_id: str) -> bytes:
-        return hmac.new(self.secret, b"unsubscribe:" + customer_id.encode(), hashlib.sha256).digest()[:_TAG_BYTES]
+        return _tag(self.secret, customer_id)
 
 
 def ensure_unsubscribe_link(html: str, url: str, language: str) -> str:
@@ -120,6 +120,17 @@ def ensure_unsubscribe_link(html: str, url: str, language: str) -> str:
         at = ends[-1].start()
         return html[:at] + footer + html[at:]
     return html + footer
+
+
+def _tag(secret: bytes, customer_id: str) -> bytes:
+    return hmac.new(secret, b"unsubscribe:" + customer_id.encode(), hashlib.sha256).digest()[:_TAG_BYTES]
+
+
+@lru_cache(maxsize=64)
+def _token(secret: bytes, customer_id: str) -> str:
+    # Cached: one marketing email signs its customer's token two or three times (the link, List-Unsubscribe,
+    # the mailto: subject). A few recent customers suffice; the key includes the secret, so a new one signs anew.
+    return f"{_b64(customer_id.encode())}.{_b64(_tag(secret, customer_id))}"
 
 
 @cache

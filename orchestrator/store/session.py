@@ -8,6 +8,7 @@ only the inserted rows from `RETURNING`).
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -98,6 +99,13 @@ class StoreSession:
 
     def leased(self, customer_id: str, now: datetime) -> bool:
         """Whether a router holds a live lease on `customer_id` (it is between planning a call and committing it)."""
+        if self._dialect == "sqlite":
+            # Every customer-locked session asks, and almost always no lease is held. Asked of sqlite3 directly,
+            # in this transaction, "no row" costs about 3 us instead of SQLAlchemy's 45; a held lease is read
+            # again below, where SQLAlchemy turns its expiry into a datetime.
+            raw = self._conn.connection.dbapi_connection
+            if isinstance(raw, sqlite3.Connection) and raw.execute(_LEASE_HELD_SQLITE, (customer_id,)).fetchone() is None:
+                return False
         held_until = self._conn.execute(_LEASED_UNTIL, {"lease_customer": customer_id}).scalar()
         return held_until is not None and held_until > now
 
@@ -332,6 +340,14 @@ class StoreSession:
         if row is None:
             row = self._conn.execute(_SELECT_DELIVERY, _key_params(enrollment_id, step_id, visit)).one()
         return _delivery(row)
+
+    def delivery_outcome(self, enrollment_id: str, step_id: str, visit: int) -> tuple[str, str | None] | None:
+        """(status, reason) of the ledger row of (enrollment, step, visit), if one was claimed; reads only.
+
+        The send's re-read before the provider call: two columns cost half of `get_delivery`'s whole row.
+        """
+        row = self._conn.execute(_DELIVERY_OUTCOME, _key_params(enrollment_id, step_id, visit)).first()
+        return (row.status, row.reason) if row is not None else None
 
     def get_delivery(self, enrollment_id: str, step_id: str, visit: int) -> Delivery | None:
         """The ledger row of (enrollment, step, visit), if one was claimed; reads only."""
@@ -605,6 +621,7 @@ _DELIVERY_BY_KEY = (
     & (deliveries.c.visit == bindparam("key_visit"))
 )
 _SELECT_DELIVERY = select(deliveries).where(_DELIVERY_BY_KEY)
+_DELIVERY_OUTCOME = select(deliveries.c.status, deliveries.c.reason).where(_DELIVERY_BY_KEY)
 _UPDATE_UNDECIDED = update(deliveries).where(_DELIVERY_BY_KEY & (deliveries.c.status == "intent"))
 _MARKETING_SENDS = (
     select(deliveries.c.journey_id, deliveries.c.admitted_at)
@@ -612,7 +629,10 @@ _MARKETING_SENDS = (
         (deliveries.c.customer_id == bindparam("sends_customer_id"))
         & (deliveries.c.admitted_at >= bindparam("sends_since"))
         & (deliveries.c.category == "marketing")
-        & deliveries.c.status.not_in(("suppressed", "failed"))
+        # Not `status.not_in(...)`: SQLAlchemy expands an IN list into the SQL text at every execution
+        # (about 40 us); `status` is NOT NULL, so the two comparisons select the same rows.
+        & (deliveries.c.status != "suppressed")
+        & (deliveries.c.status != "failed")
     )
     .order_by(deliveries.c.admitted_at)
 )
@@ -648,6 +668,8 @@ _TAKE_LEASE = {"sqlite": _take_lease(sqlite.insert), "postgresql": _take_lease(p
 _LEASED_UNTIL = select(customer_locks.c.held_until).where(
     customer_locks.c.customer_id == bindparam("lease_customer"), customer_locks.c.holder.is_not(None)
 )
+_LEASE_HELD_SQLITE = "SELECT 1 FROM customer_locks WHERE customer_id = ? AND holder IS NOT NULL"
+"""`_LEASED_UNTIL`'s question, whether any lease row exists, in SQLite's SQL for the driver."""
 _RELEASE_LEASES = (
     update(customer_locks)
     .where(

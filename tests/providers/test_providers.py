@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from sendgrid.helpers.mail.exceptions import ApiKeyIncludedException
 
 from activities.messages import Message
 from activities.providers import (
@@ -56,6 +57,29 @@ def test_sendgrid_gets_both_parts_headers_category_and_an_opaque_id(sendgrid: Se
         "custom_args": {"journey_message_id": REF},
     }
     assert KEY not in json.dumps(request.body)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        EMAIL,
+        Message(channel="email", to="Ann Lee <ann@example.com>", subject=None, body="", category=""),
+        Message(channel="email", to="josé@exämple.com", subject="", body="<p>x</p>", text="x", category="transactional"),
+        Message(channel="email", to="a..b@example.com", subject="Hi", body="<p>x</p>", headers={"X-A": "1", "X-B": "2"}),
+        Message(channel="email", to="o'neil+tag@sub.example.co.uk", subject="Hi", body="<p>x</p>", text=""),
+    ],
+)
+def test_sendgrid_body_is_what_the_sdks_mail_helper_makes(sendgrid: SendGridEmail, message: Message) -> None:
+    assert sendgrid.body(message, KEY, message.to) == sendgrid.mail(message, KEY, message.to).get()
+
+
+def test_sendgrid_refuses_a_part_that_begins_with_an_api_key_as_the_sdk_does(sendgrid: SendGridEmail, fake: FakeProviders) -> None:
+    leaky = Message(channel="email", to="ann@example.com", subject="Hi", body="SG.abc123.def456 is our key")
+    with pytest.raises(ApiKeyIncludedException):
+        sendgrid.mail(leaky, KEY, leaky.to)
+    with pytest.raises(ApiKeyIncludedException):
+        sendgrid.send(leaky, KEY)
+    assert fake.sent(SENDGRID) == []
 
 
 def test_twilio_gets_to_from_body_and_the_status_callback(twilio: TwilioSms, fake: FakeProviders) -> None:

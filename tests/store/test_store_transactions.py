@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import pytest
 
@@ -61,3 +62,24 @@ def test_lock_customer_serializes_read_modify_write_sessions(store: Store) -> No
     with store.session() as session:
         profile = session.get_profile("c1")
     assert profile is not None and profile.traits["counter"] == 2 * ROUNDS
+
+
+def test_leased_sees_only_a_live_lease_of_a_holder(store: Store) -> None:
+    now = AT
+    with store.session() as session:
+        assert not session.leased("c1", now)  # no lock row at all
+        assert session.take_leases(["c1"], "router-a", now, now + timedelta(seconds=60))
+        assert session.leased("c1", now + timedelta(seconds=59))
+        assert not session.leased("c1", now + timedelta(seconds=61))  # expired: a dead holder's
+        session.release_leases(["c1"], "router-a")
+        assert not session.leased("c1", now)  # the row stays, without a holder
+
+
+def test_delivery_outcome_is_the_claimed_rows_status_and_reason(store: Store) -> None:
+    with store.session() as session:
+        assert session.delivery_outcome("e1", "s1", 1) is None
+        session.claim_delivery("e1", "s1", 1, "email", AT, customer_id="c1", journey_id="j", category="marketing")
+        assert session.delivery_outcome("e1", "s1", 1) == ("intent", None)
+        session.mark_delivery("e1", "s1", 1, "suppressed", AT, reason="no consent")
+    with store.read() as session:
+        assert session.delivery_outcome("e1", "s1", 1) == ("suppressed", "no consent")
