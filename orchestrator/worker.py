@@ -51,8 +51,8 @@ def build_worker(
     for every workflow and proxying what it touches; here the only workflows are the
     interpreter and the broadcast, this project's own code, and marketers write YAML, not
     Python. The guard stays where it pays: the replay tests (tests/histories/), `journey
-    simulate` and `journey test`, and the runtime tests run both workflows in the sandbox,
-    so a non-deterministic call fails CI. Unsandboxed, an enrollment costs the worker less
+    simulate` and `journey test` and the runtime tests run the interpreter in the sandbox,
+    and the broadcast test both workflows, so a non-deterministic call fails CI. Unsandboxed, an enrollment costs the worker less
     CPU (bench/RESULTS.md, enrollments) and no per-workflow module copy.
     """
     if sandboxed:
