@@ -8,23 +8,15 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 from temporalio.client import Client
-from temporalio.testing import WorkflowEnvironment
 
-from orchestrator.binaries import temporal_cli
-from orchestrator.runtime.workflow import SEARCH_ATTRIBUTES
-from orchestrator.simulation import quiet_runtime
 from orchestrator.store import Store
+from tests.runtime.support import dev_environment
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def temporal() -> AsyncIterator[Client]:
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=temporal_cli(), search_attributes=SEARCH_ATTRIBUTES, runtime=quiet_runtime()
-    )
-    try:
+    async with dev_environment() as env:
         yield env.client
-    finally:
-        await env.shutdown()
 
 
 @pytest.fixture

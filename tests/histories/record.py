@@ -32,12 +32,10 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from orchestrator.binaries import temporal_cli
 from orchestrator.runtime.contracts import EVENT_SIGNAL, STATUS_QUERY, EnrollmentStatus, EventMessage
-from orchestrator.runtime.search_attributes import SEARCH_ATTRIBUTES
-from orchestrator.simulation import Simulator, quiet_runtime, release_temporal_runtime
+from orchestrator.simulation import Simulator
 from orchestrator.store import Store
-from tests.runtime.support import Harness, harness, journey
+from tests.runtime.support import Harness, dev_environment, harness, journey
 
 HERE = Path(__file__).parent
 
@@ -259,15 +257,8 @@ async def main(names: list[str]) -> None:
         async with Simulator.start() as simulator:
             await record(simulator.env, skipping)
     if dev:
-        async with await WorkflowEnvironment.start_local(
-            dev_server_existing_path=temporal_cli(),
-            search_attributes=SEARCH_ATTRIBUTES,
-            runtime=quiet_runtime(),
-            dev_server_log_level="error",
-            ui=False,
-        ) as env:
+        async with dev_environment() as env:
             await record(env, dev)
-        release_temporal_runtime()
 
 
 if __name__ == "__main__":

@@ -23,11 +23,12 @@ from temporalio.worker import Worker
 
 from activities.journey_activities import JourneyActivities
 from orchestrator import ir
+from orchestrator.binaries import temporal_cli
 from orchestrator.compiler import compile_text, format_diagnostics
 from orchestrator.runtime.contracts import INTERPRETER_REVISION, WORKFLOW_NAME, EnrollmentInput, EnrollmentResult, EventMessage
-from orchestrator.runtime.search_attributes import enrollment_search_attributes
+from orchestrator.runtime.search_attributes import SEARCH_ATTRIBUTES, enrollment_search_attributes
 from orchestrator.runtime.workflow import JourneyWorkflow
-from orchestrator.simulation import PlaceholderSecrets
+from orchestrator.simulation import PlaceholderSecrets, quiet_runtime, release_temporal_runtime
 from orchestrator.store import OutboxMessage, Store
 
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -91,6 +92,20 @@ class Harness:
     def messages(self, customer_id: str) -> list[OutboxMessage]:
         with self.store.session() as session:
             return session.messages_for(customer_id)
+
+
+@asynccontextmanager
+async def dev_environment() -> AsyncIterator[WorkflowEnvironment]:
+    """The real dev server (not the time-skipping one) with the enrollments' search attributes registered."""
+    async with await WorkflowEnvironment.start_local(
+        dev_server_existing_path=temporal_cli(),
+        search_attributes=SEARCH_ATTRIBUTES,
+        runtime=quiet_runtime(),
+        dev_server_log_level="error",
+        ui=False,
+    ) as env:
+        yield env
+    release_temporal_runtime()
 
 
 @asynccontextmanager

@@ -16,7 +16,6 @@ import pytest
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from orchestrator.binaries import temporal_cli
 from orchestrator.routing import SignalCall, StartCall, customer_key, enrollment_id
 from orchestrator.runtime.contracts import (
     EVENT_SIGNAL,
@@ -28,10 +27,9 @@ from orchestrator.runtime.contracts import (
     EventMessage,
 )
 from orchestrator.runtime.search_attributes import CURRENT_STEP, CUSTOMER_ID, JOURNEY_ID, JOURNEY_VERSION, SEARCH_ATTRIBUTES
-from orchestrator.simulation import quiet_runtime, release_temporal_runtime
 from orchestrator.store import Store
 from orchestrator.temporal_gateway import LoopGateway
-from tests.runtime.support import harness, journey
+from tests.runtime.support import dev_environment, harness, journey
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -40,15 +38,8 @@ EMAIL = "ann@example.com"
 
 @pytest.fixture(scope="module")
 async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
-    async with await WorkflowEnvironment.start_local(
-        dev_server_existing_path=temporal_cli(),
-        search_attributes=SEARCH_ATTRIBUTES,
-        runtime=quiet_runtime(),
-        dev_server_log_level="error",
-        ui=False,
-    ) as env:
+    async with dev_environment() as env:
         yield env
-    release_temporal_runtime()
 
 
 async def step_becomes(handle: WorkflowHandle[object, object], step: str) -> dict[str, str]:
