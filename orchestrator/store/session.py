@@ -8,7 +8,6 @@ only the inserted rows from `RETURNING`).
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -20,6 +19,7 @@ from sqlalchemy.sql.dml import Insert
 
 from orchestrator.ir import Journey
 from orchestrator.store import profiles as profile_rules
+from orchestrator.store.prepared import Prepared
 from orchestrator.store.schema import (
     customer_locks,
     deliveries,
@@ -99,15 +99,8 @@ class StoreSession:
 
     def leased(self, customer_id: str, now: datetime) -> bool:
         """Whether a router holds a live lease on `customer_id` (it is between planning a call and committing it)."""
-        if self._dialect == "sqlite":
-            # Every customer-locked session asks, and almost always no lease is held. Asked of sqlite3 directly,
-            # in this transaction, "no row" costs about 3 us instead of SQLAlchemy's 45; a held lease is read
-            # again below, where SQLAlchemy turns its expiry into a datetime.
-            raw = self._conn.connection.dbapi_connection
-            if isinstance(raw, sqlite3.Connection) and raw.execute(_LEASE_HELD_SQLITE, (customer_id,)).fetchone() is None:
-                return False
-        held_until = self._conn.execute(_LEASED_UNTIL, {"lease_customer": customer_id}).scalar()
-        return held_until is not None and held_until > now
+        row = _LEASED_UNTIL.first(self._conn, {"lease_customer": customer_id})
+        return row is not None and row.held_until > now
 
     def release_leases(self, customer_ids: Sequence[str], holder: str) -> None:
         """End `holder`'s leases on `customer_ids` (a lease another holder took over after it expired stays)."""
@@ -122,7 +115,7 @@ class StoreSession:
     # --- profiles -------------------------------------------------------------
 
     def get_profile(self, customer_id: str) -> Profile | None:
-        row = self._conn.execute(_SELECT_PROFILE, {"profile_customer_id": customer_id}).one_or_none()
+        row = _SELECT_PROFILE.first(self._conn, {"profile_customer_id": customer_id})
         return _profile(row) if row else None
 
     def identify(self, customer_id: str, traits: dict[str, Any], at: datetime) -> tuple[Profile | None, Profile]:
@@ -317,9 +310,6 @@ class StoreSession:
         earlier attempt already decided, and a retry must report that outcome instead of sending.
         """
         at = utc(at, "at")
-        claim = _CLAIMS.get(self._dialect)
-        if claim is None:
-            claim = _CLAIMS[self._dialect] = self._insert(deliveries).on_conflict_do_nothing().returning(*deliveries.c)
         values = {
             "enrollment_id": enrollment_id,
             "step_id": step_id,
@@ -336,9 +326,9 @@ class StoreSession:
             "admitted_at": None,
             "message_ref": message_reference(delivery_key(enrollment_id, step_id, visit)),
         }
-        row = self._conn.execute(claim, values).first()  # the new row; None if an earlier attempt claimed it
+        row = _CLAIM[self._dialect].first(self._conn, values)  # the new row; None if an earlier attempt claimed it
         if row is None:
-            row = self._conn.execute(_SELECT_DELIVERY, _key_params(enrollment_id, step_id, visit)).one()
+            row = _SELECT_DELIVERY.first(self._conn, _key_params(enrollment_id, step_id, visit))
         return _delivery(row)
 
     def delivery_outcome(self, enrollment_id: str, step_id: str, visit: int) -> tuple[str, str | None] | None:
@@ -346,12 +336,12 @@ class StoreSession:
 
         The send's re-read before the provider call: two columns cost half of `get_delivery`'s whole row.
         """
-        row = self._conn.execute(_DELIVERY_OUTCOME, _key_params(enrollment_id, step_id, visit)).first()
+        row = _DELIVERY_OUTCOME.first(self._conn, _key_params(enrollment_id, step_id, visit))
         return (row.status, row.reason) if row is not None else None
 
     def get_delivery(self, enrollment_id: str, step_id: str, visit: int) -> Delivery | None:
         """The ledger row of (enrollment, step, visit), if one was claimed; reads only."""
-        row = self._conn.execute(_SELECT_DELIVERY, _key_params(enrollment_id, step_id, visit)).first()
+        row = _SELECT_DELIVERY.first(self._conn, _key_params(enrollment_id, step_id, visit))
         return _delivery(row) if row is not None else None
 
     def mark_delivery(
@@ -373,7 +363,7 @@ class StoreSession:
             raise ValueError(f"{status!r} is not a delivery outcome; use one of {sorted(DELIVERY_OUTCOMES)}")
         at = utc(at, "at")
         values = {"status": status, "provider_message_id": provider_message_id, "reason": reason, "updated_at": at}
-        changed = self._conn.execute(_UPDATE_UNDECIDED, {**values, **_key_params(enrollment_id, step_id, visit)}).rowcount
+        changed = _UPDATE_UNDECIDED.run(self._conn, {**values, **_key_params(enrollment_id, step_id, visit)})
         if (
             not changed
             and self._conn.execute(select(deliveries.c.status).where(_delivery_key(enrollment_id, step_id, visit))).first() is None
@@ -386,12 +376,12 @@ class StoreSession:
     ) -> None:
         """The delivery gate let a claimed (`intent`) delivery go on `channel`: it counts towards caps from `admitted_at`."""
         values = {"channel": channel, "category": category, "admitted_at": utc(admitted_at, "admitted_at"), "updated_at": utc(at, "at")}
-        self._conn.execute(_UPDATE_UNDECIDED, {**values, **_key_params(enrollment_id, step_id, visit)})
+        _UPDATE_UNDECIDED.run(self._conn, {**values, **_key_params(enrollment_id, step_id, visit)})
 
     def note_delivery(self, enrollment_id: str, step_id: str, visit: int, reason: str, at: datetime) -> None:
         """Say why a claimed delivery is still undecided (held by quiet hours, until when); decided rows are left alone."""
         values = {"reason": reason, "updated_at": utc(at, "at")}
-        self._conn.execute(_UPDATE_UNDECIDED, {**values, **_key_params(enrollment_id, step_id, visit)})
+        _UPDATE_UNDECIDED.run(self._conn, {**values, **_key_params(enrollment_id, step_id, visit)})
 
     def marketing_sends(
         self, customer_id: str, since: datetime, *, exclude: tuple[str, str, int] | None = None
@@ -405,7 +395,7 @@ class StoreSession:
         query = _MARKETING_SENDS
         if exclude is not None:
             query, params = _MARKETING_SENDS_EXCLUDING, {**params, **_key_params(*exclude)}
-        return [(row.journey_id or "", row.admitted_at) for row in self._conn.execute(query, params)]
+        return [(row.journey_id or "", row.admitted_at) for row in query.rows(self._conn, params)]
 
     def deliveries_for(self, customer_id: str) -> list[Delivery]:
         """The customer's delivery ledger (sent, suppressed, failed, and pending with why), oldest first."""
@@ -522,7 +512,7 @@ class StoreSession:
             "body": message.body,
             "sent_at": utc(message.sent_at, "sent_at"),
         }
-        self._conn.execute(_INSERT_OUTBOX, values)
+        _INSERT_OUTBOX.run(self._conn, values)
 
     def messages_for(self, customer_id: str) -> list[OutboxMessage]:
         """What the customer received, oldest first (ties in the order they were stored)."""
@@ -612,31 +602,40 @@ def _delivery_key(enrollment_id: str, step_id: str, visit: int) -> Any:
     return (deliveries.c.enrollment_id == enrollment_id) & (deliveries.c.step_id == step_id) & (deliveries.c.visit == visit)
 
 
-# Statements of the send path, built once with bound parameters: SQLAlchemy then reuses their cache
-# key and compiled form, where a statement built per call costs 150-500 us of Python to construct
-# and to key (bench/send_path.py). INSERT and UPDATE take their columns from the parameters.
+# Statements of the send path: built once with bound parameters and run as `Prepared` statements
+# (orchestrator/store/prepared.py), compiled once per database and run on the driver's cursor. Through
+# `Connection.execute` each cost about 65 us of Python more (bench/send_path.py). INSERT and UPDATE
+# take their columns from the parameters.
 _DELIVERY_BY_KEY = (
     (deliveries.c.enrollment_id == bindparam("key_enrollment_id"))
     & (deliveries.c.step_id == bindparam("key_step_id"))
     & (deliveries.c.visit == bindparam("key_visit"))
 )
-_SELECT_DELIVERY = select(deliveries).where(_DELIVERY_BY_KEY)
-_DELIVERY_OUTCOME = select(deliveries.c.status, deliveries.c.reason).where(_DELIVERY_BY_KEY)
-_UPDATE_UNDECIDED = update(deliveries).where(_DELIVERY_BY_KEY & (deliveries.c.status == "intent"))
-_MARKETING_SENDS = (
+_SELECT_DELIVERY = Prepared(select(deliveries).where(_DELIVERY_BY_KEY))
+_DELIVERY_OUTCOME = Prepared(select(deliveries.c.status, deliveries.c.reason).where(_DELIVERY_BY_KEY))
+_UPDATE_UNDECIDED = Prepared(update(deliveries).where(_DELIVERY_BY_KEY & (deliveries.c.status == "intent")))
+_CLAIM = {
+    dialect: Prepared(insert(deliveries).on_conflict_do_nothing().returning(*deliveries.c))
+    for dialect, insert in (("sqlite", sqlite.insert), ("postgresql", postgresql.insert))
+}
+"""The ledger claim: INSERT ... ON CONFLICT DO NOTHING RETURNING the row (none if an earlier attempt claimed it)."""
+_MARKETING_SENDS_QUERY = (
     select(deliveries.c.journey_id, deliveries.c.admitted_at)
     .where(
         (deliveries.c.customer_id == bindparam("sends_customer_id"))
         & (deliveries.c.admitted_at >= bindparam("sends_since"))
         & (deliveries.c.category == "marketing")
-        # Not `status.not_in(...)`: SQLAlchemy expands an IN list into the SQL text at every execution
-        # (about 40 us); `status` is NOT NULL, so the two comparisons select the same rows.
+        # Not `status.not_in(...)`: an IN list is expanded into the SQL text at every execution, which
+        # `Prepared` refuses; `status` is NOT NULL, so the two comparisons select the same rows.
         & (deliveries.c.status != "suppressed")
         & (deliveries.c.status != "failed")
     )
     .order_by(deliveries.c.admitted_at)
 )
-_MARKETING_SENDS_EXCLUDING = _MARKETING_SENDS.where(~_DELIVERY_BY_KEY)
+_MARKETING_SENDS = Prepared(_MARKETING_SENDS_QUERY)
+_MARKETING_SENDS_EXCLUDING = Prepared(_MARKETING_SENDS_QUERY.where(~_DELIVERY_BY_KEY))
+_SELECT_PROFILE = Prepared(select(profiles_table).where(profiles_table.c.customer_id == bindparam("profile_customer_id")))
+_INSERT_OUTBOX = Prepared(outbox_messages.insert())
 _ENROLLMENTS = (
     select(enrollments)
     .where(enrollments.c.customer_id == bindparam("enrollment_customer_id"))
@@ -665,11 +664,12 @@ def _take_lease(insert: Callable[[Table], Any]) -> Any:
 
 
 _TAKE_LEASE = {"sqlite": _take_lease(sqlite.insert), "postgresql": _take_lease(postgresql.insert)}
-_LEASED_UNTIL = select(customer_locks.c.held_until).where(
-    customer_locks.c.customer_id == bindparam("lease_customer"), customer_locks.c.holder.is_not(None)
+_LEASED_UNTIL = Prepared(
+    select(customer_locks.c.held_until).where(
+        customer_locks.c.customer_id == bindparam("lease_customer"), customer_locks.c.holder.is_not(None)
+    )
 )
-_LEASE_HELD_SQLITE = "SELECT 1 FROM customer_locks WHERE customer_id = ? AND holder IS NOT NULL"
-"""`_LEASED_UNTIL`'s question, whether any lease row exists, in SQLite's SQL for the driver."""
+"""Asked by every customer-locked session; almost always no lease is held."""
 _RELEASE_LEASES = (
     update(customer_locks)
     .where(
@@ -678,10 +678,6 @@ _RELEASE_LEASES = (
     )
     .values(holder=None, held_until=None)
 )
-_SELECT_PROFILE = select(profiles_table).where(profiles_table.c.customer_id == bindparam("profile_customer_id"))
-_INSERT_OUTBOX = outbox_messages.insert()
-_CLAIMS: dict[str, Insert] = {}
-"""The ledger claim, INSERT ... ON CONFLICT DO NOTHING RETURNING the row, per dialect (made on first use)."""
 
 
 def _key_params(enrollment_id: str, step_id: str, visit: int) -> dict[str, Any]:
