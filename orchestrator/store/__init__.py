@@ -18,7 +18,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, exc
+from sqlalchemy import Connection, Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import QueuePool
 
@@ -64,8 +64,10 @@ class Store:
         self.url = url
         parsed = make_url(url)
         self.dialect = parsed.get_backend_name()
+        self._kept: dict[bool, _KeptConnections] | None = None
         if self.dialect == "sqlite":
             self.engine = _sqlite_engine(url)
+            self._kept = {False: _KeptConnections(SQLITE_POOL_SIZE), True: _KeptConnections(SQLITE_POOL_SIZE)}
         elif self.dialect == "postgresql":
             if parsed.drivername == "postgresql":
                 url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
@@ -107,18 +109,19 @@ class Store:
         """
         deadline = time.monotonic() + LEASE_WAIT_FOR_SESSIONS.total_seconds()
         pause = 0.005
-        while True:
-            with self.engine.begin() as connection:
-                session = StoreSession(connection)
-                if lock_customer is None:
-                    yield session
-                    return
-                session.lock_customer(lock_customer)
-                if not session.leased(lock_customer, datetime.now(UTC)) or time.monotonic() >= deadline:
-                    yield session
-                    return
-            time.sleep(pause)
-            pause = min(pause * 2, 0.1)
+        with self._connection(read_only=False) as connection:
+            while True:
+                with connection.begin():
+                    session = StoreSession(connection)
+                    if lock_customer is None:
+                        yield session
+                        return
+                    session.lock_customer(lock_customer)
+                    if not session.leased(lock_customer, datetime.now(UTC)) or time.monotonic() >= deadline:
+                        yield session
+                        return
+                time.sleep(pause)
+                pause = min(pause * 2, 0.1)
 
     @contextmanager
     def read(self) -> Iterator[StoreSession]:
@@ -128,13 +131,74 @@ class Store:
         lock nor holds it (WAL readers never block). Writing in it is a bug: on SQLite the write
         may fail with "database is locked" instead of waiting its turn.
         """
-        with self.engine.connect() as connection:
-            connection.execution_options(**{READ_ONLY_OPTION: True})
-            with connection.begin():
-                yield StoreSession(connection)
+        with self._connection(read_only=True) as connection, connection.begin():
+            yield StoreSession(connection)
+
+    @contextmanager
+    def _connection(self, read_only: bool) -> Iterator[Connection]:
+        """A connection outside any transaction: on SQLite one kept from an earlier session if there is one.
+
+        Making a SQLAlchemy `Connection` and handing its driver connection back to the pool costs
+        about 60 us of events and bookkeeping per session, more than an empty transaction
+        (bench/send_path.py runs three per message). On PostgreSQL every session checks out from
+        the pool as usual, which pings the server first (`pool_pre_ping`): a kept connection would
+        skip that check after a database restart, where SQLite has no server to lose.
+        """
+        kept = self._kept[read_only] if self._kept is not None else None
+        connection = kept.take() if kept is not None else None
+        if connection is None:
+            connection = self.engine.connect()
+            if read_only:
+                connection.execution_options(**{READ_ONLY_OPTION: True})
+        try:
+            yield connection
+        finally:
+            if kept is None or not kept.give_back(connection):
+                connection.close()
 
     def dispose(self) -> None:
+        if self._kept is not None:
+            for kept in self._kept.values():
+                kept.close_all()
         self.engine.dispose()
+
+
+class _KeptConnections:
+    """Up to `limit` idle SQLAlchemy connections, each holding one pooled driver connection; thread-safe.
+
+    A connection is kept only between transactions and only while usable (not closed, not
+    invalidated). After a fork the child never uses or closes what the parent kept (see
+    `_sqlite_engine`): it starts with none.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._idle: list[Connection] = []
+        self._lock = threading.Lock()
+        self._pid = os.getpid()
+
+    def take(self) -> Connection | None:
+        with self._lock:
+            if self._pid != os.getpid():
+                _forked_connections.extend(self._idle)
+                self._idle, self._pid = [], os.getpid()
+            return self._idle.pop() if self._idle else None
+
+    def give_back(self, connection: Connection) -> bool:
+        """Keep `connection` for the next session; False if it cannot be kept (the caller closes it)."""
+        if connection.closed or connection.invalidated or connection.in_transaction():
+            return False
+        with self._lock:
+            if self._pid != os.getpid() or len(self._idle) >= self.limit:
+                return False
+            self._idle.append(connection)
+            return True
+
+    def close_all(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for connection in idle:
+            connection.close()
 
 
 def _sqlite_engine(url: str) -> Engine:

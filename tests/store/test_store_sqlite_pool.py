@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -102,3 +103,26 @@ def test_a_forked_child_opens_its_own_connections(sqlite_store: Store) -> None:
     with sqlite_store.session() as session:  # the parent's pooled connection still works
         assert session.get_profile("c2") is not None
         session.identify("c1", {"plan": "team"}, AT)
+
+
+def _write_lock_free(store: Store) -> bool:
+    """Whether another connection could take SQLite's write lock right now."""
+    other = sqlite3.connect(store.engine.url.database or "", timeout=0, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("ROLLBACK")
+        return True
+    except sqlite3.OperationalError:
+        return False
+    finally:
+        other.close()
+
+
+def test_kept_connections_stay_readers_or_writers(sqlite_store: Store) -> None:
+    # Connections are kept between sessions: a reader's must never serve a writer, nor a writer's a reader.
+    for _ in range(3):
+        with sqlite_store.read():
+            assert _write_lock_free(sqlite_store)
+        with sqlite_store.session():
+            assert not _write_lock_free(sqlite_store)
+    assert _write_lock_free(sqlite_store)
