@@ -326,10 +326,10 @@ class StoreSession:
             "admitted_at": None,
             "message_ref": message_reference(delivery_key(enrollment_id, step_id, visit)),
         }
-        row = _CLAIM[self._dialect].first(self._conn, values)  # the new row; None if an earlier attempt claimed it
-        if row is None:
-            row = _SELECT_DELIVERY.first(self._conn, _key_params(enrollment_id, step_id, visit))
-        return _delivery(row)
+        if _CLAIM[self._dialect].run(self._conn, values):  # 0 rows: an earlier attempt claimed it
+            del values["message_ref"]
+            return Delivery(**values)
+        return _delivery(_SELECT_DELIVERY.first(self._conn, _key_params(enrollment_id, step_id, visit)))
 
     def delivery_outcome(self, enrollment_id: str, step_id: str, visit: int) -> tuple[str, str | None] | None:
         """(status, reason) of the ledger row of (enrollment, step, visit), if one was claimed; reads only.
@@ -615,10 +615,10 @@ _SELECT_DELIVERY = Prepared(select(deliveries).where(_DELIVERY_BY_KEY))
 _DELIVERY_OUTCOME = Prepared(select(deliveries.c.status, deliveries.c.reason).where(_DELIVERY_BY_KEY))
 _UPDATE_UNDECIDED = Prepared(update(deliveries).where(_DELIVERY_BY_KEY & (deliveries.c.status == "intent")))
 _CLAIM = {
-    dialect: Prepared(insert(deliveries).on_conflict_do_nothing().returning(*deliveries.c))
+    dialect: Prepared(insert(deliveries).on_conflict_do_nothing())
     for dialect, insert in (("sqlite", sqlite.insert), ("postgresql", postgresql.insert))
 }
-"""The ledger claim: INSERT ... ON CONFLICT DO NOTHING RETURNING the row (none if an earlier attempt claimed it)."""
+"""The ledger claim, INSERT ... ON CONFLICT DO NOTHING: the driver's row count says whether it inserted."""
 _MARKETING_SENDS_QUERY = (
     select(deliveries.c.journey_id, deliveries.c.admitted_at)
     .where(
