@@ -84,6 +84,17 @@ def apply_traits(profile: Profile, changes: Mapping[str, Any], at: datetime) -> 
     return replace(profile, **fields, consent=consent, traits=traits, updated_at=max(profile.updated_at, at))
 
 
+def stop_record(keyword: str, at: datetime, sms_opt_in_before: bool) -> dict[str, Any]:
+    """The `sms_stopped` trait: when, which keyword, and the SMS consent a START restores."""
+    return {"at": at.isoformat(), "keyword": keyword, "sms_opt_in_before": sms_opt_in_before}
+
+
+def with_number_stop(profile: Profile, keyword: str, at: datetime) -> Profile:
+    """`profile`, whose number texted STOP before it was theirs: stopped, as if they had texted it."""
+    traits = {**profile.traits, SMS_STOP_TRAIT: stop_record(keyword, at, bool(profile.consent.get("sms")))}
+    return replace(profile, traits=traits, consent={**profile.consent, "sms": False})
+
+
 def without_push_token(profile: Profile, token: str, at: datetime) -> Profile:
     return replace(profile, push_tokens=tuple(t for t in profile.push_tokens if t != token), updated_at=max(profile.updated_at, at))
 

@@ -197,6 +197,16 @@ provider_events = Table(
     Index(None, "enrollment_id", "step_id", "visit"),
 )
 
+number_opt_outs = Table(
+    "number_opt_outs",
+    metadata,
+    # A STOP (or Twilio's error 21610) from a number, until START from it: a profile that gets the number
+    # later starts stopped, whoever it belongs to (carriers block the number, not the customer).
+    Column("phone", String, primary_key=True),  # E.164,
+    Column("keyword", String, nullable=False),  # STOP, QUIT... or "twilio error 21610",
+    Column("opted_out_at", UTCDateTime, nullable=False),
+)
+
 outbox_messages = Table(
     "outbox_messages",
     metadata,

@@ -13,13 +13,14 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, NestedTransaction, Row, Table, bindparam, func, select, update
+from sqlalchemy import Connection, NestedTransaction, Row, Table, bindparam, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
 
 from orchestrator.ir import Journey
 from orchestrator.store import profiles as profile_rules
 from orchestrator.store.prepared import Prepared
+from orchestrator.store.profiles import SMS_STOP_TRAIT
 from orchestrator.store.schema import (
     customer_locks,
     deliveries,
@@ -27,6 +28,7 @@ from orchestrator.store.schema import (
     events,
     journey_versions,
     journeys,
+    number_opt_outs,
     outbox_messages,
     provider_events,
     utc,
@@ -171,7 +173,7 @@ class StoreSession:
         at = utc(at, "at")
         for _ in range(2):
             before = self._load_profile_for_update(customer_id)
-            after = change(before or profile_rules.new_profile(customer_id, at))  # raises before any write
+            after = self._with_number_opt_out(before, change(before or profile_rules.new_profile(customer_id, at)))  # raises first
             values = _profile_values(after)
             if before is not None:
                 self._conn.execute(update(profiles_table).where(profiles_table.c.customer_id == customer_id).values(values))
@@ -180,6 +182,30 @@ class StoreSession:
                 return None, after
             # Another session created the profile between our read and insert: apply on top of it.
         raise RuntimeError(f"profile {customer_id!r} vanished while being changed")  # pragma: no cover - profiles are never deleted
+
+    def _with_number_opt_out(self, before: Profile | None, after: Profile) -> Profile:
+        """`after`, stopped if it gets a number that texted STOP and never START (docs/delivery.md, "STOP")."""
+        if after.phone is None or after.traits.get(SMS_STOP_TRAIT) or (before is not None and before.phone == after.phone):
+            return after
+        opt_out = self.number_opt_out(after.phone)
+        return after if opt_out is None else profile_rules.with_number_stop(after, *opt_out)
+
+    # --- phone numbers that texted STOP -----------------------------------------
+
+    def stop_number(self, phone: str, keyword: str, at: datetime) -> None:
+        """Record that `phone` (E.164) opted out of SMS; the first record stands until `start_number`."""
+        values = {"phone": phone, "keyword": keyword, "opted_out_at": utc(at, "at")}
+        self._conn.execute(self._insert(number_opt_outs).values(values).on_conflict_do_nothing())
+
+    def start_number(self, phone: str) -> None:
+        """`phone` opted back in (START, YES, UNSTOP)."""
+        self._conn.execute(delete(number_opt_outs).where(number_opt_outs.c.phone == phone))
+
+    def number_opt_out(self, phone: str) -> tuple[str, datetime] | None:
+        """(keyword, when) of `phone`'s opt-out, if it is opted out."""
+        query = select(number_opt_outs.c.keyword, number_opt_outs.c.opted_out_at).where(number_opt_outs.c.phone == phone)
+        row = self._conn.execute(query).first()
+        return (row.keyword, row.opted_out_at) if row is not None else None
 
     # --- events ---------------------------------------------------------------
 

@@ -2,12 +2,13 @@
 
 A request becomes a `WebhookPlan`: identify calls (consent, undeliverable
 flags), track calls (the customer events journeys wait for), provider event
-log rows and ledger states. `apply_plan` applies it in two steps, each one
+log rows, ledger states and the STOP or START of a phone number. `apply_plan` applies it in two steps, each one
 transaction, all or nothing:
 
 1. the calls, in order, through `Router.apply` (profile changes before the
    events, so a journey woken by `email_bounced` already sees the flag);
-2. the provider event log and the ledger states, in one store transaction.
+2. the provider event log, the ledger states and the opt-outs of phone numbers,
+   in one store transaction.
 
 Both steps are idempotent, keyed by the provider's event id: the calls' message
 ids are derived from it (the router records each message id once and drops
@@ -40,11 +41,21 @@ class StatusUpdate:
     """Whether a current state is further along than `status` (then it stays)."""
 
 
+@dataclass(frozen=True)
+class NumberOptOut:
+    """A number texted STOP (`keyword`) or, with `keyword` None, START: recorded for the number itself."""
+
+    phone: str
+    keyword: str | None
+    at: datetime
+
+
 @dataclass
 class WebhookPlan:
     calls: list[Call] = field(default_factory=list)
     log: list[ProviderEvent] = field(default_factory=list)
     statuses: list[StatusUpdate] = field(default_factory=list)
+    numbers: list[NumberOptOut] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -64,6 +75,11 @@ def apply_plan(store: Store, router: Router, plan: WebhookPlan) -> Applied:
         for update in plan.statuses:
             key = (update.delivery.enrollment_id, update.delivery.step_id, update.delivery.visit)
             session.set_provider_status(*key, update.status, update.at, unless=update.further)
+        for number in plan.numbers:
+            if number.keyword is None:
+                session.start_number(number.phone)
+            else:
+                session.stop_number(number.phone, number.keyword, number.at)
     return Applied(received=len({(row.provider, row.event_id) for row in plan.log}), new=len(new))
 
 

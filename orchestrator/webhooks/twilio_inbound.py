@@ -6,6 +6,8 @@ delivery gate honours on its own: an identify that sets `sms_opt_in` again
 does not undo it. Only START, YES or UNSTOP from that phone lift it, restoring
 the consent the customer had before. The customer is found by the `From`
 number (profiles store E.164); every profile with that number is changed.
+The STOP is also kept for the number itself, so that a profile that gets the
+number later (a new customer, a changed number) starts stopped; START lifts it.
 Other inbound messages are logged without their text.
 """
 
@@ -18,10 +20,10 @@ from typing import Any, Final
 
 from orchestrator.routing import IdentifyCall, TrackCall
 from orchestrator.store import Profile, StoreSession
-from orchestrator.store.profiles import SMS_STOP_TRAIT
+from orchestrator.store.profiles import SMS_STOP_TRAIT, stop_record
 from orchestrator.store.values import ProviderEvent
 from orchestrator.webhooks.errors import PayloadError
-from orchestrator.webhooks.plan import WebhookPlan
+from orchestrator.webhooks.plan import NumberOptOut, WebhookPlan
 
 PROVIDER = "twilio"
 STOP_KEYWORDS: Final = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
@@ -55,8 +57,7 @@ def stop_traits(profile: Profile, keyword: str, at: datetime) -> dict[str, Any]:
     """The identify traits of a STOP. A repeated STOP keeps the first record, so START restores the consent before it."""
     if profile.traits.get(SMS_STOP_TRAIT):
         return {"sms_opt_in": False} if profile.consent.get("sms") else {}
-    record = {"at": at.isoformat(), "keyword": keyword, "sms_opt_in_before": bool(profile.consent.get("sms"))}
-    return {"sms_opt_in": False, SMS_STOP_TRAIT: record}
+    return {"sms_opt_in": False, SMS_STOP_TRAIT: stop_record(keyword, at, bool(profile.consent.get("sms")))}
 
 
 def start_traits(profile: Profile) -> dict[str, Any]:
@@ -70,6 +71,10 @@ def start_traits(profile: Profile) -> dict[str, Any]:
 
 def plan_inbound(session: StoreSession, message: InboundMessage, received_at: datetime) -> WebhookPlan:
     plan = WebhookPlan()
+    if message.keyword in STOP_KEYWORDS:
+        plan.numbers.append(NumberOptOut(message.sender, message.keyword, received_at))
+    elif message.keyword in START_KEYWORDS:
+        plan.numbers.append(NumberOptOut(message.sender, None, received_at))
     profiles = session.customers_with_phone(message.sender)
     kind = f"inbound {message.keyword}" if message.keyword else "inbound"
     if not profiles:

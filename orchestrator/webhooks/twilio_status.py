@@ -19,7 +19,7 @@ from orchestrator.routing import IdentifyCall, TrackCall
 from orchestrator.store import StoreSession
 from orchestrator.store.values import ProviderEvent
 from orchestrator.webhooks.errors import PayloadError
-from orchestrator.webhooks.plan import StatusUpdate, WebhookPlan, further_than
+from orchestrator.webhooks.plan import NumberOptOut, StatusUpdate, WebhookPlan, further_than
 from orchestrator.webhooks.twilio_inbound import PROVIDER, stop_traits
 
 CUSTOMER_EVENTS = {"delivered": "sms_delivered", "undelivered": "sms_undelivered", "failed": "sms_failed"}
@@ -76,6 +76,8 @@ def plan_status(session: StoreSession, callback: StatusCallback, received_at: da
             detail=f"error {callback.error_code}" if callback.error_code else None,
         )
     )
+    if callback.error_code == OPTED_OUT_ERROR and callback.to:
+        plan.numbers.append(NumberOptOut(callback.to, f"twilio error {OPTED_OUT_ERROR}", received_at))
     if delivery is None:
         return plan
     if callback.status in PROGRESS:

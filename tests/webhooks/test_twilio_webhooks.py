@@ -51,10 +51,10 @@ def inbound(body: str, sid: str = "SMin1", sender: str = "+14155552671") -> dict
     return {"MessageSid": sid, "From": sender, "To": "+15550100", "Body": body, "AccountSid": "AC1", "NumMedia": "0"}
 
 
-def send_sms(store: Store, step_id: str) -> tuple[str, str | None]:
-    """What the delivery gate decides for a marketing SMS to Bob at noon UTC, through the real send activity."""
+def send_sms(store: Store, step_id: str, customer_id: str = "bob") -> tuple[str, str | None]:
+    """What the delivery gate decides for a marketing SMS to the customer at noon UTC, through the real send activity."""
     request = SendRequest(
-        enrollment_id="promo-bob-1", journey_id="promo", version="v1", step_id=step_id, visit=1, customer_id="bob",
+        enrollment_id=f"promo-{customer_id}-1", journey_id="promo", version="v1", step_id=step_id, visit=1, customer_id=customer_id,
         channel="sms", category="marketing", subject=None, preheader=None, title=None, body="Sale today", url=None,
         event=None, now=AT.replace(hour=12).isoformat(), settings=ir.to_plain(ir.Settings()), fallback=[],
     )  # fmt: skip
@@ -92,6 +92,15 @@ async def test_a_carrier_error_for_a_number_that_cannot_get_sms_flags_it_undeliv
     await twilio(client, "/webhooks/twilio/status", status(nudge, "undelivered", ErrorCode="30005"))
     assert profile(store, "bob").traits["phone_undeliverable"] is True
     assert send_sms(store, "after") == ("suppressed", "the phone number is marked undeliverable (phone_undeliverable)")
+
+
+async def test_the_twilio_error_for_a_number_that_texted_stop_stops_it(client: httpx.AsyncClient, store: Store, nudge: Sent) -> None:
+    await twilio(client, "/webhooks/twilio/status", status(nudge, "undelivered", ErrorCode="21610"))
+    assert profile(store, "bob").traits["sms_stopped"]["keyword"] == "twilio error 21610"
+    assert send_sms(store, "after")[0] == "suppressed"
+    customer(store, "cy", phone="+1 415 555 2671", sms_opt_in=True)  # the same number, on another profile
+    assert profile(store, "cy").traits["sms_stopped"]["keyword"] == "twilio error 21610"
+    assert send_sms(store, "after", customer_id="cy")[0] == "suppressed"
 
 
 @pytest.mark.parametrize("signed", ["internal-url", "other-token", "missing"])
@@ -176,7 +185,25 @@ async def test_start_without_a_stop_opts_nobody_in(client: httpx.AsyncClient, st
     assert profile(store, "cy").consent["sms"] is False
 
 
-async def test_other_inbound_messages_and_unknown_numbers_change_nothing(
+async def test_a_stop_from_a_number_nobody_has_yet_stops_whoever_gets_it(client: httpx.AsyncClient, store: Store) -> None:
+    number = "+14155550000"
+    await twilio(client, "/webhooks/twilio/inbound", inbound("STOP", sid="SMa", sender=number))
+    customer(store, "dan", phone=number, sms_opt_in=True, timezone="UTC")  # a new customer, with that number
+    dan = profile(store, "dan")
+    assert dan.consent["sms"] is False and dan.traits["sms_stopped"]["keyword"] == "STOP"
+    assert send_sms(store, "first", customer_id="dan")[0] == "suppressed"
+    customer(store, "eve", phone="+14155550001", sms_opt_in=True, timezone="UTC")
+    customer(store, "eve", phone=number)  # an existing customer changing to that number
+    assert profile(store, "eve").traits["sms_stopped"]["keyword"] == "STOP"
+
+    await twilio(client, "/webhooks/twilio/inbound", inbound("START", sid="SMb", sender=number))
+    assert profile(store, "dan").consent["sms"] is True and "sms_stopped" not in profile(store, "dan").traits
+    assert send_sms(store, "restarted", customer_id="dan") == ("sent", None)
+    customer(store, "fay", phone=number, sms_opt_in=True, timezone="UTC")  # after START, the number is free again
+    assert "sms_stopped" not in profile(store, "fay").traits
+
+
+async def test_other_inbound_messages_and_unknown_numbers_change_no_profile(
     client: httpx.AsyncClient, store: Store, gateway: RecordingGateway, nudge: Sent
 ) -> None:
     for fields in (inbound("Stop sending me the blue ones please", sid="SMa"), inbound("STOP", sid="SMb", sender="+14155550000")):
