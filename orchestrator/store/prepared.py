@@ -64,13 +64,14 @@ class Prepared:
 
     def rows(self, connection: Connection, params: Mapping[str, Any]) -> list[Any]:
         """Every row the statement returns, as named tuples with the types' conversions applied."""
-        form, cursor = self._execute(connection, params)
+        form = self._form(connection.dialect, params)
+        if form.row is None:
+            raise TypeError("the statement returns no rows; use Prepared.run")
+        cursor = self._execute(form, connection, params)
         try:
             fetched = cursor.fetchall()
         finally:
             cursor.close()
-        if form.row is None:
-            raise TypeError("the statement returns no rows; use Prepared.run")
         make, results = form.row._make, form.results  # type: ignore[attr-defined]
         return [make([v if process is None else process(v) for process, v in zip(results, raw, strict=True)]) for raw in fetched]
 
@@ -80,18 +81,23 @@ class Prepared:
 
     def run(self, connection: Connection, params: Mapping[str, Any]) -> int:
         """Execute for its effect; the number of rows it changed."""
-        _, cursor = self._execute(connection, params)
+        cursor = self._execute(self._form(connection.dialect, params), connection, params)
         try:
             return int(cursor.rowcount)
         finally:
             cursor.close()
 
-    def _execute(self, connection: Connection, params: Mapping[str, Any]) -> tuple[_Compiled, Any]:
-        dialect = connection.dialect
+    def _form(self, dialect: Dialect, params: Mapping[str, Any]) -> _Compiled:
         key = (dialect.name, frozenset(params))
         form = self._forms.get(key)
         if form is None:
             form = self._forms[key] = self._compile(dialect, key[1])
+        return form
+
+    @staticmethod
+    def _execute(form: _Compiled, connection: Connection, params: Mapping[str, Any]) -> Any:
+        """The driver's cursor, after executing `form` with `params`."""
+        dialect = connection.dialect
         values = []
         for bind in form.binds:
             value = bind.literal if bind.literal is not _NO_VALUE else params[bind.key]
@@ -103,7 +109,7 @@ class Prepared:
         except dialect.loaded_dbapi.Error as error:
             cursor.close()
             raise exc.DBAPIError.instance(form.sql, arguments, error, dialect.loaded_dbapi.Error, dialect=dialect) from error
-        return form, cursor
+        return cursor
 
     def _compile(self, dialect: Dialect, names: frozenset[str]) -> _Compiled:
         compiled: Any = self.statement.compile(dialect=dialect, column_keys=sorted(names))
@@ -111,13 +117,15 @@ class Prepared:
             raise NotImplementedError("Prepared cannot compute column defaults in Python; pass every column")
         if any(parameter.expanding or parameter.literal_execute for parameter in compiled.binds.values()):
             raise NotImplementedError("Prepared cannot expand IN lists; use Connection.execute")
+        # The names in the SQL text, in order for a positional driver; SQLAlchemy escapes a few characters in them.
+        original = {escaped: name for name, escaped in (compiled.escaped_bind_names or {}).items()}
         if compiled.positional:
             order = list(compiled.positiontup)
         else:
             order = list(dict.fromkeys(_PYFORMAT_NAME.findall(compiled.string)))
         binds = []
         for name in order:
-            parameter = compiled.binds[name]
+            parameter = compiled.binds[original.get(name, name)]
             literal = _NO_VALUE if parameter.key in names or parameter.required else parameter.effective_value
             if literal is _NO_VALUE and parameter.key not in names:
                 raise KeyError(f"parameter {parameter.key!r} missing")

@@ -75,3 +75,11 @@ def test_in_lists_are_refused_rather_than_compiled_wrong(store: Store) -> None:
     statement = Prepared(select(profiles).where(profiles.c.customer_id.in_(bindparam("ids", expanding=True))))
     with store.read() as session, pytest.raises(NotImplementedError, match="IN"):
         statement.rows(session._conn, {"ids": ["c1", "c2"]})
+
+
+def test_asking_rows_of_a_statement_that_returns_none_runs_nothing(store: Store) -> None:
+    add = Prepared(insert(outbox_messages))
+    with store.session() as session, pytest.raises(TypeError, match="returns no rows"):
+        add.rows(session._conn, {"customer_id": "c1", "enrollment_id": "e1"})
+    with store.read() as session:
+        assert session.messages_for("c1") == []
