@@ -3,7 +3,7 @@
 `Connection.execute` costs about 65 us of Python per statement on top of the
 database's own work (a cache lookup, an execution context, a result object);
 the same statement on the DB-API cursor costs 5-15 us (bench/send_path.py).
-The send path runs seven statements per message, so its statements go
+The send path runs eight statements per message, so its statements go
 through `Prepared` instead. It keeps the one code path: the statement is
 written once in SQLAlchemy Core, SQLAlchemy compiles it for SQLite or
 PostgreSQL and supplies each column type's conversions (UTC timestamps as text
