@@ -38,7 +38,7 @@ from orchestrator import ir
 from orchestrator.compiler import compile_text
 from orchestrator.devserver import DevServer, free_port
 from orchestrator.devstack import EmbeddedServer
-from orchestrator.store import Store
+from orchestrator.store import Store, _SQLiteConnection
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -343,10 +343,10 @@ class LockStats:
 
     Every store transaction begins IMMEDIATE (orchestrator/store/__init__.py), so on SQLite
     it waits for the single write lock and holds it until commit. Attach before the run:
-    `engine_connect` stamps the start (a session opens a new connection: the engine has no
-    pool), a `begin` listener added after the engine's own (which runs BEGIN IMMEDIATE)
-    stamps the lock taken, commit/rollback the release. The wait includes opening the
-    connection (well under a millisecond).
+    the start is stamped when a writer asks for its turn (the process's writers queue on it
+    before BEGIN IMMEDIATE: `_SQLiteConnection.take_writer_turn`, wrapped while attached), a
+    `begin` listener after the engine's own stamps the lock taken, commit/rollback the
+    release. Read-only sessions take no turn and are not counted.
     Callers are told apart by thread name: the API's handlers run in AnyIO's threads,
     activities in the worker's ThreadPoolExecutor.
     """
@@ -358,11 +358,19 @@ class LockStats:
         self._lock = threading.Lock()
 
     def attach(self, engine: Engine) -> None:
-        def asked(connection: Any) -> None:
-            connection.info["bench_asked"] = time.perf_counter()
+        asked = threading.local()
+        take_turn = _SQLiteConnection.take_writer_turn
+
+        def take_writer_turn(dbapi_connection: _SQLiteConnection) -> None:
+            asked.at = time.perf_counter()
+            take_turn(dbapi_connection)
+
+        _SQLiteConnection.take_writer_turn = take_writer_turn  # type: ignore[method-assign]
 
         def taken(connection: Any) -> None:
-            connection.info["bench_taken"] = time.perf_counter()
+            asked_at, asked.at = getattr(asked, "at", None), None
+            if asked_at is not None:
+                connection.info["bench_asked"], connection.info["bench_taken"] = asked_at, time.perf_counter()
 
         def released(connection: Any) -> None:
             asked_at, taken_at = connection.info.pop("bench_asked", None), connection.info.pop("bench_taken", None)
@@ -373,7 +381,6 @@ class LockStats:
             with self._lock:
                 self.samples.setdefault(who, []).append((taken_at - asked_at, time.perf_counter() - taken_at))
 
-        event.listen(engine, "engine_connect", asked)
         event.listen(engine, "begin", taken)
 
         def failed(context: Any) -> None:
