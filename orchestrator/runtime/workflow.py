@@ -415,9 +415,10 @@ class JourneyWorkflow:
         holdout), so CurrentStep is the step it waits at, and when it ends (which upserts the
         end step only for enrollments started before revision 1): the steps it passes through
         in one go are never upserted, since each upsert is a visibility write on the server.
-        The start call sets CurrentStep to the first step, and a run that continues as new
-        keeps its search attributes, so an enrollment that waits at the step already shown
-        upserts nothing.
+        The start call sets CurrentStep to the first step the enrollment rests at when the way
+        there is fixed (orchestrator.runtime.search_attributes.first_resting_step), and a run
+        that continues as new keeps its search attributes, so an enrollment that waits at the
+        step already shown upserts nothing.
         """
         if not self._input.upsert_search_attributes or self._step is None or not self._lean():
             return

@@ -84,7 +84,7 @@ class Harness:
             id=enrollment_id,
             task_queue=self.queue,
             result_type=EnrollmentResult,
-            search_attributes=enrollment_search_attributes(journey.id, journey.version, journey.start, customer_id)
+            search_attributes=enrollment_search_attributes(journey, customer_id)
             if search_attributes
             else None,
         )

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import textwrap
 import time
 from collections.abc import AsyncIterator
 
 import pytest
-from temporalio.client import WorkflowHandle
+from temporalio.client import WorkflowHandle, WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 
 from orchestrator.routing import SignalCall, StartCall, customer_key, enrollment_id
@@ -26,12 +27,17 @@ from orchestrator.runtime.contracts import (
     EnrollmentStatus,
     EventMessage,
 )
-from orchestrator.runtime.search_attributes import CURRENT_STEP, CUSTOMER_ID, JOURNEY_ID, JOURNEY_VERSION, SEARCH_ATTRIBUTES
+from orchestrator.runtime.search_attributes import (
+    CURRENT_STEP,
+    CUSTOMER_ID,
+    JOURNEY_ID,
+    JOURNEY_VERSION,
+    SEARCH_ATTRIBUTES,
+    first_resting_step,
+)
 from orchestrator.store import Store
 from orchestrator.temporal_gateway import LoopGateway
 from tests.runtime.support import dev_environment, harness, journey
-
-pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 EMAIL = "ann@example.com"
 
@@ -50,6 +56,13 @@ async def step_becomes(handle: WorkflowHandle[object, object], step: str) -> dic
         if values["CurrentStep"] == step or time.monotonic() > deadline:
             return values
         await asyncio.sleep(0.1)
+
+
+async def waits_at(handle: WorkflowHandle[object, object], step: str) -> None:
+    """Until the enrollment has entered `step`: the start call may show a step before the enrollment gets there, and
+    an event signalled before it waits there arrives too early to count."""
+    while (await handle.query(STATUS_QUERY, result_type=EnrollmentStatus)).step != step:
+        await asyncio.sleep(0.05)
 
 
 async def test_enrollments_carry_search_attributes_without_personal_data(dev_env: WorkflowEnvironment, store: Store) -> None:
@@ -78,6 +91,7 @@ async def test_enrollments_carry_search_attributes_without_personal_data(dev_env
         handle = dev_env.client.get_workflow_handle(workflow_id, result_type=EnrollmentResult)
 
         values = await step_becomes(handle, "answer")
+        await waits_at(handle, "answer")
         assert values == {
             JOURNEY_ID.name: "findable",
             JOURNEY_VERSION.name: flow.version,
@@ -114,20 +128,92 @@ async def test_current_step_is_written_only_where_an_enrollment_waits(dev_env: W
         h.identify(EMAIL, {"email": EMAIL})
         handle = await h.enroll(flow, EMAIL, search_attributes=True)
         assert (await step_becomes(handle, "answer"))[CURRENT_STEP.name] == "answer"  # the start call's value
-        # Set before the workflow's first task: signal once it waits, or the event arrives too early to count.
-        while (await handle.query(STATUS_QUERY, result_type=EnrollmentStatus)).step != "answer":
-            await asyncio.sleep(0.05)
+        await waits_at(handle, "answer")
         await handle.signal(EVENT_SIGNAL, EventMessage("m-1", "answered"))
         assert (await handle.result()).step == "thanks"
         history = await handle.fetch_history()
 
-    shown = [
-        json.loads(attributes.search_attributes.indexed_fields[CURRENT_STEP.name].data)
-        for attributes in (e.upsert_workflow_search_attributes_event_attributes for e in history.events)
-        if CURRENT_STEP.name in attributes.search_attributes.indexed_fields
-    ]
-    assert shown == ["pause"]  # not `answer` (the start set it), not `hello` (passed through), not `thanks` (the end)
+    assert upserted_steps(history) == ["pause"]  # not `answer` (the start set it), not `hello` (passed through), not `thanks` (the end)
     upserts = [e.upsert_workflow_search_attributes_event_attributes.search_attributes for e in history.events]
     assert [name for attributes in upserts for name in attributes.indexed_fields] == [CURRENT_STEP.name]
     markers = [e.marker_recorded_event_attributes.marker_name for e in history.events if e.HasField("marker_recorded_event_attributes")]
     assert markers == ["core_local_activity"]  # `finish_enrollment`; no patch marker
+
+
+def upserted_steps(history: WorkflowHistory) -> list[str]:
+    return [
+        json.loads(attributes.search_attributes.indexed_fields[CURRENT_STEP.name].data)
+        for attributes in (e.upsert_workflow_search_attributes_event_attributes for e in history.events)
+        if CURRENT_STEP.name in attributes.search_attributes.indexed_fields
+    ]
+
+
+async def test_an_enrollment_that_sends_then_waits_is_shown_at_the_wait_from_its_start(dev_env: WorkflowEnvironment, store: Store) -> None:
+    """A welcome series: the first send is over in a moment, so the start shows the wait and nothing is upserted."""
+    flow = journey(
+        """
+        id: welcome
+        name: Welcome
+        trigger: {event: go}
+        steps:
+          - id: hello
+            send: {channel: email, subject: "hello", body: "x"}
+          - id: remember
+            update: {set: {welcomed: true}}
+          - id: pause
+            wait: 2s
+          - id: tips
+            send: {channel: email, subject: "tips", body: "x"}
+        """
+    )
+    async with harness(dev_env, store) as h:
+        h.identify(EMAIL, {"email": EMAIL})
+        handle = await h.enroll(flow, EMAIL, search_attributes=True)
+        assert (await handle.describe()).typed_search_attributes.get(CURRENT_STEP) == "pause"  # before its first task ran
+        assert (await handle.result()).step == "tips"
+        assert [m.subject for m in h.messages(EMAIL)] == ["hello", "tips"]
+        history = await handle.fetch_history()
+    assert upserted_steps(history) == []
+
+
+@pytest.mark.parametrize(
+    ("steps", "shown"),
+    [
+        pytest.param("- {id: pause, wait: 1d}", "pause", id="a wait first"),
+        pytest.param(
+            """
+            - {id: hello, send: {channel: email, subject: hi, body: x}}
+            - {id: answer, wait_for: {event: answered, within: 1d}}
+            """,
+            "answer",
+            id="a send, then wait_for",
+        ),
+        pytest.param(
+            """
+            - {id: hello, send: {channel: email, subject: hi, body: x}}
+            - {id: call, webhook: {url: "https://example.com/hook"}}
+            - {id: pause, wait: 1d}
+            """,
+            "hello",
+            id="a webhook may retry for minutes: not passed over",
+        ),
+        pytest.param(
+            """
+            - {id: hello, send: {channel: email, subject: hi, body: x}}
+            - id: which
+              branch:
+                - {when: "customer.vip", next: pause}
+                - {else: bye}
+            - {id: pause, wait: 1d}
+            - {id: bye, send: {channel: email, subject: bye, body: x}}
+            """,
+            "hello",
+            id="a branch: the way on is not fixed",
+        ),
+        pytest.param("- {id: hello, send: {channel: email, subject: hi, body: x}}", "hello", id="no wait at all"),
+    ],
+)
+def test_the_start_shows_the_first_step_an_enrollment_rests_at_when_the_way_there_is_fixed(steps: str, shown: str) -> None:
+    body = textwrap.indent(textwrap.dedent(steps).strip(), " " * 4)
+    flow = journey(f"id: shown\nname: Shown\ntrigger: {{event: go}}\nsteps:\n{body}\n")
+    assert first_resting_step(flow) == shown
