@@ -169,7 +169,7 @@ async def test_an_enrollment_that_sends_then_waits_is_shown_at_the_wait_from_its
     async with harness(dev_env, store) as h:
         h.identify(EMAIL, {"email": EMAIL})
         handle = await h.enroll(flow, EMAIL, search_attributes=True)
-        assert (await handle.describe()).typed_search_attributes.get(CURRENT_STEP) == "pause"  # before its first task ran
+        assert (await handle.describe()).typed_search_attributes.get(CURRENT_STEP) == "pause"  # set by the start call
         assert (await handle.result()).step == "tips"
         assert [m.subject for m in h.messages(EMAIL)] == ["hello", "tips"]
         history = await handle.fetch_history()
