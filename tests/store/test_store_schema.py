@@ -183,3 +183,29 @@ def test_deploy_refuses_a_naive_datetime(store: Store, cart_v1: ir.Journey) -> N
         session.deploy(cart_v1, NAIVE)
     with store.session() as session:
         assert session.active_journeys() == []
+
+
+@pytest.mark.parametrize(
+    "instant",
+    [AT, AT.replace(microsecond=0), datetime(2026, 7, 1, 23, 59, 59, 999999, tzinfo=timezone(timedelta(hours=-7)))],
+    ids=["microseconds", "whole-second", "other-offset"],
+)
+def test_sqlite_keeps_timestamps_as_sqlalchemys_datetime_text(tmp_path: Path, instant: datetime) -> None:
+    # UTCDateTime writes SQLite's text itself (a faster path): rows written before it, and any range
+    # query comparing text, rely on it being exactly what SQLAlchemy's DATETIME writes, and reading it back.
+    from sqlalchemy import DateTime
+    from sqlalchemy.dialects import sqlite
+
+    store = Store(f"sqlite:///{tmp_path / 'journey.db'}")
+    store.migrate()
+    with store.session() as session:
+        session.claim_delivery("e1", "s1", 1, "email", instant)
+    with store.engine.connect() as connection:
+        stored = connection.exec_driver_sql("SELECT created_at FROM deliveries").scalar_one()
+    dialect = sqlite.dialect()
+    expected = DateTime().dialect_impl(dialect).bind_processor(dialect)(instant.astimezone(UTC).replace(tzinfo=None))
+    assert stored == expected
+    with store.read() as session:
+        delivery = session.get_delivery("e1", "s1", 1)
+    assert delivery is not None and delivery.created_at == instant and delivery.created_at.tzinfo == UTC
+    store.dispose()
