@@ -3,8 +3,8 @@
 `decide` is a pure function of the customer, the journey's settings, the
 delivery policy, the moment and the customer's recent marketing sends, so it
 is tested with a fixed clock and no store. `gate_send` runs it inside the send
-activity's store transaction, which holds the customer's lock, and records the
-outcome in the delivery ledger in that same transaction: a message that may go
+activity's store transaction, which holds the customer's lock, and claims the
+delivery in the ledger with its outcome in that same transaction: a message that may go
 takes its slot under the caps there (`admitted_at`), so two journeys sending to
 one customer at the same moment cannot both take the last slot.
 
@@ -44,7 +44,7 @@ from orchestrator.timeparse import format_duration
 
 if TYPE_CHECKING:
     from orchestrator.runtime.contracts import SendRequest
-    from orchestrator.store import StoreSession
+    from orchestrator.store import Delivery, StoreSession
 
 CAP_VARIABLE = "JOURNEY_FREQUENCY_CAP"
 SMS_MARKETING_HOURS = ("08:00", "21:00")
@@ -221,8 +221,10 @@ def _over_cap(
     return None
 
 
-def gate_send(session: StoreSession, request: SendRequest, customer: dict[str, Any], policy: DeliveryPolicy, at: datetime) -> Decision:
-    """Decide a claimed (`intent`) delivery and record the outcome in the ledger, in `session`'s transaction.
+def gate_send(
+    session: StoreSession, request: SendRequest, customer: dict[str, Any], policy: DeliveryPolicy, at: datetime
+) -> tuple[Decision, Delivery | None]:
+    """Claim the delivery of `request` in the ledger, decide it and record the outcome, in `session`'s transaction.
 
     `session` must hold the customer's lock (`store.session(lock_customer=...)`): counting
     the customer's sends and taking a slot happen under it, so concurrent sends cannot
@@ -230,6 +232,10 @@ def gate_send(session: StoreSession, request: SendRequest, customer: dict[str, A
     gives the slot back). `defer`: the row stays `intent`, with the reason and until when.
     `suppress`: the row is marked suppressed with the reason. `at` is the wall clock for
     `updated_at`; the journey's clock (`request.now`) decides and stamps `admitted_at`.
+
+    A first attempt writes its row once, already decided. The second value is the row an
+    earlier attempt decided (sent, suppressed or failed), if there is one: the caller reports
+    its outcome and sends nothing, and the decision made here is not recorded.
     """
     now = datetime.fromisoformat(request.now)
     settings = settings_from_json(request.settings)
@@ -246,10 +252,36 @@ def gate_send(session: StoreSession, request: SendRequest, customer: dict[str, A
     )
     if decision.action == "send":
         assert decision.channel is not None
-        session.admit_delivery(*key, channel=decision.channel, category=request.category, admitted_at=now, at=at)
+        outcome: dict[str, Any] = {"admitted_at": now}
     elif decision.action == "defer":
         assert decision.retry_at is not None
-        session.note_delivery(*key, f"deferred until {decision.retry_at.isoformat()}: {decision.reason}", at)
+        outcome = {"reason": _deferral(decision)}
+    else:
+        outcome = {"status": "suppressed", "reason": decision.reason}
+    row, new = session.claim_decided_delivery(
+        *key,
+        decision.channel if decision.action == "send" and decision.channel else request.channel,
+        at,
+        customer_id=request.customer_id,
+        journey_id=request.journey_id,
+        category=request.category,
+        **outcome,
+    )
+    if new:
+        return decision, None
+    if row.status != "intent":
+        return decision, row
+    # The row an earlier attempt claimed and left undecided (held by quiet hours, or cut short): decide it now.
+    if decision.action == "send":
+        assert decision.channel is not None
+        session.admit_delivery(*key, channel=decision.channel, category=request.category, admitted_at=now, at=at)
+    elif decision.action == "defer":
+        session.note_delivery(*key, _deferral(decision), at)
     else:
         session.mark_delivery(*key, "suppressed", at, reason=decision.reason)
-    return decision
+    return decision, None
+
+
+def _deferral(decision: Decision) -> str:
+    assert decision.retry_at is not None
+    return f"deferred until {decision.retry_at.isoformat()}: {decision.reason}"

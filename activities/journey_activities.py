@@ -111,21 +111,11 @@ class JourneyActivities:
         # Claim, gate and take a slot under the caps in one transaction holding the customer's lock,
         # so two journeys sending to one customer at once cannot both take the last slot.
         with self.store.session(lock_customer=request.customer_id) as session:
-            claim = session.claim_delivery(
-                request.enrollment_id,
-                request.step_id,
-                request.visit,
-                request.channel,
-                _now(),
-                customer_id=request.customer_id,
-                journey_id=request.journey_id,
-                category=request.category,
-            )
-            if claim.status != "intent":
-                # A retry of a send that already happened (or was refused): report it again, do nothing.
-                return SendResult(claim.status, claim.reason)
             customer = _context(request.customer_id, session.get_profile(request.customer_id))
-            decision = gate_send(session, request, customer, self.policy, _now())
+            decision, earlier = gate_send(session, request, customer, self.policy, _now())
+        if earlier is not None:
+            # A retry of a send that already happened (or was refused): report it again, do nothing.
+            return SendResult(earlier.status, earlier.reason)
         if decision.action == "defer":
             assert decision.retry_at is not None
             return SendResult("deferred", decision.reason, decision.retry_at.isoformat())
@@ -146,18 +136,13 @@ class JourneyActivities:
     def _deliver(self, request: SendRequest, message: Message, customer: dict[str, Any], now: datetime) -> SendResult:
         """Hand the message to the channel's provider, then record the outcome (docs/delivery.md).
 
-        The ledger is read again just before a real provider call, so an attempt that overlaps a
-        slow earlier one (a start-to-close timeout) usually sees its outcome and sends nothing; the
-        window left (the provider accepted, the process died before the ledger update) is documented.
+        The ledger row was claimed at the start of this attempt, a millisecond or so ago, and an attempt
+        finds what an earlier one decided there; the window left (the provider accepted, the process died
+        before the ledger update) is documented.
         """
         provider = self.providers.for_channel(message.channel)
         key = f"{request.enrollment_id}:{request.step_id}:{request.visit}"
         recipients = tuple(customer.get("push_tokens") or ()) if message.channel == "push" else (message.to,)
-        if provider is not self.providers.sandbox:
-            with self.store.read() as session:  # a snapshot: no lock to wait for, none held
-                status, reason = _recorded_outcome(session, request)
-            if status != "intent":
-                return SendResult(status, reason)
         try:
             result = provider.send(message, key, recipients)
         except PermanentFailure as exc:

@@ -1,9 +1,9 @@
 """Messages per second through the whole send path, against raw SDK calls to the same fake provider.
 
 Full path: `JourneyActivities.send_message` as the worker's activity threads run
-it: ledger claim, profile read, delivery gate (consent, address, frequency-cap
-lookup), rendering, the ledger re-read, the SendGrid SDK call with the token
-bucket, then the outbox row and `sent` in one transaction (SQLite store in a
+it: profile read, delivery gate (consent, address, frequency-cap lookup) and the
+ledger claim with its outcome in one transaction, rendering, the SendGrid SDK
+call with the token bucket, then the outbox row and `sent` in one transaction (SQLite store in a
 temporary folder). Floor: the same SDK (`SendGridAPIClient`) posting prebuilt
 mail bodies to the same local fake, on the same number of threads. The ratio
 full/floor is the share of provider throughput the send path keeps (target >= 0.7).

@@ -335,27 +335,54 @@ class StoreSession:
         The caller sends only when the returned status is `intent`; anything else means an
         earlier attempt already decided, and a retry must report that outcome instead of sending.
         """
+        return self.claim_decided_delivery(
+            enrollment_id, step_id, visit, channel, at, customer_id=customer_id, journey_id=journey_id, category=category
+        )[0]
+
+    def claim_decided_delivery(
+        self,
+        enrollment_id: str,
+        step_id: str,
+        visit: int,
+        channel: str,
+        at: datetime,
+        *,
+        customer_id: str | None = None,
+        journey_id: str | None = None,
+        category: str | None = None,
+        status: str = "intent",
+        reason: str | None = None,
+        admitted_at: datetime | None = None,
+    ) -> tuple[Delivery, bool]:
+        """`claim_delivery`, with the row and whether this call wrote it.
+
+        A new row can carry the delivery gate's outcome from the start (`status` suppressed with its
+        `reason`, or `intent` with `admitted_at` or a deferral `reason`), so a first attempt writes
+        its row once; a row that already existed is returned unchanged, and the caller decides it.
+        """
+        if status not in ("intent", "suppressed"):
+            raise ValueError(f"a delivery is claimed as intent or suppressed, not {status!r}")
         at = utc(at, "at")
         values = {
             "enrollment_id": enrollment_id,
             "step_id": step_id,
             "visit": visit,
             "channel": channel,
-            "status": "intent",
+            "status": status,
             "provider_message_id": None,
-            "reason": None,
+            "reason": reason,
             "created_at": at,
             "updated_at": at,
             "customer_id": customer_id,
             "journey_id": journey_id,
             "category": category,
-            "admitted_at": None,
+            "admitted_at": utc(admitted_at, "admitted_at") if admitted_at is not None else None,
             "message_ref": message_reference(delivery_key(enrollment_id, step_id, visit)),
         }
         if _CLAIM[self._dialect].run(self._conn, values):  # 0 rows: an earlier attempt claimed it
             del values["message_ref"]
-            return Delivery(**values)
-        return _delivery(_SELECT_DELIVERY.first(self._conn, _key_params(enrollment_id, step_id, visit)))
+            return Delivery(**values), True
+        return _delivery(_SELECT_DELIVERY.first(self._conn, _key_params(enrollment_id, step_id, visit))), False
 
     def delivery_outcome(self, enrollment_id: str, step_id: str, visit: int) -> tuple[str, str | None] | None:
         """(status, reason) of the ledger row of (enrollment, step, visit), if one was claimed; reads only.

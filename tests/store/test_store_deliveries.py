@@ -107,3 +107,33 @@ def test_messages_for_returns_the_customers_messages_oldest_first_ties_in_insert
     assert all(isinstance(i, int) for i in ids)
     assert ids[1] is not None and ids[2] is not None and ids[1] < ids[2]
     assert received[2] == replace(_message("c1", "tie-second", timedelta(hours=1), subject=None), id=ids[2])
+
+
+def test_a_first_claim_writes_the_gates_outcome_with_the_row(store: Store) -> None:
+    with store.session() as session:
+        admitted, new = session.claim_decided_delivery("e1", "reminder", 1, "sms", AT, customer_id="c1", admitted_at=LATER)
+        held, _ = session.claim_decided_delivery("e1", "nudge", 1, "email", AT, reason="deferred until 08:00")
+        refused, _ = session.claim_decided_delivery("e1", "promo", 1, "email", AT, status="suppressed", reason="no consent")
+    assert new
+    assert (admitted.status, admitted.channel, admitted.admitted_at) == ("intent", "sms", LATER)
+    assert (held.status, held.reason, held.admitted_at) == ("intent", "deferred until 08:00", None)
+    assert (refused.status, refused.reason) == ("suppressed", "no consent")
+    with store.read() as session:
+        assert session.get_delivery("e1", "reminder", 1) == admitted
+        assert session.delivery_outcome("e1", "promo", 1) == ("suppressed", "no consent")
+
+
+def test_a_claim_that_finds_a_row_leaves_it_as_it_was(store: Store) -> None:
+    with store.session() as session:
+        first, _ = session.claim_decided_delivery("e1", "reminder", 1, "email", AT, reason="deferred until 08:00")
+    with store.session() as session:
+        again, new = session.claim_decided_delivery("e1", "reminder", 1, "sms", LATER, status="suppressed", reason="over the cap")
+    assert not new
+    assert again == first
+    assert count_rows(store, deliveries) == 1
+
+
+def test_a_claim_is_never_written_sent_or_failed(store: Store) -> None:
+    with store.session() as session, pytest.raises(ValueError, match="intent or suppressed"):
+        session.claim_decided_delivery("e1", "reminder", 1, "email", AT, status="sent")
+    assert count_rows(store, deliveries) == 0
