@@ -57,6 +57,16 @@ READ_ONLY_OPTION = "journey_read_only"
 """Execution option marking a `Store.read` connection (SQLite begins it DEFERRED, not IMMEDIATE)."""
 _forked_connections: list[Any] = []
 """SQLite connections a forked child inherited: never used, never closed (see `_sqlite_engine`)."""
+_process = os.getpid()
+"""This process's id, renewed in a forked child: `os.getpid()` is a system call, and sessions ask twice each."""
+
+
+def _renew_process_id() -> None:
+    global _process
+    _process = os.getpid()
+
+
+os.register_at_fork(after_in_child=_renew_process_id)
 
 
 class Store:
@@ -183,13 +193,13 @@ class _KeptConnections:
         self.limit = limit
         self._idle: list[Connection] = []
         self._lock = threading.Lock()
-        self._pid = os.getpid()
+        self._pid = _process
 
     def take(self) -> Connection | None:
         with self._lock:
-            if self._pid != os.getpid():
+            if self._pid != _process:
                 _forked_connections.extend(self._idle)
-                self._idle, self._pid = [], os.getpid()
+                self._idle, self._pid = [], _process
             return self._idle.pop() if self._idle else None
 
     def give_back(self, connection: Connection) -> bool:
@@ -197,7 +207,7 @@ class _KeptConnections:
         if connection.closed or connection.invalidated or connection.in_transaction():
             return False
         with self._lock:
-            if self._pid != os.getpid() or len(self._idle) >= self.limit:
+            if self._pid != _process or len(self._idle) >= self.limit:
                 return False
             self._idle.append(connection)
             return True
