@@ -282,8 +282,8 @@ class _SQLiteTransaction:
     """A store session's transaction on SQLite, begun and ended on the driver's connection.
 
     SQLAlchemy's transaction objects (`Connection.begin()`, its events, its commit chain) cost more
-    Python than the SQLite work of a short session: about a tenth of a send's time under the GIL
-    with 8 threads (py-spy). The send path's statements run on the driver's cursor (`Prepared`), so
+    Python than the SQLite work of a short session: 10-20 us of a send's 280-300 us of its own
+    (bench/RESULTS.md). The send path's statements run on the driver's cursor (`Prepared`), so
     SQLAlchemy need not know about the transaction; when a session does run a statement through
     `Connection.execute`, SQLAlchemy begins tracking it (the `begin` listener then sends nothing),
     and the transaction ends through SQLAlchemy so that its state stays right.
