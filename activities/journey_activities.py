@@ -122,7 +122,8 @@ class JourneyActivities:
         if decision.action == "suppress":
             log.info("send %s/%s suppressed: %s", request.enrollment_id, request.step_id, decision.reason)
             return SendResult("suppressed", decision.reason)
-        request = replace(request, channel=decision.channel or request.channel)  # a fallback channel, maybe
+        if decision.channel and decision.channel != request.channel:
+            request = replace(request, channel=decision.channel)  # a fallback channel
         try:
             message = build_message(request, customer)
         except Undeliverable as exc:

@@ -43,6 +43,8 @@ metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 def utc(value: datetime, what: str = "datetime") -> datetime:
     """`value` in UTC; a naive datetime is a bug in the caller (whose clock was it?), so it is refused."""
+    if value.tzinfo is UTC:  # most are (datetime.now(UTC), ISO text ending +00:00): no new object
+        return value
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"{what} must be timezone-aware (UTC), got naive {value.isoformat()}")
     return value.astimezone(UTC)
