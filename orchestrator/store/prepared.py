@@ -144,12 +144,13 @@ def _result_processor(type_: Any, dialect: Dialect) -> _Processor:
     SQLAlchemy's SQLite JSON conversion goes through two wrappers around `json.loads` for every
     value; a profile read decodes two JSON columns, on every send.
     """
-    generic = type_.dialect_impl(dialect).result_processor(dialect, None)
-    if dialect.name != "sqlite" or not isinstance(type_.dialect_impl(dialect), JSON) or generic is None:
+    impl = type_.dialect_impl(dialect)
+    generic: _Processor = impl.result_processor(dialect, None)
+    if dialect.name != "sqlite" or not isinstance(impl, JSON) or generic is None:
         return generic
-    slow = generic
+    other: Callable[[Any], Any] = generic  # numbers from JSON functions, and anything else that is not text
 
     def process(value: Any) -> Any:
-        return json.loads(value) if type(value) is str else slow(value)
+        return json.loads(value) if type(value) is str else other(value)
 
     return process
