@@ -26,6 +26,7 @@ from temporalio.exceptions import ApplicationError
 from activities.delivery_gate import DeliveryPolicy, gate_send
 from activities.messages import Message, Undeliverable, build_message
 from activities.providers import ChannelProviders, PermanentFailure, RetryableFailure
+from orchestrator.personalization.unsubscribe import UnsubscribeConfig
 from orchestrator.runtime.clock import customer_zone, next_time_of_day, until_date_instant
 from orchestrator.runtime.contracts import (
     ConditionRequest,
@@ -60,7 +61,9 @@ class JourneyActivities:
     call); the simulator passes a recording transport and placeholders.
     `providers` deliver each channel (default: the sandbox for all, so only the
     worker, which passes `providers_from_env()`, ever sends for real). `policy` holds the
-    workspace's delivery rules (default: `DeliveryPolicy.from_env()`, JOURNEY_FREQUENCY_CAP).
+    workspace's delivery rules (default: `DeliveryPolicy.from_env()`, JOURNEY_FREQUENCY_CAP), and
+    `unsubscribe` signs marketing email's unsubscribe links (default: `UnsubscribeConfig.from_env()`);
+    both are read once, when the worker starts, like the providers' settings.
 
     Every activity is declared `no_thread_cancel_exception`: on cancellation (a worker shutting
     down) Temporal would otherwise raise CancelledError inside the activity's thread wherever it
@@ -76,9 +79,11 @@ class JourneyActivities:
         secrets: Mapping[str, str] | None = None,
         providers: ChannelProviders | None = None,
         policy: DeliveryPolicy | None = None,
+        unsubscribe: UnsubscribeConfig | None = None,
     ) -> None:
         self.store = store
         self.policy = policy if policy is not None else DeliveryPolicy.from_env()
+        self.unsubscribe = unsubscribe if unsubscribe is not None else UnsubscribeConfig.from_env()
         self.http = http if http is not None else httpx.Client()
         self.secrets = secrets
         self.providers = providers if providers is not None else ChannelProviders()
@@ -125,7 +130,7 @@ class JourneyActivities:
         if decision.channel and decision.channel != request.channel:
             request = replace(request, channel=decision.channel)  # a fallback channel
         try:
-            message = build_message(request, customer)
+            message = build_message(request, customer, unsubscribe=self.unsubscribe)
         except Undeliverable as exc:
             status = "failed" if str(exc).startswith("template error") else "suppressed"
             with self.store.session() as session:

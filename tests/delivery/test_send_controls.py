@@ -20,6 +20,7 @@ from orchestrator import ir
 from orchestrator.api.customers import router
 from orchestrator.api.errors import install_error_handlers
 from orchestrator.api.state import runtime
+from orchestrator.personalization.unsubscribe import UnsubscribeConfig
 from orchestrator.runtime.contracts import SendRequest, SendResult
 from orchestrator.store import Store
 
@@ -192,3 +193,17 @@ def test_sending_the_same_request_twice_delivers_once(store: Store) -> None:
     assert sent_to(store, "ann") == [("e-1", "email")]
     with store.session() as session:
         assert len(session.marketing_sends("ann", NOON.replace(hour=0))) == 1  # and it holds one cap slot, not two
+
+
+def test_marketing_email_carries_the_unsubscribe_link_signed_with_the_config_read_at_start(store: Store, monkeypatch: Any) -> None:
+    """The worker's unsubscribe settings are read once: a later change of the environment does not re-sign links."""
+    identify(store, "ann", ANN | {"email_opt_in": True})
+    monkeypatch.setenv("JOURNEY_PUBLIC_URL", "https://journeys.shop.example")
+    monkeypatch.setenv("JOURNEY_UNSUBSCRIBE_SECRET", "secret-at-start")
+    activities = JourneyActivities(store, policy=DeliveryPolicy())
+    monkeypatch.setenv("JOURNEY_UNSUBSCRIBE_SECRET", "secret-changed-later")
+    assert activities.send_message(request("ann", "e-1", body="<p>Hello</p>")).status == "sent"
+    with store.session() as session:
+        (message,) = session.messages_for("ann")
+    expected = UnsubscribeConfig("https://journeys.shop.example", b"secret-at-start").url("ann")
+    assert f'href="{expected}"' in message.body
