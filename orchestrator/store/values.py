@@ -54,7 +54,7 @@ class Profile:
         Standard fields are always present (None or False when unknown) and win over a trait of
         the same name, so `customer.email` always means the validated address.
         """
-        context = copy.deepcopy(self.traits)
+        context = _copied(self.traits)
         context.update(
             id=self.customer_id,
             email=self.email,
@@ -174,3 +174,19 @@ class OutboxMessage:
     sent_at: datetime
     id: int | None = None
     """Assigned by the store; None on a message not stored yet."""
+
+
+def _copied(data: dict[str, Any]) -> dict[str, Any]:
+    """A deep copy of JSON data (traits): `copy.deepcopy` took a tenth of a send's profile read."""
+    return {key: _copied_value(value) for key, value in data.items()}
+
+
+def _copied_value(value: Any) -> Any:
+    if type(value) is dict:
+        return _copied(value)
+    if type(value) is list:
+        return [_copied_value(item) for item in value]
+    return value if type(value) in _IMMUTABLE else copy.deepcopy(value)
+
+
+_IMMUTABLE = frozenset({str, int, float, bool, type(None)})

@@ -178,3 +178,17 @@ def test_iter_profiles_reads_every_profile_in_id_order_across_batches(store: Sto
             session.identify(customer_id, {"n": customer_id}, AT)
     with store.session() as session:
         assert [p.customer_id for p in session.iter_profiles(batch_size=3)] == ids
+
+
+def test_template_context_is_a_deep_copy_a_template_caller_may_change(store: Store) -> None:
+    """What templates see as `customer`: traits and fields; changing it, at any depth, leaves the profile as it was."""
+    with store.session() as session:
+        _, profile = session.identify("c1", {"email": "ada@example.com", "plan": {"tier": "pro", "tags": ["a"]}}, AT)
+    context = profile.template_context()
+    assert context["plan"] == {"tier": "pro", "tags": ["a"]} and context["email"] == "ada@example.com"
+    context["plan"]["tags"].append("b")
+    context["plan"]["tier"] = "free"
+    context["push_tokens"].append("t")
+    assert profile.traits == {"plan": {"tier": "pro", "tags": ["a"]}}
+    assert profile.push_tokens == ()
+    assert _profile(store).template_context()["plan"] == {"tier": "pro", "tags": ["a"]}
