@@ -98,7 +98,8 @@ def build_message(request: SendRequest, customer: dict[str, Any], *, unsubscribe
             detail = str(exc) or type(exc).__name__
             raise Undeliverable(f"template error in {name}: {detail}") from exc
 
-    body = part("body", pick_variant(request.body, request.variants, where.tag), html=is_email) or ""
+    source = pick_variant(request.body, request.variants, where.tag) if request.variants else request.body
+    body = part("body", source, html=is_email) or ""
     text: str | None = None
     headers: dict[str, str] = {}
     if is_email:

@@ -81,7 +81,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         def process(value: datetime | None) -> str | None:
             if value is None:
                 return None
-            return utc(value).replace(tzinfo=None).isoformat(" ", "microseconds")
+            return utc(value).isoformat(" ", "microseconds")[:26]  # without its "+00:00"
 
         return process
 
