@@ -105,11 +105,7 @@ class LoopGateway:
 
     async def _start(self, start: EnrollmentInput, journey: ir.Journey) -> None:
         start.upsert_search_attributes = self.search_attributes
-        attributes = (
-            enrollment_search_attributes(journey, start.customer_id)
-            if self.search_attributes
-            else TypedSearchAttributes.empty
-        )
+        attributes = enrollment_search_attributes(journey, start.customer_id) if self.search_attributes else TypedSearchAttributes.empty
         try:
             await self.client.start_workflow(
                 WORKFLOW_NAME,

@@ -84,9 +84,7 @@ class Harness:
             id=enrollment_id,
             task_queue=self.queue,
             result_type=EnrollmentResult,
-            search_attributes=enrollment_search_attributes(journey, customer_id)
-            if search_attributes
-            else None,
+            search_attributes=enrollment_search_attributes(journey, customer_id) if search_attributes else None,
         )
 
     def messages(self, customer_id: str) -> list[OutboxMessage]:

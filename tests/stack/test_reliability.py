@@ -133,6 +133,7 @@ def test_killing_the_worker_mid_sends_neither_loses_nor_repeats_a_message(
     # already happened into a no-op.
     kills: list[dict[str, int]] = []
     threshold = len(customers) // 2
+
     def sending_after(count: int) -> Callable[[], bool]:
         # A send claimed and not yet recorded: the kill then lands on one in flight, however fast a send is.
         return lambda: sent() >= count and store.count("deliveries", "status = 'intent'") > 0
