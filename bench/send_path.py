@@ -17,6 +17,10 @@ host, made the next rounds' connects slower and slower, which slows the raw side
 proportion and lifted the later rounds' ratios (0.55-0.61 in the first rounds of a run,
 0.72-0.73 in the third and fifth).
 
+Last, the path's own work is timed on one thread with the provider replaced by a stub that
+only builds SendGrid's request body: the steadiest figure for a change to the path, whose
+effect on the ratio is often smaller than one run's noise (bench/RESULTS.md).
+
 Run: .venv/bin/python bench/send_path.py [--messages 600 --threads 8 --rounds 5 --chunk 200]
 """
 
@@ -38,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from activities.journey_activities import JourneyActivities
 from activities.messages import Message
 from activities.providers import ChannelProviders
+from activities.providers.base import ProviderResult
 from activities.providers.ratelimit import TokenBucket
 from activities.providers.sendgrid_email import SendGridEmail, SendGridSettings
 from orchestrator.runtime.contracts import SendRequest
@@ -122,6 +127,45 @@ def run_round(fake: FakeProviders, messages: int, threads: int, chunk: int, run:
     return result
 
 
+class BodyOnly:
+    """A provider that builds the SendGrid request body and returns: the send path without the HTTP call."""
+
+    name = "body-only"
+
+    def __init__(self, email: SendGridEmail) -> None:
+        self.email = email
+
+    def describe(self) -> str:
+        return self.name
+
+    def send(self, message: Message, delivery_key: str, recipients: tuple[str, ...] = ()) -> ProviderResult:
+        self.email.body(message, delivery_key, recipients[0] if recipients else message.to)
+        return ProviderResult("body-only")
+
+
+def own_cost(messages: int, rounds: int) -> float:
+    """Seconds a send of the path's own work takes on one thread, provider stubbed (the best of `rounds`, after one warm-up)."""
+    with tempfile.TemporaryDirectory() as folder:
+        store = Store(f"sqlite:///{Path(folder) / 'store.db'}")
+        store.migrate()
+        customers = [f"c-{n}" for n in range(messages * (rounds + 1))]
+        with store.session() as session:
+            for customer in customers:
+                session.identify(customer, {"email": f"{customer}@example.com", "first_name": "Ann", "email_opt_in": True}, NOW)
+        email = SendGridEmail(SendGridSettings("SG.bench", "news@shop.example", host="http://127.0.0.1:9"), bucket=TokenBucket(1e9))
+        activities = JourneyActivities(store, providers=ChannelProviders({"email": BodyOnly(email)}))
+        requests = [request(n, customer) for n, customer in enumerate(customers)]
+        best = float("inf")
+        for run in range(rounds + 1):
+            started = time.perf_counter()
+            for item in requests[run * messages : (run + 1) * messages]:
+                assert activities.send_message(item).status == "sent"
+            if run:
+                best = min(best, (time.perf_counter() - started) / messages)
+        store.dispose()
+    return best
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=600)
@@ -145,6 +189,7 @@ def main() -> None:
     print(f"best round: raw SDK {best.raw:.0f} msg/s, full send path {best.full:.0f} msg/s, ratio {best.full / best.raw:.2f}")
     print(f"fastest of each side, unpaired: raw SDK {raw:.0f} msg/s, full send path {full:.0f} msg/s, ratio {full / raw:.2f}")
     print(f"requests the fake received: {sent}")
+    print(f"the path's own work, one thread, provider stubbed: {own_cost(1000, 5) * 1e6:.0f} us a send (best of 5 rounds)")
 
 
 if __name__ == "__main__":
