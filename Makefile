@@ -27,6 +27,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/enrollments.py
 	$(BIN)/python bench/sleepers.py
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/send_path.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
