@@ -31,6 +31,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -138,7 +139,7 @@ class BodyOnly:
     def describe(self) -> str:
         return self.name
 
-    def send(self, message: Message, delivery_key: str, recipients: tuple[str, ...] = ()) -> ProviderResult:
+    def send(self, message: Message, delivery_key: str, recipients: Sequence[str] = ()) -> ProviderResult:
         self.email.body(message, delivery_key, recipients[0] if recipients else message.to)
         return ProviderResult("body-only")
 
