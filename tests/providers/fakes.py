@@ -135,6 +135,9 @@ class FakeProviders:
 def _handler(fake: FakeProviders) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True
+        """TCP_NODELAY, as real API front ends set it: a reply goes out as two writes (headers, then body), and on a
+        kept-alive connection Nagle held the body until the client's delayed ACK, 40 ms later, for every request."""
 
         def log_message(self, format: str, *args: Any) -> None:
             pass
