@@ -26,6 +26,7 @@ from temporalio.exceptions import ApplicationError
 from activities.delivery_gate import DeliveryPolicy, gate_send
 from activities.messages import Message, Undeliverable, build_message
 from activities.providers import ChannelProviders, PermanentFailure, RetryableFailure
+from activities.sent_outcomes import Accepted, SentOutcomes
 from orchestrator.personalization.unsubscribe import UnsubscribeConfig
 from orchestrator.runtime.clock import customer_zone, next_time_of_day, until_date_instant
 from orchestrator.runtime.contracts import (
@@ -40,7 +41,7 @@ from orchestrator.runtime.contracts import (
     WebhookRequest,
     WebhookResult,
 )
-from orchestrator.store import OutboxMessage, Profile, ProfileFieldError, Store, StoreSession
+from orchestrator.store import Profile, ProfileFieldError, Store, StoreSession
 from orchestrator.store.profiles import dumps
 from orchestrator.templating import evaluate, render
 
@@ -87,6 +88,7 @@ class JourneyActivities:
         self.http = http if http is not None else httpx.Client()
         self.secrets = secrets
         self.providers = providers if providers is not None else ChannelProviders()
+        self.sent = SentOutcomes(store, _now)
 
     def activities(self) -> list[Any]:
         return [
@@ -168,31 +170,13 @@ class JourneyActivities:
         # No customer lock unless a profile changes (dead push tokens): `sent` over `intent` neither frees nor
         # takes a slot under the caps, routing reads neither the ledger nor the outbox, and so the outcome is
         # recorded at once, never kept waiting behind a router's lease while the provider has the message.
-        lock = request.customer_id if result.invalid_recipients else None
-        with self.store.session(lock_customer=lock) as session:
-            marked = session.mark_delivery(
-                request.enrollment_id, request.step_id, request.visit, "sent", _now(), provider_message_id=result.provider_message_id
-            )
-            if not marked:
-                status, reason = _recorded_outcome(session, request)
-                if provider is not self.providers.sandbox:
-                    log.warning("send %s/%s: another attempt recorded %s first", request.enrollment_id, request.step_id, status)
-                return SendResult(status, reason)
-            self._forget_tokens(session, request.customer_id, result.invalid_recipients)
-            session.add_outbox_message(
-                OutboxMessage(
-                    customer_id=request.customer_id,
-                    enrollment_id=request.enrollment_id,
-                    journey_id=request.journey_id,
-                    version=request.version,
-                    step_id=request.step_id,
-                    channel=message.channel,
-                    to=message.to,
-                    subject=message.subject if message.channel == "email" else message.title,
-                    body=message.body,
-                    sent_at=now,
-                )
-            )
+        accepted = Accepted(request, message, result.provider_message_id, now, result.invalid_recipients)
+        self.sent.record(accepted)
+        if accepted.earlier is not None:
+            status, reason = accepted.earlier
+            if provider is not self.providers.sandbox:
+                log.warning("send %s/%s: another attempt recorded %s first", request.enrollment_id, request.step_id, status)
+            return SendResult(status, reason)
         return SendResult("sent")
 
     @staticmethod
@@ -313,14 +297,6 @@ class JourneyActivities:
         # committed its index row holds the customer's lease, and this waits for that commit.
         with self.store.session(lock_customer=request.customer_id) as session:
             session.finish_enrollment(request.enrollment_id, request.status, request.step, datetime.fromisoformat(request.at))
-
-
-def _recorded_outcome(session: StoreSession, request: SendRequest) -> tuple[str, str | None]:
-    """The status and reason of the ledger row `send_message` claimed for this request."""
-    outcome = session.delivery_outcome(request.enrollment_id, request.step_id, request.visit)
-    if outcome is None:  # claimed at the start of this very attempt, and ledger rows are never deleted
-        raise LookupError(f"no delivery claimed for enrollment {request.enrollment_id} step {request.step_id} visit {request.visit}")
-    return outcome
 
 
 def _context(customer_id: str, profile: Profile | None) -> dict[str, Any]:
