@@ -8,8 +8,9 @@ while those wait for it (group commit). Each send still returns only after its o
 committed, so what the workflow sees and what a retried attempt finds in the ledger are as before.
 On 8 activity threads this is worth about 0.03 of bench/send_path.py's ratio (bench/RESULTS.md).
 
-If the shared transaction fails, each outcome of it is written again in a transaction of its own,
-so that one bad row costs only its own send an error.
+If the shared transaction fails on a row, each outcome of it is written again in a transaction of
+its own, so that one bad row costs only its own send an error; if the database itself fails (locked
+past the busy timeout, unreachable), every send of the group fails with that error at once.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+
+from sqlalchemy.exc import OperationalError
 
 from activities.messages import Message
 from orchestrator.runtime.contracts import SendRequest
@@ -80,8 +83,11 @@ class SentOutcomes:
                     for accepted in group:
                         self._write(session, accepted)
             except Exception as error:
-                if len(group) == 1:
-                    group[0]._error = error
+                if len(group) == 1 or isinstance(error, OperationalError):
+                    # OperationalError is the database's, not a row's (locked past the busy timeout, gone):
+                    # writing each outcome again would wait that timeout once per send.
+                    for accepted in group:
+                        accepted._error = error
                 else:
                     self._write_each(group)
         except BaseException as error:  # interrupted: no send of the group may pass for recorded

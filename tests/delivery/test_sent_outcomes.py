@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
+
+from sqlalchemy.exc import OperationalError
 
 from activities.messages import Message
 from activities.sent_outcomes import Accepted, SentOutcomes
 from orchestrator.runtime.contracts import SendRequest
-from orchestrator.store import Store
+from orchestrator.store import Store, StoreSession
 
 AT = datetime(2026, 1, 6, 17, 0, tzinfo=UTC)
 
@@ -132,3 +137,31 @@ def test_concurrent_sends_are_all_recorded_once(store: Store) -> None:
         worker.join(30)
     assert seen_after_return == {e: ("sent", None) for e in ids}  # each committed before its `record` returned
     assert all(outbox_bodies(store, f"c-{e}") == [f"Hello {e}"] for e in ids)
+
+
+class _LockedOnce:
+    """A store whose next write session fails as a database locked past its busy timeout does; counts sessions."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.sessions = 0
+        self.failures = 1
+
+    @contextmanager
+    def session(self, lock_customer: str | None = None) -> Iterator[StoreSession]:
+        self.sessions += 1
+        if self.failures:
+            self.failures -= 1
+            raise OperationalError("BEGIN IMMEDIATE", None, sqlite3.OperationalError("database is locked"))
+        with self.store.session(lock_customer) as session:
+            yield session
+
+
+def test_a_database_failure_fails_the_group_at_once_without_retrying_each_send(store: Store) -> None:
+    claim(store, "e1", "e2", "e3")
+    locked = _LockedOnce(store)
+    outcomes = SentOutcomes(locked, lambda: AT)  # type: ignore[arg-type]
+    errors = record_together(outcomes, [accepted(e) for e in ("e1", "e2", "e3")])
+    assert all(isinstance(error, OperationalError) for error in errors.values()), errors
+    assert locked.sessions == 1  # one wait for the lock, not one more per send
+    assert [ledger(store, e) for e in ("e1", "e2", "e3")] == [("intent", None)] * 3
