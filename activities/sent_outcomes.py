@@ -114,7 +114,7 @@ class SentOutcomes:
             request.enrollment_id, request.step_id, request.visit, "sent", self.clock(), provider_message_id=accepted.provider_message_id
         )
         if not marked:
-            accepted.earlier = recorded_outcome(session, request)
+            accepted.earlier = _recorded_outcome(session, request)
             return
         for token in accepted.dead_tokens:
             session.remove_push_token(request.customer_id, token)
@@ -134,7 +134,7 @@ class SentOutcomes:
         )
 
 
-def recorded_outcome(session: StoreSession, request: SendRequest) -> tuple[str, str | None]:
+def _recorded_outcome(session: StoreSession, request: SendRequest) -> tuple[str, str | None]:
     """The status and reason of the ledger row `send_message` claimed for this request."""
     outcome = session.delivery_outcome(request.enrollment_id, request.step_id, request.visit)
     if outcome is None:  # claimed at the start of this very attempt, and ledger rows are never deleted
