@@ -27,6 +27,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
@@ -181,6 +182,9 @@ enrollments = Table(
     Index(None, "journey_id", "customer_id", "entered_at"),
 )
 
+PROVIDER_ID_SET = "provider_message_id IS NOT NULL"
+"""The rows `ix_deliveries_provider_message_id` holds (migration 0006)."""
+
 deliveries = Table(
     "deliveries",
     metadata,
@@ -206,7 +210,9 @@ deliveries = Table(
     CheckConstraint("status IN ('intent', 'sent', 'suppressed', 'failed')", name="status"),
     Index(None, "customer_id", "admitted_at"),
     Index(None, "message_ref"),
-    Index(None, "provider_message_id"),
+    # Only rows the provider accepted: a claim (written before the provider call) and a suppressed or
+    # failed send have no id, so they write no entry here; a webhook's lookup by id always carries one.
+    Index(None, "provider_message_id", sqlite_where=text(PROVIDER_ID_SET), postgresql_where=text(PROVIDER_ID_SET)),
 )
 
 provider_events = Table(

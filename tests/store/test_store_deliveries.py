@@ -6,6 +6,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select, text
 
 from orchestrator.store import OutboxMessage, Store
 from orchestrator.store.schema import deliveries
@@ -137,3 +138,27 @@ def test_a_claim_is_never_written_sent_or_failed(store: Store) -> None:
     with store.session() as session, pytest.raises(ValueError, match="intent or suppressed"):
         session.claim_decided_delivery("e1", "reminder", 1, "email", AT, status="sent")
     assert count_rows(store, deliveries) == 0
+
+
+def test_lookup_by_provider_id_uses_an_index_of_only_the_rows_that_have_one(store: Store) -> None:
+    """Claims and suppressed sends (no id) write no entry in it; a webhook's lookup by id still finds its row through it."""
+    with store.session() as session:
+        session.claim_delivery("e1", "reminder", 1, "email", AT)
+        session.mark_delivery("e1", "reminder", 1, "sent", LATER, provider_message_id="SM123")
+        session.claim_decided_delivery("e1", "promo", 1, "email", AT, status="suppressed", reason="no consent")
+        found = session.delivery_for_message(provider_message_id="SM123")
+    assert found is not None and found.step_id == "reminder"
+    index = "ix_deliveries_provider_message_id"
+    lookup = select(deliveries).where(deliveries.c.provider_message_id == "SM123").limit(1)
+    with store.engine.connect() as connection:
+        if store.dialect == "sqlite":
+            definition = connection.execute(text("SELECT sql FROM sqlite_master WHERE name = :n"), {"n": index}).scalar_one()
+            compiled = lookup.compile(connection, compile_kwargs={"literal_binds": True})
+            plan = " ".join(str(row[-1]) for row in connection.execute(text(f"EXPLAIN QUERY PLAN {compiled}")))
+        else:
+            definition = connection.execute(text("SELECT indexdef FROM pg_indexes WHERE indexname = :n"), {"n": index}).scalar_one()
+            connection.execute(text("SET enable_seqscan = off"))  # a table this small would be scanned whatever the index
+            compiled = lookup.compile(connection, compile_kwargs={"literal_binds": True})
+            plan = " ".join(str(row[0]) for row in connection.execute(text(f"EXPLAIN {compiled}")))
+    assert "provider_message_id IS NOT NULL" in definition
+    assert index in plan, plan
