@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -41,7 +41,7 @@ from orchestrator.runtime.contracts import (
     WebhookRequest,
     WebhookResult,
 )
-from orchestrator.store import Profile, ProfileFieldError, Store, StoreSession
+from orchestrator.store import Profile, ProfileFieldError, Store
 from orchestrator.store.profiles import dumps
 from orchestrator.templating import evaluate, render
 
@@ -155,14 +155,14 @@ class JourneyActivities:
             result = provider.send(message, key, recipients)
         except PermanentFailure as exc:
             with self.store.session(lock_customer=request.customer_id) as session:
-                self._forget_tokens(session, request.customer_id, exc.invalid_recipients)
+                session.remove_push_tokens(request.customer_id, exc.invalid_recipients)
                 session.mark_delivery(request.enrollment_id, request.step_id, request.visit, "failed", _now(), reason=exc.reason)
             log.info("send %s/%s refused by %s: %s", request.enrollment_id, request.step_id, provider.name, exc.reason)
             return SendResult("failed", exc.reason)
         except RetryableFailure as exc:
             if exc.invalid_recipients:
                 with self.store.session(lock_customer=request.customer_id) as session:
-                    self._forget_tokens(session, request.customer_id, exc.invalid_recipients)
+                    session.remove_push_tokens(request.customer_id, exc.invalid_recipients)
             delay = timedelta(seconds=exc.retry_after) if exc.retry_after else None
             raise ApplicationError(f"{provider.name}: {exc.reason}", type="ProviderRetryable", next_retry_delay=delay) from exc
         # The outbox row (the delivery log customers' messages show) and the ledger's `sent` commit together.
@@ -178,12 +178,6 @@ class JourneyActivities:
                 log.warning("send %s/%s: another attempt recorded %s first", request.enrollment_id, request.step_id, status)
             return SendResult(status, reason)
         return SendResult("sent")
-
-    @staticmethod
-    def _forget_tokens(session: StoreSession, customer_id: str, tokens: Sequence[str]) -> None:
-        """Remove push tokens the provider reported as unregistered."""
-        for token in tokens:
-            session.remove_push_token(customer_id, token)
 
     @activity.defn(name="evaluate_conditions", no_thread_cancel_exception=True)
     def evaluate_conditions(self, request: ConditionRequest) -> list[bool]:

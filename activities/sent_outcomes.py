@@ -116,8 +116,7 @@ class SentOutcomes:
         if not marked:
             accepted.earlier = _recorded_outcome(session, request)
             return
-        for token in accepted.dead_tokens:
-            session.remove_push_token(request.customer_id, token)
+        session.remove_push_tokens(request.customer_id, accepted.dead_tokens)
         session.add_outbox_message(
             OutboxMessage(
                 customer_id=request.customer_id,

@@ -133,13 +133,17 @@ class StoreSession:
         changes: dict[str, Any] = {**set, **dict.fromkeys(unset)}
         return self._change_profile(customer_id, at, lambda profile: profile_rules.apply_traits(profile, changes, at))[1]
 
-    def remove_push_token(self, customer_id: str, token: str) -> None:
-        """Forget a token the push provider reported as invalid; nothing happens if it is unknown."""
-        profile = self._load_profile_for_update(customer_id)
-        if profile is None or token not in profile.push_tokens:
+    def remove_push_tokens(self, customer_id: str, tokens: Sequence[str]) -> None:
+        """Forget tokens the push provider reported as invalid; unknown ones (and an unknown customer) are ignored."""
+        if not tokens:
             return
-        remaining = tuple(t for t in profile.push_tokens if t != token)
-        self._conn.execute(update(profiles_table).where(profiles_table.c.customer_id == customer_id).values(push_tokens=list(remaining)))
+        profile = self._load_profile_for_update(customer_id)
+        if profile is None:
+            return
+        remaining = [t for t in profile.push_tokens if t not in tokens]
+        if len(remaining) == len(profile.push_tokens):
+            return
+        self._conn.execute(update(profiles_table).where(profiles_table.c.customer_id == customer_id).values(push_tokens=remaining))
 
     def iter_profiles(self, batch_size: int = 500) -> Iterator[Profile]:
         """Every profile, in customer id order, read `batch_size` at a time (keyset pagination)."""

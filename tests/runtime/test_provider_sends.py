@@ -119,6 +119,32 @@ async def test_an_unregistered_push_token_is_removed_from_the_profile(
     assert profile.push_tokens == ("tok-phone",)
 
 
+async def test_a_push_whose_tokens_are_all_unregistered_fails_and_forgets_them(
+    env: WorkflowEnvironment, store: Store, fake: FakeProviders, providers: ChannelProviders
+) -> None:
+    fake.unregistered_tokens.update({"tok-old", "tok-older"})
+    flow = journey(
+        """
+        id: nudge
+        name: Nudge
+        trigger: {event: go}
+        steps:
+          - id: nudge
+            send: {channel: push, title: "Still there?", body: "Your cart is waiting"}
+        """
+    )
+    async with harness(env, store, activities=with_providers(providers)) as h:
+        h.identify("c-1", {"push_tokens": ["tok-old", "tok-older"], "push_opt_in": True})
+        handle = await h.enroll(flow, "c-1")
+        await handle.result()
+        assert h.messages("c-1") == []
+    assert delivery(store, handle.id, "nudge").status == "failed"
+    with store.session() as session:
+        profile = session.get_profile("c-1")
+    assert profile is not None
+    assert profile.push_tokens == ()
+
+
 async def test_a_send_retried_after_the_provider_accepted_it_is_not_sent_again(
     env: WorkflowEnvironment, store: Store, fake: FakeProviders, providers: ChannelProviders
 ) -> None:

@@ -160,13 +160,14 @@ def test_update_traits_with_a_bad_value_writes_nothing(store: Store) -> None:
     assert _profile(store) == existing
 
 
-def test_remove_push_token_forgets_only_that_token(store: Store) -> None:
+def test_remove_push_tokens_forgets_only_those_tokens(store: Store) -> None:
     with store.session() as session:
-        session.identify("c1", {"push_tokens": ["tok-a", "tok-b", "tok-c"]}, AT)
+        session.identify("c1", {"push_tokens": ["tok-a", "tok-b", "tok-c", "tok-d"]}, AT)
     with store.session() as session:
-        session.remove_push_token("c1", "tok-b")
-        session.remove_push_token("c1", "unknown-token")
-        session.remove_push_token("no-such-customer", "tok-a")
+        session.remove_push_tokens("c1", ["tok-b", "unknown-token", "tok-d"])
+        session.remove_push_tokens("c1", ["unknown-token"])
+        session.remove_push_tokens("c1", [])
+        session.remove_push_tokens("no-such-customer", ["tok-a"])
     assert _profile(store).push_tokens == ("tok-a", "tok-c")
     assert _profile(store, "no-such-customer") is None
 
