@@ -21,6 +21,15 @@ from tests.runtime.support import START, harness, journey
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
+PUSH_NUDGE = """
+    id: nudge
+    name: Nudge
+    trigger: {event: go}
+    steps:
+      - id: nudge
+        send: {channel: push, title: "Still there?", body: "Your cart is waiting"}
+    """
+
 TWO_EMAILS = """
     id: twice
     name: Twice
@@ -98,16 +107,7 @@ async def test_an_unregistered_push_token_is_removed_from_the_profile(
     env: WorkflowEnvironment, store: Store, fake: FakeProviders, providers: ChannelProviders
 ) -> None:
     fake.unregistered_tokens.add("tok-uninstalled")
-    flow = journey(
-        """
-        id: nudge
-        name: Nudge
-        trigger: {event: go}
-        steps:
-          - id: nudge
-            send: {channel: push, title: "Still there?", body: "Your cart is waiting"}
-        """
-    )
+    flow = journey(PUSH_NUDGE)
     async with harness(env, store, activities=with_providers(providers)) as h:
         h.identify("c-1", {"push_tokens": ["tok-uninstalled", "tok-phone"], "push_opt_in": True})
         await (await h.enroll(flow, "c-1")).result()
@@ -123,16 +123,7 @@ async def test_a_push_whose_tokens_are_all_unregistered_fails_and_forgets_them(
     env: WorkflowEnvironment, store: Store, fake: FakeProviders, providers: ChannelProviders
 ) -> None:
     fake.unregistered_tokens.update({"tok-old", "tok-older"})
-    flow = journey(
-        """
-        id: nudge
-        name: Nudge
-        trigger: {event: go}
-        steps:
-          - id: nudge
-            send: {channel: push, title: "Still there?", body: "Your cart is waiting"}
-        """
-    )
+    flow = journey(PUSH_NUDGE)
     async with harness(env, store, activities=with_providers(providers)) as h:
         h.identify("c-1", {"push_tokens": ["tok-old", "tok-older"], "push_opt_in": True})
         handle = await h.enroll(flow, "c-1")
