@@ -15,6 +15,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from queue import SimpleQueue
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -35,9 +36,55 @@ _ROUTES = [
 
 
 class _Server(ThreadingHTTPServer):
+    """A threading HTTP server whose handler threads, once started, stay for the next connections.
+
+    `ThreadingHTTPServer` starts a thread per connection, and `Thread.start` waits until the new
+    thread runs. SendGrid's SDK opens a connection per request, so the accepting thread waited for
+    a new thread to get the GIL once per email: with the bench's 8 sending threads in the same
+    process, the fake's accept loop, not the SDK, set the email floor's pace. Here a connection goes
+    to an idle handler thread if there is one, and a new thread is started only when all are busy
+    (kept-alive connections, a fault's `delay`), so there is always a thread for a new connection.
+    """
+
     request_queue_size = 128
     """The listen() backlog. The default, 5, overflows when a worker's 8 activity threads connect at
     once: the kernel drops the extra SYNs and each of those clients waits 1 s to retransmit."""
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
+        super().__init__(address, handler)
+        self._connections: SimpleQueue[tuple[Any, Any] | None] = SimpleQueue()
+        self._pool_lock = threading.Lock()
+        self._idle = 0
+        self._handlers = 0
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._pool_lock:
+            if self._idle:
+                self._idle -= 1
+                self._connections.put((request, client_address))
+                return
+            self._handlers += 1
+        threading.Thread(target=self._serve, args=((request, client_address),), daemon=True).start()
+
+    def _serve(self, connection: tuple[Any, Any] | None) -> None:
+        while connection is not None:
+            request, client_address = connection
+            try:
+                self.finish_request(request, client_address)
+            except Exception:
+                self.handle_error(request, client_address)
+            finally:
+                self.shutdown_request(request)
+            with self._pool_lock:
+                self._idle += 1
+            connection = self._connections.get()
+
+    def server_close(self) -> None:
+        super().server_close()
+        with self._pool_lock:
+            handlers = self._handlers
+        for _ in range(handlers):
+            self._connections.put(None)  # each handler thread ends when it takes one
 
 
 @dataclass(frozen=True)
@@ -71,7 +118,6 @@ class FakeProviders:
         self._lock = threading.Lock()
         self._counter = 0
         self._server = _Server(("127.0.0.1", 0), _handler(self))
-        self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="fake-providers", daemon=True)
 
     @property
