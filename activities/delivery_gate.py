@@ -40,6 +40,7 @@ from activities.messages import Undeliverable, address
 from orchestrator import ir
 from orchestrator.runtime.clock import customer_zone, local_instant, quiet_hours_end
 from orchestrator.store.profiles import SMS_STOP_TRAIT
+from orchestrator.store.values import customer_context
 from orchestrator.timeparse import format_duration
 
 if TYPE_CHECKING:
@@ -221,10 +222,19 @@ def _over_cap(
     return None
 
 
-def gate_send(
-    session: StoreSession, request: SendRequest, customer: dict[str, Any], policy: DeliveryPolicy, at: datetime
-) -> tuple[Decision, Delivery | None]:
-    """Claim the delivery of `request` in the ledger, decide it and record the outcome, in `session`'s transaction.
+@dataclass(frozen=True)
+class Gated:
+    """What `gate_send` decided, and for whom."""
+
+    decision: Decision
+    customer: dict[str, Any]
+    """The customer as the gate read them, as templates see them (`customer_context`)."""
+    earlier: Delivery | None
+    """The row an earlier attempt decided (sent, suppressed or failed), if there is one."""
+
+
+def gate_send(session: StoreSession, request: SendRequest, policy: DeliveryPolicy, at: datetime) -> Gated:
+    """Read the customer, claim the delivery of `request` in the ledger, decide it and record the outcome, in `session`'s transaction.
 
     `session` must hold the customer's lock (`store.session(lock_customer=...)`): counting
     the customer's sends and taking a slot happen under it, so concurrent sends cannot
@@ -233,13 +243,15 @@ def gate_send(
     `suppress`: the row is marked suppressed with the reason. `at` is the wall clock for
     `updated_at`; the journey's clock (`request.now`) decides and stamps `admitted_at`.
 
-    A first attempt writes its row once, already decided. The second value is the row an
-    earlier attempt decided (sent, suppressed or failed), if there is one: the caller reports
-    its outcome and sends nothing, and the decision made here is not recorded.
+    A first attempt writes its row once, already decided. When an earlier attempt decided the
+    row (sent, suppressed or failed), `earlier` is that row: the caller reports its outcome and
+    sends nothing, and the decision made here is not recorded.
     """
     now = datetime.fromisoformat(request.now)
     settings = settings_from_json(request.settings)
     key = (request.enrollment_id, request.step_id, request.visit)
+    profile, sends = session.gate_facts(request.customer_id, history_start(now, settings), exclude=key)
+    customer = customer_context(request.customer_id, profile)
     decision = decide(
         channels=[request.channel, *request.fallback],
         category=request.category,
@@ -247,7 +259,7 @@ def gate_send(
         settings=settings,
         now=now,
         journey_id=request.journey_id,
-        past_sends=[PastSend(j, t) for j, t in session.marketing_sends(request.customer_id, history_start(now, settings), exclude=key)],
+        past_sends=[PastSend(j, t) for j, t in sends],
         policy=policy,
     )
     if decision.action == "send":
@@ -268,9 +280,9 @@ def gate_send(
         **outcome,
     )
     if new:
-        return decision, None
+        return Gated(decision, customer, None)
     if row.status != "intent":
-        return decision, row
+        return Gated(decision, customer, row)
     # The row an earlier attempt claimed and left undecided (held by quiet hours, or cut short): decide it now.
     if decision.action == "send":
         assert decision.channel is not None
@@ -279,7 +291,7 @@ def gate_send(
         session.note_delivery(*key, _deferral(decision), at)
     else:
         session.mark_delivery(*key, "suppressed", at, reason=decision.reason)
-    return decision, None
+    return Gated(decision, customer, None)
 
 
 def _deferral(decision: Decision) -> str:

@@ -41,8 +41,9 @@ from orchestrator.runtime.contracts import (
     WebhookRequest,
     WebhookResult,
 )
-from orchestrator.store import Profile, ProfileFieldError, Store
+from orchestrator.store import ProfileFieldError, Store
 from orchestrator.store.profiles import dumps
+from orchestrator.store.values import customer_context
 from orchestrator.templating import evaluate, render
 
 log = logging.getLogger(__name__)
@@ -104,7 +105,7 @@ class JourneyActivities:
     def _customer(self, customer_id: str) -> dict[str, Any]:
         with self.store.read() as session:
             profile = session.get_profile(customer_id)
-        return _context(customer_id, profile)
+        return customer_context(customer_id, profile)
 
     @activity.defn(name="send_message", no_thread_cancel_exception=True)
     def send_message(self, request: SendRequest) -> SendResult:
@@ -118,11 +119,11 @@ class JourneyActivities:
         # Claim, gate and take a slot under the caps in one transaction holding the customer's lock,
         # so two journeys sending to one customer at once cannot both take the last slot.
         with self.store.session(lock_customer=request.customer_id) as session:
-            customer = _context(request.customer_id, session.get_profile(request.customer_id))
-            decision, earlier = gate_send(session, request, customer, self.policy, _now())
-        if earlier is not None:
+            gated = gate_send(session, request, self.policy, _now())
+        decision, customer = gated.decision, gated.customer
+        if gated.earlier is not None:
             # A retry of a send that already happened (or was refused): report it again, do nothing.
-            return SendResult(earlier.status, earlier.reason)
+            return SendResult(gated.earlier.status, gated.earlier.reason)
         if decision.action == "defer":
             assert decision.retry_at is not None
             return SendResult("deferred", decision.reason, decision.retry_at.isoformat())
@@ -291,13 +292,6 @@ class JourneyActivities:
         # committed its index row holds the customer's lease, and this waits for that commit.
         with self.store.session(lock_customer=request.customer_id) as session:
             session.finish_enrollment(request.enrollment_id, request.status, request.step, datetime.fromisoformat(request.at))
-
-
-def _context(customer_id: str, profile: Profile | None) -> dict[str, Any]:
-    """What templates and the delivery gate see as `customer`."""
-    if profile is None:
-        return {"id": customer_id, "email": None, "phone": None, "timezone": None, "locale": None, "push_tokens": []}
-    return profile.template_context()
 
 
 def _render_body(body: Any, context: dict[str, Any]) -> Any:

@@ -69,6 +69,13 @@ class Profile:
         return context
 
 
+def customer_context(customer_id: str, profile: Profile | None) -> dict[str, Any]:
+    """What templates, conditions and the delivery gate see as `customer`; a customer with no profile has no address."""
+    if profile is None:
+        return {"id": customer_id, "email": None, "phone": None, "timezone": None, "locale": None, "push_tokens": []}
+    return profile.template_context()
+
+
 @dataclass(frozen=True)
 class EventRow:
     """One tracked event for `StoreSession.record_events`."""

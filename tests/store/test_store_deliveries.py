@@ -162,3 +162,47 @@ def test_lookup_by_provider_id_uses_an_index_of_only_the_rows_that_have_one(stor
             plan = " ".join(str(row[0]) for row in connection.execute(text(f"EXPLAIN {compiled}")))
     assert "provider_message_id IS NOT NULL" in definition
     assert index in plan, plan
+
+
+def test_the_gates_one_read_finds_what_the_profile_and_the_sends_reads_find(store: Store) -> None:
+    """`gate_facts` returns its profile and sends packed as JSON; unpacked, they must equal the plain reads, on both databases."""
+    traits = {
+        "email": "ann@example.com",
+        "phone": "+14155550100",
+        "timezone": "Europe/Paris",
+        "locale": "fr-FR",
+        "push_tokens": ["token-a", "token-b"],
+        "sms_opt_in": True,
+        "first_name": 'Anne-Hélène "Nan" O\'Brien',
+        "score": 0.1 + 0.2,
+        "visits": 12345678901234567,
+        "vip": True,
+        "tags": ["a", None, {"deep": [1.5, "\\n"]}],
+    }
+    since = AT - timedelta(days=2)
+    with store.session() as session:
+        session.identify("c1", traits, AT)
+        session.identify("c2", {"email": "bob@example.com"}, AT)
+
+        def claim(enrollment: str, customer: str = "c1", category: str = "marketing", at: timedelta = timedelta()) -> None:
+            journey = f"j-{enrollment}"
+            session.claim_decided_delivery(
+                enrollment, "s", 1, "email", AT + at, customer_id=customer, journey_id=journey, category=category, admitted_at=AT + at
+            )
+
+        claim("counted")
+        claim("sent-later", at=timedelta(hours=1))
+        session.mark_delivery("sent-later", "s", 1, "sent", LATER, provider_message_id="p1")
+        claim("this-one")  # the delivery being decided: excluded
+        claim("refused")
+        session.mark_delivery("refused", "s", 1, "failed", LATER, reason="bounced")
+        claim("transactional", category="transactional")
+        claim("too-old", at=timedelta(days=-3))
+        claim("someone-else", customer="c2")
+    with store.session() as session:
+        profile, sends = session.gate_facts("c1", since, exclude=("this-one", "s", 1))
+        assert profile == session.get_profile("c1")
+        assert sorted(sends) == sorted(session.marketing_sends("c1", since, exclude=("this-one", "s", 1)))
+        assert sorted(sends) == [("j-counted", AT), ("j-sent-later", AT + timedelta(hours=1))]
+        assert session.gate_facts("c2", since, exclude=("someone-else", "s", 1)) == (session.get_profile("c2"), [])
+        assert session.gate_facts("nobody", since, exclude=("x", "s", 1)) == (None, [])
