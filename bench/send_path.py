@@ -20,6 +20,9 @@ request, and the tens of thousands of connections of earlier rounds, in TIME_WAI
 host, made the next rounds' connects slower and slower, which slows the raw side more in
 proportion and lifted the later rounds' ratios (0.55-0.61 in the first rounds of a run,
 0.72-0.73 in the third and fifth). Twilio's and firebase-admin's SDKs keep their connections.
+The fake keeps its handler threads for the next connections: a thread started per SendGrid
+connection made every email wait for it to get the GIL, on both sides, which flattered the
+email ratio by about 0.03 (bench/RESULTS.md).
 
 Last, the path's own work is timed on one thread with the provider replaced by a stub that
 only builds SendGrid's request body: the steadiest figure for a change to the path, whose
