@@ -41,9 +41,9 @@ class _Server(ThreadingHTTPServer):
     `ThreadingHTTPServer` starts a thread per connection, and `Thread.start` waits until the new
     thread runs. SendGrid's SDK opens a connection per request, so the accepting thread waited for
     a new thread to get the GIL once per email: with the bench's 8 sending threads in the same
-    process, the fake's accept loop, not the SDK, set the email floor's pace. Here a connection goes
-    to an idle handler thread if there is one, and a new thread is started only when all are busy
-    (kept-alive connections, a fault's `delay`), so there is always a thread for a new connection.
+    process, that held raw email sends 16% below what the SDK does (bench/RESULTS.md). Here a
+    connection goes to an idle handler thread if there is one, and a new thread is started only
+    when all are busy (kept-alive connections, a fault's `delay`), so every connection is served.
     """
 
     request_queue_size = 128
