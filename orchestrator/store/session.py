@@ -629,35 +629,49 @@ def _profile_values(profile: Profile) -> dict[str, Any]:
     }
 
 
+_PROFILE_FIELDS = (
+    "email", "phone", "push_tokens", "timezone", "locale", "email_opt_in", "sms_opt_in", "push_opt_in", "traits",
+    "created_at", "updated_at",
+)  # fmt: skip
+"""The profile's columns after `customer_id`, in `_new_profile`'s order: what `_gate_facts` packs, and in which order."""
+
+
 def _profile(row: Row[Any]) -> Profile:
-    return Profile(
-        customer_id=row.customer_id,
-        email=row.email,
-        phone=row.phone,
-        push_tokens=tuple(row.push_tokens),
-        timezone=row.timezone,
-        locale=row.locale,
-        consent={"email": bool(row.email_opt_in), "sms": bool(row.sms_opt_in), "push": bool(row.push_opt_in)},
-        traits=dict(row.traits),
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
+    return _new_profile(row.customer_id, *(getattr(row, name) for name in _PROFILE_FIELDS))
 
 
 def _packed_profile(customer_id: str, values: Sequence[Any]) -> Profile:
-    """A `Profile` from `_gate_facts`' array, in `_profile`'s order of columns (a test reads both ways)."""
-    email, phone, tokens, zone, locale, email_opt_in, sms_opt_in, push_opt_in, traits, created_at, updated_at = values
+    """A `Profile` from `_gate_facts`' array of `_PROFILE_FIELDS`, whose timestamps are ISO text."""
+    *fields, created_at, updated_at = values
+    return _new_profile(customer_id, *fields, _json_timestamp(created_at), _json_timestamp(updated_at))
+
+
+def _new_profile(
+    customer_id: str,
+    email: str | None,
+    phone: str | None,
+    push_tokens: Sequence[str],
+    timezone: str | None,
+    locale: str | None,
+    email_opt_in: Any,
+    sms_opt_in: Any,
+    push_opt_in: Any,
+    traits: Mapping[str, Any],
+    created_at: datetime,
+    updated_at: datetime,
+) -> Profile:
+    """A `Profile` from its stored columns (opt-ins as the database gives booleans: 0/1 on SQLite)."""
     return Profile(
         customer_id=customer_id,
         email=email,
         phone=phone,
-        push_tokens=tuple(tokens),
-        timezone=zone,
+        push_tokens=tuple(push_tokens),
+        timezone=timezone,
         locale=locale,
         consent={"email": bool(email_opt_in), "sms": bool(sms_opt_in), "push": bool(push_opt_in)},
-        traits=traits,
-        created_at=_json_timestamp(created_at),
-        updated_at=_json_timestamp(updated_at),
+        traits=dict(traits),
+        created_at=created_at,
+        updated_at=updated_at,
     )
 
 
@@ -753,8 +767,8 @@ def _gate_facts(dialect: str) -> Prepared:
     sends = select(func.json_group_array(pairs, type_=JSON) if sqlite_ else func.json_agg(pairs, type_=JSON)).where(
         (deliveries.c.customer_id == p.customer_id) & _ADMITTED_MARKETING & ~_DELIVERY_BY_KEY
     )
-    columns = (p.email, p.phone, as_json(p.push_tokens), p.timezone, p.locale, p.email_opt_in, p.sms_opt_in, p.push_opt_in)
-    profile = array(*columns, as_json(p.traits), p.created_at, p.updated_at, type_=JSON)
+    columns = [as_json(p[name]) if isinstance(p[name].type, JSON) else p[name] for name in _PROFILE_FIELDS]
+    profile = array(*columns, type_=JSON)
     return Prepared(
         select(profile.label("profile"), sends.scalar_subquery().label("sends")).where(p.customer_id == bindparam("facts_customer_id"))
     )
