@@ -28,18 +28,22 @@ Last, the path's own work is timed on one thread with the provider replaced by a
 only builds SendGrid's request body: the steadiest figure for a change to the path, whose
 effect on the ratio is often smaller than one run's noise (bench/RESULTS.md).
 
-Run: .venv/bin/python bench/send_path.py [--channels email,sms,push --messages 600 --threads 8 --rounds 5 --chunk 200]
+With `--postgres` the store is a throwaway PostgreSQL server (tests/postgres.py: the Debian server
+binaries, fsync off) on the same machine, a database of its own for each round, as at scale.
+
+Run: .venv/bin/python bench/send_path.py [--channels email,sms,push --messages 600 --threads 8 --rounds 5 --chunk 200 --postgres]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -201,11 +205,43 @@ class Round:
         return self.messages / self.full_seconds
 
 
-def run_round(channel: Channel, fake: FakeProviders, messages: int, threads: int, chunk: int, run: int) -> Round:
+class Stores:
+    """A fresh, migrated store for each round: SQLite in a temporary folder, or a new database on one PostgreSQL server."""
+
+    def __init__(self, postgres: bool) -> None:
+        self.postgres = postgres
+        self._server: Any = None
+
+    def __enter__(self) -> Stores:
+        if self.postgres:
+            from tests.postgres import start_server
+
+            self._server = start_server()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._server is not None:
+            self._server.stop()
+
+    @property
+    def kind(self) -> str:
+        return "PostgreSQL" if self.postgres else "SQLite"
+
+    @contextlib.contextmanager
+    def fresh(self) -> Iterator[Store]:
+        with tempfile.TemporaryDirectory() as folder:
+            url = self._server.url(self._server.create_database()) if self._server else f"sqlite:///{Path(folder) / 'store.db'}"
+            store = Store(url)
+            try:
+                store.migrate()
+                yield store
+            finally:
+                store.dispose()
+
+
+def run_round(channel: Channel, fake: FakeProviders, stores: Stores, messages: int, threads: int, chunk: int, run: int) -> Round:
     """`messages` sends each way, in alternating chunks, so both sides see the same machine load."""
-    with tempfile.TemporaryDirectory() as folder:
-        store = Store(f"sqlite:///{Path(folder) / 'store.db'}")
-        store.migrate()
+    with stores.fresh() as store:
         customers = [f"c-{n}" for n in range(messages)]
         with store.session() as session:
             for customer in customers:
@@ -229,7 +265,6 @@ def run_round(channel: Channel, fake: FakeProviders, messages: int, threads: int
                         assert all(r.status == "sent" for r in outcomes), {(r.status, r.reason) for r in outcomes}
         for used in (provider, floor):
             getattr(used, "close", lambda: None)()
-        store.dispose()
     return result
 
 
@@ -249,11 +284,9 @@ class BodyOnly:
         return ProviderResult("body-only")
 
 
-def own_cost(messages: int, rounds: int) -> float:
+def own_cost(stores: Stores, messages: int, rounds: int) -> float:
     """Seconds a send of the path's own work takes on one thread, provider stubbed (the best of `rounds`, after one warm-up)."""
-    with tempfile.TemporaryDirectory() as folder:
-        store = Store(f"sqlite:///{Path(folder) / 'store.db'}")
-        store.migrate()
+    with stores.fresh() as store:
         customers = [f"c-{n}" for n in range(messages * (rounds + 1))]
         with store.session() as session:
             for customer in customers:
@@ -268,7 +301,6 @@ def own_cost(messages: int, rounds: int) -> float:
                 assert activities.send_message(item).status == "sent"
             if run:
                 best = min(best, (time.perf_counter() - started) / messages)
-        store.dispose()
     return best
 
 
@@ -279,17 +311,24 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--chunk", type=int, default=200, help="messages per turn of each side (they alternate)")
     parser.add_argument("--channels", default=",".join(CHANNELS), help="comma-separated, of " + ", ".join(CHANNELS))
+    parser.add_argument("--postgres", action="store_true", help="the store on a throwaway PostgreSQL server instead of SQLite")
     args = parser.parse_args()
+    with Stores(args.postgres) as stores:
+        report(args, stores)
+
+
+def report(args: argparse.Namespace, stores: Stores) -> None:
+    print(f"store: {stores.kind}")
     medians: dict[str, float] = {}
     for name in args.channels.split(","):
         channel = CHANNELS[name]
         rounds: list[Round] = []
         sent = 0
         with FakeProviders() as fake:
-            run_round(channel, fake, 50, args.threads, 50, args.rounds)  # warm up
+            run_round(channel, fake, stores, 50, args.threads, 50, args.rounds)  # warm up
         for run in range(args.rounds):
             with FakeProviders() as fake:
-                rounds.append(run_round(channel, fake, args.messages, args.threads, args.chunk, run))
+                rounds.append(run_round(channel, fake, stores, args.messages, args.threads, args.chunk, run))
                 sent += len(fake.sent(channel.route))
             r = rounds[-1]
             print(f"{name} round {run + 1}: raw SDK {r.raw:5.0f} msg/s, full send path {r.full:5.0f} msg/s, ratio {r.full / r.raw:.2f}")
@@ -301,7 +340,7 @@ def main() -> None:
         print(f"{name}: fastest of each side, unpaired: raw SDK {raw:.0f} msg/s, full send path {full:.0f} msg/s, ratio {full / raw:.2f}")
         print(f"{name}: requests the fake received {sent} (expected {2 * args.messages * args.rounds})")
     print("medians: " + ", ".join(f"{name} {ratio:.2f}" for name, ratio in medians.items()))
-    print(f"the path's own work, one thread, email, provider stubbed: {own_cost(1000, 5) * 1e6:.0f} us a send (best of 5 rounds)")
+    print(f"the path's own work, one thread, email, provider stubbed: {own_cost(stores, 1000, 5) * 1e6:.0f} us a send (best of 5 rounds)")
 
 
 if __name__ == "__main__":
