@@ -128,8 +128,8 @@ class Store:
                     if lock_customer is None:
                         yield session
                         return
-                    session.lock_customer(lock_customer)
-                    if not session.leased(lock_customer, datetime.now(UTC)) or time.monotonic() >= deadline:
+                    leased_until = session.lock_customer(lock_customer)
+                    if leased_until is None or leased_until <= datetime.now(UTC) or time.monotonic() >= deadline:
                         yield session
                         return
                 time.sleep(pause)

@@ -74,16 +74,21 @@ class StoreSession:
         """
         return self._conn.execute(statement.returning(*statement.table.primary_key.columns)).first() is not None
 
-    def lock_customer(self, customer_id: str) -> None:
+    def lock_customer(self, customer_id: str) -> datetime | None:
         """Serialize with every other session that locks `customer_id` until this transaction ends.
 
-        PostgreSQL: a row lock on the customer's `customer_locks` row (inserted on first use).
-        SQLite: nothing to do, every session already began IMMEDIATE (the single write lock).
+        Returns until when a router's lease on the customer runs, if one has a holder (it may have
+        expired; see orchestrator/routing_lease.py), read after the lock is taken.
+        PostgreSQL: a row lock on the customer's `customer_locks` row (inserted on first use), taken
+        by one upsert that also returns the lease; locking and reading it took three statements, a
+        round trip each, on every send (bench/RESULTS.md).
+        SQLite: nothing to lock, every session already began IMMEDIATE (the single write lock).
         """
         if self._dialect == "sqlite":
-            return
-        self._conn.execute(self._insert(customer_locks).values(customer_id=customer_id).on_conflict_do_nothing())
-        self._conn.execute(select(customer_locks.c.customer_id).where(customer_locks.c.customer_id == customer_id).with_for_update())
+            row = _LEASED_UNTIL.first(self._conn, {"lease_customer": customer_id})
+        else:
+            row = _LOCK_CUSTOMER.first(self._conn, {"lock_customer_id": customer_id})
+        return row.held_until if row is not None else None
 
     def take_leases(self, customer_ids: Sequence[str], holder: str, now: datetime, until: datetime) -> bool:
         """Lease every one of `customer_ids` to `holder` until `until`; False if another holder's lease is live.
@@ -98,11 +103,6 @@ class StoreSession:
             if self._conn.execute(statement, lease | {"lease_customer": customer_id}).first() is None:
                 return False
         return True
-
-    def leased(self, customer_id: str, now: datetime) -> bool:
-        """Whether a router holds a live lease on `customer_id` (it is between planning a call and committing it)."""
-        row = _LEASED_UNTIL.first(self._conn, {"lease_customer": customer_id})
-        return row is not None and row.held_until > now
 
     def release_leases(self, customer_ids: Sequence[str], holder: str) -> None:
         """End `holder`'s leases on `customer_ids` (a lease another holder took over after it expired stays)."""
@@ -809,7 +809,20 @@ _LEASED_UNTIL = Prepared(
         customer_locks.c.customer_id == bindparam("lease_customer"), customer_locks.c.holder.is_not(None)
     )
 )
-"""Asked by every customer-locked session; almost always no lease is held."""
+"""Asked by every customer-locked session on SQLite; almost always no lease is held."""
+_LOCK_CUSTOMER = Prepared(
+    postgresql.insert(customer_locks)
+    .values(customer_id=bindparam("lock_customer_id"))
+    .on_conflict_do_update(
+        index_elements=[customer_locks.c.customer_id],
+        set_={"holder": customer_locks.c.holder},
+        # PostgreSQL locks the row it finds even when this is false, and then returns nothing: a row
+        # without a lease holder is locked without writing a new version of it.
+        where=customer_locks.c.holder.is_not(None),
+    )
+    .returning(customer_locks.c.held_until)
+)
+"""PostgreSQL: lock the customer's row, inserting it on first use; returns it if it is new or has a lease holder."""
 _RELEASE_LEASES = (
     update(customer_locks)
     .where(

@@ -5,10 +5,11 @@ from __future__ import annotations
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
+import orchestrator.store as store_module
 from orchestrator import ir
 from orchestrator.store import OutboxMessage, Store
 from orchestrator.store.schema import metadata
@@ -64,15 +65,38 @@ def test_lock_customer_serializes_read_modify_write_sessions(store: Store) -> No
     assert profile is not None and profile.traits["counter"] == 2 * ROUNDS
 
 
-def test_leased_sees_only_a_live_lease_of_a_holder(store: Store) -> None:
-    now = AT
+def test_lock_customer_returns_the_lease_of_a_holder(store: Store) -> None:
+    until = AT + timedelta(seconds=60)
     with store.session() as session:
-        assert not session.leased("c1", now)  # no lock row at all
-        assert session.take_leases(["c1"], "router-a", now, now + timedelta(seconds=60))
-        assert session.leased("c1", now + timedelta(seconds=59))
-        assert not session.leased("c1", now + timedelta(seconds=61))  # expired: a dead holder's
+        assert session.lock_customer("c1") is None  # no lock row at all
+        assert session.take_leases(["c1"], "router-a", AT, until)
+        assert session.lock_customer("c1") == until
+    with store.session() as session:
+        assert session.lock_customer("c1") == until  # the caller decides whether it has expired
         session.release_leases(["c1"], "router-a")
-        assert not session.leased("c1", now)  # the row stays, without a holder
+        assert session.lock_customer("c1") is None  # the row stays, without a holder
+
+
+def test_a_customer_locked_session_waits_for_a_live_lease_only(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    now = datetime.now(UTC)
+    with store.session() as session:
+        assert session.take_leases(["dead"], "dead-process", now - timedelta(hours=1), now - timedelta(minutes=59))
+        assert session.take_leases(["busy"], "router-a", now, now + timedelta(minutes=1))
+
+    def pause(seconds: float) -> None:
+        raise Waited
+
+    monkeypatch.setattr(store_module.time, "sleep", pause)
+    with store.session(lock_customer="dead") as session:  # an expired lease: a dead router's
+        session.identify("dead", {"plan": "pro"}, AT)
+    with pytest.raises(Waited), store.session(lock_customer="busy") as session:
+        session.identify("busy", {"plan": "pro"}, AT)
+    with store.read() as session:
+        assert session.get_profile("busy") is None
+
+
+class Waited(Exception):
+    pass
 
 
 def test_delivery_outcome_is_the_claimed_rows_status_and_reason(store: Store) -> None:
