@@ -22,6 +22,10 @@ class Boom(Exception):
     pass
 
 
+class Waited(Exception):
+    """Raised instead of sleeping: the session paused for a router's lease."""
+
+
 def test_a_session_that_raises_writes_nothing(store: Store, cart_v1: ir.Journey) -> None:
     with pytest.raises(Boom), store.session(lock_customer="c1") as session:
         session.identify("c1", {"plan": "pro"}, AT)
@@ -93,10 +97,6 @@ def test_a_customer_locked_session_waits_for_a_live_lease_only(store: Store, mon
         session.identify("busy", {"plan": "pro"}, AT)
     with store.read() as session:
         assert session.get_profile("busy") is None
-
-
-class Waited(Exception):
-    pass
 
 
 def test_delivery_outcome_is_the_claimed_rows_status_and_reason(store: Store) -> None:
