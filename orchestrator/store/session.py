@@ -440,30 +440,19 @@ class StoreSession:
         values = {"reason": reason, "updated_at": utc(at, "at")}
         _UPDATE_UNDECIDED.run(self._conn, {**values, **_key_params(enrollment_id, step_id, visit)})
 
-    def marketing_sends(
-        self, customer_id: str, since: datetime, *, exclude: tuple[str, str, int] | None = None
-    ) -> list[tuple[str, datetime]]:
-        """(journey id, admitted_at) of the customer's marketing deliveries admitted since `since`, sent or in flight.
-
-        What frequency caps count. Suppressed and failed deliveries gave their slot back; `exclude`
-        is the delivery being decided (a retry of an admitted one must not count itself).
-        """
-        params: dict[str, Any] = {"sends_customer_id": customer_id, "sends_since": utc(since, "since")}
-        query = _MARKETING_SENDS
-        if exclude is not None:
-            query, params = _MARKETING_SENDS_EXCLUDING, {**params, **_key_params(*exclude)}
-        return [(row.journey_id or "", row.admitted_at) for row in query.rows(self._conn, params)]
-
     def gate_facts(
         self, customer_id: str, since: datetime, *, exclude: tuple[str, str, int]
     ) -> tuple[Profile | None, list[tuple[str, datetime]]]:
-        """`get_profile(customer_id)` and `marketing_sends(customer_id, since, exclude=exclude)`, in one statement.
+        """`get_profile(customer_id)`, and the (journey id, admitted_at) of the customer's deliveries that count under the caps.
 
-        What the delivery gate reads on every send. Each comes back as one JSON value, the profile an
-        array of its columns and the sends an array of pairs. SQLite's driver releases and takes back
-        the GIL for every step and for every column of every row it reads: 22 times for the two
-        statements this replaces, 7 for this one (bench/RESULTS.md). On PostgreSQL it is one round
-        trip instead of two. No profile: (None, []), as the gate then needs no sends.
+        Those are the marketing deliveries admitted since `since`, sent or in flight: suppressed and
+        failed ones gave their slot back, and `exclude` is the delivery being decided (a retry of an
+        admitted one must not count itself). What the delivery gate reads on every send, in one
+        statement: each comes back as one JSON value, the profile an array of its columns and the
+        sends an array of pairs. SQLite's driver releases and takes back the GIL for every step and
+        for every column of every row it reads: 22 times for the two statements this replaced, 7 for
+        this one (bench/RESULTS.md). On PostgreSQL it is one round trip instead of two. No profile:
+        (None, []), as the gate then needs no sends.
         """
         params = {"facts_customer_id": customer_id, "sends_since": utc(since, "since"), **_key_params(*exclude)}
         row = _GATE_FACTS[self._dialect].first(self._conn, params)
@@ -738,14 +727,7 @@ _ADMITTED_MARKETING = (
     & (deliveries.c.status != "suppressed")
     & (deliveries.c.status != "failed")
 )
-"""Deliveries that hold a slot under the frequency caps (what `marketing_sends` counts); each query adds whose."""
-_MARKETING_SENDS_QUERY = (
-    select(deliveries.c.journey_id, deliveries.c.admitted_at)
-    .where((deliveries.c.customer_id == bindparam("sends_customer_id")) & _ADMITTED_MARKETING)
-    .order_by(deliveries.c.admitted_at)
-)
-_MARKETING_SENDS = Prepared(_MARKETING_SENDS_QUERY)
-_MARKETING_SENDS_EXCLUDING = Prepared(_MARKETING_SENDS_QUERY.where(~_DELIVERY_BY_KEY))
+"""Deliveries that hold a slot under the frequency caps, whoever they were sent to."""
 _SELECT_PROFILE = Prepared(select(profiles_table).where(profiles_table.c.customer_id == bindparam("profile_customer_id")))
 
 

@@ -165,7 +165,7 @@ def test_lookup_by_provider_id_uses_an_index_of_only_the_rows_that_have_one(stor
 
 
 def test_the_gates_one_read_finds_what_the_profile_and_the_sends_reads_find(store: Store) -> None:
-    """`gate_facts` returns its profile and sends packed as JSON; unpacked, they must equal the plain reads, on both databases."""
+    """`gate_facts` packs its profile and sends as JSON; unpacked, they equal the plain reads of profile and ledger, on both databases."""
     traits = {
         "email": "ann@example.com",
         "phone": "+14155550100",
@@ -202,7 +202,13 @@ def test_the_gates_one_read_finds_what_the_profile_and_the_sends_reads_find(stor
     with store.session() as session:
         profile, sends = session.gate_facts("c1", since, exclude=("this-one", "s", 1))
         assert profile == session.get_profile("c1")
-        assert sorted(sends) == sorted(session.marketing_sends("c1", since, exclude=("this-one", "s", 1)))
+        holding_slots = [
+            (d.journey_id, d.admitted_at)
+            for d in session.deliveries_for("c1")
+            if d.category == "marketing" and d.admitted_at is not None and d.admitted_at >= since
+            and d.status not in ("suppressed", "failed") and d.enrollment_id != "this-one"
+        ]  # fmt: skip
+        assert sorted(sends) == sorted(holding_slots)
         assert sorted(sends) == [("j-counted", AT), ("j-sent-later", AT + timedelta(hours=1))]
         assert session.gate_facts("c2", since, exclude=("someone-else", "s", 1)) == (session.get_profile("c2"), [])
         assert session.gate_facts("nobody", since, exclude=("x", "s", 1)) == (None, [])
