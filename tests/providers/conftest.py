@@ -16,6 +16,21 @@ TIMEOUT = 0.5
 """Client timeout in these tests: a fake that sleeps 1 s is a timeout."""
 
 
+class FakeClock:
+    """A monotonic clock that only `sleep` moves, for token buckets that never really wait."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
 def unlimited() -> TokenBucket:
     return TokenBucket(10_000)
 

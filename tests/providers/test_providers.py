@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import json
+from pathlib import Path
 
 import pytest
 from sendgrid.helpers.mail.exceptions import ApiKeyIncludedException
@@ -17,10 +19,12 @@ from activities.providers import (
     providers_from_env,
 )
 from activities.providers.base import retry_after_seconds
-from activities.providers.fcm_push import FcmPush
+from activities.providers.fcm_push import DEFAULT_BASE_URL as FCM_DEFAULT_URL
+from activities.providers.fcm_push import FcmPush, FcmSettings
+from activities.providers.ratelimit import TokenBucket
 from activities.providers.sendgrid_email import SendGridEmail
 from activities.providers.twilio_sms import TwilioSettings, TwilioSms
-from tests.providers.conftest import TIMEOUT, unlimited
+from tests.providers.conftest import TIMEOUT, FakeClock, unlimited
 from tests.providers.fakes import FCM, SENDGRID, TOKEN, TWILIO, FakeProviders, Fault
 
 KEY = "cart-3f2a-1:reminder:1"
@@ -196,6 +200,65 @@ def test_real_email_needs_an_unsubscribe_secret_of_its_own(fake: FakeProviders) 
         providers_from_env(sendgrid)  # links signed with the public development key would let anyone unsubscribe anyone
     chosen = providers_from_env(sendgrid | {"JOURNEY_UNSUBSCRIBE_SECRET": "0123456789abcdef"})
     assert chosen.describe()["email"].startswith("sendgrid")
+
+
+@pytest.mark.parametrize("route", [SENDGRID, TWILIO, FCM])
+def test_each_request_first_waits_for_the_accounts_token_bucket(route: str, request: pytest.FixtureRequest, fake: FakeProviders) -> None:
+    provider, message = _provider(route, request)
+    clock = FakeClock()
+    waits: list[tuple[float, int]] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append((seconds, len(fake.sent(route))))  # how many requests had left when the provider waited
+        clock.sleep(seconds)
+
+    provider.bucket = TokenBucket(2, burst=1, clock=clock, sleep=sleep)
+    for _ in range(3):
+        provider.send(message, KEY)
+    assert waits == [(0.5, 1), (0.5, 2)]  # at 2 a second, the 2nd and 3rd requests waited half a second each, before leaving
+    assert len(fake.sent(route)) == 3
+
+
+def test_every_provider_takes_its_credentials_endpoint_and_rate_from_the_environment(
+    fake: FakeProviders, fcm_account: dict[str, str], tmp_path: Path
+) -> None:
+    key_file = tmp_path / "service-account.json"
+    key_file.write_text(json.dumps(fcm_account))
+    chosen = providers_from_env(
+        {
+            "SENDGRID_API_KEY": "SG.env-key",
+            "SENDGRID_FROM": "news@shop.example",
+            "SENDGRID_BASE_URL": fake.url,
+            "SENDGRID_RATE_PER_SECOND": "40",
+            "JOURNEY_UNSUBSCRIBE_SECRET": "0123456789abcdef",
+            "TWILIO_ACCOUNT_SID": "AC0123",
+            "TWILIO_AUTH_TOKEN": "env-token",
+            "TWILIO_FROM": "+15550100",
+            "TWILIO_BASE_URL": fake.url,
+            "TWILIO_RATE_PER_SECOND": "3",
+            "GOOGLE_APPLICATION_CREDENTIALS": str(key_file),
+            "FCM_BASE_URL": fake.url,
+            "FCM_RATE_PER_SECOND": "250",
+        }
+    )
+    email, sms, push = (chosen.for_channel(channel) for channel in ("email", "sms", "push"))
+    assert isinstance(email, SendGridEmail) and isinstance(sms, TwilioSms) and isinstance(push, FcmPush)
+    try:
+        assert (email.bucket.rate, sms.bucket.rate, push.bucket.rate) == (40, 3, 250)
+        email.send(EMAIL, KEY)
+        sms.send(SMS, KEY)
+        push.send(PUSH, KEY)
+    finally:
+        push.close()
+    (to_sendgrid,), (to_twilio,), (to_fcm,) = fake.sent(SENDGRID), fake.sent(TWILIO), fake.sent(FCM)
+    assert to_sendgrid.headers["authorization"] == "Bearer SG.env-key"
+    assert to_twilio.path == "/2010-04-01/Accounts/AC0123/Messages.json"
+    assert to_twilio.headers["authorization"] == "Basic " + base64.b64encode(b"AC0123:env-token").decode()
+    assert to_fcm.path == f"/v1/projects/{fcm_account['project_id']}/messages:send"
+    assert to_fcm.headers["authorization"] == "Bearer fake-access-token"  # from the service account's token_uri, on the fake
+    inline = FcmSettings.from_env({"FCM_CREDENTIALS_JSON": json.dumps(fcm_account)})
+    assert inline is not None
+    assert (inline.service_account, inline.base_url) == (fcm_account, FCM_DEFAULT_URL)
 
 
 def _provider(route: str, request: pytest.FixtureRequest) -> tuple[SendGridEmail | TwilioSms | FcmPush, Message]:

@@ -7,19 +7,7 @@ import threading
 import pytest
 
 from activities.providers.ratelimit import TokenBucket, shared_bucket
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
+from tests.providers.conftest import FakeClock
 
 
 def test_sends_are_spaced_at_the_configured_rate_after_the_burst() -> None:
