@@ -13,6 +13,7 @@ import re
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from queue import SimpleQueue
@@ -114,6 +115,8 @@ class FakeProviders:
     def __init__(self) -> None:
         self.requests: list[Recorded] = []
         self.unregistered_tokens: set[str] = set()
+        self.on_request: Callable[[Recorded], None] | None = None
+        """Called with each request once recorded, before it is answered: what the sender's side looks like meanwhile."""
         self._faults: dict[str, deque[Fault]] = {}
         self._lock = threading.Lock()
         self._counter = 0
@@ -199,7 +202,10 @@ def _handler(fake: FakeProviders) -> type[BaseHTTPRequestHandler]:
                 body: Any = json.loads(raw or b"null")
             else:
                 body = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
-            fake._record(Recorded(route, "POST", path, {k.lower(): v for k, v in self.headers.items()}, body))
+            recorded = Recorded(route, "POST", path, {k.lower(): v for k, v in self.headers.items()}, body)
+            fake._record(recorded)
+            if fake.on_request is not None:
+                fake.on_request(recorded)
             fault = fake._take_fault(route)
             if fault is not None:
                 if fault.delay:
