@@ -137,6 +137,13 @@ def test_html_email_escapes_inserted_values_and_other_parts_do_not() -> None:
     assert (push.title, push.body, push.url) == ("<b>Tom & Jerry</b>", "<b>Tom & Jerry</b>", "https://x.example/?a=1&b=2")
 
 
+def test_a_message_reads_the_customer_the_triggering_event_and_the_journey() -> None:
+    body = "{{ customer.first_name }}: {{ event.item }} ({{ journey.id }} {{ journey.version }}, step {{ journey.step }})"
+    assert check_template(body, MESSAGE_SCOPE) == ()
+    sms = build(request(channel="sms", subject=None, body=body, event={"item": "socks"}))
+    assert sms.body == "Ann: socks (cart v1, step reminder)"
+
+
 def test_a_missing_value_fails_the_send_with_its_name() -> None:
     with pytest.raises(Undeliverable, match="template error in subject: 'dict object' has no attribute 'cart_url'"):
         build(request(subject="{{ event.cart_url }}", event={}))
