@@ -41,13 +41,16 @@ from orchestrator import ir
 from orchestrator.runtime.clock import customer_zone, local_instant, quiet_hours_end
 from orchestrator.store.profiles import SMS_STOP_TRAIT
 from orchestrator.store.values import customer_context
-from orchestrator.timeparse import format_duration
+from orchestrator.timeparse import format_duration, parse_duration
 
 if TYPE_CHECKING:
     from orchestrator.runtime.contracts import SendRequest
     from orchestrator.store import Delivery, StoreSession
 
 CAP_VARIABLE = "JOURNEY_FREQUENCY_CAP"
+RETRY_WINDOW_VARIABLE = "JOURNEY_SEND_RETRY_WINDOW"
+DEFAULT_RETRY_WINDOW = timedelta(hours=24)
+"""How long a send is retried while its provider fails (429, 5xx, timeouts) before it is given up as failed."""
 SMS_MARKETING_HOURS = ("08:00", "21:00")
 """US TCPA: telephone solicitations only between 8 a.m. and 9 p.m. at the called party's location."""
 UNDELIVERABLE_FLAGS = {"email": "email_undeliverable", "sms": "phone_undeliverable"}
@@ -81,12 +84,19 @@ class DeliveryPolicy:
 
     daily_cap: int | None = None
     """At most this many marketing messages per customer per local calendar day, all journeys together."""
+    retry_window: timedelta = DEFAULT_RETRY_WINDOW
+    """A send whose provider keeps failing is retried this long, then marked failed and the journey goes on."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> DeliveryPolicy:
-        """`JOURNEY_FREQUENCY_CAP=3/day` (unset or `none`: no daily cap)."""
-        value = (os.environ if environ is None else environ).get(CAP_VARIABLE, "")
-        return cls(daily_cap=parse_daily_cap(value))
+        """`JOURNEY_FREQUENCY_CAP=3/day` (unset or `none`: no daily cap), `JOURNEY_SEND_RETRY_WINDOW=24h` (the default)."""
+        environ = os.environ if environ is None else environ
+        window = environ.get(RETRY_WINDOW_VARIABLE, "").strip()
+        try:
+            retry_window = timedelta(seconds=parse_duration(window)) if window else DEFAULT_RETRY_WINDOW
+        except ValueError as exc:
+            raise ValueError(f"{RETRY_WINDOW_VARIABLE}: {exc}") from None
+        return cls(daily_cap=parse_daily_cap(environ.get(CAP_VARIABLE, "")), retry_window=retry_window)
 
 
 def parse_daily_cap(text: str) -> int | None:

@@ -45,6 +45,7 @@ from orchestrator.store import ProfileFieldError, Store
 from orchestrator.store.profiles import dumps
 from orchestrator.store.values import customer_context
 from orchestrator.templating import evaluate, render
+from orchestrator.timeparse import format_duration
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ class JourneyActivities:
     call); the simulator passes a recording transport and placeholders.
     `providers` deliver each channel (default: the sandbox for all, so only the
     worker, which passes `providers_from_env()`, ever sends for real). `policy` holds the
-    workspace's delivery rules (default: `DeliveryPolicy.from_env()`, JOURNEY_FREQUENCY_CAP), and
+    workspace's delivery rules (default: `DeliveryPolicy.from_env()`: JOURNEY_FREQUENCY_CAP, JOURNEY_SEND_RETRY_WINDOW), and
     `unsubscribe` signs marketing email's unsubscribe links (default: `UnsubscribeConfig.from_env()`);
     both are read once, when the worker starts, like the providers' settings.
 
@@ -161,9 +162,18 @@ class JourneyActivities:
             log.info("send %s/%s refused by %s: %s", request.enrollment_id, request.step_id, provider.name, exc.reason)
             return SendResult("failed", exc.reason)
         except RetryableFailure as exc:
-            if exc.invalid_recipients:
+            given_up = self._give_up_reason(provider.name, exc.reason)
+            marked = False
+            if exc.invalid_recipients or given_up:
                 with self.store.session(lock_customer=request.customer_id) as session:
                     session.remove_push_tokens(request.customer_id, exc.invalid_recipients)
+                    if given_up:
+                        key = (request.enrollment_id, request.step_id, request.visit)
+                        marked = session.mark_delivery(*key, "failed", _now(), reason=given_up)
+            if given_up and marked:
+                log.warning("send %s/%s given up: %s", request.enrollment_id, request.step_id, given_up)
+                return SendResult("failed", given_up)
+            # Not given up, or another attempt decided the row meanwhile: the next attempt reports what it finds.
             delay = timedelta(seconds=exc.retry_after) if exc.retry_after else None
             raise ApplicationError(f"{provider.name}: {exc.reason}", type="ProviderRetryable", next_retry_delay=delay) from exc
         # The outbox row (the delivery log customers' messages show) and the ledger's `sent` commit together.
@@ -179,6 +189,21 @@ class JourneyActivities:
                 log.warning("send %s/%s: another attempt recorded %s first", request.enrollment_id, request.step_id, status)
             return SendResult(status, reason)
         return SendResult("sent")
+
+    def _give_up_reason(self, provider: str, reason: str) -> str | None:
+        """Why this send stops being retried, once Temporal has retried it for the policy's retry window; else None.
+
+        Measured from the first attempt's scheduling to this attempt's, both on the Temporal server's
+        clock: the window holds across worker restarts, and a time-skipping test server skips through it.
+        """
+        if not activity.in_activity():
+            return None
+        info = activity.info()
+        retried = info.current_attempt_scheduled_time - info.scheduled_time
+        if retried < self.policy.retry_window:
+            return None
+        window = format_duration(int(self.policy.retry_window.total_seconds()))
+        return f"{provider} still failing after {window} of retries ({info.attempt} attempts): {reason}"
 
     @activity.defn(name="evaluate_conditions", no_thread_cancel_exception=True)
     def evaluate_conditions(self, request: ConditionRequest) -> list[bool]:

@@ -5,7 +5,7 @@ The customer lives in New York (EST, UTC-5 in January): 2026-01-06T02:30Z is 21:
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -208,6 +208,17 @@ def test_the_daily_cap_setting_is_read_from_the_environment(text: str, cap: int 
 def test_a_malformed_daily_cap_is_refused_with_the_expected_form(text: str) -> None:
     with pytest.raises(ValueError, match=r"JOURNEY_FREQUENCY_CAP=.*'3/day'"):
         parse_daily_cap(text)
+
+
+@pytest.mark.parametrize(("text", "hours"), [("", 24), ("6h", 6), ("3d", 72), ("PT90M", 1.5)])
+def test_the_send_retry_window_is_read_from_the_environment(text: str, hours: float) -> None:
+    assert DeliveryPolicy.from_env({"JOURNEY_SEND_RETRY_WINDOW": text}).retry_window == timedelta(hours=hours)
+
+
+@pytest.mark.parametrize("text", ["24", "forever", "0h"])
+def test_a_malformed_send_retry_window_is_refused_naming_the_variable(text: str) -> None:
+    with pytest.raises(ValueError, match=r"^JOURNEY_SEND_RETRY_WINDOW: '.*' (is not a duration; write a duration like|is zero)"):
+        DeliveryPolicy.from_env({"JOURNEY_SEND_RETRY_WINDOW": text})
 
 
 def test_settings_travel_as_ir_json() -> None:

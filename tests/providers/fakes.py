@@ -146,8 +146,10 @@ class FakeProviders:
             return [r for r in self.requests if r.route == route]
 
     def clear(self) -> None:
+        """Forget the recorded requests and any faults not yet served."""
         with self._lock:
             self.requests.clear()
+            self._faults.clear()
 
     def _next_id(self) -> int:
         with self._lock:

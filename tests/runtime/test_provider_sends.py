@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from temporalio import activity
 from temporalio.testing import WorkflowEnvironment
 
+from activities.delivery_gate import DeliveryPolicy
 from activities.journey_activities import JourneyActivities
 from activities.providers import ChannelProviders, Provider
 from activities.providers.fcm_push import FcmPush, FcmSettings
@@ -28,6 +30,17 @@ PUSH_NUDGE = """
     steps:
       - id: nudge
         send: {channel: push, title: "Still there?", body: "Your cart is waiting"}
+    """
+
+EMAIL_THEN_UPDATE = """
+    id: outage
+    name: Outage
+    trigger: {event: go}
+    steps:
+      - id: hello
+        send: {channel: email, subject: "hello", body: "<p>hi</p>"}
+      - id: after
+        update: {set: {went_on: true}}
     """
 
 TWO_EMAILS = """
@@ -58,8 +71,8 @@ def providers(fake: FakeProviders) -> Iterator[ChannelProviders]:
     push.close()
 
 
-def with_providers(providers: ChannelProviders) -> Any:
-    return lambda real: JourneyActivities(real.store, http=real.http, secrets=real.secrets, providers=providers).activities()
+def with_providers(providers: ChannelProviders, policy: DeliveryPolicy | None = None) -> Any:
+    return lambda real: JourneyActivities(real.store, http=real.http, secrets=real.secrets, providers=providers, policy=policy).activities()
 
 
 def delivery(store: Store, enrollment_id: str, step_id: str) -> Delivery:
@@ -86,6 +99,27 @@ async def test_429_and_500_are_retried_then_the_message_is_sent_once(
         if e.HasField("activity_task_started_event_attributes")
     ]
     assert attempts[:2] == [3, 1]  # hello took three attempts (Temporal records the last), bye one
+
+
+async def test_a_send_whose_provider_keeps_failing_is_given_up_after_the_retry_window_and_the_journey_goes_on(
+    env: WorkflowEnvironment, store: Store, fake: FakeProviders, providers: ChannelProviders
+) -> None:
+    fake.fail_next(SENDGRID, *[Fault(503, {"errors": [{"message": "service unavailable"}]})] * 100)
+    hour = DeliveryPolicy(retry_window=timedelta(hours=1))
+    async with harness(env, store, activities=with_providers(providers, hour)) as h:
+        h.identify("c-1", {"email": "ann@example.com", "email_opt_in": True})
+        handle = await h.enroll(journey(EMAIL_THEN_UPDATE), "c-1")
+        assert (await handle.result()).status == "completed"
+        assert h.messages("c-1") == []
+    given_up = delivery(store, handle.id, "hello")
+    attempts = len(fake.sent(SENDGRID))
+    assert given_up.status == "failed"
+    assert given_up.reason == f"sendgrid still failing after 1h of retries ({attempts} attempts): HTTP 503: service unavailable"
+    # Temporal's backoff (1 s doubling to 5 min) reaches the hour on about the 20th attempt, not before.
+    assert 15 <= attempts <= 25
+    with store.session() as session:
+        profile = session.get_profile("c-1")
+    assert profile is not None and profile.traits["went_on"] is True
 
 
 async def test_a_refused_message_is_recorded_as_failed_and_the_journey_goes_on(
