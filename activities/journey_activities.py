@@ -168,8 +168,9 @@ class JourneyActivities:
                 with self.store.session(lock_customer=request.customer_id) as session:
                     session.remove_push_tokens(request.customer_id, exc.invalid_recipients)
                     if given_up:
-                        key = (request.enrollment_id, request.step_id, request.visit)
-                        marked = session.mark_delivery(*key, "failed", _now(), reason=given_up)
+                        marked = session.mark_delivery(
+                            request.enrollment_id, request.step_id, request.visit, "failed", _now(), reason=given_up
+                        )
             if given_up and marked:
                 log.warning("send %s/%s given up: %s", request.enrollment_id, request.step_id, given_up)
                 return SendResult("failed", given_up)
