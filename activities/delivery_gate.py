@@ -38,10 +38,10 @@ from zoneinfo import ZoneInfo
 
 from activities.messages import Undeliverable, address
 from orchestrator import ir
-from orchestrator.runtime.clock import customer_zone, local_instant, quiet_hours_end
+from orchestrator.language.clock import customer_zone, local_instant, quiet_hours_end
+from orchestrator.language.timeparse import format_duration, parse_duration
 from orchestrator.store.profiles import SMS_STOP_TRAIT
 from orchestrator.store.values import customer_context
-from orchestrator.timeparse import format_duration, parse_duration
 
 if TYPE_CHECKING:
     from orchestrator.runtime.contracts import SendRequest

@@ -27,8 +27,10 @@ from activities.delivery_gate import DeliveryPolicy, gate_send
 from activities.messages import Message, Undeliverable, build_message
 from activities.providers import ChannelProviders, PermanentFailure, RetryableFailure
 from activities.sent_outcomes import Accepted, SentOutcomes
+from orchestrator.language.clock import customer_zone, next_time_of_day, until_date_instant
+from orchestrator.language.templating import evaluate, render
+from orchestrator.language.timeparse import format_duration
 from orchestrator.personalization.unsubscribe import UnsubscribeConfig
-from orchestrator.runtime.clock import customer_zone, next_time_of_day, until_date_instant
 from orchestrator.runtime.contracts import (
     ConditionRequest,
     FinishRequest,
@@ -44,8 +46,6 @@ from orchestrator.runtime.contracts import (
 from orchestrator.store import ProfileFieldError, Store
 from orchestrator.store.profiles import dumps
 from orchestrator.store.values import customer_context
-from orchestrator.templating import evaluate, render
-from orchestrator.timeparse import format_duration
 
 log = logging.getLogger(__name__)
 

@@ -14,12 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from orchestrator.language.clock import customer_zone
+from orchestrator.language.templating import render
 from orchestrator.personalization.locales import DEFAULT_LOCALE, Locality, parse_locale, pick_variant
 from orchestrator.personalization.plaintext import html_to_text
 from orchestrator.personalization.unsubscribe import UnsubscribeConfig, ensure_unsubscribe_link
-from orchestrator.runtime.clock import customer_zone
 from orchestrator.runtime.contracts import SendRequest
-from orchestrator.templating import render
 
 
 @dataclass(frozen=True)

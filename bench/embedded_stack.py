@@ -36,8 +36,8 @@ from temporalio.client import Client
 
 from orchestrator import ir
 from orchestrator.compiler import compile_text
-from orchestrator.devserver import DevServer, free_port
-from orchestrator.devstack import EmbeddedServer
+from orchestrator.host.devserver import DevServer, free_port
+from orchestrator.host.devstack import EmbeddedServer
 from orchestrator.store import Store, _SQLiteConnection
 
 REPO = Path(__file__).resolve().parents[1]

@@ -65,10 +65,10 @@ from temporalio.worker import Worker
 
 from activities.journey_activities import JourneyActivities
 from orchestrator.api import create_app
-from orchestrator.deployment import deploy
-from orchestrator.devserver import DevServer
+from orchestrator.host.deployment import deploy
+from orchestrator.host.devserver import DevServer
+from orchestrator.host.worker import build_worker
 from orchestrator.store import Store
-from orchestrator.worker import build_worker
 
 JOURNEY = f"""
 id: bench_two_emails
@@ -83,7 +83,7 @@ steps:
     send: {{channel: email, subject: "{SECOND_SUBJECT}", body: "{SECOND_BODY}"}}
 """
 
-# The baseline worker is built as build_worker builds the journey worker (orchestrator/worker.py).
+# The baseline worker is built as build_worker builds the journey worker (orchestrator/host/worker.py).
 ACTIVITY_THREADS = 16
 MAX_CACHED_WORKFLOWS = 1000
 

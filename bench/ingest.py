@@ -18,7 +18,7 @@ and the history lengths of a few running enrollments, before and after.
 Events that reach an enrollment (one signal each), alternating rounds:
   api - `--signals` `bench_ping` track calls through `POST /v1/batch`; the Router
         signals each batch's enrollments 32 at a time (MAX_CONCURRENT_CUSTOMERS
-        in orchestrator/temporal_gateway.py) inside the batch's transaction,
+        in orchestrator/routing/gateway.py) inside the batch's transaction,
   raw - the same signals by `client.get_workflow_handle(id).signal(...)`, 32 at a time;
 prints signals/s of each and the ratio api/raw.
 
@@ -53,12 +53,12 @@ from embedded_stack import (
 from temporalio.client import Client
 
 from orchestrator.api import create_app
-from orchestrator.deployment import deploy
-from orchestrator.routing import enrollment_id
+from orchestrator.host.deployment import deploy
+from orchestrator.host.worker import build_worker
+from orchestrator.routing.gateway import MAX_CONCURRENT_CUSTOMERS
 from orchestrator.runtime.contracts import EVENT_SIGNAL, EventMessage
+from orchestrator.runtime.ids import enrollment_id
 from orchestrator.store import EventRow, Store
-from orchestrator.temporal_gateway import MAX_CONCURRENT_CUSTOMERS
-from orchestrator.worker import build_worker
 
 JOURNEY = """
 id: bench_listener

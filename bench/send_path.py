@@ -5,7 +5,7 @@ it: profile read, delivery gate (consent, address, frequency-cap lookup) and the
 ledger claim with its outcome in one transaction, rendering, the provider's SDK
 call with the token bucket, then the outbox row and `sent` (SQLite store in a
 temporary folder). Each channel in turn: email through SendGrid's SDK, SMS through
-Twilio's, push through firebase-admin, to the local fakes (tests/providers/fakes.py).
+Twilio's, push through firebase-admin, to the local fakes (tests/activities/providers/fakes.py).
 Floor: the same SDK call with the very request the path makes for each message
 (rendered and built beforehand, outside the timing) to the same fake, on the same
 number of threads: for email `SendGridAPIClient` posting the v3 body, for SMS
@@ -64,7 +64,7 @@ from activities.providers.sendgrid_email import SendGridEmail, SendGridSettings
 from activities.providers.twilio_sms import TwilioSettings, TwilioSms
 from orchestrator.runtime.contracts import SendRequest
 from orchestrator.store import Store
-from tests.providers.fakes import FCM, SENDGRID, TWILIO, FakeProviders, service_account
+from tests.activities.providers.fakes import FCM, SENDGRID, TWILIO, FakeProviders, service_account
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 SETTINGS = {"timezone": "UTC", "quiet_hours": None, "frequency_cap": {"max": 3, "per_seconds": 86400}}

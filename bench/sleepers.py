@@ -63,8 +63,8 @@ from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 
 from orchestrator.api import create_app
-from orchestrator.deployment import deploy
-from orchestrator.routing import enrollment_id
+from orchestrator.host.deployment import deploy
+from orchestrator.runtime.ids import enrollment_id
 
 JOURNEY = """
 id: bench_sleepers

@@ -23,7 +23,7 @@ from orchestrator.compiler import (
     format_diagnostics,
     has_errors,
 )
-from orchestrator.diagram import to_dot, to_mermaid
+from orchestrator.compiler.diagram import to_dot, to_mermaid
 
 EXIT_INVALID = 1
 
@@ -114,8 +114,8 @@ def simulate(journey_file: Path, customer_file: Path, events_file: Path | None, 
     import json
     from datetime import UTC, datetime, timedelta
 
-    from orchestrator.journey_tests import offset_seconds, parse_instant, scripted_events
-    from orchestrator.simulation import Simulator
+    from orchestrator.simulation.journey_tests import offset_seconds, parse_instant, scripted_events
+    from orchestrator.simulation.simulator import Simulator
     from orchestrator.store import ProfileFieldError
 
     result = _compiled_or_exit(journey_file)
@@ -175,8 +175,8 @@ def test_command(paths: tuple[Path, ...]) -> None:
     """Run journey test cases (default: journeys/tests/) and report failures with a diff."""
     import asyncio
 
-    from orchestrator.journey_tests import TestFileError, run_test_file, test_files
-    from orchestrator.simulation import Simulator
+    from orchestrator.simulation.journey_tests import TestFileError, run_test_file, test_files
+    from orchestrator.simulation.simulator import Simulator
 
     files = test_files(list(paths) or [Path("journeys")])
     missing = [p for p in files if not p.exists()]
@@ -216,7 +216,7 @@ def test_command(paths: tuple[Path, ...]) -> None:
 
 def _refused(exc: Exception) -> None:
     """Print why a deploy was refused (every diagnostic) and exit 1."""
-    from orchestrator.deployment import DeployRefused
+    from orchestrator.host.deployment import DeployRefused
 
     assert isinstance(exc, DeployRefused)
     click.echo(format_diagnostics(exc.diagnostics, "text"))
@@ -235,9 +235,9 @@ def dev(folder: Path, data_dir: Path, api_port: int, temporal_port: int, headles
     import asyncio
 
     from activities.providers import ProviderSettingsError
-    from orchestrator.deployment import DeployRefused
-    from orchestrator.devserver import DevServerError
-    from orchestrator.devstack import DevOptions, DevStackInfo, run_dev
+    from orchestrator.host.deployment import DeployRefused
+    from orchestrator.host.devserver import DevServerError
+    from orchestrator.host.devstack import DevOptions, DevStackInfo, run_dev
 
     def announce(info: DevStackInfo) -> None:
         click.echo("\n".join(info.lines()))
@@ -262,7 +262,7 @@ def worker(task_queue: str | None) -> None:
     import logging
 
     from activities.providers import ProviderSettingsError
-    from orchestrator.devstack import run_worker
+    from orchestrator.host.devstack import run_worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
@@ -281,8 +281,8 @@ def deploy(paths: tuple[Path, ...], prune: bool) -> None:
     """Compile PATHS and make them the active journey versions (all or nothing). Running enrollments keep their version."""
     import asyncio
 
-    from orchestrator.deployment import DeployRefused
-    from orchestrator.devstack import run_deploy
+    from orchestrator.host.deployment import DeployRefused
+    from orchestrator.host.devstack import run_deploy
 
     try:
         report = asyncio.run(run_deploy(paths, prune=prune))
@@ -305,8 +305,8 @@ def api(host: str, port: int) -> None:
     """
     from orchestrator.api import create_app, serve
     from orchestrator.api.auth import KEYS_VARIABLE, api_keys_from_env
+    from orchestrator.host.temporal_connection import TemporalSettings
     from orchestrator.store import Store
-    from orchestrator.temporal_connection import TemporalSettings
 
     keys = api_keys_from_env()
     if not keys:

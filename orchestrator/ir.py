@@ -7,7 +7,7 @@ the JSON form decodes back without guessing. Field names are part of the
 persisted format: add fields with defaults, never rename or remove one.
 
 Durations are whole seconds; times of day are "HH:MM" strings; expressions and
-templates are kept as source text and evaluated by `orchestrator.templating`.
+templates are kept as source text and evaluated by `orchestrator.language.templating`.
 """
 
 from __future__ import annotations

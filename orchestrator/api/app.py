@@ -30,9 +30,9 @@ from orchestrator.api import customers, ingest, ops, unsubscribe, webhooks
 from orchestrator.api.auth import ApiKeyAuth
 from orchestrator.api.errors import install_error_handlers
 from orchestrator.api.state import ApiRuntime, ApiSettings
-from orchestrator.routing import Router
+from orchestrator.routing.gateway import LoopGateway
+from orchestrator.routing.router import Router
 from orchestrator.store import Store
-from orchestrator.temporal_gateway import LoopGateway
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 A 200 means the call is durably applied: recorded in the store, and every
 enrollment it starts or reaches confirmed by Temporal, in one transaction (see
-orchestrator/routing.py). A repeated messageId answers 200 with
+orchestrator/routing/router.py). A repeated messageId answers 200 with
 `duplicate: true` and does nothing. These are `def` endpoints: FastAPI runs
 them in its thread pool, where blocking on the database and on Temporal is fine.
 """
@@ -18,7 +18,7 @@ from orchestrator.api.answers import BatchAnswer, CallAnswer
 from orchestrator.api.errors import ApiError, FieldError
 from orchestrator.api.payloads import BatchPayload, IdentifyPayload, TrackPayload
 from orchestrator.api.state import ApiRuntime, runtime
-from orchestrator.routing import CallRejected
+from orchestrator.routing.router import CallRejected
 from orchestrator.store import ProfileFieldError
 
 router = APIRouter(prefix="/v1", tags=["ingestion"])

@@ -7,9 +7,9 @@ from datetime import timedelta
 
 from fastapi import Request
 
-from orchestrator.routing import Router
+from orchestrator.routing.gateway import LoopGateway
+from orchestrator.routing.router import Router
 from orchestrator.store import Store
-from orchestrator.temporal_gateway import LoopGateway
 
 
 @dataclass(frozen=True)

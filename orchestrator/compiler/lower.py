@@ -7,8 +7,8 @@ from typing import Any
 from orchestrator import ir
 from orchestrator.compiler.flow import edges
 from orchestrator.compiler.source import JourneySource, step_kind
+from orchestrator.language.timeparse import parse_duration, utc_instant
 from orchestrator.personalization.locales import variant_tag
-from orchestrator.timeparse import parse_duration, utc_instant
 
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 

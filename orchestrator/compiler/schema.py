@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import jsonschema_rs
 
 from orchestrator.compiler.source import STEP_KINDS
-from orchestrator.timeparse import parse_duration, parse_time_of_day
+from orchestrator.language.timeparse import parse_duration, parse_time_of_day
 
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator

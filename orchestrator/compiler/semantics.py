@@ -15,9 +15,9 @@ from croniter import croniter
 
 from orchestrator.compiler.diagnostics import Diagnostic, Severity
 from orchestrator.compiler.source import JourneySource, mapping, step_kind, text
+from orchestrator.language.templating import MESSAGE_SCOPE, WEBHOOK_SCOPE, TemplateProblem, check_expression, check_template, reads_event
+from orchestrator.language.timeparse import is_timezone, parse_duration, parse_time_of_day, utc_instant
 from orchestrator.personalization.locales import variant_tag
-from orchestrator.templating import MESSAGE_SCOPE, WEBHOOK_SCOPE, TemplateProblem, check_expression, check_template, reads_event
-from orchestrator.timeparse import is_timezone, parse_duration, parse_time_of_day, utc_instant
 
 Path_ = tuple[str | int, ...]
 

@@ -1,8 +1,10 @@
-"""The runtime: one Temporal workflow per enrollment executes a compiled journey (the IR).
+"""The runtime: the workflows that execute compiled journeys (the IR) on Temporal.
 
-`workflow.py` holds the interpreter; `contracts.py` the dataclasses that cross
-the workflow/activity and client/workflow boundaries; `search_attributes.py`
-what makes enrollments findable (without personal data); `clock.py` and
-`split.py` are pure functions the interpreter and activities share. Side
-effects live in `activities/`.
+`workflow.py` holds the interpreter, one workflow per enrollment; `broadcast.py`
+the workflow that enrolls a scheduled journey's audience page by page;
+`contracts.py` the dataclasses that cross the workflow/activity and
+client/workflow boundaries; `search_attributes.py` and `ids.py` what makes
+enrollments findable (without personal data); `split.py` the pure arm choice the
+interpreter and activities share. Workflow code imports nothing with side
+effects: no store, no routing, no SQLAlchemy. Side effects live in `activities/`.
 """

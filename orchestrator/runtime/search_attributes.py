@@ -4,7 +4,7 @@ Register them once per namespace (all Keyword):
 `temporal operator search-attribute create --name JourneyId --type Keyword` (and
 JourneyVersion, CurrentStep, CustomerId). `CustomerId` holds the customer key,
 a hash of the customer id (ids are sometimes e-mail addresses), the same key
-that is part of the workflow id; `orchestrator.routing.customer_key(id)` gives
+that is part of the workflow id; `orchestrator.runtime.ids.customer_key(id)` gives
 it for a customer you are looking for.
 """
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 
 import orchestrator.ir as ir
-from orchestrator.routing import customer_key
+from orchestrator.runtime.ids import customer_key
 
 JOURNEY_ID = SearchAttributeKey.for_keyword("JourneyId")
 JOURNEY_VERSION = SearchAttributeKey.for_keyword("JourneyVersion")

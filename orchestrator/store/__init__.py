@@ -115,7 +115,7 @@ class Store:
 
         `lock_customer` serializes this transaction with every other one that locks the same
         customer, so one customer's events apply in order even across API processes. It also
-        waits while a router holds the customer's lease (orchestrator/routing_lease.py), between
+        waits while a router holds the customer's lease (orchestrator/routing/lease.py), between
         planning a call and committing it: what such a session writes (an enrollment's end, a
         trait, a delivery) then never falls between the two.
         """

@@ -20,8 +20,8 @@ from typing import Any, Final
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
+from orchestrator.language.timeparse import is_timezone
 from orchestrator.store.values import DEFAULT_CONSENT, Profile, ProfileFieldError
-from orchestrator.timeparse import is_timezone
 
 OPT_IN_TRAITS: Final = {"email_opt_in": "email", "sms_opt_in": "sms", "push_opt_in": "push"}
 RESERVED_TRAITS: Final = frozenset({"email", "phone", "timezone", "locale", "push_tokens", *OPT_IN_TRAITS})

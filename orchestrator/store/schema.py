@@ -113,7 +113,7 @@ customer_locks = Table(
     metadata,
     # One row per customer, locked FOR UPDATE to serialize that customer's sessions (PostgreSQL).
     Column("customer_id", String, primary_key=True),
-    # The routing lease (orchestrator/routing_lease.py): who routes this customer's calls, until when.
+    # The routing lease (orchestrator/routing/lease.py): who routes this customer's calls, until when.
     Column("holder", String, nullable=True),
     Column("held_until", UTCDateTime, nullable=True),
 )

@@ -78,7 +78,7 @@ class StoreSession:
         """Serialize with every other session that locks `customer_id` until this transaction ends.
 
         Returns until when a router's lease on the customer runs, if one has a holder (it may have
-        expired; see orchestrator/routing_lease.py), read after the lock is taken.
+        expired; see orchestrator/routing/lease.py), read after the lock is taken.
         PostgreSQL: a row lock on the customer's `customer_locks` row (inserted on first use), taken
         by one upsert that also returns the lease; locking and reading it took three statements, a
         round trip each, on every send (bench/RESULTS.md).
@@ -93,7 +93,7 @@ class StoreSession:
     def take_leases(self, customer_ids: Sequence[str], holder: str, now: datetime, until: datetime) -> bool:
         """Lease every one of `customer_ids` to `holder` until `until`; False if another holder's lease is live.
 
-        A lease outlives this transaction (see orchestrator/routing_lease.py): it is how routing keeps
+        A lease outlives this transaction (see orchestrator/routing/lease.py): it is how routing keeps
         one customer's calls in order across processes without holding a database lock while Temporal
         answers. On False the caller must roll back, which also undoes the leases that were taken.
         """

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from orchestrator.routing import Call, Router
+from orchestrator.routing.router import Call, Router
 from orchestrator.store import Store
 from orchestrator.store.values import Delivery, ProviderEvent
 

@@ -21,10 +21,10 @@ from orchestrator import ir
 from orchestrator.api import create_app
 from orchestrator.api.state import ApiRuntime
 from orchestrator.compiler import compile_file, compile_text
-from orchestrator.routing import TemporalCall
+from orchestrator.host.worker import build_worker
+from orchestrator.routing.gateway import LoopGateway
+from orchestrator.routing.router import TemporalCall
 from orchestrator.store import Store
-from orchestrator.temporal_gateway import LoopGateway
-from orchestrator.worker import build_worker
 
 JOURNEYS = Path(__file__).parents[2] / "journeys"
 API_KEY = "test-key-1"

@@ -11,12 +11,12 @@ import pytest
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RetryConfig
 
-from orchestrator import routing
-from orchestrator.devserver import free_port
-from orchestrator.routing import SignalCall, TemporalCall, TemporalUnavailable
+from orchestrator.host.devserver import free_port
+from orchestrator.routing import router as routing
+from orchestrator.routing.gateway import FAIL_FAST_SECONDS, LoopGateway
+from orchestrator.routing.router import SignalCall, TemporalCall, TemporalUnavailable
 from orchestrator.runtime.contracts import EventMessage
 from orchestrator.store.schema import enrollments, events
-from orchestrator.temporal_gateway import FAIL_FAST_SECONDS, LoopGateway
 from tests.api.support import QUICK_CART, Stack, compiled, count_rows, open_stack
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

@@ -19,9 +19,9 @@ from click.testing import CliRunner, Result
 from temporalio.client import Client
 
 from orchestrator.cli import main
-from orchestrator.devserver import free_port
+from orchestrator.host.devserver import free_port
+from orchestrator.host.worker import build_worker
 from orchestrator.store import Store
-from orchestrator.worker import build_worker
 from tests.api.support import API_KEY, QUICK_CART, compiled, eventually
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

@@ -12,7 +12,7 @@ from orchestrator.api.auth import ApiKeyAuth, presented_key
 from orchestrator.api.errors import field_path
 from orchestrator.api.sender import SendError, assignments, parse_value
 from orchestrator.cli import main
-from orchestrator.devserver import free_port
+from orchestrator.host.devserver import free_port
 
 
 def send(*args: str) -> Result:

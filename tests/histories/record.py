@@ -33,7 +33,7 @@ from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from orchestrator.runtime.contracts import EVENT_SIGNAL, STATUS_QUERY, EnrollmentStatus, EventMessage
-from orchestrator.simulation import Simulator
+from orchestrator.simulation.simulator import Simulator
 from orchestrator.store import Store
 from tests.runtime.support import Harness, dev_environment, harness, journey
 

@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from activities.messages import Undeliverable
+from orchestrator.language.templating import check_template, render
 from orchestrator.personalization.locales import Locality, parse_locale
-from orchestrator.templating import check_template, render
 from tests.personalization.support import build, request
 
 ORDER = {"total": 1234.5, "count": 12345, "ratio": 0.25, "ordered_at": "2026-03-01T23:30:00Z"}

@@ -17,7 +17,7 @@ from markupsafe import escape
 
 from activities.messages import Undeliverable
 from orchestrator.compiler import compile_text
-from orchestrator.templating import MESSAGE_SCOPE, check_template
+from orchestrator.language.templating import MESSAGE_SCOPE, check_template
 from tests.personalization.support import build, request
 
 PAYLOADS = [

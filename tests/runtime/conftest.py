@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from orchestrator.simulation import Simulator
+from orchestrator.simulation.simulator import Simulator
 from orchestrator.store import Store
 
 

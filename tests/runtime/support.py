@@ -23,12 +23,12 @@ from temporalio.worker import Worker
 
 from activities.journey_activities import JourneyActivities
 from orchestrator import ir
-from orchestrator.binaries import temporal_cli
 from orchestrator.compiler import compile_text, format_diagnostics
+from orchestrator.host.binaries import temporal_cli
 from orchestrator.runtime.contracts import INTERPRETER_REVISION, WORKFLOW_NAME, EnrollmentInput, EnrollmentResult, EventMessage
 from orchestrator.runtime.search_attributes import SEARCH_ATTRIBUTES, enrollment_search_attributes
 from orchestrator.runtime.workflow import JourneyWorkflow
-from orchestrator.simulation import PlaceholderSecrets, quiet_runtime, release_temporal_runtime
+from orchestrator.simulation.simulator import PlaceholderSecrets, quiet_runtime, release_temporal_runtime
 from orchestrator.store import OutboxMessage, Store
 
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)

@@ -12,7 +12,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.journey_activities import JourneyActivities
 from orchestrator.runtime.contracts import EVENT_SIGNAL, EventMessage, SendRequest, SendResult
-from orchestrator.simulation import ScriptedEvent, Simulator
+from orchestrator.simulation.simulator import ScriptedEvent, Simulator
 from orchestrator.store import Store
 from tests.runtime.support import at, harness, journey
 

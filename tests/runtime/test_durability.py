@@ -13,7 +13,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from orchestrator import ir
 from orchestrator.runtime.contracts import EVENT_SIGNAL, STATUS_QUERY, EnrollmentStatus, EventMessage
-from orchestrator.simulation import ScriptedEvent, Simulator
+from orchestrator.simulation.simulator import ScriptedEvent, Simulator
 from orchestrator.store import Store
 from tests.runtime.support import START, at, harness, journey
 

@@ -18,7 +18,7 @@ from activities.providers.ratelimit import TokenBucket
 from activities.providers.sendgrid_email import SendGridEmail, SendGridSettings
 from orchestrator.runtime.contracts import SendRequest, SendResult
 from orchestrator.store import Delivery, Store
-from tests.providers.fakes import FCM, SENDGRID, FakeProviders, Fault, service_account
+from tests.activities.providers.fakes import FCM, SENDGRID, FakeProviders, Fault, service_account
 from tests.runtime.support import START, harness, journey
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

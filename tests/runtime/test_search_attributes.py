@@ -17,7 +17,8 @@ import pytest
 from temporalio.client import WorkflowHandle, WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 
-from orchestrator.routing import SignalCall, StartCall, customer_key, enrollment_id
+from orchestrator.routing.gateway import LoopGateway
+from orchestrator.routing.router import SignalCall, StartCall
 from orchestrator.runtime.contracts import (
     EVENT_SIGNAL,
     INTERPRETER_REVISION,
@@ -27,6 +28,7 @@ from orchestrator.runtime.contracts import (
     EnrollmentStatus,
     EventMessage,
 )
+from orchestrator.runtime.ids import customer_key, enrollment_id
 from orchestrator.runtime.search_attributes import (
     CURRENT_STEP,
     CUSTOMER_ID,
@@ -36,7 +38,6 @@ from orchestrator.runtime.search_attributes import (
     first_resting_step,
 )
 from orchestrator.store import Store
-from orchestrator.temporal_gateway import LoopGateway
 from tests.runtime.support import dev_environment, harness, journey
 
 EMAIL = "ann@example.com"

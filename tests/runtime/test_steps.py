@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from orchestrator.simulation import ScriptedEvent, Simulator
+from orchestrator.simulation.simulator import ScriptedEvent, Simulator
 from tests.runtime.support import START, at, journey
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

@@ -23,8 +23,8 @@ from temporalio.worker import Worker
 from activities.journey_activities import JourneyActivities
 from activities.messages import Message
 from activities.providers import ChannelProviders, ProviderResult
-from orchestrator.routing import enrollment_id
 from orchestrator.runtime.contracts import INTERPRETER_REVISION, WORKFLOW_NAME, EnrollmentInput
+from orchestrator.runtime.ids import enrollment_id
 from orchestrator.runtime.workflow import JourneyWorkflow
 from orchestrator.store import Store
 from tests.runtime.support import START, journey

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.devserver import DevServer
+from orchestrator.host.devserver import DevServer
 from tests.stack.processes import Processes, start_temporal
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from orchestrator.devserver import free_port
+from orchestrator.host.devserver import free_port
 
 SHORT_CART = """\
 id: quick_cart

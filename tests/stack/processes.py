@@ -27,7 +27,7 @@ from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 
-from orchestrator.devserver import DevServer, free_port
+from orchestrator.host.devserver import DevServer, free_port
 
 T = TypeVar("T")
 P = TypeVar("P", bound="JourneyProcess")

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from orchestrator.devserver import free_port, port_free
+from orchestrator.host.devserver import free_port, port_free
 from tests.stack.devstack_process import SHORT_CART, DevStack, temporal_server_pid
 from tests.stack.processes import process_gone
 

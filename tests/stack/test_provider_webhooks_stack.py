@@ -17,8 +17,8 @@ from typing import Any
 import httpx
 import pytest
 
-from orchestrator.devserver import free_port
-from tests.providers.fakes import SENDGRID, TWILIO, FakeProviders, Recorded
+from orchestrator.host.devserver import free_port
+from tests.activities.providers.fakes import SENDGRID, TWILIO, FakeProviders, Recorded
 from tests.stack.devstack_process import DevStack
 from tests.stack.processes import eventually
 from tests.webhooks.signing import SendGridSigner, twilio_request

@@ -18,7 +18,7 @@ from typing import Any
 
 from temporalio.client import Client
 
-from orchestrator.devserver import DevServer
+from orchestrator.host.devserver import DevServer
 from tests.stack.processes import ApiProcess, Deployment, Processes, eventually, start_temporal
 from tests.stack.store_view import StoreView
 

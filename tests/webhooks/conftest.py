@@ -15,9 +15,9 @@ from orchestrator.api import webhooks
 from orchestrator.api.errors import install_error_handlers
 from orchestrator.api.state import ApiRuntime, ApiSettings
 from orchestrator.compiler import compile_text
-from orchestrator.routing import Router
+from orchestrator.routing.gateway import LoopGateway
+from orchestrator.routing.router import Router
 from orchestrator.store import Store
-from orchestrator.temporal_gateway import LoopGateway
 from tests.webhooks.signing import SendGridSigner
 from tests.webhooks.support import AT, OPEN_WAITER, PUBLIC_URL, TWILIO_TOKEN, RecordingGateway
 

@@ -1,0 +1,91 @@
+"""The Temporal worker that runs journey enrollments, broadcasts and their activities."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import logging
+import py_compile
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+from temporalio.client import Client
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
+
+from activities.broadcast_activity import BroadcastActivities
+from activities.journey_activities import JourneyActivities
+from activities.providers import ChannelProviders, providers_from_env
+from orchestrator.routing.gateway import LoopGateway
+from orchestrator.routing.router import Router
+from orchestrator.runtime.broadcast import BroadcastWorkflow
+from orchestrator.runtime.workflow import JourneyWorkflow
+from orchestrator.store import Store
+
+DEFAULT_TASK_QUEUE = "journeys"
+
+log = logging.getLogger(__name__)
+
+
+def build_worker(
+    client: Client,
+    store: Store,
+    *,
+    task_queue: str = DEFAULT_TASK_QUEUE,
+    max_cached_workflows: int = 600,
+    activity_threads: int = 16,
+    search_attributes: bool = True,
+    providers: ChannelProviders | None = None,
+    sandboxed: bool = False,
+) -> Worker:
+    """A worker for JourneyWorkflow, BroadcastWorkflow and every activity they call.
+
+    Call it from the event loop the worker will run on: broadcast pages enroll
+    customers through a Router whose Temporal calls are handed to that loop.
+    `max_cached_workflows` bounds memory: thousands of enrollments asleep in a
+    long wait need no cache entry; an evicted one is replayed from its history
+    when its timer fires. `providers` deliver the sends (default: `providers_from_env()`,
+    the real provider of each channel with credentials, the sandbox for the rest).
+
+    The workflows run outside Temporal's workflow sandbox unless `sandboxed`. The sandbox
+    guards hand-written workflow code against non-determinism by re-importing its module
+    for every workflow and proxying what it touches; here the only workflows are the
+    interpreter and the broadcast, this project's own code, and marketers write YAML, not
+    Python. The guard stays where it pays: the replay tests (tests/histories/), `journey
+    simulate` and `journey test` and the runtime tests run the interpreter in the sandbox,
+    and the broadcast test both workflows, so a non-deterministic call fails CI. Unsandboxed, an enrollment costs the worker less
+    CPU (bench/RESULTS.md, enrollments) and no per-workflow module copy.
+    """
+    if sandboxed:
+        cache_workflow_bytecode()
+    gateway = LoopGateway(client, asyncio.get_running_loop(), task_queue=task_queue, search_attributes=search_attributes)
+    journey_activities = JourneyActivities(store, providers=providers if providers is not None else providers_from_env())
+    broadcast_activities = BroadcastActivities(Router(store, gateway))
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[JourneyWorkflow, BroadcastWorkflow],
+        activities=[*journey_activities.activities(), broadcast_activities.enroll_audience_page],
+        activity_executor=ThreadPoolExecutor(activity_threads),
+        max_cached_workflows=max_cached_workflows,
+        max_concurrent_activities=activity_threads,
+        workflow_runner=SandboxedWorkflowRunner() if sandboxed else UnsandboxedWorkflowRunner(),
+    )
+
+
+def cache_workflow_bytecode() -> None:
+    """Write the bytecode of the workflow modules to `__pycache__`, even where PYTHONDONTWRITEBYTECODE is set.
+
+    Temporal's sandbox imports a workflow's module afresh for every new workflow instance. With no
+    bytecode cached (containers often set PYTHONDONTWRITEBYTECODE) each import compiles the source
+    again: a tenth of the worker process's CPU in bench/enrollments.py. Reading cached bytecode is
+    allowed either way, so writing it once at start is enough. A read-only install is left as is.
+    """
+    for name in (JourneyWorkflow.__module__, BroadcastWorkflow.__module__):
+        source = sys.modules[name].__file__
+        if source is None or not source.endswith(".py"):
+            continue
+        try:
+            py_compile.compile(source, cfile=importlib.util.cache_from_source(source), doraise=True)
+        except (OSError, py_compile.PyCompileError) as exc:
+            log.info("could not cache the bytecode of %s (%s): the workflow sandbox compiles it for each new workflow", source, exc)

@@ -1,0 +1,7 @@
+"""Routing: which journeys an identify or track call enrolls a customer in, and which enrollments it reaches.
+
+`router` plans and applies routed calls against the store; `lease` keeps one
+customer's calls in order across processes; `gateway` is the Temporal side
+(start and signal enrollments, ask where they are). The API, the webhooks and
+the broadcast activity route through here.
+"""

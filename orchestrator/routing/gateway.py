@@ -1,0 +1,197 @@
+"""The Temporal side of routing and of the API: start and signal enrollments, ask them where they are.
+
+The API's handlers run in threads (they hold a database transaction while they
+talk to Temporal), but the Temporal client is driven by an event loop; each
+call is handed to that loop with `run_coroutine_threadsafe` and awaited from
+the thread. The loop must not be blocked by the thread that waits on it: in
+the API it is uvicorn's loop, free while the handler runs in the thread pool.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Coroutine, Sequence
+from datetime import timedelta
+from typing import Any, TypeVar, assert_never
+
+from temporalio.client import Client
+from temporalio.common import TypedSearchAttributes, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from orchestrator import ir
+from orchestrator.routing.router import SignalCall, StartCall, TemporalCall, TemporalUnavailable
+from orchestrator.runtime.contracts import EVENT_SIGNAL, STATUS_QUERY, WORKFLOW_NAME, EnrollmentInput, EnrollmentStatus, EventMessage
+from orchestrator.runtime.search_attributes import enrollment_search_attributes
+
+__all__ = ["LoopGateway", "TemporalUnavailable"]
+
+T = TypeVar("T")
+
+MAX_CONCURRENT_CUSTOMERS = 32
+FAIL_FAST_SECONDS = 2.0
+"""After a call finds Temporal unreachable, refuse calls at once for this long instead of timing out each."""
+"""Customers whose calls run at once in one `execute`: a batch's customers are independent of each other."""
+
+
+class LoopGateway:
+    """`orchestrator.routing.router.TemporalGateway` over a client driven by `loop`; call its methods from other threads."""
+
+    def __init__(
+        self,
+        client: Client,
+        loop: asyncio.AbstractEventLoop,
+        *,
+        task_queue: str,
+        search_attributes: bool = True,
+        timeout: timedelta = timedelta(seconds=10),
+    ) -> None:
+        self.client = client
+        self.loop = loop
+        self.task_queue = task_queue
+        self.search_attributes = search_attributes
+        self.timeout = timeout
+        """How long one Temporal call may take before the event is refused (503)."""
+        self._unreachable_until = 0.0
+
+    # --- routing --------------------------------------------------------------------
+
+    def execute(self, calls: Sequence[TemporalCall]) -> list[bool]:
+        chains: dict[str, list[int]] = {}
+        for index, call in enumerate(calls):
+            chains.setdefault(call.customer_id, []).append(index)
+        longest = max((len(chain) for chain in chains.values()), default=0)
+        waves = -(-len(chains) // MAX_CONCURRENT_CUSTOMERS)
+        # Each call has its own deadline; this bound only guards against a loop that never runs them.
+        bound = self.timeout * (longest * waves + 1)
+        if time.monotonic() < self._unreachable_until:
+            # Fail fast while Temporal is known to be down: the caller holds the customer's lock (on SQLite,
+            # the one write lock), and waiting out a timeout per call would stall unrelated events too.
+            raise TemporalUnavailable("Temporal was unreachable moments ago; retry shortly")
+        try:
+            return self._call(self._execute(calls, list(chains.values())), bound)
+        except TemporalUnavailable as exc:
+            if _means_unreachable(exc.__cause__):
+                self._unreachable_until = time.monotonic() + FAIL_FAST_SECONDS
+            raise
+
+    async def _execute(self, calls: Sequence[TemporalCall], chains: list[list[int]]) -> list[bool]:
+        results = [False] * len(calls)
+        slots = asyncio.Semaphore(MAX_CONCURRENT_CUSTOMERS)
+
+        async def run_chain(chain: list[int]) -> None:
+            async with slots:
+                for index in chain:  # one customer's calls: strictly in order
+                    results[index] = await self._one(calls[index])
+
+        try:
+            async with asyncio.TaskGroup() as group:
+                for chain in chains:
+                    group.create_task(run_chain(chain))
+        except BaseExceptionGroup as failed:
+            raise failed.exceptions[0] from None
+        return results
+
+    async def _one(self, call: TemporalCall) -> bool:
+        match call:
+            case StartCall():
+                await self._start(call.start, call.journey)
+                return True
+            case SignalCall():
+                return await self._signal(call.enrollment_id, call.event)
+            case _:
+                assert_never(call)
+
+    async def _start(self, start: EnrollmentInput, journey: ir.Journey) -> None:
+        start.upsert_search_attributes = self.search_attributes
+        attributes = enrollment_search_attributes(journey, start.customer_id) if self.search_attributes else TypedSearchAttributes.empty
+        try:
+            await self.client.start_workflow(
+                WORKFLOW_NAME,
+                start,
+                id=start.enrollment_id,
+                task_queue=self.task_queue,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                search_attributes=attributes,
+                rpc_timeout=self.timeout,
+            )
+        except WorkflowAlreadyStartedError:
+            pass  # a retried call: the enrollment exists already
+
+    async def _signal(self, enrollment_id: str, event: EventMessage) -> bool:
+        try:
+            await self.client.get_workflow_handle(enrollment_id).signal(EVENT_SIGNAL, event, rpc_timeout=self.timeout)
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:
+                return False  # the enrollment ended between the index read and the signal
+            raise
+        return True
+
+    # --- reads for the API ----------------------------------------------------------
+
+    def query_status(self, enrollment_ids: Sequence[str], timeout: timedelta) -> dict[str, EnrollmentStatus | None]:
+        """Each enrollment's `status` query answer; None for one that did not answer within `timeout`.
+
+        Never raises: where an enrollment is shown, an unknown step is better than an error.
+        """
+        if not enrollment_ids:
+            return {}
+
+        async def ask(enrollment_id: str) -> EnrollmentStatus | None:
+            handle = self.client.get_workflow_handle(enrollment_id)
+            try:
+                return await asyncio.wait_for(
+                    handle.query(STATUS_QUERY, result_type=EnrollmentStatus, rpc_timeout=timeout), timeout.total_seconds()
+                )
+            except Exception:  # unreachable, no worker polling, or a query the workflow rejected
+                return None
+
+        async def ask_all() -> dict[str, EnrollmentStatus | None]:
+            answers = await asyncio.gather(*(ask(i) for i in enrollment_ids))
+            return dict(zip(enrollment_ids, answers, strict=True))
+
+        try:
+            return self._call(ask_all(), timeout * 2)
+        except TemporalUnavailable:
+            return dict.fromkeys(enrollment_ids)
+
+    def reachable(self, timeout: timedelta) -> bool:
+        """Whether the Temporal frontend answers a health check within `timeout`."""
+
+        async def check() -> bool:
+            try:
+                return await self.client.service_client.check_health(timeout=timeout)
+            except Exception:
+                return False
+
+        try:
+            return self._call(check(), timeout * 2)
+        except TemporalUnavailable:
+            return False
+
+    # --- plumbing ---------------------------------------------------------------
+
+    def _call(self, coroutine: Coroutine[Any, Any, T], timeout: timedelta) -> T:
+        try:
+            future = asyncio.run_coroutine_threadsafe(coroutine, self.loop)
+        except RuntimeError as exc:  # the loop is closed: the process is shutting down
+            coroutine.close()
+            raise TemporalUnavailable(f"the Temporal client's event loop is not running: {exc}") from exc
+        try:
+            return future.result(timeout.total_seconds())
+        except TimeoutError as exc:
+            future.cancel()
+            raise TemporalUnavailable("Temporal did not answer in time") from exc
+        except RPCError as exc:
+            raise TemporalUnavailable(f"Temporal refused the call: {exc.message or exc.status}") from exc
+        except RuntimeError as exc:
+            # The client's connection itself failed ("Failed client connect: ...").
+            raise TemporalUnavailable(f"Temporal is unreachable: {exc}") from exc
+
+
+def _means_unreachable(cause: BaseException | None) -> bool:
+    """A timeout or a connection failure, as opposed to Temporal answering with an error."""
+    if isinstance(cause, RPCError):
+        return cause.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED)
+    return isinstance(cause, TimeoutError | RuntimeError)

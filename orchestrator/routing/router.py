@@ -1,0 +1,519 @@
+"""Event routing: which journeys an identify or track call enrolls the customer in, which enrollments it reaches.
+
+The design (docs/architecture.md, "Finding enrollments") is an index table:
+the SQL store knows every enrollment by customer, so the API decides
+everything from the store, and talks to Temporal only for events some journey
+listens to.
+
+A routed call is applied under its customers' leases (orchestrator/routing/lease.py)
+in three steps. Plan: one short transaction runs every store read and write of
+the calls, in order, and only plans the Temporal calls they need (a
+`StartCall` or `SignalCall` each), then rolls those writes back; a store
+refusal (a bad trait value) aborts here, before anything reached Temporal.
+Call: the planned calls are made, each customer's in order, with no database
+transaction open. Commit: a second short transaction runs the same reads and
+writes again and keeps them. If a Temporal call fails nothing is recorded and
+the caller answers 5xx, so an event is either fully applied or not at all.
+Every Temporal call is idempotent (deterministic workflow ids, de-duplicated
+message ids), so a client retry after an ambiguous failure is safe.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from jinja2 import TemplateError
+
+from orchestrator import ir
+from orchestrator.language.templating import evaluate
+from orchestrator.routing.lease import LEASE_TTL, LEASE_WAIT, CustomerBusy, LocalCustomerLocks, new_holder
+from orchestrator.runtime.contracts import INTERPRETER_REVISION, EnrollmentInput, EventMessage
+from orchestrator.runtime.ids import enrollment_id
+from orchestrator.store import Enrollment, EventRow, ProfileFieldError, Store, StoreSession
+
+log = logging.getLogger(__name__)
+
+ENTRY_EVENT = "journey_entry"
+"""The event `Router.enroll(..., message_id=...)` records, so that a retried broadcast page enrolls nobody twice."""
+
+
+@dataclass(frozen=True)
+class TrackCall:
+    customer_id: str
+    event: str
+    properties: dict[str, Any]
+    message_id: str
+    timestamp: datetime
+    received_at: datetime
+
+
+@dataclass(frozen=True)
+class IdentifyCall:
+    customer_id: str
+    traits: dict[str, Any]
+    message_id: str
+    timestamp: datetime
+    received_at: datetime
+
+
+Call = TrackCall | IdentifyCall
+
+
+@dataclass
+class RoutingOutcome:
+    """What one call did, for logs and for the API's answer."""
+
+    duplicate: bool = False
+    enrolled: list[str] = field(default_factory=list)
+    signalled: list[str] = field(default_factory=list)
+
+
+class CallRejected(ValueError):
+    """The store refused call number `index` of a batch (a bad trait value): nothing of the batch was applied."""
+
+    def __init__(self, index: int, error: ProfileFieldError) -> None:
+        super().__init__(f"call {index}: {error}")
+        self.index = index
+        self.error = error
+
+
+class TemporalUnavailable(RuntimeError):
+    """Temporal did not confirm a call: the caller must not report the event as accepted."""
+
+
+# --- the Temporal side ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StartCall:
+    """Start the workflow of a new enrollment."""
+
+    customer_id: str
+    start: EnrollmentInput
+    journey: ir.Journey
+
+
+@dataclass(frozen=True)
+class SignalCall:
+    """Deliver an event to a running enrollment."""
+
+    customer_id: str
+    enrollment_id: str
+    event: EventMessage
+
+
+TemporalCall = StartCall | SignalCall
+
+
+class TemporalGateway(Protocol):
+    """The Temporal calls routing makes: idempotent, and blocking until Temporal has them durably."""
+
+    def execute(self, calls: Sequence[TemporalCall]) -> list[bool]:
+        """Make `calls`; one customer's strictly in the given order, different customers' possibly at once.
+
+        Returns one flag per call: True when the enrollment was started (or existed) or the event
+        delivered, False when a signalled enrollment had already ended (nothing to deliver).
+        Raises TemporalUnavailable when any call is not confirmed.
+        """
+        ...
+
+
+# --- the catalog ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CatalogSnapshot:
+    """The active journeys at one refresh, and every event name routing must look at."""
+
+    active: tuple[ir.Journey, ...] = ()
+    listened: frozenset[str] = frozenset()
+
+
+class JourneyCatalog:
+    """Active journeys and old versions, cached: an enrollment signals on behalf of the version it pinned.
+
+    Thread-safe for readers: a refresh builds a new snapshot and swaps it in with one assignment,
+    so a call routed during a refresh sees the old catalog or the new one, never a mix.
+    """
+
+    def __init__(self) -> None:
+        self._versions: dict[tuple[str, str], ir.Journey] = {}
+        self._encoded: dict[tuple[str, str], dict[str, Any]] = {}
+        self._lock = threading.Lock()
+        self._snapshot = CatalogSnapshot()
+
+    def refresh(self, session: StoreSession) -> None:
+        active = tuple(session.active_journeys())
+        with self._lock:
+            for journey in active:
+                self._versions.setdefault((journey.id, journey.version), journey)
+            known = list(self._versions.values())
+        # Versions no longer active may still have running enrollments waiting for their events,
+        # so their events stay listened: the catalog knows every version this process has seen.
+        listened = frozenset(name for journey in known for name in journey.events)
+        self._snapshot = CatalogSnapshot(active, listened)
+
+    @property
+    def snapshot(self) -> CatalogSnapshot:
+        return self._snapshot
+
+    @property
+    def active(self) -> list[ir.Journey]:
+        return list(self._snapshot.active)
+
+    def listens_to(self, event: str) -> bool:
+        """Whether any journey can react to `event`: the cheap test that keeps other events away from Temporal."""
+        return event in self._snapshot.listened
+
+    def encoded(self, journey: ir.Journey) -> dict[str, Any]:
+        """The journey as a workflow's input carries it, encoded once per version (the IR is frozen; never mutate the result)."""
+        key = (journey.id, journey.version)
+        found = self._encoded.get(key)
+        if found is None:
+            found = self._encoded.setdefault(key, journey.to_dict())
+        return found
+
+    def version(self, session: StoreSession, journey_id: str, version: str) -> ir.Journey | None:
+        key = (journey_id, version)
+        known = self._versions.get(key)
+        if known is not None:
+            return known
+        found = session.journey_version(journey_id, version)
+        if found is not None:
+            with self._lock:
+                self._versions.setdefault(key, found)
+        return found
+
+
+# --- the router -----------------------------------------------------------------
+
+
+@dataclass
+class _Plan:
+    """The Temporal calls a transaction needs, in order, and whose outcome each one completes."""
+
+    calls: list[TemporalCall] = field(default_factory=list)
+    owners: list[RoutingOutcome] = field(default_factory=list)
+
+    def add(self, call: TemporalCall, owner: RoutingOutcome) -> None:
+        self.calls.append(call)
+        self.owners.append(owner)
+
+
+Route = Callable[[StoreSession], tuple[_Plan, list[RoutingOutcome]]]
+"""Reads and writes a call's effects in a session and plans its Temporal calls; run once to plan, once to commit."""
+
+MAX_REPLANS = 3
+"""How many times a commit may find calls it still has to make before the call is refused (retry later)."""
+
+
+class Router:
+    """Applies identify and track calls to the store and to Temporal. Thread-safe: one per process, shared.
+
+    Every method blocks (store transactions, then Temporal calls through the gateway); call them
+    from worker threads, never from the event loop that drives the gateway's client.
+    """
+
+    def __init__(self, store: Store, gateway: TemporalGateway, catalog: JourneyCatalog | None = None) -> None:
+        self.store = store
+        self.gateway = gateway
+        self.catalog = catalog or JourneyCatalog()
+        self._local_locks = LocalCustomerLocks()
+        self._holder = new_holder()
+        self.refresh_catalog()
+
+    def refresh_catalog(self) -> CatalogSnapshot:
+        """Re-read the active journeys (another process may have deployed): one short read transaction."""
+        with self.store.read() as session:
+            self.catalog.refresh(session)
+        return self.catalog.snapshot
+
+    def track(self, call: TrackCall) -> RoutingOutcome:
+        return self.apply([call])[0]
+
+    def identify(self, call: IdentifyCall) -> RoutingOutcome:
+        """Upsert the profile; enroll in segment journeys whose condition it starts to match.
+
+        Raises ProfileFieldError (nothing written) when a trait value cannot be stored.
+        """
+        try:
+            return self.apply([call])[0]
+        except CallRejected as rejected:
+            raise rejected.error from None
+
+    def apply(self, calls: Sequence[Call]) -> list[RoutingOutcome]:
+        """Apply identify and track calls in order, all or nothing; one outcome per call.
+
+        Tracks of events no journey listens to are only recorded, in one bulk insert: they change
+        nothing else, so their place in the order does not matter and they never reach Temporal.
+        Everything else is routed in order under the leases of its customers. Raises CallRejected
+        if the store refuses a call, TemporalUnavailable if Temporal does not confirm a call,
+        CustomerBusy if a customer's lease stays taken; nothing is applied in all three cases.
+        """
+        if not calls:
+            return []
+        catalog = self.catalog.snapshot
+        quiet = [i for i, call in enumerate(calls) if isinstance(call, TrackCall) and call.event not in catalog.listened]
+        quiet_set = set(quiet)
+        routed = [i for i in range(len(calls)) if i not in quiet_set]
+        if not routed:
+            outcomes = [RoutingOutcome() for _ in calls]
+            with self.store.session() as session:
+                self._record_quiet(session, calls, quiet, outcomes)
+            return outcomes
+
+        def route(session: StoreSession) -> tuple[_Plan, list[RoutingOutcome]]:
+            plan, outcomes = _Plan(), [RoutingOutcome() for _ in calls]
+            self._record_quiet(session, calls, quiet, outcomes)
+            for i in routed:
+                call = calls[i]
+                try:
+                    if isinstance(call, TrackCall):
+                        self._route_track(session, catalog, call, outcomes[i], plan)
+                    else:
+                        self._route_identify(session, catalog, call, outcomes[i], plan)
+                except ProfileFieldError as exc:
+                    raise CallRejected(i, exc) from exc
+            return plan, outcomes
+
+        return self._apply_leased(sorted({calls[i].customer_id for i in routed}), route)
+
+    def enroll(self, journey: ir.Journey, customer_id: str, at: datetime, *, message_id: str | None = None) -> RoutingOutcome:
+        """Enroll one existing customer if entry rules allow (broadcasts use this for each matching profile).
+
+        With `message_id`, the decision is recorded as a `journey_entry` event under that id, and a
+        repeated id (a retried broadcast page) is a duplicate that does nothing.
+        """
+
+        def route(session: StoreSession) -> tuple[_Plan, list[RoutingOutcome]]:
+            plan, outcome = _Plan(), RoutingOutcome()
+            profile = session.get_profile(customer_id)
+            if profile is None:
+                return plan, [outcome]
+            if message_id is not None:
+                properties = {"journey": journey.id, "version": journey.version}
+                if not session.record_event(message_id, customer_id, ENTRY_EVENT, properties, at, at):
+                    outcome.duplicate = True
+                    return plan, [outcome]
+            self._enroll(session, journey, _CustomerEnrollments(session, customer_id), profile.template_context(), None, at, outcome, plan)
+            return plan, [outcome]
+
+        return self._apply_leased([customer_id], route)[0]
+
+    # --- plan, call Temporal, commit --------------------------------------------
+
+    def _apply_leased(self, customers: list[str], route: Route) -> list[RoutingOutcome]:
+        """Run `route` under the customers' leases: plan, make the Temporal calls, then commit.
+
+        1. Plan: in a short transaction, take the leases and run `route` inside a savepoint that is
+           rolled back (only the leases are committed). Nothing for Temporal: the transaction keeps
+           everything and the call is done.
+        2. Make the planned calls; no database transaction is open meanwhile.
+        3. Commit: in a short transaction, run `route` again and keep what it writes, releasing the
+           leases. Every writer that could change what `route` decides waits for the leases
+           (`store.session(lock_customer=...)`), so the plan repeats; should it now need a call
+           that was not made (a writer skipped the lock), that call is made before committing.
+        Any failure releases the leases and writes nothing else.
+        """
+        with self._local_locks.hold(customers):
+            plan, outcomes = self._plan(customers, route)
+            if not plan.calls:
+                return outcomes
+            try:
+                return self._call_and_commit(customers, route, plan)
+            except BaseException:
+                self._release(customers)
+                raise
+
+    def _plan(self, customers: list[str], route: Route) -> tuple[_Plan, list[RoutingOutcome]]:
+        deadline = time.monotonic() + LEASE_WAIT.total_seconds()
+        pause = 0.005
+        while True:
+            with self.store.session() as session:
+                if self._take(session, customers):
+                    with session.savepoint() as savepoint:
+                        plan, outcomes = route(session)
+                        if plan.calls:
+                            savepoint.rollback()
+                        else:
+                            session.release_leases(customers, self._holder)
+                    return plan, outcomes
+            # Another process holds a lease: it releases it within a Temporal round trip, or it died and the lease expires.
+            if time.monotonic() >= deadline:
+                raise CustomerBusy("another process is still applying a call for this customer; retry shortly")
+            time.sleep(pause)
+            pause = min(pause * 2, 0.25)
+
+    def _call_and_commit(self, customers: list[str], route: Route, plan: _Plan) -> list[RoutingOutcome]:
+        made: dict[tuple[str, ...], bool] = {}
+        pending = plan.calls
+        for _ in range(MAX_REPLANS):
+            made.update(zip(map(_call_key, pending), self.gateway.execute(pending), strict=True))
+            with self.store.session() as session:
+                if not self._take(session, customers):
+                    raise CustomerBusy("this call's lease expired while Temporal answered; retry it")
+                with session.savepoint() as savepoint:
+                    plan, outcomes = route(session)
+                    pending = [call for call in plan.calls if _call_key(call) not in made]
+                    if pending:
+                        savepoint.rollback()
+                        continue
+                    session.release_leases(customers, self._holder)
+                _warn_of_orphans(made, plan)
+                for call, owner in zip(plan.calls, plan.owners, strict=True):
+                    if isinstance(call, SignalCall) and made[_call_key(call)]:
+                        owner.signalled.append(call.enrollment_id)
+                return outcomes
+        raise CustomerBusy("the customer's enrollments kept changing while the call was applied; retry it")
+
+    def _take(self, session: StoreSession, customers: list[str]) -> bool:
+        now = datetime.now(UTC)
+        return session.take_leases(customers, self._holder, now, now + LEASE_TTL)
+
+    def _release(self, customers: list[str]) -> None:
+        try:
+            with self.store.session() as session:
+                session.release_leases(customers, self._holder)
+        except Exception:  # the lease expires on its own; the original error is what the caller must see
+            log.warning("could not release the leases of %d customer(s); they expire in %s", len(customers), LEASE_TTL, exc_info=True)
+
+    # --- inside the transaction ---------------------------------------------------
+
+    @staticmethod
+    def _record_quiet(session: StoreSession, calls: Sequence[Call], quiet: Iterable[int], outcomes: list[RoutingOutcome]) -> None:
+        rows: list[tuple[int, EventRow]] = []
+        for i in quiet:
+            call = calls[i]
+            assert isinstance(call, TrackCall)
+            rows.append((i, EventRow(call.message_id, call.customer_id, call.event, call.properties, call.timestamp, call.received_at)))
+        if not rows:
+            return
+        new = session.record_events([row for _, row in rows])
+        for i, row in rows:
+            if row.message_id in new:
+                new.discard(row.message_id)  # a repeated id within the batch: the first one counts
+            else:
+                outcomes[i].duplicate = True
+
+    def _route_track(self, session: StoreSession, catalog: CatalogSnapshot, call: TrackCall, outcome: RoutingOutcome, plan: _Plan) -> None:
+        if not session.record_event(call.message_id, call.customer_id, call.event, call.properties, call.timestamp, call.received_at):
+            outcome.duplicate = True
+            return
+        profile = session.get_profile(call.customer_id)
+        if profile is None:
+            _, profile = session.identify(call.customer_id, {}, call.received_at)
+        known = _CustomerEnrollments(session, call.customer_id)
+        message = EventMessage(call.message_id, call.event, dict(call.properties), call.timestamp.isoformat())
+        self._deliver(session, known, message, outcome, plan)
+        context = profile.template_context()
+        for journey in catalog.active:
+            trigger = journey.trigger
+            if isinstance(trigger, ir.EventTrigger) and trigger.event == call.event and _holds(trigger.where, context, call.properties):
+                self._enroll(session, journey, known, context, message, call.received_at, outcome, plan)
+
+    def _route_identify(
+        self, session: StoreSession, catalog: CatalogSnapshot, call: IdentifyCall, outcome: RoutingOutcome, plan: _Plan
+    ) -> None:
+        if not session.record_event(call.message_id, call.customer_id, "identify", call.traits, call.timestamp, call.received_at):
+            outcome.duplicate = True
+            return
+        before, after = session.identify(call.customer_id, call.traits, call.timestamp)
+        old = before.template_context() if before else None
+        new = after.template_context()
+        known = _CustomerEnrollments(session, call.customer_id)
+        for journey in catalog.active:
+            trigger = journey.trigger
+            if not isinstance(trigger, ir.SegmentTrigger):
+                continue
+            if _holds(trigger.condition, new, {}) and not (old is not None and _holds(trigger.condition, old, {})):
+                self._enroll(session, journey, known, new, None, call.received_at, outcome, plan)
+
+    def _deliver(
+        self, session: StoreSession, known: _CustomerEnrollments, message: EventMessage, outcome: RoutingOutcome, plan: _Plan
+    ) -> None:
+        for enrollment in known.running():
+            journey = self.catalog.version(session, enrollment.journey_id, enrollment.version)
+            if journey is None or message.name not in journey.events:
+                continue
+            plan.add(SignalCall(known.customer_id, enrollment.enrollment_id, message), outcome)
+
+    def _enroll(
+        self,
+        session: StoreSession,
+        journey: ir.Journey,
+        known: _CustomerEnrollments,
+        context: dict[str, Any],
+        trigger: EventMessage | None,
+        now: datetime,
+        outcome: RoutingOutcome,
+        plan: _Plan,
+    ) -> None:
+        if not _holds(journey.entry.audience, context, trigger.properties if trigger else {}):
+            return
+        entries = [e for e in known.all() if e.journey_id == journey.id]
+        if any(e.status == "running" for e in entries):
+            return  # never in the same journey twice at once
+        entry = journey.entry
+        if entries and entry.re_entry == "never":
+            return
+        last_entered = max(e.entered_at for e in entries) if entries else None
+        waited = last_entered is None or now >= last_entered + timedelta(seconds=entry.re_entry_after_seconds or 0)
+        if entries and entry.re_entry == "after" and not waited:
+            return
+        new_id = enrollment_id(journey.id, known.customer_id, len(entries) + 1)
+        known.start(new_id, journey, now)
+        start = EnrollmentInput(self.catalog.encoded(journey), known.customer_id, new_id, trigger, revision=INTERPRETER_REVISION)
+        plan.add(StartCall(known.customer_id, start, journey), outcome)
+        outcome.enrolled.append(new_id)
+
+
+class _CustomerEnrollments:
+    """One customer's enrollments, read once per routed call (when first needed) and kept current as it starts more."""
+
+    def __init__(self, session: StoreSession, customer_id: str) -> None:
+        self.customer_id = customer_id
+        self._session = session
+        self._rows: list[Enrollment] | None = None
+
+    def all(self) -> list[Enrollment]:
+        if self._rows is None:
+            self._rows = self._session.enrollments_for(self.customer_id)
+        return self._rows
+
+    def running(self) -> list[Enrollment]:
+        return [e for e in self.all() if e.status == "running"]
+
+    def start(self, new_id: str, journey: ir.Journey, now: datetime) -> None:
+        self._session.start_enrollment(new_id, journey.id, journey.version, self.customer_id, now)
+        self.all().append(Enrollment(new_id, journey.id, journey.version, self.customer_id, "running", None, now, None))
+
+
+def _call_key(call: TemporalCall) -> tuple[str, ...]:
+    """What makes two planned calls the same call: the enrollment, and for a signal the event's message id."""
+    if isinstance(call, StartCall):
+        return ("start", call.start.enrollment_id)
+    return ("signal", call.enrollment_id, call.event.message_id)
+
+
+def _warn_of_orphans(made: dict[tuple[str, ...], bool], plan: _Plan) -> None:
+    """Log workflows that were started but that the commit no longer wants: only a writer skipping the customer's lock causes that."""
+    wanted = {_call_key(call) for call in plan.calls}
+    for key in made:
+        if key[0] == "start" and key not in wanted:
+            log.warning("enrollment %s was started but its customer changed before it was recorded: it runs unindexed", key[1])
+
+
+def _holds(expression: str | None, customer: dict[str, Any], event: dict[str, Any]) -> bool:
+    if expression is None:
+        return True
+    try:
+        return bool(evaluate(expression, {"customer": customer, "event": event, "journey": {}}))
+    except (TemplateError, TypeError, ValueError, ArithmeticError) as exc:
+        log.info("condition %r is false: %s", expression, exc)
+        return False

@@ -1,0 +1,400 @@
+"""Run the real interpreter workflow for one customer on Temporal's time-skipping test server.
+
+`journey simulate` and `journey test` use this: the journey runs exactly as in
+production (same workflow, same activities, a throwaway SQLite store and the
+sandbox provider), but days pass in milliseconds. The workflow's clock is
+shifted so the run starts at the chosen `start` instant. Webhooks are recorded,
+never called: a simulation must not open real support tickets.
+
+Scripted events are track calls, except `identify`, whose properties are traits
+merged into the profile at that moment (as the API's identify call does).
+"""
+
+from __future__ import annotations
+
+import gc
+import tempfile
+import threading
+import uuid
+from collections.abc import AsyncIterator, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from jinja2 import TemplateError
+from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
+from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
+from temporalio.service import RPCError, RPCStatusCode
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from activities.journey_activities import JourneyActivities
+from orchestrator import ir
+from orchestrator.host.binaries import temporal_test_server
+from orchestrator.language.templating import evaluate
+from orchestrator.runtime.contracts import (
+    EVENT_SIGNAL,
+    INTERPRETER_REVISION,
+    STATUS_QUERY,
+    WORKFLOW_NAME,
+    EnrollmentInput,
+    EnrollmentResult,
+    EnrollmentStatus,
+    EventMessage,
+    TrailEntry,
+)
+from orchestrator.runtime.workflow import JourneyWorkflow
+from orchestrator.store import Store
+
+DEFAULT_HORIZON = timedelta(days=90)
+"""How long after the last scripted event a simulation keeps running."""
+IDENTIFY = "identify"
+"""The scripted event name that updates the profile instead of being tracked."""
+
+
+@dataclass(frozen=True)
+class ScriptedEvent:
+    """`{at: 2h, event: email_opened, properties: {...}}` from an events file."""
+
+    offset_seconds: int
+    name: str
+    properties: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """What happened to the customer: the JSON form of `journey simulate --format json`."""
+
+    journey: str
+    version: str
+    steps: list[dict[str, str]]
+    messages: list[dict[str, Any]]
+    outcome: dict[str, Any]
+    webhooks: list[dict[str, Any]] = field(default_factory=list)
+    """Webhook calls the journey made (recorded, not sent): {at, method, url, body}. Not in the JSON form."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"journey": self.journey, "version": self.version, "steps": self.steps, "messages": self.messages, "outcome": self.outcome}
+
+    def text(self) -> str:
+        lines = [f"journey {self.journey} (version {self.version})"]
+        # Sorted by time; at equal times a message or webhook follows the step that made it.
+        events: list[tuple[str, float, str]] = [(s["at"], n, f"step     {s['step']}") for n, s in enumerate(self.steps)]
+        for m in self.messages:
+            headline = m["subject"] if m["subject"] is not None else m["body"]
+            events.append((m["at"], self._made_by(m), f"  {m['channel']:<5} to {m['to']}: {_one_line(headline)}"))
+        events += [(w["at"], self._made_by(w), f"  webhook {w['method']} {w['url']} (not sent)") for w in self.webhooks]
+        lines += [f"{at}  {what}" for at, _, what in sorted(events, key=lambda e: (e[0], e[1]))]
+        outcome = self.outcome
+        where = f" at step {outcome['step']}" if outcome["step"] else ""
+        lines.append(f"{outcome['at']}  outcome  {outcome['status']}{where}")
+        return "\n".join(lines)
+
+    def _made_by(self, item: dict[str, Any]) -> float:
+        """Just after the latest entry into the step that made `item` (a message or webhook)."""
+        entries = [n for n, s in enumerate(self.steps) if s["step"] == item["step"] and s["at"] <= item["at"]]
+        return (entries[-1] if entries else len(self.steps)) + 0.5
+
+
+def _one_line(text: str, limit: int = 80) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def iso(moment: datetime) -> str:
+    """UTC, whole seconds, `Z`.
+
+    Truncated, not rounded: the test server's clock runs on while activities execute,
+    so a simulated run drifts *forward* by the real time its steps take (milliseconds
+    each, up to about a second over a whole journey on a busy machine), while every
+    instant a journey can produce is a whole second.
+    """
+    return moment.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def quiet_runtime() -> Runtime:
+    """A Temporal runtime that logs only errors: the test server lacks some capabilities a real
+    cluster has, and the SDK's warnings about them would clutter a simulation's output."""
+    return Runtime(telemetry=TelemetryConfig(logging=LoggingConfig(filter=TelemetryFilter(core_level="ERROR", other_level="ERROR"))))
+
+
+def release_temporal_runtime() -> None:
+    """Free the SDK's native runtime now, while Python is fully alive.
+
+    Left to interpreter shutdown, its threads can abort the process ("PyGILState_Release:
+    thread state must be current", temporalio/sdk-python#300) after everything succeeded.
+    """
+    gc.collect()
+
+
+def customer_id_of(customer: dict[str, Any]) -> str:
+    return str(customer.get("id") or customer.get("userId") or "simulated-customer")
+
+
+class WebhookRecorder:
+    """An httpx transport that answers every webhook 200 and remembers the call."""
+
+    def __init__(self) -> None:
+        self.calls: list[httpx.Request] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        with self._lock:
+            self.calls.append(request)
+        return httpx.Response(200, json={"simulated": True})
+
+
+class PlaceholderSecrets(Mapping[str, str]):
+    """Every `secrets.NAME` reads as `<secret NAME>`: a simulation needs no real credentials."""
+
+    def __getitem__(self, name: str) -> str:
+        return f"<secret {name}>"
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+
+class Simulator:
+    """One time-skipping server shared by many simulated runs; each run gets its own store, worker and queue."""
+
+    def __init__(self, env: WorkflowEnvironment) -> None:
+        self.env = env
+
+    @classmethod
+    @asynccontextmanager
+    async def start(cls) -> AsyncIterator[Simulator]:
+        async with await WorkflowEnvironment.start_time_skipping(
+            test_server_existing_path=temporal_test_server(), runtime=quiet_runtime()
+        ) as env:
+            yield cls(env)
+        release_temporal_runtime()
+
+    async def run(
+        self,
+        journey: ir.Journey,
+        customer: dict[str, Any],
+        events: list[ScriptedEvent],
+        start: datetime,
+        horizon: timedelta = DEFAULT_HORIZON,
+    ) -> Timeline:
+        """Simulate one customer. A trait the profile refuses raises ProfileFieldError (a ValueError)."""
+        customer_id = customer_id_of(customer)
+        traits = {k: v for k, v in customer.items() if k not in ("id", "userId")}
+        with tempfile.TemporaryDirectory(prefix="journey-sim-") as tmp:
+            store = Store(f"sqlite:///{Path(tmp) / 'simulation.db'}")
+            try:
+                store.migrate()
+                with store.session() as session:
+                    session.identify(customer_id, traits, start)
+                return await self._run(journey, customer_id, events, start, horizon, store)
+            finally:
+                store.dispose()
+
+    async def _run(
+        self,
+        journey: ir.Journey,
+        customer_id: str,
+        events: list[ScriptedEvent],
+        start: datetime,
+        horizon: timedelta,
+        store: Store,
+    ) -> Timeline:
+        env = self.env
+        queue = f"simulation-{uuid.uuid4()}"
+        ordered = sorted(events, key=lambda e: e.offset_seconds)
+        end_offset = (ordered[-1].offset_seconds if ordered else 0) + horizon.total_seconds()
+        enrollment_id = f"simulation-{journey.id}-{uuid.uuid4().hex[:8]}"
+        entry = _EntryRules(journey)
+        recorder = WebhookRecorder()
+        with httpx.Client(transport=httpx.MockTransport(recorder)) as http, ThreadPoolExecutor(4) as executor:
+            worker = Worker(
+                env.client,
+                task_queue=queue,
+                workflows=[JourneyWorkflow],
+                activities=JourneyActivities(store, http=http, secrets=PlaceholderSecrets()).activities(),
+                activity_executor=executor,
+            )
+            async with worker, _clock(env) as clock:
+                shift = (start - clock.origin).total_seconds()
+                handle: WorkflowHandle[Any, EnrollmentResult] | None = None
+                if entry.at_start(_profile(store, customer_id)):
+                    handle = await self._start(journey, customer_id, enrollment_id, None, shift, start, queue)
+                for number, event in enumerate(ordered):
+                    await clock.advance_to(event.offset_seconds)
+                    if event.name == IDENTIFY:
+                        with store.session(lock_customer=customer_id) as session:
+                            session.identify(customer_id, dict(event.properties), start + timedelta(seconds=event.offset_seconds))
+                        if handle is None and entry.on_identify(_profile(store, customer_id)):
+                            handle = await self._start(journey, customer_id, enrollment_id, None, shift, start, queue)
+                    elif handle is not None:
+                        await _deliver(handle, _message(event, number, start))
+                    elif entry.on_event(_profile(store, customer_id), event):
+                        handle = await self._start(journey, customer_id, enrollment_id, event, shift, start, queue)
+                if handle is None:
+                    return _not_entered(journey, start)
+                await clock.advance_to(end_offset)
+                outcome, status = await self._outcome(handle, shift)
+        with store.session() as session:
+            messages = session.messages_for(customer_id)
+        return Timeline(
+            journey=journey.id,
+            version=journey.version,
+            steps=[{"step": t.step, "at": iso(datetime.fromisoformat(t.at))} for t in status.trail],
+            messages=[
+                {"at": iso(m.sent_at), "step": m.step_id, "channel": m.channel, "to": m.to, "subject": m.subject, "body": m.body}
+                for m in messages
+            ],
+            outcome=outcome,
+            webhooks=_webhooks(recorder.calls, status.trail),
+        )
+
+    async def _start(
+        self,
+        journey: ir.Journey,
+        customer_id: str,
+        enrollment_id: str,
+        trigger: ScriptedEvent | None,
+        shift: float,
+        start: datetime,
+        queue: str,
+    ) -> WorkflowHandle[Any, EnrollmentResult]:
+        return await self.env.client.start_workflow(
+            WORKFLOW_NAME,
+            EnrollmentInput(
+                journey=journey.to_dict(),
+                customer_id=customer_id,
+                enrollment_id=enrollment_id,
+                trigger=_message(trigger, -1, start) if trigger else None,
+                clock_shift_seconds=shift,
+                upsert_search_attributes=False,
+                revision=INTERPRETER_REVISION,
+            ),
+            id=enrollment_id,
+            task_queue=queue,
+            result_type=EnrollmentResult,
+        )
+
+    async def _outcome(self, handle: WorkflowHandle[Any, EnrollmentResult], shift: float) -> tuple[dict[str, Any], EnrollmentStatus]:
+        description = await handle.describe()
+        status: EnrollmentStatus = await handle.query(STATUS_QUERY, result_type=EnrollmentStatus)
+        if description.status == WorkflowExecutionStatus.COMPLETED:
+            result = await handle.result()
+            return {"status": result.status, "step": result.step, "at": iso(datetime.fromisoformat(result.at))}, status
+        now = await self.env.get_current_time() + timedelta(seconds=shift)
+        await handle.terminate("simulation horizon reached")
+        return {"status": "waiting", "step": status.step, "at": iso(now)}, status
+
+
+class _Clock:
+    """The test server's clock, moved forward only by `advance_to` (automatic skipping is off)."""
+
+    def __init__(self, env: WorkflowEnvironment, origin: datetime) -> None:
+        self.env = env
+        self.origin = origin
+        self.elapsed = 0.0
+
+    async def advance_to(self, offset: float) -> None:
+        if offset > self.elapsed:
+            await self.env.sleep(timedelta(seconds=offset - self.elapsed))
+            self.elapsed = offset
+
+
+@asynccontextmanager
+async def _clock(env: WorkflowEnvironment) -> AsyncIterator[_Clock]:
+    with env.auto_time_skipping_disabled():
+        yield _Clock(env, await env.get_current_time())
+
+
+def _profile(store: Store, customer_id: str) -> dict[str, Any]:
+    with store.session() as session:
+        profile = session.get_profile(customer_id)
+    assert profile is not None
+    return profile.template_context()
+
+
+def _webhooks(calls: list[httpx.Request], trail: list[TrailEntry]) -> list[dict[str, Any]]:
+    """The recorded calls, once each, stamped with the time their step was entered (from the Idempotency-Key)."""
+    entered: dict[tuple[str, int], str] = {}
+    visits: dict[str, int] = {}
+    for entry in trail:
+        visits[entry.step] = visits.get(entry.step, 0) + 1
+        entered[(entry.step, visits[entry.step])] = iso(datetime.fromisoformat(entry.at))
+    result: dict[str, dict[str, Any]] = {}
+    for call in calls:
+        key = call.headers.get("Idempotency-Key", "")
+        _, step, visit = (["", "", "0", *key.rsplit(":", 2)])[-3:]
+        at = entered.get((step, int(visit) if visit.isdigit() else 0), "")
+        body = call.content.decode("utf-8", errors="replace") if call.content else None
+        result.setdefault(key, {"at": at, "step": step, "method": call.method, "url": str(call.url), "body": body})
+    return list(result.values())
+
+
+async def _deliver(handle: WorkflowHandle[Any, Any], message: EventMessage) -> None:
+    """Signal the enrollment; an event after it ended reaches nobody, as in production."""
+    try:
+        await handle.signal(EVENT_SIGNAL, message)
+    except RPCError as exc:
+        if exc.status != RPCStatusCode.NOT_FOUND:
+            raise
+
+
+def _message(event: ScriptedEvent, number: int, start: datetime) -> EventMessage:
+    at = start + timedelta(seconds=event.offset_seconds)
+    return EventMessage(f"simulated-{number}", event.name, dict(event.properties), iso(at))
+
+
+def _holds(expression: str | None, context: dict[str, Any], event: dict[str, Any]) -> bool:
+    if expression is None:
+        return True
+    try:
+        return bool(evaluate(expression, {"customer": context, "event": event, "journey": {}}))
+    except (TemplateError, TypeError, ValueError, ArithmeticError):
+        return False
+
+
+class _EntryRules:
+    """Whether the customer enrolls, decided as the API would, as the scripted events play.
+
+    Event trigger: the first matching event whose audience check passes. Segment: at the start
+    when the profile matches, else at the first identify that makes it *start* to match.
+    Schedule: at the start (the simulated broadcast), if the audience matches.
+    """
+
+    def __init__(self, journey: ir.Journey) -> None:
+        self.trigger = journey.trigger
+        self.audience = journey.entry.audience
+        self.matched = False
+
+    def at_start(self, customer: dict[str, Any]) -> bool:
+        if isinstance(self.trigger, ir.ScheduleTrigger):
+            return _holds(self.audience, customer, {})
+        if isinstance(self.trigger, ir.SegmentTrigger):
+            self.matched = _holds(self.trigger.condition, customer, {})
+            return self.matched and _holds(self.audience, customer, {})
+        return False
+
+    def on_identify(self, customer: dict[str, Any]) -> bool:
+        if not isinstance(self.trigger, ir.SegmentTrigger):
+            return False
+        was, self.matched = self.matched, _holds(self.trigger.condition, customer, {})
+        return self.matched and not was and _holds(self.audience, customer, {})
+
+    def on_event(self, customer: dict[str, Any], event: ScriptedEvent) -> bool:
+        trigger = self.trigger
+        if not isinstance(trigger, ir.EventTrigger) or event.name != trigger.event:
+            return False
+        return _holds(trigger.where, customer, event.properties) and _holds(self.audience, customer, event.properties)
+
+
+def _not_entered(journey: ir.Journey, start: datetime) -> Timeline:
+    return Timeline(journey.id, journey.version, [], [], {"status": "not_entered", "step": None, "at": iso(start)})
