@@ -21,17 +21,28 @@ message ids), so a client retry after an ambiguous failure is safe.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from jinja2 import TemplateError
 
 from orchestrator import ir
 from orchestrator.language.templating import evaluate
+from orchestrator.routing.calls import (
+    Call,
+    CallRejected,
+    IdentifyCall,
+    RoutingOutcome,
+    SignalCall,
+    StartCall,
+    TemporalCall,
+    TemporalGateway,
+    TrackCall,
+)
+from orchestrator.routing.catalog import CatalogSnapshot, JourneyCatalog
 from orchestrator.routing.lease import LEASE_TTL, LEASE_WAIT, CustomerBusy, LocalCustomerLocks, new_holder
 from orchestrator.runtime.contracts import INTERPRETER_REVISION, EnrollmentInput, EventMessage
 from orchestrator.runtime.ids import enrollment_id
@@ -41,157 +52,6 @@ log = logging.getLogger(__name__)
 
 ENTRY_EVENT = "journey_entry"
 """The event `Router.enroll(..., message_id=...)` records, so that a retried broadcast page enrolls nobody twice."""
-
-
-@dataclass(frozen=True)
-class TrackCall:
-    customer_id: str
-    event: str
-    properties: dict[str, Any]
-    message_id: str
-    timestamp: datetime
-    received_at: datetime
-
-
-@dataclass(frozen=True)
-class IdentifyCall:
-    customer_id: str
-    traits: dict[str, Any]
-    message_id: str
-    timestamp: datetime
-    received_at: datetime
-
-
-Call = TrackCall | IdentifyCall
-
-
-@dataclass
-class RoutingOutcome:
-    """What one call did, for logs and for the API's answer."""
-
-    duplicate: bool = False
-    enrolled: list[str] = field(default_factory=list)
-    signalled: list[str] = field(default_factory=list)
-
-
-class CallRejected(ValueError):
-    """The store refused call number `index` of a batch (a bad trait value): nothing of the batch was applied."""
-
-    def __init__(self, index: int, error: ProfileFieldError) -> None:
-        super().__init__(f"call {index}: {error}")
-        self.index = index
-        self.error = error
-
-
-class TemporalUnavailable(RuntimeError):
-    """Temporal did not confirm a call: the caller must not report the event as accepted."""
-
-
-# --- the Temporal side ----------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class StartCall:
-    """Start the workflow of a new enrollment."""
-
-    customer_id: str
-    start: EnrollmentInput
-    journey: ir.Journey
-
-
-@dataclass(frozen=True)
-class SignalCall:
-    """Deliver an event to a running enrollment."""
-
-    customer_id: str
-    enrollment_id: str
-    event: EventMessage
-
-
-TemporalCall = StartCall | SignalCall
-
-
-class TemporalGateway(Protocol):
-    """The Temporal calls routing makes: idempotent, and blocking until Temporal has them durably."""
-
-    def execute(self, calls: Sequence[TemporalCall]) -> list[bool]:
-        """Make `calls`; one customer's strictly in the given order, different customers' possibly at once.
-
-        Returns one flag per call: True when the enrollment was started (or existed) or the event
-        delivered, False when a signalled enrollment had already ended (nothing to deliver).
-        Raises TemporalUnavailable when any call is not confirmed.
-        """
-        ...
-
-
-# --- the catalog ----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CatalogSnapshot:
-    """The active journeys at one refresh, and every event name routing must look at."""
-
-    active: tuple[ir.Journey, ...] = ()
-    listened: frozenset[str] = frozenset()
-
-
-class JourneyCatalog:
-    """Active journeys and old versions, cached: an enrollment signals on behalf of the version it pinned.
-
-    Thread-safe for readers: a refresh builds a new snapshot and swaps it in with one assignment,
-    so a call routed during a refresh sees the old catalog or the new one, never a mix.
-    """
-
-    def __init__(self) -> None:
-        self._versions: dict[tuple[str, str], ir.Journey] = {}
-        self._encoded: dict[tuple[str, str], dict[str, Any]] = {}
-        self._lock = threading.Lock()
-        self._snapshot = CatalogSnapshot()
-
-    def refresh(self, session: StoreSession) -> None:
-        active = tuple(session.active_journeys())
-        with self._lock:
-            for journey in active:
-                self._versions.setdefault((journey.id, journey.version), journey)
-            known = list(self._versions.values())
-        # Versions no longer active may still have running enrollments waiting for their events,
-        # so their events stay listened: the catalog knows every version this process has seen.
-        listened = frozenset(name for journey in known for name in journey.events)
-        self._snapshot = CatalogSnapshot(active, listened)
-
-    @property
-    def snapshot(self) -> CatalogSnapshot:
-        return self._snapshot
-
-    @property
-    def active(self) -> list[ir.Journey]:
-        return list(self._snapshot.active)
-
-    def listens_to(self, event: str) -> bool:
-        """Whether any journey can react to `event`: the cheap test that keeps other events away from Temporal."""
-        return event in self._snapshot.listened
-
-    def encoded(self, journey: ir.Journey) -> dict[str, Any]:
-        """The journey as a workflow's input carries it, encoded once per version (the IR is frozen; never mutate the result)."""
-        key = (journey.id, journey.version)
-        found = self._encoded.get(key)
-        if found is None:
-            found = self._encoded.setdefault(key, journey.to_dict())
-        return found
-
-    def version(self, session: StoreSession, journey_id: str, version: str) -> ir.Journey | None:
-        key = (journey_id, version)
-        known = self._versions.get(key)
-        if known is not None:
-            return known
-        found = session.journey_version(journey_id, version)
-        if found is not None:
-            with self._lock:
-                self._versions.setdefault(key, found)
-        return found
-
-
-# --- the router -----------------------------------------------------------------
 
 
 @dataclass

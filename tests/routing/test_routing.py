@@ -16,17 +16,9 @@ from sqlalchemy.engine import make_url
 
 from orchestrator import ir
 from orchestrator.compiler import compile_text
+from orchestrator.routing.calls import CallRejected, IdentifyCall, SignalCall, StartCall, TemporalCall, TemporalUnavailable, TrackCall
 from orchestrator.routing.lease import LEASE_TTL
-from orchestrator.routing.router import (
-    CallRejected,
-    IdentifyCall,
-    Router,
-    SignalCall,
-    StartCall,
-    TemporalCall,
-    TemporalUnavailable,
-    TrackCall,
-)
+from orchestrator.routing.router import Router
 from orchestrator.runtime.ids import enrollment_id
 from orchestrator.store import ProfileFieldError, Store
 from orchestrator.store.schema import customer_locks, enrollments, events, profiles
