@@ -3,7 +3,8 @@
 The design (docs/architecture.md, "Finding enrollments") is an index table:
 the SQL store knows every enrollment by customer, so the API decides
 everything from the store, and talks to Temporal only for events some journey
-listens to.
+listens to. Whether a call enters the customer into a journey is the entry
+rules' decision (orchestrator/routing/entry.py), asked for every active journey.
 
 A routed call is applied under its customers' leases (orchestrator/routing/lease.py)
 in three steps. Plan: one short transaction runs every store read and write of
@@ -24,13 +25,10 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
-from jinja2 import TemplateError
-
 from orchestrator import ir
-from orchestrator.language.templating import evaluate
 from orchestrator.routing.calls import (
     Call,
     CallRejected,
@@ -43,6 +41,7 @@ from orchestrator.routing.calls import (
     TrackCall,
 )
 from orchestrator.routing.catalog import CatalogSnapshot, JourneyCatalog
+from orchestrator.routing.entry import Broadcast, Cause, Identified, PastEntry, Tracked, decide
 from orchestrator.routing.lease import LEASE_TTL, LEASE_WAIT, CustomerBusy, LocalCustomerLocks, new_holder
 from orchestrator.runtime.contracts import INTERPRETER_REVISION, EnrollmentInput, EventMessage
 from orchestrator.runtime.ids import enrollment_id
@@ -161,7 +160,8 @@ class Router:
                 if not session.record_event(message_id, customer_id, ENTRY_EVENT, properties, at, at):
                     outcome.duplicate = True
                     return plan, [outcome]
-            self._enroll(session, journey, _CustomerEnrollments(session, customer_id), profile.template_context(), None, at, outcome, plan)
+            known = _CustomerEnrollments(session, customer_id)
+            self._enroll(journey, Broadcast(), known, profile.template_context(), None, at, outcome, plan)
             return plan, [outcome]
 
         return self._apply_leased([customer_id], route)[0]
@@ -271,11 +271,9 @@ class Router:
         known = _CustomerEnrollments(session, call.customer_id)
         message = EventMessage(call.message_id, call.event, dict(call.properties), call.timestamp.isoformat())
         self._deliver(session, known, message, outcome, plan)
-        context = profile.template_context()
+        context, tracked = profile.template_context(), Tracked(call.event, call.properties)
         for journey in catalog.active:
-            trigger = journey.trigger
-            if isinstance(trigger, ir.EventTrigger) and trigger.event == call.event and _holds(trigger.where, context, call.properties):
-                self._enroll(session, journey, known, context, message, call.received_at, outcome, plan)
+            self._enroll(journey, tracked, known, context, message, call.received_at, outcome, plan)
 
     def _route_identify(
         self, session: StoreSession, catalog: CatalogSnapshot, call: IdentifyCall, outcome: RoutingOutcome, plan: _Plan
@@ -284,15 +282,11 @@ class Router:
             outcome.duplicate = True
             return
         before, after = session.identify(call.customer_id, call.traits, call.timestamp)
-        old = before.template_context() if before else None
+        identified = Identified(before.template_context() if before else None)
         new = after.template_context()
         known = _CustomerEnrollments(session, call.customer_id)
         for journey in catalog.active:
-            trigger = journey.trigger
-            if not isinstance(trigger, ir.SegmentTrigger):
-                continue
-            if _holds(trigger.condition, new, {}) and not (old is not None and _holds(trigger.condition, old, {})):
-                self._enroll(session, journey, known, new, None, call.received_at, outcome, plan)
+            self._enroll(journey, identified, known, new, None, call.received_at, outcome, plan)
 
     def _deliver(
         self, session: StoreSession, known: _CustomerEnrollments, message: EventMessage, outcome: RoutingOutcome, plan: _Plan
@@ -305,28 +299,20 @@ class Router:
 
     def _enroll(
         self,
-        session: StoreSession,
         journey: ir.Journey,
+        cause: Cause,
         known: _CustomerEnrollments,
-        context: dict[str, Any],
+        customer: dict[str, Any],
         trigger: EventMessage | None,
         now: datetime,
         outcome: RoutingOutcome,
         plan: _Plan,
     ) -> None:
-        if not _holds(journey.entry.audience, context, trigger.properties if trigger else {}):
+        """Start an enrollment in `journey` if the entry rules (orchestrator/routing/entry.py) let `cause` enter the customer."""
+        decision = decide(journey, cause, customer, lambda: known.past_entries(journey.id), now)
+        if not decision.enter:
             return
-        entries = [e for e in known.all() if e.journey_id == journey.id]
-        if any(e.status == "running" for e in entries):
-            return  # never in the same journey twice at once
-        entry = journey.entry
-        if entries and entry.re_entry == "never":
-            return
-        last_entered = max(e.entered_at for e in entries) if entries else None
-        waited = last_entered is None or now >= last_entered + timedelta(seconds=entry.re_entry_after_seconds or 0)
-        if entries and entry.re_entry == "after" and not waited:
-            return
-        new_id = enrollment_id(journey.id, known.customer_id, len(entries) + 1)
+        new_id = enrollment_id(journey.id, known.customer_id, decision.number)
         known.start(new_id, journey, now)
         start = EnrollmentInput(self.catalog.encoded(journey), known.customer_id, new_id, trigger, revision=INTERPRETER_REVISION)
         plan.add(StartCall(known.customer_id, start, journey), outcome)
@@ -349,6 +335,9 @@ class _CustomerEnrollments:
     def running(self) -> list[Enrollment]:
         return [e for e in self.all() if e.status == "running"]
 
+    def past_entries(self, journey_id: str) -> list[PastEntry]:
+        return [PastEntry(e.entered_at, e.status == "running") for e in self.all() if e.journey_id == journey_id]
+
     def start(self, new_id: str, journey: ir.Journey, now: datetime) -> None:
         self._session.start_enrollment(new_id, journey.id, journey.version, self.customer_id, now)
         self.all().append(Enrollment(new_id, journey.id, journey.version, self.customer_id, "running", None, now, None))
@@ -367,13 +356,3 @@ def _warn_of_orphans(made: dict[tuple[str, ...], bool], plan: _Plan) -> None:
     for key in made:
         if key[0] == "start" and key not in wanted:
             log.warning("enrollment %s was started but its customer changed before it was recorded: it runs unindexed", key[1])
-
-
-def _holds(expression: str | None, customer: dict[str, Any], event: dict[str, Any]) -> bool:
-    if expression is None:
-        return True
-    try:
-        return bool(evaluate(expression, {"customer": customer, "event": event, "journey": {}}))
-    except (TemplateError, TypeError, ValueError, ArithmeticError) as exc:
-        log.info("condition %r is false: %s", expression, exc)
-        return False
