@@ -3,38 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import timedelta
 
 import pytest
 
 from orchestrator import ir
-from orchestrator.compiler import compile_text
 from orchestrator.routing.entry import Broadcast, Cause, Decision, Identified, PastEntry, Tracked, decide
+from tests.routing.support import CART, NOW, VIP, compiled
 
-JOURNEYS = Path(__file__).parents[2] / "journeys"
-NOW = datetime(2026, 5, 4, 12, 0, tzinfo=UTC)
 US = {"id": "c1", "country": "US"}
-
-CART = """
-id: cart
-name: Cart
-trigger: {event: checkout_started, where: "event.cart_value >= 20"}
-entry: {audience: "customer.country == 'US' and event.cart_value < 1000", re_entry: never}
-steps:
-  - id: hello
-    send: {channel: email, subject: "Hi", body: "Your cart"}
-"""
-
-VIP = """
-id: vip
-name: VIP
-trigger: {segment: "customer.spend | default(0) >= 1000"}
-entry: {re_entry: always}
-steps:
-  - id: hello
-    send: {channel: email, subject: "Hi", body: "You are a VIP"}
-"""
 
 DIGEST = """
 id: digest
@@ -46,14 +23,9 @@ steps:
     send: {channel: email, subject: "Hi", body: "This week"}
 """
 
-
-def compiled(text: str) -> ir.Journey:
-    result = compile_text(text, file="inline.yaml", directory=JOURNEYS)
-    assert result.journey is not None, result.diagnostics
-    return result.journey
-
-
-CART_JOURNEY, VIP_JOURNEY, DIGEST_JOURNEY = compiled(CART), compiled(VIP), compiled(DIGEST)
+# The cart journey's audience also reads the triggering event here.
+CART_JOURNEY = compiled(CART.replace("customer.country == 'US'", "customer.country == 'US' and event.cart_value < 1000"))
+VIP_JOURNEY, DIGEST_JOURNEY = compiled(VIP), compiled(DIGEST)
 
 
 def none_before() -> Sequence[PastEntry]:
@@ -88,8 +60,7 @@ def test_another_event_or_a_false_where_does_not_enter(tracked: Tracked, reason:
 
 
 def test_the_triggers_where_reads_the_journeys_id_and_version() -> None:
-    text = CART.replace('where: "event.cart_value >= 20"', "where: \"journey.id == 'cart' and journey.version is defined\"")
-    journey = compiled(text)
+    journey = compiled(CART.replace("event.cart_value >= 20", "journey.id == 'cart' and journey.version is defined"))
     assert decide(journey, Tracked("checkout_started", {"cart_value": 50}), US, none_before, NOW).enter
 
 
