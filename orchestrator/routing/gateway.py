@@ -30,9 +30,9 @@ __all__ = ["LoopGateway", "TemporalUnavailable"]
 T = TypeVar("T")
 
 MAX_CONCURRENT_CUSTOMERS = 32
+"""Customers whose calls run at once in one `execute`: a batch's customers are independent of each other."""
 FAIL_FAST_SECONDS = 2.0
 """After a call finds Temporal unreachable, refuse calls at once for this long instead of timing out each."""
-"""Customers whose calls run at once in one `execute`: a batch's customers are independent of each other."""
 
 
 class LoopGateway:
