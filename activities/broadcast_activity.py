@@ -2,7 +2,8 @@
 
 The workflow that calls it, and the reasons for pages, are in
 orchestrator/runtime/broadcast.py. Enrolling goes through the same Router the API
-uses, so a broadcast admits exactly the customers the journey's entry rules admit.
+uses, so a broadcast admits exactly the customers the journey's entry rules
+(orchestrator/routing/entry.py: the audience and re-entry) admit.
 """
 
 from __future__ import annotations

@@ -28,6 +28,7 @@ from activities.messages import Message, Undeliverable, build_message
 from activities.providers import ChannelProviders, PermanentFailure, RetryableFailure
 from activities.sent_outcomes import Accepted, SentOutcomes
 from orchestrator.language.clock import customer_zone, next_time_of_day, until_date_instant
+from orchestrator.language.scope import EXPRESSION_ERRORS, JourneyInScope, expression_scope, holds
 from orchestrator.language.templating import evaluate, render
 from orchestrator.language.timeparse import format_duration
 from orchestrator.personalization.unsubscribe import UnsubscribeConfig
@@ -209,19 +210,8 @@ class JourneyActivities:
     @activity.defn(name="evaluate_conditions", no_thread_cancel_exception=True)
     def evaluate_conditions(self, request: ConditionRequest) -> list[bool]:
         """Truth of each condition against the customer's current profile; a failing one is false."""
-        context = {
-            "customer": self._customer(request.customer_id),
-            "event": request.event or {},
-            "journey": {"id": request.journey_id, "version": request.version},
-        }
-        results: list[bool] = []
-        for condition in request.conditions:
-            try:
-                results.append(bool(evaluate(condition, context)))
-            except (TemplateError, TypeError, ValueError, ArithmeticError) as exc:
-                log.info("condition %r of %s is false: %s", condition, request.journey_id, exc)
-                results.append(False)
-        return results
+        scope = expression_scope(self._customer(request.customer_id), request.event, JourneyInScope(request.journey_id, request.version))
+        return [holds(condition, scope) for condition in request.conditions]
 
     @activity.defn(name="wake_time", no_thread_cancel_exception=True)
     def wake_time(self, request: WakeRequest) -> WakeResult:
@@ -232,7 +222,7 @@ class JourneyActivities:
             return WakeResult(next_time_of_day(now, zone, request.until, tuple(request.days)).isoformat())
         assert request.until_date is not None
         try:
-            value = evaluate(request.until_date, {"customer": customer, "event": request.event or {}, "journey": {}})
+            value = evaluate(request.until_date, expression_scope(customer, request.event, None))  # not told the journey
             moment = until_date_instant(
                 value, now=now, zone=zone, offset_seconds=request.offset_seconds, at=request.at, repeat=request.repeat
             )
@@ -247,16 +237,12 @@ class JourneyActivities:
         Read-only, so retrying it is harmless; the workflow then writes the values with
         `update_profile`, which writes the same values on every retry.
         """
-        context = {
-            "customer": self._customer(request.customer_id),
-            "event": request.event or {},
-            "journey": {"id": request.journey_id, "version": request.version},
-        }
+        scope = expression_scope(self._customer(request.customer_id), request.event, JourneyInScope(request.journey_id, request.version))
         values: dict[str, Any] = {}
         for key, expression in request.expressions.items():
             try:
-                values[key] = json.loads(dumps(evaluate(expression, context)))
-            except (TemplateError, TypeError, ValueError, ArithmeticError) as exc:
+                values[key] = json.loads(dumps(evaluate(expression, scope)))
+            except EXPRESSION_ERRORS as exc:
                 log.info("%s: %s=%r skipped: %s", request.journey_id, key, expression, exc)
         return values
 
@@ -284,12 +270,8 @@ class JourneyActivities:
         secrets = self.secrets
         if secrets is None:
             secrets = {k[len(SECRET_PREFIX) :]: v for k, v in os.environ.items() if k.startswith(SECRET_PREFIX)}
-        context = {
-            "customer": self._customer(request.customer_id),
-            "event": request.event or {},
-            "journey": {"id": request.journey_id, "version": request.version},
-            "secrets": secrets,
-        }
+        journey = JourneyInScope(request.journey_id, request.version, request.step_id)
+        context = expression_scope(self._customer(request.customer_id), request.event, journey, secrets=secrets)
         try:
             url = render(request.url, context)
             headers = {k: render(v, context) for k, v in (request.headers or {}).items()}

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from orchestrator.language.clock import customer_zone
+from orchestrator.language.scope import JourneyInScope, expression_scope
 from orchestrator.language.templating import render
 from orchestrator.personalization.locales import DEFAULT_LOCALE, Locality, parse_locale, pick_variant
 from orchestrator.personalization.plaintext import html_to_text
@@ -49,17 +50,6 @@ def locality(customer: dict[str, Any], settings: dict[str, Any]) -> Locality:
     return Locality(parse_locale(customer.get("locale"), DEFAULT_LOCALE), customer_zone(customer.get("timezone"), default_zone))
 
 
-def template_context(customer: dict[str, Any], request: SendRequest, unsubscribe_url: str | None = None) -> dict[str, Any]:
-    context: dict[str, Any] = {
-        "customer": customer,
-        "event": request.event or {},
-        "journey": {"id": request.journey_id, "version": request.version, "step": request.step_id},
-    }
-    if unsubscribe_url is not None:
-        context["unsubscribe_url"] = unsubscribe_url
-    return context
-
-
 def address(channel: str, customer: dict[str, Any]) -> str:
     if channel == "email":
         value = customer.get("email")
@@ -85,7 +75,8 @@ def build_message(request: SendRequest, customer: dict[str, Any], *, unsubscribe
     links = unsubscribe if unsubscribe is not None else UnsubscribeConfig.from_env()
     customer_id = str(customer.get("id") or request.customer_id)
     unsubscribe_url = links.url(customer_id)
-    context = template_context(customer, request, unsubscribe_url)
+    journey = JourneyInScope(request.journey_id, request.version, request.step_id)
+    context = expression_scope(customer, request.event, journey, unsubscribe_url=unsubscribe_url)
     is_email = request.channel == "email"
     marketing = request.category != "transactional"
 

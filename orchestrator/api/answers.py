@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from orchestrator.routing.router import RoutingOutcome
+from orchestrator.routing.calls import RoutingOutcome
 from orchestrator.store import Delivery, Enrollment, OutboxMessage
 
 

@@ -19,8 +19,8 @@ from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
 from orchestrator.api.payloads import BATCH_TYPES
+from orchestrator.routing.calls import TemporalUnavailable
 from orchestrator.routing.lease import CustomerBusy
-from orchestrator.routing.router import TemporalUnavailable
 
 RETRY_AFTER_SECONDS = 5
 MAX_LISTED_ERRORS = 100

@@ -18,7 +18,7 @@ from orchestrator.api.answers import BatchAnswer, CallAnswer
 from orchestrator.api.errors import ApiError, FieldError
 from orchestrator.api.payloads import BatchPayload, IdentifyPayload, TrackPayload
 from orchestrator.api.state import ApiRuntime, runtime
-from orchestrator.routing.router import CallRejected
+from orchestrator.routing.calls import CallRejected
 from orchestrator.store import ProfileFieldError
 
 router = APIRouter(prefix="/v1", tags=["ingestion"])

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator
 
-from orchestrator.routing.router import Call, IdentifyCall, TrackCall
+from orchestrator.routing.calls import Call, IdentifyCall, TrackCall
 
 MAX_BATCH = 10_000
 """Items in one /v1/batch call. Segment sends at most 500 KB per batch, a few thousand events."""

@@ -19,8 +19,8 @@ from fastapi.responses import HTMLResponse
 
 from orchestrator.api.state import ApiRuntime, runtime
 from orchestrator.personalization.unsubscribe import UnsubscribeConfig
+from orchestrator.routing.calls import IdentifyCall, TemporalUnavailable, TrackCall
 from orchestrator.routing.lease import CustomerBusy
-from orchestrator.routing.router import IdentifyCall, TemporalUnavailable, TrackCall
 
 router = APIRouter(prefix="/v1/unsubscribe", tags=["unsubscribe"])
 Runtime = Annotated[ApiRuntime, Depends(runtime)]

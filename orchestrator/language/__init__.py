@@ -1,6 +1,8 @@
 """The journey language's shared vocabulary: what the compiler checks and the runtime evaluates the same way.
 
 `templating` is the one Jinja2 sandbox for expressions and message templates;
-`timeparse` parses durations, times of day and zones; `clock` turns them into
-instants in a customer's zone. Pure code: no I/O, no store, no Temporal.
+`scope` builds what they read (`customer`, `event`, `journey`) and says when a
+condition holds; `timeparse` parses durations, times of day and zones; `clock`
+turns them into instants in a customer's zone. Pure code: no I/O, no store, no
+Temporal.
 """

@@ -21,7 +21,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from orchestrator import ir
-from orchestrator.routing.router import SignalCall, StartCall, TemporalCall, TemporalUnavailable
+from orchestrator.routing.calls import SignalCall, StartCall, TemporalCall, TemporalUnavailable
 from orchestrator.runtime.contracts import EVENT_SIGNAL, STATUS_QUERY, WORKFLOW_NAME, EnrollmentInput, EnrollmentStatus, EventMessage
 from orchestrator.runtime.search_attributes import enrollment_search_attributes
 
@@ -30,13 +30,13 @@ __all__ = ["LoopGateway", "TemporalUnavailable"]
 T = TypeVar("T")
 
 MAX_CONCURRENT_CUSTOMERS = 32
+"""Customers whose calls run at once in one `execute`: a batch's customers are independent of each other."""
 FAIL_FAST_SECONDS = 2.0
 """After a call finds Temporal unreachable, refuse calls at once for this long instead of timing out each."""
-"""Customers whose calls run at once in one `execute`: a batch's customers are independent of each other."""
 
 
 class LoopGateway:
-    """`orchestrator.routing.router.TemporalGateway` over a client driven by `loop`; call its methods from other threads."""
+    """`orchestrator.routing.calls.TemporalGateway` over a client driven by `loop`; call its methods from other threads."""
 
     def __init__(
         self,

@@ -3,7 +3,8 @@
 The design (docs/architecture.md, "Finding enrollments") is an index table:
 the SQL store knows every enrollment by customer, so the API decides
 everything from the store, and talks to Temporal only for events some journey
-listens to.
+listens to. Whether a call enters the customer into a journey is the entry
+rules' decision (orchestrator/routing/entry.py), asked for every active journey.
 
 A routed call is applied under its customers' leases (orchestrator/routing/lease.py)
 in three steps. Plan: one short transaction runs every store read and write of
@@ -21,17 +22,26 @@ message ids), so a client retry after an ambiguous failure is safe.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
-
-from jinja2 import TemplateError
+from datetime import UTC, datetime
+from typing import Any
 
 from orchestrator import ir
-from orchestrator.language.templating import evaluate
+from orchestrator.routing.calls import (
+    Call,
+    CallRejected,
+    IdentifyCall,
+    RoutingOutcome,
+    SignalCall,
+    StartCall,
+    TemporalCall,
+    TemporalGateway,
+    TrackCall,
+)
+from orchestrator.routing.catalog import CatalogSnapshot, JourneyCatalog
+from orchestrator.routing.entry import Broadcast, Cause, Identified, PastEntry, Tracked, decide
 from orchestrator.routing.lease import LEASE_TTL, LEASE_WAIT, CustomerBusy, LocalCustomerLocks, new_holder
 from orchestrator.runtime.contracts import INTERPRETER_REVISION, EnrollmentInput, EventMessage
 from orchestrator.runtime.ids import enrollment_id
@@ -41,157 +51,6 @@ log = logging.getLogger(__name__)
 
 ENTRY_EVENT = "journey_entry"
 """The event `Router.enroll(..., message_id=...)` records, so that a retried broadcast page enrolls nobody twice."""
-
-
-@dataclass(frozen=True)
-class TrackCall:
-    customer_id: str
-    event: str
-    properties: dict[str, Any]
-    message_id: str
-    timestamp: datetime
-    received_at: datetime
-
-
-@dataclass(frozen=True)
-class IdentifyCall:
-    customer_id: str
-    traits: dict[str, Any]
-    message_id: str
-    timestamp: datetime
-    received_at: datetime
-
-
-Call = TrackCall | IdentifyCall
-
-
-@dataclass
-class RoutingOutcome:
-    """What one call did, for logs and for the API's answer."""
-
-    duplicate: bool = False
-    enrolled: list[str] = field(default_factory=list)
-    signalled: list[str] = field(default_factory=list)
-
-
-class CallRejected(ValueError):
-    """The store refused call number `index` of a batch (a bad trait value): nothing of the batch was applied."""
-
-    def __init__(self, index: int, error: ProfileFieldError) -> None:
-        super().__init__(f"call {index}: {error}")
-        self.index = index
-        self.error = error
-
-
-class TemporalUnavailable(RuntimeError):
-    """Temporal did not confirm a call: the caller must not report the event as accepted."""
-
-
-# --- the Temporal side ----------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class StartCall:
-    """Start the workflow of a new enrollment."""
-
-    customer_id: str
-    start: EnrollmentInput
-    journey: ir.Journey
-
-
-@dataclass(frozen=True)
-class SignalCall:
-    """Deliver an event to a running enrollment."""
-
-    customer_id: str
-    enrollment_id: str
-    event: EventMessage
-
-
-TemporalCall = StartCall | SignalCall
-
-
-class TemporalGateway(Protocol):
-    """The Temporal calls routing makes: idempotent, and blocking until Temporal has them durably."""
-
-    def execute(self, calls: Sequence[TemporalCall]) -> list[bool]:
-        """Make `calls`; one customer's strictly in the given order, different customers' possibly at once.
-
-        Returns one flag per call: True when the enrollment was started (or existed) or the event
-        delivered, False when a signalled enrollment had already ended (nothing to deliver).
-        Raises TemporalUnavailable when any call is not confirmed.
-        """
-        ...
-
-
-# --- the catalog ----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CatalogSnapshot:
-    """The active journeys at one refresh, and every event name routing must look at."""
-
-    active: tuple[ir.Journey, ...] = ()
-    listened: frozenset[str] = frozenset()
-
-
-class JourneyCatalog:
-    """Active journeys and old versions, cached: an enrollment signals on behalf of the version it pinned.
-
-    Thread-safe for readers: a refresh builds a new snapshot and swaps it in with one assignment,
-    so a call routed during a refresh sees the old catalog or the new one, never a mix.
-    """
-
-    def __init__(self) -> None:
-        self._versions: dict[tuple[str, str], ir.Journey] = {}
-        self._encoded: dict[tuple[str, str], dict[str, Any]] = {}
-        self._lock = threading.Lock()
-        self._snapshot = CatalogSnapshot()
-
-    def refresh(self, session: StoreSession) -> None:
-        active = tuple(session.active_journeys())
-        with self._lock:
-            for journey in active:
-                self._versions.setdefault((journey.id, journey.version), journey)
-            known = list(self._versions.values())
-        # Versions no longer active may still have running enrollments waiting for their events,
-        # so their events stay listened: the catalog knows every version this process has seen.
-        listened = frozenset(name for journey in known for name in journey.events)
-        self._snapshot = CatalogSnapshot(active, listened)
-
-    @property
-    def snapshot(self) -> CatalogSnapshot:
-        return self._snapshot
-
-    @property
-    def active(self) -> list[ir.Journey]:
-        return list(self._snapshot.active)
-
-    def listens_to(self, event: str) -> bool:
-        """Whether any journey can react to `event`: the cheap test that keeps other events away from Temporal."""
-        return event in self._snapshot.listened
-
-    def encoded(self, journey: ir.Journey) -> dict[str, Any]:
-        """The journey as a workflow's input carries it, encoded once per version (the IR is frozen; never mutate the result)."""
-        key = (journey.id, journey.version)
-        found = self._encoded.get(key)
-        if found is None:
-            found = self._encoded.setdefault(key, journey.to_dict())
-        return found
-
-    def version(self, session: StoreSession, journey_id: str, version: str) -> ir.Journey | None:
-        key = (journey_id, version)
-        known = self._versions.get(key)
-        if known is not None:
-            return known
-        found = session.journey_version(journey_id, version)
-        if found is not None:
-            with self._lock:
-                self._versions.setdefault(key, found)
-        return found
-
-
-# --- the router -----------------------------------------------------------------
 
 
 @dataclass
@@ -301,7 +160,8 @@ class Router:
                 if not session.record_event(message_id, customer_id, ENTRY_EVENT, properties, at, at):
                     outcome.duplicate = True
                     return plan, [outcome]
-            self._enroll(session, journey, _CustomerEnrollments(session, customer_id), profile.template_context(), None, at, outcome, plan)
+            known = _CustomerEnrollments(session, customer_id)
+            self._enroll(journey, Broadcast(), known, profile.template_context(), None, at, outcome, plan)
             return plan, [outcome]
 
         return self._apply_leased([customer_id], route)[0]
@@ -411,11 +271,9 @@ class Router:
         known = _CustomerEnrollments(session, call.customer_id)
         message = EventMessage(call.message_id, call.event, dict(call.properties), call.timestamp.isoformat())
         self._deliver(session, known, message, outcome, plan)
-        context = profile.template_context()
+        context, tracked = profile.template_context(), Tracked(call.event, call.properties)
         for journey in catalog.active:
-            trigger = journey.trigger
-            if isinstance(trigger, ir.EventTrigger) and trigger.event == call.event and _holds(trigger.where, context, call.properties):
-                self._enroll(session, journey, known, context, message, call.received_at, outcome, plan)
+            self._enroll(journey, tracked, known, context, message, call.received_at, outcome, plan)
 
     def _route_identify(
         self, session: StoreSession, catalog: CatalogSnapshot, call: IdentifyCall, outcome: RoutingOutcome, plan: _Plan
@@ -424,15 +282,11 @@ class Router:
             outcome.duplicate = True
             return
         before, after = session.identify(call.customer_id, call.traits, call.timestamp)
-        old = before.template_context() if before else None
+        identified = Identified(before.template_context() if before else None)
         new = after.template_context()
         known = _CustomerEnrollments(session, call.customer_id)
         for journey in catalog.active:
-            trigger = journey.trigger
-            if not isinstance(trigger, ir.SegmentTrigger):
-                continue
-            if _holds(trigger.condition, new, {}) and not (old is not None and _holds(trigger.condition, old, {})):
-                self._enroll(session, journey, known, new, None, call.received_at, outcome, plan)
+            self._enroll(journey, identified, known, new, None, call.received_at, outcome, plan)
 
     def _deliver(
         self, session: StoreSession, known: _CustomerEnrollments, message: EventMessage, outcome: RoutingOutcome, plan: _Plan
@@ -445,28 +299,20 @@ class Router:
 
     def _enroll(
         self,
-        session: StoreSession,
         journey: ir.Journey,
+        cause: Cause,
         known: _CustomerEnrollments,
-        context: dict[str, Any],
+        customer: dict[str, Any],
         trigger: EventMessage | None,
         now: datetime,
         outcome: RoutingOutcome,
         plan: _Plan,
     ) -> None:
-        if not _holds(journey.entry.audience, context, trigger.properties if trigger else {}):
+        """Start an enrollment in `journey` if the entry rules (orchestrator/routing/entry.py) let `cause` enter the customer."""
+        decision = decide(journey, cause, customer, lambda: known.past_entries(journey.id), now)
+        if not decision.enter:
             return
-        entries = [e for e in known.all() if e.journey_id == journey.id]
-        if any(e.status == "running" for e in entries):
-            return  # never in the same journey twice at once
-        entry = journey.entry
-        if entries and entry.re_entry == "never":
-            return
-        last_entered = max(e.entered_at for e in entries) if entries else None
-        waited = last_entered is None or now >= last_entered + timedelta(seconds=entry.re_entry_after_seconds or 0)
-        if entries and entry.re_entry == "after" and not waited:
-            return
-        new_id = enrollment_id(journey.id, known.customer_id, len(entries) + 1)
+        new_id = enrollment_id(journey.id, known.customer_id, decision.number)
         known.start(new_id, journey, now)
         start = EnrollmentInput(self.catalog.encoded(journey), known.customer_id, new_id, trigger, revision=INTERPRETER_REVISION)
         plan.add(StartCall(known.customer_id, start, journey), outcome)
@@ -489,6 +335,9 @@ class _CustomerEnrollments:
     def running(self) -> list[Enrollment]:
         return [e for e in self.all() if e.status == "running"]
 
+    def past_entries(self, journey_id: str) -> list[PastEntry]:
+        return [PastEntry(e.entered_at, e.status == "running") for e in self.all() if e.journey_id == journey_id]
+
     def start(self, new_id: str, journey: ir.Journey, now: datetime) -> None:
         self._session.start_enrollment(new_id, journey.id, journey.version, self.customer_id, now)
         self.all().append(Enrollment(new_id, journey.id, journey.version, self.customer_id, "running", None, now, None))
@@ -507,13 +356,3 @@ def _warn_of_orphans(made: dict[tuple[str, ...], bool], plan: _Plan) -> None:
     for key in made:
         if key[0] == "start" and key not in wanted:
             log.warning("enrollment %s was started but its customer changed before it was recorded: it runs unindexed", key[1])
-
-
-def _holds(expression: str | None, customer: dict[str, Any], event: dict[str, Any]) -> bool:
-    if expression is None:
-        return True
-    try:
-        return bool(evaluate(expression, {"customer": customer, "event": event, "journey": {}}))
-    except (TemplateError, TypeError, ValueError, ArithmeticError) as exc:
-        log.info("condition %r is false: %s", expression, exc)
-        return False

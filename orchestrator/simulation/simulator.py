@@ -8,6 +8,9 @@ never called: a simulation must not open real support tickets.
 
 Scripted events are track calls, except `identify`, whose properties are traits
 merged into the profile at that moment (as the API's identify call does).
+Whether they enter the customer is decided by the entry rules the router uses
+(orchestrator/routing/entry.py); the customer file is the customer's first
+identify, and for a broadcast the simulation starts as its schedule fires.
 """
 
 from __future__ import annotations
@@ -25,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from jinja2 import TemplateError
 from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
 from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 from temporalio.service import RPCError, RPCStatusCode
@@ -35,7 +37,7 @@ from temporalio.worker import Worker
 from activities.journey_activities import JourneyActivities
 from orchestrator import ir
 from orchestrator.host.binaries import temporal_test_server
-from orchestrator.language.templating import evaluate
+from orchestrator.routing.entry import Broadcast, Cause, Identified, Tracked, decide
 from orchestrator.runtime.contracts import (
     EVENT_SIGNAL,
     INTERPRETER_REVISION,
@@ -214,7 +216,6 @@ class Simulator:
         ordered = sorted(events, key=lambda e: e.offset_seconds)
         end_offset = (ordered[-1].offset_seconds if ordered else 0) + horizon.total_seconds()
         enrollment_id = f"simulation-{journey.id}-{uuid.uuid4().hex[:8]}"
-        entry = _EntryRules(journey)
         recorder = WebhookRecorder()
         with httpx.Client(transport=httpx.MockTransport(recorder)) as http, ThreadPoolExecutor(4) as executor:
             worker = Worker(
@@ -227,18 +228,20 @@ class Simulator:
             async with worker, _clock(env) as clock:
                 shift = (start - clock.origin).total_seconds()
                 handle: WorkflowHandle[Any, EnrollmentResult] | None = None
-                if entry.at_start(_profile(store, customer_id)):
+                if _enters(journey, _at_start(journey), _profile(store, customer_id), start):
                     handle = await self._start(journey, customer_id, enrollment_id, None, shift, start, queue)
                 for number, event in enumerate(ordered):
                     await clock.advance_to(event.offset_seconds)
+                    at = start + timedelta(seconds=event.offset_seconds)
                     if event.name == IDENTIFY:
                         with store.session(lock_customer=customer_id) as session:
-                            session.identify(customer_id, dict(event.properties), start + timedelta(seconds=event.offset_seconds))
-                        if handle is None and entry.on_identify(_profile(store, customer_id)):
+                            before, after = session.identify(customer_id, dict(event.properties), at)
+                        identified = Identified(before.template_context() if before else None)
+                        if handle is None and _enters(journey, identified, after.template_context(), at):
                             handle = await self._start(journey, customer_id, enrollment_id, None, shift, start, queue)
                     elif handle is not None:
                         await _deliver(handle, _message(event, number, start))
-                    elif entry.on_event(_profile(store, customer_id), event):
+                    elif _enters(journey, Tracked(event.name, event.properties), _profile(store, customer_id), at):
                         handle = await self._start(journey, customer_id, enrollment_id, event, shift, start, queue)
                 if handle is None:
                     return _not_entered(journey, start)
@@ -353,47 +356,18 @@ def _message(event: ScriptedEvent, number: int, start: datetime) -> EventMessage
     return EventMessage(f"simulated-{number}", event.name, dict(event.properties), iso(at))
 
 
-def _holds(expression: str | None, context: dict[str, Any], event: dict[str, Any]) -> bool:
-    if expression is None:
-        return True
-    try:
-        return bool(evaluate(expression, {"customer": context, "event": event, "journey": {}}))
-    except (TemplateError, TypeError, ValueError, ArithmeticError):
-        return False
+def _at_start(journey: ir.Journey) -> Cause:
+    """What the start of a simulation is: the schedule firing for a broadcast, else the customer's first identify."""
+    return Broadcast() if isinstance(journey.trigger, ir.ScheduleTrigger) else Identified(None)
 
 
-class _EntryRules:
-    """Whether the customer enrolls, decided as the API would, as the scripted events play.
+def _enters(journey: ir.Journey, cause: Cause, customer: dict[str, Any], at: datetime) -> bool:
+    """The router's entry decision (orchestrator/routing/entry.py) for the simulated customer.
 
-    Event trigger: the first matching event whose audience check passes. Segment: at the start
-    when the profile matches, else at the first identify that makes it *start* to match.
-    Schedule: at the start (the simulated broadcast), if the audience matches.
+    They have never entered the journey, and the simulation follows their first enrollment only:
+    it is asked until that enrollment starts, and later events reach that enrollment or nobody.
     """
-
-    def __init__(self, journey: ir.Journey) -> None:
-        self.trigger = journey.trigger
-        self.audience = journey.entry.audience
-        self.matched = False
-
-    def at_start(self, customer: dict[str, Any]) -> bool:
-        if isinstance(self.trigger, ir.ScheduleTrigger):
-            return _holds(self.audience, customer, {})
-        if isinstance(self.trigger, ir.SegmentTrigger):
-            self.matched = _holds(self.trigger.condition, customer, {})
-            return self.matched and _holds(self.audience, customer, {})
-        return False
-
-    def on_identify(self, customer: dict[str, Any]) -> bool:
-        if not isinstance(self.trigger, ir.SegmentTrigger):
-            return False
-        was, self.matched = self.matched, _holds(self.trigger.condition, customer, {})
-        return self.matched and not was and _holds(self.audience, customer, {})
-
-    def on_event(self, customer: dict[str, Any], event: ScriptedEvent) -> bool:
-        trigger = self.trigger
-        if not isinstance(trigger, ir.EventTrigger) or event.name != trigger.event:
-            return False
-        return _holds(trigger.where, customer, event.properties) and _holds(self.audience, customer, event.properties)
+    return decide(journey, cause, customer, lambda: (), at).enter
 
 
 def _not_entered(journey: ir.Journey, start: datetime) -> Timeline:

@@ -25,7 +25,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from orchestrator.routing.router import Call, Router
+from orchestrator.routing.calls import Call
+from orchestrator.routing.router import Router
 from orchestrator.store import Store
 from orchestrator.store.values import Delivery, ProviderEvent
 

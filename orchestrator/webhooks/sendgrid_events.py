@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from orchestrator.routing.router import IdentifyCall, TrackCall
+from orchestrator.routing.calls import IdentifyCall, TrackCall
 from orchestrator.store import Profile, StoreSession
 from orchestrator.store.values import Delivery, ProviderEvent
 from orchestrator.webhooks.errors import PayloadError

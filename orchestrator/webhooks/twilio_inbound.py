@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from orchestrator.routing.router import IdentifyCall, TrackCall
+from orchestrator.routing.calls import IdentifyCall, TrackCall
 from orchestrator.store import Profile, StoreSession
 from orchestrator.store.profiles import SMS_STOP_TRAIT, stop_record
 from orchestrator.store.values import ProviderEvent

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from orchestrator.routing.router import IdentifyCall, TrackCall
+from orchestrator.routing.calls import IdentifyCall, TrackCall
 from orchestrator.store import StoreSession
 from orchestrator.store.values import ProviderEvent
 from orchestrator.webhooks.errors import PayloadError

@@ -22,8 +22,8 @@ from orchestrator.api import create_app
 from orchestrator.api.state import ApiRuntime
 from orchestrator.compiler import compile_file, compile_text
 from orchestrator.host.worker import build_worker
+from orchestrator.routing.calls import TemporalCall
 from orchestrator.routing.gateway import LoopGateway
-from orchestrator.routing.router import TemporalCall
 from orchestrator.store import Store
 
 JOURNEYS = Path(__file__).parents[2] / "journeys"

@@ -13,8 +13,8 @@ from temporalio.service import RetryConfig
 
 from orchestrator.host.devserver import free_port
 from orchestrator.routing import router as routing
+from orchestrator.routing.calls import SignalCall, TemporalCall, TemporalUnavailable
 from orchestrator.routing.gateway import FAIL_FAST_SECONDS, LoopGateway
-from orchestrator.routing.router import SignalCall, TemporalCall, TemporalUnavailable
 from orchestrator.runtime.contracts import EventMessage
 from orchestrator.store.schema import enrollments, events
 from tests.api.support import QUICK_CART, Stack, compiled, count_rows, open_stack

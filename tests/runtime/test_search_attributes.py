@@ -17,8 +17,8 @@ import pytest
 from temporalio.client import WorkflowHandle, WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 
+from orchestrator.routing.calls import SignalCall, StartCall
 from orchestrator.routing.gateway import LoopGateway
-from orchestrator.routing.router import SignalCall, StartCall
 from orchestrator.runtime.contracts import (
     EVENT_SIGNAL,
     INTERPRETER_REVISION,

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from activities.providers import message_reference
-from orchestrator.routing.router import SignalCall, TemporalCall, TemporalUnavailable
+from orchestrator.routing.calls import SignalCall, TemporalCall, TemporalUnavailable
 from orchestrator.store import Delivery, Profile, Store
 from orchestrator.store.schema import events, provider_events
 

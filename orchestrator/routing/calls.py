@@ -1,0 +1,100 @@
+"""What routing takes in and hands out: identify and track calls, their outcomes, and the Temporal calls they need.
+
+The API, the webhooks and the broadcast activity build `TrackCall`s and
+`IdentifyCall`s; the router (orchestrator/routing/router.py) plans a
+`StartCall` or `SignalCall` for each enrollment a call starts or reaches, and
+makes them through a `TemporalGateway` (orchestrator/routing/gateway.py in
+production, fakes in tests).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from orchestrator import ir
+from orchestrator.runtime.contracts import EnrollmentInput, EventMessage
+from orchestrator.store import ProfileFieldError
+
+
+@dataclass(frozen=True)
+class TrackCall:
+    customer_id: str
+    event: str
+    properties: dict[str, Any]
+    message_id: str
+    timestamp: datetime
+    received_at: datetime
+
+
+@dataclass(frozen=True)
+class IdentifyCall:
+    customer_id: str
+    traits: dict[str, Any]
+    message_id: str
+    timestamp: datetime
+    received_at: datetime
+
+
+Call = TrackCall | IdentifyCall
+
+
+@dataclass
+class RoutingOutcome:
+    """What one call did, for logs and for the API's answer."""
+
+    duplicate: bool = False
+    enrolled: list[str] = field(default_factory=list)
+    signalled: list[str] = field(default_factory=list)
+
+
+class CallRejected(ValueError):
+    """The store refused call number `index` of a batch (a bad trait value): nothing of the batch was applied."""
+
+    def __init__(self, index: int, error: ProfileFieldError) -> None:
+        super().__init__(f"call {index}: {error}")
+        self.index = index
+        self.error = error
+
+
+class TemporalUnavailable(RuntimeError):
+    """Temporal did not confirm a call: the caller must not report the event as accepted."""
+
+
+# --- the Temporal side ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StartCall:
+    """Start the workflow of a new enrollment."""
+
+    customer_id: str
+    start: EnrollmentInput
+    journey: ir.Journey
+
+
+@dataclass(frozen=True)
+class SignalCall:
+    """Deliver an event to a running enrollment."""
+
+    customer_id: str
+    enrollment_id: str
+    event: EventMessage
+
+
+TemporalCall = StartCall | SignalCall
+
+
+class TemporalGateway(Protocol):
+    """The Temporal calls routing makes: idempotent, and blocking until Temporal has them durably."""
+
+    def execute(self, calls: Sequence[TemporalCall]) -> list[bool]:
+        """Make `calls`; one customer's strictly in the given order, different customers' possibly at once.
+
+        Returns one flag per call: True when the enrollment was started (or existed) or the event
+        delivered, False when a signalled enrollment had already ended (nothing to deliver).
+        Raises TemporalUnavailable when any call is not confirmed.
+        """
+        ...

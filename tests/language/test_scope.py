@@ -1,0 +1,53 @@
+"""The one expression scope: the names the compiler checks are the names every reader gets, holding the same fields."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from orchestrator.language.scope import JourneyInScope, expression_scope, holds
+from orchestrator.language.templating import MESSAGE_SCOPE, SCOPE, WEBHOOK_SCOPE, evaluate, render
+
+CUSTOMER = {"id": "c-1", "plan": "pro"}
+
+
+def test_the_scope_has_exactly_the_names_the_compiler_lets_templates_read() -> None:
+    journey = JourneyInScope("cart", "v1")
+    assert tuple(expression_scope(CUSTOMER, None, journey)) == SCOPE
+    assert tuple(expression_scope(CUSTOMER, None, journey, secrets={})) == WEBHOOK_SCOPE
+    assert tuple(expression_scope(CUSTOMER, None, journey, unsubscribe_url="https://u.example")) == MESSAGE_SCOPE
+
+
+def test_journey_holds_id_and_version_and_the_step_where_there_is_one() -> None:
+    assert expression_scope(CUSTOMER, None, JourneyInScope("cart", "v1"))["journey"] == {"id": "cart", "version": "v1"}
+    in_step = expression_scope(CUSTOMER, None, JourneyInScope("cart", "v1", "reminder"))
+    assert render("{{ journey.id }}/{{ journey.version }}/{{ journey.step }}", in_step) == "cart/v1/reminder"
+
+
+def test_no_event_and_no_journey_read_as_empty() -> None:
+    scope = expression_scope(CUSTOMER, None, None)
+    assert scope["event"] == {} and scope["journey"] == {}
+    assert evaluate("event.total is defined or journey.id is defined", scope) is False
+
+
+@pytest.mark.parametrize(
+    ("expression", "expected"),
+    [
+        (None, True),  # no condition
+        ("customer.plan == 'pro' and event.total > 10", True),
+        ("journey.id == 'cart' and journey.version == 'v1'", True),
+        ("customer.plan == 'free'", False),
+        ("customer.country == 'US'", False),  # a missing trait: the condition fails, so it is false
+        ("event.total > 'ten'", False),  # a number compared with text
+        ("1 / 0", False),
+    ],
+)
+def test_a_condition_holds_when_true_and_is_false_when_it_fails(expression: str | None, expected: bool) -> None:
+    assert holds(expression, expression_scope(CUSTOMER, {"total": 20}, JourneyInScope("cart", "v1"))) is expected
+
+
+def test_a_failing_condition_is_logged_with_its_journey(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger="orchestrator.language.scope"):
+        holds("customer.country == 'US'", expression_scope(CUSTOMER, None, JourneyInScope("cart", "v1")))
+    assert "condition \"customer.country == 'US'\" of cart is false" in caplog.text
