@@ -1,4 +1,5 @@
-"""Rules beyond the schema: expressions and templates, channel fields, time values, triggers.
+"""Rules beyond the schema: triggers, entry, goal, exit_on and settings here; each step's own rules in its kind
+(orchestrator/compiler/steps/); then the warning for `event` read where no trigger event exists.
 
 Each check reads the document leniently (a value of the wrong type was already
 reported by the schema) so that one mistake never hides the others.
@@ -12,19 +13,12 @@ from croniter import croniter
 
 from orchestrator.compiler import values
 from orchestrator.compiler.diagnostics import Severity
-from orchestrator.compiler.source import JourneySource, Path_, mapping, step_kind, text
-from orchestrator.compiler.template_files import load_template
-from orchestrator.language.templating import MESSAGE_SCOPE, WEBHOOK_SCOPE, reads_event
+from orchestrator.compiler.source import JourneySource, Path_, mapping, text
+from orchestrator.compiler.steps import STEP_KINDS, kind_of
+from orchestrator.language.templating import reads_event
 from orchestrator.language.timeparse import is_timezone, utc_instant
 
-_CHANNEL_NAMES = {"email": "an email", "sms": "an SMS", "push": "a push"}
 _EXPRESSION_KEYS = frozenset({"where", "when", "audience", "until_date", "segment"})
-
-CHANNEL_FIELDS = {
-    "email": {"subject", "preheader", "body", "template"},
-    "sms": {"body", "template"},
-    "push": {"title", "body", "template", "url"},
-}
 
 
 def check_semantics(source: JourneySource) -> None:
@@ -43,7 +37,7 @@ def check_semantics(source: JourneySource) -> None:
             values.expression(source, ("exit_on", n, "where"), mapping(item).get("where"))
     _check_settings(source, mapping(doc.get("settings")))
     for index, step in source.steps():
-        _check_step(source, ("steps", index), step)
+        _check_step(source, index, step)
     if "event" not in trigger:
         _warn_event_without_trigger_event(source, "segment" if "segment" in trigger else "schedule")
 
@@ -96,131 +90,21 @@ def _check_settings(source: JourneySource, settings: dict[str, Any]) -> None:
     values.duration(source, ("settings", "frequency_cap", "per"), mapping(settings.get("frequency_cap")).get("per"))
 
 
-def _check_step(source: JourneySource, at: Path_, step: dict[str, Any]) -> None:
-    kind = step_kind(step)
-    body = step.get(kind) if kind else None
-    if kind == "send" and isinstance(body, dict):
-        _check_send(source, (*at, "send"), body)
-    elif kind == "wait":
-        _check_wait(source, (*at, "wait"), body)
-    elif kind == "wait_for" and isinstance(body, dict):
-        values.expression(source, (*at, "wait_for", "where"), body.get("where"))
-        values.duration(source, (*at, "wait_for", "within"), body.get("within"))
-        if "timeout_next" in body and "within" not in body:
-            source.report(
-                (*at, "wait_for", "timeout_next"),
-                "timeout-without-within",
-                "timeout_next needs `within`: say how long to wait before taking it",
-            )
-        elif "within" not in body:
-            source.report(
-                (*at, "wait_for"),
-                "wait-forever",
-                f"waits for '{body.get('event')}' forever if it never comes; add `within` and `timeout_next`",
-                severity=Severity.WARNING,
-            )
-    elif kind == "branch" and isinstance(body, list):
-        _check_branch(source, (*at, "branch"), body)
-    elif kind == "split" and isinstance(body, dict):
-        names: set[str] = set()
-        for n, path in enumerate(body.get("paths") or []):
-            name = text(mapping(path).get("name"))
-            if name is not None and name in names:
-                source.report(
-                    (*at, "split", "paths", n, "name"),
-                    "duplicate-split-path",
-                    f"split path '{name}' is named twice; reports need distinct names",
-                )
-            names.add(name or "")
-    elif kind == "update" and isinstance(body, dict):
-        for key, value in mapping(body.get("compute")).items():
-            values.expression(source, (*at, "update", "compute", key), value)
-    elif kind == "webhook" and isinstance(body, dict):
-        values.template(source, (*at, "webhook", "url"), body.get("url"), WEBHOOK_SCOPE)
-        for key, value in mapping(body.get("headers")).items():
-            values.template(source, (*at, "webhook", "headers", key), value, WEBHOOK_SCOPE)
-        _check_webhook_body(source, (*at, "webhook", "body"), body.get("body"))
-        values.duration(source, (*at, "webhook", "timeout"), body.get("timeout"))
-
-
-def _check_send(source: JourneySource, at: Path_, send: dict[str, Any]) -> None:
-    channel = send.get("channel")
-    for key in ("subject", "preheader", "title", "body", "url"):
-        values.template(source, (*at, key), send.get(key), MESSAGE_SCOPE)
-    has_body = "body" in send or "template" in send
-    if "body" in send and "template" in send:
-        source.report((*at, "template"), "body-and-template", "give either an inline `body` or a `template` file, not both")
-    if "template" in send:
-        load_template(source, (*at, "template"), send.get("template"))
-    channels = [channel] if isinstance(channel, str) else channel if isinstance(channel, list) else []
-    if not channels or any(not isinstance(c, str) or c not in CHANNEL_FIELDS for c in channels):
-        return  # the schema reports it
-    for position, name in enumerate(channels):
-        missing: list[str] = []
-        if name == "email":
-            if "subject" not in send:
-                missing.append("subject")
-            if not has_body:
-                missing.append("body or template")
-        elif name == "sms" and not has_body:
-            missing.append("body (or template)")
-        elif name == "push" and "title" not in send and not has_body:
-            missing.append("title or body")
-        if missing:
-            which = f"{_CHANNEL_NAMES[name]} message" if position == 0 else f"the {name} fallback"
-            source.report(at, "send-missing-field", f"{which} needs {' and '.join(missing)}")
-    for key in ("subject", "preheader", "title", "url"):
-        if key in send and not any(key in CHANNEL_FIELDS[c] for c in channels):
-            source.report(
-                (*at, key),
-                "unused-field",
-                f"`{key}` is not used by {' or '.join(dict.fromkeys(channels))} messages and will be ignored",
-                on_key=True,
-                severity=Severity.WARNING,
-            )
-
-
-def _check_wait(source: JourneySource, at: Path_, wait: Any) -> None:
-    if isinstance(wait, str):
-        values.duration(source, at, wait)
-        return
-    wait = mapping(wait)
-    values.time_of_day(source, (*at, "until"), wait.get("until"))
-    values.expression(source, (*at, "until_date"), wait.get("until_date"))
-    values.duration(source, (*at, "offset"), wait.get("offset"), signed=True)
-    values.time_of_day(source, (*at, "at"), wait.get("at"))
-
-
-def _check_branch(source: JourneySource, at: Path_, items: list[Any]) -> None:
-    else_at = [n for n, item in enumerate(items) if "else" in mapping(item)]
-    for n, item in enumerate(items):
-        values.expression(source, (*at, n, "when"), mapping(item).get("when"))
-    if not else_at:
-        source.report(at, "branch-without-else", "a branch needs a final `- else: <step>` for customers who match no condition")
-    for n in else_at:
-        if n != len(items) - 1:
-            source.report((*at, n), "else-not-last", "`else` must be the last item: conditions after it can never match")
-
-
-def _check_webhook_body(source: JourneySource, at: Path_, body: Any) -> None:
-    if isinstance(body, str):
-        values.template(source, at, body, WEBHOOK_SCOPE)
-    elif isinstance(body, dict):
-        for key, value in body.items():
-            _check_webhook_body(source, (*at, key), value)
-    elif isinstance(body, list):
-        for n, value in enumerate(body):
-            _check_webhook_body(source, (*at, n), value)
+def _check_step(source: JourneySource, index: int, step: dict[str, Any]) -> None:
+    kind = kind_of(step)
+    if kind is not None:
+        kind.check(source, ("steps", index, kind.name), step.get(kind.name))
 
 
 def _warn_event_without_trigger_event(source: JourneySource, trigger_kind: str) -> None:
     """In segment and schedule journeys `event` is empty, except in the `where` of the event being matched."""
     message = f"`event` is the triggering event, and a {trigger_kind}-triggered journey has none; use `customer` instead"
     for at, value in _all_strings(source.document, ()):
-        if not at or at[0] not in ("steps", "entry") or (len(at) > 3 and at[2] == "wait_for"):
+        kind = STEP_KINDS.get(at[2]) if len(at) > 3 else None  # the kind whose body `at` is in
+        if not at or at[0] not in ("steps", "entry") or (kind is not None and kind.awaits_event):
             continue
         expression = at[-1] in _EXPRESSION_KEYS or "compute" in at
-        if at[-1] == "template" and len(at) > 3 and at[2] == "send":
+        if kind is not None and at[-1] in kind.template_file_keys:
             content = source.templates.get(value)
             if content is not None and reads_event(content, expression=False):
                 source.report(at, "no-trigger-event", f"template '{value}': {message}", severity=Severity.WARNING)

@@ -9,8 +9,6 @@ from typing import Any
 from orchestrator.compiler.diagnostics import Diagnostic, Severity
 from orchestrator.compiler.yaml_loader import Loc, LocDict, LocList, locate
 
-STEP_KINDS = ("send", "wait", "wait_for", "branch", "split", "update", "webhook", "exit")
-
 Path_ = tuple[str | int, ...]
 """Where a node is in the document: keys and list indexes from the top (`("steps", 2, "send", "subject")`)."""
 
@@ -101,13 +99,6 @@ def dotted(path: Path_) -> str:
     for part in path:
         result += f"[{part}]" if isinstance(part, int) else (f".{part}" if result else str(part))
     return result or "journey"
-
-
-def step_kind(step: dict[str, Any]) -> str | None:
-    for kind in STEP_KINDS:
-        if kind in step:
-            return kind
-    return None
 
 
 def mapping(value: Any) -> dict[str, Any]:
