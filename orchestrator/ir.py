@@ -8,6 +8,8 @@ persisted format: add fields with defaults, never rename or remove one.
 
 Durations are whole seconds; times of day are "HH:MM" strings; expressions and
 templates are kept as source text and evaluated by `orchestrator.language.templating`.
+Step classes also state facts about their kind (`StepFacts`) as class attributes,
+which are no part of the JSON form.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import json
 import types
 import typing
 from dataclasses import dataclass, fields, is_dataclass
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal, Protocol
 
 IR_FORMAT = 1
 """Bumped when the IR changes in a way old interpreters cannot read."""
@@ -113,6 +115,26 @@ class Settings:
 # --- steps ------------------------------------------------------------------
 
 
+class StepFacts(Protocol):
+    """What every step class says about its kind, for the runtime and the compiler alike.
+
+    Class attributes, not fields: they are no part of the JSON form. The runtime
+    may not import the compiler, so facts both need live here, once, and the
+    compiler's step kinds (orchestrator/compiler/steps/) read them from the classes
+    they lower to.
+    """
+
+    rests: ClassVar[bool]
+    """An enrollment blocks here until a time or an event (the wait kinds). A loop that passes
+    such a step is no busy loop (the compiler's loop-without-wait rule), and it is a step the
+    start call may show as CurrentStep (orchestrator/runtime/search_attributes.py)."""
+    passes_in_one_go: ClassVar[bool]
+    """Over in a moment and always on to `next` (the class has one), so the start call may look
+    past it for the step the enrollment will rest at. A send held by quiet hours upserts its own
+    step while held; a webhook may retry a failing endpoint for minutes without showing its step,
+    so it does not pass in one go; branches and splits do not have one fixed way on."""
+
+
 @dataclass(frozen=True)
 class TemplateVariant:
     """The content of a per-locale variant of a send's template file (`templates/x.fr_CA.html`)."""
@@ -147,6 +169,8 @@ class SendStep:
     """Per-locale variants of the template file; a customer gets the most specific match, else `body`."""
     fallback: tuple[Channel, ...] = ()
     kind: Literal["send"] = "send"
+    rests: ClassVar[bool] = False
+    passes_in_one_go: ClassVar[bool] = True
 
 
 @dataclass(frozen=True)
@@ -157,6 +181,8 @@ class WaitStep:
     seconds: int
     next: str
     kind: Literal["wait"] = "wait"
+    rests: ClassVar[bool] = True
+    passes_in_one_go: ClassVar[bool] = False
 
 
 @dataclass(frozen=True)
@@ -168,6 +194,8 @@ class WaitUntilStep:
     next: str
     days: tuple[str, ...] = ()
     kind: Literal["wait_until"] = "wait_until"
+    rests: ClassVar[bool] = True
+    passes_in_one_go: ClassVar[bool] = False
 
 
 @dataclass(frozen=True)
@@ -184,6 +212,8 @@ class WaitUntilDateStep:
     at: str | None = None
     repeat: Literal["yearly"] | None = None
     kind: Literal["wait_until_date"] = "wait_until_date"
+    rests: ClassVar[bool] = True
+    passes_in_one_go: ClassVar[bool] = False
 
 
 @dataclass(frozen=True)
@@ -197,6 +227,8 @@ class WaitForStep:
     within_seconds: int | None = None
     timeout_next: str | None = None
     kind: Literal["wait_for"] = "wait_for"
+    rests: ClassVar[bool] = True
+    passes_in_one_go: ClassVar[bool] = False
 
 
 @dataclass(frozen=True)
@@ -213,6 +245,8 @@ class BranchStep:
     cases: tuple[BranchCase, ...]
     else_next: str
     kind: Literal["branch"] = "branch"
+    rests: ClassVar[bool] = False
+    passes_in_one_go: ClassVar[bool] = False
 
 
 @dataclass(frozen=True)
@@ -234,6 +268,8 @@ class SplitStep:
     paths: tuple[SplitPath, ...]
     holdout_weight: float = 0
     kind: Literal["split"] = "split"
+    rests: ClassVar[bool] = False
+    passes_in_one_go: ClassVar[bool] = False
 
 
 @dataclass(frozen=True)
@@ -246,6 +282,8 @@ class UpdateStep:
     compute: dict[str, str] | None = None
     unset: tuple[str, ...] = ()
     kind: Literal["update"] = "update"
+    rests: ClassVar[bool] = False
+    passes_in_one_go: ClassVar[bool] = True
 
 
 @dataclass(frozen=True)
@@ -260,6 +298,8 @@ class WebhookStep:
     body: Any = None
     timeout_seconds: int = 10
     kind: Literal["webhook"] = "webhook"
+    rests: ClassVar[bool] = False
+    passes_in_one_go: ClassVar[bool] = False
 
 
 @dataclass(frozen=True)
@@ -269,6 +309,8 @@ class ExitStep:
     id: str
     reason: str | None = None
     kind: Literal["exit"] = "exit"
+    rests: ClassVar[bool] = False
+    passes_in_one_go: ClassVar[bool] = False
 
 
 Step = SendStep | WaitStep | WaitUntilStep | WaitUntilDateStep | WaitForStep | BranchStep | SplitStep | UpdateStep | WebhookStep | ExitStep

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import typing
 from pathlib import Path
 from typing import Any
 
@@ -164,6 +165,16 @@ def test_a_journey_with_every_step_kind_round_trips_through_dict_and_json(all_ki
     }
     assert_round_trips(all_kinds)
     assert all(step["kind"] for step in all_kinds.to_dict()["steps"])
+
+
+@pytest.mark.parametrize("cls", typing.get_args(ir.Step), ids=lambda cls: cls.__name__)
+def test_every_step_class_states_its_facts_outside_the_json_form(cls):
+    assert {"rests", "passes_in_one_go"} <= set(vars(cls)), "state ir.StepFacts on the class itself"
+    assert not (cls.rests and cls.passes_in_one_go), "a step that rests does not pass in one go"
+    names = {f.name for f in dataclasses.fields(cls)}
+    assert not names & {"rests", "passes_in_one_go"}, "facts are class attributes, not fields of the persisted form"
+    if cls.passes_in_one_go:
+        assert "next" in names, "the start call follows `next` past a step that passes in one go"
 
 
 @pytest.mark.parametrize(

@@ -4,9 +4,11 @@ Stages, in order (each reports everything it finds):
 1. `yaml_loader` parses YAML 1.2 keeping the line and column of every node, and finds duplicate keys.
 2. `schema` validates against schemas/journey.schema.json and explains each failure.
 3. `flow` checks step ids, `next` targets, reachability and loops that never wait.
-4. `semantics` checks expressions, templates, channel fields, time values and triggers.
+4. `semantics` checks triggers, entry, goal and settings, and each step by its kind.
 5. `lower` builds the IR (`orchestrator.ir.Journey`), versioned by a hash of its content.
 `project` runs this over files and folders and checks journey ids across a folder.
+Each step kind is one module in `steps/` (its edges, checks, lowering and drawing);
+`flow`, `semantics`, `lower` and `diagram` go through that registry and name no kind.
 """
 
 from orchestrator.compiler.diagnostics import Diagnostic, Severity, format_diagnostics, has_errors

@@ -3,57 +3,47 @@
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+from collections.abc import Iterator
+from typing import Any
 
-from orchestrator.compiler.source import JourneySource, mapping, step_kind, text
+from orchestrator.compiler.source import JourneySource, text
+from orchestrator.compiler.steps import Edge, StepKind, kind_of
+from orchestrator.compiler.yaml_loader import LocDict
 from orchestrator.ir import END
-
-FALLS_THROUGH = frozenset({"send", "wait", "wait_for", "update", "webhook"})
-WAITS = frozenset({"wait", "wait_for"})
-
-
-@dataclass(frozen=True)
-class Edge:
-    source: str
-    target: str
-    path: tuple[str | int, ...]
-    """Where the reference is written (the step's id for an implicit fall-through)."""
 
 
 def edges(source: JourneySource) -> list[Edge]:
     """Every transition in the journey, including implicit fall-through to the following step."""
-    steps = source.steps()
     result: list[Edge] = []
+    for index, step, step_id, kind, onward in _steps(source):
+        if onward is not None:
+            result.append(onward)
+        result.extend(kind.edges(step_id, ("steps", index, kind.name), step.get(kind.name)))
+    return result
+
+
+def onward_steps(source: JourneySource) -> dict[str, str]:
+    """Where each step of a kind that goes on goes: its `next`, else the following step (`end` after the last)."""
+    return {step_id: onward.target for _, _, step_id, _, onward in _steps(source) if onward is not None}
+
+
+def _steps(source: JourneySource) -> Iterator[tuple[int, LocDict, str, StepKind[Any], Edge | None]]:
+    """Each step with an id and a kind, and its edge on to the next step (None for a kind that does not go on)."""
+    steps = source.steps()
     for position, (index, step) in enumerate(steps):
         step_id = text(step.get("id"))
-        kind = step_kind(step)
+        kind = kind_of(step)
         if step_id is None or kind is None:
             continue
-        base: tuple[str | int, ...] = ("steps", index)
-        if kind in FALLS_THROUGH:
+        onward = None
+        if kind.goes_on:
             explicit = text(step.get("next"))
             if explicit is not None:
-                result.append(Edge(step_id, explicit, (*base, "next")))
+                onward = Edge(step_id, explicit, ("steps", index, "next"))
             else:
                 following = text(steps[position + 1][1].get("id")) if position + 1 < len(steps) else END
-                result.append(Edge(step_id, following or END, (*base, "id")))
-        if kind == "wait_for":
-            timeout = text(mapping(step.get("wait_for")).get("timeout_next"))
-            if timeout is not None:
-                result.append(Edge(step_id, timeout, (*base, "wait_for", "timeout_next")))
-        if kind == "branch" and isinstance(step.get("branch"), list):
-            for n, item in enumerate(step["branch"]):
-                item = mapping(item)
-                for key in ("next", "else"):
-                    target = text(item.get(key))
-                    if target is not None:
-                        result.append(Edge(step_id, target, (*base, "branch", n, key)))
-        if kind == "split" and isinstance(mapping(step.get("split")).get("paths"), list):
-            for n, path in enumerate(step["split"]["paths"]):
-                target = text(mapping(path).get("next"))
-                if target is not None:
-                    result.append(Edge(step_id, target, (*base, "split", "paths", n, "next")))
-    return result
+                onward = Edge(step_id, following or END, ("steps", index, "id"))
+        yield index, step, step_id, kind, onward
 
 
 def check_flow(source: JourneySource) -> None:
@@ -87,15 +77,19 @@ def _check_step_ids(source: JourneySource) -> None:
 
 def _check_next_allowed(source: JourneySource) -> None:
     for index, step in source.steps():
-        kind = step_kind(step)
-        if "next" in step and kind is not None and kind not in FALLS_THROUGH:
-            where = "ends the enrollment" if kind == "exit" else f"chooses where to go in its own `{kind}` items"
+        kind = kind_of(step)
+        if "next" in step and kind is not None and not kind.goes_on:
             source.report(
                 ("steps", index, "next"),
                 "next-not-allowed",
-                f"a {kind} step {where}, so `next` here would be ignored; remove it",
+                f"a {kind.name} step {kind.why_no_next}, so `next` here would be ignored; remove it",
                 on_key=True,
             )
+
+
+def _rests(step: LocDict) -> bool:
+    kind = kind_of(step)
+    return kind is not None and kind.rests
 
 
 def _check_targets(source: JourneySource, all_edges: list[Edge], ids: dict[str, int]) -> None:
@@ -132,10 +126,10 @@ def _check_reachable(source: JourneySource, all_edges: list[Edge], ids: dict[str
 
 def _check_loops(source: JourneySource, all_edges: list[Edge], ids: dict[str, int]) -> None:
     """A cycle that passes no wait would spin forever without pause, so it is an error."""
-    kinds = {text(step.get("id")): step_kind(step) for _, step in source.steps()}
+    rests = {text(step.get("id")): _rests(step) for _, step in source.steps()}
     successors: dict[str, list[Edge]] = {}
     for edge in all_edges:
-        if kinds.get(edge.source) not in WAITS and edge.target in ids and kinds.get(edge.target) not in WAITS:
+        if not rests.get(edge.source) and edge.target in ids and not rests.get(edge.target):
             successors.setdefault(edge.source, []).append(edge)
     reported: set[frozenset[str]] = set()
     # Iterative DFS: an edge to a step still on the stack closes a loop.

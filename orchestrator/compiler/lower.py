@@ -5,19 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from orchestrator import ir
-from orchestrator.compiler.flow import edges
-from orchestrator.compiler.source import JourneySource, step_kind
+from orchestrator.compiler.flow import onward_steps
+from orchestrator.compiler.source import JourneySource
+from orchestrator.compiler.steps import kind_lowered_to, kind_of
+from orchestrator.compiler.values import hhmm, seconds
 from orchestrator.language.timeparse import parse_duration, utc_instant
-from orchestrator.personalization.locales import variant_tag
-
-_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 def lower(source: JourneySource) -> ir.Journey:
     doc = source.document
-    # Fall-through and `next` edges are the ones written at ("steps", i, "id" | "next").
-    following = {e.source: e.target for e in edges(source) if len(e.path) == 3}
-    steps = tuple(_step(source, step, following.get(step["id"], ir.END)) for _, step in source.steps())
+    onward = onward_steps(source)
+    steps = tuple(_step(source, step, onward.get(step["id"], ir.END)) for _, step in source.steps())
     fields: dict[str, Any] = {
         "id": doc["id"],
         "name": doc["name"],
@@ -46,12 +44,9 @@ def listened_events(journey: ir.Journey) -> tuple[str, ...]:
         names.add(journey.trigger.event)
     if journey.goal:
         names.add(journey.goal.event)
-    names.update(s.event for s in journey.steps if isinstance(s, ir.WaitForStep))
+    for step in journey.steps:
+        names.update(kind_lowered_to(step).listens(step))
     return tuple(sorted(names))
-
-
-def _seconds(value: str | None, *, signed: bool = False) -> int | None:
-    return None if value is None else parse_duration(value, signed=signed)
 
 
 def _event_filter(value: Any) -> ir.EventFilter:
@@ -74,14 +69,14 @@ def _trigger(trigger: dict[str, Any]) -> ir.Trigger:
 def _entry(entry: dict[str, Any]) -> ir.Entry:
     re_entry = entry.get("re_entry", "never")
     if isinstance(re_entry, dict):
-        return ir.Entry(entry.get("audience"), "after", _seconds(re_entry["after"]))
+        return ir.Entry(entry.get("audience"), "after", seconds(re_entry["after"]))
     return ir.Entry(entry.get("audience"), re_entry)
 
 
 def _goal(goal: dict[str, Any] | None) -> ir.Goal | None:
     if goal is None:
         return None
-    return ir.Goal(goal["event"], goal.get("where"), _seconds(goal.get("within")))
+    return ir.Goal(goal["event"], goal.get("where"), seconds(goal.get("within")))
 
 
 def _settings(settings: dict[str, Any]) -> ir.Settings:
@@ -89,100 +84,13 @@ def _settings(settings: dict[str, Any]) -> ir.Settings:
     cap = settings.get("frequency_cap")
     return ir.Settings(
         timezone=settings.get("timezone", "UTC"),
-        quiet_hours=ir.QuietHours(_hhmm(quiet["from"]), _hhmm(quiet["to"])) if quiet else None,
+        quiet_hours=ir.QuietHours(hhmm(quiet["from"]), hhmm(quiet["to"])) if quiet else None,
         frequency_cap=ir.FrequencyCap(cap["max"], parse_duration(cap["per"])) if cap else None,
     )
 
 
-def _hhmm(value: str) -> str:
-    hours, minutes = value.strip().split(":")
-    return f"{int(hours):02d}:{minutes}"
-
-
-def _variants(source: JourneySource, template: str | None) -> tuple[ir.TemplateVariant, ...]:
-    """The per-locale variants of a template file that the semantic checks read, ordered by locale."""
-    if not template:
-        return ()
-    found = {tag: body for path, body in source.templates.items() if (tag := variant_tag(template, path))}
-    return tuple(ir.TemplateVariant(tag, found[tag]) for tag in sorted(found))
-
-
-def _step(source: JourneySource, step: dict[str, Any], following: str) -> ir.Step:
-    step_id: str = step["id"]
-    kind = step_kind(step)
-    body = step[kind] if kind else None
-    if kind == "send":
-        template = body.get("template")
-        channels = [body["channel"]] if isinstance(body["channel"], str) else list(body["channel"])
-        return ir.SendStep(
-            id=step_id,
-            channel=channels[0],
-            next=following,
-            category=body.get("category", "marketing"),
-            subject=body.get("subject"),
-            preheader=body.get("preheader"),
-            title=body.get("title"),
-            body=source.templates[template] if template else body.get("body"),
-            url=body.get("url"),
-            template_path=template,
-            fallback=tuple(channels[1:]),
-            variants=_variants(source, template),
-        )
-    if kind == "wait":
-        if isinstance(body, str):
-            return ir.WaitStep(step_id, parse_duration(body), following)
-        if "until" in body:
-            days = tuple(d for d in _WEEKDAYS if d in body.get("days", ()))
-            return ir.WaitUntilStep(step_id, _hhmm(body["until"]), following, days)
-        return ir.WaitUntilDateStep(
-            step_id,
-            body["until_date"],
-            following,
-            offset_seconds=_seconds(body.get("offset"), signed=True) or 0,
-            at=_hhmm(body["at"]) if "at" in body else None,
-            repeat=body.get("repeat"),
-        )
-    if kind == "wait_for":
-        return ir.WaitForStep(
-            step_id,
-            body["event"],
-            following,
-            where=body.get("where"),
-            within_seconds=_seconds(body.get("within")),
-            timeout_next=body.get("timeout_next", following if "within" in body else None),
-        )
-    if kind == "branch":
-        cases = tuple(ir.BranchCase(item["when"], item["next"]) for item in body if "when" in item)
-        return ir.BranchStep(step_id, cases, body[-1]["else"])
-    if kind == "split":
-        paths = tuple(ir.SplitPath(p["name"], p["weight"], p["next"]) for p in body["paths"])
-        return ir.SplitStep(step_id, paths, body.get("holdout", 0))
-    if kind == "update":
-        return ir.UpdateStep(
-            step_id,
-            following,
-            set=_plain(body["set"]) if "set" in body else None,
-            compute=_plain(body["compute"]) if "compute" in body else None,
-            unset=tuple(body.get("unset", ())),
-        )
-    if kind == "webhook":
-        return ir.WebhookStep(
-            step_id,
-            body["url"],
-            following,
-            method=body.get("method", "POST"),
-            headers=_plain(body["headers"]) if "headers" in body else None,
-            body=_plain(body.get("body")),
-            timeout_seconds=_seconds(body.get("timeout")) or 10,
-        )
-    reason = body.get("reason") if isinstance(body, dict) else None
-    return ir.ExitStep(step_id, reason)
-
-
-def _plain(value: Any) -> Any:
-    """Drop the location-tracking containers so the IR holds only plain JSON values."""
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
+def _step(source: JourneySource, step: dict[str, Any], onward: str) -> ir.Step:
+    kind = kind_of(step)
+    if kind is None:
+        raise ValueError(f"step {step['id']!r} has no kind, yet the checks passed it")
+    return kind.lower(source, step["id"], step[kind.name], onward)

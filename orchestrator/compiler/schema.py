@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import jsonschema_rs
 
-from orchestrator.compiler.source import STEP_KINDS
+from orchestrator.compiler.steps import STEP_KINDS
 from orchestrator.language.timeparse import parse_duration, parse_time_of_day
 
 if TYPE_CHECKING:

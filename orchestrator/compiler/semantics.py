@@ -1,4 +1,5 @@
-"""Rules beyond the schema: expressions and templates, channel fields, time values, triggers.
+"""Rules beyond the schema: triggers, entry, goal, exit_on and settings here; each step's own rules in its kind
+(orchestrator/compiler/steps/); then the warning for `event` read where no trigger event exists.
 
 Each check reads the document leniently (a value of the wrong type was already
 reported by the schema) so that one mistake never hides the others.
@@ -6,29 +7,18 @@ reported by the schema) so that one mistake never hides the others.
 
 from __future__ import annotations
 
-import glob
-from collections.abc import Callable
-from pathlib import Path, PurePosixPath
 from typing import Any
 
 from croniter import croniter
 
-from orchestrator.compiler.diagnostics import Diagnostic, Severity
-from orchestrator.compiler.source import JourneySource, mapping, step_kind, text
-from orchestrator.language.templating import MESSAGE_SCOPE, WEBHOOK_SCOPE, TemplateProblem, check_expression, check_template, reads_event
-from orchestrator.language.timeparse import is_timezone, parse_duration, parse_time_of_day, utc_instant
-from orchestrator.personalization.locales import variant_tag
+from orchestrator.compiler import values
+from orchestrator.compiler.diagnostics import Severity
+from orchestrator.compiler.source import JourneySource, Path_, mapping, text
+from orchestrator.compiler.steps import STEP_KINDS, kind_of
+from orchestrator.language.templating import reads_event
+from orchestrator.language.timeparse import is_timezone, utc_instant
 
-Path_ = tuple[str | int, ...]
-
-_CHANNEL_NAMES = {"email": "an email", "sms": "an SMS", "push": "a push"}
 _EXPRESSION_KEYS = frozenset({"where", "when", "audience", "until_date", "segment"})
-
-CHANNEL_FIELDS = {
-    "email": {"subject", "preheader", "body", "template"},
-    "sms": {"body", "template"},
-    "push": {"title", "body", "template", "url"},
-}
 
 
 def check_semantics(source: JourneySource) -> None:
@@ -36,30 +26,30 @@ def check_semantics(source: JourneySource) -> None:
     trigger = mapping(doc.get("trigger"))
     _check_trigger(source, trigger)
     entry = mapping(doc.get("entry"))
-    _expression(source, ("entry", "audience"), entry.get("audience"))
-    _duration(source, ("entry", "re_entry", "after"), mapping(entry.get("re_entry")).get("after"))
+    values.expression(source, ("entry", "audience"), entry.get("audience"))
+    values.duration(source, ("entry", "re_entry", "after"), mapping(entry.get("re_entry")).get("after"))
     goal = mapping(doc.get("goal"))
-    _expression(source, ("goal", "where"), goal.get("where"))
-    _duration(source, ("goal", "within"), goal.get("within"))
+    values.expression(source, ("goal", "where"), goal.get("where"))
+    values.duration(source, ("goal", "within"), goal.get("within"))
     exit_on = doc.get("exit_on")
     if isinstance(exit_on, list):
         for n, item in enumerate(exit_on):
-            _expression(source, ("exit_on", n, "where"), mapping(item).get("where"))
+            values.expression(source, ("exit_on", n, "where"), mapping(item).get("where"))
     _check_settings(source, mapping(doc.get("settings")))
     for index, step in source.steps():
-        _check_step(source, ("steps", index), step)
+        _check_step(source, index, step)
     if "event" not in trigger:
         _warn_event_without_trigger_event(source, "segment" if "segment" in trigger else "schedule")
 
 
 def _check_trigger(source: JourneySource, trigger: dict[str, Any]) -> None:
-    _expression(source, ("trigger", "where"), trigger.get("where"))
-    _expression(source, ("trigger", "segment"), trigger.get("segment"))
+    values.expression(source, ("trigger", "where"), trigger.get("where"))
+    values.expression(source, ("trigger", "segment"), trigger.get("segment"))
     schedule = mapping(trigger.get("schedule"))
     if not schedule:
         return
     zone = text(schedule.get("timezone"))
-    _timezone(source, ("trigger", "schedule", "timezone"), zone)
+    values.timezone(source, ("trigger", "schedule", "timezone"), zone)
     cron = text(schedule.get("cron"))
     if cron is not None and (len(cron.split()) != 5 or not croniter.is_valid(cron)):
         source.report(
@@ -87,200 +77,34 @@ def _check_trigger(source: JourneySource, trigger: dict[str, Any]) -> None:
 
 
 def _check_settings(source: JourneySource, settings: dict[str, Any]) -> None:
-    _timezone(source, ("settings", "timezone"), text(settings.get("timezone")))
+    values.timezone(source, ("settings", "timezone"), text(settings.get("timezone")))
     quiet = mapping(settings.get("quiet_hours"))
-    start = _time_of_day(source, ("settings", "quiet_hours", "from"), quiet.get("from"))
-    end = _time_of_day(source, ("settings", "quiet_hours", "to"), quiet.get("to"))
+    start = values.time_of_day(source, ("settings", "quiet_hours", "from"), quiet.get("from"))
+    end = values.time_of_day(source, ("settings", "quiet_hours", "to"), quiet.get("to"))
     if start is not None and start == end:
         source.report(
             ("settings", "quiet_hours"),
             "invalid-quiet-hours",
             "quiet hours start and end at the same time; give a window such as 21:00 to 08:00",
         )
-    _duration(source, ("settings", "frequency_cap", "per"), mapping(settings.get("frequency_cap")).get("per"))
+    values.duration(source, ("settings", "frequency_cap", "per"), mapping(settings.get("frequency_cap")).get("per"))
 
 
-def _check_step(source: JourneySource, at: Path_, step: dict[str, Any]) -> None:
-    kind = step_kind(step)
-    body = step.get(kind) if kind else None
-    if kind == "send" and isinstance(body, dict):
-        _check_send(source, (*at, "send"), body)
-    elif kind == "wait":
-        _check_wait(source, (*at, "wait"), body)
-    elif kind == "wait_for" and isinstance(body, dict):
-        _expression(source, (*at, "wait_for", "where"), body.get("where"))
-        _duration(source, (*at, "wait_for", "within"), body.get("within"))
-        if "timeout_next" in body and "within" not in body:
-            source.report(
-                (*at, "wait_for", "timeout_next"),
-                "timeout-without-within",
-                "timeout_next needs `within`: say how long to wait before taking it",
-            )
-        elif "within" not in body:
-            source.report(
-                (*at, "wait_for"),
-                "wait-forever",
-                f"waits for '{body.get('event')}' forever if it never comes; add `within` and `timeout_next`",
-                severity=Severity.WARNING,
-            )
-    elif kind == "branch" and isinstance(body, list):
-        _check_branch(source, (*at, "branch"), body)
-    elif kind == "split" and isinstance(body, dict):
-        names: set[str] = set()
-        for n, path in enumerate(body.get("paths") or []):
-            name = text(mapping(path).get("name"))
-            if name is not None and name in names:
-                source.report(
-                    (*at, "split", "paths", n, "name"),
-                    "duplicate-split-path",
-                    f"split path '{name}' is named twice; reports need distinct names",
-                )
-            names.add(name or "")
-    elif kind == "update" and isinstance(body, dict):
-        for key, value in mapping(body.get("compute")).items():
-            _expression(source, (*at, "update", "compute", key), value)
-    elif kind == "webhook" and isinstance(body, dict):
-        _template(source, (*at, "webhook", "url"), body.get("url"), WEBHOOK_SCOPE)
-        for key, value in mapping(body.get("headers")).items():
-            _template(source, (*at, "webhook", "headers", key), value, WEBHOOK_SCOPE)
-        _check_webhook_body(source, (*at, "webhook", "body"), body.get("body"))
-        _duration(source, (*at, "webhook", "timeout"), body.get("timeout"))
-
-
-def _check_send(source: JourneySource, at: Path_, send: dict[str, Any]) -> None:
-    channel = send.get("channel")
-    for key in ("subject", "preheader", "title", "body", "url"):
-        _template(source, (*at, key), send.get(key), MESSAGE_SCOPE)
-    has_body = "body" in send or "template" in send
-    if "body" in send and "template" in send:
-        source.report((*at, "template"), "body-and-template", "give either an inline `body` or a `template` file, not both")
-    if "template" in send:
-        _load_template(source, (*at, "template"), send.get("template"))
-    channels = [channel] if isinstance(channel, str) else channel if isinstance(channel, list) else []
-    if not channels or any(not isinstance(c, str) or c not in CHANNEL_FIELDS for c in channels):
-        return  # the schema reports it
-    for position, name in enumerate(channels):
-        missing: list[str] = []
-        if name == "email":
-            if "subject" not in send:
-                missing.append("subject")
-            if not has_body:
-                missing.append("body or template")
-        elif name == "sms" and not has_body:
-            missing.append("body (or template)")
-        elif name == "push" and "title" not in send and not has_body:
-            missing.append("title or body")
-        if missing:
-            which = f"{_CHANNEL_NAMES[name]} message" if position == 0 else f"the {name} fallback"
-            source.report(at, "send-missing-field", f"{which} needs {' and '.join(missing)}")
-    for key in ("subject", "preheader", "title", "url"):
-        if key in send and not any(key in CHANNEL_FIELDS[c] for c in channels):
-            source.report(
-                (*at, key),
-                "unused-field",
-                f"`{key}` is not used by {' or '.join(dict.fromkeys(channels))} messages and will be ignored",
-                on_key=True,
-                severity=Severity.WARNING,
-            )
-
-
-def _load_template(source: JourneySource, at: Path_, value: Any) -> None:
-    relative = text(value)
-    if relative is None:
-        return
-    root = source.directory.resolve()
-    try:
-        candidate = (root / relative).resolve()
-    except (ValueError, OSError):
-        source.report(at, "missing-template", f"{relative!r} is not a usable file path")
-        return
-    if Path(relative).is_absolute() or not candidate.is_relative_to(root):
-        source.report(
-            at,
-            "template-outside-folder",
-            f"template '{relative}' is outside the journey's folder; keep templates next to the journey (e.g. templates/...)",
-        )
-        return
-    try:
-        content = candidate.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        source.report(at, "missing-template", f"template file '{relative}' does not exist (looked in {candidate.parent})")
-        return
-    except (OSError, UnicodeDecodeError) as exc:
-        source.report(at, "missing-template", f"template file '{relative}' cannot be read: {exc}")
-        return
-    source.templates[relative] = content
-    _check_template_file(source, relative, content)
-    _load_locale_variants(source, at, relative, candidate)
-
-
-def _check_template_file(source: JourneySource, relative: str, content: str) -> None:
-    template_file = str(Path(source.file).parent / relative)
-    for problem in check_template(content, MESSAGE_SCOPE):
-        # Problems inside a template file point into that file, not the journey.
-        source.diagnostics.append(Diagnostic(template_file, problem.lineno, 1, Severity.ERROR, problem.rule, problem.message))
-
-
-def _load_locale_variants(source: JourneySource, at: Path_, relative: str, base: Path) -> None:
-    """Read and check the per-locale variants next to a template (`x.fr.html`, `x.fr_CA.html` next to `x.html`)."""
-    try:
-        siblings = sorted(base.parent.glob(f"{glob.escape(base.stem)}.*{glob.escape(base.suffix)}"))
-    except OSError:
-        return
-    for sibling in siblings:
-        variant = str(PurePosixPath(relative).with_name(sibling.name))
-        if variant_tag(relative, variant) is None or not sibling.is_file():
-            continue
-        try:
-            content = sibling.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            source.report(at, "missing-template", f"template variant '{variant}' cannot be read: {exc}")
-            continue
-        source.templates[variant] = content
-        _check_template_file(source, variant, content)
-
-
-def _check_wait(source: JourneySource, at: Path_, wait: Any) -> None:
-    if isinstance(wait, str):
-        _duration(source, at, wait)
-        return
-    wait = mapping(wait)
-    _time_of_day(source, (*at, "until"), wait.get("until"))
-    _expression(source, (*at, "until_date"), wait.get("until_date"))
-    _duration(source, (*at, "offset"), wait.get("offset"), signed=True)
-    _time_of_day(source, (*at, "at"), wait.get("at"))
-
-
-def _check_branch(source: JourneySource, at: Path_, items: list[Any]) -> None:
-    else_at = [n for n, item in enumerate(items) if "else" in mapping(item)]
-    for n, item in enumerate(items):
-        _expression(source, (*at, n, "when"), mapping(item).get("when"))
-    if not else_at:
-        source.report(at, "branch-without-else", "a branch needs a final `- else: <step>` for customers who match no condition")
-    for n in else_at:
-        if n != len(items) - 1:
-            source.report((*at, n), "else-not-last", "`else` must be the last item: conditions after it can never match")
-
-
-def _check_webhook_body(source: JourneySource, at: Path_, body: Any) -> None:
-    if isinstance(body, str):
-        _template(source, at, body, WEBHOOK_SCOPE)
-    elif isinstance(body, dict):
-        for key, value in body.items():
-            _check_webhook_body(source, (*at, key), value)
-    elif isinstance(body, list):
-        for n, value in enumerate(body):
-            _check_webhook_body(source, (*at, n), value)
+def _check_step(source: JourneySource, index: int, step: dict[str, Any]) -> None:
+    kind = kind_of(step)
+    if kind is not None:
+        kind.check(source, ("steps", index, kind.name), step.get(kind.name))
 
 
 def _warn_event_without_trigger_event(source: JourneySource, trigger_kind: str) -> None:
     """In segment and schedule journeys `event` is empty, except in the `where` of the event being matched."""
     message = f"`event` is the triggering event, and a {trigger_kind}-triggered journey has none; use `customer` instead"
     for at, value in _all_strings(source.document, ()):
-        if not at or at[0] not in ("steps", "entry") or (len(at) > 3 and at[2] == "wait_for"):
+        kind = STEP_KINDS.get(at[2]) if len(at) > 3 else None  # the kind whose body `at` is in
+        if not at or at[0] not in ("steps", "entry") or (kind is not None and kind.awaits_event):
             continue
         expression = at[-1] in _EXPRESSION_KEYS or "compute" in at
-        if at[-1] == "template" and len(at) > 3 and at[2] == "send":
+        if kind is not None and at[-1] in kind.template_file_keys:
             content = source.templates.get(value)
             if content is not None and reads_event(content, expression=False):
                 source.report(at, "no-trigger-event", f"template '{value}': {message}", severity=Severity.WARNING)
@@ -296,52 +120,3 @@ def _all_strings(value: Any, at: Path_) -> list[tuple[Path_, str]]:
     if isinstance(value, list):
         return [found for n, v in enumerate(value) for found in _all_strings(v, (*at, n))]
     return []
-
-
-# --- value checks -----------------------------------------------------------
-
-
-def _expression(source: JourneySource, at: Path_, value: Any) -> None:
-    if isinstance(value, str):
-        _report_text_problems(source, at, check_expression(value), lambda raw: check_expression(raw))
-
-
-def _template(source: JourneySource, at: Path_, value: Any, scope: tuple[str, ...]) -> None:
-    if isinstance(value, str):
-        _report_text_problems(source, at, check_template(value, scope), lambda raw: check_template(raw, scope))
-
-
-def _report_text_problems(
-    source: JourneySource,
-    at: Path_,
-    problems: tuple[TemplateProblem, ...],
-    recheck: Callable[[str], tuple[TemplateProblem, ...]],
-) -> None:
-    if problems:
-        unfolded = source.folded_block_lines(at)
-        if unfolded is not None:
-            problems = recheck(unfolded) or problems
-    for problem in problems:
-        source.report(at, problem.rule, problem.message, inner_line=problem.lineno)
-
-
-def _duration(source: JourneySource, at: Path_, value: Any, *, signed: bool = False) -> None:
-    if isinstance(value, str):
-        try:
-            parse_duration(value, signed=signed)
-        except ValueError as exc:
-            source.report(at, "invalid-duration", str(exc))
-
-
-def _time_of_day(source: JourneySource, at: Path_, value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            return parse_time_of_day(value)
-        except ValueError as exc:
-            source.report(at, "invalid-time-of-day", str(exc))
-    return None
-
-
-def _timezone(source: JourneySource, at: Path_, zone: str | None) -> None:
-    if zone is not None and not is_timezone(zone):
-        source.report(at, "invalid-timezone", f"'{zone}' is not an IANA time zone; write e.g. Europe/Paris or America/New_York")

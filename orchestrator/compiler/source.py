@@ -9,7 +9,8 @@ from typing import Any
 from orchestrator.compiler.diagnostics import Diagnostic, Severity
 from orchestrator.compiler.yaml_loader import Loc, LocDict, LocList, locate
 
-STEP_KINDS = ("send", "wait", "wait_for", "branch", "split", "update", "webhook", "exit")
+Path_ = tuple[str | int, ...]
+"""Where a node is in the document: keys and list indexes from the top (`("steps", 2, "send", "subject")`)."""
 
 
 @dataclass
@@ -26,7 +27,7 @@ class JourneySource:
 
     def report(
         self,
-        path: tuple[str | int, ...],
+        path: Path_,
         rule: str,
         message: str,
         *,
@@ -50,7 +51,7 @@ class JourneySource:
             return line, len(text) - len(text.lstrip()) + 1
         return loc.line, loc.column
 
-    def folded_block_lines(self, path: tuple[str | int, ...]) -> str | None:
+    def folded_block_lines(self, path: Path_) -> str | None:
         """The source lines of a folded (`>`) block scalar, newlines kept; None for other scalars.
 
         Folding joins lines before Jinja sees the text, so Jinja's line numbers
@@ -92,19 +93,12 @@ class JourneySource:
         return ids
 
 
-def dotted(path: tuple[str | int, ...]) -> str:
+def dotted(path: Path_) -> str:
     """`steps[2].send.subject`: how a finding names the field it is about."""
     result = ""
     for part in path:
         result += f"[{part}]" if isinstance(part, int) else (f".{part}" if result else str(part))
     return result or "journey"
-
-
-def step_kind(step: dict[str, Any]) -> str | None:
-    for kind in STEP_KINDS:
-        if kind in step:
-            return kind
-    return None
 
 
 def mapping(value: Any) -> dict[str, Any]:

@@ -22,14 +22,10 @@ CUSTOMER_ID = SearchAttributeKey.for_keyword("CustomerId")
 SEARCH_ATTRIBUTES = (JOURNEY_ID, JOURNEY_VERSION, CURRENT_STEP, CUSTOMER_ID)
 
 
-_PASSED_IN_ONE_GO = ("send", "update")
-"""Step kinds an enrollment passes without resting, whichever way it goes (a send held by quiet hours upserts its step)."""
-_RESTING = ("wait", "wait_until", "wait_until_date", "wait_for")
-
-
 def first_resting_step(journey: ir.Journey) -> str:
-    """The step a new enrollment first waits at, if the way there is fixed: the sends and updates before it are
-    over in a moment. Otherwise (a branch, split, webhook or exit comes first, or no wait) the start step.
+    """The step a new enrollment first waits at, if the way there is fixed: the steps before it pass in one go
+    (sends and updates: `ir.StepFacts` says which). Otherwise (a branch, split, webhook or exit comes first, or no
+    wait) the start step.
 
     The start call shows this step, so an enrollment that begins "send, then wait two days" (a welcome
     series) waits at the step already shown and upserts nothing: one visibility write (and, on Temporal
@@ -39,12 +35,13 @@ def first_resting_step(journey: ir.Journey) -> str:
     step_id = journey.start
     for _ in range(len(steps)):
         step = steps.get(step_id)
-        if step is None or step.kind not in (*_PASSED_IN_ONE_GO, *_RESTING):
+        if step is None:
             break
-        if step.kind in _RESTING:
+        if step.rests:
             return step_id
-        assert isinstance(step, ir.SendStep | ir.UpdateStep)
-        step_id = step.next
+        if not step.passes_in_one_go:
+            break
+        step_id = step.next  # type: ignore[union-attr]  # a step that passes in one go has a `next` (tests/test_ir.py)
     return journey.start
 
 
