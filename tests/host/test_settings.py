@@ -1,4 +1,4 @@
-"""The environment is read in one place, once per process, every bad value named at once."""
+"""The environment is read in one place, once per process, every bad value named at once; docs/deploy.md's table is the code's."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from orchestrator.host.settings import (
     WorkerSettings,
     open_store,
 )
-from orchestrator.host.variables import SECRETS, VARIABLES, Process
+from orchestrator.host.variables import SECRETS, VARIABLES, Process, Variable
 from orchestrator.personalization.unsubscribe import UnsubscribeConfig
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,7 +37,32 @@ READERS: dict[Process, Callable[[Mapping[str, str]], object]] = {
 }
 
 
-# --- the table and the code agree -------------------------------------------------------------
+# --- the table, the documentation and the code agree ----------------------------------------
+
+
+def documented_rows() -> list[str]:
+    """The rows of the table under docs/deploy.md's "Configuration (environment)", header left out."""
+    section = (ROOT / "docs" / "deploy.md").read_text(encoding="utf-8").split("## Configuration (environment)\n", 1)[1]
+    lines = section.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("|"))
+    end = next((i for i in range(start, len(lines)) if not lines[i].startswith("|")), len(lines))
+    return lines[start + 2 : end]
+
+
+def row(variable: Variable) -> str:
+    return f"| `{variable.name}` | {', '.join(variable.read_by)} | {variable.meaning} | {variable.default} |"
+
+
+def test_docs_deploy_md_lists_every_variable_the_product_reads_and_no_other() -> None:
+    documented = {match.group(1) for line in documented_rows() if (match := re.match(r"\| `([^`]+)` \|", line))}
+    in_table = {variable.name for variable in VARIABLES}
+    assert not in_table - documented, f"read but missing from docs/deploy.md: {sorted(in_table - documented)}"
+    assert not documented - in_table, f"in docs/deploy.md but not in orchestrator/host/variables.py: {sorted(documented - in_table)}"
+
+
+def test_docs_deploy_md_shows_the_table_of_the_code() -> None:
+    expected = [row(variable) for variable in VARIABLES]
+    assert documented_rows() == expected, "docs/deploy.md's table should read:\n" + "\n".join(expected)
 
 
 class RecordingEnvironment(Mapping[str, str]):
