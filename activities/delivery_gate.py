@@ -28,9 +28,7 @@ Transactional messages bypass quiet hours, the SMS window and the caps, and do n
 
 from __future__ import annotations
 
-import os
-import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, Literal
@@ -39,7 +37,7 @@ from zoneinfo import ZoneInfo
 from activities.messages import Undeliverable, address
 from orchestrator import ir
 from orchestrator.language.clock import customer_zone, local_instant, quiet_hours_end
-from orchestrator.language.timeparse import format_duration, parse_duration
+from orchestrator.language.timeparse import format_duration
 from orchestrator.store.profiles import SMS_STOP_TRAIT
 from orchestrator.store.values import customer_context
 
@@ -48,7 +46,6 @@ if TYPE_CHECKING:
     from orchestrator.store import Delivery, StoreSession
 
 CAP_VARIABLE = "JOURNEY_FREQUENCY_CAP"
-RETRY_WINDOW_VARIABLE = "JOURNEY_SEND_RETRY_WINDOW"
 DEFAULT_RETRY_WINDOW = timedelta(hours=24)
 """How long a send is retried while its provider fails (429, 5xx, timeouts) before it is given up as failed."""
 SMS_MARKETING_HOURS = ("08:00", "21:00")
@@ -80,34 +77,12 @@ class PastSend:
 
 @dataclass(frozen=True)
 class DeliveryPolicy:
-    """Workspace-wide delivery rules, read from the environment by the worker."""
+    """Workspace-wide delivery rules, read from the environment when the worker starts (orchestrator/host/settings.py)."""
 
     daily_cap: int | None = None
     """At most this many marketing messages per customer per local calendar day, all journeys together."""
     retry_window: timedelta = DEFAULT_RETRY_WINDOW
     """A send whose provider keeps failing is retried this long, then marked failed and the journey goes on."""
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> DeliveryPolicy:
-        """`JOURNEY_FREQUENCY_CAP=3/day` (unset or `none`: no daily cap), `JOURNEY_SEND_RETRY_WINDOW=24h` (the default)."""
-        environ = os.environ if environ is None else environ
-        window = environ.get(RETRY_WINDOW_VARIABLE, "").strip()
-        try:
-            retry_window = timedelta(seconds=parse_duration(window)) if window else DEFAULT_RETRY_WINDOW
-        except ValueError as exc:
-            raise ValueError(f"{RETRY_WINDOW_VARIABLE}: {exc}") from None
-        return cls(daily_cap=parse_daily_cap(environ.get(CAP_VARIABLE, "")), retry_window=retry_window)
-
-
-def parse_daily_cap(text: str) -> int | None:
-    """'3/day' (also '3/d', '3 per day') as 3; '' or 'none' as None; anything else is a ValueError."""
-    cleaned = text.strip().lower()
-    if cleaned in ("", "none", "off"):
-        return None
-    match = re.fullmatch(r"(\d+)\s*(?:/|per)\s*(?:day|d)", cleaned)
-    if not match or int(match.group(1)) < 1:
-        raise ValueError(f"{CAP_VARIABLE}={text!r}: write the daily cap as '<n>/day' with n >= 1, e.g. '3/day' (or 'none')")
-    return int(match.group(1))
 
 
 def settings_from_json(data: dict[str, Any] | None) -> ir.Settings:

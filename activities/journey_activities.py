@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -50,8 +49,6 @@ from orchestrator.store.values import customer_context
 
 log = logging.getLogger(__name__)
 
-SECRET_PREFIX = "JOURNEY_SECRET_"
-
 
 def _now() -> datetime:
     return datetime.now(UTC)
@@ -61,13 +58,13 @@ class JourneyActivities:
     """Activities bound to one store; register `activities()` with the worker.
 
     `http` is the client webhooks go through and `secrets` what their templates
-    read as `secrets.NAME` (default: JOURNEY_SECRET_NAME variables, read at each
-    call); the simulator passes a recording transport and placeholders.
+    read as `secrets.NAME` (the worker passes its JOURNEY_SECRET_NAME variables;
+    default: none); the simulator passes a recording transport and placeholders.
     `providers` deliver each channel (default: the sandbox for all, so only the
-    worker, which passes `providers_from_env()`, ever sends for real). `policy` holds the
-    workspace's delivery rules (default: `DeliveryPolicy.from_env()`: JOURNEY_FREQUENCY_CAP, JOURNEY_SEND_RETRY_WINDOW), and
-    `unsubscribe` signs marketing email's unsubscribe links (default: `UnsubscribeConfig.from_env()`);
-    both are read once, when the worker starts, like the providers' settings.
+    worker, which passes the providers its settings configure, ever sends for real). `policy` holds the
+    workspace's delivery rules (default: no daily cap, the default retry window), and
+    `unsubscribe` signs marketing email's unsubscribe links (default: the development key);
+    the worker reads all of them once, when it starts (orchestrator/host/settings.py).
 
     Every activity is declared `no_thread_cancel_exception`: on cancellation (a worker shutting
     down) Temporal would otherwise raise CancelledError inside the activity's thread wherever it
@@ -86,10 +83,10 @@ class JourneyActivities:
         unsubscribe: UnsubscribeConfig | None = None,
     ) -> None:
         self.store = store
-        self.policy = policy if policy is not None else DeliveryPolicy.from_env()
-        self.unsubscribe = unsubscribe if unsubscribe is not None else UnsubscribeConfig.from_env()
+        self.policy = policy if policy is not None else DeliveryPolicy()
+        self.unsubscribe = unsubscribe if unsubscribe is not None else UnsubscribeConfig.development()
         self.http = http if http is not None else httpx.Client()
-        self.secrets = secrets
+        self.secrets: Mapping[str, str] = secrets if secrets is not None else {}
         self.providers = providers if providers is not None else ChannelProviders()
         self.sent = SentOutcomes(store, _now)
 
@@ -268,8 +265,6 @@ class JourneyActivities:
     @activity.defn(name="call_webhook", no_thread_cancel_exception=True)
     def call_webhook(self, request: WebhookRequest) -> WebhookResult:
         secrets = self.secrets
-        if secrets is None:
-            secrets = {k[len(SECRET_PREFIX) :]: v for k, v in os.environ.items() if k.startswith(SECRET_PREFIX)}
         journey = JourneyInScope(request.journey_id, request.version, request.step_id)
         context = expression_scope(self._customer(request.customer_id), request.event, journey, secrets=secrets)
         try:

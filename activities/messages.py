@@ -64,17 +64,15 @@ def address(channel: str, customer: dict[str, Any]) -> str:
     return str(value)
 
 
-def build_message(request: SendRequest, customer: dict[str, Any], *, unsubscribe: UnsubscribeConfig | None = None) -> Message:
+def build_message(request: SendRequest, customer: dict[str, Any], *, unsubscribe: UnsubscribeConfig) -> Message:
     """Render every part of the message; raises Undeliverable with the reason when that fails.
 
-    `unsubscribe` signs the unsubscribe links (default: from the environment, see
-    orchestrator.personalization.unsubscribe).
+    `unsubscribe` signs the unsubscribe links (orchestrator.personalization.unsubscribe).
     """
     to = address(request.channel, customer)
     where = locality(customer, request.settings or {})
-    links = unsubscribe if unsubscribe is not None else UnsubscribeConfig.from_env()
     customer_id = str(customer.get("id") or request.customer_id)
-    unsubscribe_url = links.url(customer_id)
+    unsubscribe_url = unsubscribe.url(customer_id)
     journey = JourneyInScope(request.journey_id, request.version, request.step_id)
     context = expression_scope(customer, request.event, journey, unsubscribe_url=unsubscribe_url)
     is_email = request.channel == "email"
@@ -96,7 +94,7 @@ def build_message(request: SendRequest, customer: dict[str, Any], *, unsubscribe
     if is_email:
         if marketing:
             body = ensure_unsubscribe_link(body, unsubscribe_url, where.locale.language)
-            headers = links.headers(customer_id)
+            headers = unsubscribe.headers(customer_id)
         text = html_to_text(body)
     return Message(
         channel=request.channel,

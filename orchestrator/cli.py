@@ -1,13 +1,15 @@
 """The `journey` command line.
 
 Exit codes: 0 success, 1 the journeys have errors, 2 the command was used wrongly
-(missing path, bad option). Diagnostics go to stdout so CI can capture them;
-summaries and hints go to stderr.
+(missing path, bad option, an environment variable it cannot use). Diagnostics go
+to stdout so CI can capture them; summaries and hints go to stderr.
 """
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,20 @@ from orchestrator.compiler import (
 from orchestrator.compiler.diagram import to_dot, to_mermaid
 
 EXIT_INVALID = 1
+EXIT_USAGE = 2
+
+
+@contextlib.contextmanager
+def _environment_checked() -> Iterator[None]:
+    """A SettingsError (a variable read at start, or a database the store does not support) ends the command: every problem, exit 2."""
+    from orchestrator.host.settings import SettingsError
+
+    try:
+        yield
+    except SettingsError as exc:
+        error = click.ClickException(str(exc))
+        error.exit_code = EXIT_USAGE  # a wrong use of the command, as a bad option is
+        raise error from None
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -114,10 +130,13 @@ def simulate(journey_file: Path, customer_file: Path, events_file: Path | None, 
     import json
     from datetime import UTC, datetime, timedelta
 
+    from orchestrator.host.settings import SimulationSettings
     from orchestrator.simulation.journey_tests import offset_seconds, parse_instant, scripted_events
     from orchestrator.simulation.simulator import Simulator
     from orchestrator.store import ProfileFieldError
 
+    with _environment_checked():
+        settings = SimulationSettings.read()
     result = _compiled_or_exit(journey_file)
     assert result.journey is not None
     try:
@@ -131,7 +150,7 @@ def simulate(journey_file: Path, customer_file: Path, events_file: Path | None, 
         raise click.UsageError(f'{customer_file}: the customer is a JSON object such as {{"id": "c1", "email": ...}}')
 
     async def run() -> Any:
-        async with Simulator.start() as simulator:
+        async with Simulator.start(settings) as simulator:
             return await simulator.run(result.journey, customer, events, begin, horizon)
 
     try:
@@ -175,9 +194,12 @@ def test_command(paths: tuple[Path, ...]) -> None:
     """Run journey test cases (default: journeys/tests/) and report failures with a diff."""
     import asyncio
 
+    from orchestrator.host.settings import SimulationSettings
     from orchestrator.simulation.journey_tests import TestFileError, run_test_file, test_files
     from orchestrator.simulation.simulator import Simulator
 
+    with _environment_checked():
+        settings = SimulationSettings.read()
     files = test_files(list(paths) or [Path("journeys")])
     missing = [p for p in files if not p.exists()]
     if missing or not files:
@@ -185,7 +207,7 @@ def test_command(paths: tuple[Path, ...]) -> None:
 
     async def run() -> tuple[int, int]:
         passed = failed = 0
-        async with Simulator.start() as simulator:
+        async with Simulator.start(settings) as simulator:
             for path in files:
                 try:
                     results = await run_test_file(simulator, path)
@@ -238,6 +260,7 @@ def dev(folder: Path, data_dir: Path, api_port: int, temporal_port: int, headles
     from orchestrator.host.deployment import DeployRefused
     from orchestrator.host.devserver import DevServerError
     from orchestrator.host.devstack import DevOptions, DevStackInfo, run_dev
+    from orchestrator.host.settings import DevSettings
 
     def announce(info: DevStackInfo) -> None:
         click.echo("\n".join(info.lines()))
@@ -246,7 +269,8 @@ def dev(folder: Path, data_dir: Path, api_port: int, temporal_port: int, headles
         [folder], data_dir, api_port=api_port, temporal_port=temporal_port, ui_port=None if headless else temporal_port + 1000
     )
     try:
-        asyncio.run(run_dev(options, announce))
+        with _environment_checked():
+            asyncio.run(run_dev(options, DevSettings.read(), announce))
     except DeployRefused as exc:
         _refused(exc)
     except (DevServerError, ProviderSettingsError) as exc:
@@ -263,10 +287,12 @@ def worker(task_queue: str | None) -> None:
 
     from activities.providers import ProviderSettingsError
     from orchestrator.host.devstack import run_worker
+    from orchestrator.host.settings import WorkerSettings
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        asyncio.run(run_worker(task_queue))
+        with _environment_checked():
+            asyncio.run(run_worker(WorkerSettings.read(), task_queue))
     except KeyboardInterrupt:  # Ctrl-C before the worker was up (still waiting for Temporal)
         pass
     except ProviderSettingsError as exc:
@@ -283,9 +309,11 @@ def deploy(paths: tuple[Path, ...], prune: bool) -> None:
 
     from orchestrator.host.deployment import DeployRefused
     from orchestrator.host.devstack import run_deploy
+    from orchestrator.host.settings import DeploySettings
 
     try:
-        report = asyncio.run(run_deploy(paths, prune=prune))
+        with _environment_checked():
+            report = asyncio.run(run_deploy(paths, DeploySettings.read(), prune=prune))
     except DeployRefused as exc:
         _refused(exc)
         return
@@ -303,28 +331,11 @@ def api(host: str, port: int) -> None:
     Database from DATABASE_URL (migrated on start), Temporal from TEMPORAL_*, API keys from
     JOURNEY_API_KEYS (comma-separated; required).
     """
-    from orchestrator.api import create_app, serve
-    from orchestrator.api.auth import KEYS_VARIABLE, api_keys_from_env
-    from orchestrator.host.temporal_connection import TemporalSettings
-    from orchestrator.store import Store
+    from orchestrator.host.devstack import run_api
+    from orchestrator.host.settings import ApiServerSettings
 
-    keys = api_keys_from_env()
-    if not keys:
-        raise click.UsageError(f"{KEYS_VARIABLE} is not set: give the API at least one key, e.g. {KEYS_VARIABLE}=$(openssl rand -hex 24)")
-    settings = TemporalSettings.from_env()
-    store = Store.from_env()
-    store.migrate()
-    app = create_app(
-        store,
-        lambda: settings.connect(lazy=True),  # starts while Temporal is down: calls that need it get 503 until it is back
-        api_keys=keys,
-        task_queue=settings.task_queue,
-        search_attributes=settings.search_attributes,
-    )
-    try:
-        serve(app, host, port)
-    finally:
-        store.dispose()
+    with _environment_checked():
+        run_api(ApiServerSettings.read(), host, port)
 
 
 @main.group()
@@ -332,6 +343,8 @@ def send() -> None:
     """Send identify and track calls to a running API (`journey dev` or `journey api`)."""
 
 
+# Their variables are rows of orchestrator/host/variables.py (tests/host/test_settings.py checks it); named
+# here, because importing that table would make every command start slower.
 _send_url = click.option(
     "--url", default="http://127.0.0.1:8080", show_default=True, envvar="JOURNEY_API_URL", help="The API (env JOURNEY_API_URL)."
 )

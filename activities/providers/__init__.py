@@ -1,36 +1,50 @@
 """Channel providers behind one interface (`base.Provider`): SendGrid email, Twilio SMS, FCM push, the sandbox.
 
-`providers_from_env()` picks, per channel, the real provider whose credentials are
-set and the sandbox otherwise; `journey dev` prints the choice.
+`build_providers(settings)` makes, per channel, the real provider whose settings are
+given (read from the environment by orchestrator/host/settings.py) and the sandbox
+otherwise; `journey dev` prints the choice.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from activities.providers.base import PermanentFailure, Provider, ProviderResult, RetryableFailure, message_reference
 from activities.providers.sandbox import Sandbox
+
+if TYPE_CHECKING:
+    from activities.providers.fcm_push import FcmSettings
+    from activities.providers.sendgrid_email import SendGridSettings
+    from activities.providers.twilio_sms import TwilioSettings
 
 __all__ = [
     "ChannelProviders",
     "PermanentFailure",
     "Provider",
     "ProviderResult",
+    "ProviderSettings",
     "ProviderSettingsError",
     "RetryableFailure",
     "Sandbox",
+    "build_providers",
     "message_reference",
-    "providers_from_env",
 ]
 
 CHANNELS = ("email", "sms", "push")
-UNSUBSCRIBE_SECRET = "JOURNEY_UNSUBSCRIBE_SECRET"
 
 
 class ProviderSettingsError(ValueError):
-    """The environment configures a provider incompletely or unsafely: the worker must not start."""
+    """A provider's SDK refuses the credentials it is given (a service-account key that does not load): the worker must not start."""
+
+
+@dataclass(frozen=True)
+class ProviderSettings:
+    """The real provider of each channel that has credentials; a channel left None goes to the sandbox."""
+
+    email: SendGridSettings | None = None
+    sms: TwilioSettings | None = None
+    push: FcmSettings | None = None
 
 
 @dataclass
@@ -48,28 +62,20 @@ class ChannelProviders:
         return {channel: self.for_channel(channel).describe() for channel in CHANNELS}
 
 
-def providers_from_env(env: Mapping[str, str] | None = None) -> ChannelProviders:
-    """Real providers for the channels whose credentials `env` (default: os.environ) holds; the sandbox for the rest."""
-    from activities.providers.fcm_push import FcmPush, FcmSettings
-    from activities.providers.sendgrid_email import SendGridEmail, SendGridSettings
-    from activities.providers.twilio_sms import TwilioSettings, TwilioSms
+def build_providers(settings: ProviderSettings) -> ChannelProviders:
+    """The SDK client of each configured provider; the sandbox for the other channels."""
+    from activities.providers.fcm_push import FcmPush
+    from activities.providers.sendgrid_email import SendGridEmail
+    from activities.providers.twilio_sms import TwilioSms
 
-    env = os.environ if env is None else env
     chosen: dict[str, Provider] = {}
     try:
-        if (email := SendGridSettings.from_env(env)) is not None:
-            chosen["email"] = SendGridEmail(email)
-        if (sms := TwilioSettings.from_env(env)) is not None:
-            chosen["sms"] = TwilioSms(sms)
-        if (push := FcmSettings.from_env(env)) is not None:
-            chosen["push"] = FcmPush(push)
+        if settings.email is not None:
+            chosen["email"] = SendGridEmail(settings.email)
+        if settings.sms is not None:
+            chosen["sms"] = TwilioSms(settings.sms)
+        if settings.push is not None:
+            chosen["push"] = FcmPush(settings.push)
     except ValueError as exc:
         raise ProviderSettingsError(str(exc)) from exc
-    if "email" in chosen and not env.get(UNSUBSCRIBE_SECRET):
-        # Real inboxes get marketing email whose unsubscribe links are signed with this key; the
-        # development key is public, so anyone could unsubscribe anyone.
-        raise ProviderSettingsError(
-            f"SENDGRID_API_KEY is set, so email goes to real inboxes: set {UNSUBSCRIBE_SECRET} to a long random string"
-            f" (e.g. $(openssl rand -hex 32)) so its unsubscribe links cannot be forged"
-        )
     return ChannelProviders(chosen)

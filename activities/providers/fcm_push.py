@@ -15,11 +15,9 @@ activity retries (with backoff and Retry-After) are the one retry policy.
 
 from __future__ import annotations
 
-import json
-import os
 import uuid
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,26 +58,6 @@ class FcmSettings:
     @property
     def project_id(self) -> str:
         return str(self.service_account["project_id"])
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> FcmSettings | None:
-        """A service account from FCM_CREDENTIALS_JSON or GOOGLE_APPLICATION_CREDENTIALS, or None (the sandbox delivers push)."""
-        text = env.get("FCM_CREDENTIALS_JSON")
-        path = env.get("GOOGLE_APPLICATION_CREDENTIALS")
-        if not text and path and os.path.isfile(path):
-            with open(path, encoding="utf-8") as file:
-                text = file.read()
-        if not text:
-            return None
-        account = json.loads(text)
-        if account.get("type") != "service_account" or not account.get("project_id"):
-            raise ValueError("the FCM credentials must be a service-account JSON key with a project_id")
-        return cls(
-            service_account=account,
-            base_url=env.get("FCM_BASE_URL") or DEFAULT_BASE_URL,
-            rate_per_second=float(env.get("FCM_RATE_PER_SECOND") or DEFAULT_RATE),
-            timeout_seconds=float(env.get("PROVIDER_TIMEOUT_SECONDS") or DEFAULT_TIMEOUT_SECONDS),
-        )
 
 
 class FcmPush:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import re
 import urllib.error
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,20 +52,6 @@ class SendGridSettings:
     host: str = DEFAULT_HOST
     rate_per_second: float = DEFAULT_RATE
     timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> SendGridSettings | None:
-        """SENDGRID_API_KEY and SENDGRID_FROM, or None (no SendGrid: the sandbox delivers email)."""
-        key, sender = env.get("SENDGRID_API_KEY"), env.get("SENDGRID_FROM")
-        if not key or not sender:
-            return None
-        return cls(
-            api_key=key,
-            sender=sender,
-            host=env.get("SENDGRID_BASE_URL") or DEFAULT_HOST,
-            rate_per_second=float(env.get("SENDGRID_RATE_PER_SECOND") or DEFAULT_RATE),
-            timeout_seconds=float(env.get("PROVIDER_TIMEOUT_SECONDS") or DEFAULT_TIMEOUT_SECONDS),
-        )
 
 
 class SendGridEmail:

@@ -45,26 +45,6 @@ class TwilioSettings:
     rate_per_second: float = DEFAULT_RATE
     timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
 
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> TwilioSettings | None:
-        """TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and a sender, or None (no Twilio: the sandbox delivers SMS)."""
-        sid, token = env.get("TWILIO_ACCOUNT_SID"), env.get("TWILIO_AUTH_TOKEN")
-        sender, service = env.get("TWILIO_FROM") or None, env.get("TWILIO_MESSAGING_SERVICE_SID") or None
-        if not sid or not token:
-            return None
-        if not sender and not service:
-            raise ValueError("TWILIO_ACCOUNT_SID is set but neither TWILIO_FROM nor TWILIO_MESSAGING_SERVICE_SID: set one")
-        return cls(
-            account_sid=sid,
-            auth_token=token,
-            sender=sender,
-            messaging_service_sid=service,
-            public_url=env.get("JOURNEY_PUBLIC_URL") or None,
-            base_url=env.get("TWILIO_BASE_URL") or DEFAULT_BASE_URL,
-            rate_per_second=float(env.get("TWILIO_RATE_PER_SECOND") or DEFAULT_RATE),
-            timeout_seconds=float(env.get("PROVIDER_TIMEOUT_SECONDS") or DEFAULT_TIMEOUT_SECONDS),
-        )
-
     @property
     def status_callback(self) -> str | None:
         return self.public_url.rstrip("/") + STATUS_CALLBACK_PATH if self.public_url else None

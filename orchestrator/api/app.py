@@ -59,6 +59,8 @@ def create_app(
     `catalog_refresh`: how often the active journeys are re-read, so that `journey deploy`
     from another process takes effect without a restart (POST /v1/admin/reload forces it).
     `temporal_timeout`: how long one Temporal call may take before the call is answered 503.
+    `settings`: the read endpoints' timeouts and the keys that check provider webhooks and
+    unsubscribe links (default: `ApiSettings()`, which configures no provider webhook).
     """
     auth = ApiKeyAuth(api_keys, disabled=auth_disabled)
     endpoint_settings = settings or ApiSettings()

@@ -2,8 +2,8 @@
 
 Basic is how Segment's and RudderStack's webhook destinations authenticate
 (the write key as username, an empty password). Keys come from
-JOURNEY_API_KEYS (comma-separated), so one can be rotated by adding the new
-key, moving senders over, then removing the old one.
+JOURNEY_API_KEYS (comma-separated, read when the process starts), so one can be
+rotated by adding the new key, moving senders over, then removing the old one.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import base64
 import binascii
 import hmac
 import logging
-import os
 
 from fastapi import Request
 
@@ -22,11 +21,6 @@ log = logging.getLogger(__name__)
 
 KEYS_VARIABLE = "JOURNEY_API_KEYS"
 CHALLENGE = 'Bearer realm="journey", Basic realm="journey"'
-
-
-def api_keys_from_env() -> frozenset[str]:
-    """The keys in JOURNEY_API_KEYS; empty when it is unset."""
-    return frozenset(key.strip() for key in os.environ.get(KEYS_VARIABLE, "").split(",") if key.strip())
 
 
 def presented_key(authorization: str | None) -> str | None:

@@ -2,24 +2,38 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from fastapi import Request
 
+from orchestrator.personalization.unsubscribe import UnsubscribeConfig
 from orchestrator.routing.gateway import LoopGateway
 from orchestrator.routing.router import Router
 from orchestrator.store import Store
+from orchestrator.webhooks.sendgrid_signature import SendGridWebhookSettings
+from orchestrator.webhooks.twilio_signature import TwilioWebhookSettings
 
 
 @dataclass(frozen=True)
 class ApiSettings:
-    """Timeouts of the read endpoints."""
+    """How the endpoints behave: the read endpoints' timeouts, and the keys that check what providers and customers send.
+
+    `journey api` and `journey dev` fill the keys from the environment when they start
+    (orchestrator/host/settings.py); the defaults check nothing: provider webhooks are
+    refused with 503 and unsubscribe links are checked against the development key.
+    """
 
     status_query_timeout: timedelta = timedelta(seconds=2)
     """How long GET /v1/customers/{id}/journeys waits for running enrollments to say where they are."""
     health_timeout: timedelta = timedelta(seconds=2)
     """How long /healthz waits for Temporal's health check."""
+    sendgrid_webhook: SendGridWebhookSettings = field(default_factory=SendGridWebhookSettings)
+    """What checks POST /webhooks/sendgrid."""
+    twilio_webhook: TwilioWebhookSettings = field(default_factory=TwilioWebhookSettings)
+    """What checks POST /webhooks/twilio/*."""
+    unsubscribe: UnsubscribeConfig = field(default_factory=UnsubscribeConfig.development)
+    """What checks the tokens of /v1/unsubscribe/{token}: the key the worker signs links with."""
 
 
 @dataclass(frozen=True)

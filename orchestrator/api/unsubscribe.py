@@ -18,7 +18,6 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse
 
 from orchestrator.api.state import ApiRuntime, runtime
-from orchestrator.personalization.unsubscribe import UnsubscribeConfig
 from orchestrator.routing.calls import IdentifyCall, TemporalUnavailable, TrackCall
 from orchestrator.routing.lease import CustomerBusy
 
@@ -42,8 +41,8 @@ def _invalid() -> HTMLResponse:
 
 
 @router.get("/{token}", response_class=HTMLResponse)
-def confirm(token: str) -> HTMLResponse:
-    if UnsubscribeConfig.from_env().customer_of(token) is None:
+def confirm(token: str, api: Runtime) -> HTMLResponse:
+    if api.settings.unsubscribe.customer_of(token) is None:
         return _invalid()
     action = html.escape(token, quote=True)
     return _page(
@@ -55,7 +54,7 @@ def confirm(token: str) -> HTMLResponse:
 
 @router.post("/{token}", response_class=HTMLResponse)
 def unsubscribe(token: str, api: Runtime) -> HTMLResponse:
-    customer_id = UnsubscribeConfig.from_env().customer_of(token)
+    customer_id = api.settings.unsubscribe.customer_of(token)
     if customer_id is None:
         return _invalid()
     now = datetime.now(UTC)

@@ -5,13 +5,12 @@ before anything is read (orchestrator/webhooks/*_signature.py). A request that
 is unsigned (401), badly signed or stale (403), or malformed (400, naming the
 field) changes nothing. A request is applied whole or not at all, and a repeat
 is harmless (orchestrator/webhooks/plan.py), so answering 503 when Temporal is
-down is safe: the providers retry. Settings are read from the environment at
-each request, as the unsubscribe endpoint does, so they need no restart.
+down is safe: the providers retry. The keys that check the signatures are the
+app's settings (`ApiSettings`), read from the environment when the process starts.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated
@@ -28,9 +27,9 @@ from orchestrator.store import StoreSession
 from orchestrator.webhooks.errors import PayloadError, WebhookRefused
 from orchestrator.webhooks.plan import Applied, WebhookPlan, apply_plan
 from orchestrator.webhooks.sendgrid_events import parse_events, plan_events
-from orchestrator.webhooks.sendgrid_signature import SendGridWebhookSettings, verify_sendgrid
+from orchestrator.webhooks.sendgrid_signature import verify_sendgrid
 from orchestrator.webhooks.twilio_inbound import EMPTY_TWIML, parse_inbound, plan_inbound
-from orchestrator.webhooks.twilio_signature import TwilioWebhookSettings, verify_twilio
+from orchestrator.webhooks.twilio_signature import verify_twilio
 from orchestrator.webhooks.twilio_status import parse_status, plan_status
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
@@ -74,7 +73,7 @@ async def sendgrid_events(request: Request, api: Runtime) -> WebhookAnswer:
     """SendGrid's Signed Event Webhook: delivery and engagement events for the email we sent."""
     body = await _body(request)
     try:
-        verify_sendgrid(SendGridWebhookSettings.from_env(os.environ), body, request.headers, datetime.now(UTC))
+        verify_sendgrid(api.settings.sendgrid_webhook, body, request.headers, datetime.now(UTC))
         events = parse_events(body)
     except WebhookRefused as exc:
         raise _refused(exc) from None
@@ -84,14 +83,14 @@ async def sendgrid_events(request: Request, api: Runtime) -> WebhookAnswer:
     return WebhookAnswer(received=applied.received, new=applied.new)
 
 
-async def _twilio_form(request: Request) -> ImmutableMultiDict[str, str]:
+async def _twilio_form(request: Request, api: ApiRuntime) -> ImmutableMultiDict[str, str]:
     """The form fields, after checking Twilio's signature over them."""
     body = await _body(request)
     try:
         form = ImmutableMultiDict(_form_fields(body))
     except UnicodeDecodeError:
         raise ApiError.invalid([FieldError("body", "must be a UTF-8 form (application/x-www-form-urlencoded)")]) from None
-    settings = TwilioWebhookSettings.from_env(os.environ)
+    settings = api.settings.twilio_webhook
     url = settings.signed_url(str(request.url), request.url.path, request.url.query)
     try:
         verify_twilio(settings, url, form, request.headers)
@@ -108,7 +107,7 @@ def _form_fields(body: bytes) -> list[tuple[str, str]]:
 @router.post("/twilio/status", response_model=WebhookAnswer)
 async def twilio_status(request: Request, api: Runtime) -> WebhookAnswer:
     """Twilio's status callback for an SMS we sent (the StatusCallback URL the SMS provider sets)."""
-    form = await _twilio_form(request)
+    form = await _twilio_form(request, api)
     try:
         callback = parse_status(form)
     except PayloadError as exc:
@@ -120,7 +119,7 @@ async def twilio_status(request: Request, api: Runtime) -> WebhookAnswer:
 @router.post("/twilio/inbound", response_class=Response)
 async def twilio_inbound(request: Request, api: Runtime) -> Response:
     """An SMS a customer sent to our number: STOP, START and their synonyms change SMS consent. Answered with empty TwiML."""
-    form = await _twilio_form(request)
+    form = await _twilio_form(request, api)
     try:
         message = parse_inbound(form)
     except PayloadError as exc:

@@ -1,9 +1,10 @@
-"""`journey dev`, `journey worker`: the processes that run journeys.
+"""`journey dev`, `journey worker`, `journey api`, `journey deploy`: the processes that run journeys.
 
 `journey dev` is the embedded default stack in one process tree: the Temporal dev
 server (SQLite under `.journey/`), one worker and the API, all on 127.0.0.1, with
-every journey of a folder deployed. `journey worker` is the worker alone, against
-any Temporal cluster and database (docs/deploy.md).
+every journey of a folder deployed. `journey worker` is the worker alone and
+`journey api` the API alone, against any Temporal cluster and database (docs/deploy.md).
+Each is given the settings its command read from the environment at start.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import signal
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -20,12 +20,12 @@ from pathlib import Path
 import uvicorn
 from temporalio.client import Client
 
-from activities.providers import ChannelProviders, providers_from_env
+from activities.providers import build_providers
 from orchestrator.host.deployment import DeployReport, compile_for_deploy, deploy
 from orchestrator.host.devserver import DevServer
+from orchestrator.host.settings import ApiServerSettings, DeploySettings, DevSettings, WorkerSettings, open_store
 from orchestrator.host.temporal_connection import TemporalSettings
 from orchestrator.host.worker import DEFAULT_TASK_QUEUE, build_worker
-from orchestrator.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -72,37 +72,35 @@ class EmbeddedServer(uvicorn.Server):
         yield
 
 
-def api_keys_from_env() -> frozenset[str]:
-    return frozenset(key.strip() for key in os.environ.get("JOURNEY_API_KEYS", "").split(",") if key.strip())
-
-
-def channel_providers(providers: ChannelProviders | None = None) -> dict[str, str]:
-    """Which provider delivers each channel: SendGrid, Twilio, FCM where their credentials are set, else the sandbox (the outbox)."""
-    return (providers if providers is not None else providers_from_env()).describe()
-
-
-async def run_dev(options: DevOptions, announce: Callable[[DevStackInfo], None]) -> None:
+async def run_dev(options: DevOptions, settings: DevSettings, announce: Callable[[DevStackInfo], None]) -> None:
     """Run the stack until SIGINT/SIGTERM.
 
-    Raises DeployRefused on journey errors and ProviderSettingsError on provider settings, before starting anything.
+    Raises DeployRefused on journey errors, ProviderSettingsError when a provider's SDK refuses its
+    credentials and SettingsError on a database the store does not support, before starting anything.
     """
     from orchestrator.api import create_app
 
     journeys, _ = compile_for_deploy(options.paths)
-    providers = providers_from_env()  # raises ProviderSettingsError before anything starts
-    store = Store.from_env(default_dir=options.data_dir)
+    providers = build_providers(settings.providers)
+    store = open_store(settings.database_url, options.data_dir)
     server = DevServer(options.data_dir, ip=options.host, port=options.temporal_port, ui_port=options.ui_port)
     try:
         await asyncio.to_thread(store.migrate)
         server.start()
         client = await server.wait_ready()
         report = await deploy(store, client, journeys, task_queue=DEFAULT_TASK_QUEUE, prune=True)
-        keys = api_keys_from_env()
+        keys = settings.api_keys
         app = create_app(
-            store, client, api_keys=keys or None, auth_disabled=not keys, task_queue=DEFAULT_TASK_QUEUE, search_attributes=True
+            store,
+            client,
+            api_keys=keys or None,
+            auth_disabled=not keys,
+            task_queue=DEFAULT_TASK_QUEUE,
+            search_attributes=True,
+            settings=settings.endpoints,
         )
         api = EmbeddedServer(uvicorn.Config(app, host=options.host, port=options.api_port, log_level="warning", lifespan="on"))
-        async with build_worker(client, store, task_queue=DEFAULT_TASK_QUEUE, providers=providers):
+        async with build_worker(client, store, task_queue=DEFAULT_TASK_QUEUE, providers=providers, delivery=settings.delivery):
             api_task = asyncio.create_task(api.serve())
             while not api.started and not api_task.done():
                 await asyncio.sleep(0.05)
@@ -117,7 +115,7 @@ async def run_dev(options: DevOptions, announce: Callable[[DevStackInfo], None])
                     database=_shown_url(store.url),
                     auth=bool(keys),
                     report=report,
-                    providers=channel_providers(providers),
+                    providers=providers.describe(),
                 )
             )
             await _until_stopped(api_task)
@@ -128,16 +126,19 @@ async def run_dev(options: DevOptions, announce: Callable[[DevStackInfo], None])
         await asyncio.to_thread(server.stop)
 
 
-async def run_worker(task_queue: str | None = None) -> None:
-    """A worker against the cluster and database the environment names, until SIGINT/SIGTERM."""
-    settings = TemporalSettings.from_env()
-    providers = providers_from_env()  # raises ProviderSettingsError before anything starts
-    store = Store.from_env()
+async def run_worker(settings: WorkerSettings, task_queue: str | None = None) -> None:
+    """A worker against the cluster and database the settings name, until SIGINT/SIGTERM."""
+    providers = build_providers(settings.providers)  # raises ProviderSettingsError before anything starts
+    store = open_store(settings.database_url)
+    temporal = settings.temporal
     try:
         await asyncio.to_thread(store.migrate)
-        client = await _connect_patiently(settings)
-        queue = task_queue or settings.task_queue
-        async with build_worker(client, store, task_queue=queue, search_attributes=settings.search_attributes, providers=providers):
+        client = await _connect_patiently(temporal)
+        queue = task_queue or temporal.task_queue
+        worker = build_worker(
+            client, store, task_queue=queue, search_attributes=temporal.search_attributes, providers=providers, delivery=settings.delivery
+        )
+        async with worker:
             await _until_stopped()
     finally:
         store.dispose()
@@ -153,14 +154,34 @@ async def _connect_patiently(settings: TemporalSettings, every: float = 2.0) -> 
             await asyncio.sleep(every)
 
 
-async def run_deploy(paths: Iterable[Path], *, prune: bool) -> DeployReport:
+def run_api(settings: ApiServerSettings, host: str, port: int) -> None:
+    """Serve the API on `host:port` until SIGINT/SIGTERM (blocking). The store is migrated first."""
+    from orchestrator.api import create_app, serve
+
+    store = open_store(settings.database_url)
+    store.migrate()
+    temporal = settings.temporal
+    app = create_app(
+        store,
+        lambda: temporal.connect(lazy=True),  # starts while Temporal is down: calls that need it get 503 until it is back
+        api_keys=settings.api_keys,
+        task_queue=temporal.task_queue,
+        search_attributes=temporal.search_attributes,
+        settings=settings.endpoints,
+    )
+    try:
+        serve(app, host, port)
+    finally:
+        store.dispose()
+
+
+async def run_deploy(paths: Iterable[Path], settings: DeploySettings, *, prune: bool) -> DeployReport:
     journeys, warnings = compile_for_deploy(paths)
-    settings = TemporalSettings.from_env()
-    store = Store.from_env()
+    store = open_store(settings.database_url)
     try:
         await asyncio.to_thread(store.migrate)
-        client = await settings.connect()
-        report = await deploy(store, client, journeys, task_queue=settings.task_queue, prune=prune)
+        client = await settings.temporal.connect()
+        report = await deploy(store, client, journeys, task_queue=settings.temporal.task_queue, prune=prune)
         report.warnings = warnings
         return report
     finally:

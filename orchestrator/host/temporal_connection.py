@@ -1,19 +1,7 @@
-"""Connecting to Temporal: the embedded dev server by default, any cluster or Temporal Cloud by environment.
-
-| variable | meaning | default |
-|---|---|---|
-| TEMPORAL_ADDRESS | host:port of the frontend | 127.0.0.1:7233 |
-| TEMPORAL_NAMESPACE | namespace | default |
-| TEMPORAL_TASK_QUEUE | task queue of journey workers | journeys |
-| TEMPORAL_API_KEY | Temporal Cloud API key (implies TLS) | |
-| TEMPORAL_TLS_CERT, TEMPORAL_TLS_KEY | mTLS client certificate and key files | |
-| TEMPORAL_TLS_CA | CA bundle of the server, for private CAs | |
-| TEMPORAL_SEARCH_ATTRIBUTES | `false` where JourneyId/CurrentStep/... are not registered | true |
-"""
+"""Connecting to Temporal: any cluster or Temporal Cloud, as the TEMPORAL_* variables say (orchestrator/host/settings.py)."""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,31 +12,19 @@ from temporalio.service import TLSConfig
 @dataclass(frozen=True)
 class TemporalSettings:
     address: str = "127.0.0.1:7233"
+    """host:port of the frontend."""
     namespace: str = "default"
     task_queue: str = "journeys"
+    """The task queue of journey workers."""
     api_key: str | None = None
+    """A Temporal Cloud API key (implies TLS)."""
     tls_cert: Path | None = None
+    """mTLS client certificate file, with `tls_key`."""
     tls_key: Path | None = None
     tls_ca: Path | None = None
+    """CA bundle of the server, for private CAs."""
     search_attributes: bool = True
-
-    @classmethod
-    def from_env(cls) -> TemporalSettings:
-        env = os.environ
-
-        def path(name: str) -> Path | None:
-            return Path(env[name]) if env.get(name) else None
-
-        return cls(
-            address=env.get("TEMPORAL_ADDRESS", cls.address),
-            namespace=env.get("TEMPORAL_NAMESPACE", cls.namespace),
-            task_queue=env.get("TEMPORAL_TASK_QUEUE", cls.task_queue),
-            api_key=env.get("TEMPORAL_API_KEY") or None,
-            tls_cert=path("TEMPORAL_TLS_CERT"),
-            tls_key=path("TEMPORAL_TLS_KEY"),
-            tls_ca=path("TEMPORAL_TLS_CA"),
-            search_attributes=env.get("TEMPORAL_SEARCH_ATTRIBUTES", "true").lower() not in ("0", "false", "no"),
-        )
+    """False where JourneyId/CurrentStep/... are not registered."""
 
     def tls(self) -> TLSConfig | bool:
         if self.tls_cert and self.tls_key:

@@ -15,7 +15,8 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from activities.broadcast_activity import BroadcastActivities
 from activities.journey_activities import JourneyActivities
-from activities.providers import ChannelProviders, providers_from_env
+from activities.providers import ChannelProviders
+from orchestrator.host.settings import DeliverySettings
 from orchestrator.routing.gateway import LoopGateway
 from orchestrator.routing.router import Router
 from orchestrator.runtime.broadcast import BroadcastWorkflow
@@ -36,6 +37,7 @@ def build_worker(
     activity_threads: int = 16,
     search_attributes: bool = True,
     providers: ChannelProviders | None = None,
+    delivery: DeliverySettings | None = None,
     sandboxed: bool = False,
 ) -> Worker:
     """A worker for JourneyWorkflow, BroadcastWorkflow and every activity they call.
@@ -44,8 +46,10 @@ def build_worker(
     customers through a Router whose Temporal calls are handed to that loop.
     `max_cached_workflows` bounds memory: thousands of enrollments asleep in a
     long wait need no cache entry; an evicted one is replayed from its history
-    when its timer fires. `providers` deliver the sends (default: `providers_from_env()`,
-    the real provider of each channel with credentials, the sandbox for the rest).
+    when its timer fires. `providers` deliver the sends (default: the sandbox for every
+    channel) and `delivery` holds the daily cap, the send retry window, the unsubscribe key
+    and the webhook secrets (default: `DeliverySettings()`); `journey worker` and `journey dev`
+    pass what they read from the environment when they started.
 
     The workflows run outside Temporal's workflow sandbox unless `sandboxed`. The sandbox
     guards hand-written workflow code against non-determinism by re-importing its module
@@ -59,7 +63,10 @@ def build_worker(
     if sandboxed:
         cache_workflow_bytecode()
     gateway = LoopGateway(client, asyncio.get_running_loop(), task_queue=task_queue, search_attributes=search_attributes)
-    journey_activities = JourneyActivities(store, providers=providers if providers is not None else providers_from_env())
+    delivery = delivery or DeliverySettings()
+    journey_activities = JourneyActivities(
+        store, providers=providers, policy=delivery.policy, unsubscribe=delivery.unsubscribe, secrets=delivery.secrets
+    )
     broadcast_activities = BroadcastActivities(Router(store, gateway))
     return Worker(
         client,

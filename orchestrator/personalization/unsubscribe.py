@@ -15,20 +15,16 @@ import base64
 import binascii
 import hashlib
 import hmac
-import logging
-import os
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import lru_cache
 from urllib.parse import quote
 
 from markupsafe import escape
 
-log = logging.getLogger(__name__)
-
 DEV_PUBLIC_URL = "http://127.0.0.1:8080"
-_DEV_SECRET = b"journey-dev-unsubscribe-secret"
+DEV_SECRET = b"journey-dev-unsubscribe-secret"
+"""The key of `development()`: public, so links signed with it can be forged; a process that uses it says so when it starts."""
 _TAG_BYTES = 16
 
 _FOOTER_TEXT = {
@@ -62,16 +58,9 @@ class UnsubscribeConfig:
     """Address for the mailto: form of List-Unsubscribe (none: only the URL)."""
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> UnsubscribeConfig:
-        env = os.environ if environ is None else environ
-        secret = env.get("JOURNEY_UNSUBSCRIBE_SECRET", "")
-        if not secret:
-            _warn_dev_secret()
-        return cls(
-            public_url=(env.get("JOURNEY_PUBLIC_URL") or DEV_PUBLIC_URL).rstrip("/"),
-            secret=secret.encode() if secret else _DEV_SECRET,
-            mailto=env.get("JOURNEY_UNSUBSCRIBE_MAILTO") or None,
-        )
+    def development(cls) -> UnsubscribeConfig:
+        """Links to the local API, signed with a key anyone can read in this file: for `journey dev`, simulations and tests."""
+        return cls(public_url=DEV_PUBLIC_URL, secret=DEV_SECRET)
 
     def token(self, customer_id: str) -> str:
         """`<customer id, base64url>.<HMAC tag, base64url>`."""
@@ -131,12 +120,6 @@ def _token(secret: bytes, customer_id: str) -> str:
     # Cached: one marketing email signs its customer's token two or three times (the link, List-Unsubscribe,
     # the mailto: subject). A few recent customers suffice; the key includes the secret, so a new one signs anew.
     return f"{_b64(customer_id.encode())}.{_b64(_tag(secret, customer_id))}"
-
-
-@cache
-def _warn_dev_secret() -> None:
-    """Once per process: a warning at every send would drown the log."""
-    log.warning("JOURNEY_UNSUBSCRIBE_SECRET is not set: unsubscribe links use a development key anyone can forge")
 
 
 def _b64(data: bytes) -> str:

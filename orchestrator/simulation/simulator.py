@@ -37,6 +37,7 @@ from temporalio.worker import Worker
 from activities.journey_activities import JourneyActivities
 from orchestrator import ir
 from orchestrator.host.binaries import temporal_test_server
+from orchestrator.host.settings import SimulationSettings
 from orchestrator.routing.entry import Broadcast, Cause, Identified, Tracked, decide
 from orchestrator.runtime.contracts import (
     EVENT_SIGNAL,
@@ -169,16 +170,18 @@ class PlaceholderSecrets(Mapping[str, str]):
 class Simulator:
     """One time-skipping server shared by many simulated runs; each run gets its own store, worker and queue."""
 
-    def __init__(self, env: WorkflowEnvironment) -> None:
+    def __init__(self, env: WorkflowEnvironment, settings: SimulationSettings | None = None) -> None:
         self.env = env
+        self.settings = settings or SimulationSettings()
+        """The daily cap, send retry window and unsubscribe links the runs use (`journey simulate` reads them at start)."""
 
     @classmethod
     @asynccontextmanager
-    async def start(cls) -> AsyncIterator[Simulator]:
+    async def start(cls, settings: SimulationSettings | None = None) -> AsyncIterator[Simulator]:
         async with await WorkflowEnvironment.start_time_skipping(
             test_server_existing_path=temporal_test_server(), runtime=quiet_runtime()
         ) as env:
-            yield cls(env)
+            yield cls(env, settings)
         release_temporal_runtime()
 
     async def run(
@@ -222,7 +225,9 @@ class Simulator:
                 env.client,
                 task_queue=queue,
                 workflows=[JourneyWorkflow],
-                activities=JourneyActivities(store, http=http, secrets=PlaceholderSecrets()).activities(),
+                activities=JourneyActivities(
+                    store, http=http, secrets=PlaceholderSecrets(), policy=self.settings.policy, unsubscribe=self.settings.unsubscribe
+                ).activities(),
                 activity_executor=executor,
             )
             async with worker, _clock(env) as clock:

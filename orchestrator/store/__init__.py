@@ -89,9 +89,8 @@ class Store:
             raise ValueError(f"DATABASE_URL must be sqlite:///PATH or postgresql://..., not {parsed.drivername}://")
 
     @classmethod
-    def from_env(cls, default_dir: Path | str = ".journey") -> Store:
-        """`DATABASE_URL` if set, else SQLite at `<default_dir>/journey.db` (the folder is created)."""
-        url = os.environ.get("DATABASE_URL")
+    def at(cls, url: str | None, default_dir: Path | str = ".journey") -> Store:
+        """The database at `url` (DATABASE_URL) if given, else SQLite at `<default_dir>/journey.db` (the folder is created)."""
         if not url:
             folder = Path(default_dir)
             folder.mkdir(parents=True, exist_ok=True)

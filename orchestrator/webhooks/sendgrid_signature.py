@@ -21,7 +21,6 @@ from sendgrid.helpers.eventwebhook.eventwebhook_header import EventWebhookHeader
 from orchestrator.webhooks.errors import WebhookRefused
 
 PUBLIC_KEY_VARIABLE = "SENDGRID_WEBHOOK_PUBLIC_KEY"
-MAX_AGE_VARIABLE = "SENDGRID_WEBHOOK_MAX_AGE_SECONDS"
 DEFAULT_MAX_AGE_SECONDS = 300
 SIGNATURE_HEADER = EventWebhookHeader.SIGNATURE
 TIMESTAMP_HEADER = EventWebhookHeader.TIMESTAMP
@@ -29,15 +28,10 @@ TIMESTAMP_HEADER = EventWebhookHeader.TIMESTAMP
 
 @dataclass(frozen=True)
 class SendGridWebhookSettings:
-    public_key: str | None
+    public_key: str | None = None
+    """SENDGRID_WEBHOOK_PUBLIC_KEY; None: SendGrid events are refused with 503."""
     max_age_seconds: int = DEFAULT_MAX_AGE_SECONDS
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> SendGridWebhookSettings:
-        age = env.get(MAX_AGE_VARIABLE) or str(DEFAULT_MAX_AGE_SECONDS)
-        if not age.isdigit():
-            raise ValueError(f"{MAX_AGE_VARIABLE}={age!r}: write a number of seconds, e.g. 300")
-        return cls(public_key=(env.get(PUBLIC_KEY_VARIABLE) or "").strip() or None, max_age_seconds=int(age))
+    """How far the signed timestamp may be from our clock, either way (SENDGRID_WEBHOOK_MAX_AGE_SECONDS)."""
 
 
 @functools.lru_cache(maxsize=4)

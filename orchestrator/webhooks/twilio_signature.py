@@ -25,12 +25,10 @@ SETTINGS_HEADER = "X-Twilio-Webhooks-Signature-Settings"
 
 @dataclass(frozen=True)
 class TwilioWebhookSettings:
-    auth_token: str | None
-    public_url: str | None
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> TwilioWebhookSettings:
-        return cls(auth_token=env.get(AUTH_TOKEN_VARIABLE) or None, public_url=(env.get(PUBLIC_URL_VARIABLE) or "").rstrip("/") or None)
+    auth_token: str | None = None
+    """TWILIO_AUTH_TOKEN; None: Twilio requests are refused with 503."""
+    public_url: str | None = None
+    """JOURNEY_PUBLIC_URL without a trailing slash; None: the request's own URL is what Twilio signed."""
 
     def signed_url(self, request_url: str, path: str, query: str) -> str:
         """The URL Twilio called: the public base URL with this path and query, or the request's URL."""

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from orchestrator.host.settings import SimulationSettings
 from orchestrator.simulation.simulator import ScriptedEvent, Simulator
 from tests.runtime.support import at, journey
 
@@ -59,10 +60,8 @@ async def test_a_fallback_step_reaches_the_customer_on_the_next_channel(simulato
     assert [(m["channel"], m["subject"]) for m in timeline.messages] == [("email", "Your order has shipped")]
 
 
-async def test_the_daily_cap_skips_the_excess_and_counts_afresh_the_next_local_day(
-    simulator: Simulator, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("JOURNEY_FREQUENCY_CAP", "2/day")
+async def test_the_daily_cap_skips_the_excess_and_counts_afresh_the_next_local_day(simulator: Simulator) -> None:
+    capped = Simulator(simulator.env, SimulationSettings.read({"JOURNEY_FREQUENCY_CAP": "2/day"}))  # as `journey simulate` reads it
     flow = journey(
         """
         id: chatty
@@ -82,7 +81,7 @@ async def test_the_daily_cap_skips_the_excess_and_counts_afresh_the_next_local_d
         """
     )
     start = datetime(2026, 1, 6, 17, 0, tzinfo=UTC)  # 12:00 in New York
-    timeline = await simulator.run(flow, NEW_YORK, [ScriptedEvent(0, "go")], start)
+    timeline = await capped.run(flow, NEW_YORK, [ScriptedEvent(0, "go")], start)
     assert [(m["subject"], m["at"]) for m in timeline.messages] == [
         ("one", at("2026-01-06T17:00")),
         ("two", at("2026-01-06T17:00")),

@@ -5,12 +5,10 @@ The customer lives in New York (EST, UTC-5 in January): 2026-01-06T02:30Z is 21:
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
-import pytest
-
-from activities.delivery_gate import Decision, DeliveryPolicy, PastSend, decide, parse_daily_cap, settings_from_json
+from activities.delivery_gate import Decision, DeliveryPolicy, PastSend, decide, settings_from_json
 from orchestrator import ir
 
 CUSTOMER: dict[str, Any] = {
@@ -193,32 +191,6 @@ def test_the_daily_cap_counts_every_journey_on_the_customers_calendar_day() -> N
     # A new local day starts a new count, even an hour after the last message.
     assert check("2026-01-07T05:00", past=today, daily_cap=3).action == "send"
     assert check("2026-01-07T01:00", past=today).action == "send"  # no daily cap configured
-
-
-# --- configuration ---------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(("text", "cap"), [("3/day", 3), (" 5 / d ", 5), ("2 per day", 2), ("", None), ("none", None)])
-def test_the_daily_cap_setting_is_read_from_the_environment(text: str, cap: int | None) -> None:
-    assert parse_daily_cap(text) == cap
-    assert DeliveryPolicy.from_env({"JOURNEY_FREQUENCY_CAP": text}).daily_cap == cap
-
-
-@pytest.mark.parametrize("text", ["3", "3/week", "0/day", "three/day"])
-def test_a_malformed_daily_cap_is_refused_with_the_expected_form(text: str) -> None:
-    with pytest.raises(ValueError, match=r"JOURNEY_FREQUENCY_CAP=.*'3/day'"):
-        parse_daily_cap(text)
-
-
-@pytest.mark.parametrize(("text", "hours"), [("", 24), ("6h", 6), ("3d", 72), ("PT90M", 1.5)])
-def test_the_send_retry_window_is_read_from_the_environment(text: str, hours: float) -> None:
-    assert DeliveryPolicy.from_env({"JOURNEY_SEND_RETRY_WINDOW": text}).retry_window == timedelta(hours=hours)
-
-
-@pytest.mark.parametrize("text", ["24", "forever", "0h"])
-def test_a_malformed_send_retry_window_is_refused_naming_the_variable(text: str) -> None:
-    with pytest.raises(ValueError, match=r"^JOURNEY_SEND_RETRY_WINDOW: '.*' (is not a duration; write a duration like|is zero)"):
-        DeliveryPolicy.from_env({"JOURNEY_SEND_RETRY_WINDOW": text})
 
 
 def test_settings_travel_as_ir_json() -> None:

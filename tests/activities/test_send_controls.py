@@ -20,6 +20,7 @@ from orchestrator import ir
 from orchestrator.api.customers import router
 from orchestrator.api.errors import install_error_handlers
 from orchestrator.api.state import runtime
+from orchestrator.host.settings import WorkerSettings
 from orchestrator.personalization.unsubscribe import UnsubscribeConfig
 from orchestrator.runtime.contracts import SendRequest, SendResult
 from orchestrator.store import Store
@@ -201,7 +202,8 @@ def test_marketing_email_carries_the_unsubscribe_link_signed_with_the_config_rea
     identify(store, "ann", ANN | {"email_opt_in": True})
     monkeypatch.setenv("JOURNEY_PUBLIC_URL", "https://journeys.shop.example")
     monkeypatch.setenv("JOURNEY_UNSUBSCRIBE_SECRET", "secret-at-start")
-    activities = JourneyActivities(store, policy=DeliveryPolicy())
+    settings = WorkerSettings.read()  # as `journey worker` does when it starts
+    activities = JourneyActivities(store, policy=DeliveryPolicy(), unsubscribe=settings.delivery.unsubscribe)
     monkeypatch.setenv("JOURNEY_UNSUBSCRIBE_SECRET", "secret-changed-later")
     assert activities.send_message(request("ann", "e-1", body="<p>Hello</p>")).status == "sent"
     with store.session() as session:

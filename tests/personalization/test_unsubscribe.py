@@ -19,17 +19,6 @@ def test_a_token_names_its_customer_and_cannot_be_forged() -> None:
     assert other_key.customer_of(token) is None
 
 
-def test_configuration_comes_from_the_environment() -> None:
-    config = UnsubscribeConfig.from_env(
-        {"JOURNEY_PUBLIC_URL": "https://j.example/", "JOURNEY_UNSUBSCRIBE_SECRET": "s3cret", "JOURNEY_UNSUBSCRIBE_MAILTO": "u@j.example"}
-    )
-    assert (config.public_url, config.secret, config.mailto) == ("https://j.example", b"s3cret", "u@j.example")
-    assert config.url("ann").startswith("https://j.example/v1/unsubscribe/")
-    dev = UnsubscribeConfig.from_env({})
-    assert dev.public_url == "http://127.0.0.1:8080"
-    assert dev.customer_of(dev.token("ann")) == "ann"
-
-
 def test_marketing_email_carries_list_unsubscribe_headers() -> None:
     message = build(request())
     token = LINKS.token("ann")

@@ -65,10 +65,9 @@ def test_migrate_again_changes_nothing_and_keeps_the_data(store: Store) -> None:
     assert profile is not None and profile.traits == {"plan": "pro"}
 
 
-def test_from_env_uses_database_url(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DATABASE_URL", database_url)
+def test_a_database_url_is_used_as_given(database_url: str, tmp_path: Path) -> None:
     unused = tmp_path / "unused"
-    store = Store.from_env(unused)
+    store = Store.at(database_url, unused)
     try:
         store.migrate()
         with store.session() as session:
@@ -85,10 +84,9 @@ def test_from_env_uses_database_url(database_url: str, tmp_path: Path, monkeypat
         reopened.dispose()
 
 
-def test_from_env_defaults_to_sqlite_in_the_given_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("DATABASE_URL", raising=False)
+def test_without_a_database_url_the_store_is_sqlite_in_the_given_folder(tmp_path: Path) -> None:
     folder = tmp_path / "state" / ".journey"
-    store = Store.from_env(folder)
+    store = Store.at(None, folder)
     try:
         store.migrate()
     finally:

@@ -13,8 +13,9 @@ from fastapi import FastAPI
 
 from orchestrator.api import webhooks
 from orchestrator.api.errors import install_error_handlers
-from orchestrator.api.state import ApiRuntime, ApiSettings
+from orchestrator.api.state import ApiRuntime
 from orchestrator.compiler import compile_text
+from orchestrator.host.settings import ApiServerSettings
 from orchestrator.routing.gateway import LoopGateway
 from orchestrator.routing.router import Router
 from orchestrator.store import Store
@@ -47,17 +48,29 @@ def signer() -> SendGridSigner:
     return SendGridSigner()
 
 
+@pytest.fixture
+def unset() -> tuple[str, ...]:
+    """Variables the operator left unset; a test names them with `@pytest.mark.parametrize("unset", [("NAME",)])`."""
+    return ()
+
+
 @pytest_asyncio.fixture
 async def client(
-    store: Store, gateway: RecordingGateway, signer: SendGridSigner, monkeypatch: pytest.MonkeyPatch
+    store: Store, gateway: RecordingGateway, signer: SendGridSigner, unset: tuple[str, ...]
 ) -> AsyncIterator[httpx.AsyncClient]:
-    """The webhook endpoints behind an httpx client (ASGI transport), configured as an operator would."""
-    monkeypatch.setenv("SENDGRID_WEBHOOK_PUBLIC_KEY", signer.public_key)
-    monkeypatch.setenv("TWILIO_AUTH_TOKEN", TWILIO_TOKEN)
-    monkeypatch.setenv("JOURNEY_PUBLIC_URL", PUBLIC_URL)
+    """The webhook endpoints behind an httpx client (ASGI transport), configured as an operator would: by the environment."""
+    environment = {
+        "SENDGRID_WEBHOOK_PUBLIC_KEY": signer.public_key,
+        "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
+        "JOURNEY_PUBLIC_URL": PUBLIC_URL,
+        "JOURNEY_API_KEYS": "not-used-by-webhooks",  # `journey api` does not start without one
+    }
+    for name in unset:
+        del environment[name]
+    settings = ApiServerSettings.read(environment).endpoints
     app = FastAPI()
     install_error_handlers(app)
     app.include_router(webhooks.router)
-    app.state.runtime = ApiRuntime(store, Router(store, gateway), cast(LoopGateway, gateway), ApiSettings())
+    app.state.runtime = ApiRuntime(store, Router(store, gateway), cast(LoopGateway, gateway), settings)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api.internal") as client:
         yield client

@@ -121,10 +121,8 @@ async def test_a_bad_signature_is_refused_and_changes_nothing(
     assert profile(store, "bob").consent["sms"] is True and "sms_stopped" not in profile(store, "bob").traits
 
 
-async def test_without_a_public_url_the_request_url_is_what_twilio_signed(
-    client: httpx.AsyncClient, store: Store, nudge: Sent, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.delenv("JOURNEY_PUBLIC_URL")
+@pytest.mark.parametrize("unset", [("JOURNEY_PUBLIC_URL",)])
+async def test_without_a_public_url_the_request_url_is_what_twilio_signed(client: httpx.AsyncClient, store: Store, nudge: Sent) -> None:
     path = "/webhooks/twilio/status"
     assert (await twilio(client, path, status(nudge, "delivered"))).status_code == 403
     assert (await twilio(client, path, status(nudge, "delivered"), signed_for=f"http://api.internal{path}")).status_code == 200

@@ -13,19 +13,25 @@ from activities.messages import Message
 from activities.providers import (
     ChannelProviders,
     PermanentFailure,
-    ProviderSettingsError,
     RetryableFailure,
+    build_providers,
     message_reference,
-    providers_from_env,
 )
 from activities.providers.base import retry_after_seconds
 from activities.providers.fcm_push import DEFAULT_BASE_URL as FCM_DEFAULT_URL
-from activities.providers.fcm_push import FcmPush, FcmSettings
+from activities.providers.fcm_push import FcmPush
 from activities.providers.ratelimit import TokenBucket
 from activities.providers.sendgrid_email import SendGridEmail
 from activities.providers.twilio_sms import TwilioSettings, TwilioSms
+from orchestrator.host.settings import SettingsError, WorkerSettings
 from tests.activities.providers.conftest import TIMEOUT, FakeClock, unlimited
 from tests.activities.providers.fakes import FCM, SENDGRID, TOKEN, TWILIO, FakeProviders, Fault
+
+
+def worker_providers(env: dict[str, str]) -> ChannelProviders:
+    """The providers a worker started with `env` delivers through."""
+    return build_providers(WorkerSettings.read(env).providers)
+
 
 KEY = "cart-3f2a-1:reminder:1"
 REF = message_reference(KEY)
@@ -179,26 +185,26 @@ def test_retry_after_reads_seconds_and_http_dates() -> None:
 
 
 def test_channels_without_credentials_use_the_sandbox(fake: FakeProviders) -> None:
-    assert {channel: text.split()[0] for channel, text in providers_from_env({}).describe().items()} == {
+    assert {channel: text.split()[0] for channel, text in worker_providers({}).describe().items()} == {
         "email": "sandbox",
         "sms": "sandbox",
         "push": "sandbox",
     }
-    chosen = providers_from_env(
+    chosen = worker_providers(
         {"TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "t", "TWILIO_FROM": "+15550100", "TWILIO_BASE_URL": fake.url}
     )
     assert isinstance(chosen, ChannelProviders)
     assert chosen.describe()["sms"] == f"twilio (+15550100, {fake.url})"
     assert chosen.describe()["email"].startswith("sandbox")
-    with pytest.raises(ProviderSettingsError, match="TWILIO_FROM"):
-        providers_from_env({"TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "t"})
+    with pytest.raises(SettingsError, match="TWILIO_FROM"):
+        worker_providers({"TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "t"})
 
 
 def test_real_email_needs_an_unsubscribe_secret_of_its_own(fake: FakeProviders) -> None:
     sendgrid = {"SENDGRID_API_KEY": "SG.k", "SENDGRID_FROM": "news@shop.example", "SENDGRID_BASE_URL": fake.url}
-    with pytest.raises(ProviderSettingsError, match="JOURNEY_UNSUBSCRIBE_SECRET"):
-        providers_from_env(sendgrid)  # links signed with the public development key would let anyone unsubscribe anyone
-    chosen = providers_from_env(sendgrid | {"JOURNEY_UNSUBSCRIBE_SECRET": "0123456789abcdef"})
+    with pytest.raises(SettingsError, match="JOURNEY_UNSUBSCRIBE_SECRET"):
+        worker_providers(sendgrid)  # links signed with the public development key would let anyone unsubscribe anyone
+    chosen = worker_providers(sendgrid | {"JOURNEY_UNSUBSCRIBE_SECRET": "0123456789abcdef"})
     assert chosen.describe()["email"].startswith("sendgrid")
 
 
@@ -224,7 +230,7 @@ def test_every_provider_takes_its_credentials_endpoint_and_rate_from_the_environ
 ) -> None:
     key_file = tmp_path / "service-account.json"
     key_file.write_text(json.dumps(fcm_account))
-    chosen = providers_from_env(
+    chosen = worker_providers(
         {
             "SENDGRID_API_KEY": "SG.env-key",
             "SENDGRID_FROM": "news@shop.example",
@@ -256,7 +262,7 @@ def test_every_provider_takes_its_credentials_endpoint_and_rate_from_the_environ
     assert to_twilio.headers["authorization"] == "Basic " + base64.b64encode(b"AC0123:env-token").decode()
     assert to_fcm.path == f"/v1/projects/{fcm_account['project_id']}/messages:send"
     assert to_fcm.headers["authorization"] == "Bearer fake-access-token"  # from the service account's token_uri, on the fake
-    inline = FcmSettings.from_env({"FCM_CREDENTIALS_JSON": json.dumps(fcm_account)})
+    inline = WorkerSettings.read({"FCM_CREDENTIALS_JSON": json.dumps(fcm_account)}).providers.push
     assert inline is not None
     assert (inline.service_account, inline.base_url) == (fcm_account, FCM_DEFAULT_URL)
 

@@ -1,0 +1,123 @@
+"""The table of every environment variable the product reads: its name, who reads it, what it means, its default.
+
+It is data: docs/deploy.md shows it, and tests/host/test_settings.py holds the two to
+each other and each process to the variables the table says it reads. The reading
+itself is orchestrator/host/settings.py, except for `journey send`'s two variables,
+which click's options read (orchestrator/cli.py names them, and the test checks them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from activities.delivery_gate import CAP_VARIABLE
+from activities.providers import fcm_push, sendgrid_email, twilio_sms
+from activities.providers.base import DEFAULT_TIMEOUT_SECONDS
+from orchestrator.api.auth import KEYS_VARIABLE
+from orchestrator.host.temporal_connection import TemporalSettings
+from orchestrator.personalization.unsubscribe import DEV_PUBLIC_URL
+from orchestrator.webhooks.sendgrid_signature import DEFAULT_MAX_AGE_SECONDS, PUBLIC_KEY_VARIABLE
+from orchestrator.webhooks.twilio_signature import AUTH_TOKEN_VARIABLE, PUBLIC_URL_VARIABLE
+
+
+class Process(StrEnum):
+    """A `journey` command that reads variables."""
+
+    API = "api"
+    WORKER = "worker"
+    DEV = "dev"
+    DEPLOY = "deploy"
+    SIMULATE = "simulate"
+    """`journey simulate` and `journey test`."""
+    SEND = "send"
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One row of the table: what docs/deploy.md says about a variable."""
+
+    name: str
+    read_by: tuple[Process, ...]
+    meaning: str
+    default: str = ""
+    """As the documentation shows it; empty: none."""
+
+
+API, WORKER, DEV, DEPLOY, SIMULATE, SEND = Process.API, Process.WORKER, Process.DEV, Process.DEPLOY, Process.SIMULATE, Process.SEND
+STORE_USERS = (API, WORKER, DEV, DEPLOY)
+TEMPORAL_USERS = (API, WORKER, DEPLOY)  # `journey dev` runs its own Temporal server
+SENDERS = (WORKER, DEV)
+SIGNED_LINKS = (API, WORKER, DEV, SIMULATE)  # unsubscribe links: the worker signs them (and simulations), the API checks them
+WEBHOOK_CHECKERS = (API, DEV)
+SECRETS = "JOURNEY_SECRET_<NAME>"
+RETRY_WINDOW = "JOURNEY_SEND_RETRY_WINDOW"
+UNSUBSCRIBE_SECRET = "JOURNEY_UNSUBSCRIBE_SECRET"
+_TEMPORAL = TemporalSettings()
+
+VARIABLES: tuple[Variable, ...] = (
+    Variable("DATABASE_URL", STORE_USERS, "`postgresql://user:pass@host/db` (psycopg 3) or `sqlite:///path`",
+             "`sqlite:///.journey/journey.db` (`journey dev`: in its `--data-dir`)"),
+    Variable("TEMPORAL_ADDRESS", TEMPORAL_USERS, "frontend `host:port`", f"`{_TEMPORAL.address}`"),
+    Variable("TEMPORAL_NAMESPACE", TEMPORAL_USERS, "namespace", f"`{_TEMPORAL.namespace}`"),
+    Variable("TEMPORAL_TASK_QUEUE", TEMPORAL_USERS, "task queue of the workers (`journey worker --task-queue` wins)",
+             f"`{_TEMPORAL.task_queue}`"),
+    Variable("TEMPORAL_API_KEY", TEMPORAL_USERS, "Temporal Cloud API key (turns TLS on)"),
+    Variable("TEMPORAL_TLS_CERT", TEMPORAL_USERS,
+             "mTLS client certificate file (Temporal Cloud or a private cluster), with `TEMPORAL_TLS_KEY`"),
+    Variable("TEMPORAL_TLS_KEY", TEMPORAL_USERS, "the private key file of `TEMPORAL_TLS_CERT`"),
+    Variable("TEMPORAL_TLS_CA", TEMPORAL_USERS, "the server's CA bundle, for private CAs"),
+    Variable("TEMPORAL_SEARCH_ATTRIBUTES", TEMPORAL_USERS,
+             "`false` on a cluster where the search attributes below are not registered", "`true`"),
+    Variable(KEYS_VARIABLE, (API, DEV), "comma-separated keys accepted as `Authorization: Bearer <key>` (or HTTP Basic user)",
+             "none: `journey api` refuses to start without one, `journey dev` then takes calls without a key"),
+    Variable(SECRETS, SENDERS, "secrets that webhook steps reference as `{{ secrets.NAME }}`"),
+    Variable(PUBLIC_URL_VARIABLE, SIGNED_LINKS,
+             "where the API is reachable from the internet: unsubscribe links and Twilio's status callbacks point there,"
+             " and Twilio's signatures are checked against it ([delivery.md](delivery.md#provider-webhooks))",
+             f"`{DEV_PUBLIC_URL}` for unsubscribe links; no status callbacks; signatures checked against the request's URL"),
+    Variable(UNSUBSCRIBE_SECRET, SIGNED_LINKS,
+             "key that signs (worker) and checks (API) the per-customer unsubscribe links of marketing email;"
+             " changing it invalidates links already sent",
+             "required once `SENDGRID_API_KEY` is set (`journey worker` and `journey dev` refuse to start without it);"
+             " with the sandbox, a fixed development key (a warning is logged)"),
+    Variable("JOURNEY_UNSUBSCRIBE_MAILTO", SIGNED_LINKS, "an address added as a `mailto:` form to `List-Unsubscribe`", "none (URL only)"),
+    Variable(CAP_VARIABLE, (WORKER, DEV, SIMULATE),
+             "at most this many marketing messages per customer per local calendar day, all journeys together,"
+             " e.g. `3/day` ([delivery.md](delivery.md))", "none"),
+    Variable(RETRY_WINDOW, (WORKER, DEV, SIMULATE),
+             "how long a send is retried while its provider fails (429, 5xx, timeouts) before it is marked `failed`"
+             " and the journey goes on, e.g. `6h`, `3d`", "`24h`"),
+    Variable("SENDGRID_API_KEY", SENDERS,
+             "with `SENDGRID_FROM`, email goes through SendGrid ([delivery.md](delivery.md#providers))", "none: the sandbox"),
+    Variable("SENDGRID_FROM", SENDERS, "the sender, `news@shop.example` or `Shop <news@shop.example>`"),
+    Variable("SENDGRID_BASE_URL", SENDERS, "SendGrid's endpoint, e.g. `https://api.eu.sendgrid.com`", f"`{sendgrid_email.DEFAULT_HOST}`"),
+    Variable("SENDGRID_RATE_PER_SECOND", SENDERS, "requests per second to SendGrid from one worker process",
+             f"`{sendgrid_email.DEFAULT_RATE:g}`"),
+    Variable("TWILIO_ACCOUNT_SID", SENDERS,
+             "with `TWILIO_AUTH_TOKEN` and a sender, SMS goes through Twilio ([delivery.md](delivery.md#providers))", "none: the sandbox"),
+    Variable(AUTH_TOKEN_VARIABLE, (API, WORKER, DEV),
+             "Twilio's auth token: sends SMS, and checks `X-Twilio-Signature` of Twilio's webhooks",
+             "none: Twilio's webhooks are refused (503)"),
+    Variable("TWILIO_MESSAGING_SERVICE_SID", SENDERS, "the Messaging Service that sends SMS (preferred to `TWILIO_FROM`)"),
+    Variable("TWILIO_FROM", SENDERS, "the sending number (E.164) or alphanumeric sender id"),
+    Variable("TWILIO_BASE_URL", SENDERS, "Twilio's endpoint", f"`{twilio_sms.DEFAULT_BASE_URL}`"),
+    Variable("TWILIO_RATE_PER_SECOND", SENDERS, "requests per second to Twilio from one worker process", f"`{twilio_sms.DEFAULT_RATE:g}`"),
+    Variable("FCM_CREDENTIALS_JSON", SENDERS,
+             "a service-account key (JSON text): push goes through FCM ([delivery.md](delivery.md#providers))", "none: the sandbox"),
+    Variable("GOOGLE_APPLICATION_CREDENTIALS", SENDERS,
+             "the path of a service-account key file, used when `FCM_CREDENTIALS_JSON` is unset (no such file: ignored)"),
+    Variable("FCM_BASE_URL", SENDERS, "FCM's endpoint", f"`{fcm_push.DEFAULT_BASE_URL}`"),
+    Variable("FCM_RATE_PER_SECOND", SENDERS, "requests per second to FCM from one worker process", f"`{fcm_push.DEFAULT_RATE:g}`"),
+    Variable("PROVIDER_TIMEOUT_SECONDS", SENDERS, "how long one request to a provider may take, in seconds",
+             f"`{DEFAULT_TIMEOUT_SECONDS:g}`"),
+    Variable(PUBLIC_KEY_VARIABLE, WEBHOOK_CHECKERS,
+             "the verification key of SendGrid's Signed Event Webhook, as the console shows it (base64)",
+             "none: SendGrid's events are refused (503), so SendGrid keeps them and retries"),
+    Variable("SENDGRID_WEBHOOK_MAX_AGE_SECONDS", WEBHOOK_CHECKERS,
+             "how far the signed timestamp of a SendGrid event may be from our clock, either way", f"`{DEFAULT_MAX_AGE_SECONDS}`"),
+    # Read by click's options of `journey send` (orchestrator/cli.py), not by settings.py.
+    Variable("JOURNEY_API_URL", (SEND,), "the API `journey send` posts to (`--url` wins)", "`http://127.0.0.1:8080`"),
+    Variable("JOURNEY_API_KEY", (SEND,), "the API key `journey send` presents (`--api-key` wins)"),
+)
+NAMES = frozenset(variable.name for variable in VARIABLES)
