@@ -57,8 +57,8 @@ def build_worker(
     interpreter and the broadcast, this project's own code, and marketers write YAML, not
     Python. The guard stays where it pays: the replay tests (tests/histories/), `journey
     simulate` and `journey test` and the runtime tests run the interpreter in the sandbox,
-    and the broadcast test both workflows, so a non-deterministic call fails CI. Unsandboxed, an enrollment costs the worker less
-    CPU (bench/RESULTS.md, enrollments) and no per-workflow module copy.
+    and the broadcast test both workflows, so a non-deterministic call fails CI. Unsandboxed, an enrollment costs the worker no
+    module import and no per-workflow module copy (bench/enrollments.py and bench/sleepers.py measure both).
     """
     if sandboxed:
         cache_workflow_bytecode()
@@ -85,7 +85,7 @@ def cache_workflow_bytecode() -> None:
 
     Temporal's sandbox imports a workflow's module afresh for every new workflow instance. With no
     bytecode cached (containers often set PYTHONDONTWRITEBYTECODE) each import compiles the source
-    again: a tenth of the worker process's CPU in bench/enrollments.py. Reading cached bytecode is
+    again, a visible share of the worker's CPU (bench/enrollments.py). Reading cached bytecode is
     allowed either way, so writing it once at start is enough. A read-only install is left as is.
     """
     for name in (JourneyWorkflow.__module__, BroadcastWorkflow.__module__):
