@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-import orchestrator.store as store_module
+import orchestrator.store.sqlite as sqlite_module
 from orchestrator.store import Store
 from tests.store.support import AT
 
@@ -164,7 +164,7 @@ def test_kept_connections_stay_readers_or_writers(sqlite_store: Store) -> None:
 def test_the_process_checkpoints_the_wal_itself(sqlite_store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     # SQLite's automatic checkpoint would wait for 1,000 WAL pages, inside some writer's commit; the
     # store checkpoints every SQLITE_CHECKPOINT_EVERY commits, after the writer's turn has passed on.
-    monkeypatch.setattr(store_module, "SQLITE_CHECKPOINT_EVERY", 10)
+    monkeypatch.setattr(sqlite_module, "SQLITE_CHECKPOINT_EVERY", 10)
     for number in range(10):
         with sqlite_store.session() as session:
             session.identify(f"c{number}", {"plan": "pro"}, AT)
