@@ -3,9 +3,17 @@
 SQLite by default (a file under `.journey/`), PostgreSQL when `DATABASE_URL` says so; one code
 path through SQLAlchemy Core, one schema through Alembic migrations shipped in the package.
 
-This module is the API: `Store`, a pool that opens sessions (`session()` writes, `read()` reads);
-`StoreSession` (session.py) holds their operations, and sqlite.py the SQLite engine's tuning
-(pooled and kept connections, writers' turns, checkpoints).
+This module is the API: `Store`, a pool that opens sessions (`session()` writes, `read()` reads).
+The rest, by concern:
+- session.py: `StoreSession`, the operations of one transaction, combined from one module per
+  concern: leases.py (customer locks, routers' leases), profiles_table.py (profiles) with
+  number_opt_outs.py, events.py, journeys.py (deployed versions), enrollments.py (the index),
+  ledger.py (the delivery ledger), gate_facts.py (what the delivery gate reads), provider_events.py
+  (the webhook log) and outbox.py; queries.py holds what they share;
+- values.py: the frozen values they take and give; profiles.py: the pure rules of a profile change;
+- schema.py: the tables; migrations/: the schema's history; prepared.py: the send path's statements,
+  compiled once and run on the driver's cursor;
+- sqlite.py: the SQLite engine's tuning (pooled and kept connections, writers' turns, checkpoints).
 """
 
 from __future__ import annotations
