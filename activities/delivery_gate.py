@@ -46,6 +46,7 @@ from orchestrator.store.values import customer_context
 if TYPE_CHECKING:
     from orchestrator.runtime.contracts import SendRequest
     from orchestrator.store import Delivery, StoreSession
+    from orchestrator.store.values import DeliveryKey
 
 CAP_VARIABLE = "JOURNEY_FREQUENCY_CAP"
 RETRY_WINDOW_VARIABLE = "JOURNEY_SEND_RETRY_WINDOW"
@@ -243,8 +244,8 @@ class Gated:
     """The row an earlier attempt decided (sent, suppressed or failed), if there is one."""
 
 
-def gate_send(session: StoreSession, request: SendRequest, policy: DeliveryPolicy, at: datetime) -> Gated:
-    """Read the customer, claim the delivery of `request` in the ledger, decide it and record the outcome, in `session`'s transaction.
+def gate_send(session: StoreSession, request: SendRequest, key: DeliveryKey, policy: DeliveryPolicy, at: datetime) -> Gated:
+    """Read the customer, claim the delivery `key` of `request` in the ledger, decide it and record the outcome, in `session`'s transaction.
 
     `session` must hold the customer's lock (`store.session(lock_customer=...)`): counting
     the customer's sends and taking a slot happen under it, so concurrent sends cannot
@@ -259,7 +260,6 @@ def gate_send(session: StoreSession, request: SendRequest, policy: DeliveryPolic
     """
     now = datetime.fromisoformat(request.now)
     settings = settings_from_json(request.settings)
-    key = (request.enrollment_id, request.step_id, request.visit)
     profile, sends = session.gate_facts(request.customer_id, history_start(now, settings), exclude=key)
     customer = customer_context(request.customer_id, profile)
     decision = decide(
@@ -280,8 +280,8 @@ def gate_send(session: StoreSession, request: SendRequest, policy: DeliveryPolic
         outcome = {"reason": _deferral(decision)}
     else:
         outcome = {"status": "suppressed", "reason": decision.reason}
-    row, new = session.claim_decided_delivery(
-        *key,
+    row, new = session.claim_delivery(
+        key,
         decision.channel if decision.action == "send" and decision.channel else request.channel,
         at,
         customer_id=request.customer_id,
@@ -296,11 +296,11 @@ def gate_send(session: StoreSession, request: SendRequest, policy: DeliveryPolic
     # The row an earlier attempt claimed and left undecided (held by quiet hours, or cut short): decide it now.
     if decision.action == "send":
         assert decision.channel is not None
-        session.admit_delivery(*key, channel=decision.channel, category=request.category, admitted_at=now, at=at)
+        session.admit_delivery(key, channel=decision.channel, category=request.category, admitted_at=now, at=at)
     elif decision.action == "defer":
-        session.note_delivery(*key, _deferral(decision), at)
+        session.note_delivery(key, _deferral(decision), at)
     else:
-        session.mark_delivery(*key, "suppressed", at, reason=decision.reason)
+        session.mark_delivery(key, "suppressed", at, reason=decision.reason)
     return Gated(decision, customer, None)
 
 

@@ -22,22 +22,20 @@ from orchestrator.store.profiles_table import PROFILE_COLUMNS, profile_from_colu
 from orchestrator.store.queries import Queries
 from orchestrator.store.schema import deliveries, utc
 from orchestrator.store.schema import profiles as profiles_table
-from orchestrator.store.values import Profile
+from orchestrator.store.values import DeliveryKey, Profile
 
 
 class GateFactQueries(Queries):
     """The profile and the ledger as the delivery gate sees them."""
 
-    def gate_facts(
-        self, customer_id: str, since: datetime, *, exclude: tuple[str, str, int]
-    ) -> tuple[Profile | None, list[tuple[str, datetime]]]:
+    def gate_facts(self, customer_id: str, since: datetime, *, exclude: DeliveryKey) -> tuple[Profile | None, list[tuple[str, datetime]]]:
         """`get_profile(customer_id)`, and the (journey id, admitted_at) of the customer's deliveries that count under the caps.
 
         Those are the marketing deliveries admitted since `since`, sent or in flight: suppressed and
         failed ones gave their slot back, and `exclude` is the delivery being decided (a retry of an
         admitted one must not count itself). No profile: (None, []), as the gate then needs no sends.
         """
-        params = {"facts_customer_id": customer_id, "sends_since": utc(since, "since"), **key_params(*exclude)}
+        params = {"facts_customer_id": customer_id, "sends_since": utc(since, "since"), **key_params(exclude)}
         row = _GATE_FACTS[self._dialect].first(self._conn, params)
         if row is None:
             return None, []

@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from orchestrator.store.prepared import Prepared
 from orchestrator.store.queries import Queries
 from orchestrator.store.schema import deliveries, utc
-from orchestrator.store.values import DELIVERY_OUTCOMES, Delivery, delivery_key, message_reference
+from orchestrator.store.values import DELIVERY_OUTCOMES, Delivery, DeliveryKey
 
 
 class LedgerQueries(Queries):
@@ -26,30 +26,7 @@ class LedgerQueries(Queries):
 
     def claim_delivery(
         self,
-        enrollment_id: str,
-        step_id: str,
-        visit: int,
-        channel: str,
-        at: datetime,
-        *,
-        customer_id: str | None = None,
-        journey_id: str | None = None,
-        category: str | None = None,
-    ) -> Delivery:
-        """Claim the one delivery of (enrollment, step, visit): a new `intent` row, or the row a previous attempt left.
-
-        The caller sends only when the returned status is `intent`; anything else means an
-        earlier attempt already decided, and a retry must report that outcome instead of sending.
-        """
-        return self.claim_decided_delivery(
-            enrollment_id, step_id, visit, channel, at, customer_id=customer_id, journey_id=journey_id, category=category
-        )[0]
-
-    def claim_decided_delivery(
-        self,
-        enrollment_id: str,
-        step_id: str,
-        visit: int,
+        key: DeliveryKey,
         channel: str,
         at: datetime,
         *,
@@ -60,19 +37,21 @@ class LedgerQueries(Queries):
         reason: str | None = None,
         admitted_at: datetime | None = None,
     ) -> tuple[Delivery, bool]:
-        """`claim_delivery`, with the row and whether this call wrote it.
+        """Claim the one delivery of `key`: the row, and whether this call wrote it (else a previous attempt did).
 
-        A new row can carry the delivery gate's outcome from the start (`status` suppressed with its
-        `reason`, or `intent` with `admitted_at` or a deferral `reason`), so a first attempt writes
-        its row once; a row that already existed is returned unchanged, and the caller decides it.
+        The caller sends only when the row's status is `intent`; anything else means an earlier
+        attempt already decided, and a retry must report that outcome instead of sending. A new row
+        can carry the delivery gate's outcome from the start (`status` suppressed with its `reason`,
+        or `intent` with `admitted_at` or a deferral `reason`), so a first attempt writes its row
+        once; a row that already existed is returned unchanged, and the caller decides it.
         """
         if status not in ("intent", "suppressed"):
             raise ValueError(f"a delivery is claimed as intent or suppressed, not {status!r}")
         at = utc(at, "at")
         values = {
-            "enrollment_id": enrollment_id,
-            "step_id": step_id,
-            "visit": visit,
+            "enrollment_id": key.enrollment_id,
+            "step_id": key.step_id,
+            "visit": key.visit,
             "channel": channel,
             "status": status,
             "provider_message_id": None,
@@ -83,36 +62,28 @@ class LedgerQueries(Queries):
             "journey_id": journey_id,
             "category": category,
             "admitted_at": utc(admitted_at, "admitted_at") if admitted_at is not None else None,
-            "message_ref": message_reference(delivery_key(enrollment_id, step_id, visit)),
+            "message_ref": key.reference(),
         }
         if _CLAIM[self._dialect].run(self._conn, values):  # 0 rows: an earlier attempt claimed it
             del values["message_ref"]
             return Delivery(**values), True
-        return _delivery(_SELECT_DELIVERY.first(self._conn, key_params(enrollment_id, step_id, visit))), False
+        return _delivery(_SELECT_DELIVERY.first(self._conn, key_params(key))), False
 
-    def delivery_outcome(self, enrollment_id: str, step_id: str, visit: int) -> tuple[str, str | None] | None:
-        """(status, reason) of the ledger row of (enrollment, step, visit), if one was claimed; reads only.
+    def delivery_outcome(self, key: DeliveryKey) -> tuple[str, str | None] | None:
+        """(status, reason) of the ledger row of `key`, if one was claimed; reads only.
 
         The send's re-read before the provider call: two columns cost half of `get_delivery`'s whole row.
         """
-        row = _DELIVERY_OUTCOME.first(self._conn, key_params(enrollment_id, step_id, visit))
+        row = _DELIVERY_OUTCOME.first(self._conn, key_params(key))
         return (row.status, row.reason) if row is not None else None
 
-    def get_delivery(self, enrollment_id: str, step_id: str, visit: int) -> Delivery | None:
-        """The ledger row of (enrollment, step, visit), if one was claimed; reads only."""
-        row = _SELECT_DELIVERY.first(self._conn, key_params(enrollment_id, step_id, visit))
+    def get_delivery(self, key: DeliveryKey) -> Delivery | None:
+        """The ledger row of `key`, if one was claimed; reads only."""
+        row = _SELECT_DELIVERY.first(self._conn, key_params(key))
         return _delivery(row) if row is not None else None
 
     def mark_delivery(
-        self,
-        enrollment_id: str,
-        step_id: str,
-        visit: int,
-        status: str,
-        at: datetime,
-        *,
-        provider_message_id: str | None = None,
-        reason: str | None = None,
+        self, key: DeliveryKey, status: str, at: datetime, *, provider_message_id: str | None = None, reason: str | None = None
     ) -> bool:
         """Record the outcome of a claimed delivery; True if this call decided it.
 
@@ -122,25 +93,22 @@ class LedgerQueries(Queries):
             raise ValueError(f"{status!r} is not a delivery outcome; use one of {sorted(DELIVERY_OUTCOMES)}")
         at = utc(at, "at")
         values = {"status": status, "provider_message_id": provider_message_id, "reason": reason, "updated_at": at}
-        changed = _UPDATE_UNDECIDED.run(self._conn, {**values, **key_params(enrollment_id, step_id, visit)})
-        if (
-            not changed
-            and self._conn.execute(select(deliveries.c.status).where(_delivery_key(enrollment_id, step_id, visit))).first() is None
-        ):
-            raise LookupError(f"no delivery claimed for enrollment {enrollment_id} step {step_id} visit {visit}; claim_delivery first")
+        changed = _UPDATE_UNDECIDED.run(self._conn, {**values, **key_params(key)})
+        if not changed and self.delivery_outcome(key) is None:
+            raise LookupError(
+                f"no delivery claimed for enrollment {key.enrollment_id} step {key.step_id} visit {key.visit}; claim_delivery first"
+            )
         return bool(changed)
 
-    def admit_delivery(
-        self, enrollment_id: str, step_id: str, visit: int, *, channel: str, category: str, admitted_at: datetime, at: datetime
-    ) -> None:
+    def admit_delivery(self, key: DeliveryKey, *, channel: str, category: str, admitted_at: datetime, at: datetime) -> None:
         """The delivery gate let a claimed (`intent`) delivery go on `channel`: it counts towards caps from `admitted_at`."""
         values = {"channel": channel, "category": category, "admitted_at": utc(admitted_at, "admitted_at"), "updated_at": utc(at, "at")}
-        _UPDATE_UNDECIDED.run(self._conn, {**values, **key_params(enrollment_id, step_id, visit)})
+        _UPDATE_UNDECIDED.run(self._conn, {**values, **key_params(key)})
 
-    def note_delivery(self, enrollment_id: str, step_id: str, visit: int, reason: str, at: datetime) -> None:
+    def note_delivery(self, key: DeliveryKey, reason: str, at: datetime) -> None:
         """Say why a claimed delivery is still undecided (held by quiet hours, until when); decided rows are left alone."""
         values = {"reason": reason, "updated_at": utc(at, "at")}
-        _UPDATE_UNDECIDED.run(self._conn, {**values, **key_params(enrollment_id, step_id, visit)})
+        _UPDATE_UNDECIDED.run(self._conn, {**values, **key_params(key)})
 
     def deliveries_for(self, customer_id: str) -> list[Delivery]:
         """The customer's delivery ledger (sent, suppressed, failed, and pending with why), oldest first."""
@@ -162,33 +130,22 @@ class LedgerQueries(Queries):
                     return _delivery(row)
         return None
 
-    def set_provider_status(
-        self, enrollment_id: str, step_id: str, visit: int, status: str, at: datetime, *, unless: Callable[[str | None], bool]
-    ) -> bool:
+    def set_provider_status(self, key: DeliveryKey, status: str, at: datetime, *, unless: Callable[[str | None], bool]) -> bool:
         """Record the provider's latest state of a delivery, unless `unless(current)` says the current one is further along.
 
         The row is read FOR UPDATE, so two webhooks about one message decide one after the other.
         """
-        current = self._conn.execute(
-            select(deliveries.c.provider_status).where(_delivery_key(enrollment_id, step_id, visit)).with_for_update()
-        ).first()
+        current = self._conn.execute(_PROVIDER_STATUS_FOR_UPDATE, key_params(key)).first()
         if current is None or unless(current.provider_status):
             return False
-        self._conn.execute(
-            update(deliveries)
-            .where(_delivery_key(enrollment_id, step_id, visit))
-            .values(provider_status=status, provider_status_at=utc(at, "at"))
-        )
+        values = {"provider_status": status, "provider_status_at": utc(at, "at")}
+        self._conn.execute(update(deliveries).where(DELIVERY_BY_KEY).values(values), key_params(key))
         return True
 
 
-def key_params(enrollment_id: str, step_id: str, visit: int) -> dict[str, Any]:
+def key_params(key: DeliveryKey) -> dict[str, Any]:
     """The parameters of `DELIVERY_BY_KEY`."""
-    return {"key_enrollment_id": enrollment_id, "key_step_id": step_id, "key_visit": visit}
-
-
-def _delivery_key(enrollment_id: str, step_id: str, visit: int) -> Any:
-    return (deliveries.c.enrollment_id == enrollment_id) & (deliveries.c.step_id == step_id) & (deliveries.c.visit == visit)
+    return {"key_enrollment_id": key.enrollment_id, "key_step_id": key.step_id, "key_visit": key.visit}
 
 
 def _delivery(row: Row[Any]) -> Delivery:
@@ -229,3 +186,4 @@ _CLAIM = {
     for dialect, insert in (("sqlite", sqlite.insert), ("postgresql", postgresql.insert))
 }
 """The ledger claim, INSERT ... ON CONFLICT DO NOTHING: the driver's row count says whether it inserted."""
+_PROVIDER_STATUS_FOR_UPDATE = select(deliveries.c.provider_status).where(DELIVERY_BY_KEY).with_for_update()

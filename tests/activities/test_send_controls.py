@@ -23,6 +23,7 @@ from orchestrator.api.state import runtime
 from orchestrator.personalization.unsubscribe import UnsubscribeConfig
 from orchestrator.runtime.contracts import SendRequest, SendResult
 from orchestrator.store import Store
+from orchestrator.store.values import DeliveryKey
 
 NOON = datetime(2026, 1, 6, 17, 0, tzinfo=UTC)
 """12:00 in New York."""
@@ -192,7 +193,7 @@ def test_sending_the_same_request_twice_delivers_once(store: Store) -> None:
     assert (first.status, again.status) == ("sent", "sent")
     assert sent_to(store, "ann") == [("e-1", "email")]
     with store.session() as session:
-        _, sends = session.gate_facts("ann", NOON.replace(hour=0), exclude=("another-enrollment", "hello", 1))
+        _, sends = session.gate_facts("ann", NOON.replace(hour=0), exclude=DeliveryKey("another-enrollment", "hello", 1))
         assert len(sends) == 1  # and it holds one cap slot, not two
 
 
