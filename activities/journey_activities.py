@@ -14,7 +14,6 @@ import json
 import logging
 import os
 from collections.abc import Mapping
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -34,6 +33,7 @@ from orchestrator.personalization.unsubscribe import UnsubscribeConfig
 from orchestrator.runtime.contracts import (
     ConditionRequest,
     FinishRequest,
+    LegacySendRequest,
     SendRequest,
     SendResult,
     UpdateRequest,
@@ -45,7 +45,7 @@ from orchestrator.runtime.contracts import (
 )
 from orchestrator.store import ProfileFieldError, Store
 from orchestrator.store.profiles import dumps
-from orchestrator.store.values import DeliveryKey, customer_context
+from orchestrator.store.values import DeliveryKey, Profile, customer_context
 
 log = logging.getLogger(__name__)
 
@@ -109,20 +109,23 @@ class JourneyActivities:
         return customer_context(customer_id, profile)
 
     @activity.defn(name="send_message", no_thread_cancel_exception=True)
-    def send_message(self, request: SendRequest) -> SendResult:
+    def send_message(self, request: SendRequest | LegacySendRequest) -> SendResult:
         """Deliver one message at most once per (enrollment, step, visit), through the delivery gate.
 
         `deferred` (quiet hours, the SMS marketing window) leaves the ledger row claimed but
         undecided, its reason saying why and until when: the workflow sleeps until `retry_at`
-        and calls again with the same visit, and the gate decides anew.
+        and calls again with the same visit, and the gate decides anew. A `LegacySendRequest` is
+        a task an older workflow scheduled (orchestrator/runtime/contracts.py): sent the same way.
         """
+        if isinstance(request, LegacySendRequest):
+            request = request.upgraded()
         now = datetime.fromisoformat(request.now)
-        key = DeliveryKey(request.enrollment_id, request.step_id, request.visit)
+        key = DeliveryKey(request.enrollment_id, request.step.id, request.visit)
         # Claim, gate and take a slot under the caps in one transaction holding the customer's lock,
         # so two journeys sending to one customer at once cannot both take the last slot.
         with self.store.session(lock_customer=request.customer_id) as session:
             gated = gate_send(session, request, key, self.policy, _now())
-        decision, customer = gated.decision, gated.customer
+        decision, profile = gated.decision, gated.profile
         if gated.earlier is not None:
             # A retry of a send that already happened (or was refused): report it again, do nothing.
             return SendResult(gated.earlier.status, gated.earlier.reason)
@@ -132,19 +135,18 @@ class JourneyActivities:
         if decision.action == "suppress":
             log.info("send %s/%s suppressed: %s", key.enrollment_id, key.step_id, decision.reason)
             return SendResult("suppressed", decision.reason)
-        if decision.channel and decision.channel != request.channel:
-            request = replace(request, channel=decision.channel)  # a fallback channel
+        channel = decision.channel or request.step.channel  # the step's channel, or a fallback the gate chose
         try:
-            message = build_message(request, customer, unsubscribe=self.unsubscribe)
+            message = build_message(request, channel, profile, unsubscribe=self.unsubscribe)
         except Undeliverable as exc:
             status = "failed" if str(exc).startswith("template error") else "suppressed"
             with self.store.session() as session:
                 session.mark_delivery(key, status, _now(), reason=str(exc))
             log.info("send %s/%s not delivered: %s", key.enrollment_id, key.step_id, exc)
             return SendResult(status, str(exc))
-        return self._deliver(request, key, message, customer, now)
+        return self._deliver(request, key, message, profile, now)
 
-    def _deliver(self, request: SendRequest, key: DeliveryKey, message: Message, customer: dict[str, Any], now: datetime) -> SendResult:
+    def _deliver(self, request: SendRequest, key: DeliveryKey, message: Message, profile: Profile | None, now: datetime) -> SendResult:
         """Hand the message to the channel's provider, then record the outcome (docs/delivery.md).
 
         The ledger row was claimed at the start of this attempt, a millisecond or so ago, and an attempt
@@ -152,7 +154,7 @@ class JourneyActivities:
         before the ledger update) is documented.
         """
         provider = self.providers.for_channel(message.channel)
-        recipients = tuple(customer.get("push_tokens") or ()) if message.channel == "push" else (message.to,)
+        recipients = profile.push_tokens if message.channel == "push" and profile is not None else (message.to,)
         try:
             result = provider.send(message, str(key), recipients)
         except PermanentFailure as exc:

@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from activities.delivery_gate import Decision, DeliveryPolicy, PastSend, decide, parse_daily_cap, settings_from_json
+from activities.delivery_gate import Decision, DeliveryPolicy, PastSend, decide, parse_daily_cap
 from orchestrator import ir
+from orchestrator.store import Profile
 
 CUSTOMER: dict[str, Any] = {
     "email": "ann@example.com",
@@ -30,6 +31,25 @@ def utc(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
+def profile(**traits: Any) -> Profile:
+    """The customer as the gate reads them: CUSTOMER with `traits` over it; opt-ins are consent, unknown names plain traits."""
+    fields = {**CUSTOMER, **traits}
+    consent = {channel: bool(fields.pop(f"{channel}_opt_in", False)) for channel in ("email", "sms", "push")}
+    created = utc("2026-01-01T00:00")
+    return Profile(
+        customer_id="ann",
+        email=fields.pop("email", None),
+        phone=fields.pop("phone", None),
+        push_tokens=tuple(fields.pop("push_tokens", ())),
+        timezone=fields.pop("timezone", None),
+        locale=fields.pop("locale", None),
+        consent=consent,
+        traits=fields,
+        created_at=created,
+        updated_at=created,
+    )
+
+
 def check(
     now: str,
     *,
@@ -43,7 +63,7 @@ def check(
     return decide(
         channels=channels,
         category=category,
-        customer={**CUSTOMER, **traits},
+        profile=profile(**traits),
         settings=settings,
         now=utc(now),
         journey_id="this",
@@ -83,6 +103,13 @@ def test_an_undeliverable_address_gets_nothing_whatever_the_category() -> None:
 def test_a_channel_without_an_address_is_suppressed() -> None:
     assert check("2026-01-05T15:00", channels=("sms",), phone=None).reason == "the profile has no phone number"
     assert check("2026-01-05T15:00", channels=("push",), push_tokens=[]).reason == "the profile has no push token"
+
+
+def test_a_customer_never_identified_gets_nothing() -> None:
+    reasons = {"marketing": "no consent: the customer has not opted in to email", "transactional": "the profile has no email address"}
+    for category, reason in reasons.items():
+        decision = decide(channels=["email"], category=category, profile=None, settings=NONE, now=utc("2026-01-05T15:00"))
+        assert (decision.action, decision.reason) == ("suppress", reason)
 
 
 # --- channel fallback -------------------------------------------------------------------------
@@ -219,8 +246,3 @@ def test_the_send_retry_window_is_read_from_the_environment(text: str, hours: fl
 def test_a_malformed_send_retry_window_is_refused_naming_the_variable(text: str) -> None:
     with pytest.raises(ValueError, match=r"^JOURNEY_SEND_RETRY_WINDOW: '.*' (is not a duration; write a duration like|is zero)"):
         DeliveryPolicy.from_env({"JOURNEY_SEND_RETRY_WINDOW": text})
-
-
-def test_settings_travel_as_ir_json() -> None:
-    assert settings_from_json(ir.to_plain(NIGHT)) == NIGHT
-    assert settings_from_json({}) == ir.Settings()

@@ -13,6 +13,7 @@ from sqlalchemy.exc import OperationalError
 
 from activities.messages import Message
 from activities.sent_outcomes import Accepted, SentOutcomes
+from orchestrator import ir
 from orchestrator.runtime.contracts import SendRequest
 from orchestrator.store import Store, StoreSession
 from orchestrator.store.values import DeliveryKey
@@ -25,16 +26,10 @@ def accepted(enrollment_id: str) -> Accepted:
         enrollment_id=enrollment_id,
         journey_id="promo",
         version="v1",
-        step_id="hello",
         visit=1,
         customer_id=f"c-{enrollment_id}",
-        channel="sms",
-        category="marketing",
-        subject=None,
-        preheader=None,
-        title=None,
-        body="Hello",
-        url=None,
+        step=ir.SendStep(id="hello", channel="sms", next="end", body="Hello"),
+        settings=ir.Settings(),
         event=None,
         now=AT.isoformat(),
     )
