@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, func, select, update
+from sqlalchemy import Row, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from orchestrator.store.queries import Queries
@@ -31,14 +31,6 @@ class EnrollmentQueries(Queries):
         """The customer's enrollments, oldest first."""
         query = _RUNNING_ENROLLMENTS if running_only else _ENROLLMENTS
         return [_enrollment(row) for row in self._conn.execute(query, {"enrollment_customer_id": customer_id})]
-
-    def enrollment_count(self, journey_id: str, customer_id: str) -> tuple[int, datetime | None]:
-        """How many times the customer entered the journey (any version), and when they last did."""
-        query = select(func.count(), func.max(enrollments.c.entered_at)).where(
-            (enrollments.c.journey_id == journey_id) & (enrollments.c.customer_id == customer_id)
-        )
-        count, last = self._conn.execute(query).one()
-        return int(count), last
 
     def finish_enrollment(self, enrollment_id: str, status: str, step: str | None, at: datetime) -> None:
         """Mark a running enrollment finished. Idempotent: the first finish wins, repeats change nothing."""

@@ -6,7 +6,7 @@ in orchestrator/store/profiles.py; this module loads the row, applies them, and 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -58,20 +58,6 @@ class ProfileQueries(NumberOptOutQueries):
         if len(remaining) == len(profile.push_tokens):
             return
         self._conn.execute(update(profiles_table).where(profiles_table.c.customer_id == customer_id).values(push_tokens=remaining))
-
-    def iter_profiles(self, batch_size: int = 500) -> Iterator[Profile]:
-        """Every profile, in customer id order, read `batch_size` at a time (keyset pagination)."""
-        last: str | None = None
-        while True:
-            query = select(profiles_table).order_by(profiles_table.c.customer_id).limit(batch_size)
-            if last is not None:
-                query = query.where(profiles_table.c.customer_id > last)
-            rows = self._conn.execute(query).all()
-            for row in rows:
-                yield profile_from_row(row)
-            if len(rows) < batch_size:
-                return
-            last = rows[-1].customer_id
 
     def customer_ids(self, *, after: str | None, limit: int) -> list[str]:
         """Up to `limit` customer ids in id order, starting after `after`: one page of a broadcast."""

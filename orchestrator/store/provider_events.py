@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
-
 from orchestrator.store.events import EVENT_BATCH
 from orchestrator.store.queries import Queries
 from orchestrator.store.schema import provider_events, utc
@@ -48,26 +46,3 @@ class ProviderEventQueries(Queries):
             )
             new.update((provider, event_id) for provider, event_id in self._conn.execute(statement))
         return new
-
-    def provider_events_for(self, customer_id: str) -> list[ProviderEvent]:
-        """What providers reported about the customer's messages and replies, oldest first."""
-        query = (
-            select(provider_events)
-            .where(provider_events.c.customer_id == customer_id)
-            .order_by(provider_events.c.occurred_at, provider_events.c.received_at, provider_events.c.event_id)
-        )
-        return [
-            ProviderEvent(
-                provider=row.provider,
-                event_id=row.event_id,
-                kind=row.kind,
-                occurred_at=row.occurred_at,
-                received_at=row.received_at,
-                customer_id=row.customer_id,
-                enrollment_id=row.enrollment_id,
-                step_id=row.step_id,
-                visit=row.visit,
-                detail=row.detail,
-            )
-            for row in self._conn.execute(query)
-        ]
