@@ -204,7 +204,7 @@ _IMMUTABLE = frozenset({str, int, float, bool, type(None)})
 
 
 def _copied(data: dict[str, Any]) -> dict[str, Any]:
-    """A deep copy of JSON data (traits), without `copy.deepcopy`'s memo: 0.9 us against 2.9 us for a small profile."""
+    """A deep copy of JSON data (traits), without `copy.deepcopy`'s memo, which costs more than the copying itself for a small profile."""
     return {key: _copied_value(value) for key, value in data.items()}
 
 
