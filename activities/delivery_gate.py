@@ -1,6 +1,6 @@
 """The one gate every send passes: reachability, quiet hours, the SMS marketing window and the caps.
 
-`decide` is a pure function of the customer, the journey's settings, the
+`decide` is a pure function of the customer's profile, the journey's settings, the
 delivery policy, the moment and the customer's recent marketing sends, so it
 is tested with a fixed clock and no store. `gate_send` runs it inside the send
 activity's store transaction, which holds the customer's lock, and claims the
@@ -39,11 +39,11 @@ from orchestrator import ir
 from orchestrator.language.clock import customer_zone, local_instant, quiet_hours_end
 from orchestrator.language.timeparse import format_duration
 from orchestrator.store.profiles import SMS_STOP_TRAIT
-from orchestrator.store.values import customer_context
 
 if TYPE_CHECKING:
     from orchestrator.runtime.contracts import SendRequest
     from orchestrator.store import Delivery, StoreSession
+    from orchestrator.store.values import DeliveryKey, Profile
 
 CAP_VARIABLE = "JOURNEY_FREQUENCY_CAP"
 DEFAULT_RETRY_WINDOW = timedelta(hours=24)
@@ -85,18 +85,6 @@ class DeliveryPolicy:
     """A send whose provider keeps failing is retried this long, then marked failed and the journey goes on."""
 
 
-def settings_from_json(data: dict[str, Any] | None) -> ir.Settings:
-    """The journey's settings from their IR JSON (as carried by a SendRequest)."""
-    data = data or {}
-    quiet = data.get("quiet_hours")
-    cap = data.get("frequency_cap")
-    return ir.Settings(
-        timezone=data.get("timezone") or "UTC",
-        quiet_hours=ir.QuietHours(quiet["start"], quiet["end"]) if quiet else None,
-        frequency_cap=ir.FrequencyCap(cap["max"], cap["per_seconds"]) if cap else None,
-    )
-
-
 def history_start(now: datetime, settings: ir.Settings) -> datetime:
     """How far back `decide` looks at past sends: the journey cap's window, and at least two days (a local day)."""
     window = settings.frequency_cap.per_seconds if settings.frequency_cap else 0
@@ -107,21 +95,21 @@ def decide(
     *,
     channels: Sequence[str],
     category: str,
-    customer: dict[str, Any],
+    profile: Profile | None,
     settings: ir.Settings,
     now: datetime,
     journey_id: str = "",
     past_sends: Sequence[PastSend] = (),
     policy: DeliveryPolicy = DeliveryPolicy(),
 ) -> Decision:
-    """Whether a message of `category` may go to `customer` at `now`, and on which of `channels`.
+    """Whether a message of `category` may go to the customer of `profile` (None: never identified) at `now`, and on which of `channels`.
 
     `past_sends` are the customer's marketing messages from every journey since
     `history_start` (not counting this one).
     """
     refusals: list[str] = []
     for channel in channels:
-        refusal = unreachable(channel, category, customer)
+        refusal = unreachable(channel, category, profile)
         if refusal is None:
             break
         refusals.append(f"{channel}: {refusal}" if len(channels) > 1 else refusal)
@@ -129,7 +117,7 @@ def decide(
         return Decision("suppress", "; ".join(refusals))
     if category == "transactional":
         return Decision("send", channel=channel)
-    zone = customer_zone(customer.get("timezone"), settings.timezone)
+    zone = customer_zone(profile.timezone if profile is not None else None, settings.timezone)
     hold = _hold(channel, settings, zone, now)
     if hold is not None:
         return hold
@@ -139,20 +127,21 @@ def decide(
     return Decision("send", channel=channel)
 
 
-def unreachable(channel: str, category: str, customer: dict[str, Any]) -> str | None:
-    """Why `customer` cannot get a `category` message on `channel` (consent, address, flags); None if they can."""
-    if channel == "sms" and customer.get(SMS_STOP_TRAIT):
+def unreachable(channel: str, category: str, profile: Profile | None) -> str | None:
+    """Why the customer of `profile` cannot get a `category` message on `channel` (consent, address, flags); None if they can."""
+    traits = profile.traits if profile is not None else {}
+    if channel == "sms" and traits.get(SMS_STOP_TRAIT):
         # Checked apart from sms_opt_in: an identify that sets sms_opt_in again must not undo a texted STOP.
         return f"the customer texted STOP ({SMS_STOP_TRAIT}); only START, YES or UNSTOP from their phone lifts it"
     needs_consent = category != "transactional" or channel != "email"
-    if needs_consent and not customer.get(f"{channel}_opt_in", False):
+    if needs_consent and not (profile is not None and profile.consent.get(channel, False)):
         return f"no consent: the customer has not opted in to {channel}"
     try:
-        address(channel, customer)
+        address(channel, profile)
     except Undeliverable as exc:
         return str(exc)
     flag = UNDELIVERABLE_FLAGS.get(channel)
-    if flag and customer.get(flag):
+    if flag and traits.get(flag):
         return f"the {_ADDRESS_NAMES[channel]} is marked undeliverable ({flag})"
     return None
 
@@ -212,14 +201,14 @@ class Gated:
     """What `gate_send` decided, and for whom."""
 
     decision: Decision
-    customer: dict[str, Any]
-    """The customer as the gate read them, as templates see them (`customer_context`)."""
+    profile: Profile | None
+    """The customer's profile as the gate read it (None: never identified)."""
     earlier: Delivery | None
     """The row an earlier attempt decided (sent, suppressed or failed), if there is one."""
 
 
-def gate_send(session: StoreSession, request: SendRequest, policy: DeliveryPolicy, at: datetime) -> Gated:
-    """Read the customer, claim the delivery of `request` in the ledger, decide it and record the outcome, in `session`'s transaction.
+def gate_send(session: StoreSession, request: SendRequest, key: DeliveryKey, policy: DeliveryPolicy, at: datetime) -> Gated:
+    """Read the customer, claim the delivery `key` of `request` in the ledger, decide it and record the outcome, in `session`'s transaction.
 
     `session` must hold the customer's lock (`store.session(lock_customer=...)`): counting
     the customer's sends and taking a slot happen under it, so concurrent sends cannot
@@ -232,15 +221,12 @@ def gate_send(session: StoreSession, request: SendRequest, policy: DeliveryPolic
     row (sent, suppressed or failed), `earlier` is that row: the caller reports its outcome and
     sends nothing, and the decision made here is not recorded.
     """
-    now = datetime.fromisoformat(request.now)
-    settings = settings_from_json(request.settings)
-    key = (request.enrollment_id, request.step_id, request.visit)
+    now, step, settings = datetime.fromisoformat(request.now), request.step, request.settings
     profile, sends = session.gate_facts(request.customer_id, history_start(now, settings), exclude=key)
-    customer = customer_context(request.customer_id, profile)
     decision = decide(
-        channels=[request.channel, *request.fallback],
-        category=request.category,
-        customer=customer,
+        channels=[step.channel, *step.fallback],
+        category=step.category,
+        profile=profile,
         settings=settings,
         now=now,
         journey_id=request.journey_id,
@@ -255,28 +241,28 @@ def gate_send(session: StoreSession, request: SendRequest, policy: DeliveryPolic
         outcome = {"reason": _deferral(decision)}
     else:
         outcome = {"status": "suppressed", "reason": decision.reason}
-    row, new = session.claim_decided_delivery(
-        *key,
-        decision.channel if decision.action == "send" and decision.channel else request.channel,
+    row, new = session.claim_delivery(
+        key,
+        decision.channel if decision.action == "send" and decision.channel else step.channel,
         at,
         customer_id=request.customer_id,
         journey_id=request.journey_id,
-        category=request.category,
+        category=step.category,
         **outcome,
     )
     if new:
-        return Gated(decision, customer, None)
+        return Gated(decision, profile, None)
     if row.status != "intent":
-        return Gated(decision, customer, row)
+        return Gated(decision, profile, row)
     # The row an earlier attempt claimed and left undecided (held by quiet hours, or cut short): decide it now.
     if decision.action == "send":
         assert decision.channel is not None
-        session.admit_delivery(*key, channel=decision.channel, category=request.category, admitted_at=now, at=at)
+        session.admit_delivery(key, channel=decision.channel, category=step.category, admitted_at=now, at=at)
     elif decision.action == "defer":
-        session.note_delivery(*key, _deferral(decision), at)
+        session.note_delivery(key, _deferral(decision), at)
     else:
-        session.mark_delivery(*key, "suppressed", at, reason=decision.reason)
-    return Gated(decision, customer, None)
+        session.mark_delivery(key, "suppressed", at, reason=decision.reason)
+    return Gated(decision, profile, None)
 
 
 def _deferral(decision: Decision) -> str:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -34,6 +33,7 @@ from orchestrator.personalization.unsubscribe import UnsubscribeConfig
 from orchestrator.runtime.contracts import (
     ConditionRequest,
     FinishRequest,
+    LegacySendRequest,
     SendRequest,
     SendResult,
     UpdateRequest,
@@ -45,7 +45,7 @@ from orchestrator.runtime.contracts import (
 )
 from orchestrator.store import ProfileFieldError, Store
 from orchestrator.store.profiles import dumps
-from orchestrator.store.values import customer_context
+from orchestrator.store.values import DeliveryKey, Profile, customer_context
 
 log = logging.getLogger(__name__)
 
@@ -107,19 +107,23 @@ class JourneyActivities:
         return customer_context(customer_id, profile)
 
     @activity.defn(name="send_message", no_thread_cancel_exception=True)
-    def send_message(self, request: SendRequest) -> SendResult:
+    def send_message(self, request: SendRequest | LegacySendRequest) -> SendResult:
         """Deliver one message at most once per (enrollment, step, visit), through the delivery gate.
 
         `deferred` (quiet hours, the SMS marketing window) leaves the ledger row claimed but
         undecided, its reason saying why and until when: the workflow sleeps until `retry_at`
-        and calls again with the same visit, and the gate decides anew.
+        and calls again with the same visit, and the gate decides anew. A `LegacySendRequest` is
+        a task an older workflow scheduled (orchestrator/runtime/contracts.py): sent the same way.
         """
+        if isinstance(request, LegacySendRequest):
+            request = request.upgraded()
         now = datetime.fromisoformat(request.now)
+        key = DeliveryKey(request.enrollment_id, request.step.id, request.visit)
         # Claim, gate and take a slot under the caps in one transaction holding the customer's lock,
         # so two journeys sending to one customer at once cannot both take the last slot.
         with self.store.session(lock_customer=request.customer_id) as session:
-            gated = gate_send(session, request, self.policy, _now())
-        decision, customer = gated.decision, gated.customer
+            gated = gate_send(session, request, key, self.policy, _now())
+        decision, profile = gated.decision, gated.profile
         if gated.earlier is not None:
             # A retry of a send that already happened (or was refused): report it again, do nothing.
             return SendResult(gated.earlier.status, gated.earlier.reason)
@@ -127,21 +131,20 @@ class JourneyActivities:
             assert decision.retry_at is not None
             return SendResult("deferred", decision.reason, decision.retry_at.isoformat())
         if decision.action == "suppress":
-            log.info("send %s/%s suppressed: %s", request.enrollment_id, request.step_id, decision.reason)
+            log.info("send %s/%s suppressed: %s", key.enrollment_id, key.step_id, decision.reason)
             return SendResult("suppressed", decision.reason)
-        if decision.channel and decision.channel != request.channel:
-            request = replace(request, channel=decision.channel)  # a fallback channel
+        channel = decision.channel or request.step.channel  # the step's channel, or a fallback the gate chose
         try:
-            message = build_message(request, customer, unsubscribe=self.unsubscribe)
+            message = build_message(request, channel, profile, unsubscribe=self.unsubscribe)
         except Undeliverable as exc:
             status = "failed" if str(exc).startswith("template error") else "suppressed"
             with self.store.session() as session:
-                session.mark_delivery(request.enrollment_id, request.step_id, request.visit, status, _now(), reason=str(exc))
-            log.info("send %s/%s not delivered: %s", request.enrollment_id, request.step_id, exc)
+                session.mark_delivery(key, status, _now(), reason=str(exc))
+            log.info("send %s/%s not delivered: %s", key.enrollment_id, key.step_id, exc)
             return SendResult(status, str(exc))
-        return self._deliver(request, message, customer, now)
+        return self._deliver(request, key, message, profile, now)
 
-    def _deliver(self, request: SendRequest, message: Message, customer: dict[str, Any], now: datetime) -> SendResult:
+    def _deliver(self, request: SendRequest, key: DeliveryKey, message: Message, profile: Profile | None, now: datetime) -> SendResult:
         """Hand the message to the channel's provider, then record the outcome (docs/delivery.md).
 
         The ledger row was claimed at the start of this attempt, a millisecond or so ago, and an attempt
@@ -149,15 +152,14 @@ class JourneyActivities:
         before the ledger update) is documented.
         """
         provider = self.providers.for_channel(message.channel)
-        key = f"{request.enrollment_id}:{request.step_id}:{request.visit}"
-        recipients = tuple(customer.get("push_tokens") or ()) if message.channel == "push" else (message.to,)
+        recipients = profile.push_tokens if message.channel == "push" and profile is not None else (message.to,)
         try:
-            result = provider.send(message, key, recipients)
+            result = provider.send(message, str(key), recipients)
         except PermanentFailure as exc:
             with self.store.session(lock_customer=request.customer_id) as session:
                 session.remove_push_tokens(request.customer_id, exc.invalid_recipients)
-                session.mark_delivery(request.enrollment_id, request.step_id, request.visit, "failed", _now(), reason=exc.reason)
-            log.info("send %s/%s refused by %s: %s", request.enrollment_id, request.step_id, provider.name, exc.reason)
+                session.mark_delivery(key, "failed", _now(), reason=exc.reason)
+            log.info("send %s/%s refused by %s: %s", key.enrollment_id, key.step_id, provider.name, exc.reason)
             return SendResult("failed", exc.reason)
         except RetryableFailure as exc:
             given_up = self._give_up_reason(provider.name, exc.reason)
@@ -166,11 +168,9 @@ class JourneyActivities:
                 with self.store.session(lock_customer=request.customer_id) as session:
                     session.remove_push_tokens(request.customer_id, exc.invalid_recipients)
                     if given_up:
-                        marked = session.mark_delivery(
-                            request.enrollment_id, request.step_id, request.visit, "failed", _now(), reason=given_up
-                        )
+                        marked = session.mark_delivery(key, "failed", _now(), reason=given_up)
             if given_up and marked:
-                log.warning("send %s/%s given up: %s", request.enrollment_id, request.step_id, given_up)
+                log.warning("send %s/%s given up: %s", key.enrollment_id, key.step_id, given_up)
                 return SendResult("failed", given_up)
             # Not given up, or another attempt decided the row meanwhile: the next attempt reports what it finds.
             delay = timedelta(seconds=exc.retry_after) if exc.retry_after else None
@@ -180,12 +180,12 @@ class JourneyActivities:
         # No customer lock unless a profile changes (dead push tokens): `sent` over `intent` neither frees nor
         # takes a slot under the caps, routing reads neither the ledger nor the outbox, and so the outcome is
         # recorded at once, never kept waiting behind a router's lease while the provider has the message.
-        accepted = Accepted(request, message, result.provider_message_id, now, result.invalid_recipients)
+        accepted = Accepted(request, key, message, result.provider_message_id, now, result.invalid_recipients)
         self.sent.record(accepted)
         if accepted.earlier is not None:
             status, reason = accepted.earlier
             if provider is not self.providers.sandbox:
-                log.warning("send %s/%s: another attempt recorded %s first", request.enrollment_id, request.step_id, status)
+                log.warning("send %s/%s: another attempt recorded %s first", key.enrollment_id, key.step_id, status)
             return SendResult(status, reason)
         return SendResult("sent")
 

@@ -12,8 +12,8 @@ failed delivery with that reason before the journey moves on.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
+from orchestrator import ir
 from orchestrator.language.clock import customer_zone
 from orchestrator.language.scope import JourneyInScope, expression_scope
 from orchestrator.language.templating import render
@@ -21,6 +21,7 @@ from orchestrator.personalization.locales import DEFAULT_LOCALE, Locality, parse
 from orchestrator.personalization.plaintext import html_to_text
 from orchestrator.personalization.unsubscribe import UnsubscribeConfig, ensure_unsubscribe_link
 from orchestrator.runtime.contracts import SendRequest
+from orchestrator.store.values import Profile, customer_context
 
 
 @dataclass(frozen=True)
@@ -37,46 +38,49 @@ class Message:
     headers: dict[str, str] = field(default_factory=dict)
     """Extra email headers, e.g. List-Unsubscribe and List-Unsubscribe-Post on marketing email."""
     category: str = "marketing"
-    """marketing | transactional (from SendRequest.category)."""
+    """marketing | transactional (the send step's category)."""
 
 
 class Undeliverable(Exception):
     """The message cannot be made for this customer (no address, or a template that fails)."""
 
 
-def locality(customer: dict[str, Any], settings: dict[str, Any]) -> Locality:
-    """The customer's locale (else `en`) and time zone (else the journey's `settings.timezone`, else UTC)."""
-    default_zone = settings.get("timezone") if isinstance(settings.get("timezone"), str) else "UTC"
-    return Locality(parse_locale(customer.get("locale"), DEFAULT_LOCALE), customer_zone(customer.get("timezone"), default_zone))
+def locality(profile: Profile | None, settings: ir.Settings) -> Locality:
+    """The customer's locale (else `en`) and time zone (else the journey's `settings.timezone`)."""
+    locale, zone = (profile.locale, profile.timezone) if profile is not None else (None, None)
+    return Locality(parse_locale(locale, DEFAULT_LOCALE), customer_zone(zone, settings.timezone))
 
 
-def address(channel: str, customer: dict[str, Any]) -> str:
-    if channel == "email":
-        value = customer.get("email")
+def address(channel: str, profile: Profile | None) -> str:
+    """Where a message on `channel` goes: the profile's e-mail, phone number, or first push token."""
+    if profile is None:
+        value = None
+    elif channel == "email":
+        value = profile.email
     elif channel == "sms":
-        value = customer.get("phone")
+        value = profile.phone
     else:
-        tokens = customer.get("push_tokens") or []
-        value = tokens[0] if tokens else None
+        value = profile.push_tokens[0] if profile.push_tokens else None
     if not value:
         what = {"email": "email address", "sms": "phone number", "push": "push token"}[channel]
         raise Undeliverable(f"the profile has no {what}")
     return str(value)
 
 
-def build_message(request: SendRequest, customer: dict[str, Any], *, unsubscribe: UnsubscribeConfig) -> Message:
-    """Render every part of the message; raises Undeliverable with the reason when that fails.
+def build_message(request: SendRequest, channel: str, profile: Profile | None, *, unsubscribe: UnsubscribeConfig) -> Message:
+    """Render every part of `request.step` for `profile`, to go on `channel`; raises Undeliverable with the reason when that fails.
 
+    `channel` is the one the delivery gate chose: the step's own, or one of its fallbacks.
     `unsubscribe` signs the unsubscribe links (orchestrator.personalization.unsubscribe).
     """
-    to = address(request.channel, customer)
-    where = locality(customer, request.settings or {})
-    customer_id = str(customer.get("id") or request.customer_id)
-    unsubscribe_url = unsubscribe.url(customer_id)
-    journey = JourneyInScope(request.journey_id, request.version, request.step_id)
-    context = expression_scope(customer, request.event, journey, unsubscribe_url=unsubscribe_url)
-    is_email = request.channel == "email"
-    marketing = request.category != "transactional"
+    step = request.step
+    to = address(channel, profile)
+    where = locality(profile, request.settings)
+    unsubscribe_url = unsubscribe.url(request.customer_id)
+    journey = JourneyInScope(request.journey_id, request.version, step.id)
+    context = expression_scope(customer_context(request.customer_id, profile), request.event, journey, unsubscribe_url=unsubscribe_url)
+    is_email = channel == "email"
+    marketing = step.category != "transactional"
 
     def part(name: str, source: str | None, *, html: bool = False) -> str | None:
         if source is None:
@@ -87,24 +91,25 @@ def build_message(request: SendRequest, customer: dict[str, Any], *, unsubscribe
             detail = str(exc) or type(exc).__name__
             raise Undeliverable(f"template error in {name}: {detail}") from exc
 
-    source = pick_variant(request.body, request.variants, where.tag) if request.variants else request.body
+    variants = {variant.locale: variant.body for variant in step.variants}
+    source = pick_variant(step.body, variants, where.tag) if variants else step.body
     body = part("body", source, html=is_email) or ""
     text: str | None = None
     headers: dict[str, str] = {}
     if is_email:
         if marketing:
             body = ensure_unsubscribe_link(body, unsubscribe_url, where.locale.language)
-            headers = unsubscribe.headers(customer_id)
+            headers = unsubscribe.headers(request.customer_id)
         text = html_to_text(body)
     return Message(
-        channel=request.channel,
+        channel=channel,
         to=to,
-        subject=part("subject", request.subject),
+        subject=part("subject", step.subject),
         body=body,
-        title=part("title", request.title),
-        preheader=part("preheader", request.preheader),
-        url=part("url", request.url),
+        title=part("title", step.title),
+        preheader=part("preheader", step.preheader),
+        url=part("url", step.url),
         text=text,
         headers=headers,
-        category=request.category,
+        category=step.category,
     )

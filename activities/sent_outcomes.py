@@ -25,6 +25,7 @@ from sqlalchemy.exc import OperationalError
 from activities.messages import Message
 from orchestrator.runtime.contracts import SendRequest
 from orchestrator.store import OutboxMessage, Store, StoreSession
+from orchestrator.store.values import DeliveryKey
 
 
 @dataclass
@@ -32,6 +33,7 @@ class Accepted:
     """A message the provider took, to be recorded as `sent`."""
 
     request: SendRequest
+    key: DeliveryKey
     message: Message
     provider_message_id: str
     sent_at: datetime
@@ -109,21 +111,19 @@ class SentOutcomes:
                 accepted._error = error
 
     def _write(self, session: StoreSession, accepted: Accepted) -> None:
-        request, message = accepted.request, accepted.message
-        marked = session.mark_delivery(
-            request.enrollment_id, request.step_id, request.visit, "sent", self.clock(), provider_message_id=accepted.provider_message_id
-        )
+        request, key, message = accepted.request, accepted.key, accepted.message
+        marked = session.mark_delivery(key, "sent", self.clock(), provider_message_id=accepted.provider_message_id)
         if not marked:
-            accepted.earlier = _recorded_outcome(session, request)
+            accepted.earlier = _recorded_outcome(session, key)
             return
         session.remove_push_tokens(request.customer_id, accepted.dead_tokens)
         session.add_outbox_message(
             OutboxMessage(
                 customer_id=request.customer_id,
-                enrollment_id=request.enrollment_id,
+                enrollment_id=key.enrollment_id,
                 journey_id=request.journey_id,
                 version=request.version,
-                step_id=request.step_id,
+                step_id=key.step_id,
                 channel=message.channel,
                 to=message.to,
                 subject=message.subject if message.channel == "email" else message.title,
@@ -133,9 +133,9 @@ class SentOutcomes:
         )
 
 
-def _recorded_outcome(session: StoreSession, request: SendRequest) -> tuple[str, str | None]:
-    """The status and reason of the ledger row `send_message` claimed for this request."""
-    outcome = session.delivery_outcome(request.enrollment_id, request.step_id, request.visit)
+def _recorded_outcome(session: StoreSession, key: DeliveryKey) -> tuple[str, str | None]:
+    """The status and reason of the ledger row `send_message` claimed for this delivery."""
+    outcome = session.delivery_outcome(key)
     if outcome is None:  # claimed at the start of this very attempt, and ledger rows are never deleted
-        raise LookupError(f"no delivery claimed for enrollment {request.enrollment_id} step {request.step_id} visit {request.visit}")
+        raise LookupError(f"no delivery claimed for enrollment {key.enrollment_id} step {key.step_id} visit {key.visit}")
     return outcome

@@ -16,6 +16,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
+    import orchestrator.ir as ir
     from orchestrator.runtime.contracts import SendRequest, SendResult
 
 BASELINE_JOURNEY_ID = "baseline_two_emails"
@@ -46,19 +47,12 @@ class BaselineTwoEmails:
             enrollment_id=start.enrollment_id,
             journey_id=BASELINE_JOURNEY_ID,
             version="v1",
-            step_id=step,
             visit=1,
             customer_id=start.customer_id,
-            channel="email",
-            category="marketing",
-            subject=subject,
-            preheader=None,
-            title=None,
-            body=body,
-            url=None,
+            step=ir.SendStep(id=step, channel="email", next="end", subject=subject, body=body),
+            settings=ir.Settings(),
             event=None,
             now=workflow.now().isoformat(),
-            settings={"timezone": "UTC", "quiet_hours": None, "frequency_cap": None},
         )
         await workflow.execute_activity(
             "send_message",

@@ -38,7 +38,8 @@ from orchestrator import ir
 from orchestrator.compiler import compile_text
 from orchestrator.host.devserver import DevServer, free_port
 from orchestrator.host.devstack import EmbeddedServer
-from orchestrator.store import Store, _SQLiteConnection
+from orchestrator.store import Store
+from orchestrator.store.sqlite import _SQLiteConnection
 
 REPO = Path(__file__).resolve().parents[1]
 

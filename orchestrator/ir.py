@@ -10,16 +10,19 @@ Durations are whole seconds; times of day are "HH:MM" strings; expressions and
 templates are kept as source text and evaluated by `orchestrator.language.templating`.
 Step classes also state facts about their kind (`StepFacts`) as class attributes,
 which are no part of the JSON form.
-"""
 
-from __future__ import annotations
+No `from __future__ import annotations`: a send step and the settings travel whole in
+the send activity's input (orchestrator/runtime/contracts.py), and Temporal's data
+converter resolves a dataclass's type hints on every decode, which string annotations
+make evaluate anew each time. Hence a class is defined before the classes that name it.
+"""
 
 import hashlib
 import json
 import types
 import typing
 from dataclasses import dataclass, fields, is_dataclass
-from typing import Any, ClassVar, Literal, Protocol
+from typing import Any, ClassVar, Literal, Protocol, Self
 
 IR_FORMAT = 1
 """Bumped when the IR changes in a way old interpreters cannot read."""
@@ -145,6 +148,7 @@ class TemplateVariant:
 
 
 Channel = Literal["email", "sms", "push"]
+Category = Literal["marketing", "transactional"]
 
 
 @dataclass(frozen=True)
@@ -158,7 +162,7 @@ class SendStep:
     id: str
     channel: Channel
     next: str
-    category: Literal["marketing", "transactional"] = "marketing"
+    category: Category = "marketing"
     subject: str | None = None
     preheader: str | None = None
     title: str | None = None
@@ -348,7 +352,7 @@ class Journey:
         return json.dumps(self.to_dict(), indent=indent, sort_keys=indent is None)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Journey:
+    def from_dict(cls, data: dict[str, Any]) -> Self:
         return _decode(cls, data)
 
 

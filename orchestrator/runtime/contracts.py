@@ -4,14 +4,17 @@ Each workflow and activity takes one dataclass, so fields can be added (with
 defaults) without breaking running enrollments. Field names are persisted in
 workflow histories: never rename one.
 
-No `from __future__ import annotations` here: Temporal's data converter resolves a
-dataclass's type hints on every decode, and string annotations make each resolution
-evaluate every one of them again (326 us for a SendRequest, 64 us with real ones).
+No `from __future__ import annotations` here (nor in orchestrator/ir.py, whose send step
+and settings travel in a SendRequest): Temporal's data converter resolves a dataclass's
+type hints on every decode, and string annotations make each resolution evaluate every
+one of them again, several times the cost of real ones (bench/RESULTS.md).
 Hence also: a class must be defined before the classes whose fields name it.
 """
 
 from dataclasses import dataclass, field
 from typing import Any
+
+import orchestrator.ir as ir
 
 WORKFLOW_NAME = "JourneyWorkflow"
 EVENT_SIGNAL = "event"
@@ -99,14 +102,45 @@ class EnrollmentStatus:
 
 @dataclass
 class SendRequest:
+    """One visit of a send step, for the `send_message` activity: the step and the journey's settings as the IR has them."""
+
+    enrollment_id: str
+    journey_id: str
+    version: str
+    visit: int
+    """Which visit of the step this is (1, then 2 when the journey comes back to it): part of the delivery's ledger key."""
+    customer_id: str
+    step: ir.SendStep
+    settings: ir.Settings
+    """Quiet hours, the journey's frequency cap, and the zone of customers whose profile has none."""
+    event: dict[str, Any] | None
+    """The triggering event's properties (`event` in templates)."""
+    now: str
+    """The journey's clock (ISO 8601, UTC) when the workflow asked: the gate decides and stamps by it."""
+
+
+@dataclass
+class LegacySendRequest:
+    """A `SendRequest` as workflows scheduled it before it carried the step whole: decoded, never sent.
+
+    An activity task such a workflow scheduled may be retried by a worker running this code, so
+    `send_message` takes `SendRequest | LegacySendRequest`: Temporal's converter tries them in that
+    order, and an old input, which has no `step`, fails as the first and decodes as this one.
+    `upgraded()` rebuilds the step from the fields the workflow copied out of it; the settings
+    decode from their IR JSON as they always were. The step's `next` is not among the fields
+    (the activity never reads it), and the old `transactional_steps`, which nothing read, is
+    left undecoded. Once no task an older workflow scheduled can still be pending or retrying,
+    this class can go.
+    """
+
     enrollment_id: str
     journey_id: str
     version: str
     step_id: str
     visit: int
     customer_id: str
-    channel: str
-    category: str
+    channel: ir.Channel
+    category: ir.Category
     subject: str | None
     preheader: str | None
     title: str | None
@@ -114,14 +148,29 @@ class SendRequest:
     url: str | None
     event: dict[str, Any] | None
     now: str
-    settings: dict[str, Any] = field(default_factory=dict)
-    """The journey's settings (quiet hours, frequency cap, default zone), as IR JSON."""
-    transactional_steps: list[str] = field(default_factory=list)
-    """No longer read (caps count the delivery ledger's categories); kept because workflows still send it."""
-    fallback: list[str] = field(default_factory=list)
-    """Channels to try, in order, when the customer cannot be reached on `channel` (SendStep.fallback)."""
+    settings: ir.Settings = field(default_factory=ir.Settings)
+    fallback: list[ir.Channel] = field(default_factory=list)
     variants: dict[str, str] = field(default_factory=dict)
-    """Per-locale variants of `body` (template file content), by Babel locale tag (`fr`, `fr_CA`)."""
+    """Per-locale variants of `body`, by Babel locale tag."""
+
+    def upgraded(self) -> SendRequest:
+        """The request a workflow makes now for the same send."""
+        step = ir.SendStep(
+            id=self.step_id,
+            channel=self.channel,
+            next="",
+            category=self.category,
+            subject=self.subject,
+            preheader=self.preheader,
+            title=self.title,
+            body=self.body,
+            url=self.url,
+            variants=tuple(ir.TemplateVariant(locale, body) for locale, body in self.variants.items()),
+            fallback=tuple(self.fallback),
+        )
+        return SendRequest(
+            self.enrollment_id, self.journey_id, self.version, self.visit, self.customer_id, step, self.settings, self.event, self.now
+        )
 
 
 @dataclass

@@ -107,8 +107,26 @@ class Enrollment:
 
 
 @dataclass(frozen=True)
+class DeliveryKey:
+    """The ledger key of one delivery: one visit of a send step in one enrollment. The ledger holds at most one row per key."""
+
+    enrollment_id: str
+    step_id: str
+    visit: int
+    """1 on the step's first visit, 2 when the journey comes back to it, and so on (the workflow counts)."""
+
+    def __str__(self) -> str:
+        """`<enrollment>:<step>:<visit>`: how the send activity names the delivery to its provider."""
+        return f"{self.enrollment_id}:{self.step_id}:{self.visit}"
+
+    def reference(self) -> str:
+        """The opaque id sent along with the message (`message_reference` of the key's text)."""
+        return message_reference(str(self))
+
+
+@dataclass(frozen=True)
 class Delivery:
-    """A delivery ledger row: at most one per (enrollment, step, visit)."""
+    """A delivery ledger row: at most one per `DeliveryKey` (enrollment, step, visit)."""
 
     enrollment_id: str
     step_id: str
@@ -131,14 +149,13 @@ class Delivery:
     """The furthest state the provider's webhooks reported (delivered, open, click, bounce, undelivered...), if any."""
     provider_status_at: datetime | None = None
 
-
-def delivery_key(enrollment_id: str, step_id: str, visit: int) -> str:
-    """`<enrollment>:<step>:<visit>`: the ledger key of one delivery, as the send activity names it to providers."""
-    return f"{enrollment_id}:{step_id}:{visit}"
+    @property
+    def key(self) -> DeliveryKey:
+        return DeliveryKey(self.enrollment_id, self.step_id, self.visit)
 
 
 def message_reference(delivery_key: str) -> str:
-    """The opaque id sent along with a message (SendGrid custom_args, FCM data): a hash of the ledger key, never PII.
+    """The opaque id sent along with a message (SendGrid custom_args, FCM data): a hash of the ledger key's text, never PII.
 
     The ledger stores it (`deliveries.message_ref`), so a provider event that carries it finds its delivery.
     """
@@ -187,7 +204,7 @@ _IMMUTABLE = frozenset({str, int, float, bool, type(None)})
 
 
 def _copied(data: dict[str, Any]) -> dict[str, Any]:
-    """A deep copy of JSON data (traits), without `copy.deepcopy`'s memo: 0.9 us against 2.9 us for a small profile."""
+    """A deep copy of JSON data (traits), without `copy.deepcopy`'s memo, which costs more than the copying itself for a small profile."""
     return {key: _copied_value(value) for key, value in data.items()}
 
 

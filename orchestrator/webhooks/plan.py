@@ -74,8 +74,7 @@ def apply_plan(store: Store, router: Router, plan: WebhookPlan) -> Applied:
     with store.session() as session:
         new = session.record_provider_events(plan.log)
         for update in plan.statuses:
-            key = (update.delivery.enrollment_id, update.delivery.step_id, update.delivery.visit)
-            session.set_provider_status(*key, update.status, update.at, unless=update.further)
+            session.set_provider_status(update.delivery.key, update.status, update.at, unless=update.further)
         for number in plan.numbers:
             if number.keyword is None:
                 session.start_number(number.phone)

@@ -8,8 +8,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from activities.delivery_gate import Decision, DeliveryPolicy, PastSend, decide, settings_from_json
+from activities.delivery_gate import Decision, DeliveryPolicy, PastSend, decide
 from orchestrator import ir
+from orchestrator.store import Profile
 
 CUSTOMER: dict[str, Any] = {
     "email": "ann@example.com",
@@ -28,6 +29,25 @@ def utc(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
+def profile(**traits: Any) -> Profile:
+    """The customer as the gate reads them: CUSTOMER with `traits` over it; opt-ins are consent, unknown names plain traits."""
+    fields = {**CUSTOMER, **traits}
+    consent = {channel: bool(fields.pop(f"{channel}_opt_in", False)) for channel in ("email", "sms", "push")}
+    created = utc("2026-01-01T00:00")
+    return Profile(
+        customer_id="ann",
+        email=fields.pop("email", None),
+        phone=fields.pop("phone", None),
+        push_tokens=tuple(fields.pop("push_tokens", ())),
+        timezone=fields.pop("timezone", None),
+        locale=fields.pop("locale", None),
+        consent=consent,
+        traits=fields,
+        created_at=created,
+        updated_at=created,
+    )
+
+
 def check(
     now: str,
     *,
@@ -41,7 +61,7 @@ def check(
     return decide(
         channels=channels,
         category=category,
-        customer={**CUSTOMER, **traits},
+        profile=profile(**traits),
         settings=settings,
         now=utc(now),
         journey_id="this",
@@ -81,6 +101,13 @@ def test_an_undeliverable_address_gets_nothing_whatever_the_category() -> None:
 def test_a_channel_without_an_address_is_suppressed() -> None:
     assert check("2026-01-05T15:00", channels=("sms",), phone=None).reason == "the profile has no phone number"
     assert check("2026-01-05T15:00", channels=("push",), push_tokens=[]).reason == "the profile has no push token"
+
+
+def test_a_customer_never_identified_gets_nothing() -> None:
+    reasons = {"marketing": "no consent: the customer has not opted in to email", "transactional": "the profile has no email address"}
+    for category, reason in reasons.items():
+        decision = decide(channels=["email"], category=category, profile=None, settings=NONE, now=utc("2026-01-05T15:00"))
+        assert (decision.action, decision.reason) == ("suppress", reason)
 
 
 # --- channel fallback -------------------------------------------------------------------------
@@ -193,6 +220,3 @@ def test_the_daily_cap_counts_every_journey_on_the_customers_calendar_day() -> N
     assert check("2026-01-07T01:00", past=today).action == "send"  # no daily cap configured
 
 
-def test_settings_travel_as_ir_json() -> None:
-    assert settings_from_json(ir.to_plain(NIGHT)) == NIGHT
-    assert settings_from_json({}) == ir.Settings()

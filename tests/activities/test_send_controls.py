@@ -24,6 +24,7 @@ from orchestrator.host.settings import WorkerSettings
 from orchestrator.personalization.unsubscribe import UnsubscribeConfig
 from orchestrator.runtime.contracts import SendRequest, SendResult
 from orchestrator.store import Store
+from orchestrator.store.values import DeliveryKey
 
 NOON = datetime(2026, 1, 6, 17, 0, tzinfo=UTC)
 """12:00 in New York."""
@@ -41,30 +42,32 @@ def request(
     *,
     journey_id: str = "promo",
     step_id: str = "hello",
-    channel: str = "email",
-    fallback: tuple[str, ...] = (),
-    category: str = "marketing",
+    channel: ir.Channel = "email",
+    fallback: tuple[ir.Channel, ...] = (),
+    category: ir.Category = "marketing",
     now: datetime = NOON,
     body: str = "Hello",
 ) -> SendRequest:
+    step = ir.SendStep(
+        id=step_id,
+        channel=channel,
+        next="end",
+        category=category,
+        subject="Hi" if channel == "email" or "email" in fallback else None,
+        title="Hi" if channel == "push" else None,
+        body=body,
+        fallback=fallback,
+    )
     return SendRequest(
         enrollment_id=enrollment_id,
         journey_id=journey_id,
         version="v1",
-        step_id=step_id,
         visit=1,
         customer_id=customer_id,
-        channel=channel,
-        category=category,
-        subject="Hi" if channel == "email" or "email" in fallback else None,
-        preheader=None,
-        title="Hi" if channel == "push" else None,
-        body=body,
-        url=None,
+        step=step,
+        settings=ir.Settings(),
         event=None,
         now=now.isoformat(),
-        settings=ir.to_plain(ir.Settings()),
-        fallback=list(fallback),
     )
 
 
@@ -193,7 +196,7 @@ def test_sending_the_same_request_twice_delivers_once(store: Store) -> None:
     assert (first.status, again.status) == ("sent", "sent")
     assert sent_to(store, "ann") == [("e-1", "email")]
     with store.session() as session:
-        _, sends = session.gate_facts("ann", NOON.replace(hour=0), exclude=("another-enrollment", "hello", 1))
+        _, sends = session.gate_facts("ann", NOON.replace(hour=0), exclude=DeliveryKey("another-enrollment", "hello", 1))
         assert len(sends) == 1  # and it holds one cap slot, not two
 
 

@@ -13,8 +13,10 @@ from sqlalchemy.exc import OperationalError
 
 from activities.messages import Message
 from activities.sent_outcomes import Accepted, SentOutcomes
+from orchestrator import ir
 from orchestrator.runtime.contracts import SendRequest
 from orchestrator.store import Store, StoreSession
+from orchestrator.store.values import DeliveryKey
 
 AT = datetime(2026, 1, 6, 17, 0, tzinfo=UTC)
 
@@ -24,27 +26,21 @@ def accepted(enrollment_id: str) -> Accepted:
         enrollment_id=enrollment_id,
         journey_id="promo",
         version="v1",
-        step_id="hello",
         visit=1,
         customer_id=f"c-{enrollment_id}",
-        channel="sms",
-        category="marketing",
-        subject=None,
-        preheader=None,
-        title=None,
-        body="Hello",
-        url=None,
+        step=ir.SendStep(id="hello", channel="sms", next="end", body="Hello"),
+        settings=ir.Settings(),
         event=None,
         now=AT.isoformat(),
     )
     message = Message("sms", "+14155552671", None, f"Hello {enrollment_id}")
-    return Accepted(request, message, f"SM-{enrollment_id}", AT)
+    return Accepted(request, DeliveryKey(enrollment_id, "hello", 1), message, f"SM-{enrollment_id}", AT)
 
 
 def claim(store: Store, *enrollment_ids: str) -> None:
     with store.session() as session:
         for enrollment_id in enrollment_ids:
-            session.claim_delivery(enrollment_id, "hello", 1, "sms", AT, customer_id=f"c-{enrollment_id}", journey_id="promo")
+            session.claim_delivery(DeliveryKey(enrollment_id, "hello", 1), "sms", AT, customer_id=f"c-{enrollment_id}", journey_id="promo")
 
 
 def record_together(outcomes: SentOutcomes, items: list[Accepted]) -> dict[str, BaseException | None]:
@@ -73,7 +69,7 @@ def record_together(outcomes: SentOutcomes, items: list[Accepted]) -> dict[str, 
 
 def ledger(store: Store, enrollment_id: str) -> tuple[str, str | None] | None:
     with store.read() as session:
-        return session.delivery_outcome(enrollment_id, "hello", 1)
+        return session.delivery_outcome(DeliveryKey(enrollment_id, "hello", 1))
 
 
 def outbox_bodies(store: Store, customer_id: str) -> list[str]:
@@ -105,7 +101,7 @@ def test_one_bad_row_fails_only_its_own_send(store: Store) -> None:
 def test_a_send_another_attempt_decided_reports_that_outcome_and_writes_no_outbox_row(store: Store) -> None:
     claim(store, "e1", "e2")
     with store.session() as session:
-        session.mark_delivery("e1", "hello", 1, "failed", AT, reason="bounced")
+        session.mark_delivery(DeliveryKey("e1", "hello", 1), "failed", AT, reason="bounced")
     outcomes = SentOutcomes(store, lambda: AT)
     items = [accepted("e1"), accepted("e2")]
     assert record_together(outcomes, items) == {"e1": None, "e2": None}

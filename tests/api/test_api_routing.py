@@ -12,8 +12,8 @@ import sqlalchemy
 from temporalio.client import Client
 
 from orchestrator.routing.calls import SignalCall, StartCall
+from orchestrator.store.events import EVENT_BATCH
 from orchestrator.store.schema import events, profiles
-from orchestrator.store.session import EVENT_BATCH
 from tests.api.support import QUICK_CART, Stack, compiled, count_rows, eventually, open_stack, shipped_journeys
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

@@ -8,6 +8,7 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from orchestrator.store import Store
+from orchestrator.store.values import DeliveryKey
 from tests.runtime.support import START, harness, journey
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -45,6 +46,6 @@ async def test_a_render_error_fails_that_send_and_a_variant_in_the_customers_loc
     assert message.body.startswith("<p>Bonjour Ann, {{ customer.email }}</p>")  # event data printed, not rendered
     assert "/v1/unsubscribe/" in message.body  # marketing email without a link got the footer
     with store.session() as session:
-        broken = session.claim_delivery(handle.id, "broken", 1, "email", START)
+        broken = session.claim_delivery(DeliveryKey(handle.id, "broken", 1), "email", START)[0]
     assert broken.status == "failed"
     assert broken.reason == "template error in subject: 'dict object' has no attribute 'missing_property'"

@@ -18,6 +18,7 @@ from activities.providers.ratelimit import TokenBucket
 from activities.providers.sendgrid_email import SendGridEmail, SendGridSettings
 from orchestrator.runtime.contracts import SendRequest, SendResult
 from orchestrator.store import Delivery, Store
+from orchestrator.store.values import DeliveryKey
 from tests.activities.providers.fakes import FCM, SENDGRID, FakeProviders, Fault, service_account
 from tests.runtime.support import START, harness, journey
 
@@ -77,7 +78,7 @@ def with_providers(providers: ChannelProviders, policy: DeliveryPolicy | None = 
 
 def delivery(store: Store, enrollment_id: str, step_id: str) -> Delivery:
     with store.session() as session:
-        return session.claim_delivery(enrollment_id, step_id, 1, "email", START)
+        return session.claim_delivery(DeliveryKey(enrollment_id, step_id, 1), "email", START)[0]
 
 
 async def test_429_and_500_are_retried_then_the_message_is_sent_once(

@@ -10,6 +10,7 @@ from sqlalchemy import select, text
 
 from orchestrator.store import OutboxMessage, Store
 from orchestrator.store.schema import deliveries
+from orchestrator.store.values import DeliveryKey, message_reference
 from tests.store.support import AT, count_rows
 
 LATER = AT + timedelta(minutes=1)
@@ -17,9 +18,9 @@ LATER = AT + timedelta(minutes=1)
 
 def test_claiming_twice_returns_the_same_intent_row(store: Store) -> None:
     with store.session() as session:
-        first = session.claim_delivery("e1", "reminder", 1, "email", AT)
+        first = session.claim_delivery(DeliveryKey("e1", "reminder", 1), "email", AT)[0]
     with store.session() as session:
-        again = session.claim_delivery("e1", "reminder", 1, "sms", LATER)
+        again = session.claim_delivery(DeliveryKey("e1", "reminder", 1), "sms", LATER)[0]
     assert first.status == "intent"
     assert again == first
     assert (again.channel, again.created_at, again.provider_message_id, again.reason) == ("email", AT, None, None)
@@ -28,54 +29,65 @@ def test_claiming_twice_returns_the_same_intent_row(store: Store) -> None:
 
 def test_claiming_after_the_outcome_returns_the_decided_row(store: Store) -> None:
     with store.session() as session:
-        session.claim_delivery("e1", "reminder", 1, "email", AT)
-        session.mark_delivery("e1", "reminder", 1, "sent", LATER, provider_message_id="sandbox-1")
+        session.claim_delivery(DeliveryKey("e1", "reminder", 1), "email", AT)
+        session.mark_delivery(DeliveryKey("e1", "reminder", 1), "sent", LATER, provider_message_id="sandbox-1")
     with store.session() as session:
-        retry = session.claim_delivery("e1", "reminder", 1, "email", LATER + timedelta(minutes=1))
+        retry = session.claim_delivery(DeliveryKey("e1", "reminder", 1), "email", LATER + timedelta(minutes=1))[0]
     assert (retry.status, retry.provider_message_id, retry.created_at, retry.updated_at) == ("sent", "sandbox-1", AT, LATER)
 
 
 def test_the_first_outcome_stands(store: Store) -> None:
     with store.session() as session:
-        session.claim_delivery("e1", "reminder", 1, "email", AT)
-        session.mark_delivery("e1", "reminder", 1, "suppressed", LATER, reason="quiet hours")
+        session.claim_delivery(DeliveryKey("e1", "reminder", 1), "email", AT)
+        session.mark_delivery(DeliveryKey("e1", "reminder", 1), "suppressed", LATER, reason="quiet hours")
     with store.session() as session:
-        session.mark_delivery("e1", "reminder", 1, "sent", LATER + timedelta(minutes=1), provider_message_id="late")
-        session.mark_delivery("e1", "reminder", 1, "failed", LATER + timedelta(minutes=2), reason="boom")
-        row = session.claim_delivery("e1", "reminder", 1, "email", LATER)
+        session.mark_delivery(DeliveryKey("e1", "reminder", 1), "sent", LATER + timedelta(minutes=1), provider_message_id="late")
+        session.mark_delivery(DeliveryKey("e1", "reminder", 1), "failed", LATER + timedelta(minutes=2), reason="boom")
+        row = session.claim_delivery(DeliveryKey("e1", "reminder", 1), "email", LATER)[0]
     assert (row.status, row.reason, row.provider_message_id, row.updated_at) == ("suppressed", "quiet hours", None, LATER)
 
 
 def test_marking_an_unclaimed_delivery_raises_lookup_error(store: Store) -> None:
     with store.session() as session:
-        session.claim_delivery("e1", "reminder", 1, "email", AT)
+        session.claim_delivery(DeliveryKey("e1", "reminder", 1), "email", AT)
         with pytest.raises(LookupError, match="claim_delivery first"):
-            session.mark_delivery("e1", "reminder", 2, "sent", LATER)
+            session.mark_delivery(DeliveryKey("e1", "reminder", 2), "sent", LATER)
         with pytest.raises(LookupError):
-            session.mark_delivery("e2", "reminder", 1, "sent", LATER)
+            session.mark_delivery(DeliveryKey("e2", "reminder", 1), "sent", LATER)
     assert count_rows(store, deliveries) == 1
 
 
 @pytest.mark.parametrize("status", ["intent", "delivered"])
 def test_marking_with_a_status_that_is_not_an_outcome_raises(store: Store, status: str) -> None:
     with store.session() as session:
-        session.claim_delivery("e1", "reminder", 1, "email", AT)
+        session.claim_delivery(DeliveryKey("e1", "reminder", 1), "email", AT)
         with pytest.raises(ValueError, match="not a delivery outcome"):
-            session.mark_delivery("e1", "reminder", 1, status, LATER)
-        assert session.claim_delivery("e1", "reminder", 1, "email", AT).status == "intent"
+            session.mark_delivery(DeliveryKey("e1", "reminder", 1), status, LATER)
+        assert session.claim_delivery(DeliveryKey("e1", "reminder", 1), "email", AT)[0].status == "intent"
 
 
 def test_each_visit_of_a_step_is_its_own_delivery(store: Store) -> None:
     with store.session() as session:
-        session.claim_delivery("e1", "reminder", 1, "email", AT)
-        session.mark_delivery("e1", "reminder", 1, "sent", AT)
-        second = session.claim_delivery("e1", "reminder", 2, "email", LATER)
-        other_step = session.claim_delivery("e1", "nudge", 1, "sms", LATER)
-        other_enrollment = session.claim_delivery("e2", "reminder", 1, "email", LATER)
+        session.claim_delivery(DeliveryKey("e1", "reminder", 1), "email", AT)
+        session.mark_delivery(DeliveryKey("e1", "reminder", 1), "sent", AT)
+        second = session.claim_delivery(DeliveryKey("e1", "reminder", 2), "email", LATER)[0]
+        other_step = session.claim_delivery(DeliveryKey("e1", "nudge", 1), "sms", LATER)[0]
+        other_enrollment = session.claim_delivery(DeliveryKey("e2", "reminder", 1), "email", LATER)[0]
     assert [second.status, other_step.status, other_enrollment.status] == ["intent", "intent", "intent"]
     assert second.visit == 2
     assert count_rows(store, deliveries) == 4
     assert count_rows(store, deliveries, status="sent") == 1
+
+
+def test_a_delivery_is_found_by_the_reference_of_its_keys_text(store: Store) -> None:
+    """Providers get `<enrollment>:<step>:<visit>` and send its hash along; webhooks find the row by that hash."""
+    key = DeliveryKey("e1", "reminder", 2)
+    assert str(key) == "e1:reminder:2"
+    with store.session() as session:
+        claimed, _ = session.claim_delivery(key, "email", AT)
+        assert session.delivery_for_message(reference=message_reference("e1:reminder:2")) == claimed
+        assert session.delivery_for_message(reference=message_reference("e1:reminder:1")) is None
+    assert claimed.key == key
 
 
 def _message(customer_id: str, step_id: str, sent_at_offset: timedelta, subject: str | None = "Hi") -> OutboxMessage:
@@ -112,23 +124,23 @@ def test_messages_for_returns_the_customers_messages_oldest_first_ties_in_insert
 
 def test_a_first_claim_writes_the_gates_outcome_with_the_row(store: Store) -> None:
     with store.session() as session:
-        admitted, new = session.claim_decided_delivery("e1", "reminder", 1, "sms", AT, customer_id="c1", admitted_at=LATER)
-        held, _ = session.claim_decided_delivery("e1", "nudge", 1, "email", AT, reason="deferred until 08:00")
-        refused, _ = session.claim_decided_delivery("e1", "promo", 1, "email", AT, status="suppressed", reason="no consent")
+        admitted, new = session.claim_delivery(DeliveryKey("e1", "reminder", 1), "sms", AT, customer_id="c1", admitted_at=LATER)
+        held, _ = session.claim_delivery(DeliveryKey("e1", "nudge", 1), "email", AT, reason="deferred until 08:00")
+        refused, _ = session.claim_delivery(DeliveryKey("e1", "promo", 1), "email", AT, status="suppressed", reason="no consent")
     assert new
     assert (admitted.status, admitted.channel, admitted.admitted_at) == ("intent", "sms", LATER)
     assert (held.status, held.reason, held.admitted_at) == ("intent", "deferred until 08:00", None)
     assert (refused.status, refused.reason) == ("suppressed", "no consent")
     with store.read() as session:
-        assert session.get_delivery("e1", "reminder", 1) == admitted
-        assert session.delivery_outcome("e1", "promo", 1) == ("suppressed", "no consent")
+        assert session.get_delivery(DeliveryKey("e1", "reminder", 1)) == admitted
+        assert session.delivery_outcome(DeliveryKey("e1", "promo", 1)) == ("suppressed", "no consent")
 
 
 def test_a_claim_that_finds_a_row_leaves_it_as_it_was(store: Store) -> None:
     with store.session() as session:
-        first, _ = session.claim_decided_delivery("e1", "reminder", 1, "email", AT, reason="deferred until 08:00")
+        first, _ = session.claim_delivery(DeliveryKey("e1", "reminder", 1), "email", AT, reason="deferred until 08:00")
     with store.session() as session:
-        again, new = session.claim_decided_delivery("e1", "reminder", 1, "sms", LATER, status="suppressed", reason="over the cap")
+        again, new = session.claim_delivery(DeliveryKey("e1", "reminder", 1), "sms", LATER, status="suppressed", reason="over the cap")
     assert not new
     assert again == first
     assert count_rows(store, deliveries) == 1
@@ -136,16 +148,16 @@ def test_a_claim_that_finds_a_row_leaves_it_as_it_was(store: Store) -> None:
 
 def test_a_claim_is_never_written_sent_or_failed(store: Store) -> None:
     with store.session() as session, pytest.raises(ValueError, match="intent or suppressed"):
-        session.claim_decided_delivery("e1", "reminder", 1, "email", AT, status="sent")
+        session.claim_delivery(DeliveryKey("e1", "reminder", 1), "email", AT, status="sent")
     assert count_rows(store, deliveries) == 0
 
 
 def test_lookup_by_provider_id_uses_an_index_of_only_the_rows_that_have_one(store: Store) -> None:
     """Claims and suppressed sends (no id) write no entry in it; a webhook's lookup by id still finds its row through it."""
     with store.session() as session:
-        session.claim_delivery("e1", "reminder", 1, "email", AT)
-        session.mark_delivery("e1", "reminder", 1, "sent", LATER, provider_message_id="SM123")
-        session.claim_decided_delivery("e1", "promo", 1, "email", AT, status="suppressed", reason="no consent")
+        session.claim_delivery(DeliveryKey("e1", "reminder", 1), "email", AT)
+        session.mark_delivery(DeliveryKey("e1", "reminder", 1), "sent", LATER, provider_message_id="SM123")
+        session.claim_delivery(DeliveryKey("e1", "promo", 1), "email", AT, status="suppressed", reason="no consent")
         found = session.delivery_for_message(provider_message_id="SM123")
     assert found is not None and found.step_id == "reminder"
     index = "ix_deliveries_provider_message_id"
@@ -185,22 +197,20 @@ def test_the_gates_one_read_finds_what_the_profile_and_the_sends_reads_find(stor
         session.identify("c2", {"email": "bob@example.com"}, AT)
 
         def claim(enrollment: str, customer: str = "c1", category: str = "marketing", at: timedelta = timedelta()) -> None:
-            journey = f"j-{enrollment}"
-            session.claim_decided_delivery(
-                enrollment, "s", 1, "email", AT + at, customer_id=customer, journey_id=journey, category=category, admitted_at=AT + at
-            )
+            key, journey = DeliveryKey(enrollment, "s", 1), f"j-{enrollment}"
+            session.claim_delivery(key, "email", AT + at, customer_id=customer, journey_id=journey, category=category, admitted_at=AT + at)
 
         claim("counted")
         claim("sent-later", at=timedelta(hours=1))
-        session.mark_delivery("sent-later", "s", 1, "sent", LATER, provider_message_id="p1")
+        session.mark_delivery(DeliveryKey("sent-later", "s", 1), "sent", LATER, provider_message_id="p1")
         claim("this-one")  # the delivery being decided: excluded
         claim("refused")
-        session.mark_delivery("refused", "s", 1, "failed", LATER, reason="bounced")
+        session.mark_delivery(DeliveryKey("refused", "s", 1), "failed", LATER, reason="bounced")
         claim("transactional", category="transactional")
         claim("too-old", at=timedelta(days=-3))
         claim("someone-else", customer="c2")
     with store.session() as session:
-        profile, sends = session.gate_facts("c1", since, exclude=("this-one", "s", 1))
+        profile, sends = session.gate_facts("c1", since, exclude=DeliveryKey("this-one", "s", 1))
         assert profile == session.get_profile("c1")
         holding_slots = [
             (d.journey_id, d.admitted_at)
@@ -210,5 +220,5 @@ def test_the_gates_one_read_finds_what_the_profile_and_the_sends_reads_find(stor
         ]  # fmt: skip
         assert sorted(sends) == sorted(holding_slots)
         assert sorted(sends) == [("j-counted", AT), ("j-sent-later", AT + timedelta(hours=1))]
-        assert session.gate_facts("c2", since, exclude=("someone-else", "s", 1)) == (session.get_profile("c2"), [])
-        assert session.gate_facts("nobody", since, exclude=("x", "s", 1)) == (None, [])
+        assert session.gate_facts("c2", since, exclude=DeliveryKey("someone-else", "s", 1)) == (session.get_profile("c2"), [])
+        assert session.gate_facts("nobody", since, exclude=DeliveryKey("x", "s", 1)) == (None, [])

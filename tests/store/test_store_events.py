@@ -8,8 +8,8 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from orchestrator.store import EventRow, Store
+from orchestrator.store.events import EVENT_BATCH
 from orchestrator.store.schema import events
-from orchestrator.store.session import EVENT_BATCH
 from tests.store.support import AT, count_rows
 
 

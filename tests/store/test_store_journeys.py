@@ -88,18 +88,6 @@ def test_enrollments_for_lists_the_customers_enrollments_oldest_first(store: Sto
         assert session.enrollments_for("nobody") == []
 
 
-def test_enrollment_count_counts_every_version_and_gives_the_last_entry(store: Store) -> None:
-    with store.session() as session:
-        assert session.enrollment_count("cart", "c1") == (0, None)
-        session.start_enrollment("e1", "cart", "v1", "c1", AT)
-        session.start_enrollment("e2", "cart", "v2", "c1", AT + timedelta(days=3))
-        session.start_enrollment("e3", "cart", "v2", "c2", AT + timedelta(days=9))
-        session.start_enrollment("e4", "welcome", "v1", "c1", AT + timedelta(days=9))
-        session.finish_enrollment("e1", "exited", None, LATER)
-    with store.session() as session:
-        assert session.enrollment_count("cart", "c1") == (2, AT + timedelta(days=3))
-
-
 def test_finish_enrollment_first_finish_wins(store: Store) -> None:
     with store.session() as session:
         session.start_enrollment("e1", "cart", "v1", "c1", AT)

@@ -172,15 +172,6 @@ def test_remove_push_tokens_forgets_only_those_tokens(store: Store) -> None:
     assert _profile(store, "no-such-customer") is None
 
 
-def test_iter_profiles_reads_every_profile_in_id_order_across_batches(store: Store) -> None:
-    ids = [f"c{n:03}" for n in range(7)]
-    with store.session() as session:
-        for customer_id in reversed(ids):
-            session.identify(customer_id, {"n": customer_id}, AT)
-    with store.session() as session:
-        assert [p.customer_id for p in session.iter_profiles(batch_size=3)] == ids
-
-
 def test_template_context_is_a_deep_copy_a_template_caller_may_change(store: Store) -> None:
     """What templates see as `customer`: traits and fields; changing it, at any depth, leaves the profile as it was."""
     with store.session() as session:

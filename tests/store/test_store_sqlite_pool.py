@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-import orchestrator.store as store_module
+import orchestrator.store.sqlite as sqlite_module
 from orchestrator.store import Store
+from orchestrator.store.values import DeliveryKey
 from tests.store.support import AT
 
 
@@ -89,15 +90,15 @@ def test_a_session_that_raises_ends_its_turn(sqlite_store: Store) -> None:
 def test_a_session_of_driver_statements_that_raises_writes_nothing_and_ends_its_turn(sqlite_store: Store) -> None:
     # claim_delivery runs on the driver's cursor only: SQLAlchemy never learns of this transaction.
     with pytest.raises(RuntimeError), sqlite_store.session() as session:
-        session.claim_delivery("e1", "s1", 1, "email", AT)
+        session.claim_delivery(DeliveryKey("e1", "s1", 1), "email", AT)
         raise RuntimeError("boom")
     with sqlite_store.read() as session:
-        assert session.get_delivery("e1", "s1", 1) is None
+        assert session.get_delivery(DeliveryKey("e1", "s1", 1)) is None
     finished = threading.Event()
 
     def write() -> None:
         with sqlite_store.session() as session:
-            session.claim_delivery("e1", "s1", 1, "email", AT)
+            session.claim_delivery(DeliveryKey("e1", "s1", 1), "email", AT)
         finished.set()
 
     threading.Thread(target=write).start()
@@ -107,12 +108,12 @@ def test_a_session_of_driver_statements_that_raises_writes_nothing_and_ends_its_
 def test_a_session_mixing_driver_and_sqlalchemy_statements_commits_both_once(sqlite_store: Store) -> None:
     connection = _driver_connection(sqlite_store)
     with sqlite_store.session() as session:
-        session.claim_delivery("e1", "s1", 1, "email", AT)  # the driver's cursor
+        session.claim_delivery(DeliveryKey("e1", "s1", 1), "email", AT)  # the driver's cursor
         session.identify("c1", {"plan": "pro"}, AT)  # Connection.execute: SQLAlchemy takes over the open transaction
-        session.claim_delivery("e1", "s2", 1, "email", AT)
+        session.claim_delivery(DeliveryKey("e1", "s2", 1), "email", AT)
     assert not connection.in_transaction  # type: ignore[attr-defined]
     with sqlite_store.read() as session:
-        assert session.get_delivery("e1", "s1", 1) is not None and session.get_delivery("e1", "s2", 1) is not None
+        assert session.get_delivery(DeliveryKey("e1", "s1", 1)) is not None and session.get_delivery(DeliveryKey("e1", "s2", 1)) is not None
         profile = session.get_profile("c1")
         assert profile is not None and profile.traits == {"plan": "pro"}
     assert _driver_connection(sqlite_store) is connection  # kept for the next session, not discarded
@@ -164,7 +165,7 @@ def test_kept_connections_stay_readers_or_writers(sqlite_store: Store) -> None:
 def test_the_process_checkpoints_the_wal_itself(sqlite_store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     # SQLite's automatic checkpoint would wait for 1,000 WAL pages, inside some writer's commit; the
     # store checkpoints every SQLITE_CHECKPOINT_EVERY commits, after the writer's turn has passed on.
-    monkeypatch.setattr(store_module, "SQLITE_CHECKPOINT_EVERY", 10)
+    monkeypatch.setattr(sqlite_module, "SQLITE_CHECKPOINT_EVERY", 10)
     for number in range(10):
         with sqlite_store.session() as session:
             session.identify(f"c{number}", {"plan": "pro"}, AT)

@@ -13,6 +13,7 @@ import orchestrator.store as store_module
 from orchestrator import ir
 from orchestrator.store import OutboxMessage, Store
 from orchestrator.store.schema import metadata
+from orchestrator.store.values import DeliveryKey
 from tests.store.support import AT, count_rows
 
 ROUNDS = 50
@@ -32,7 +33,7 @@ def test_a_session_that_raises_writes_nothing(store: Store, cart_v1: ir.Journey)
         session.record_event("m1", "c1", "checkout_started", {}, AT, AT)
         session.deploy(cart_v1, AT)
         session.start_enrollment("e1", cart_v1.id, cart_v1.version, "c1", AT)
-        session.claim_delivery("e1", "reminder", 1, "email", AT)
+        session.claim_delivery(DeliveryKey("e1", "reminder", 1), "email", AT)
         session.add_outbox_message(OutboxMessage("c1", "e1", cart_v1.id, cart_v1.version, "reminder", "email", "a@b.co", None, "hi", AT))
         raise Boom
     assert {name: count_rows(store, table) for name, table in metadata.tables.items()} == dict.fromkeys(metadata.tables, 0)
@@ -101,9 +102,9 @@ def test_a_customer_locked_session_waits_for_a_live_lease_only(store: Store, mon
 
 def test_delivery_outcome_is_the_claimed_rows_status_and_reason(store: Store) -> None:
     with store.session() as session:
-        assert session.delivery_outcome("e1", "s1", 1) is None
-        session.claim_delivery("e1", "s1", 1, "email", AT, customer_id="c1", journey_id="j", category="marketing")
-        assert session.delivery_outcome("e1", "s1", 1) == ("intent", None)
-        session.mark_delivery("e1", "s1", 1, "suppressed", AT, reason="no consent")
+        assert session.delivery_outcome(DeliveryKey("e1", "s1", 1)) is None
+        session.claim_delivery(DeliveryKey("e1", "s1", 1), "email", AT, customer_id="c1", journey_id="j", category="marketing")
+        assert session.delivery_outcome(DeliveryKey("e1", "s1", 1)) == ("intent", None)
+        session.mark_delivery(DeliveryKey("e1", "s1", 1), "suppressed", AT, reason="no consent")
     with store.read() as session:
-        assert session.delivery_outcome("e1", "s1", 1) == ("suppressed", "no consent")
+        assert session.delivery_outcome(DeliveryKey("e1", "s1", 1)) == ("suppressed", "no consent")

@@ -9,10 +9,10 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from activities.providers import message_reference
 from orchestrator.routing.calls import SignalCall, TemporalCall, TemporalUnavailable
 from orchestrator.store import Delivery, Profile, Store
 from orchestrator.store.schema import events, provider_events
+from orchestrator.store.values import DeliveryKey
 
 JOURNEY = "reminder_opened"
 TWILIO_TOKEN = "twilio-auth-token-for-tests"
@@ -65,7 +65,7 @@ class Sent:
     @property
     def reference(self) -> str:
         """The custom arg the SendGrid provider puts on the message (the same function it calls)."""
-        return message_reference(f"{self.enrollment_id}:{self.step_id}:1")
+        return DeliveryKey(self.enrollment_id, self.step_id, 1).reference()
 
 
 def customer(store: Store, customer_id: str, **traits: Any) -> None:
@@ -76,11 +76,12 @@ def customer(store: Store, customer_id: str, **traits: Any) -> None:
 def sent(store: Store, customer_id: str, step_id: str, channel: str, provider_message_id: str) -> Sent:
     """A running enrollment of the journey and its `step_id` delivery, sent with `provider_message_id`."""
     enrollment_id = f"{JOURNEY}-{customer_id}-1"
+    key = DeliveryKey(enrollment_id, step_id, 1)
     with store.session() as session:
         (journey,) = session.active_journeys()
         session.start_enrollment(enrollment_id, JOURNEY, journey.version, customer_id, AT)
-        session.claim_delivery(enrollment_id, step_id, 1, channel, AT, customer_id=customer_id, journey_id=JOURNEY, category="marketing")
-        session.mark_delivery(enrollment_id, step_id, 1, "sent", AT, provider_message_id=provider_message_id)
+        session.claim_delivery(key, channel, AT, customer_id=customer_id, journey_id=JOURNEY, category="marketing")
+        session.mark_delivery(key, "sent", AT, provider_message_id=provider_message_id)
     return Sent(customer_id, enrollment_id, step_id, channel, provider_message_id)
 
 

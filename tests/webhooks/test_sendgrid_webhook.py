@@ -56,9 +56,9 @@ async def post(client: httpx.AsyncClient, signer: SendGridSigner, *events: dict[
 def send_again(store: Store, step_id: str = "later") -> tuple[str, str | None]:
     """What the delivery gate decides for another marketing email to Ann, through the real send activity."""
     request = SendRequest(
-        enrollment_id="other-ann-1", journey_id="other", version="v1", step_id=step_id, visit=1, customer_id="ann",
-        channel="email", category="marketing", subject="Hi", preheader=None, title=None, body="Hello", url=None, event=None,
-        now=AT.isoformat(), settings=ir.to_plain(ir.Settings()), fallback=[],
+        enrollment_id="other-ann-1", journey_id="other", version="v1", visit=1, customer_id="ann",
+        step=ir.SendStep(id=step_id, channel="email", next="end", subject="Hi", body="Hello"),
+        settings=ir.Settings(), event=None, now=AT.isoformat(),
     )  # fmt: skip
     result = JourneyActivities(store).send_message(request)
     return result.status, result.reason

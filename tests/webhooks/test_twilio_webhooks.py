@@ -54,9 +54,9 @@ def inbound(body: str, sid: str = "SMin1", sender: str = "+14155552671") -> dict
 def send_sms(store: Store, step_id: str, customer_id: str = "bob") -> tuple[str, str | None]:
     """What the delivery gate decides for a marketing SMS to the customer at noon UTC, through the real send activity."""
     request = SendRequest(
-        enrollment_id=f"promo-{customer_id}-1", journey_id="promo", version="v1", step_id=step_id, visit=1, customer_id=customer_id,
-        channel="sms", category="marketing", subject=None, preheader=None, title=None, body="Sale today", url=None,
-        event=None, now=AT.replace(hour=12).isoformat(), settings=ir.to_plain(ir.Settings()), fallback=[],
+        enrollment_id=f"promo-{customer_id}-1", journey_id="promo", version="v1", visit=1, customer_id=customer_id,
+        step=ir.SendStep(id=step_id, channel="sms", next="end", body="Sale today"),
+        settings=ir.Settings(), event=None, now=AT.replace(hour=12).isoformat(),
     )  # fmt: skip
     result = JourneyActivities(store).send_message(request)
     return result.status, result.reason

@@ -1,0 +1,73 @@
+"""The enrollment index: one row per enrollment (a customer in a journey version), running or how it ended.
+
+Temporal runs the enrollment; this index is what routing reads (re-entry rules, who is running
+where) and what the API answers about a customer, without asking Temporal.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, bindparam, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from orchestrator.store.queries import Queries
+from orchestrator.store.schema import enrollments, utc
+from orchestrator.store.values import FINISHED_STATUSES, Enrollment
+
+
+class EnrollmentQueries(Queries):
+    """The `enrollments` table: started by routing, finished by the workflow's last activity."""
+
+    def start_enrollment(self, enrollment_id: str, journey_id: str, version: str, customer_id: str, entered_at: datetime) -> None:
+        """Index a new running enrollment; starting one that is already indexed changes nothing."""
+        entered_at = utc(entered_at, "entered_at")
+        row = {"enrollment_id": enrollment_id, "journey_id": journey_id, "version": version, "customer_id": customer_id}
+        state = {"status": "running", "current_step": None, "entered_at": entered_at, "ended_at": None}
+        self._conn.execute(_START_ENROLLMENT[self._dialect], row | state)
+
+    def enrollments_for(self, customer_id: str, *, running_only: bool = False) -> list[Enrollment]:
+        """The customer's enrollments, oldest first."""
+        query = _RUNNING_ENROLLMENTS if running_only else _ENROLLMENTS
+        return [_enrollment(row) for row in self._conn.execute(query, {"enrollment_customer_id": customer_id})]
+
+    def finish_enrollment(self, enrollment_id: str, status: str, step: str | None, at: datetime) -> None:
+        """Mark a running enrollment finished. Idempotent: the first finish wins, repeats change nothing."""
+        if status not in FINISHED_STATUSES:
+            raise ValueError(f"{status!r} is not a finished enrollment status; use one of {sorted(FINISHED_STATUSES)}")
+        at = utc(at, "at")
+        self._conn.execute(
+            update(enrollments)
+            .where((enrollments.c.enrollment_id == enrollment_id) & (enrollments.c.status == "running"))
+            .values(status=status, current_step=step, ended_at=at)
+        )
+
+    def get_enrollment(self, enrollment_id: str) -> Enrollment | None:
+        row = self._conn.execute(select(enrollments).where(enrollments.c.enrollment_id == enrollment_id)).one_or_none()
+        return _enrollment(row) if row else None
+
+
+def _enrollment(row: Row[Any]) -> Enrollment:
+    return Enrollment(
+        enrollment_id=row.enrollment_id,
+        journey_id=row.journey_id,
+        version=row.version,
+        customer_id=row.customer_id,
+        status=row.status,
+        current_step=row.current_step,
+        entered_at=row.entered_at,
+        ended_at=row.ended_at,
+    )
+
+
+_ENROLLMENTS = (
+    select(enrollments)
+    .where(enrollments.c.customer_id == bindparam("enrollment_customer_id"))
+    .order_by(enrollments.c.entered_at, enrollments.c.enrollment_id)
+)
+_RUNNING_ENROLLMENTS = _ENROLLMENTS.where(enrollments.c.status == "running")
+_START_ENROLLMENT = {
+    "sqlite": sqlite.insert(enrollments).on_conflict_do_nothing(),
+    "postgresql": postgresql.insert(enrollments).on_conflict_do_nothing(),
+}

@@ -1,0 +1,152 @@
+"""Reading and writing the `profiles` table, and turning its rows into `Profile` values.
+
+The rules of a profile change (Segment's identify, reserved traits, consent) are pure functions
+in orchestrator/store/profiles.py; this module loads the row, applies them, and writes the result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, bindparam, select, update
+
+from orchestrator.store import profiles as profile_rules
+from orchestrator.store.number_opt_outs import NumberOptOutQueries
+from orchestrator.store.prepared import Prepared
+from orchestrator.store.profiles import SMS_STOP_TRAIT
+from orchestrator.store.schema import profiles as profiles_table
+from orchestrator.store.schema import utc
+from orchestrator.store.values import Profile
+
+PROFILE_COLUMNS = (
+    "email", "phone", "push_tokens", "timezone", "locale", "email_opt_in", "sms_opt_in", "push_opt_in", "traits",
+    "created_at", "updated_at",
+)  # fmt: skip
+"""The profile's columns after `customer_id`, in `profile_from_columns`' order (the gate's facts pack them so too)."""
+
+
+class ProfileQueries(NumberOptOutQueries):
+    """Profiles by customer id; a profile that gets a number which texted STOP is stopped (hence the opt-outs)."""
+
+    def get_profile(self, customer_id: str) -> Profile | None:
+        row = _SELECT_PROFILE.first(self._conn, {"profile_customer_id": customer_id})
+        return profile_from_row(row) if row else None
+
+    def identify(self, customer_id: str, traits: dict[str, Any], at: datetime) -> tuple[Profile | None, Profile]:
+        """Merge `traits` into the profile (created if new), Segment-style; returns (before, after).
+
+        A null trait removes it; reserved traits (email, phone, timezone, locale, push_tokens,
+        *_opt_in) are validated into fields. A bad value raises ProfileFieldError, writing nothing.
+        """
+        return self._change_profile(customer_id, at, lambda profile: profile_rules.apply_traits(profile, traits, at))
+
+    def update_traits(self, customer_id: str, set: dict[str, Any], unset: Sequence[str], at: datetime) -> Profile:
+        """A journey's `update` step: `set` as in identify, then remove each `unset` name."""
+        changes: dict[str, Any] = {**set, **dict.fromkeys(unset)}
+        return self._change_profile(customer_id, at, lambda profile: profile_rules.apply_traits(profile, changes, at))[1]
+
+    def remove_push_tokens(self, customer_id: str, tokens: Sequence[str]) -> None:
+        """Forget tokens the push provider reported as invalid; unknown ones (and an unknown customer) are ignored."""
+        if not tokens:
+            return
+        profile = self._load_profile_for_update(customer_id)
+        if profile is None:
+            return
+        remaining = [t for t in profile.push_tokens if t not in tokens]
+        if len(remaining) == len(profile.push_tokens):
+            return
+        self._conn.execute(update(profiles_table).where(profiles_table.c.customer_id == customer_id).values(push_tokens=remaining))
+
+    def customer_ids(self, *, after: str | None, limit: int) -> list[str]:
+        """Up to `limit` customer ids in id order, starting after `after`: one page of a broadcast."""
+        query = select(profiles_table.c.customer_id).order_by(profiles_table.c.customer_id).limit(limit)
+        if after is not None:
+            query = query.where(profiles_table.c.customer_id > after)
+        return list(self._conn.execute(query).scalars())
+
+    def customers_with_phone(self, phone: str) -> list[Profile]:
+        """Profiles whose number is `phone` (E.164), in customer id order: who texted an inbound SMS."""
+        query = select(profiles_table).where(profiles_table.c.phone == phone).order_by(profiles_table.c.customer_id)
+        return [profile_from_row(row) for row in self._conn.execute(query)]
+
+    def _load_profile_for_update(self, customer_id: str) -> Profile | None:
+        # FOR UPDATE (PostgreSQL; SQLite's IMMEDIATE transaction already excludes other writers):
+        # two sessions changing one profile without lock_customer still cannot lose an update.
+        query = select(profiles_table).where(profiles_table.c.customer_id == customer_id).with_for_update()
+        row = self._conn.execute(query).one_or_none()
+        return profile_from_row(row) if row else None
+
+    def _change_profile(self, customer_id: str, at: datetime, change: Callable[[Profile], Profile]) -> tuple[Profile | None, Profile]:
+        at = utc(at, "at")
+        for _ in range(2):
+            before = self._load_profile_for_update(customer_id)
+            after = self._with_number_opt_out(before, change(before or profile_rules.new_profile(customer_id, at)))  # raises first
+            values = _profile_values(after)
+            if before is not None:
+                self._conn.execute(update(profiles_table).where(profiles_table.c.customer_id == customer_id).values(values))
+                return before, after
+            if self._insert_new(self._insert(profiles_table).values(customer_id=customer_id, **values).on_conflict_do_nothing()):
+                return None, after
+            # Another session created the profile between our read and insert: apply on top of it.
+        raise RuntimeError(f"profile {customer_id!r} vanished while being changed")  # pragma: no cover - profiles are never deleted
+
+    def _with_number_opt_out(self, before: Profile | None, after: Profile) -> Profile:
+        """`after`, stopped if it gets a number that texted STOP and never START (docs/delivery.md, "STOP")."""
+        if after.phone is None or after.traits.get(SMS_STOP_TRAIT) or (before is not None and before.phone == after.phone):
+            return after
+        opt_out = self.number_opt_out(after.phone)
+        return after if opt_out is None else profile_rules.with_number_stop(after, *opt_out)
+
+
+def profile_from_row(row: Row[Any]) -> Profile:
+    return profile_from_columns(row.customer_id, *(getattr(row, name) for name in PROFILE_COLUMNS))
+
+
+def profile_from_columns(
+    customer_id: str,
+    email: str | None,
+    phone: str | None,
+    push_tokens: Sequence[str],
+    timezone: str | None,
+    locale: str | None,
+    email_opt_in: Any,
+    sms_opt_in: Any,
+    push_opt_in: Any,
+    traits: Mapping[str, Any],
+    created_at: datetime,
+    updated_at: datetime,
+) -> Profile:
+    """A `Profile` from its stored columns (opt-ins as the database gives booleans: 0/1 on SQLite)."""
+    return Profile(
+        customer_id=customer_id,
+        email=email,
+        phone=phone,
+        push_tokens=tuple(push_tokens),
+        timezone=timezone,
+        locale=locale,
+        consent={"email": bool(email_opt_in), "sms": bool(sms_opt_in), "push": bool(push_opt_in)},
+        traits=dict(traits),
+        created_at=created_at,
+        updated_at=updated_at,
+    )
+
+
+def _profile_values(profile: Profile) -> dict[str, Any]:
+    return {
+        "email": profile.email,
+        "phone": profile.phone,
+        "push_tokens": list(profile.push_tokens),
+        "timezone": profile.timezone,
+        "locale": profile.locale,
+        "email_opt_in": profile.consent["email"],
+        "sms_opt_in": profile.consent["sms"],
+        "push_opt_in": profile.consent["push"],
+        "traits": profile.traits,
+        "created_at": profile.created_at,
+        "updated_at": profile.updated_at,
+    }
+
+
+_SELECT_PROFILE = Prepared(select(profiles_table).where(profiles_table.c.customer_id == bindparam("profile_customer_id")))
