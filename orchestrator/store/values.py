@@ -184,7 +184,7 @@ class ProviderEvent:
 
 @dataclass(frozen=True)
 class OutboxMessage:
-    """A message the sandbox provider delivered: what the customer would have received."""
+    """A message a provider accepted, as the customer received it: one row of the outbox (orchestrator/store/outbox.py)."""
 
     customer_id: str
     enrollment_id: str
