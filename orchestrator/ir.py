@@ -375,11 +375,6 @@ def _field_names(cls: type) -> tuple[str, ...] | None:
         return names
 
 
-def to_plain(value: Any) -> Any:
-    """Any IR value (or part of one) as plain JSON data."""
-    return _encode(value)
-
-
 def _encode(value: Any) -> Any:
     names = _field_names(value.__class__)
     if names is not None:
