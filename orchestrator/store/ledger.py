@@ -78,11 +78,6 @@ class LedgerQueries(Queries):
         row = _DELIVERY_OUTCOME.first(self._conn, key_params(key))
         return (row.status, row.reason) if row is not None else None
 
-    def get_delivery(self, key: DeliveryKey) -> Delivery | None:
-        """The ledger row of `key`, if one was claimed; reads only."""
-        row = _SELECT_DELIVERY.first(self._conn, key_params(key))
-        return _delivery(row) if row is not None else None
-
     def mark_delivery(
         self, key: DeliveryKey, status: str, at: datetime, *, provider_message_id: str | None = None, reason: str | None = None
     ) -> bool:
