@@ -273,7 +273,7 @@ class JourneyActivities:
             body = _render_body(request.body, context)
         except TemplateError as exc:
             raise ApplicationError(f"webhook template error: {exc}", non_retryable=True) from exc
-        headers.setdefault("Idempotency-Key", f"{request.enrollment_id}:{request.step_id}:{request.visit}")
+        headers.setdefault("Idempotency-Key", str(DeliveryKey(request.enrollment_id, request.step_id, request.visit)))
         try:
             response = self.http.request(
                 request.method,

@@ -116,7 +116,7 @@ class DeliveryKey:
     """1 on the step's first visit, 2 when the journey comes back to it, and so on (the workflow counts)."""
 
     def __str__(self) -> str:
-        """`<enrollment>:<step>:<visit>`: how the send activity names the delivery to its provider."""
+        """`<enrollment>:<step>:<visit>`: how the send activity names the delivery to its provider, and a webhook step's Idempotency-Key."""
         return f"{self.enrollment_id}:{self.step_id}:{self.visit}"
 
     def reference(self) -> str:
