@@ -6,17 +6,14 @@ import copy
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final, Literal
+from typing import Any, Final
 
-EnrollmentStatus = Literal["running", "completed", "converted", "exited", "holdout", "failed"]
 ENROLLMENT_STATUSES: Final = frozenset({"running", "completed", "converted", "exited", "holdout", "failed"})
 FINISHED_STATUSES: Final = ENROLLMENT_STATUSES - {"running"}
 
-DeliveryStatus = Literal["intent", "sent", "suppressed", "failed"]
 DELIVERY_STATUSES: Final = frozenset({"intent", "sent", "suppressed", "failed"})
 DELIVERY_OUTCOMES: Final = DELIVERY_STATUSES - {"intent"}
 
-CONSENT_CHANNELS: Final = ("email", "sms", "push")
 DEFAULT_CONSENT: Final = {"email": True, "sms": False, "push": True}
 """Consent of a profile nobody has asked: SMS needs express opt-in (TCPA); email and push are opt-out."""
 
