@@ -147,7 +147,7 @@ class JourneyActivities:
     def _deliver(self, request: SendRequest, key: DeliveryKey, message: Message, profile: Profile | None, now: datetime) -> SendResult:
         """Hand the message to the channel's provider, then record the outcome (docs/delivery.md).
 
-        The ledger row was claimed at the start of this attempt, a millisecond or so ago, and an attempt
+        The ledger row was claimed at the start of this attempt, moments ago, and an attempt
         finds what an earlier one decided there; the window left (the provider accepted, the process died
         before the ledger update) is documented.
         """
@@ -273,7 +273,7 @@ class JourneyActivities:
             body = _render_body(request.body, context)
         except TemplateError as exc:
             raise ApplicationError(f"webhook template error: {exc}", non_retryable=True) from exc
-        headers.setdefault("Idempotency-Key", f"{request.enrollment_id}:{request.step_id}:{request.visit}")
+        headers.setdefault("Idempotency-Key", str(DeliveryKey(request.enrollment_id, request.step_id, request.visit)))
         try:
             response = self.http.request(
                 request.method,

@@ -6,7 +6,7 @@ whose provider calls end at about the same time record their outcomes together: 
 find no transaction under way writes its own and every other one waiting, in one transaction,
 while those wait for it (group commit). Each send still returns only after its own outcome is
 committed, so what the workflow sees and what a retried attempt finds in the ledger are as before.
-On 8 activity threads this is worth 0.01-0.02 of bench/send_path.py's ratio (bench/RESULTS.md).
+It pays when many activity threads send at once, as bench/send_path.py runs them.
 
 If the shared transaction fails on a row, each outcome of it is written again in a transaction of
 its own, so that one bad row costs only its own send an error; if the database itself fails (locked

@@ -375,11 +375,6 @@ def _field_names(cls: type) -> tuple[str, ...] | None:
         return names
 
 
-def to_plain(value: Any) -> Any:
-    """Any IR value (or part of one) as plain JSON data."""
-    return _encode(value)
-
-
 def _encode(value: Any) -> Any:
     names = _field_names(value.__class__)
     if names is not None:
@@ -417,8 +412,9 @@ _TYPE_HINTS: dict[type, dict[str, Any]] = {}
 
 
 def _type_hints(cls: type) -> dict[str, Any]:
-    """`typing.get_type_hints(cls)`, cached: it evaluates every string annotation anew, and every
-    enrollment decodes its journey, and uncached that is most of the decoding's cost."""
+    """`typing.get_type_hints(cls)`, cached: each call walks the class's bases and rebuilds every
+    annotation (unions, tuples) into a new dict, and every enrollment decodes its journey, which asks
+    for the hints of every dataclass value in it."""
     try:
         return _TYPE_HINTS[cls]
     except KeyError:

@@ -1,10 +1,10 @@
-"""The event-ingestion HTTP API (FastAPI): Segment-spec identify/track/batch, customer lookups, health.
+"""The HTTP API (FastAPI): Segment-spec identify/track/batch, customer lookups, unsubscribe links, provider webhooks, health.
 
 `create_app(store, connect, ...)` builds the app; `serve(app, host, port)` runs it.
 Modules: `app` (factory, lifespan, threading model), `payloads` (request models),
 `answers` (response models), `auth` (API keys), `errors` (error shapes and handlers),
-`ingest`, `customers`, `ops` (endpoints), `state` (what endpoints share),
-`server` (uvicorn), `sender` (`journey send`). Reference: docs/api.md.
+`ingest`, `customers`, `unsubscribe`, `webhooks`, `ops` (endpoints), `state` (what
+endpoints share), `server` (uvicorn), `sender` (`journey send`). Reference: docs/api.md.
 """
 
 from orchestrator.api.app import create_app

@@ -1,8 +1,8 @@
 """The app factory: the ingestion API over one store and one Temporal client.
 
 Threading model. Endpoints that touch the store are plain `def` functions, so
-FastAPI runs them in its thread pool: a call holds a database transaction (and
-the customer's lock) while the Router makes its Temporal calls, and blocking a
+FastAPI runs them in its thread pool: a call holds its customers' leases (but
+no database transaction) while the Router makes its Temporal calls, and blocking a
 thread for that is the simple, correct shape. The Temporal client is driven by
 the event loop the app is served on (uvicorn's); the Router's gateway hands
 each call to that loop (`run_coroutine_threadsafe`) and waits for the answer

@@ -1,7 +1,7 @@
 """POST /v1/identify, /v1/track, /v1/batch: Segment-spec calls, applied through the Router.
 
-A 200 means the call is durably applied: recorded in the store, and every
-enrollment it starts or reaches confirmed by Temporal, in one transaction (see
+A 200 means the call is durably applied: every enrollment it starts or reaches
+confirmed by Temporal, then its store writes committed in one transaction (see
 orchestrator/routing/router.py). A repeated messageId answers 200 with
 `duplicate: true` and does nothing. These are `def` endpoints: FastAPI runs
 them in its thread pool, where blocking on the database and on Temporal is fine.

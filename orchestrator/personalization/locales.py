@@ -70,12 +70,6 @@ def pick_variant(base: str | None, variants: Mapping[str, str], tag: str) -> str
     return base
 
 
-def variant_path(template: str, tag: str) -> str:
-    """`templates/cart_reminder.html` for `fr_CA` → `templates/cart_reminder.fr_CA.html`."""
-    path = PurePosixPath(template)
-    return str(path.with_name(f"{path.stem}.{tag}{path.suffix}"))
-
-
 def variant_tag(template: str, candidate: str) -> str | None:
     """The locale tag of `candidate` if it is a variant file of `template` (same folder, stem and suffix), else None."""
     base, other = PurePosixPath(template), PurePosixPath(candidate)

@@ -38,7 +38,6 @@ _BLOCKS = frozenset(
     }
 )  # fmt: skip
 _SKIPPED = frozenset({"head", "script", "style", "title", "template", "noscript"})
-_SPACES = re.compile(r"[ \t\r\f\v\u00a0]+")
 _LINK_SCHEMES = ("http://", "https://")
 
 
@@ -246,17 +245,17 @@ numeric references, on complete known names ended by `;`, and on names that star
 
 # --- layout ------------------------------------------------------------------------------------------------------
 
-_GAPS = re.compile(r"\n{3,}")
 _RUNS = re.compile(" {2,}")
 
 
 def _layout(text: str) -> str:
     """Runs of spaces made one, lines stripped, at most one empty line in a row, one final newline.
 
-    The same as `_reference_layout`, without a regex call per line: the regexes' fixed cost per
-    call and per match, not the scanning, is most of the time on an email's few hundred characters.
+    What a regex call per line gives (tests/personalization/test_plaintext.py compares the two),
+    without one: the regexes' fixed cost per call and per match, not the scanning, is most of the
+    time on an email's few hundred characters.
     """
-    for space in "\t\r\f\v\u00a0":  # the _SPACES other than " "; usually absent, and `in` is a fast scan
+    for space in "\t\r\f\v\u00a0":  # the spaces other than " " a run may hold; usually absent, and `in` is a fast scan
         if space in text:
             text = text.replace(space, " ")
     if "  " in text:
@@ -267,21 +266,11 @@ def _layout(text: str) -> str:
     return text.strip() + "\n"
 
 
-def _reference_layout(text: str) -> str:
-    lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
-    return _GAPS.sub("\n\n", "\n".join(lines)).strip() + "\n"
-
-
 def _reference_parts(html: str) -> list[str]:
     collector = _TextCollector()
     collector.feed(html)
     collector.close()
     return collector.parts
-
-
-def _reference_html_to_text(html: str) -> str:
-    """`html_to_text` as it was, entirely with HTMLParser: what the tests hold the fast path to."""
-    return _reference_layout("".join(_reference_parts(html)))
 
 
 def html_to_text(html: str) -> str:

@@ -16,6 +16,7 @@ class CatalogSnapshot:
 
     active: tuple[ir.Journey, ...] = ()
     listened: frozenset[str] = frozenset()
+    """Events some journey (of any version seen) listens to: a track of any other is only recorded, never sent to Temporal."""
 
 
 class JourneyCatalog:
@@ -49,10 +50,6 @@ class JourneyCatalog:
     @property
     def active(self) -> list[ir.Journey]:
         return list(self._snapshot.active)
-
-    def listens_to(self, event: str) -> bool:
-        """Whether any journey can react to `event`: the cheap test that keeps other events away from Temporal."""
-        return event in self._snapshot.listened
 
     def encoded(self, journey: ir.Journey) -> dict[str, Any]:
         """The journey as a workflow's input carries it, encoded once per version (the IR is frozen; never mutate the result)."""

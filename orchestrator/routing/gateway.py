@@ -1,10 +1,13 @@
 """The Temporal side of routing and of the API: start and signal enrollments, ask them where they are.
 
-The API's handlers run in threads (they hold a database transaction while they
-talk to Temporal), but the Temporal client is driven by an event loop; each
-call is handed to that loop with `run_coroutine_threadsafe` and awaited from
-the thread. The loop must not be blocked by the thread that waits on it: in
-the API it is uvicorn's loop, free while the handler runs in the thread pool.
+The API's handlers run in threads (they hold their customers' leases, but no
+database transaction, while they talk to Temporal: orchestrator/routing/router.py),
+and so does the broadcast's page activity, but the Temporal client is driven by an
+event loop; each call is handed to that loop with `run_coroutine_threadsafe` and
+awaited from the thread. The loop must not be blocked by the thread that waits on
+it: in the API it is uvicorn's loop, free while the handler runs in the thread
+pool; in the worker, the worker's loop, free while the activity runs in an
+activity thread.
 """
 
 from __future__ import annotations

@@ -7,7 +7,8 @@ workflow histories: never rename one.
 No `from __future__ import annotations` here (nor in orchestrator/ir.py, whose send step
 and settings travel in a SendRequest): Temporal's data converter resolves a dataclass's
 type hints on every decode, and string annotations make each resolution evaluate every
-one of them again, several times the cost of real ones (bench/RESULTS.md).
+one of them again, which costs far more than reading real ones (bench/send_path.py times
+the decode of a send request).
 Hence also: a class must be defined before the classes whose fields name it.
 """
 

@@ -145,8 +145,8 @@ class Store:
         """A connection outside any transaction: on SQLite one kept from an earlier session if there is one.
 
         Making a SQLAlchemy `Connection` and handing its driver connection back to the pool costs
-        more in events and bookkeeping than an empty transaction, on every session (a send runs
-        three; bench/RESULTS.md). On PostgreSQL every session checks out from
+        more in events and bookkeeping than an empty transaction, on every session, and every send
+        runs more than one. On PostgreSQL every session checks out from
         the pool as usual, which pings the server first (`pool_pre_ping`): a kept connection would
         skip that check after a database restart, where SQLite has no server to lose.
         """

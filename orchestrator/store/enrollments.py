@@ -43,10 +43,6 @@ class EnrollmentQueries(Queries):
             .values(status=status, current_step=step, ended_at=at)
         )
 
-    def get_enrollment(self, enrollment_id: str) -> Enrollment | None:
-        row = self._conn.execute(select(enrollments).where(enrollments.c.enrollment_id == enrollment_id)).one_or_none()
-        return _enrollment(row) if row else None
-
 
 def _enrollment(row: Row[Any]) -> Enrollment:
     return Enrollment(

@@ -4,8 +4,8 @@ The gate (activities/delivery_gate.py) needs the profile and the customer's mark
 that count under the frequency caps. Each comes back as one JSON value, the profile an array of
 its columns and the sends an array of pairs: SQLite's driver releases and takes back the GIL for
 every step and for every column of every row it reads, and one statement of two JSON columns
-reads far fewer than the two statements it replaced (bench/RESULTS.md). On PostgreSQL it is one
-round trip instead of two.
+reads far fewer than a statement for each would (bench/send_path.py measures the send path). On
+PostgreSQL it is one round trip instead of two.
 """
 
 from __future__ import annotations

@@ -28,8 +28,8 @@ class LeaseQueries(Queries):
         Returns until when a router's lease on the customer runs, if one has a holder (it may have
         expired; see orchestrator/routing/lease.py), read after the lock is taken.
         PostgreSQL: a row lock on the customer's `customer_locks` row (inserted on first use), taken
-        by one upsert that also returns the lease; locking and reading it took three statements, a
-        round trip each, on every send (bench/RESULTS.md).
+        by one upsert that also returns the lease: inserting, locking and reading apart would cost a
+        round trip each, on every send.
         SQLite: nothing to lock, every session already began IMMEDIATE (the single write lock).
         """
         if self._dialect == "sqlite":

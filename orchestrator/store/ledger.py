@@ -72,15 +72,11 @@ class LedgerQueries(Queries):
     def delivery_outcome(self, key: DeliveryKey) -> tuple[str, str | None] | None:
         """(status, reason) of the ledger row of `key`, if one was claimed; reads only.
 
-        The send's re-read before the provider call: two columns cost half of `get_delivery`'s whole row.
+        What a send reads when its outcome was not written (another attempt decided the row first, or
+        none was claimed): the two columns it needs, not the whole row.
         """
         row = _DELIVERY_OUTCOME.first(self._conn, key_params(key))
         return (row.status, row.reason) if row is not None else None
-
-    def get_delivery(self, key: DeliveryKey) -> Delivery | None:
-        """The ledger row of `key`, if one was claimed; reads only."""
-        row = _SELECT_DELIVERY.first(self._conn, key_params(key))
-        return _delivery(row) if row is not None else None
 
     def mark_delivery(
         self, key: DeliveryKey, status: str, at: datetime, *, provider_message_id: str | None = None, reason: str | None = None
@@ -170,7 +166,7 @@ def _delivery(row: Row[Any]) -> Delivery:
 
 # Statements of the send path: built once with bound parameters and run as `Prepared` statements
 # (orchestrator/store/prepared.py), compiled once per database and run on the driver's cursor, which
-# saves most of the Python `Connection.execute` spends on each (bench/RESULTS.md). INSERT and UPDATE
+# spares them most of the Python `Connection.execute` spends on each. INSERT and UPDATE
 # take their columns from the parameters.
 DELIVERY_BY_KEY = (
     (deliveries.c.enrollment_id == bindparam("key_enrollment_id"))

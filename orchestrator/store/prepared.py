@@ -1,10 +1,10 @@
 """Prepared statements: Core statements SQLAlchemy compiles once per database, run on the driver's cursor.
 
-`Connection.execute` costs about 65 us of Python per statement on top of the
-database's own work (a cache lookup, an execution context, a result object);
-the same statement on the DB-API cursor costs 5-15 us (bench/send_path.py).
-The send path runs eight statements per message, so its statements go
-through `Prepared` instead. It keeps the one code path: the statement is
+`Connection.execute` spends more Python on each statement (a cache lookup, an
+execution context, a result object) than a short statement costs the database
+itself, and far more than the same statement on the DB-API cursor. Every
+message runs the send path's statements, so they go through `Prepared`
+instead (bench/send_path.py measures that path). It keeps the one code path: the statement is
 written once in SQLAlchemy Core, SQLAlchemy compiles it for SQLite or
 PostgreSQL and supplies each column type's conversions (UTC timestamps as text
 on SQLite, JSON), and both drivers speak DB-API 2.0. Driver errors come out as

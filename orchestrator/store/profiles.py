@@ -95,10 +95,6 @@ def with_number_stop(profile: Profile, keyword: str, at: datetime) -> Profile:
     return replace(profile, traits=traits, consent={**profile.consent, "sms": False})
 
 
-def without_push_token(profile: Profile, token: str, at: datetime) -> Profile:
-    return replace(profile, push_tokens=tuple(t for t in profile.push_tokens if t != token), updated_at=max(profile.updated_at, at))
-
-
 def json_default(value: Any) -> Any:
     """How values that JSON has no type for are stored: dates as ISO 8601, decimals as numbers."""
     if isinstance(value, datetime | date):

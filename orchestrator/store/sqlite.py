@@ -29,7 +29,9 @@ from orchestrator.store.profiles import dumps
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 """How long a SQLite writer waits for the single write lock before failing: long enough for a burst."""
 SQLITE_CHECKPOINT_EVERY = 100
-"""Write commits between this process's own WAL checkpoints (a send writes about 9 pages in two commits)."""
+"""Write commits between this process's own WAL checkpoints: a send's commits write a few pages each, so the
+WAL is copied back before it reaches the mark where SQLite's own checkpoint would run inside a commit
+(see `_SQLiteConnection._checkpoint`)."""
 SQLITE_POOL_SIZE = 16
 """SQLite connections kept open for reuse: the worker's activity threads plus the API's, roughly."""
 READ_ONLY_OPTION = "journey_read_only"
@@ -91,7 +93,7 @@ def sqlite_engine(url: str) -> Engine:
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     # Pooled connections: opening one costs a connect, four PRAGMAs and, on close, a WAL checkpoint
-    # when it was the last one open, far more than a session's own work (bench/RESULTS.md); a pooled
+    # when it was the last one open, far more than a session's own work; a pooled
     # session costs only its BEGIN and COMMIT. LIFO keeps a few warm connections in use; connections
     # over `pool_size` (a burst of threads) are opened and closed as before. A connection made
     # before a fork is never used or closed by the child (see `_checkout`).
@@ -150,7 +152,7 @@ class SQLiteTransaction:
 
     SQLAlchemy's transaction objects (`Connection.begin()`, its events, its commit chain) cost more
     Python than the SQLite work of a short session, a visible share of a send's own work
-    (bench/RESULTS.md). The send path's statements run on the driver's cursor (`Prepared`), so
+    (bench/send_path.py). The send path's statements run on the driver's cursor (`Prepared`), so
     SQLAlchemy need not know about the transaction; when a session does run a statement through
     `Connection.execute`, SQLAlchemy begins tracking it (the `begin` listener then sends nothing),
     and the transaction ends through SQLAlchemy so that its state stays right.

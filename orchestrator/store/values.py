@@ -6,17 +6,14 @@ import copy
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final, Literal
+from typing import Any, Final
 
-EnrollmentStatus = Literal["running", "completed", "converted", "exited", "holdout", "failed"]
 ENROLLMENT_STATUSES: Final = frozenset({"running", "completed", "converted", "exited", "holdout", "failed"})
 FINISHED_STATUSES: Final = ENROLLMENT_STATUSES - {"running"}
 
-DeliveryStatus = Literal["intent", "sent", "suppressed", "failed"]
 DELIVERY_STATUSES: Final = frozenset({"intent", "sent", "suppressed", "failed"})
 DELIVERY_OUTCOMES: Final = DELIVERY_STATUSES - {"intent"}
 
-CONSENT_CHANNELS: Final = ("email", "sms", "push")
 DEFAULT_CONSENT: Final = {"email": True, "sms": False, "push": True}
 """Consent of a profile nobody has asked: SMS needs express opt-in (TCPA); email and push are opt-out."""
 
@@ -116,7 +113,7 @@ class DeliveryKey:
     """1 on the step's first visit, 2 when the journey comes back to it, and so on (the workflow counts)."""
 
     def __str__(self) -> str:
-        """`<enrollment>:<step>:<visit>`: how the send activity names the delivery to its provider."""
+        """`<enrollment>:<step>:<visit>`: how the send activity names the delivery to its provider, and a webhook step's Idempotency-Key."""
         return f"{self.enrollment_id}:{self.step_id}:{self.visit}"
 
     def reference(self) -> str:
@@ -184,7 +181,7 @@ class ProviderEvent:
 
 @dataclass(frozen=True)
 class OutboxMessage:
-    """A message the sandbox provider delivered: what the customer would have received."""
+    """A message a provider accepted, as the customer received it: one row of the outbox (orchestrator/store/outbox.py)."""
 
     customer_id: str
     enrollment_id: str

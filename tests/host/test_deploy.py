@@ -80,8 +80,10 @@ async def test_prune_stops_journeys_no_longer_in_the_folder_and_deletes_their_sc
 ) -> None:
     queue = f"deploy-{uuid.uuid4()}"
     both, _ = compile_for_deploy([folder(tmp_path, welcome=WELCOME, digest=DIGEST)])
-    report = await deploy(store, temporal, both, task_queue=queue, prune=True)
-    assert report.schedules == [schedule_id("digest")]
+    await deploy(store, temporal, both, task_queue=queue, prune=True)
+    with pytest.raises(RPCError) as unscheduled:  # only broadcasts are scheduled
+        await temporal.get_schedule_handle(schedule_id("welcome")).describe()
+    assert unscheduled.value.status == RPCStatusCode.NOT_FOUND
     described = await temporal.get_schedule_handle(schedule_id("digest")).describe()
     # The server stores a cron as calendar specs: Mondays at 09:00:00, in London time.
     (calendar,) = described.schedule.spec.calendars

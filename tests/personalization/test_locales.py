@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from orchestrator.compiler import compile_text
-from orchestrator.personalization.locales import fallback_chain, normalize_tag, parse_locale, pick_variant, variant_path, variant_tag
+from orchestrator.personalization.locales import fallback_chain, normalize_tag, parse_locale, pick_variant, variant_tag
 from tests.personalization.support import build, request
 
 JOURNEY = """
@@ -42,7 +42,6 @@ def test_variants_are_tried_most_specific_first() -> None:
 
 
 def test_variant_file_names() -> None:
-    assert variant_path("templates/cart_reminder.html", "fr_CA") == "templates/cart_reminder.fr_CA.html"
     assert variant_tag("templates/cart_reminder.html", "templates/cart_reminder.fr_CA.html") == "fr_CA"
     assert variant_tag("templates/cart_reminder.html", "templates/cart_reminder.fr-CA.html") == "fr_CA"
     assert variant_tag("templates/cart_reminder.html", "templates/cart_reminder.old.html") is None

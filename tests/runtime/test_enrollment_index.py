@@ -11,6 +11,7 @@ from temporalio.testing import WorkflowEnvironment
 from orchestrator.runtime.contracts import EVENT_SIGNAL, EventMessage
 from orchestrator.store import Store
 from tests.runtime.support import START, harness, journey
+from tests.store.support import enrollment_row
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -40,8 +41,7 @@ async def test_the_index_row_is_finished_when_the_enrollment_ends_by_a_local_act
         history = await handle.fetch_history()
 
     assert (result.status, result.step) == ("converted", "nap")
-    with store.session() as session:
-        row = session.get_enrollment("indexed-c1-1")
+    row = enrollment_row(store, "indexed-c1-1")
     assert row is not None
     assert (row.status, row.current_step, row.ended_at) == ("converted", "nap", datetime.fromisoformat(result.at))
     # A local activity leaves one marker and no activity task: nothing to schedule, match and complete on the server.

@@ -11,7 +11,7 @@ from sqlalchemy import select, text
 from orchestrator.store import OutboxMessage, Store
 from orchestrator.store.schema import deliveries
 from orchestrator.store.values import DeliveryKey, message_reference
-from tests.store.support import AT, count_rows
+from tests.store.support import AT, count_rows, delivery_row
 
 LATER = AT + timedelta(minutes=1)
 
@@ -131,8 +131,8 @@ def test_a_first_claim_writes_the_gates_outcome_with_the_row(store: Store) -> No
     assert (admitted.status, admitted.channel, admitted.admitted_at) == ("intent", "sms", LATER)
     assert (held.status, held.reason, held.admitted_at) == ("intent", "deferred until 08:00", None)
     assert (refused.status, refused.reason) == ("suppressed", "no consent")
+    assert delivery_row(store, DeliveryKey("e1", "reminder", 1)) == admitted
     with store.read() as session:
-        assert session.get_delivery(DeliveryKey("e1", "reminder", 1)) == admitted
         assert session.delivery_outcome(DeliveryKey("e1", "promo", 1)) == ("suppressed", "no consent")
 
 

@@ -16,7 +16,7 @@ from orchestrator import ir
 from orchestrator.store import MIGRATIONS, OutboxMessage, Store, StoreSession
 from orchestrator.store.schema import events, metadata
 from orchestrator.store.values import DeliveryKey
-from tests.store.support import AT, count_rows
+from tests.store.support import AT, count_rows, delivery_row, enrollment_row
 
 
 def _schema_snapshot(store: Store) -> dict[str, tuple[list[tuple[str, bool]], list[tuple[str, tuple[str, ...]]], list[str]]]:
@@ -114,9 +114,9 @@ def test_timestamps_come_back_timezone_aware_utc(store: Store) -> None:
         session.add_outbox_message(OutboxMessage("c1", "e1", "j1", "v1", "s1", "email", "a@example.com", None, "hi", local))
     with store.session() as session:
         profile = session.get_profile("c1")
-        enrollment = session.get_enrollment("e1")
         delivery = session.claim_delivery(DeliveryKey("e1", "s1", 1), "email", AT + timedelta(hours=1))[0]
         (message,) = session.messages_for("c1")
+    enrollment = enrollment_row(store, "e1")
     with store.engine.connect() as connection:
         event_times = connection.execute(select(events.c.timestamp, events.c.received_at)).one()
     assert profile is not None and enrollment is not None
@@ -170,9 +170,9 @@ def test_naive_datetimes_are_refused_when_finishing_and_marking(store: Store) ->
             session.finish_enrollment("e1", "completed", None, NAIVE)
         with pytest.raises(ValueError, match="at must be timezone-aware"):
             session.mark_delivery(DeliveryKey("e1", "s1", 1), "sent", NAIVE)
-        enrollment = session.get_enrollment("e1")
-        assert enrollment is not None and enrollment.status == "running"
         assert session.claim_delivery(DeliveryKey("e1", "s1", 1), "email", AT)[0].status == "intent"
+    enrollment = enrollment_row(store, "e1")
+    assert enrollment is not None and enrollment.status == "running"
 
 
 def test_deploy_refuses_a_naive_datetime(store: Store, cart_v1: ir.Journey) -> None:
@@ -202,7 +202,6 @@ def test_sqlite_keeps_timestamps_as_sqlalchemys_datetime_text(tmp_path: Path, in
     dialect = sqlite.dialect()
     expected = DateTime().dialect_impl(dialect).bind_processor(dialect)(instant.astimezone(UTC).replace(tzinfo=None))
     assert stored == expected
-    with store.read() as session:
-        delivery = session.get_delivery(DeliveryKey("e1", "s1", 1))
+    delivery = delivery_row(store, DeliveryKey("e1", "s1", 1))
     assert delivery is not None and delivery.created_at == instant and delivery.created_at.tzinfo == UTC
     store.dispose()

@@ -14,7 +14,7 @@ import pytest
 import orchestrator.store.sqlite as sqlite_module
 from orchestrator.store import Store
 from orchestrator.store.values import DeliveryKey
-from tests.store.support import AT
+from tests.store.support import AT, delivery_row
 
 
 @pytest.fixture
@@ -92,8 +92,7 @@ def test_a_session_of_driver_statements_that_raises_writes_nothing_and_ends_its_
     with pytest.raises(RuntimeError), sqlite_store.session() as session:
         session.claim_delivery(DeliveryKey("e1", "s1", 1), "email", AT)
         raise RuntimeError("boom")
-    with sqlite_store.read() as session:
-        assert session.get_delivery(DeliveryKey("e1", "s1", 1)) is None
+    assert delivery_row(sqlite_store, DeliveryKey("e1", "s1", 1)) is None
     finished = threading.Event()
 
     def write() -> None:
@@ -112,8 +111,9 @@ def test_a_session_mixing_driver_and_sqlalchemy_statements_commits_both_once(sql
         session.identify("c1", {"plan": "pro"}, AT)  # Connection.execute: SQLAlchemy takes over the open transaction
         session.claim_delivery(DeliveryKey("e1", "s2", 1), "email", AT)
     assert not connection.in_transaction  # type: ignore[attr-defined]
+    assert delivery_row(sqlite_store, DeliveryKey("e1", "s1", 1)) is not None
+    assert delivery_row(sqlite_store, DeliveryKey("e1", "s2", 1)) is not None
     with sqlite_store.read() as session:
-        assert session.get_delivery(DeliveryKey("e1", "s1", 1)) is not None and session.get_delivery(DeliveryKey("e1", "s2", 1)) is not None
         profile = session.get_profile("c1")
         assert profile is not None and profile.traits == {"plan": "pro"}
     assert _driver_connection(sqlite_store) is connection  # kept for the next session, not discarded
