@@ -22,11 +22,11 @@ proportion and lifted the later rounds' ratios (0.55-0.61 in the first rounds of
 0.72-0.73 in the third and fifth). Twilio's and firebase-admin's SDKs keep their connections.
 The fake keeps its handler threads for the next connections: a thread started per SendGrid
 connection made every email wait for it to get the GIL, on both sides, which flattered the
-email ratio by about 0.03 (bench/RESULTS.md).
+email ratio by about 0.03 (in bench/RESULTS.md's git history).
 
 Last, the path's own work is timed on one thread with the provider replaced by a stub that
 only builds SendGrid's request body: the steadiest figure for a change to the path, whose
-effect on the ratio is often smaller than one run's noise (bench/RESULTS.md). And the decode
+effect on the ratio is often smaller than one run's noise (in bench/RESULTS.md's git history). And the decode
 of one send request's JSON by Temporal's default converter, as a worker decodes it before
 calling the activity: the rounds call the activity directly and leave it out.
 
