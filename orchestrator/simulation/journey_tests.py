@@ -22,7 +22,7 @@ from orchestrator.compiler import Diagnostic, Severity, compile_file, format_dia
 from orchestrator.compiler.schema import schema_path
 from orchestrator.compiler.yaml_loader import YamlSyntaxError, load_yaml, locate
 from orchestrator.language.timeparse import parse_duration
-from orchestrator.simulation.simulator import DEFAULT_HORIZON, ScriptedEvent, Simulator, Timeline
+from orchestrator.simulation.simulator import DEFAULT_HORIZON, ScriptedEvent, Simulator, Timeline, one_line
 from orchestrator.store import ProfileFieldError
 
 DEFAULT_START = "2026-01-05T09:00:00Z"
@@ -207,15 +207,10 @@ def _actual_line(item: dict[str, Any], expected: dict[str, Any] | None, fields: 
         actual = item.get(base)
         if key.endswith("_contains"):
             wanted = expected[key] if expected else ""
-            parts.append(f"{base} contains {wanted!r}" if wanted in (actual or "") else f"{base}={_one_line(str(actual))!r}")
+            parts.append(f"{base} contains {wanted!r}" if wanted in (actual or "") else f"{base}={one_line(str(actual), 100)!r}")
         else:
             parts.append(f"{key}={actual!r}")
     return " ".join(parts)
-
-
-def _one_line(text: str, limit: int = 100) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def _diff(what: str, expected: list[str], actual: list[str]) -> str:

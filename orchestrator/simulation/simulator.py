@@ -89,7 +89,7 @@ class Timeline:
         events: list[tuple[str, float, str]] = [(s["at"], n, f"step     {s['step']}") for n, s in enumerate(self.steps)]
         for m in self.messages:
             headline = m["subject"] if m["subject"] is not None else m["body"]
-            events.append((m["at"], self._made_by(m), f"  {m['channel']:<5} to {m['to']}: {_one_line(headline)}"))
+            events.append((m["at"], self._made_by(m), f"  {m['channel']:<5} to {m['to']}: {one_line(headline)}"))
         events += [(w["at"], self._made_by(w), f"  webhook {w['method']} {w['url']} (not sent)") for w in self.webhooks]
         lines += [f"{at}  {what}" for at, _, what in sorted(events, key=lambda e: (e[0], e[1]))]
         outcome = self.outcome
@@ -103,7 +103,8 @@ class Timeline:
         return (entries[-1] if entries else len(self.steps)) + 0.5
 
 
-def _one_line(text: str, limit: int = 80) -> str:
+def one_line(text: str, limit: int = 80) -> str:
+    """`text` on one line, white space folded, cut to `limit` characters with an ellipsis."""
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
