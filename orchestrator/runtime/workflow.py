@@ -24,30 +24,24 @@ from datetime import datetime, timedelta
 from typing import Any, assert_never
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     import orchestrator.ir as ir  # not `from orchestrator import ir`: that form re-executes the module in every workflow sandbox
+    from orchestrator.runtime.activity_calls import FINISH_TIMEOUT, RETRY, WEBHOOK_RETRY, ActivityRequests, call
     from orchestrator.runtime.contracts import (
         EVENT_SIGNAL,
         STATUS_QUERY,
         WORKFLOW_NAME,
-        ConditionRequest,
         EnrollmentInput,
         EnrollmentResult,
         EnrollmentStatus,
         EventMessage,
-        FinishRequest,
         ResumeState,
-        SendRequest,
         SendResult,
         TrailEntry,
-        UpdateRequest,
-        ValuesRequest,
         WakeRequest,
         WakeResult,
-        WebhookRequest,
         WebhookResult,
     )
     from orchestrator.runtime.search_attributes import CURRENT_STEP, CUSTOMER_ID, JOURNEY_ID, JOURNEY_VERSION, SEARCH_ATTRIBUTES
@@ -61,15 +55,6 @@ SEEN_LIMIT = 500
 """Message ids remembered for de-duplication of re-delivered signals."""
 TRAIL_LIMIT = 200
 """Step entries kept for the status query (the newest)."""
-
-_ACTIVITY_TIMEOUT = timedelta(seconds=60)
-_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
-_WEBHOOK_RETRY = RetryPolicy(initial_interval=timedelta(seconds=5), maximum_interval=timedelta(minutes=5), maximum_attempts=8)
-"""About ten minutes of retries (5s, 10s, 20s ... 5 min) before the journey goes on without the call."""
-
-_FINISH_TIMEOUT = timedelta(minutes=2)
-"""One attempt of the local `finish_enrollment`: it may wait up to 75 s for a router's customer lease
-(orchestrator.store.LEASE_WAIT_FOR_SESSIONS), then for SQLite's write lock."""
 
 _LEAN_BOOKKEEPING = "current-step-when-waiting-local-finish"
 """Patch id (a permanent name, docs/architecture.md "Changing the interpreter"). Enrollments started since
@@ -128,8 +113,7 @@ class JourneyWorkflow:
     async def run(self, start: EnrollmentInput) -> EnrollmentResult:
         self._input = start
         self._journey = ir.Journey.from_dict(start.journey)
-        # `event` in templates and branch conditions: the triggering event's properties.
-        self._trigger = dict(start.trigger.properties) if start.trigger else None
+        self._requests = ActivityRequests.of(start, self._journey)
         resume = start.resume
         step = self._journey.start
         self._entered_at = self._now()
@@ -183,16 +167,14 @@ class JourneyWorkflow:
             case ir.WaitStep():
                 return await self._wait_step(node, self._now() + timedelta(seconds=node.seconds))
             case ir.WaitUntilStep():
-                request = self._wake_request(until=node.until, days=list(node.days))
-                return await self._wait_step(node, await self._wake_time(request))
+                return await self._wait_step(node, await self._wake_time(self._requests.wake_at_time_of_day(node, self._now())))
             case ir.WaitUntilDateStep():
-                request = self._wake_request(until_date=node.until_date, offset_seconds=node.offset_seconds, at=node.at, repeat=node.repeat)
-                return await self._wait_step(node, await self._wake_time(request))
+                return await self._wait_step(node, await self._wake_time(self._requests.wake_on_date(node, self._now())))
             case ir.WaitForStep():
                 within = node.within_seconds
                 return await self._wait_step(node, self._now() + timedelta(seconds=within) if within else None)
             case ir.BranchStep():
-                chosen = await self._evaluate([case.when for case in node.cases], self._trigger)
+                chosen = await self._evaluate([case.when for case in node.cases], self._requests.trigger)
                 return next((case.next for case, holds in zip(node.cases, chosen, strict=True) if holds), node.else_next)
             case ir.SplitStep():
                 return await self._split(node)
@@ -217,21 +199,7 @@ class JourneyWorkflow:
 
     async def _send(self, node: ir.SendStep) -> None:
         while True:
-            result = await self._activity(
-                "send_message",
-                SendRequest(
-                    enrollment_id=self._input.enrollment_id,
-                    journey_id=self._journey.id,
-                    version=self._journey.version,
-                    visit=self._visits[node.id],
-                    customer_id=self._input.customer_id,
-                    step=node,
-                    settings=self._journey.settings,
-                    event=self._trigger,
-                    now=self._now().isoformat(),
-                ),
-                SendResult,
-            )
+            result = await call("send_message", self._requests.send(node, self._visits[node.id], self._now()), SendResult)
             if result.status != "deferred" or result.retry_at is None:
                 return
             # Held (quiet hours, the SMS marketing window): sleep until it ends, still listening for goal and exits.
@@ -251,51 +219,18 @@ class JourneyWorkflow:
         values = dict(node.set or {})
         if node.compute:
             # Computed first, by a read-only activity, so the write below is the same on every retry.
-            computed: dict[str, Any] = await self._activity(
-                "evaluate_values",
-                ValuesRequest(self._input.customer_id, self._journey.id, self._journey.version, dict(node.compute), self._trigger),
-                dict[str, Any],
-            )
+            computed: dict[str, Any] = await call("evaluate_values", self._requests.values(node), dict[str, Any])
             values.update(computed)
-        await self._activity(
-            "update_profile",
-            UpdateRequest(
-                enrollment_id=self._input.enrollment_id,
-                journey_id=self._journey.id,
-                version=self._journey.version,
-                step_id=node.id,
-                customer_id=self._input.customer_id,
-                set=values,
-                compute=None,
-                unset=list(node.unset),
-                event=self._trigger,
-                now=self._now().isoformat(),
-            ),
-            None,
-        )
+        await call("update_profile", self._requests.update(node, values, self._now()), None)
 
     async def _webhook(self, node: ir.WebhookStep) -> None:
-        request = WebhookRequest(
-            enrollment_id=self._input.enrollment_id,
-            journey_id=self._journey.id,
-            version=self._journey.version,
-            step_id=node.id,
-            visit=self._visits[node.id],
-            customer_id=self._input.customer_id,
-            url=node.url,
-            method=node.method,
-            headers=node.headers,
-            body=node.body,
-            timeout_seconds=node.timeout_seconds,
-            event=self._trigger,
-        )
         try:
             await workflow.execute_activity(
                 "call_webhook",
-                request,
+                self._requests.webhook(node, self._visits[node.id]),
                 result_type=WebhookResult,
                 start_to_close_timeout=timedelta(seconds=node.timeout_seconds + 30),
-                retry_policy=_WEBHOOK_RETRY,
+                retry_policy=WEBHOOK_RETRY,
             )
         except ActivityError:
             # The endpoint stayed down through every retry: the journey goes on (docs/language.md).
@@ -357,28 +292,13 @@ class JourneyWorkflow:
     async def _evaluate(self, conditions: list[str], event: dict[str, Any] | None) -> list[bool]:
         if not conditions:
             return []
-        request = ConditionRequest(self._input.customer_id, self._journey.id, self._journey.version, conditions, event)
-        result: list[bool] = await self._activity("evaluate_conditions", request, list[bool])
+        result: list[bool] = await call("evaluate_conditions", self._requests.conditions(conditions, event), list[bool])
         return result
 
-    def _wake_request(self, **fields: Any) -> WakeRequest:
-        return WakeRequest(
-            customer_id=self._input.customer_id,
-            default_timezone=self._journey.settings.timezone,
-            now=self._now().isoformat(),
-            event=self._trigger,
-            **fields,
-        )
-
     async def _wake_time(self, request: WakeRequest) -> datetime:
-        result: WakeResult = await self._activity("wake_time", request, WakeResult)
+        result: WakeResult = await call("wake_time", request, WakeResult)
         # No usable date (say, no birthday on the profile): the wait is skipped, as documented.
         return datetime.fromisoformat(result.at) if result.at else self._now()
-
-    async def _activity(self, name: str, request: Any, result_type: Any) -> Any:
-        return await workflow.execute_activity(
-            name, request, result_type=result_type, start_to_close_timeout=_ACTIVITY_TIMEOUT, retry_policy=_RETRY
-        )
 
     # --- bookkeeping ---------------------------------------------------------------
 
@@ -451,12 +371,12 @@ class JourneyWorkflow:
         at = self._now().isoformat()
         self._status = status
         self._show_current_step(ending=True)
-        request = FinishRequest(self._input.enrollment_id, status, step, at, self._input.customer_id)
+        request = self._requests.finish(status, step, at)
         if self._lean():
             # Local: run by this worker inside the workflow task that completes the enrollment. No
             # schedule_to_close: like the other activities it retries until the index row is written
             # (the write is idempotent), backing off through timers past a minute between attempts.
-            await workflow.execute_local_activity("finish_enrollment", request, start_to_close_timeout=_FINISH_TIMEOUT, retry_policy=_RETRY)
+            await workflow.execute_local_activity("finish_enrollment", request, start_to_close_timeout=FINISH_TIMEOUT, retry_policy=RETRY)
         else:
-            await self._activity("finish_enrollment", request, None)  # enrollments from before the patch
+            await call("finish_enrollment", request, None)  # enrollments from before the patch
         return EnrollmentResult(status, step, at)
