@@ -37,24 +37,16 @@ with workflow.unsafe.imports_passed_through():
         EnrollmentResult,
         EnrollmentStatus,
         EventMessage,
-        ResumeState,
         SendResult,
-        TrailEntry,
         WakeRequest,
         WakeResult,
         WebhookResult,
     )
+    from orchestrator.runtime.enrollment_state import HISTORY_LIMIT, EnrollmentState
     from orchestrator.runtime.search_attributes import CURRENT_STEP, CUSTOMER_ID, JOURNEY_ID, JOURNEY_VERSION, SEARCH_ATTRIBUTES
     from orchestrator.runtime.split import HOLDOUT, assign_split
 
 __all__ = ["CURRENT_STEP", "CUSTOMER_ID", "HISTORY_LIMIT", "JOURNEY_ID", "JOURNEY_VERSION", "SEARCH_ATTRIBUTES", "JourneyWorkflow"]
-
-HISTORY_LIMIT = 2_000
-"""Continue as new past this many history events, long before Temporal's own limits (50K events, 50 MB)."""
-SEEN_LIMIT = 500
-"""Message ids remembered for de-duplication of re-delivered signals."""
-TRAIL_LIMIT = 200
-"""Step entries kept for the status query (the newest)."""
 
 _LEAN_BOOKKEEPING = "current-step-when-waiting-local-finish"
 """Patch id (a permanent name, docs/architecture.md "Changing the interpreter"). Enrollments started since
@@ -88,26 +80,16 @@ class _Ended(Exception):
 @workflow.defn(name=WORKFLOW_NAME)
 class JourneyWorkflow:
     def __init__(self) -> None:
-        self._inbox: list[EventMessage] = []
-        self._seen: list[str] = []
+        self._state = EnrollmentState()
         self._status = "running"
-        self._step: str | None = None
-        self._trail: list[TrailEntry] = []
-        self._visits: dict[str, int] = {}
-        self._progress = 0
-        """Steps entered and events applied by this run: a run continues as new only after some progress."""
 
     @workflow.signal(name=EVENT_SIGNAL)
     def on_event(self, event: EventMessage) -> None:
-        if event.message_id in self._seen:
-            return
-        self._seen.append(event.message_id)
-        del self._seen[:-SEEN_LIMIT]
-        self._inbox.append(event)
+        self._state.receive(event)
 
     @workflow.query(name=STATUS_QUERY)
     def status(self) -> EnrollmentStatus:
-        return EnrollmentStatus(self._status, self._step, list(self._trail))
+        return EnrollmentStatus(self._status, self._state.step, list(self._state.trail))
 
     @workflow.run
     async def run(self, start: EnrollmentInput) -> EnrollmentResult:
@@ -115,17 +97,8 @@ class JourneyWorkflow:
         self._journey = ir.Journey.from_dict(start.journey)
         self._requests = ActivityRequests.of(start, self._journey)
         resume = start.resume
-        step = self._journey.start
-        self._entered_at = self._now()
-        if resume is not None:
-            # Signals that arrived before this run's first task are already queued: keep them after the carried ones.
-            self._inbox = list(resume.pending) + self._inbox
-            self._seen = list(resume.seen) + [m for m in self._seen if m not in resume.seen]
-            self._trail = list(resume.trail)
-            self._visits = dict(resume.visits)
-            self._entered_at = datetime.fromisoformat(resume.entered_at)
-            self._step = self._trail[-1].step if self._trail else None
-            step = resume.step
+        self._state.start(self._now(), resume)
+        step = resume.step if resume is not None else self._journey.start
         try:
             if resume is not None and resume.waiting:
                 node = self._node(step)
@@ -141,7 +114,7 @@ class JourneyWorkflow:
                 await self._react(None)
                 self._enter(step)
                 step = await self._execute(node)
-            return await self._finish("completed", self._step)
+            return await self._finish("completed", self._state.step)
         except _Ended as ended:
             return await self._finish(ended.status, ended.step)
 
@@ -199,7 +172,7 @@ class JourneyWorkflow:
 
     async def _send(self, node: ir.SendStep) -> None:
         while True:
-            result = await call("send_message", self._requests.send(node, self._visits[node.id], self._now()), SendResult)
+            result = await call("send_message", self._requests.send(node, self._state.visits[node.id], self._now()), SendResult)
             if result.status != "deferred" or result.retry_at is None:
                 return
             # Held (quiet hours, the SMS marketing window): sleep until it ends, still listening for goal and exits.
@@ -212,7 +185,7 @@ class JourneyWorkflow:
         # The holdout gets nothing more but stays to count conversions until the goal window closes.
         goal = self._journey.goal
         if goal is not None and goal.within_seconds:
-            await self._wait_until(self._entered_at + timedelta(seconds=goal.within_seconds), None)
+            await self._wait_until(self._state.entered_at + timedelta(seconds=goal.within_seconds), None)
         raise _Ended(HOLDOUT, node.id)
 
     async def _update(self, node: ir.UpdateStep) -> None:
@@ -227,7 +200,7 @@ class JourneyWorkflow:
         try:
             await workflow.execute_activity(
                 "call_webhook",
-                self._requests.webhook(node, self._visits[node.id]),
+                self._requests.webhook(node, self._state.visits[node.id]),
                 result_type=WebhookResult,
                 start_to_close_timeout=timedelta(seconds=node.timeout_seconds + 30),
                 retry_policy=WEBHOOK_RETRY,
@@ -247,32 +220,31 @@ class JourneyWorkflow:
         while True:
             if await self._react(wait_for):
                 return _MATCHED
-            if resumable is not None and self._history_is_long():
+            if resumable is not None and self._state.history_is_long(self._input.history_limit):
                 self._continue_as_new(resumable.id, wait_until=deadline.isoformat() if deadline else None, waiting=True)
             if deadline is None:
                 self._show_current_step()
-                await workflow.wait_condition(lambda: bool(self._inbox))
+                await workflow.wait_condition(lambda: bool(self._state.inbox))
                 continue
             remaining = (deadline - self._now()).total_seconds()
             if remaining <= 0:
                 return _TIMEOUT
             self._show_current_step()
             try:
-                await workflow.wait_condition(lambda: bool(self._inbox), timeout=timedelta(seconds=remaining))
+                await workflow.wait_condition(lambda: bool(self._state.inbox), timeout=timedelta(seconds=remaining))
             except TimeoutError:
                 return _TIMEOUT
 
     async def _react(self, wait_for: ir.WaitForStep | None) -> bool:
         """Apply queued events in order. Raises _Ended for goal and exits; True if `wait_for` matched."""
-        while self._inbox:
-            event = self._inbox.pop(0)
-            self._progress += 1
+        while self._state.inbox:
+            event = self._state.next_event()
             goal = self._journey.goal
             if goal is not None and event.name == goal.event and self._in_goal_window() and await self._holds(goal.where, event):
-                raise _Ended("converted", self._step)
+                raise _Ended("converted", self._state.step)
             for exit_filter in self._journey.exit_on:
                 if event.name == exit_filter.event and await self._holds(exit_filter.where, event):
-                    raise _Ended("exited", self._step)
+                    raise _Ended("exited", self._state.step)
             if wait_for is not None and event.name == wait_for.event and await self._holds(wait_for.where, event):
                 return True
         return False
@@ -281,7 +253,7 @@ class JourneyWorkflow:
         goal = self._journey.goal
         if goal is None or goal.within_seconds is None:
             return True
-        return self._now() <= self._entered_at + timedelta(seconds=goal.within_seconds)
+        return self._now() <= self._state.entered_at + timedelta(seconds=goal.within_seconds)
 
     async def _holds(self, where: str | None, event: EventMessage) -> bool:
         if where is None:
@@ -306,11 +278,7 @@ class JourneyWorkflow:
         return workflow.now() + timedelta(seconds=self._input.clock_shift_seconds)
 
     def _enter(self, step: str) -> None:
-        self._progress += 1
-        self._step = step
-        self._visits[step] = self._visits.get(step, 0) + 1
-        self._trail.append(TrailEntry(step, self._now().isoformat()))
-        del self._trail[:-TRAIL_LIMIT]
+        self._state.enter(step, self._now())
         if self._input.upsert_search_attributes and not self._lean():
             workflow.upsert_search_attributes([CURRENT_STEP.value_set(step)])  # enrollments from before the patch
 
@@ -330,42 +298,21 @@ class JourneyWorkflow:
         that continues as new keeps its search attributes, so an enrollment that waits at the
         step already shown upserts nothing.
         """
-        if not self._input.upsert_search_attributes or self._step is None or not self._lean():
+        if not self._input.upsert_search_attributes or self._state.step is None or not self._lean():
             return
         if ending and self._input.revision >= _LEAN_WITHOUT_MARKERS:
             return
-        if workflow.info().typed_search_attributes.get(CURRENT_STEP) != self._step:
-            workflow.upsert_search_attributes([CURRENT_STEP.value_set(self._step)])
-
-    def _history_is_long(self) -> bool:
-        if not self._progress:
-            return False  # a new run that has done nothing yet would only continue as new again, forever
-        info = workflow.info()
-        limit = self._input.history_limit or HISTORY_LIMIT
-        return info.get_current_history_length() >= limit or info.is_continue_as_new_suggested()
+        if workflow.info().typed_search_attributes.get(CURRENT_STEP) != self._state.step:
+            workflow.upsert_search_attributes([CURRENT_STEP.value_set(self._state.step)])
 
     def _maybe_continue_as_new(self, step: str) -> None:
-        if self._history_is_long():
+        if self._state.history_is_long(self._input.history_limit):
             self._continue_as_new(step)
 
     def _continue_as_new(self, step: str, *, wait_until: str | None = None, waiting: bool = False) -> None:
-        """Start a fresh run of this enrollment at `step` (raises: the current run ends here).
-
-        Everything an enrollment remembers travels in ResumeState: entry time (goal
-        window), visit counts (send idempotency keys), queued and seen events, the trail.
-        """
-        start = self._input
-        state = ResumeState(
-            step=step,
-            entered_at=self._entered_at.isoformat(),
-            visits=self._visits,
-            pending=self._inbox,
-            seen=self._seen,
-            trail=self._trail,
-            waiting=waiting,
-            wait_until=wait_until,
-        )
-        workflow.continue_as_new(dataclasses.replace(start, resume=state))
+        """Start a fresh run of this enrollment at `step`, carrying what it remembers (raises: the current run ends here)."""
+        carried = self._state.carried(step, waiting=waiting, wait_until=wait_until)
+        workflow.continue_as_new(dataclasses.replace(self._input, resume=carried))
 
     async def _finish(self, status: str, step: str | None) -> EnrollmentResult:
         at = self._now().isoformat()
