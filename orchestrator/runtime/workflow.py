@@ -11,8 +11,11 @@ an exit_on event (ends as exited) before the event a `wait_for` step awaits.
 Events are applied at every step boundary and while waiting, so an event only
 counts for a `wait_for` that was already waiting when it arrived.
 
-Changing this file changes how enrollments already in flight replay: gate any
-change of the commands it issues by the input's `revision` or with `workflow.patched`
+The interpreter runs with three modules of its own: `activity_calls.py` builds each
+activity's request, `enrollment_state.py` holds what the enrollment remembers and carries
+when it continues as new, `bookkeeping.py` keeps CurrentStep and writes the end to the index.
+Changing this file or those changes how enrollments already in flight replay: gate any
+change of the commands they issue by the input's `revision` or with `workflow.patched`
 (docs/architecture.md, "Changing the interpreter"); tests/histories/ replays recorded
 runs to catch it.
 """
@@ -28,7 +31,8 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     import orchestrator.ir as ir  # not `from orchestrator import ir`: that form re-executes the module in every workflow sandbox
-    from orchestrator.runtime.activity_calls import FINISH_TIMEOUT, RETRY, WEBHOOK_RETRY, ActivityRequests, call
+    from orchestrator.runtime.activity_calls import WEBHOOK_RETRY, ActivityRequests, call
+    from orchestrator.runtime.bookkeeping import Bookkeeping
     from orchestrator.runtime.contracts import (
         EVENT_SIGNAL,
         STATUS_QUERY,
@@ -47,20 +51,6 @@ with workflow.unsafe.imports_passed_through():
     from orchestrator.runtime.split import HOLDOUT, assign_split
 
 __all__ = ["CURRENT_STEP", "CUSTOMER_ID", "HISTORY_LIMIT", "JOURNEY_ID", "JOURNEY_VERSION", "SEARCH_ATTRIBUTES", "JourneyWorkflow"]
-
-_LEAN_BOOKKEEPING = "current-step-when-waiting-local-finish"
-"""Patch id (a permanent name, docs/architecture.md "Changing the interpreter"). Enrollments started since
-this patch upsert CurrentStep only when they block and at their end, not at every step (each upsert is a
-visibility write on the server), and run `finish_enrollment` as a local activity (no schedule, start and
-complete events, no task matching, no extra workflow task). One id for both changes: every run that calls
-`workflow.patched` also upserts Temporal's own TemporalChangeVersion search attribute, one more visibility
-write per patch id, which is the very cost this saves."""
-
-_LEAN_WITHOUT_MARKERS = 1
-"""EnrollmentInput.revision from which the lean bookkeeping applies without asking `workflow.patched` (its
-marker upserts TemporalChangeVersion, a visibility write per enrollment), and an enrollment that ends leaves
-CurrentStep where it last waited instead of upserting its end step: one visibility write fewer again. Where
-it ended is in the workflow's result and the index row (`GET /v1/customers/{id}/journeys`)."""
 
 _TIMEOUT = "timeout"
 _MATCHED = "matched"
@@ -96,6 +86,7 @@ class JourneyWorkflow:
         self._input = start
         self._journey = ir.Journey.from_dict(start.journey)
         self._requests = ActivityRequests.of(start, self._journey)
+        self._books = Bookkeeping(start)
         resume = start.resume
         self._state.start(self._now(), resume)
         step = resume.step if resume is not None else self._journey.start
@@ -223,13 +214,13 @@ class JourneyWorkflow:
             if resumable is not None and self._state.history_is_long(self._input.history_limit):
                 self._continue_as_new(resumable.id, wait_until=deadline.isoformat() if deadline else None, waiting=True)
             if deadline is None:
-                self._show_current_step()
+                self._books.show_current_step(self._state.step)
                 await workflow.wait_condition(lambda: bool(self._state.inbox))
                 continue
             remaining = (deadline - self._now()).total_seconds()
             if remaining <= 0:
                 return _TIMEOUT
-            self._show_current_step()
+            self._books.show_current_step(self._state.step)
             try:
                 await workflow.wait_condition(lambda: bool(self._state.inbox), timeout=timedelta(seconds=remaining))
             except TimeoutError:
@@ -279,31 +270,7 @@ class JourneyWorkflow:
 
     def _enter(self, step: str) -> None:
         self._state.enter(step, self._now())
-        if self._input.upsert_search_attributes and not self._lean():
-            workflow.upsert_search_attributes([CURRENT_STEP.value_set(step)])  # enrollments from before the patch
-
-    def _lean(self) -> bool:
-        """The lean bookkeeping: by the input's revision, or (for enrollments started before it) by the patch."""
-        return self._input.revision >= _LEAN_WITHOUT_MARKERS or workflow.patched(_LEAN_BOOKKEEPING)
-
-    def _show_current_step(self, *, ending: bool = False) -> None:
-        """Make CurrentStep the step the enrollment is at, if it is not already.
-
-        Called when the enrollment is about to block (a wait, a wait_for, a held send, the
-        holdout), so CurrentStep is the step it waits at, and when it ends (which upserts the
-        end step only for enrollments started before revision 1): the steps it passes through
-        in one go are never upserted, since each upsert is a visibility write on the server.
-        The start call sets CurrentStep to the first step the enrollment rests at when the way
-        there is fixed (orchestrator.runtime.search_attributes.first_resting_step), and a run
-        that continues as new keeps its search attributes, so an enrollment that waits at the
-        step already shown upserts nothing.
-        """
-        if not self._input.upsert_search_attributes or self._state.step is None or not self._lean():
-            return
-        if ending and self._input.revision >= _LEAN_WITHOUT_MARKERS:
-            return
-        if workflow.info().typed_search_attributes.get(CURRENT_STEP) != self._state.step:
-            workflow.upsert_search_attributes([CURRENT_STEP.value_set(self._state.step)])
+        self._books.entered(step)
 
     def _maybe_continue_as_new(self, step: str) -> None:
         if self._state.history_is_long(self._input.history_limit):
@@ -317,13 +284,6 @@ class JourneyWorkflow:
     async def _finish(self, status: str, step: str | None) -> EnrollmentResult:
         at = self._now().isoformat()
         self._status = status
-        self._show_current_step(ending=True)
-        request = self._requests.finish(status, step, at)
-        if self._lean():
-            # Local: run by this worker inside the workflow task that completes the enrollment. No
-            # schedule_to_close: like the other activities it retries until the index row is written
-            # (the write is idempotent), backing off through timers past a minute between attempts.
-            await workflow.execute_local_activity("finish_enrollment", request, start_to_close_timeout=FINISH_TIMEOUT, retry_policy=RETRY)
-        else:
-            await call("finish_enrollment", request, None)  # enrollments from before the patch
+        self._books.show_current_step(self._state.step, ending=True)
+        await self._books.finish(self._requests.finish(status, step, at))
         return EnrollmentResult(status, step, at)
