@@ -73,7 +73,7 @@ class ActivityRequests:
 
     def values(self, node: ir.UpdateStep) -> ValuesRequest:
         """The update's `compute`, evaluated by a read-only activity before the write."""
-        return ValuesRequest(self.start.customer_id, self.journey.id, self.journey.version, dict(node.compute or {}), self.trigger)
+        return ValuesRequest(self.start.customer_id, self.journey.id, self.journey.version, dict(node.compute or {}), self.trigger, node.id)
 
     def update(self, node: ir.UpdateStep, values: dict[str, Any], now: datetime) -> UpdateRequest:
         return UpdateRequest(
@@ -105,21 +105,25 @@ class ActivityRequests:
             event=self.trigger,
         )
 
-    def conditions(self, conditions: list[str], event: dict[str, Any] | None) -> ConditionRequest:
-        return ConditionRequest(self.start.customer_id, self.journey.id, self.journey.version, conditions, event)
+    def conditions(self, conditions: list[str], event: dict[str, Any] | None, step: str) -> ConditionRequest:
+        """`conditions` with `event` in scope, evaluated while the enrollment is at `step`."""
+        return ConditionRequest(self.start.customer_id, self.journey.id, self.journey.version, conditions, event, step)
 
     def wake_at_time_of_day(self, node: ir.WaitUntilStep, now: datetime) -> WakeRequest:
-        return self._wake(now, until=node.until, days=list(node.days))
+        return self._wake(node, now, until=node.until, days=list(node.days))
 
     def wake_on_date(self, node: ir.WaitUntilDateStep, now: datetime) -> WakeRequest:
-        return self._wake(now, until_date=node.until_date, offset_seconds=node.offset_seconds, at=node.at, repeat=node.repeat)
+        return self._wake(node, now, until_date=node.until_date, offset_seconds=node.offset_seconds, at=node.at, repeat=node.repeat)
 
-    def _wake(self, now: datetime, **fields: Any) -> WakeRequest:
+    def _wake(self, node: ir.WaitUntilStep | ir.WaitUntilDateStep, now: datetime, **fields: Any) -> WakeRequest:
         return WakeRequest(
             customer_id=self.start.customer_id,
             default_timezone=self.journey.settings.timezone,
             now=now.isoformat(),
             event=self.trigger,
+            journey_id=self.journey.id,
+            version=self.journey.version,
+            step_id=node.id,
             **fields,
         )
 

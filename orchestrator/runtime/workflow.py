@@ -255,7 +255,9 @@ class JourneyWorkflow:
     async def _evaluate(self, conditions: list[str], event: dict[str, Any] | None) -> list[bool]:
         if not conditions:
             return []
-        result: list[bool] = await call("evaluate_conditions", self._requests.conditions(conditions, event), list[bool])
+        # `journey.step` is the step the enrollment is at; for an event applied before its first step, that first step.
+        request = self._requests.conditions(conditions, event, self._state.step or self._journey.start)
+        result: list[bool] = await call("evaluate_conditions", request, list[bool])
         return result
 
     async def _wake_time(self, request: WakeRequest) -> datetime:
