@@ -4,7 +4,9 @@
 while it runs (its input, its journey, its trigger's properties) and what the step
 adds, so the interpreter (workflow.py) only walks the graph. Building a request
 reads the workflow's state and issues no command: the commands stay where the
-interpreter awaits them.
+interpreter awaits them. A request whose expressions or templates the activity
+evaluates names the journey, its version and the step, which the activity puts
+in scope as `journey` (orchestrator/language/scope.py says which step).
 """
 
 from __future__ import annotations
