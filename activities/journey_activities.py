@@ -207,7 +207,7 @@ class JourneyActivities:
     @activity.defn(name="evaluate_conditions", no_thread_cancel_exception=True)
     def evaluate_conditions(self, request: ConditionRequest) -> list[bool]:
         """Truth of each condition against the customer's current profile; a failing one is false."""
-        scope = expression_scope(self._customer(request.customer_id), request.event, JourneyInScope(request.journey_id, request.version))
+        scope = expression_scope(self._customer(request.customer_id), request.event, _journey_in_scope(request))
         return [holds(condition, scope) for condition in request.conditions]
 
     @activity.defn(name="wake_time", no_thread_cancel_exception=True)
@@ -219,7 +219,7 @@ class JourneyActivities:
             return WakeResult(next_time_of_day(now, zone, request.until, tuple(request.days)).isoformat())
         assert request.until_date is not None
         try:
-            value = evaluate(request.until_date, expression_scope(customer, request.event, None))  # not told the journey
+            value = evaluate(request.until_date, expression_scope(customer, request.event, _journey_in_scope(request)))
             moment = until_date_instant(
                 value, now=now, zone=zone, offset_seconds=request.offset_seconds, at=request.at, repeat=request.repeat
             )
@@ -234,7 +234,7 @@ class JourneyActivities:
         Read-only, so retrying it is harmless; the workflow then writes the values with
         `update_profile`, which writes the same values on every retry.
         """
-        scope = expression_scope(self._customer(request.customer_id), request.event, JourneyInScope(request.journey_id, request.version))
+        scope = expression_scope(self._customer(request.customer_id), request.event, _journey_in_scope(request))
         values: dict[str, Any] = {}
         for key, expression in request.expressions.items():
             try:
@@ -305,3 +305,14 @@ def _render_body(body: Any, context: dict[str, Any]) -> Any:
     if isinstance(body, list):
         return [_render_body(v, context) for v in body]
     return body
+
+
+def _journey_in_scope(request: ConditionRequest | ValuesRequest | WakeRequest) -> JourneyInScope | None:
+    """`journey` in the request's expressions: the journey, its version and the step the workflow named.
+
+    A request from a workflow that predates these fields has no step (`journey` holds id and
+    version) or, for a wake request, no journey at all (`journey` reads `{}`), as before.
+    """
+    if request.journey_id is None or request.version is None:
+        return None
+    return JourneyInScope(request.journey_id, request.version, request.step_id)

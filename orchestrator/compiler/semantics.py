@@ -15,7 +15,7 @@ from orchestrator.compiler import values
 from orchestrator.compiler.diagnostics import Severity
 from orchestrator.compiler.source import JourneySource, Path_, mapping, text
 from orchestrator.compiler.steps import STEP_KINDS, kind_of
-from orchestrator.language.templating import reads_event
+from orchestrator.language.templating import ENTRY_JOURNEY_FIELDS, reads_event
 from orchestrator.language.timeparse import is_timezone, utc_instant
 
 _EXPRESSION_KEYS = frozenset({"where", "when", "audience", "until_date", "segment"})
@@ -26,7 +26,7 @@ def check_semantics(source: JourneySource) -> None:
     trigger = mapping(doc.get("trigger"))
     _check_trigger(source, trigger)
     entry = mapping(doc.get("entry"))
-    values.expression(source, ("entry", "audience"), entry.get("audience"))
+    values.expression(source, ("entry", "audience"), entry.get("audience"), journey_fields=ENTRY_JOURNEY_FIELDS)
     values.duration(source, ("entry", "re_entry", "after"), mapping(entry.get("re_entry")).get("after"))
     goal = mapping(doc.get("goal"))
     values.expression(source, ("goal", "where"), goal.get("where"))
@@ -43,8 +43,8 @@ def check_semantics(source: JourneySource) -> None:
 
 
 def _check_trigger(source: JourneySource, trigger: dict[str, Any]) -> None:
-    values.expression(source, ("trigger", "where"), trigger.get("where"))
-    values.expression(source, ("trigger", "segment"), trigger.get("segment"))
+    values.expression(source, ("trigger", "where"), trigger.get("where"), journey_fields=ENTRY_JOURNEY_FIELDS)
+    values.expression(source, ("trigger", "segment"), trigger.get("segment"), journey_fields=ENTRY_JOURNEY_FIELDS)
     schedule = mapping(trigger.get("schedule"))
     if not schedule:
         return

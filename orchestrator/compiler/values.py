@@ -8,18 +8,21 @@ schema, so they look only at text and stay silent otherwise.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from orchestrator.compiler.source import JourneySource, Path_
-from orchestrator.language.templating import TemplateProblem, check_expression, check_template
+from orchestrator.language.templating import JOURNEY_FIELDS, TemplateProblem, check_expression, check_template
 from orchestrator.language.timeparse import is_timezone, parse_duration, parse_time_of_day
 
 # --- checks -----------------------------------------------------------------
 
 
-def expression(source: JourneySource, at: Path_, value: Any) -> None:
+def expression(source: JourneySource, at: Path_, value: Any, *, journey_fields: tuple[str, ...] = JOURNEY_FIELDS) -> None:
+    """`journey_fields`: what `journey` holds where the expression is read (templating.ENTRY_JOURNEY_FIELDS before any step)."""
     if isinstance(value, str):
-        _report_text_problems(source, at, check_expression(value), check_expression)
+        check = partial(check_expression, journey_fields=journey_fields)
+        _report_text_problems(source, at, check(value), check)
 
 
 def template(source: JourneySource, at: Path_, value: Any, scope: tuple[str, ...]) -> None:

@@ -18,11 +18,25 @@ What each name holds where it is read (docs/language.md, "Names in scope"):
   event being matched; everywhere else the triggering event's properties, in
   `entry.audience` too; `{}` when there is none (segment and schedule journeys).
 - `journey`: `id` and `version` (the version the customer enters or is
-  enrolled in) in every expression and template, the trigger's and the
-  entry's included; `step`, the step's id, in the templates of a `send` or a
-  `webhook` step, the only activities told which step they run for. In a wait's
-  `until_date` it is `{}`: the wake activity is not told the journey.
+  enrolled in) in every expression and template. `step`, a step's id, wherever
+  the enrollment is at a step: in a step's own expressions and templates (a
+  `send`'s and a `webhook`'s templates, a `branch`'s `when`, an `update`'s
+  `compute`, a wait's `until_date`, a `wait_for`'s `where`) the step being run;
+  in the `where` of `goal` and `exit_on`, the step the enrollment is at when the
+  event is applied: the step it waits at (a wait, a wait_for, a send held by
+  quiet hours, the holdout), or the step it has just run; for an event applied
+  before its first step, the first step. No `step` in the trigger's `where` and `segment` nor in
+  `entry.audience`, evaluated before any step runs: the compiler refuses
+  `journey.step` there. An activity task scheduled by a workflow from before
+  the requests named the step has no `step`, and a wait's `until_date` from
+  then reads `journey` as `{}`.
 - `secrets` in webhook templates, `unsubscribe_url` in message templates.
+
+For example, while a customer of journey `onboarding` (version `3f2a...`) waits
+at its step `await_open` (a `wait_for`), an `exit_on` event's `where:
+"journey.step == 'await_open'"` reads `journey` as `{"id": "onboarding",
+"version": "3f2a...", "step": "await_open"}`; the trigger's `where` reads it as
+`{"id": "onboarding", "version": "3f2a..."}`.
 """
 
 from __future__ import annotations
@@ -53,7 +67,7 @@ class JourneyInScope:
     id: str
     version: str
     step: str | None = None
-    """The id of the step whose templates are rendered (send and webhook steps); None elsewhere."""
+    """The id of the step the enrollment is at (see the module's docstring); None in the trigger and the entry."""
 
     def as_scope(self) -> dict[str, str]:
         fields = {"id": self.id, "version": self.version}
@@ -72,7 +86,7 @@ def expression_scope(
 ) -> dict[str, Any]:
     """The names an expression or template reads; see the module's docstring for what each holds where.
 
-    `event` None (no event) reads as `{}`, and so does `journey` None (a wait's `until_date`).
+    `event` None (no event) reads as `{}`, and so does `journey` None (a wait's `until_date` from an old workflow).
     `secrets` is given for webhook templates only, `unsubscribe_url` for message templates only.
     """
     scope: dict[str, Any] = {

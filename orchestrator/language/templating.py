@@ -32,6 +32,12 @@ WEBHOOK_SCOPE: tuple[str, ...] = (*SCOPE, "secrets")
 MESSAGE_SCOPE: tuple[str, ...] = (*SCOPE, "unsubscribe_url")
 """Message templates (send subject, body, template files...) can also read `unsubscribe_url`."""
 
+JOURNEY_FIELDS: tuple[str, ...] = ("id", "version", "step")
+"""What `journey` holds wherever the enrollment is at a step (orchestrator/language/scope.py says which step)."""
+
+ENTRY_JOURNEY_FIELDS: tuple[str, ...] = ("id", "version")
+"""What `journey` holds in the trigger's `where` and `segment` and in `entry.audience`: no step has run yet."""
+
 # Attribute names that reach Python internals. The sandbox blocks them at run
 # time; the compiler refuses them earlier so reviewers never see one merge.
 _UNSAFE_ATTRIBUTES = frozenset(
@@ -129,7 +135,7 @@ def _unsafe_reason(node: nodes.Node) -> str | None:
     return None
 
 
-def _check_ast(tree: nodes.Template, scope: tuple[str, ...], *, expression: bool) -> list[TemplateProblem]:
+def _check_ast(tree: nodes.Template, scope: tuple[str, ...], *, expression: bool, journey_fields: tuple[str, ...]) -> list[TemplateProblem]:
     what = "expression" if expression else "template"
     problems: list[TemplateProblem] = []
     for node in tree.find_all(nodes.Node):
@@ -155,15 +161,39 @@ def _check_ast(tree: nodes.Template, scope: tuple[str, ...], *, expression: bool
                 first,
             )
         )
+    for field, lineno in _journey_fields_read(tree):
+        if field in JOURNEY_FIELDS and field not in journey_fields:
+            held = ", ".join(journey_fields)
+            message = f"{what}: there is no `journey.{field}` here, where no step has run yet; `journey` holds {held}"
+            problems.append(TemplateProblem("no-journey-step", message, lineno))
     return problems
 
 
+def _journey_fields_read(tree: nodes.Template) -> list[tuple[str, int]]:
+    """The fields read as `journey.name` or `journey['name']`, with their lines."""
+    found: list[tuple[str, int]] = []
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+        target = node.node
+        if not (isinstance(target, nodes.Name) and target.name == "journey" and target.ctx == "load"):
+            continue
+        if isinstance(node, nodes.Getattr):
+            found.append((node.attr, node.lineno))
+        elif isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
+            found.append((node.arg.value, node.lineno))
+    return found
+
+
 @cache
-def check_expression(source: str, scope: tuple[str, ...] = SCOPE) -> tuple[TemplateProblem, ...]:
-    """Problems in a Jinja2 expression such as `customer.age >= 18`; empty when it is fine."""
+def check_expression(
+    source: str, scope: tuple[str, ...] = SCOPE, *, journey_fields: tuple[str, ...] = JOURNEY_FIELDS
+) -> tuple[TemplateProblem, ...]:
+    """Problems in a Jinja2 expression such as `customer.age >= 18`; empty when it is fine.
+
+    `journey_fields`: what `journey` holds where the expression is read (ENTRY_JOURNEY_FIELDS before any step).
+    """
     try:
         tree = _parse_expression(source)
-        return tuple(_check_ast(tree, scope, expression=True))
+        return tuple(_check_ast(tree, scope, expression=True, journey_fields=journey_fields))
     except TemplateSyntaxError as exc:
         return (TemplateProblem("expression-syntax", f"expression does not parse: {exc.message}", exc.lineno or 1),)
     except RecursionError:
@@ -175,7 +205,7 @@ def check_template(source: str, scope: tuple[str, ...] = SCOPE) -> tuple[Templat
     """Problems in a Jinja2 template such as `Hi {{ customer.first_name }}`; empty when it is fine."""
     try:
         tree = ENVIRONMENT.parse(source)
-        return tuple(_check_ast(tree, scope, expression=False))
+        return tuple(_check_ast(tree, scope, expression=False, journey_fields=JOURNEY_FIELDS))
     except TemplateSyntaxError as exc:
         return (TemplateProblem("template-syntax", f"template does not parse: {exc.message}", exc.lineno or 1),)
     except RecursionError:

@@ -192,6 +192,9 @@ class ConditionRequest:
     version: str
     conditions: list[str]
     event: dict[str, Any] | None
+    step_id: str | None = None
+    """`journey.step`: the step the enrollment is at (a branch, the wait_for awaiting the event, the step where a
+    goal or exit_on event finds it). None from workflows that predate it: `journey` then holds no step."""
 
 
 @dataclass
@@ -203,6 +206,8 @@ class ValuesRequest:
     version: str
     expressions: dict[str, str]
     event: dict[str, Any] | None
+    step_id: str | None = None
+    """`journey.step`: the update step. None from workflows that predate it: `journey` then holds no step."""
 
 
 @dataclass
@@ -219,6 +224,11 @@ class WakeRequest:
     at: str | None = None
     repeat: str | None = None
     event: dict[str, Any] | None = None
+    journey_id: str | None = None
+    """`journey` in `until_date`: the journey, its version and the wait step. None from workflows that
+    predate them: `journey` then reads `{}`, as it did."""
+    version: str | None = None
+    step_id: str | None = None
 
 
 @dataclass

@@ -11,8 +11,11 @@ an exit_on event (ends as exited) before the event a `wait_for` step awaits.
 Events are applied at every step boundary and while waiting, so an event only
 counts for a `wait_for` that was already waiting when it arrived.
 
-Changing this file changes how enrollments already in flight replay: gate any
-change of the commands it issues by the input's `revision` or with `workflow.patched`
+The interpreter runs with three modules of its own: `activity_calls.py` builds each
+activity's request, `enrollment_state.py` holds what the enrollment remembers and carries
+when it continues as new, `bookkeeping.py` keeps CurrentStep and writes the end to the index.
+Changing this file or those changes how enrollments already in flight replay: gate any
+change of the commands they issue by the input's `revision` or with `workflow.patched`
 (docs/architecture.md, "Changing the interpreter"); tests/histories/ replays recorded
 runs to catch it.
 """
@@ -24,66 +27,30 @@ from datetime import datetime, timedelta
 from typing import Any, assert_never
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     import orchestrator.ir as ir  # not `from orchestrator import ir`: that form re-executes the module in every workflow sandbox
+    from orchestrator.runtime.activity_calls import WEBHOOK_RETRY, ActivityRequests, call
+    from orchestrator.runtime.bookkeeping import Bookkeeping
     from orchestrator.runtime.contracts import (
         EVENT_SIGNAL,
         STATUS_QUERY,
         WORKFLOW_NAME,
-        ConditionRequest,
         EnrollmentInput,
         EnrollmentResult,
         EnrollmentStatus,
         EventMessage,
-        FinishRequest,
-        ResumeState,
-        SendRequest,
         SendResult,
-        TrailEntry,
-        UpdateRequest,
-        ValuesRequest,
         WakeRequest,
         WakeResult,
-        WebhookRequest,
         WebhookResult,
     )
+    from orchestrator.runtime.enrollment_state import HISTORY_LIMIT, EnrollmentState
     from orchestrator.runtime.search_attributes import CURRENT_STEP, CUSTOMER_ID, JOURNEY_ID, JOURNEY_VERSION, SEARCH_ATTRIBUTES
     from orchestrator.runtime.split import HOLDOUT, assign_split
 
 __all__ = ["CURRENT_STEP", "CUSTOMER_ID", "HISTORY_LIMIT", "JOURNEY_ID", "JOURNEY_VERSION", "SEARCH_ATTRIBUTES", "JourneyWorkflow"]
-
-HISTORY_LIMIT = 2_000
-"""Continue as new past this many history events, long before Temporal's own limits (50K events, 50 MB)."""
-SEEN_LIMIT = 500
-"""Message ids remembered for de-duplication of re-delivered signals."""
-TRAIL_LIMIT = 200
-"""Step entries kept for the status query (the newest)."""
-
-_ACTIVITY_TIMEOUT = timedelta(seconds=60)
-_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
-_WEBHOOK_RETRY = RetryPolicy(initial_interval=timedelta(seconds=5), maximum_interval=timedelta(minutes=5), maximum_attempts=8)
-"""About ten minutes of retries (5s, 10s, 20s ... 5 min) before the journey goes on without the call."""
-
-_FINISH_TIMEOUT = timedelta(minutes=2)
-"""One attempt of the local `finish_enrollment`: it may wait up to 75 s for a router's customer lease
-(orchestrator.store.LEASE_WAIT_FOR_SESSIONS), then for SQLite's write lock."""
-
-_LEAN_BOOKKEEPING = "current-step-when-waiting-local-finish"
-"""Patch id (a permanent name, docs/architecture.md "Changing the interpreter"). Enrollments started since
-this patch upsert CurrentStep only when they block and at their end, not at every step (each upsert is a
-visibility write on the server), and run `finish_enrollment` as a local activity (no schedule, start and
-complete events, no task matching, no extra workflow task). One id for both changes: every run that calls
-`workflow.patched` also upserts Temporal's own TemporalChangeVersion search attribute, one more visibility
-write per patch id, which is the very cost this saves."""
-
-_LEAN_WITHOUT_MARKERS = 1
-"""EnrollmentInput.revision from which the lean bookkeeping applies without asking `workflow.patched` (its
-marker upserts TemporalChangeVersion, a visibility write per enrollment), and an enrollment that ends leaves
-CurrentStep where it last waited instead of upserting its end step: one visibility write fewer again. Where
-it ended is in the workflow's result and the index row (`GET /v1/customers/{id}/journeys`)."""
 
 _TIMEOUT = "timeout"
 _MATCHED = "matched"
@@ -103,45 +70,26 @@ class _Ended(Exception):
 @workflow.defn(name=WORKFLOW_NAME)
 class JourneyWorkflow:
     def __init__(self) -> None:
-        self._inbox: list[EventMessage] = []
-        self._seen: list[str] = []
+        self._state = EnrollmentState()
         self._status = "running"
-        self._step: str | None = None
-        self._trail: list[TrailEntry] = []
-        self._visits: dict[str, int] = {}
-        self._progress = 0
-        """Steps entered and events applied by this run: a run continues as new only after some progress."""
 
     @workflow.signal(name=EVENT_SIGNAL)
     def on_event(self, event: EventMessage) -> None:
-        if event.message_id in self._seen:
-            return
-        self._seen.append(event.message_id)
-        del self._seen[:-SEEN_LIMIT]
-        self._inbox.append(event)
+        self._state.receive(event)
 
     @workflow.query(name=STATUS_QUERY)
     def status(self) -> EnrollmentStatus:
-        return EnrollmentStatus(self._status, self._step, list(self._trail))
+        return EnrollmentStatus(self._status, self._state.step, list(self._state.trail))
 
     @workflow.run
     async def run(self, start: EnrollmentInput) -> EnrollmentResult:
         self._input = start
         self._journey = ir.Journey.from_dict(start.journey)
-        # `event` in templates and branch conditions: the triggering event's properties.
-        self._trigger = dict(start.trigger.properties) if start.trigger else None
+        self._requests = ActivityRequests.of(start, self._journey)
+        self._books = Bookkeeping(start)
         resume = start.resume
-        step = self._journey.start
-        self._entered_at = self._now()
-        if resume is not None:
-            # Signals that arrived before this run's first task are already queued: keep them after the carried ones.
-            self._inbox = list(resume.pending) + self._inbox
-            self._seen = list(resume.seen) + [m for m in self._seen if m not in resume.seen]
-            self._trail = list(resume.trail)
-            self._visits = dict(resume.visits)
-            self._entered_at = datetime.fromisoformat(resume.entered_at)
-            self._step = self._trail[-1].step if self._trail else None
-            step = resume.step
+        self._state.start(self._now(), resume)
+        step = resume.step if resume is not None else self._journey.start
         try:
             if resume is not None and resume.waiting:
                 node = self._node(step)
@@ -157,7 +105,7 @@ class JourneyWorkflow:
                 await self._react(None)
                 self._enter(step)
                 step = await self._execute(node)
-            return await self._finish("completed", self._step)
+            return await self._finish("completed", self._state.step)
         except _Ended as ended:
             return await self._finish(ended.status, ended.step)
 
@@ -183,16 +131,14 @@ class JourneyWorkflow:
             case ir.WaitStep():
                 return await self._wait_step(node, self._now() + timedelta(seconds=node.seconds))
             case ir.WaitUntilStep():
-                request = self._wake_request(until=node.until, days=list(node.days))
-                return await self._wait_step(node, await self._wake_time(request))
+                return await self._wait_step(node, await self._wake_time(self._requests.wake_at_time_of_day(node, self._now())))
             case ir.WaitUntilDateStep():
-                request = self._wake_request(until_date=node.until_date, offset_seconds=node.offset_seconds, at=node.at, repeat=node.repeat)
-                return await self._wait_step(node, await self._wake_time(request))
+                return await self._wait_step(node, await self._wake_time(self._requests.wake_on_date(node, self._now())))
             case ir.WaitForStep():
                 within = node.within_seconds
                 return await self._wait_step(node, self._now() + timedelta(seconds=within) if within else None)
             case ir.BranchStep():
-                chosen = await self._evaluate([case.when for case in node.cases], self._trigger)
+                chosen = await self._evaluate([case.when for case in node.cases], self._requests.trigger)
                 return next((case.next for case, holds in zip(node.cases, chosen, strict=True) if holds), node.else_next)
             case ir.SplitStep():
                 return await self._split(node)
@@ -217,21 +163,7 @@ class JourneyWorkflow:
 
     async def _send(self, node: ir.SendStep) -> None:
         while True:
-            result = await self._activity(
-                "send_message",
-                SendRequest(
-                    enrollment_id=self._input.enrollment_id,
-                    journey_id=self._journey.id,
-                    version=self._journey.version,
-                    visit=self._visits[node.id],
-                    customer_id=self._input.customer_id,
-                    step=node,
-                    settings=self._journey.settings,
-                    event=self._trigger,
-                    now=self._now().isoformat(),
-                ),
-                SendResult,
-            )
+            result = await call("send_message", self._requests.send(node, self._state.visits[node.id], self._now()), SendResult)
             if result.status != "deferred" or result.retry_at is None:
                 return
             # Held (quiet hours, the SMS marketing window): sleep until it ends, still listening for goal and exits.
@@ -244,58 +176,25 @@ class JourneyWorkflow:
         # The holdout gets nothing more but stays to count conversions until the goal window closes.
         goal = self._journey.goal
         if goal is not None and goal.within_seconds:
-            await self._wait_until(self._entered_at + timedelta(seconds=goal.within_seconds), None)
+            await self._wait_until(self._state.entered_at + timedelta(seconds=goal.within_seconds), None)
         raise _Ended(HOLDOUT, node.id)
 
     async def _update(self, node: ir.UpdateStep) -> None:
         values = dict(node.set or {})
         if node.compute:
             # Computed first, by a read-only activity, so the write below is the same on every retry.
-            computed: dict[str, Any] = await self._activity(
-                "evaluate_values",
-                ValuesRequest(self._input.customer_id, self._journey.id, self._journey.version, dict(node.compute), self._trigger),
-                dict[str, Any],
-            )
+            computed: dict[str, Any] = await call("evaluate_values", self._requests.values(node), dict[str, Any])
             values.update(computed)
-        await self._activity(
-            "update_profile",
-            UpdateRequest(
-                enrollment_id=self._input.enrollment_id,
-                journey_id=self._journey.id,
-                version=self._journey.version,
-                step_id=node.id,
-                customer_id=self._input.customer_id,
-                set=values,
-                compute=None,
-                unset=list(node.unset),
-                event=self._trigger,
-                now=self._now().isoformat(),
-            ),
-            None,
-        )
+        await call("update_profile", self._requests.update(node, values, self._now()), None)
 
     async def _webhook(self, node: ir.WebhookStep) -> None:
-        request = WebhookRequest(
-            enrollment_id=self._input.enrollment_id,
-            journey_id=self._journey.id,
-            version=self._journey.version,
-            step_id=node.id,
-            visit=self._visits[node.id],
-            customer_id=self._input.customer_id,
-            url=node.url,
-            method=node.method,
-            headers=node.headers,
-            body=node.body,
-            timeout_seconds=node.timeout_seconds,
-            event=self._trigger,
-        )
         try:
             await workflow.execute_activity(
                 "call_webhook",
-                request,
+                self._requests.webhook(node, self._state.visits[node.id]),
                 result_type=WebhookResult,
                 start_to_close_timeout=timedelta(seconds=node.timeout_seconds + 30),
-                retry_policy=_WEBHOOK_RETRY,
+                retry_policy=WEBHOOK_RETRY,
             )
         except ActivityError:
             # The endpoint stayed down through every retry: the journey goes on (docs/language.md).
@@ -312,32 +211,31 @@ class JourneyWorkflow:
         while True:
             if await self._react(wait_for):
                 return _MATCHED
-            if resumable is not None and self._history_is_long():
+            if resumable is not None and self._state.history_is_long(self._input.history_limit):
                 self._continue_as_new(resumable.id, wait_until=deadline.isoformat() if deadline else None, waiting=True)
             if deadline is None:
-                self._show_current_step()
-                await workflow.wait_condition(lambda: bool(self._inbox))
+                self._books.show_current_step(self._state.step)
+                await workflow.wait_condition(lambda: bool(self._state.inbox))
                 continue
             remaining = (deadline - self._now()).total_seconds()
             if remaining <= 0:
                 return _TIMEOUT
-            self._show_current_step()
+            self._books.show_current_step(self._state.step)
             try:
-                await workflow.wait_condition(lambda: bool(self._inbox), timeout=timedelta(seconds=remaining))
+                await workflow.wait_condition(lambda: bool(self._state.inbox), timeout=timedelta(seconds=remaining))
             except TimeoutError:
                 return _TIMEOUT
 
     async def _react(self, wait_for: ir.WaitForStep | None) -> bool:
         """Apply queued events in order. Raises _Ended for goal and exits; True if `wait_for` matched."""
-        while self._inbox:
-            event = self._inbox.pop(0)
-            self._progress += 1
+        while self._state.inbox:
+            event = self._state.next_event()
             goal = self._journey.goal
             if goal is not None and event.name == goal.event and self._in_goal_window() and await self._holds(goal.where, event):
-                raise _Ended("converted", self._step)
+                raise _Ended("converted", self._state.step)
             for exit_filter in self._journey.exit_on:
                 if event.name == exit_filter.event and await self._holds(exit_filter.where, event):
-                    raise _Ended("exited", self._step)
+                    raise _Ended("exited", self._state.step)
             if wait_for is not None and event.name == wait_for.event and await self._holds(wait_for.where, event):
                 return True
         return False
@@ -346,7 +244,7 @@ class JourneyWorkflow:
         goal = self._journey.goal
         if goal is None or goal.within_seconds is None:
             return True
-        return self._now() <= self._entered_at + timedelta(seconds=goal.within_seconds)
+        return self._now() <= self._state.entered_at + timedelta(seconds=goal.within_seconds)
 
     async def _holds(self, where: str | None, event: EventMessage) -> bool:
         if where is None:
@@ -357,28 +255,15 @@ class JourneyWorkflow:
     async def _evaluate(self, conditions: list[str], event: dict[str, Any] | None) -> list[bool]:
         if not conditions:
             return []
-        request = ConditionRequest(self._input.customer_id, self._journey.id, self._journey.version, conditions, event)
-        result: list[bool] = await self._activity("evaluate_conditions", request, list[bool])
+        # `journey.step` is the step the enrollment is at; for an event applied before its first step, that first step.
+        request = self._requests.conditions(conditions, event, self._state.step or self._journey.start)
+        result: list[bool] = await call("evaluate_conditions", request, list[bool])
         return result
 
-    def _wake_request(self, **fields: Any) -> WakeRequest:
-        return WakeRequest(
-            customer_id=self._input.customer_id,
-            default_timezone=self._journey.settings.timezone,
-            now=self._now().isoformat(),
-            event=self._trigger,
-            **fields,
-        )
-
     async def _wake_time(self, request: WakeRequest) -> datetime:
-        result: WakeResult = await self._activity("wake_time", request, WakeResult)
+        result: WakeResult = await call("wake_time", request, WakeResult)
         # No usable date (say, no birthday on the profile): the wait is skipped, as documented.
         return datetime.fromisoformat(result.at) if result.at else self._now()
-
-    async def _activity(self, name: str, request: Any, result_type: Any) -> Any:
-        return await workflow.execute_activity(
-            name, request, result_type=result_type, start_to_close_timeout=_ACTIVITY_TIMEOUT, retry_policy=_RETRY
-        )
 
     # --- bookkeeping ---------------------------------------------------------------
 
@@ -386,77 +271,21 @@ class JourneyWorkflow:
         return workflow.now() + timedelta(seconds=self._input.clock_shift_seconds)
 
     def _enter(self, step: str) -> None:
-        self._progress += 1
-        self._step = step
-        self._visits[step] = self._visits.get(step, 0) + 1
-        self._trail.append(TrailEntry(step, self._now().isoformat()))
-        del self._trail[:-TRAIL_LIMIT]
-        if self._input.upsert_search_attributes and not self._lean():
-            workflow.upsert_search_attributes([CURRENT_STEP.value_set(step)])  # enrollments from before the patch
-
-    def _lean(self) -> bool:
-        """The lean bookkeeping: by the input's revision, or (for enrollments started before it) by the patch."""
-        return self._input.revision >= _LEAN_WITHOUT_MARKERS or workflow.patched(_LEAN_BOOKKEEPING)
-
-    def _show_current_step(self, *, ending: bool = False) -> None:
-        """Make CurrentStep the step the enrollment is at, if it is not already.
-
-        Called when the enrollment is about to block (a wait, a wait_for, a held send, the
-        holdout), so CurrentStep is the step it waits at, and when it ends (which upserts the
-        end step only for enrollments started before revision 1): the steps it passes through
-        in one go are never upserted, since each upsert is a visibility write on the server.
-        The start call sets CurrentStep to the first step the enrollment rests at when the way
-        there is fixed (orchestrator.runtime.search_attributes.first_resting_step), and a run
-        that continues as new keeps its search attributes, so an enrollment that waits at the
-        step already shown upserts nothing.
-        """
-        if not self._input.upsert_search_attributes or self._step is None or not self._lean():
-            return
-        if ending and self._input.revision >= _LEAN_WITHOUT_MARKERS:
-            return
-        if workflow.info().typed_search_attributes.get(CURRENT_STEP) != self._step:
-            workflow.upsert_search_attributes([CURRENT_STEP.value_set(self._step)])
-
-    def _history_is_long(self) -> bool:
-        if not self._progress:
-            return False  # a new run that has done nothing yet would only continue as new again, forever
-        info = workflow.info()
-        limit = self._input.history_limit or HISTORY_LIMIT
-        return info.get_current_history_length() >= limit or info.is_continue_as_new_suggested()
+        self._state.enter(step, self._now())
+        self._books.entered(step)
 
     def _maybe_continue_as_new(self, step: str) -> None:
-        if self._history_is_long():
+        if self._state.history_is_long(self._input.history_limit):
             self._continue_as_new(step)
 
     def _continue_as_new(self, step: str, *, wait_until: str | None = None, waiting: bool = False) -> None:
-        """Start a fresh run of this enrollment at `step` (raises: the current run ends here).
-
-        Everything an enrollment remembers travels in ResumeState: entry time (goal
-        window), visit counts (send idempotency keys), queued and seen events, the trail.
-        """
-        start = self._input
-        state = ResumeState(
-            step=step,
-            entered_at=self._entered_at.isoformat(),
-            visits=self._visits,
-            pending=self._inbox,
-            seen=self._seen,
-            trail=self._trail,
-            waiting=waiting,
-            wait_until=wait_until,
-        )
-        workflow.continue_as_new(dataclasses.replace(start, resume=state))
+        """Start a fresh run of this enrollment at `step`, carrying what it remembers (raises: the current run ends here)."""
+        carried = self._state.carried(step, waiting=waiting, wait_until=wait_until)
+        workflow.continue_as_new(dataclasses.replace(self._input, resume=carried))
 
     async def _finish(self, status: str, step: str | None) -> EnrollmentResult:
         at = self._now().isoformat()
         self._status = status
-        self._show_current_step(ending=True)
-        request = FinishRequest(self._input.enrollment_id, status, step, at, self._input.customer_id)
-        if self._lean():
-            # Local: run by this worker inside the workflow task that completes the enrollment. No
-            # schedule_to_close: like the other activities it retries until the index row is written
-            # (the write is idempotent), backing off through timers past a minute between attempts.
-            await workflow.execute_local_activity("finish_enrollment", request, start_to_close_timeout=_FINISH_TIMEOUT, retry_policy=_RETRY)
-        else:
-            await self._activity("finish_enrollment", request, None)  # enrollments from before the patch
+        self._books.show_current_step(self._state.step, ending=True)
+        await self._books.finish(self._requests.finish(status, step, at))
         return EnrollmentResult(status, step, at)

@@ -224,6 +224,12 @@ RULES = [
          id="wait-forever: a wait_for without within is a warning"),
     case("no-trigger-event.yaml", Expect("no-trigger-event", 8, 32, WARNING),
          id="no-trigger-event: event in a segment-triggered journey is a warning"),
+    case("no-journey-step.yaml", Expect("no-journey-step", 6, 10, contains="`journey` holds id, version"),
+         id="no-journey-step: journey.step in the trigger's where"),
+    case("no-journey-step.segment.yaml", Expect("no-journey-step", 5, 12),
+         id="no-journey-step: journey.step in a segment"),
+    case("no-journey-step.entry-audience.yaml", Expect("no-journey-step", 7, 13),
+         id="no-journey-step: journey['step'] in entry.audience"),
     # --- across files ----------------------------------------------------------------------------------------------
     case("duplicate-journey-id",
          Expect("duplicate-journey-id", 2, 5, file="duplicate-journey-id/first.yaml", contains="second.yaml"),

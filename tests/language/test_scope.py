@@ -7,7 +7,16 @@ import logging
 import pytest
 
 from orchestrator.language.scope import JourneyInScope, expression_scope, holds
-from orchestrator.language.templating import MESSAGE_SCOPE, SCOPE, WEBHOOK_SCOPE, evaluate, render
+from orchestrator.language.templating import (
+    ENTRY_JOURNEY_FIELDS,
+    JOURNEY_FIELDS,
+    MESSAGE_SCOPE,
+    SCOPE,
+    WEBHOOK_SCOPE,
+    check_expression,
+    evaluate,
+    render,
+)
 
 CUSTOMER = {"id": "c-1", "plan": "pro"}
 
@@ -23,6 +32,19 @@ def test_journey_holds_id_and_version_and_the_step_where_there_is_one() -> None:
     assert expression_scope(CUSTOMER, None, JourneyInScope("cart", "v1"))["journey"] == {"id": "cart", "version": "v1"}
     in_step = expression_scope(CUSTOMER, None, JourneyInScope("cart", "v1", "reminder"))
     assert render("{{ journey.id }}/{{ journey.version }}/{{ journey.step }}", in_step) == "cart/v1/reminder"
+
+
+def test_journey_holds_exactly_the_fields_the_compiler_lets_expressions_read() -> None:
+    assert tuple(JourneyInScope("cart", "v1", "reminder").as_scope()) == JOURNEY_FIELDS
+    assert tuple(JourneyInScope("cart", "v1").as_scope()) == ENTRY_JOURNEY_FIELDS
+
+
+@pytest.mark.parametrize("expression", ["journey.step == 'pick'", "journey['step'] == 'pick'", "journey.id ~ journey.step"])
+def test_journey_step_is_refused_only_where_no_step_has_run(expression: str) -> None:
+    assert check_expression(expression) == ()
+    (problem,) = check_expression(expression, journey_fields=ENTRY_JOURNEY_FIELDS)
+    assert problem.rule == "no-journey-step" and "`journey` holds id, version" in problem.message
+    assert check_expression("journey.id == 'cart' and journey['version'] == 'v1'", journey_fields=ENTRY_JOURNEY_FIELDS) == ()
 
 
 def test_no_event_and_no_journey_read_as_empty() -> None:

@@ -25,7 +25,14 @@ from activities.journey_activities import JourneyActivities
 from orchestrator import ir
 from orchestrator.compiler import compile_text, format_diagnostics
 from orchestrator.host.binaries import temporal_cli
-from orchestrator.runtime.contracts import INTERPRETER_REVISION, WORKFLOW_NAME, EnrollmentInput, EnrollmentResult, EventMessage
+from orchestrator.runtime.contracts import (
+    EVENT_SIGNAL,
+    INTERPRETER_REVISION,
+    WORKFLOW_NAME,
+    EnrollmentInput,
+    EnrollmentResult,
+    EventMessage,
+)
 from orchestrator.runtime.search_attributes import SEARCH_ATTRIBUTES, enrollment_search_attributes
 from orchestrator.runtime.workflow import JourneyWorkflow
 from orchestrator.simulation.simulator import PlaceholderSecrets, quiet_runtime, release_temporal_runtime
@@ -64,9 +71,11 @@ class Harness:
         history_limit: int | None = None,
         enrollment_id: str | None = None,
         search_attributes: bool = False,
+        with_event: EventMessage | None = None,
     ) -> WorkflowHandle[Any, EnrollmentResult]:
         """`search_attributes`: start as the API's gateway does, with JourneyId ... CurrentStep set and kept
-        up to date (only on a server where they are registered: the dev server, not the time-skipping one)."""
+        up to date (only on a server where they are registered: the dev server, not the time-skipping one).
+        `with_event`: signalled with the start, so the enrollment has it queued before its first step."""
         shift = (start - await self.env.get_current_time()).total_seconds()
         enrollment_id = enrollment_id or f"{journey.id}-{uuid.uuid4().hex[:12]}"
         return await self.env.client.start_workflow(
@@ -85,6 +94,8 @@ class Harness:
             task_queue=self.queue,
             result_type=EnrollmentResult,
             search_attributes=enrollment_search_attributes(journey, customer_id) if search_attributes else None,
+            start_signal=EVENT_SIGNAL if with_event else None,
+            start_signal_args=[with_event] if with_event else [],
         )
 
     def messages(self, customer_id: str) -> list[OutboxMessage]:

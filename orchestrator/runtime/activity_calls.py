@@ -1,0 +1,134 @@
+"""The activities the interpreter calls: the request each one gets, and the timeouts and retries it runs with.
+
+`ActivityRequests` builds every request of one enrollment from what does not change
+while it runs (its input, its journey, its trigger's properties) and what the step
+adds, so the interpreter (workflow.py) only walks the graph. Building a request
+reads the workflow's state and issues no command: the commands stay where the
+interpreter awaits them. A request whose expressions or templates the activity
+evaluates names the journey, its version and the step, which the activity puts
+in scope as `journey` (orchestrator/language/scope.py says which step).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+import orchestrator.ir as ir
+from orchestrator.runtime.contracts import (
+    ConditionRequest,
+    EnrollmentInput,
+    FinishRequest,
+    SendRequest,
+    UpdateRequest,
+    ValuesRequest,
+    WakeRequest,
+    WebhookRequest,
+)
+
+ACTIVITY_TIMEOUT = timedelta(seconds=60)
+RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
+WEBHOOK_RETRY = RetryPolicy(initial_interval=timedelta(seconds=5), maximum_interval=timedelta(minutes=5), maximum_attempts=8)
+"""About ten minutes of retries (5s, 10s, 20s ... 5 min) before the journey goes on without the call."""
+
+FINISH_TIMEOUT = timedelta(minutes=2)
+"""One attempt of the local `finish_enrollment`: it may wait up to 75 s for a router's customer lease
+(orchestrator.store.LEASE_WAIT_FOR_SESSIONS), then for SQLite's write lock."""
+
+
+async def call(name: str, request: Any, result_type: Any) -> Any:
+    """Run activity `name` with the interpreter's usual timeout and retries (webhooks and the local finish have their own)."""
+    return await workflow.execute_activity(
+        name, request, result_type=result_type, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY
+    )
+
+
+@dataclass(frozen=True)
+class ActivityRequests:
+    """The requests of one enrollment's activities."""
+
+    start: EnrollmentInput
+    journey: ir.Journey
+    trigger: dict[str, Any] | None
+    """`event` in templates and branch conditions: the triggering event's properties (None: no trigger event)."""
+
+    @classmethod
+    def of(cls, start: EnrollmentInput, journey: ir.Journey) -> ActivityRequests:
+        return cls(start, journey, dict(start.trigger.properties) if start.trigger else None)
+
+    def send(self, node: ir.SendStep, visit: int, now: datetime) -> SendRequest:
+        return SendRequest(
+            enrollment_id=self.start.enrollment_id,
+            journey_id=self.journey.id,
+            version=self.journey.version,
+            visit=visit,
+            customer_id=self.start.customer_id,
+            step=node,
+            settings=self.journey.settings,
+            event=self.trigger,
+            now=now.isoformat(),
+        )
+
+    def values(self, node: ir.UpdateStep) -> ValuesRequest:
+        """The update's `compute`, evaluated by a read-only activity before the write."""
+        return ValuesRequest(self.start.customer_id, self.journey.id, self.journey.version, dict(node.compute or {}), self.trigger, node.id)
+
+    def update(self, node: ir.UpdateStep, values: dict[str, Any], now: datetime) -> UpdateRequest:
+        return UpdateRequest(
+            enrollment_id=self.start.enrollment_id,
+            journey_id=self.journey.id,
+            version=self.journey.version,
+            step_id=node.id,
+            customer_id=self.start.customer_id,
+            set=values,
+            compute=None,
+            unset=list(node.unset),
+            event=self.trigger,
+            now=now.isoformat(),
+        )
+
+    def webhook(self, node: ir.WebhookStep, visit: int) -> WebhookRequest:
+        return WebhookRequest(
+            enrollment_id=self.start.enrollment_id,
+            journey_id=self.journey.id,
+            version=self.journey.version,
+            step_id=node.id,
+            visit=visit,
+            customer_id=self.start.customer_id,
+            url=node.url,
+            method=node.method,
+            headers=node.headers,
+            body=node.body,
+            timeout_seconds=node.timeout_seconds,
+            event=self.trigger,
+        )
+
+    def conditions(self, conditions: list[str], event: dict[str, Any] | None, step: str) -> ConditionRequest:
+        """`conditions` with `event` in scope, evaluated while the enrollment is at `step`."""
+        return ConditionRequest(self.start.customer_id, self.journey.id, self.journey.version, conditions, event, step)
+
+    def wake_at_time_of_day(self, node: ir.WaitUntilStep, now: datetime) -> WakeRequest:
+        return self._wake(node, now, until=node.until, days=list(node.days))
+
+    def wake_on_date(self, node: ir.WaitUntilDateStep, now: datetime) -> WakeRequest:
+        return self._wake(node, now, until_date=node.until_date, offset_seconds=node.offset_seconds, at=node.at, repeat=node.repeat)
+
+    def _wake(self, node: ir.WaitUntilStep | ir.WaitUntilDateStep, now: datetime, **fields: Any) -> WakeRequest:
+        return WakeRequest(
+            customer_id=self.start.customer_id,
+            default_timezone=self.journey.settings.timezone,
+            now=now.isoformat(),
+            event=self.trigger,
+            journey_id=self.journey.id,
+            version=self.journey.version,
+            step_id=node.id,
+            **fields,
+        )
+
+    def finish(self, status: str, step: str | None, at: str) -> FinishRequest:
+        return FinishRequest(self.start.enrollment_id, status, step, at, self.start.customer_id)
+

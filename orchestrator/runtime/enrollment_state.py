@@ -1,0 +1,95 @@
+"""What one enrollment remembers as it runs, and carries into a new run when its history grows long.
+
+A long enrollment (loops, many events while it waits) would grow its workflow
+history without end, so the interpreter continues it as new once the history
+passes a limit. Everything the enrollment remembers travels in `ResumeState`:
+its entry time (the goal's window), how often it visited each step (part of a
+send's and a webhook's idempotency key), the events queued and the ids seen (so
+a re-delivered event is not applied twice), and its trail (the status query).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from temporalio import workflow
+
+from orchestrator.runtime.contracts import EventMessage, ResumeState, TrailEntry
+
+HISTORY_LIMIT = 2_000
+"""Continue as new past this many history events, long before Temporal's own limits (50K events, 50 MB)."""
+SEEN_LIMIT = 500
+"""Message ids remembered for de-duplication of re-delivered signals."""
+TRAIL_LIMIT = 200
+"""Step entries kept for the status query (the newest)."""
+
+
+class EnrollmentState:
+    """The enrollment's memory; changed only by the workflow's signal handler and its run loop."""
+
+    def __init__(self) -> None:
+        self.inbox: list[EventMessage] = []
+        """Events received and not yet applied, oldest first."""
+        self.seen: list[str] = []
+        self.trail: list[TrailEntry] = []
+        self.visits: dict[str, int] = {}
+        self.entered_at: datetime
+        """When the customer entered the journey (set by `start`)."""
+        self.progress = 0
+        """Steps entered and events applied by this run: a run continues as new only after some progress."""
+
+    @property
+    def step(self) -> str | None:
+        """The step the enrollment is at: the last one it entered (None before its first)."""
+        return self.trail[-1].step if self.trail else None
+
+    def receive(self, event: EventMessage) -> None:
+        """Queue a signalled event, unless its message id was seen already (a re-delivery)."""
+        if event.message_id in self.seen:
+            return
+        self.seen.append(event.message_id)
+        del self.seen[:-SEEN_LIMIT]
+        self.inbox.append(event)
+
+    def start(self, now: datetime, resume: ResumeState | None) -> None:
+        """A new enrollment enters at `now`; a continued one takes up what the previous run carried."""
+        self.entered_at = now
+        if resume is None:
+            return
+        # Signals that arrived before this run's first task are already queued: keep them after the carried ones.
+        self.inbox = list(resume.pending) + self.inbox
+        self.seen = list(resume.seen) + [m for m in self.seen if m not in resume.seen]
+        self.trail = list(resume.trail)
+        self.visits = dict(resume.visits)
+        self.entered_at = datetime.fromisoformat(resume.entered_at)
+
+    def enter(self, step: str, now: datetime) -> None:
+        self.progress += 1
+        self.visits[step] = self.visits.get(step, 0) + 1
+        self.trail.append(TrailEntry(step, now.isoformat()))
+        del self.trail[:-TRAIL_LIMIT]
+
+    def next_event(self) -> EventMessage:
+        """The oldest queued event, taken off the queue to be applied."""
+        self.progress += 1
+        return self.inbox.pop(0)
+
+    def history_is_long(self, limit: int | None) -> bool:
+        """Whether to continue as new: past `limit` history events (None: HISTORY_LIMIT), or when the server suggests it."""
+        if not self.progress:
+            return False  # a new run that has done nothing yet would only continue as new again, forever
+        info = workflow.info()
+        return info.get_current_history_length() >= (limit or HISTORY_LIMIT) or info.is_continue_as_new_suggested()
+
+    def carried(self, step: str, *, waiting: bool, wait_until: str | None) -> ResumeState:
+        """What the next run starts from: at `step`, or still `waiting` there until `wait_until`."""
+        return ResumeState(
+            step=step,
+            entered_at=self.entered_at.isoformat(),
+            visits=self.visits,
+            pending=self.inbox,
+            seen=self.seen,
+            trail=self.trail,
+            waiting=waiting,
+            wait_until=wait_until,
+        )
