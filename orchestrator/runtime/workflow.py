@@ -46,11 +46,10 @@ with workflow.unsafe.imports_passed_through():
         WakeResult,
         WebhookResult,
     )
-    from orchestrator.runtime.enrollment_state import HISTORY_LIMIT, EnrollmentState
-    from orchestrator.runtime.search_attributes import CURRENT_STEP, CUSTOMER_ID, JOURNEY_ID, JOURNEY_VERSION, SEARCH_ATTRIBUTES
+    from orchestrator.runtime.enrollment_state import EnrollmentState
     from orchestrator.runtime.split import HOLDOUT, assign_split
 
-__all__ = ["CURRENT_STEP", "CUSTOMER_ID", "HISTORY_LIMIT", "JOURNEY_ID", "JOURNEY_VERSION", "SEARCH_ATTRIBUTES", "JourneyWorkflow"]
+__all__ = ["JourneyWorkflow"]
 
 _TIMEOUT = "timeout"
 _MATCHED = "matched"
