@@ -98,7 +98,7 @@ class ApiServerSettings:
         keys = _api_keys(reader)
         if not keys:
             reader.problem(f"{KEYS_VARIABLE} is not set: give the API at least one key, e.g. {KEYS_VARIABLE}=$(openssl rand -hex 24)")
-        endpoints = _endpoints(reader, _unsubscribe(reader))
+        endpoints = _endpoints(reader, _unsubscribe(reader, warn=True))
         return reader.done(cls(_temporal(reader), _database_url(reader), keys, endpoints))
 
 
@@ -114,9 +114,10 @@ class DevSettings:
     endpoints: ApiSettings
 
     @classmethod
-    def read(cls, env: Mapping[str, str] | None = None) -> DevSettings:
+    def read(cls, env: Mapping[str, str] | None = None, *, api_url: str = DEV_PUBLIC_URL) -> DevSettings:
+        """`api_url` is where this stack's API listens: the unsubscribe links point there unless JOURNEY_PUBLIC_URL says otherwise."""
         reader = _Reader(env)
-        unsubscribe = _unsubscribe(reader)
+        unsubscribe = _unsubscribe(reader, default_url=api_url)
         delivery = DeliverySettings(_policy(reader), unsubscribe, reader.prefixed(SECRETS))
         endpoints = _endpoints(reader, unsubscribe)
         return reader.done(cls(_database_url(reader), _api_keys(reader), _providers(reader), delivery, endpoints))
@@ -263,11 +264,15 @@ def _policy(reader: _Reader) -> DeliveryPolicy:
     return DeliveryPolicy(daily_cap=daily_cap, retry_window=retry_window)
 
 
-def _unsubscribe(reader: _Reader) -> UnsubscribeConfig:
-    public_url = reader.parsed(PUBLIC_URL_VARIABLE, _http_url, DEV_PUBLIC_URL)
+def _unsubscribe(reader: _Reader, *, default_url: str = DEV_PUBLIC_URL, warn: bool = False) -> UnsubscribeConfig:
+    """The links' signing key and address. Only `journey api` warns of the development key (`warn`): it is
+    where a forged link would change a real customer's consent. A worker or `journey dev` that sends real
+    email refuses to start without the secret (`_providers`), and a sandbox or a simulation sends nothing
+    a customer could click."""
+    public_url = reader.parsed(PUBLIC_URL_VARIABLE, _http_url, default_url)
     secret = reader.text(UNSUBSCRIBE_SECRET)
     mailto = reader.text("JOURNEY_UNSUBSCRIBE_MAILTO")
-    if secret is None:
+    if secret is None and warn:
         reader.warnings.append(f"{UNSUBSCRIBE_SECRET} is not set: unsubscribe links use a development key anyone can forge")
     return UnsubscribeConfig(public_url.rstrip("/"), secret.encode() if secret else DEV_SECRET, mailto)
 

@@ -75,12 +75,13 @@ VARIABLES: tuple[Variable, ...] = (
     Variable(PUBLIC_URL_VARIABLE, SIGNED_LINKS,
              "where the API is reachable from the internet: unsubscribe links and Twilio's status callbacks point there,"
              " and Twilio's signatures are checked against it ([delivery.md](delivery.md#provider-webhooks))",
-             f"`{DEV_PUBLIC_URL}` for unsubscribe links; no status callbacks; signatures checked against the request's URL"),
+             f"`{DEV_PUBLIC_URL}` for unsubscribe links (`journey dev`: its own `--port`); no status callbacks;"
+             " signatures checked against the request's URL"),
     Variable(UNSUBSCRIBE_SECRET, SIGNED_LINKS,
              "key that signs (worker) and checks (API) the per-customer unsubscribe links of marketing email;"
              " changing it invalidates links already sent",
              "required once `SENDGRID_API_KEY` is set (`journey worker` and `journey dev` refuse to start without it);"
-             " with the sandbox, a fixed development key (a warning is logged)"),
+             " with the sandbox, a fixed development key (`journey api` logs a warning, since it takes the links' clicks)"),
     Variable("JOURNEY_UNSUBSCRIBE_MAILTO", SIGNED_LINKS, "an address added as a `mailto:` form to `List-Unsubscribe`", "none (URL only)"),
     Variable(CAP_VARIABLE, (WORKER, DEV, SIMULATE),
              "at most this many marketing messages per customer per local calendar day, all journeys together,"

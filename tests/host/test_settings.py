@@ -201,14 +201,39 @@ def test_unsubscribe_configuration_comes_from_the_environment(caplog: pytest.Log
     ).unsubscribe
     assert (config.public_url, config.secret, config.mailto) == ("https://j.example", b"s3cret", "u@j.example")
     assert config.url("ann").startswith("https://j.example/v1/unsubscribe/")
-    assert not caplog.records
-    with caplog.at_level(logging.WARNING):
-        dev = SimulationSettings.read({}).unsubscribe
+    dev = SimulationSettings.read({}).unsubscribe
     assert dev == UnsubscribeConfig.development() and dev.public_url == "http://127.0.0.1:8080"
     assert dev.customer_of(dev.token("ann")) == "ann"
-    assert [r.getMessage() for r in caplog.records] == [
-        "JOURNEY_UNSUBSCRIBE_SECRET is not set: unsubscribe links use a development key anyone can forge"
-    ]
+    assert not caplog.records
+
+
+DEV_KEY_WARNING = "JOURNEY_UNSUBSCRIBE_SECRET is not set: unsubscribe links use a development key anyone can forge"
+
+
+def test_only_journey_api_warns_of_the_development_unsubscribe_key(caplog: pytest.LogCaptureFixture) -> None:
+    """A simulation, a test run, a sandbox worker and `journey dev` send nothing a customer could click (and a
+    worker or dev stack with real email refuses to start without the secret); the API, which takes the links'
+    clicks, is where a forged link would change a real customer's consent."""
+    with caplog.at_level(logging.WARNING):
+        SimulationSettings.read({})
+        WorkerSettings.read({})
+        DevSettings.read({})
+    assert [r.getMessage() for r in caplog.records] == []
+    with caplog.at_level(logging.WARNING):
+        ApiServerSettings.read({"JOURNEY_API_KEYS": "k"})
+    assert [r.getMessage() for r in caplog.records] == [DEV_KEY_WARNING]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        ApiServerSettings.read({"JOURNEY_API_KEYS": "k", "JOURNEY_UNSUBSCRIBE_SECRET": "s3cret"})
+    assert not caplog.records
+
+
+def test_the_dev_stacks_unsubscribe_links_point_at_its_own_port() -> None:
+    settings = DevSettings.read({}, api_url="http://127.0.0.1:9090")
+    assert settings.delivery.unsubscribe.url("ann").startswith("http://127.0.0.1:9090/v1/unsubscribe/")
+    assert settings.endpoints.unsubscribe.public_url == "http://127.0.0.1:9090"
+    public = DevSettings.read({"JOURNEY_PUBLIC_URL": "https://j.example"}, api_url="http://127.0.0.1:9090")
+    assert public.delivery.unsubscribe.public_url == "https://j.example"
 
 
 def test_the_api_checks_provider_webhooks_with_the_keys_of_the_environment() -> None:
