@@ -92,7 +92,7 @@ class DevServer:
         last_error: Exception | None = None
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
-                raise DevServerError(f"the Temporal dev server exited with code {self.process.returncode}:\n{self._log_tail()}")
+                raise DevServerError(f"the Temporal dev server exited with code {self.process.returncode}:\n{self.log_tail()}")
             try:
                 client = await Client.connect(self.address)
                 await client.service_client.check_health()
@@ -100,7 +100,7 @@ class DevServer:
             except Exception as exc:  # not up yet: connection refused, namespace not ready...
                 last_error = exc
                 await asyncio.sleep(0.2)
-        raise DevServerError(f"the Temporal dev server did not answer within {timeout:.0f}s ({last_error}):\n{self._log_tail()}")
+        raise DevServerError(f"the Temporal dev server did not answer within {timeout:.0f}s ({last_error}):\n{self.log_tail()}")
 
     def stop(self, timeout: float = 20.0) -> None:
         """Stop the server gracefully (SIGTERM), killing it if it does not stop within `timeout`."""
@@ -134,7 +134,11 @@ class DevServer:
         if _running(pid):
             os.kill(pid, signal.SIGKILL)
 
-    def _log_tail(self, lines: int = 20) -> str:
+    def exit_code(self) -> int | None:
+        """The server's exit code once it has exited; None while it runs (or before it was started)."""
+        return None if self.process is None else self.process.poll()
+
+    def log_tail(self, lines: int = 20) -> str:
         try:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
         except OSError:

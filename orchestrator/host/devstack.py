@@ -22,7 +22,7 @@ from temporalio.client import Client
 
 from activities.providers import build_providers
 from orchestrator.host.deployment import DeployReport, compile_for_deploy, deploy
-from orchestrator.host.devserver import DevServer
+from orchestrator.host.devserver import DevServer, DevServerError
 from orchestrator.host.settings import ApiServerSettings, DeploySettings, DevSettings, WorkerSettings, open_store
 from orchestrator.host.temporal_connection import TemporalSettings
 from orchestrator.host.worker import DEFAULT_TASK_QUEUE, build_worker
@@ -118,12 +118,49 @@ async def run_dev(options: DevOptions, settings: DevSettings, announce: Callable
                     providers=providers.describe(),
                 )
             )
-            await _until_stopped(api_task)
+            keeper = asyncio.create_task(_keep_running(server))
+            await _until_stopped(api_task, keeper)
             api.should_exit = True
             await api_task
+            if keeper.done():
+                keeper.result()  # raises DevServerError: the server could not be kept running
+            keeper.cancel()
     finally:
         store.dispose()
         await asyncio.to_thread(server.stop)
+
+
+SERVER_RESTARTS = 3
+"""Restarts of a Temporal dev server that died, within `SERVER_RESTART_WINDOW`, before `journey dev` gives up."""
+SERVER_RESTART_WINDOW = 60.0
+
+
+async def _keep_running(server: DevServer, every: float = 1.0) -> None:
+    """Restart the Temporal dev server whenever it dies; return (by raising) only when it cannot be kept up.
+
+    Its state is on disk, so a restarted server resumes every enrollment where it was, and the worker's
+    and the API's clients reconnect by themselves. Without this, a dead server left `journey dev` up and
+    degraded, printing the clients' retries. One line says what happened; a server that dies again and
+    again (a corrupt database, a full disk) ends `journey dev` with the log's tail instead.
+    """
+    restarts: list[float] = []
+    loop = asyncio.get_running_loop()
+    while True:
+        await asyncio.sleep(every)
+        code = server.exit_code()
+        if code is None:
+            continue
+        now = loop.time()
+        restarts = [at for at in restarts if now - at < SERVER_RESTART_WINDOW] + [now]
+        if len(restarts) > SERVER_RESTARTS:
+            raise DevServerError(
+                f"the Temporal dev server keeps exiting (code {code}, {SERVER_RESTARTS} restarts within"
+                f" {SERVER_RESTART_WINDOW:.0f}s); journey dev stops. Its log ({server.log_path}) ends:\n{server.log_tail()}"
+            )
+        log.warning("the Temporal dev server exited (code %s); restarting it, its state is kept in %s", code, server.data_dir)
+        await asyncio.to_thread(server.start)
+        await server.wait_ready()
+        log.warning("the Temporal dev server is back on %s", server.address)
 
 
 async def run_worker(settings: WorkerSettings, task_queue: str | None = None) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -206,3 +208,27 @@ def test_dev_refuses_an_invalid_journey_and_starts_nothing(tmp_path: Path) -> No
     assert "nothing deployed" in done.stderr
     assert not data_dir.exists()  # no store, no Temporal database
     assert "API " not in done.stdout and port_free(api_port) and port_free(temporal_port)
+
+
+def test_a_temporal_server_that_dies_is_restarted_and_the_journeys_go_on(tmp_path: Path, stacks: list[DevStack]) -> None:
+    stack = DevStack(cart_folder(tmp_path), tmp_path / ".journey")
+    stacks.append(stack)
+    stack.start()
+    identify(stack, "eve", "Eve")
+    identify(stack, "fay", "Fay")
+    track(stack, "eve", CART, message_id="eve-checkout")  # Eve waits in `wait_a_moment` when the server dies
+    dead = temporal_server_pid(stack.data_dir)
+    assert dead is not None
+    os.kill(dead, signal.SIGKILL)
+
+    deadline = time.monotonic() + 60
+    while "is back on" not in stack.text and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert stack.text.count("the Temporal dev server exited") == 1, stack.text
+    assert "is back on" in stack.text, stack.text
+    assert temporal_server_pid(stack.data_dir) not in (None, dead)
+    # What was in flight goes on from the state on disk, and new events start new enrollments.
+    wait_for_steps(stack, "eve", ["reminder"], timeout=60)
+    track(stack, "fay", CART, message_id="fay-checkout")
+    wait_for_steps(stack, "fay", ["reminder"], timeout=60)
+    assert stack.stop() == 0, stack.text
