@@ -270,7 +270,7 @@ def dev(folder: Path, data_dir: Path, api_port: int, temporal_port: int, headles
     )
     try:
         with _environment_checked():
-            asyncio.run(run_dev(options, DevSettings.read(api_url=f"http://{options.host}:{options.api_port}"), announce))
+            asyncio.run(run_dev(options, DevSettings.read(api_url=f"http://{options.host}:{options.api_port}"), announce, click.echo))
     except DeployRefused as exc:
         _refused(exc)
     except (DevServerError, ProviderSettingsError) as exc:

@@ -23,6 +23,7 @@ from temporalio.client import Client
 from activities.providers import build_providers
 from orchestrator.host.deployment import DeployReport, compile_for_deploy, deploy
 from orchestrator.host.devserver import DevServer, DevServerError
+from orchestrator.host.folder_watch import redeploy_on_change
 from orchestrator.host.settings import ApiServerSettings, DeploySettings, DevSettings, WorkerSettings, open_store
 from orchestrator.host.temporal_connection import TemporalSettings
 from orchestrator.host.worker import DEFAULT_TASK_QUEUE, build_worker
@@ -60,6 +61,7 @@ class DevStackInfo:
         out += [f"{channel:<12} {provider}" for channel, provider in self.providers.items()]
         out.append("Journeys:")
         out += [f"  {line}" for line in self.report.lines()]
+        out.append("Saved changes to the journey files are deployed as they happen.")
         out.append("Ctrl-C stops everything; state is kept for the next start.")
         return out
 
@@ -72,7 +74,9 @@ class EmbeddedServer(uvicorn.Server):
         yield
 
 
-async def run_dev(options: DevOptions, settings: DevSettings, announce: Callable[[DevStackInfo], None]) -> None:
+async def run_dev(
+    options: DevOptions, settings: DevSettings, announce: Callable[[DevStackInfo], None], say: Callable[[str], None] = print
+) -> None:
     """Run the stack until SIGINT/SIGTERM.
 
     Raises DeployRefused on journey errors, ProviderSettingsError when a provider's SDK refuses its
@@ -119,12 +123,19 @@ async def run_dev(options: DevOptions, settings: DevSettings, announce: Callable
                 )
             )
             keeper = asyncio.create_task(_keep_running(server))
-            await _until_stopped(api_task, keeper)
+            runtime = app.state.runtime  # the API's router, whose catalog a redeploy refreshes at once
+            watcher = asyncio.create_task(
+                redeploy_on_change(
+                    options.paths, store, client, task_queue=DEFAULT_TASK_QUEUE, say=say, deployed_now=runtime.router.refresh_catalog
+                )
+            )
+            await _until_stopped(api_task, keeper, watcher)
             api.should_exit = True
             await api_task
-            if keeper.done():
-                keeper.result()  # raises DevServerError: the server could not be kept running
-            keeper.cancel()
+            for task in (keeper, watcher):
+                if task.done():
+                    task.result()  # raises: the server could not be kept running, or the watcher broke
+                task.cancel()
     finally:
         store.dispose()
         await asyncio.to_thread(server.stop)

@@ -232,3 +232,32 @@ def test_a_temporal_server_that_dies_is_restarted_and_the_journeys_go_on(tmp_pat
     track(stack, "fay", CART, message_id="fay-checkout")
     wait_for_steps(stack, "fay", ["reminder"], timeout=60)
     assert stack.stop() == 0, stack.text
+
+
+def test_dev_deploys_a_saved_journey_and_keeps_the_running_version_when_one_has_errors(tmp_path: Path, stacks: list[DevStack]) -> None:
+    folder = cart_folder(tmp_path)
+    stack = DevStack(folder, tmp_path / ".journey")
+    stacks.append(stack)
+    stack.start()
+    identify(stack, "gus", "Gus")
+    identify(stack, "hal", "Hal")
+    cart = folder / "quick_cart.yaml"
+
+    cart.write_text(SHORT_CART.replace("you left", "you forgot"))
+    deadline = time.monotonic() + 30
+    while "journeys changed:" not in stack.text and time.monotonic() < deadline:
+        time.sleep(0.2)
+    changed = [line.split() for line in stack.text.splitlines() if line.strip().startswith("deployed   quick_cart")]
+    assert len(changed) == 2, stack.text  # at start, and after the save
+    track(stack, "gus", CART, message_id="gus-checkout")
+    (reminder,) = wait_for_steps(stack, "gus", ["reminder"])
+    assert reminder["subject"] == "Gus, you forgot 50 behind"
+    assert enrollment(stack, "gus")["version"] == changed[1][2]
+
+    cart.write_text(SHORT_CART.replace("next: end", "next: nowhere"))
+    while "nothing was deployed" not in stack.text and time.monotonic() < deadline + 30:
+        time.sleep(0.2)
+    assert f"{cart}:" in stack.text and "nothing was deployed: fix the errors above (the running versions stay)" in stack.text, stack.text
+    track(stack, "hal", CART, message_id="hal-checkout")
+    assert wait_for_steps(stack, "hal", ["reminder"])[0]["subject"] == "Hal, you forgot 50 behind"
+    assert stack.stop() == 0, stack.text
