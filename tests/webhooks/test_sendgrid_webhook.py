@@ -154,6 +154,29 @@ async def test_an_unsubscribe_replayed_after_the_customer_opted_in_again_changes
     assert profile(store, "ann").consent["email"] is True
 
 
+async def test_a_replayed_unsubscribe_that_found_consent_already_revoked_does_not_revoke_it_later(
+    client: httpx.AsyncClient, signer: SendGridSigner, store: Store, reminder: Sent
+) -> None:
+    customer(store, "ann", email_opt_in=False)  # unsubscribed by our own link before SendGrid's event arrived
+    unsubscribed = sendgrid_event(reminder, "unsubscribe", "ev-1")
+    assert (await post(client, signer, unsubscribed)).json() == {"received": 1, "new": 1}
+    customer(store, "ann", email_opt_in=True)
+    assert (await post(client, signer, unsubscribed)).json() == {"received": 1, "new": 0}
+    assert profile(store, "ann").consent["email"] is True
+
+
+async def test_a_replayed_event_leaves_the_ledger_state_a_later_event_set(
+    client: httpx.AsyncClient, signer: SendGridSigner, store: Store, reminder: Sent
+) -> None:
+    bounced = sendgrid_event(reminder, "bounce", "ev-1", type="bounce", timestamp=int(time.time()) - 60)
+    await post(client, signer, bounced)
+    await post(client, signer, sendgrid_event(reminder, "dropped", "ev-2"))
+    before = delivery(store, reminder)
+    assert (await post(client, signer, bounced)).json() == {"received": 1, "new": 0}
+    after = delivery(store, reminder)
+    assert (after.provider_status, after.provider_status_at) == ("dropped", before.provider_status_at)
+
+
 @pytest.mark.parametrize(
     ("headers", "status", "code"),
     [
