@@ -79,6 +79,9 @@ def parse_events(body: bytes) -> list[SendGridEvent]:
         data = json.loads(body)
     except ValueError as exc:
         raise PayloadError([("body", f"is not valid JSON: {exc}")]) from None
+    except RecursionError:
+        # The parser recurses once per level; SendGrid's events are two levels deep.
+        raise PayloadError([("body", "is nested too deeply to be SendGrid events")]) from None
     if not isinstance(data, list):
         raise PayloadError([("body", "must be a JSON array of SendGrid events")])
     problems: list[tuple[str, str]] = []

@@ -293,6 +293,18 @@ async def test_a_bad_payload_is_refused_naming_the_field_and_changes_nothing(
     assert provider_event_count(store) == 0 and delivery(store, reminder).provider_status is None
 
 
+async def test_signed_json_nested_too_deep_is_refused_naming_the_body(
+    client: httpx.AsyncClient, signer: SendGridSigner, store: Store
+) -> None:
+    deep = b"[" * 100_000 + b"]" * 100_000
+    _, headers = signer.request([])
+    headers = {**headers, SENDGRID_SIGNATURE: signer.sign(deep, int(headers[SENDGRID_TIMESTAMP]))}
+    answer = await client.post("/webhooks/sendgrid", content=deep, headers=headers)
+    too_deep = {"field": "body", "message": "is nested too deeply to be SendGrid events"}
+    assert (answer.status_code, answer.json()["errors"]) == (400, [too_deep])
+    assert provider_event_count(store) == 0
+
+
 async def test_while_temporal_is_down_the_batch_is_refused_whole_and_a_retry_applies_it_once(
     client: httpx.AsyncClient, signer: SendGridSigner, store: Store, gateway: RecordingGateway, reminder: Sent
 ) -> None:
