@@ -5,12 +5,17 @@ GET never changes anything, because mail scanners follow links; the page's butto
 clients' one-click `List-Unsubscribe-Post` both POST. Unsubscribing revokes email consent first
 (committed on its own, so it holds even if Temporal is down) and then tracks `unsubscribed`,
 which ends enrollments whose `exit_on` lists it.
+
+A POST is idempotent: one that finds email consent off already changes nothing (mail clients
+and the page's button both POST, and people click twice), and the message ids of the identify and
+the track are derived from the link and the profile as it was read, so two POSTs racing each
+other record them once. A customer who opts in again and then uses the link is unsubscribed again.
 """
 
 from __future__ import annotations
 
+import hashlib
 import html
-import uuid
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -57,10 +62,16 @@ def unsubscribe(token: str, api: Runtime) -> HTMLResponse:
     customer_id = api.settings.unsubscribe.customer_of(token)
     if customer_id is None:
         return _invalid()
-    now = datetime.now(UTC)
-    api.router.identify(IdentifyCall(customer_id, {"email_opt_in": False}, f"unsubscribe-{uuid.uuid4()}", now, now))
-    try:
-        api.router.track(TrackCall(customer_id, UNSUBSCRIBED_EVENT, {"channel": "email"}, f"unsubscribe-{uuid.uuid4()}", now, now))
-    except (TemporalUnavailable, CustomerBusy):
-        pass  # consent is revoked already and the gate refuses every marketing email; journeys just do not exit early
+    with api.store.read() as session:
+        profile = session.get_profile(customer_id)
+    if profile is None or profile.consent.get("email"):
+        now = datetime.now(UTC)
+        # The token is a credential: the ids carry a digest of it, never the token itself.
+        seen = profile.updated_at.isoformat() if profile is not None else ""
+        message_id = "unsubscribe-" + hashlib.sha256(f"{token}\n{seen}".encode()).hexdigest()[:32]
+        api.router.identify(IdentifyCall(customer_id, {"email_opt_in": False}, f"{message_id}:profile", now, now))
+        try:
+            api.router.track(TrackCall(customer_id, UNSUBSCRIBED_EVENT, {"channel": "email"}, message_id, now, now))
+        except (TemporalUnavailable, CustomerBusy):
+            pass  # consent is revoked already and the gate refuses every marketing email; journeys just do not exit early
     return _page("You are unsubscribed", "<p>You will not receive marketing email from us any more.</p>")

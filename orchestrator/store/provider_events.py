@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
+
+from sqlalchemy import select
 
 from orchestrator.store.events import EVENT_BATCH
 from orchestrator.store.queries import Queries
@@ -46,3 +48,14 @@ class ProviderEventQueries(Queries):
             )
             new.update((provider, event_id) for provider, event_id in self._conn.execute(statement))
         return new
+
+    def logged_provider_events(self, provider: str, event_ids: Collection[str]) -> set[str]:
+        """Which of `event_ids` the log already holds for `provider`: events whose effects were applied already."""
+        wanted = list(dict.fromkeys(event_ids))
+        found: set[str] = set()
+        for start in range(0, len(wanted), EVENT_BATCH):
+            query = select(provider_events.c.event_id).where(
+                provider_events.c.provider == provider, provider_events.c.event_id.in_(wanted[start : start + EVENT_BATCH])
+            )
+            found.update(self._conn.execute(query).scalars())
+        return found

@@ -12,9 +12,13 @@ transaction, all or nothing:
 
 Both steps are idempotent, keyed by the provider's event id: the calls' message
 ids are derived from it (the router records each message id once and drops
-repeats), and the log's primary key is (provider, event id). So a request the
-provider delivers again, or retries after a failure between the two steps (it
-was answered 5xx), applies what is missing and nothing twice. Step 1 is first
+repeats), and the log's primary key is (provider, event id). And an event the
+log holds already was applied whole (step 2 is the last), so the planners read
+the log first and plan nothing but its log row for it: planned again against
+today's profile, a replay could otherwise revoke a consent the customer gave
+since, or move the ledger state back. So a request the provider delivers again,
+or retries after a failure between the two steps (it was answered 5xx, nothing
+logged), applies what is missing and nothing twice. Step 1 is first
 because it is the one that can fail for an outside reason (Temporal down):
 then nothing at all was applied.
 """

@@ -79,6 +79,9 @@ def parse_events(body: bytes) -> list[SendGridEvent]:
         data = json.loads(body)
     except ValueError as exc:
         raise PayloadError([("body", f"is not valid JSON: {exc}")]) from None
+    except RecursionError:
+        # The parser recurses once per level; SendGrid's events are two levels deep.
+        raise PayloadError([("body", "is nested too deeply to be SendGrid events")]) from None
     if not isinstance(data, list):
         raise PayloadError([("body", "must be a JSON array of SendGrid events")])
     problems: list[tuple[str, str]] = []
@@ -118,8 +121,14 @@ def parse_events(body: bytes) -> list[SendGridEvent]:
 
 
 def plan_events(session: StoreSession, events: list[SendGridEvent], received_at: datetime) -> WebhookPlan:
-    """What `events` change, read from the store in `session` (nothing is written here)."""
+    """What `events` change, read from the store in `session` (nothing is written here).
+
+    An event already in the provider event log, or earlier in `events`, changes nothing but its
+    (ignored) log row: it was applied whole, and planning it again against today's profile could
+    undo what happened since (a customer who opted in again after an unsubscribe).
+    """
     plan = WebhookPlan()
+    applied = session.logged_provider_events(PROVIDER, [event.event_id for event in events])
     for event in events:
         delivery = session.delivery_for_message(reference=event.reference, provider_message_id=event.message_id)
         customer_id = delivery.customer_id if delivery is not None else None
@@ -137,8 +146,9 @@ def plan_events(session: StoreSession, events: list[SendGridEvent], received_at:
                 detail=_detail(event),
             )
         )
-        if delivery is None:
+        if delivery is None or event.event_id in applied:
             continue
+        applied.add(event.event_id)
         if event.event in PROGRESS:
             plan.statuses.append(StatusUpdate(delivery, event.event, event.occurred_at, further_than(PROGRESS, event.event)))
         if customer_id is None:

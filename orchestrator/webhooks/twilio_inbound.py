@@ -71,19 +71,23 @@ def start_traits(profile: Profile) -> dict[str, Any]:
 
 def plan_inbound(session: StoreSession, message: InboundMessage, received_at: datetime) -> WebhookPlan:
     plan = WebhookPlan()
-    if message.keyword in STOP_KEYWORDS:
-        plan.numbers.append(NumberOptOut(message.sender, message.keyword, received_at))
-    elif message.keyword in START_KEYWORDS:
-        plan.numbers.append(NumberOptOut(message.sender, None, received_at))
     profiles = session.customers_with_phone(message.sender)
     kind = f"inbound {message.keyword}" if message.keyword else "inbound"
     if not profiles:
         plan.log.append(ProviderEvent(PROVIDER, message.message_sid, kind, received_at, received_at))
     for profile in profiles:
-        customer_id = profile.customer_id
         # One log row per customer the number belongs to: the log is read per customer.
-        event_id = message.message_sid if len(profiles) == 1 else f"{message.message_sid}:{customer_id}"
-        plan.log.append(ProviderEvent(PROVIDER, event_id, kind, received_at, received_at, customer_id=customer_id))
+        event_id = message.message_sid if len(profiles) == 1 else f"{message.message_sid}:{profile.customer_id}"
+        plan.log.append(ProviderEvent(PROVIDER, event_id, kind, received_at, received_at, customer_id=profile.customer_id))
+    if session.logged_provider_events(PROVIDER, [row.event_id for row in plan.log] + [message.message_sid]):
+        # Applied already: a STOP replayed after a START must not stop the number again.
+        return plan
+    if message.keyword in STOP_KEYWORDS:
+        plan.numbers.append(NumberOptOut(message.sender, message.keyword, received_at))
+    elif message.keyword in START_KEYWORDS:
+        plan.numbers.append(NumberOptOut(message.sender, None, received_at))
+    for profile in profiles:
+        customer_id = profile.customer_id
         if message.keyword in STOP_KEYWORDS:
             traits, event = stop_traits(profile, message.keyword, received_at), OPTED_OUT_EVENT
         elif message.keyword in START_KEYWORDS and (traits := start_traits(profile)):

@@ -76,6 +76,8 @@ def plan_status(session: StoreSession, callback: StatusCallback, received_at: da
             detail=f"error {callback.error_code}" if callback.error_code else None,
         )
     )
+    if session.logged_provider_events(PROVIDER, [event_id]):
+        return plan  # applied already: see plan_events in sendgrid_events.py
     if callback.error_code == OPTED_OUT_ERROR and callback.to:
         plan.numbers.append(NumberOptOut(callback.to, f"twilio error {OPTED_OUT_ERROR}", received_at))
     if delivery is None:

@@ -6,7 +6,9 @@ import re
 
 import pytest
 
-from tests.api.support import QUICK_CART, Stack, compiled, eventually
+from orchestrator.api.state import ApiRuntime
+from orchestrator.store.schema import events
+from tests.api.support import QUICK_CART, Stack, compiled, count_rows, eventually
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -45,3 +47,22 @@ async def test_a_forged_or_damaged_token_changes_nothing(stack: Stack) -> None:
         assert (await stack.http.get(path)).status_code == 404
         assert (await stack.http.post(path)).status_code == 404
     assert email_opt_in(stack, "bob")
+
+
+async def test_a_replayed_unsubscribe_changes_nothing_but_one_after_opting_in_again_unsubscribes(stack: Stack) -> None:
+    await stack.identify("cat", email="cat@example.com")
+    runtime = stack.app.state.runtime
+    assert isinstance(runtime, ApiRuntime)
+    path = f"/v1/unsubscribe/{runtime.settings.unsubscribe.token('cat')}"
+    assert (await stack.http.post(path, headers={"Authorization": ""})).status_code == 200
+    recorded = count_rows(stack.store, events, customer_id="cat")
+    assert count_rows(stack.store, events, customer_id="cat", name="unsubscribed") == 1
+
+    replayed = await stack.http.post(path, headers={"Authorization": ""})  # a mail client's one-click, then the button
+    assert replayed.status_code == 200 and "unsubscribed" in replayed.text
+    assert count_rows(stack.store, events, customer_id="cat") == recorded
+
+    await stack.identify("cat", email_opt_in=True)  # opted in again: the same link unsubscribes again
+    assert (await stack.http.post(path, headers={"Authorization": ""})).status_code == 200
+    assert not email_opt_in(stack, "cat")
+    assert count_rows(stack.store, events, customer_id="cat", name="unsubscribed") == 2

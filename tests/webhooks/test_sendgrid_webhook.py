@@ -154,6 +154,29 @@ async def test_an_unsubscribe_replayed_after_the_customer_opted_in_again_changes
     assert profile(store, "ann").consent["email"] is True
 
 
+async def test_a_replayed_unsubscribe_that_found_consent_already_revoked_does_not_revoke_it_later(
+    client: httpx.AsyncClient, signer: SendGridSigner, store: Store, reminder: Sent
+) -> None:
+    customer(store, "ann", email_opt_in=False)  # unsubscribed by our own link before SendGrid's event arrived
+    unsubscribed = sendgrid_event(reminder, "unsubscribe", "ev-1")
+    assert (await post(client, signer, unsubscribed)).json() == {"received": 1, "new": 1}
+    customer(store, "ann", email_opt_in=True)
+    assert (await post(client, signer, unsubscribed)).json() == {"received": 1, "new": 0}
+    assert profile(store, "ann").consent["email"] is True
+
+
+async def test_a_replayed_event_leaves_the_ledger_state_a_later_event_set(
+    client: httpx.AsyncClient, signer: SendGridSigner, store: Store, reminder: Sent
+) -> None:
+    bounced = sendgrid_event(reminder, "bounce", "ev-1", type="bounce", timestamp=int(time.time()) - 60)
+    await post(client, signer, bounced)
+    await post(client, signer, sendgrid_event(reminder, "dropped", "ev-2"))
+    before = delivery(store, reminder)
+    assert (await post(client, signer, bounced)).json() == {"received": 1, "new": 0}
+    after = delivery(store, reminder)
+    assert (after.provider_status, after.provider_status_at) == ("dropped", before.provider_status_at)
+
+
 @pytest.mark.parametrize(
     ("headers", "status", "code"),
     [
@@ -268,6 +291,18 @@ async def test_a_bad_payload_is_refused_naming_the_field_and_changes_nothing(
     answer = await client.post("/webhooks/sendgrid", content=not_a_list, headers=headers)
     assert (answer.status_code, answer.json()["errors"]) == (400, [{"field": "body", "message": "must be a JSON array of SendGrid events"}])
     assert provider_event_count(store) == 0 and delivery(store, reminder).provider_status is None
+
+
+async def test_signed_json_nested_too_deep_is_refused_naming_the_body(
+    client: httpx.AsyncClient, signer: SendGridSigner, store: Store
+) -> None:
+    deep = b"[" * 100_000 + b"]" * 100_000
+    _, headers = signer.request([])
+    headers = {**headers, SENDGRID_SIGNATURE: signer.sign(deep, int(headers[SENDGRID_TIMESTAMP]))}
+    answer = await client.post("/webhooks/sendgrid", content=deep, headers=headers)
+    too_deep = {"field": "body", "message": "is nested too deeply to be SendGrid events"}
+    assert (answer.status_code, answer.json()["errors"]) == (400, [too_deep])
+    assert provider_event_count(store) == 0
 
 
 async def test_while_temporal_is_down_the_batch_is_refused_whole_and_a_retry_applies_it_once(

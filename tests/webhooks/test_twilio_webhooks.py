@@ -51,6 +51,12 @@ def inbound(body: str, sid: str = "SMin1", sender: str = "+14155552671") -> dict
     return {"MessageSid": sid, "From": sender, "To": "+15550100", "Body": body, "AccountSid": "AC1", "NumMedia": "0"}
 
 
+def number_opt_out(store: Store, phone: str) -> tuple[str, Any] | None:
+    """The STOP recorded for the number itself (what a customer who gets the number later inherits)."""
+    with store.session() as session:
+        return session.number_opt_out(phone)
+
+
 def send_sms(store: Store, step_id: str, customer_id: str = "bob") -> tuple[str, str | None]:
     """What the delivery gate decides for a marketing SMS to the customer at noon UTC, through the real send activity."""
     request = SendRequest(
@@ -175,6 +181,26 @@ async def test_start_after_stop_restores_sms_consent(client: httpx.AsyncClient, 
         "provider": "twilio",
         "keyword": keyword.upper(),
     }
+
+
+async def test_a_stop_replayed_after_start_changes_nothing(client: httpx.AsyncClient, store: Store, nudge: Sent) -> None:
+    stop = inbound("STOP", sid="SMin1")
+    await twilio(client, "/webhooks/twilio/inbound", stop)
+    await twilio(client, "/webhooks/twilio/inbound", inbound("START", sid="SMin2"))
+    await twilio(client, "/webhooks/twilio/inbound", stop)
+    assert profile(store, "bob").consent["sms"] is True and "sms_stopped" not in profile(store, "bob").traits
+    assert send_sms(store, "restarted") == ("sent", None)
+    assert number_opt_out(store, BOB["phone"]) is None
+
+
+async def test_an_opted_out_error_replayed_after_start_changes_nothing(client: httpx.AsyncClient, store: Store, nudge: Sent) -> None:
+    refused = status(nudge, "undelivered", ErrorCode="21610")
+    await twilio(client, "/webhooks/twilio/status", refused)
+    await twilio(client, "/webhooks/twilio/inbound", inbound("START", sid="SMin2"))
+    assert (await twilio(client, "/webhooks/twilio/status", refused)).json() == {"received": 1, "new": 0}
+    assert profile(store, "bob").consent["sms"] is True
+    assert send_sms(store, "restarted") == ("sent", None)
+    assert number_opt_out(store, BOB["phone"]) is None
 
 
 async def test_start_without_a_stop_opts_nobody_in(client: httpx.AsyncClient, store: Store) -> None:
