@@ -10,7 +10,8 @@ Scripted events are track calls, except `identify`, whose properties are traits
 merged into the profile at that moment (as the API's identify call does).
 Whether they enter the customer is decided by the entry rules the router uses
 (orchestrator/routing/entry.py); the customer file is the customer's first
-identify, and for a broadcast the simulation starts as its schedule fires.
+identify, and a broadcast enrolls the customer when its schedule first fires at or after
+the start (orchestrator/simulation/broadcast_firing.py), not at the start itself.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from activities.journey_activities import JourneyActivities
 from orchestrator import ir
 from orchestrator.host.binaries import temporal_test_server
 from orchestrator.host.settings import SimulationSettings
-from orchestrator.routing.entry import Broadcast, Cause, Identified, Tracked, decide
+from orchestrator.routing.entry import Broadcast, Cause, Decision, Identified, Tracked, decide
 from orchestrator.runtime.contracts import (
     EVENT_SIGNAL,
     INTERPRETER_REVISION,
@@ -51,6 +52,7 @@ from orchestrator.runtime.contracts import (
     TrailEntry,
 )
 from orchestrator.runtime.workflow import JourneyWorkflow
+from orchestrator.simulation.broadcast_firing import first_firing
 from orchestrator.store import Store
 
 DEFAULT_HORIZON = timedelta(days=90)
@@ -234,24 +236,39 @@ class Simulator:
             async with worker, _clock(env) as clock:
                 shift = (start - clock.origin).total_seconds()
                 handle: WorkflowHandle[Any, EnrollmentResult] | None = None
-                if _enters(journey, _at_start(journey), _profile(store, customer_id), start):
-                    handle = await self._start(journey, customer_id, enrollment_id, None, shift, start, queue)
-                for number, event in enumerate(ordered):
-                    await clock.advance_to(event.offset_seconds)
-                    at = start + timedelta(seconds=event.offset_seconds)
-                    if event.name == IDENTIFY:
+                refusal = ""
+                opening = _opening(journey, start)
+                if isinstance(opening, str):
+                    return _not_entered(journey, start, opening)
+                # The opening (the customer file's identify, or the broadcast firing) comes before events at its instant.
+                plan: list[tuple[float, int, ScriptedEvent | None]] = [(opening, -1, None)]
+                plan += [(event.offset_seconds, number, event) for number, event in enumerate(ordered)]
+                for offset, number, event in sorted(plan, key=lambda p: (p[0], p[1])):
+                    await clock.advance_to(offset)
+                    at = start + timedelta(seconds=offset)
+                    if event is None:
+                        decision = _decide(journey, _at_start(journey), _profile(store, customer_id), at)
+                        trigger = None
+                    elif event.name == IDENTIFY:
                         with store.session(lock_customer=customer_id) as session:
                             before, after = session.identify(customer_id, dict(event.properties), at)
-                        identified = Identified(before.template_context() if before else None)
-                        if handle is None and _enters(journey, identified, after.template_context(), at):
-                            handle = await self._start(journey, customer_id, enrollment_id, None, shift, start, queue)
+                        if handle is not None:
+                            continue
+                        decision = _decide(journey, Identified(before.template_context() if before else None), after.template_context(), at)
+                        trigger = None
                     elif handle is not None:
                         await _deliver(handle, _message(event, number, start))
-                    elif _enters(journey, Tracked(event.name, event.properties), _profile(store, customer_id), at):
-                        handle = await self._start(journey, customer_id, enrollment_id, event, shift, start, queue)
+                        continue
+                    else:
+                        decision = _decide(journey, Tracked(event.name, event.properties), _profile(store, customer_id), at)
+                        trigger = event
+                    if handle is None and decision.enter:
+                        handle = await self._start(journey, customer_id, enrollment_id, trigger, shift, start, queue)
+                    elif handle is None:
+                        refusal = f"{_cause_of(event)} at {iso(at)}: {decision.reason}"
                 if handle is None:
-                    return _not_entered(journey, start)
-                await clock.advance_to(end_offset)
+                    return _not_entered(journey, start, refusal)
+                await clock.advance_to(max(end_offset, opening + horizon.total_seconds()))
                 outcome, status = await self._outcome(handle, shift)
         with store.session() as session:
             messages = session.messages_for(customer_id)
@@ -362,19 +379,40 @@ def _message(event: ScriptedEvent, number: int, start: datetime) -> EventMessage
     return EventMessage(f"simulated-{number}", event.name, dict(event.properties), iso(at))
 
 
+def _opening(journey: ir.Journey, start: datetime) -> float | str:
+    """Seconds after `start` at which the simulation first asks whether the customer enters, or why it never does.
+
+    A broadcast asks when its schedule first fires at or after the start; any other journey at the start.
+    """
+    if not isinstance(journey.trigger, ir.ScheduleTrigger):
+        return 0.0
+    firing = first_firing(journey.trigger, start)
+    if firing is None:
+        return f"the broadcast fires once, at {journey.trigger.at}, before the start {iso(start)}: start the simulation at or before it"
+    return (firing - start).total_seconds()
+
+
 def _at_start(journey: ir.Journey) -> Cause:
-    """What the start of a simulation is: the schedule firing for a broadcast, else the customer's first identify."""
+    """What the opening of a simulation is: the schedule firing for a broadcast, else the customer's first identify."""
     return Broadcast() if isinstance(journey.trigger, ir.ScheduleTrigger) else Identified(None)
 
 
-def _enters(journey: ir.Journey, cause: Cause, customer: dict[str, Any], at: datetime) -> bool:
+def _cause_of(event: ScriptedEvent | None) -> str:
+    """The scripted happening an entry decision was about, in words."""
+    if event is None:
+        return "the start"
+    return f"event {event.name}"
+
+
+def _decide(journey: ir.Journey, cause: Cause, customer: dict[str, Any], at: datetime) -> Decision:
     """The router's entry decision (orchestrator/routing/entry.py) for the simulated customer.
 
     They have never entered the journey, and the simulation follows their first enrollment only:
     it is asked until that enrollment starts, and later events reach that enrollment or nobody.
     """
-    return decide(journey, cause, customer, lambda: (), at).enter
+    return decide(journey, cause, customer, lambda: (), at)
 
 
-def _not_entered(journey: ir.Journey, start: datetime) -> Timeline:
-    return Timeline(journey.id, journey.version, [], [], {"status": "not_entered", "step": None, "at": iso(start)})
+def _not_entered(journey: ir.Journey, start: datetime, reason: str) -> Timeline:
+    outcome = {"status": "not_entered", "step": None, "at": iso(start), "reason": reason}
+    return Timeline(journey.id, journey.version, [], [], outcome)
