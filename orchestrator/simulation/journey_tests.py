@@ -22,7 +22,8 @@ from orchestrator.compiler import Diagnostic, Severity, compile_file, format_dia
 from orchestrator.compiler.schema import schema_path
 from orchestrator.compiler.yaml_loader import YamlSyntaxError, load_yaml, locate
 from orchestrator.language.timeparse import parse_duration
-from orchestrator.simulation.simulator import DEFAULT_HORIZON, ScriptedEvent, Simulator, Timeline, one_line
+from orchestrator.simulation.simulator import DEFAULT_HORIZON, ScriptedEvent, Simulator
+from orchestrator.simulation.timeline import Timeline, one_line
 from orchestrator.store import ProfileFieldError
 
 DEFAULT_START = "2026-01-05T09:00:00Z"

@@ -24,7 +24,7 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +53,8 @@ from orchestrator.runtime.contracts import (
 )
 from orchestrator.runtime.workflow import JourneyWorkflow
 from orchestrator.simulation.broadcast_firing import first_firing
+from orchestrator.simulation.sends import SendRecorder, sends_shown
+from orchestrator.simulation.timeline import Timeline, iso
 from orchestrator.store import Store
 
 DEFAULT_HORIZON = timedelta(days=90)
@@ -68,58 +70,6 @@ class ScriptedEvent:
     offset_seconds: int
     name: str
     properties: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Timeline:
-    """What happened to the customer: the JSON form of `journey simulate --format json`."""
-
-    journey: str
-    version: str
-    steps: list[dict[str, str]]
-    messages: list[dict[str, Any]]
-    outcome: dict[str, Any]
-    webhooks: list[dict[str, Any]] = field(default_factory=list)
-    """Webhook calls the journey made (recorded, not sent): {at, method, url, body}. Not in the JSON form."""
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"journey": self.journey, "version": self.version, "steps": self.steps, "messages": self.messages, "outcome": self.outcome}
-
-    def text(self) -> str:
-        lines = [f"journey {self.journey} (version {self.version})"]
-        # Sorted by time; at equal times a message or webhook follows the step that made it.
-        events: list[tuple[str, float, str]] = [(s["at"], n, f"step     {s['step']}") for n, s in enumerate(self.steps)]
-        for m in self.messages:
-            headline = m["subject"] if m["subject"] is not None else m["body"]
-            events.append((m["at"], self._made_by(m), f"  {m['channel']:<5} to {m['to']}: {one_line(headline)}"))
-        events += [(w["at"], self._made_by(w), f"  webhook {w['method']} {w['url']} (not sent)") for w in self.webhooks]
-        lines += [f"{at}  {what}" for at, _, what in sorted(events, key=lambda e: (e[0], e[1]))]
-        outcome = self.outcome
-        where = f" at step {outcome['step']}" if outcome["step"] else ""
-        lines.append(f"{outcome['at']}  outcome  {outcome['status']}{where}")
-        return "\n".join(lines)
-
-    def _made_by(self, item: dict[str, Any]) -> float:
-        """Just after the latest entry into the step that made `item` (a message or webhook)."""
-        entries = [n for n, s in enumerate(self.steps) if s["step"] == item["step"] and s["at"] <= item["at"]]
-        return (entries[-1] if entries else len(self.steps)) + 0.5
-
-
-def one_line(text: str, limit: int = 80) -> str:
-    """`text` on one line, white space folded, cut to `limit` characters with an ellipsis."""
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
-
-
-def iso(moment: datetime) -> str:
-    """UTC, whole seconds, `Z`.
-
-    Truncated, not rounded: the test server's clock runs on while activities execute,
-    so a simulated run drifts *forward* by the real time its steps take (milliseconds
-    each, up to about a second over a whole journey on a busy machine), while every
-    instant a journey can produce is a whole second.
-    """
-    return moment.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def quiet_runtime() -> Runtime:
@@ -224,13 +174,15 @@ class Simulator:
         enrollment_id = f"simulation-{journey.id}-{uuid.uuid4().hex[:8]}"
         recorder = WebhookRecorder()
         with httpx.Client(transport=httpx.MockTransport(recorder)) as http, ThreadPoolExecutor(4) as executor:
+            real = JourneyActivities(
+                store, http=http, secrets=PlaceholderSecrets(), policy=self.settings.policy, unsubscribe=self.settings.unsubscribe
+            )
+            sends = SendRecorder(real.send_message)
             worker = Worker(
                 env.client,
                 task_queue=queue,
                 workflows=[JourneyWorkflow],
-                activities=JourneyActivities(
-                    store, http=http, secrets=PlaceholderSecrets(), policy=self.settings.policy, unsubscribe=self.settings.unsubscribe
-                ).activities(),
+                activities=[sends.send_message, *(a for a in real.activities() if a != real.send_message)],
                 activity_executor=executor,
             )
             async with worker, _clock(env) as clock:
@@ -269,19 +221,17 @@ class Simulator:
                 if handle is None:
                     return _not_entered(journey, start, refusal)
                 await clock.advance_to(max(end_offset, opening + horizon.total_seconds()))
-                outcome, status = await self._outcome(handle, shift)
+                outcome, status = await self._outcome(journey, handle, shift)
         with store.session() as session:
-            messages = session.messages_for(customer_id)
+            messages, skipped = sends_shown(sends.attempts, session.messages_for(customer_id), outcome["status"] != "waiting")
         return Timeline(
             journey=journey.id,
             version=journey.version,
             steps=[{"step": t.step, "at": iso(datetime.fromisoformat(t.at))} for t in status.trail],
-            messages=[
-                {"at": iso(m.sent_at), "step": m.step_id, "channel": m.channel, "to": m.to, "subject": m.subject, "body": m.body}
-                for m in messages
-            ],
+            messages=messages,
             outcome=outcome,
             webhooks=_webhooks(recorder.calls, status.trail),
+            skipped=skipped,
         )
 
     async def _start(
@@ -310,12 +260,19 @@ class Simulator:
             result_type=EnrollmentResult,
         )
 
-    async def _outcome(self, handle: WorkflowHandle[Any, EnrollmentResult], shift: float) -> tuple[dict[str, Any], EnrollmentStatus]:
+    async def _outcome(
+        self, journey: ir.Journey, handle: WorkflowHandle[Any, EnrollmentResult], shift: float
+    ) -> tuple[dict[str, Any], EnrollmentStatus]:
         description = await handle.describe()
         status: EnrollmentStatus = await handle.query(STATUS_QUERY, result_type=EnrollmentStatus)
         if description.status == WorkflowExecutionStatus.COMPLETED:
             result = await handle.result()
-            return {"status": result.status, "step": result.step, "at": iso(datetime.fromisoformat(result.at))}, status
+            outcome: dict[str, Any] = {"status": result.status, "step": result.step, "at": iso(datetime.fromisoformat(result.at))}
+            if result.status == "exited" and result.step is not None:
+                step = journey.step(result.step)
+                if isinstance(step, ir.ExitStep) and step.reason:
+                    outcome["reason"] = step.reason
+            return outcome, status
         now = await self.env.get_current_time() + timedelta(seconds=shift)
         await handle.terminate("simulation horizon reached")
         return {"status": "waiting", "step": status.step, "at": iso(now)}, status
