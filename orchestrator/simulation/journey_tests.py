@@ -2,7 +2,7 @@
 
 A test file (journeys/tests/*.yaml, schema in schemas/journey-test.schema.json)
 names a journey and lists cases: a customer, timed events and the expected
-messages, webhooks, steps and outcome. Only the fields a case lists are
+messages, skipped sends, webhooks, steps and outcome. Only the fields a case lists are
 compared, so a case says exactly what it cares about. An event named
 `identify` updates the profile (its properties are traits) instead of being
 tracked, as the survey page of an NPS journey would.
@@ -161,6 +161,7 @@ async def run_test_file(simulator: Simulator, path: Path) -> list[CaseResult]:
 
 MESSAGE_FIELDS = ("at", "step", "channel", "to", "subject", "body")
 WEBHOOK_FIELDS = ("at", "step", "method", "url", "body")
+SKIPPED_FIELDS = ("at", "step", "channel", "reason")
 
 
 def compare(expect: dict[str, Any], timeline: Timeline) -> list[str]:
@@ -168,6 +169,8 @@ def compare(expect: dict[str, Any], timeline: Timeline) -> list[str]:
     failures: list[str] = []
     if "messages" in expect:
         failures += _compare_items("messages", expect["messages"], timeline.messages, MESSAGE_FIELDS)
+    if "skipped" in expect:
+        failures += _compare_items("skipped", expect["skipped"], timeline.skipped, SKIPPED_FIELDS)
     if "webhooks" in expect:
         failures += _compare_items("webhooks", expect["webhooks"], timeline.webhooks, WEBHOOK_FIELDS)
     if "steps" in expect:

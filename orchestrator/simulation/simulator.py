@@ -217,7 +217,7 @@ class Simulator:
                     if handle is None and decision.enter:
                         handle = await self._start(journey, customer_id, enrollment_id, trigger, shift, start, queue)
                     elif handle is None:
-                        refusal = f"{_cause_of(event)} at {iso(at)}: {decision.reason}"
+                        refusal = f"{_cause_of(journey, event)} at {iso(at)}: {decision.reason}"
                 if handle is None:
                     return _not_entered(journey, start, refusal)
                 await clock.advance_to(max(end_offset, opening + horizon.total_seconds()))
@@ -354,11 +354,11 @@ def _at_start(journey: ir.Journey) -> Cause:
     return Broadcast() if isinstance(journey.trigger, ir.ScheduleTrigger) else Identified(None)
 
 
-def _cause_of(event: ScriptedEvent | None) -> str:
-    """The scripted happening an entry decision was about, in words."""
+def _cause_of(journey: ir.Journey, event: ScriptedEvent | None) -> str:
+    """The scripted happening an entry decision was about, in words (None: the opening, see `_at_start`)."""
     if event is None:
-        return "the start"
-    return f"event {event.name}"
+        return "the broadcast firing" if isinstance(journey.trigger, ir.ScheduleTrigger) else "the customer file (a first identify)"
+    return "an identify" if event.name == IDENTIFY else f"event {event.name}"
 
 
 def _decide(journey: ir.Journey, cause: Cause, customer: dict[str, Any], at: datetime) -> Decision:
