@@ -148,6 +148,8 @@ def simulate(journey_file: Path, customer_file: Path, events_file: Path | None, 
         raise click.UsageError(str(exc)) from exc
     if not isinstance(customer, dict):
         raise click.UsageError(f'{customer_file}: the customer is a JSON object such as {{"id": "c1", "email": ...}}')
+    if not isinstance(customer.get("id"), str) or not customer["id"].strip():
+        raise click.UsageError(f'{customer_file}: the customer has no "id" (a non-empty string), as in {{"id": "c1", "email": ...}}')
 
     async def run() -> Any:
         async with Simulator.start(settings) as simulator:

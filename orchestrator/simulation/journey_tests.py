@@ -2,7 +2,7 @@
 
 A test file (journeys/tests/*.yaml, schema in schemas/journey-test.schema.json)
 names a journey and lists cases: a customer, timed events and the expected
-messages, webhooks, steps and outcome. Only the fields a case lists are
+messages, skipped sends, webhooks, steps and outcome. Only the fields a case lists are
 compared, so a case says exactly what it cares about. An event named
 `identify` updates the profile (its properties are traits) instead of being
 tracked, as the survey page of an NPS journey would.
@@ -22,7 +22,8 @@ from orchestrator.compiler import Diagnostic, Severity, compile_file, format_dia
 from orchestrator.compiler.schema import schema_path
 from orchestrator.compiler.yaml_loader import YamlSyntaxError, load_yaml, locate
 from orchestrator.language.timeparse import parse_duration
-from orchestrator.simulation.simulator import DEFAULT_HORIZON, ScriptedEvent, Simulator, Timeline, one_line
+from orchestrator.simulation.simulator import DEFAULT_HORIZON, ScriptedEvent, Simulator
+from orchestrator.simulation.timeline import Timeline, one_line
 from orchestrator.store import ProfileFieldError
 
 DEFAULT_START = "2026-01-05T09:00:00Z"
@@ -160,6 +161,7 @@ async def run_test_file(simulator: Simulator, path: Path) -> list[CaseResult]:
 
 MESSAGE_FIELDS = ("at", "step", "channel", "to", "subject", "body")
 WEBHOOK_FIELDS = ("at", "step", "method", "url", "body")
+SKIPPED_FIELDS = ("at", "step", "channel", "reason")
 
 
 def compare(expect: dict[str, Any], timeline: Timeline) -> list[str]:
@@ -167,6 +169,8 @@ def compare(expect: dict[str, Any], timeline: Timeline) -> list[str]:
     failures: list[str] = []
     if "messages" in expect:
         failures += _compare_items("messages", expect["messages"], timeline.messages, MESSAGE_FIELDS)
+    if "skipped" in expect:
+        failures += _compare_items("skipped", expect["skipped"], timeline.skipped, SKIPPED_FIELDS)
     if "webhooks" in expect:
         failures += _compare_items("webhooks", expect["webhooks"], timeline.webhooks, WEBHOOK_FIELDS)
     if "steps" in expect:

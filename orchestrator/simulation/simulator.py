@@ -10,7 +10,8 @@ Scripted events are track calls, except `identify`, whose properties are traits
 merged into the profile at that moment (as the API's identify call does).
 Whether they enter the customer is decided by the entry rules the router uses
 (orchestrator/routing/entry.py); the customer file is the customer's first
-identify, and for a broadcast the simulation starts as its schedule fires.
+identify, and a broadcast enrolls the customer when its schedule first fires at or after
+the start (orchestrator/simulation/broadcast_firing.py), not at the start itself.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,7 @@ from activities.journey_activities import JourneyActivities
 from orchestrator import ir
 from orchestrator.host.binaries import temporal_test_server
 from orchestrator.host.settings import SimulationSettings
-from orchestrator.routing.entry import Broadcast, Cause, Identified, Tracked, decide
+from orchestrator.routing.entry import Broadcast, Cause, Decision, Identified, Tracked, decide
 from orchestrator.runtime.contracts import (
     EVENT_SIGNAL,
     INTERPRETER_REVISION,
@@ -51,6 +52,9 @@ from orchestrator.runtime.contracts import (
     TrailEntry,
 )
 from orchestrator.runtime.workflow import JourneyWorkflow
+from orchestrator.simulation.broadcast_firing import first_firing
+from orchestrator.simulation.sends import SendRecorder, sends_shown
+from orchestrator.simulation.timeline import Timeline, iso
 from orchestrator.store import Store
 
 DEFAULT_HORIZON = timedelta(days=90)
@@ -66,58 +70,6 @@ class ScriptedEvent:
     offset_seconds: int
     name: str
     properties: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Timeline:
-    """What happened to the customer: the JSON form of `journey simulate --format json`."""
-
-    journey: str
-    version: str
-    steps: list[dict[str, str]]
-    messages: list[dict[str, Any]]
-    outcome: dict[str, Any]
-    webhooks: list[dict[str, Any]] = field(default_factory=list)
-    """Webhook calls the journey made (recorded, not sent): {at, method, url, body}. Not in the JSON form."""
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"journey": self.journey, "version": self.version, "steps": self.steps, "messages": self.messages, "outcome": self.outcome}
-
-    def text(self) -> str:
-        lines = [f"journey {self.journey} (version {self.version})"]
-        # Sorted by time; at equal times a message or webhook follows the step that made it.
-        events: list[tuple[str, float, str]] = [(s["at"], n, f"step     {s['step']}") for n, s in enumerate(self.steps)]
-        for m in self.messages:
-            headline = m["subject"] if m["subject"] is not None else m["body"]
-            events.append((m["at"], self._made_by(m), f"  {m['channel']:<5} to {m['to']}: {one_line(headline)}"))
-        events += [(w["at"], self._made_by(w), f"  webhook {w['method']} {w['url']} (not sent)") for w in self.webhooks]
-        lines += [f"{at}  {what}" for at, _, what in sorted(events, key=lambda e: (e[0], e[1]))]
-        outcome = self.outcome
-        where = f" at step {outcome['step']}" if outcome["step"] else ""
-        lines.append(f"{outcome['at']}  outcome  {outcome['status']}{where}")
-        return "\n".join(lines)
-
-    def _made_by(self, item: dict[str, Any]) -> float:
-        """Just after the latest entry into the step that made `item` (a message or webhook)."""
-        entries = [n for n, s in enumerate(self.steps) if s["step"] == item["step"] and s["at"] <= item["at"]]
-        return (entries[-1] if entries else len(self.steps)) + 0.5
-
-
-def one_line(text: str, limit: int = 80) -> str:
-    """`text` on one line, white space folded, cut to `limit` characters with an ellipsis."""
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
-
-
-def iso(moment: datetime) -> str:
-    """UTC, whole seconds, `Z`.
-
-    Truncated, not rounded: the test server's clock runs on while activities execute,
-    so a simulated run drifts *forward* by the real time its steps take (milliseconds
-    each, up to about a second over a whole journey on a busy machine), while every
-    instant a journey can produce is a whole second.
-    """
-    return moment.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def quiet_runtime() -> Runtime:
@@ -222,49 +174,64 @@ class Simulator:
         enrollment_id = f"simulation-{journey.id}-{uuid.uuid4().hex[:8]}"
         recorder = WebhookRecorder()
         with httpx.Client(transport=httpx.MockTransport(recorder)) as http, ThreadPoolExecutor(4) as executor:
+            real = JourneyActivities(
+                store, http=http, secrets=PlaceholderSecrets(), policy=self.settings.policy, unsubscribe=self.settings.unsubscribe
+            )
+            sends = SendRecorder(real.send_message)
             worker = Worker(
                 env.client,
                 task_queue=queue,
                 workflows=[JourneyWorkflow],
-                activities=JourneyActivities(
-                    store, http=http, secrets=PlaceholderSecrets(), policy=self.settings.policy, unsubscribe=self.settings.unsubscribe
-                ).activities(),
+                activities=[sends.send_message, *(a for a in real.activities() if a != real.send_message)],
                 activity_executor=executor,
             )
             async with worker, _clock(env) as clock:
                 shift = (start - clock.origin).total_seconds()
                 handle: WorkflowHandle[Any, EnrollmentResult] | None = None
-                if _enters(journey, _at_start(journey), _profile(store, customer_id), start):
-                    handle = await self._start(journey, customer_id, enrollment_id, None, shift, start, queue)
-                for number, event in enumerate(ordered):
-                    await clock.advance_to(event.offset_seconds)
-                    at = start + timedelta(seconds=event.offset_seconds)
-                    if event.name == IDENTIFY:
+                refusal = ""
+                opening = _opening(journey, start)
+                if isinstance(opening, str):
+                    return _not_entered(journey, start, opening)
+                # The opening (the customer file's identify, or the broadcast firing) comes before events at its instant.
+                plan: list[tuple[float, int, ScriptedEvent | None]] = [(opening, -1, None)]
+                plan += [(event.offset_seconds, number, event) for number, event in enumerate(ordered)]
+                for offset, number, event in sorted(plan, key=lambda p: (p[0], p[1])):
+                    await clock.advance_to(offset)
+                    at = start + timedelta(seconds=offset)
+                    if event is None:
+                        decision = _decide(journey, _at_start(journey), _profile(store, customer_id), at)
+                        trigger = None
+                    elif event.name == IDENTIFY:
                         with store.session(lock_customer=customer_id) as session:
                             before, after = session.identify(customer_id, dict(event.properties), at)
-                        identified = Identified(before.template_context() if before else None)
-                        if handle is None and _enters(journey, identified, after.template_context(), at):
-                            handle = await self._start(journey, customer_id, enrollment_id, None, shift, start, queue)
+                        if handle is not None:
+                            continue
+                        decision = _decide(journey, Identified(before.template_context() if before else None), after.template_context(), at)
+                        trigger = None
                     elif handle is not None:
                         await _deliver(handle, _message(event, number, start))
-                    elif _enters(journey, Tracked(event.name, event.properties), _profile(store, customer_id), at):
-                        handle = await self._start(journey, customer_id, enrollment_id, event, shift, start, queue)
+                        continue
+                    else:
+                        decision = _decide(journey, Tracked(event.name, event.properties), _profile(store, customer_id), at)
+                        trigger = event
+                    if handle is None and decision.enter:
+                        handle = await self._start(journey, customer_id, enrollment_id, trigger, shift, start, queue)
+                    elif handle is None:
+                        refusal = f"{_cause_of(journey, event)} at {iso(at)}: {decision.reason}"
                 if handle is None:
-                    return _not_entered(journey, start)
-                await clock.advance_to(end_offset)
-                outcome, status = await self._outcome(handle, shift)
+                    return _not_entered(journey, start, refusal)
+                await clock.advance_to(max(end_offset, opening + horizon.total_seconds()))
+                outcome, status = await self._outcome(journey, handle, shift)
         with store.session() as session:
-            messages = session.messages_for(customer_id)
+            messages, skipped = sends_shown(sends.attempts, session.messages_for(customer_id), outcome["status"] != "waiting")
         return Timeline(
             journey=journey.id,
             version=journey.version,
             steps=[{"step": t.step, "at": iso(datetime.fromisoformat(t.at))} for t in status.trail],
-            messages=[
-                {"at": iso(m.sent_at), "step": m.step_id, "channel": m.channel, "to": m.to, "subject": m.subject, "body": m.body}
-                for m in messages
-            ],
+            messages=messages,
             outcome=outcome,
             webhooks=_webhooks(recorder.calls, status.trail),
+            skipped=skipped,
         )
 
     async def _start(
@@ -293,12 +260,19 @@ class Simulator:
             result_type=EnrollmentResult,
         )
 
-    async def _outcome(self, handle: WorkflowHandle[Any, EnrollmentResult], shift: float) -> tuple[dict[str, Any], EnrollmentStatus]:
+    async def _outcome(
+        self, journey: ir.Journey, handle: WorkflowHandle[Any, EnrollmentResult], shift: float
+    ) -> tuple[dict[str, Any], EnrollmentStatus]:
         description = await handle.describe()
         status: EnrollmentStatus = await handle.query(STATUS_QUERY, result_type=EnrollmentStatus)
         if description.status == WorkflowExecutionStatus.COMPLETED:
             result = await handle.result()
-            return {"status": result.status, "step": result.step, "at": iso(datetime.fromisoformat(result.at))}, status
+            outcome: dict[str, Any] = {"status": result.status, "step": result.step, "at": iso(datetime.fromisoformat(result.at))}
+            if result.status == "exited" and result.step is not None:
+                step = journey.step(result.step)
+                if isinstance(step, ir.ExitStep) and step.reason:
+                    outcome["reason"] = step.reason
+            return outcome, status
         now = await self.env.get_current_time() + timedelta(seconds=shift)
         await handle.terminate("simulation horizon reached")
         return {"status": "waiting", "step": status.step, "at": iso(now)}, status
@@ -362,19 +336,40 @@ def _message(event: ScriptedEvent, number: int, start: datetime) -> EventMessage
     return EventMessage(f"simulated-{number}", event.name, dict(event.properties), iso(at))
 
 
+def _opening(journey: ir.Journey, start: datetime) -> float | str:
+    """Seconds after `start` at which the simulation first asks whether the customer enters, or why it never does.
+
+    A broadcast asks when its schedule first fires at or after the start; any other journey at the start.
+    """
+    if not isinstance(journey.trigger, ir.ScheduleTrigger):
+        return 0.0
+    firing = first_firing(journey.trigger, start)
+    if firing is None:
+        return f"the broadcast fires once, at {journey.trigger.at}, before the start {iso(start)}: start the simulation at or before it"
+    return (firing - start).total_seconds()
+
+
 def _at_start(journey: ir.Journey) -> Cause:
-    """What the start of a simulation is: the schedule firing for a broadcast, else the customer's first identify."""
+    """What the opening of a simulation is: the schedule firing for a broadcast, else the customer's first identify."""
     return Broadcast() if isinstance(journey.trigger, ir.ScheduleTrigger) else Identified(None)
 
 
-def _enters(journey: ir.Journey, cause: Cause, customer: dict[str, Any], at: datetime) -> bool:
+def _cause_of(journey: ir.Journey, event: ScriptedEvent | None) -> str:
+    """The scripted happening an entry decision was about, in words (None: the opening, see `_at_start`)."""
+    if event is None:
+        return "the broadcast firing" if isinstance(journey.trigger, ir.ScheduleTrigger) else "the customer file (a first identify)"
+    return "an identify" if event.name == IDENTIFY else f"event {event.name}"
+
+
+def _decide(journey: ir.Journey, cause: Cause, customer: dict[str, Any], at: datetime) -> Decision:
     """The router's entry decision (orchestrator/routing/entry.py) for the simulated customer.
 
     They have never entered the journey, and the simulation follows their first enrollment only:
     it is asked until that enrollment starts, and later events reach that enrollment or nobody.
     """
-    return decide(journey, cause, customer, lambda: (), at).enter
+    return decide(journey, cause, customer, lambda: (), at)
 
 
-def _not_entered(journey: ir.Journey, start: datetime) -> Timeline:
-    return Timeline(journey.id, journey.version, [], [], {"status": "not_entered", "step": None, "at": iso(start)})
+def _not_entered(journey: ir.Journey, start: datetime, reason: str) -> Timeline:
+    outcome = {"status": "not_entered", "step": None, "at": iso(start), "reason": reason}
+    return Timeline(journey.id, journey.version, [], [], outcome)

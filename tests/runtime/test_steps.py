@@ -356,7 +356,7 @@ async def test_exit_step_ends_as_exited_at_that_step(simulator: Simulator) -> No
     )
     timeline = await simulator.run(flow, {**CUSTOMER, "blocked": True}, [ScriptedEvent(0, "go")], START)
     assert timeline.messages == []
-    assert timeline.outcome == {"status": "exited", "step": "blocked", "at": at("2026-01-05T09:00")}
+    assert timeline.outcome == {"status": "exited", "step": "blocked", "at": at("2026-01-05T09:00"), "reason": "blocked"}
 
 
 GOAL = """
