@@ -27,6 +27,20 @@ SMS_STOP_TRAIT: Final = "sms_stopped"
 DEFAULT_PHONE_REGION: Final = "US"
 
 
+def why_journeys_cannot_write(key: str) -> str | None:
+    """Why a journey's `update` may not write the trait `key`, or None when it may.
+
+    Consent (`*_opt_in`) is the customer's to give and deliverability
+    (`*_undeliverable`, `sms_stopped`) the providers' and the customer's phone's
+    to report: a journey that could write them could grant itself the right to
+    message someone who never opted in, or resume sends to an address that bounced.
+    """
+    if key.endswith("_opt_in"):
+        return "consent is the customer's to give (identify calls, unsubscribe links, STOP replies), never a journey's"
+    if key.endswith("_undeliverable") or key == SMS_STOP_TRAIT:
+        return "deliverability is reported by the providers and the customer's phone, never written by a journey"
+    return None
+
 # BCP 47 in practice: a language, then optional script/region/variant subtags; "_" accepted (en_US).
 _LOCALE = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8}){0,4}")
 

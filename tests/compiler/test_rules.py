@@ -196,6 +196,11 @@ RULES = [
          id="send-missing-field: a push with neither title nor body"),
     case("unused-field.yaml", Expect("unused-field", 10, 7, WARNING, contains="`subject`"),
          id="unused-field: a subject on an sms is a warning at the key"),
+    # --- profile updates ----------------------------------------------------------------------------------------------
+    case("protected-trait.yaml", Expect("protected-trait", 9, 26, contains="consent is the customer's to give"),
+         id="protected-trait: a journey cannot grant itself consent with set"),
+    case("protected-trait.unset.yaml", Expect("protected-trait", 9, 28, contains="`email_undeliverable`"),
+         id="protected-trait: a journey cannot clear an undeliverable flag with unset"),
     # --- time values ---------------------------------------------------------------------------------------------
     case("invalid-duration.yaml", Expect("invalid-duration", 8, 11, contains="'2 days'"),
          id="invalid-duration: a duration written in words"),

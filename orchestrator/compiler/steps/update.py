@@ -9,13 +9,28 @@ from orchestrator.compiler import values
 from orchestrator.compiler.drawing import Node, arrow_to_next, short
 from orchestrator.compiler.source import JourneySource, Path_, mapping
 from orchestrator.compiler.steps.kind import StepKind
+from orchestrator.language import traits
 
 
 def check(source: JourneySource, at: Path_, body: Any) -> None:
     if not isinstance(body, dict):
         return
+    for key in mapping(body.get("set")):
+        _protected(source, (*at, "set", key), key)
     for key, value in mapping(body.get("compute")).items():
-        values.expression(source, (*at, "compute", key), value)
+        if not _protected(source, (*at, "compute", key), key):
+            values.expression(source, (*at, "compute", key), value)
+    unset = body.get("unset")
+    for n, key in enumerate(unset if isinstance(unset, list) else ()):
+        if isinstance(key, str):
+            _protected(source, (*at, "unset", n), key)
+
+
+def _protected(source: JourneySource, at: Path_, key: str) -> bool:
+    why = traits.why_journeys_cannot_write(key)
+    if why is not None:
+        source.report(at, "protected-trait", f"a journey cannot write `{key}`: {why}; remove it from this update", on_key=at[-2] != "unset")
+    return why is not None
 
 
 def lower(source: JourneySource, step_id: str, body: Any, onward: str) -> ir.UpdateStep:
