@@ -196,11 +196,17 @@ RULES = [
          id="send-missing-field: a push with neither title nor body"),
     case("unused-field.yaml", Expect("unused-field", 10, 7, WARNING, contains="`subject`"),
          id="unused-field: a subject on an sms is a warning at the key"),
-    # --- profile updates ----------------------------------------------------------------------------------------------
+    # --- profile updates and webhooks ------------------------------------------------------------------------------
     case("protected-trait.yaml", Expect("protected-trait", 9, 26, contains="consent is the customer's to give"),
          id="protected-trait: a journey cannot grant itself consent with set"),
     case("protected-trait.unset.yaml", Expect("protected-trait", 9, 28, contains="`email_undeliverable`"),
          id="protected-trait: a journey cannot clear an undeliverable flag with unset"),
+    case("invalid-trait-value.yaml", Expect("invalid-trait-value", 10, 19, contains="'Mars/Olympus_Mons' is not an IANA time zone"),
+         id="invalid-trait-value: a literal reserved trait value identify would refuse"),
+    case("invalid-url.yaml", Expect("invalid-url", 9, 12, contains="http:// or https://"),
+         id="invalid-url: a webhook URL without a scheme"),
+    case("invalid-url.empty.yaml", Expect("invalid-url", 9, 12, contains="is empty"),
+         id="invalid-url: an empty webhook URL"),
     # --- time values ---------------------------------------------------------------------------------------------
     case("invalid-duration.yaml", Expect("invalid-duration", 8, 11, contains="'2 days'"),
          id="invalid-duration: a duration written in words"),

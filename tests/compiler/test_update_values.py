@@ -1,4 +1,4 @@
-"""What a journey's `update` may write: the cases around the fixtures of test_rules.py."""
+"""What a journey's `update` may write, and the literal values it may give reserved traits (see test_rules.py)."""
 
 from __future__ import annotations
 
@@ -26,3 +26,30 @@ def rules_of(step: str) -> list[str]:
 def test_update_of_consent_or_deliverability_is_refused_in_set_compute_and_unset(update: str) -> None:
     assert rules_of(f"update: {update}") == ["protected-trait"]
 
+
+@pytest.mark.parametrize(
+    "update",
+    [
+        "{set: {timezone: Europe/Paris, locale: pt-BR, email: a@example.com, phone: '+14155552671'}}",
+        "{set: {timezone: null}}",
+        "{set: {phone: '0612345678'}}",  # read in the customer's stored country, known only at run time
+        "{set: {phone: '06 12 34 56 78', country: FR}}",
+        "{set: {opt_in_source: web}}",
+    ],
+)
+def test_valid_or_undecidable_reserved_values_pass(update: str) -> None:
+    assert rules_of(f"update: {update}") == []
+
+
+@pytest.mark.parametrize(
+    "update",
+    [
+        "{set: {email: not-an-address}}",
+        "{set: {phone: '+1 555'}}",
+        "{set: {phone: '12', country: FR}}",
+        "{set: {locale: '12345'}}",
+        "{set: {push_tokens: abc}}",
+    ],
+)
+def test_literal_reserved_values_identify_refuses_are_errors(update: str) -> None:
+    assert rules_of(f"update: {update}") == ["invalid-trait-value"]
