@@ -82,6 +82,10 @@ RULES = [
          id="empty-file: a file with only comments is empty"),
     case("not-a-mapping.yaml", Expect("not-a-mapping", 1, 1, contains="a list"),
          id="not-a-mapping: a YAML list is not a journey"),
+    case("not-a-journey.yaml", Expect("not-a-journey", 1, 1, contains="events script for `journey simulate --events`"),
+         id="not-a-journey: an events script among the journeys says what it is and where it belongs"),
+    case("not-a-journey.test-file.yaml", Expect("not-a-journey", 1, 1, contains="put it in a tests/ folder"),
+         id="not-a-journey: a journey test file among the journeys says to move it to tests/"),
     # --- schema ----------------------------------------------------------------------------------------------------
     case("schema.yaml", Expect("schema", 4, 1, contains="unknown key 'descripton'; did you mean 'description'?"),
          id="schema: a misspelt top-level key is reported at the key with a did-you-mean suggestion"),
