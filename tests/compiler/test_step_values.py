@@ -1,4 +1,4 @@
-"""What a journey's `update` may write, and the literal values it may give reserved traits (see test_rules.py)."""
+"""Values checked inside one step: what an `update` may write and with which literals, and which webhook URLs pass."""
 
 from __future__ import annotations
 
@@ -53,3 +53,20 @@ def test_valid_or_undecidable_reserved_values_pass(update: str) -> None:
 )
 def test_literal_reserved_values_identify_refuses_are_errors(update: str) -> None:
     assert rules_of(f"update: {update}") == ["invalid-trait-value"]
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://crm.example.com/contacts",
+        "HTTP://crm.example.com",
+        "'https://{{ secrets.CRM_HOST }}/contacts'",
+        "'{{ secrets.CRM_URL }}/contacts'",  # known only when it renders
+    ],
+)
+def test_webhook_urls_with_a_scheme_or_starting_with_a_template_pass(url: str) -> None:
+    assert rules_of(f"webhook: {{url: {url}}}") == []
+
+
+@pytest.mark.parametrize("url", ["'   '", "ftp://files.example.com", "https://", "/api/contacts", "'https:// crm.example.com'"])
+def test_webhook_urls_without_http_and_a_host_are_errors(url: str) -> None:
+    assert rules_of(f"webhook: {{url: {url}}}") == ["invalid-url"]
