@@ -2,6 +2,7 @@
 
 Stages, in order (each reports everything it finds):
 1. `yaml_loader` parses YAML 1.2 keeping the line and column of every node, and finds duplicate keys.
+   `lookalikes` names a file that is another kind (an events script, a `journey test` file) and where it belongs.
 2. `schema` validates against schemas/journey.schema.json and explains each failure.
 3. `flow` checks step ids, `next` targets, reachability and loops that never wait.
 4. `semantics` checks triggers, entry, goal and settings, and each step by its kind.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 from orchestrator.compiler.source import JourneySource, text
@@ -51,8 +52,8 @@ def check_flow(source: JourneySource) -> None:
     _check_next_allowed(source)
     ids = source.step_ids()
     all_edges = edges(source)
-    _check_targets(source, all_edges, ids)
-    _check_reachable(source, all_edges, ids)
+    meant, blind = _check_targets(source, all_edges, ids)
+    _check_reachable(source, meant, blind, ids)
     _check_loops(source, all_edges, ids)
 
 
@@ -92,20 +93,34 @@ def _rests(step: LocDict) -> bool:
     return kind is not None and kind.rests
 
 
-def _check_targets(source: JourneySource, all_edges: list[Edge], ids: dict[str, int]) -> None:
+def _check_targets(source: JourneySource, all_edges: list[Edge], ids: dict[str, int]) -> tuple[list[Edge], set[str]]:
+    """Report each target that names no step; return the edges as meant and the steps whose target cannot be guessed.
+
+    As meant: a misspelt target read as the step it was suggested for, so the
+    steps behind it are not also reported as unreachable (one mistake, one finding).
+    """
+    meant: list[Edge] = []
+    blind: set[str] = set()
     for edge in all_edges:
         if edge.target == END or edge.target in ids:
+            meant.append(edge)
             continue
         hint = difflib.get_close_matches(edge.target, list(ids), n=1)
         suggestion = f"; did you mean '{hint[0]}'?" if hint else "; use a step id from this journey or `end`"
         source.report(edge.path, "unknown-target", f"no step named '{edge.target}'{suggestion}")
+        if hint:
+            meant.append(replace(edge, target=hint[0]))
+        else:
+            blind.add(edge.source)
+    return meant, blind
 
 
-def _check_reachable(source: JourneySource, all_edges: list[Edge], ids: dict[str, int]) -> None:
+def _check_reachable(source: JourneySource, meant: list[Edge], blind: set[str], ids: dict[str, int]) -> None:
+    """`blind`: steps with a target that names no step and resembles none, which may have meant any step."""
     if not ids:
         return
     successors: dict[str, list[str]] = {}
-    for edge in all_edges:
+    for edge in meant:
         successors.setdefault(edge.source, []).append(edge.target)
     first = next(iter(ids))
     seen = {first}
@@ -115,6 +130,8 @@ def _check_reachable(source: JourneySource, all_edges: list[Edge], ids: dict[str
             if target in ids and target not in seen:
                 seen.add(target)
                 stack.append(target)
+    if seen & blind:
+        return  # a reachable step goes to a target nobody can guess: any step may be the one it meant
     for step_id, index in ids.items():
         if step_id not in seen:
             source.report(

@@ -12,6 +12,7 @@ from pathlib import Path
 from orchestrator import ir
 from orchestrator.compiler.diagnostics import Diagnostic, Severity, has_errors
 from orchestrator.compiler.flow import check_flow
+from orchestrator.compiler.lookalikes import not_a_journey
 from orchestrator.compiler.lower import lower
 from orchestrator.compiler.schema import validate_schema
 from orchestrator.compiler.semantics import check_semantics
@@ -62,6 +63,9 @@ def compile_text(text: str, *, file: str, directory: Path) -> CompileResult:
         return _failed(file, "yaml-syntax", "the YAML nests too deeply (or refers to itself through an alias)")
     if document is None:
         return _failed(file, "empty-file", "the file is empty; a journey needs at least id, name, trigger and steps")
+    other_kind = not_a_journey(document)
+    if other_kind is not None:
+        return _failed(file, "not-a-journey", other_kind)
     if not isinstance(document, LocDict):
         kind = "a list" if isinstance(document, list) else f"a single value ({type(document).__name__})"
         return _failed(file, "not-a-mapping", f"a journey file must be a mapping of keys (id:, name:, trigger:, steps:), not {kind}")

@@ -3,6 +3,7 @@
 `templating` is the one Jinja2 sandbox for expressions and message templates;
 `scope` builds what they read (`customer`, `event`, `journey`) and says when a
 condition holds; `timeparse` parses durations, times of day and zones; `clock`
-turns them into instants in a customer's zone. Pure code: no I/O, no store, no
+turns them into instants in a customer's zone; `traits` validates the reserved
+profile traits (email, phone, zone...) for identify and `update` alike. Pure code: no I/O, no store, no
 Temporal.
 """

@@ -5,32 +5,23 @@ reserved: they are validated, normalized and kept in fields of their own instead
 of traits, so a template's `customer.phone` is always E.164 and
 `customer.timezone` always a real zone. Everything is validated before the
 store writes anything: a bad value raises `ProfileFieldError` naming the key.
+The validators live in `orchestrator/language/traits.py`, where the compiler
+checks a journey's literal `update` values with them.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Final
+from typing import Any
 
-import phonenumbers
-from email_validator import EmailNotValidError, validate_email
-
-from orchestrator.language.timeparse import is_timezone
+from orchestrator.language import traits as trait_values
+from orchestrator.language.traits import OPT_IN_TRAITS, RESERVED_TRAITS, UNDELIVERABLE_TRAITS
+from orchestrator.language.traits import SMS_STOP_TRAIT as SMS_STOP_TRAIT  # imported from here by webhooks and the gate
 from orchestrator.store.values import DEFAULT_CONSENT, Profile, ProfileFieldError
-
-OPT_IN_TRAITS: Final = {"email_opt_in": "email", "sms_opt_in": "sms", "push_opt_in": "push"}
-RESERVED_TRAITS: Final = frozenset({"email", "phone", "timezone", "locale", "push_tokens", *OPT_IN_TRAITS})
-DEFAULT_PHONE_REGION: Final = "US"
-SMS_STOP_TRAIT: Final = "sms_stopped"
-"""Set when the customer texts STOP to our number (orchestrator/webhooks/twilio_inbound.py): the gate sends them no SMS."""
-
-# BCP 47 in practice: a language, then optional script/region/variant subtags; "_" accepted (en_US).
-_LOCALE = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8}){0,4}")
 
 
 def new_profile(customer_id: str, at: datetime) -> Profile:
@@ -62,23 +53,19 @@ def apply_traits(profile: Profile, changes: Mapping[str, Any], at: datetime) -> 
                 traits[key] = _json_value(key, value)
     # After the plain traits, so a `country` sent in the same call decides how `phone` is read.
     for key, value in changes.items():
-        if key == "email":
-            fields["email"] = None if value is None else _email(value)
-        elif key == "phone":
-            fields["phone"] = None if value is None else _phone(value, traits.get("country"))
-        elif key == "timezone":
-            fields["timezone"] = None if value is None else _timezone(value)
-        elif key == "locale":
-            fields["locale"] = None if value is None else _locale(value)
+        if key == "phone":
+            fields["phone"] = None if value is None else trait_values.phone(value, traits.get("country"))
         elif key == "push_tokens":
-            fields["push_tokens"] = () if value is None else _push_tokens(value)
+            fields["push_tokens"] = () if value is None else trait_values.push_tokens(value)
+        elif key in trait_values.FIELD_VALIDATORS:
+            fields[key] = None if value is None else trait_values.FIELD_VALIDATORS[key](value)
         elif key in OPT_IN_TRAITS:
             channel = OPT_IN_TRAITS[key]
             # A null answer forgets the customer's choice: back to the default (no SMS without opt-in).
-            consent[channel] = DEFAULT_CONSENT[channel] if value is None else _flag(key, value)
+            consent[channel] = DEFAULT_CONSENT[channel] if value is None else trait_values.flag(key, value)
     # An undeliverable flag (hard bounce, spam complaint) is about one address: a new address starts clean.
     # So is a texted STOP: it was sent from the old number.
-    for field, flag in (("email", "email_undeliverable"), ("phone", "phone_undeliverable"), ("phone", SMS_STOP_TRAIT)):
+    for field, flag in (*UNDELIVERABLE_TRAITS.items(), ("phone", SMS_STOP_TRAIT)):
         if field in fields and fields[field] != getattr(profile, field) and flag not in changes:
             traits.pop(flag, None)
     return replace(profile, **fields, consent=consent, traits=traits, updated_at=max(profile.updated_at, at))
@@ -116,57 +103,3 @@ def _json_value(key: str, value: Any) -> Any:
         return json.loads(dumps(value))
     except (TypeError, ValueError) as exc:
         raise ProfileFieldError(key, f"cannot be stored as JSON ({exc})") from None
-
-
-def _email(value: Any) -> str:
-    if not isinstance(value, str):
-        raise ProfileFieldError("email", f"must be a string, not {type(value).__name__}")
-    try:
-        return validate_email(value.strip(), check_deliverability=False).normalized
-    except EmailNotValidError as exc:
-        raise ProfileFieldError("email", f"'{value}' is not a valid email address: {exc}") from None
-
-
-def _phone(value: Any, country: Any) -> str:
-    if not isinstance(value, str | int) or isinstance(value, bool):
-        raise ProfileFieldError("phone", f"must be a string, not {type(value).__name__}")
-    text = str(value).strip()
-    region = country.upper() if isinstance(country, str) and country.upper() in phonenumbers.SUPPORTED_REGIONS else DEFAULT_PHONE_REGION
-    try:
-        number = phonenumbers.parse(text, region)
-    except phonenumbers.NumberParseException as exc:
-        raise ProfileFieldError("phone", f"'{text}' is not a phone number: {exc}") from None
-    if not phonenumbers.is_valid_number(number):
-        hint = "" if text.startswith("+") else f" (read as a {region} number; add the country code, e.g. +44...)"
-        raise ProfileFieldError("phone", f"'{text}' is not a valid phone number{hint}")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-def _timezone(value: Any) -> str:
-    if not isinstance(value, str) or not is_timezone(value):
-        raise ProfileFieldError("timezone", f"{value!r} is not an IANA time zone; use a name like 'Europe/Paris' or 'America/New_York'")
-    return value
-
-
-def _locale(value: Any) -> str:
-    if not isinstance(value, str) or not _LOCALE.fullmatch(value.strip()):
-        raise ProfileFieldError("locale", f"{value!r} is not a locale; use a language tag like 'en', 'en-US' or 'pt-BR'")
-    return value.strip()
-
-
-def _push_tokens(value: Any) -> tuple[str, ...]:
-    if isinstance(value, str) or not isinstance(value, list | tuple):
-        raise ProfileFieldError("push_tokens", "must be a list of token strings")
-    tokens: list[str] = []
-    for token in value:
-        if not isinstance(token, str) or not token.strip():
-            raise ProfileFieldError("push_tokens", f"{token!r} is not a token; every token must be a non-empty string")
-        if token not in tokens:
-            tokens.append(token)
-    return tuple(tokens)
-
-
-def _flag(key: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise ProfileFieldError(key, f"must be true or false, not {value!r}")
-    return value

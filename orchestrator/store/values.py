@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
+from orchestrator.language.traits import ProfileFieldError as ProfileFieldError  # defined with the validators that raise it
+
 ENROLLMENT_STATUSES: Final = frozenset({"running", "completed", "converted", "exited", "holdout", "failed"})
 FINISHED_STATUSES: Final = ENROLLMENT_STATUSES - {"running"}
 
@@ -16,15 +18,6 @@ DELIVERY_OUTCOMES: Final = DELIVERY_STATUSES - {"intent"}
 
 DEFAULT_CONSENT: Final = {"email": True, "sms": False, "push": True}
 """Consent of a profile nobody has asked: SMS needs express opt-in (TCPA); email and push are opt-out."""
-
-
-class ProfileFieldError(ValueError):
-    """A trait value that cannot be stored (bad e-mail, phone, zone...). Raised before anything is written."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,8 @@ from typing import Any
 import yaml
 from hypothesis import strategies as st
 
+from orchestrator.language import traits
+
 # --- vocabulary -----------------------------------------------------------------
 
 TEMPLATE_FILES = {
@@ -280,12 +282,14 @@ def _update_strategies(event_trigger: bool) -> dict[str, st.SearchStrategy[Any]]
         text_values(),
     )
     values = st.one_of(scalars, st.lists(scalars, max_size=3))
+    # Plain traits only: reserved ones take checked values and consent or deliverability none at all (test_step_values.py).
+    names = identifiers().filter(lambda s: s not in traits.RESERVED_TRAITS and traits.why_journeys_cannot_write(s) is None)
     return {
-        "set": st.dictionaries(identifiers(), values, min_size=1, max_size=3),
+        "set": st.dictionaries(names, values, min_size=1, max_size=3),
         "compute": st.dictionaries(
-            identifiers(), st.sampled_from(EXPRESSIONS + (EVENT_EXPRESSIONS if event_trigger else ())), min_size=1, max_size=3
+            names, st.sampled_from(EXPRESSIONS + (EVENT_EXPRESSIONS if event_trigger else ())), min_size=1, max_size=3
         ),
-        "unset": st.lists(identifiers(), min_size=1, max_size=3).map(_distinct),
+        "unset": st.lists(names, min_size=1, max_size=3).map(_distinct),
     }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from orchestrator import ir
@@ -11,15 +12,35 @@ from orchestrator.compiler.source import JourneySource, Path_, mapping
 from orchestrator.compiler.steps.kind import StepKind
 from orchestrator.language.templating import WEBHOOK_SCOPE
 
+_HTTP = re.compile(r"https?://[^/?#\s]", re.IGNORECASE)
+
 
 def check(source: JourneySource, at: Path_, body: Any) -> None:
     if not isinstance(body, dict):
         return
     values.template(source, (*at, "url"), body.get("url"), WEBHOOK_SCOPE)
+    _check_url(source, (*at, "url"), body.get("url"))
     for key, value in mapping(body.get("headers")).items():
         values.template(source, (*at, "headers", key), value, WEBHOOK_SCOPE)
     _check_body(source, (*at, "body"), body.get("body"))
     values.duration(source, (*at, "timeout"), body.get("timeout"))
+
+
+def _check_url(source: JourneySource, at: Path_, url: Any) -> None:
+    """The literal start of the URL must be http:// or https:// and a host; a URL that starts with a template
+    (`{{ secrets.CRM_URL }}/contacts`) is known only when it renders."""
+    if not isinstance(url, str):
+        return
+    literal = re.split(r"\{[{%#]", url, maxsplit=1)[0]
+    # A template right after the scheme stands for the host: keep its `{` so the host check sees something there.
+    start = url[: len(literal) + 1]
+    if not url.strip():
+        problem = "is empty"
+    elif literal and not _HTTP.match(start):
+        problem = f"'{url}' does not start with http:// or https:// and a host"
+    else:
+        return
+    source.report(at, "invalid-url", f"the webhook URL {problem}; write the full address, e.g. https://crm.example.com/api/contacts")
 
 
 def _check_body(source: JourneySource, at: Path_, body: Any) -> None:
