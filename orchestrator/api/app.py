@@ -31,6 +31,7 @@ from orchestrator import __version__
 from orchestrator.api import customers, ingest, ops, unsubscribe, webhooks
 from orchestrator.api.auth import ApiKeyAuth
 from orchestrator.api.errors import install_error_handlers
+from orchestrator.api.limits import RequestBodyChecks
 from orchestrator.api.state import ApiRuntime, ApiSettings
 from orchestrator.routing.gateway import LoopGateway
 from orchestrator.routing.router import Router
@@ -94,6 +95,7 @@ def create_app(
         redoc_url=None,
     )
     install_error_handlers(app)
+    app.add_middleware(RequestBodyChecks)
     authenticated = [Depends(auth)]
     _serve_documentation(app, authenticated)
     app.include_router(ingest.router, dependencies=authenticated)
