@@ -23,12 +23,15 @@ from datetime import timedelta
 from typing import Any
 
 from fastapi import Depends, FastAPI
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
 from temporalio.client import Client
 
 from orchestrator import __version__
 from orchestrator.api import customers, ingest, ops, unsubscribe, webhooks
 from orchestrator.api.auth import ApiKeyAuth
 from orchestrator.api.errors import install_error_handlers
+from orchestrator.api.limits import RequestBodyChecks
 from orchestrator.api.state import ApiRuntime, ApiSettings
 from orchestrator.routing.gateway import LoopGateway
 from orchestrator.routing.router import Router
@@ -86,9 +89,15 @@ def create_app(
         version=__version__,
         description="Segment-compatible event ingestion (identify, track, batch) and customer lookups. See docs/api.md.",
         lifespan=lifespan,
+        # Served below, behind the key: FastAPI's own pages would be open to anyone.
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
     )
     install_error_handlers(app)
+    app.add_middleware(RequestBodyChecks)
     authenticated = [Depends(auth)]
+    _serve_documentation(app, authenticated)
     app.include_router(ingest.router, dependencies=authenticated)
     app.include_router(customers.router, dependencies=authenticated)
     app.include_router(ops.admin, dependencies=authenticated)
@@ -97,6 +106,28 @@ def create_app(
     app.include_router(webhooks.router)  # signed by the providers instead of an API key
     _document_400_not_422(app)
     return app
+
+
+def _serve_documentation(app: FastAPI, authenticated: list[Any]) -> None:
+    """/openapi.json, /docs and /redoc, behind the API key like the endpoints they describe.
+
+    The schema lists every endpoint, and the key check is what keeps it from strangers;
+    under `journey dev` (auth disabled) they are as open as the rest. A browser asked for a
+    key gets the Basic challenge of the 401 and sends the key it is given on every request,
+    /openapi.json included.
+    """
+
+    @app.get("/openapi.json", include_in_schema=False, dependencies=authenticated)
+    async def openapi_json() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get("/docs", include_in_schema=False, dependencies=authenticated)
+    async def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title=f"{app.title} - Swagger UI")
+
+    @app.get("/redoc", include_in_schema=False, dependencies=authenticated)
+    async def redoc() -> HTMLResponse:
+        return get_redoc_html(openapi_url="/openapi.json", title=f"{app.title} - ReDoc")
 
 
 def _document_400_not_422(app: FastAPI) -> None:

@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
-from orchestrator.api.payloads import BATCH_TYPES
+from orchestrator.api.payloads import BATCH_TYPES, MAX_BODY_BYTES
 from orchestrator.routing.calls import TemporalUnavailable
 from orchestrator.routing.lease import CustomerBusy
 
@@ -63,6 +63,11 @@ class ApiError(Exception):
         return cls(400, "invalid_payload", message, errors=listed)
 
     @classmethod
+    def too_large(cls) -> ApiError:
+        message = f"the request body is larger than the {MAX_BODY_BYTES} bytes accepted; nothing was recorded"
+        return cls(413, "payload_too_large", message, errors=[FieldError("body", f"must be at most {MAX_BODY_BYTES} bytes")])
+
+    @classmethod
     def not_found(cls, message: str) -> ApiError:
         return cls(404, "not_found", message)
 
@@ -92,7 +97,10 @@ def field_path(loc: Sequence[int | str]) -> str:
     return path or "body"
 
 
+NOT_UNICODE = "is not valid Unicode: it holds a lone surrogate (\\ud800-\\udfff), which UTF-8 cannot encode"
+
 _MESSAGES = {
+    "string_unicode": NOT_UNICODE,
     "missing": "is required",
     "string_type": "must be a string",
     "dict_type": "must be a JSON object",
@@ -106,6 +114,15 @@ _MESSAGES = {
     "union_tag_invalid": f"must be one of {', '.join(repr(t) for t in BATCH_TYPES)}",
     "union_tag_not_found": f"is required: one of {', '.join(repr(t) for t in BATCH_TYPES)}",
 }
+
+
+def body_error(cause: BaseException | None) -> FieldError | None:
+    """Why a body that FastAPI could not parse was refused, when it is the sender's doing."""
+    if isinstance(cause, UnicodeDecodeError):
+        return FieldError("body", f"is not valid UTF-8 (byte {cause.start}): send JSON encoded as UTF-8")
+    if isinstance(cause, RecursionError):
+        return FieldError("body", "is nested too deeply to be read")
+    return None
 
 
 def field_errors(errors: Sequence[Any]) -> list[FieldError]:
@@ -126,6 +143,10 @@ def field_errors(errors: Sequence[Any]) -> list[FieldError]:
         if loc == ["body"] and isinstance(error.get("input"), str | bytes):
             # Not parsed as JSON at all: the Content-Type header was not application/json.
             out.append(FieldError("body", "must be a JSON object sent with `Content-Type: application/json`"))
+            continue
+        if kind == "value_error" and "error" in error.get("ctx", {}):
+            # Our own validators' ValueErrors: their text is the message, without pydantic's "Value error, ".
+            out.append(FieldError(field_path(loc), str(error["ctx"]["error"])))
             continue
         out.append(FieldError(field_path(loc), _MESSAGES.get(kind, str(error.get("msg", "is invalid")))))
     return out
@@ -157,6 +178,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def http_error(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, HTTPException)
+        unparsed = body_error(exc.__cause__) if exc.status_code == 400 else None
+        if unparsed is not None:
+            return error_response(ApiError.invalid([unparsed]))
+        if exc.status_code == 413:
+            return error_response(ApiError.too_large())
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return error_response(ApiError(exc.status_code, code, str(exc.detail), headers=exc.headers))
 

@@ -16,10 +16,11 @@ from fastapi import APIRouter, Depends
 
 from orchestrator.api.answers import BatchAnswer, CallAnswer
 from orchestrator.api.errors import ApiError, FieldError
+from orchestrator.api.limits import call_errors
 from orchestrator.api.payloads import BatchPayload, IdentifyPayload, TrackPayload
 from orchestrator.api.state import ApiRuntime, runtime
 from orchestrator.routing.calls import CallRejected
-from orchestrator.store import ProfileFieldError
+from orchestrator.store import ProfileFieldError, ProfileFieldErrors
 
 router = APIRouter(prefix="/v1", tags=["ingestion"])
 
@@ -28,6 +29,7 @@ Runtime = Annotated[ApiRuntime, Depends(runtime)]
 _REFUSALS: dict[int | str, dict[str, object]] = {
     400: {"description": "Invalid payload: field errors, nothing recorded. Do not retry unchanged."},
     401: {"description": "Missing or invalid API key."},
+    413: {"description": "The body is over the size limit (docs/api.md): nothing recorded. Do not retry unchanged."},
     503: {"description": "Temporal or the database did not confirm: nothing recorded. Retry (same messageId) later."},
 }
 
@@ -35,17 +37,19 @@ _REFUSALS: dict[int | str, dict[str, object]] = {
 @router.post("/identify", response_model=CallAnswer, responses=_REFUSALS)
 def identify(payload: IdentifyPayload, api: Runtime) -> CallAnswer:
     """Create or update the customer's profile; may enroll them in `segment`-triggered journeys."""
+    _refuse_problems(call_errors(payload))
     call = payload.to_call(datetime.now(UTC))
     try:
         outcome = api.router.identify(call)
     except ProfileFieldError as exc:
-        raise ApiError.invalid([FieldError(f"traits.{exc.field}", exc.message)]) from exc
+        raise ApiError.invalid(_trait_errors(exc, "")) from exc
     return CallAnswer.of(call.message_id, outcome)
 
 
 @router.post("/track", response_model=CallAnswer, responses=_REFUSALS)
 def track(payload: TrackPayload, api: Runtime) -> CallAnswer:
     """Record an event; enroll the customer in journeys it triggers and deliver it to enrollments waiting for it."""
+    _refuse_problems(call_errors(payload))
     call = payload.to_call(datetime.now(UTC))
     return CallAnswer.of(call.message_id, api.router.track(call))
 
@@ -53,10 +57,21 @@ def track(payload: TrackPayload, api: Runtime) -> CallAnswer:
 @router.post("/batch", response_model=BatchAnswer, responses=_REFUSALS)
 def batch(payload: BatchPayload, api: Runtime) -> BatchAnswer:
     """Apply identify and track calls in order, all or nothing: one invalid item and none is applied."""
+    _refuse_problems([error for i, item in enumerate(payload.batch) for error in call_errors(item, f"batch[{i}].")])
     calls = payload.to_calls(datetime.now(UTC))
     try:
         outcomes = api.router.apply(calls)
     except CallRejected as rejected:
-        error = rejected.error
-        raise ApiError.invalid([FieldError(f"batch[{rejected.index}].traits.{error.field}", error.message)]) from rejected
+        raise ApiError.invalid(_trait_errors(rejected.error, f"batch[{rejected.index}].")) from rejected
     return BatchAnswer.of(outcomes)
+
+
+def _refuse_problems(problems: list[FieldError]) -> None:
+    if problems:
+        raise ApiError.invalid(problems)
+
+
+def _trait_errors(error: ProfileFieldError, prefix: str) -> list[FieldError]:
+    """Every trait the profile refused (the store reports them all), placed in the body by `prefix`."""
+    refused = error.errors if isinstance(error, ProfileFieldErrors) else [error]
+    return [FieldError(f"{prefix}traits.{e.field}", e.message) for e in refused]

@@ -9,16 +9,20 @@ Segment fills in: a generated `messageId` and `timestamp` = now.
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator
 
 from orchestrator.routing.calls import Call, IdentifyCall, TrackCall
 
 MAX_BATCH = 10_000
 """Items in one /v1/batch call. Segment sends at most 500 KB per batch, a few thousand events."""
+MAX_BODY_BYTES = 5 * 1024 * 1024
+"""One request body, any endpoint (413 above): ten times Segment's largest batch; provider webhooks send far less.
+The limits inside one call, chosen from Temporal's payload limit, are in limits.py."""
 
 
 def _id_text(value: Any) -> Any:
@@ -28,8 +32,16 @@ def _id_text(value: Any) -> Any:
     return value
 
 
+def _printable_id(value: str) -> str:
+    """A customer id is typed into URLs and looked up by support: one holding a newline, a NUL or
+    another control character would be stored, then never be reachable by the customer endpoints."""
+    if any(unicodedata.category(c) == "Cc" for c in value):
+        raise ValueError("must not contain control characters (newline, tab, NUL...)")
+    return value
+
+
 NonBlank = Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"\S")]
-CustomerId = Annotated[NonBlank, BeforeValidator(_id_text)]
+CustomerId = Annotated[NonBlank, BeforeValidator(_id_text), AfterValidator(_printable_id)]
 EventName = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"\S")]
 
 
@@ -50,7 +62,10 @@ class _Call(BaseModel):
     def _utc(cls, value: datetime | None) -> datetime | None:
         if value is None:
             return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        try:
+            return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        except OverflowError:  # 0001-01-01T00:00:00+14:00 is before year 1 in UTC
+            raise ValueError("is out of range once converted to UTC") from None
 
     def _common(self, received_at: datetime) -> dict[str, Any]:
         return {

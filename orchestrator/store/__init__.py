@@ -30,7 +30,7 @@ from alembic.config import Config
 from sqlalchemy import Connection, create_engine
 from sqlalchemy.engine import make_url
 
-from orchestrator.store.profiles import dumps
+from orchestrator.store.profiles import ProfileFieldErrors, dumps
 from orchestrator.store.session import StoreSession
 from orchestrator.store.sqlite import READ_ONLY_OPTION, SQLITE_POOL_SIZE, KeptConnections, SQLiteTransaction, sqlite_engine
 from orchestrator.store.values import (
@@ -49,6 +49,7 @@ __all__ = [
     "OutboxMessage",
     "Profile",
     "ProfileFieldError",
+    "ProfileFieldErrors",
     "Store",
     "StoreSession",
 ]

@@ -12,7 +12,7 @@ checks a journey's literal `update` values with them.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -69,6 +69,47 @@ def apply_traits(profile: Profile, changes: Mapping[str, Any], at: datetime) -> 
         if field in fields and fields[field] != getattr(profile, field) and flag not in changes:
             traits.pop(flag, None)
     return replace(profile, **fields, consent=consent, traits=traits, updated_at=max(profile.updated_at, at))
+
+
+class ProfileFieldErrors(ProfileFieldError):
+    """Every value of one call the profile refuses; `field` and `message` are the first one's."""
+
+    def __init__(self, errors: Sequence[ProfileFieldError]) -> None:
+        super().__init__(errors[0].field, errors[0].message)
+        self.errors = list(errors)
+        self.args = ("; ".join(str(e) for e in self.errors),)
+
+
+def apply_all_traits(profile: Profile, changes: Mapping[str, Any], at: datetime) -> Profile:
+    """`apply_traits`, whose refusal lists every bad value (ProfileFieldErrors), not only the first.
+
+    Only a refused call pays for the listing: each plain trait is then tried alone, and each
+    reserved one with the plain traits that passed (a `country` reads `phone` as in the call).
+    """
+    try:
+        return apply_traits(profile, changes, at)
+    except ProfileFieldError as exc:
+        first = exc
+    errors: list[ProfileFieldError] = []
+    accepted: dict[str, Any] = {}
+    for key, value in changes.items():
+        if key not in RESERVED_TRAITS:
+            refused = _refusal(profile, {key: value}, at)
+            errors += refused
+            if not refused:
+                accepted[key] = value
+    for key, value in changes.items():
+        if key in RESERVED_TRAITS:
+            errors += _refusal(profile, {**accepted, key: value}, at)
+    raise ProfileFieldErrors(errors or [first])
+
+
+def _refusal(profile: Profile, changes: Mapping[str, Any], at: datetime) -> list[ProfileFieldError]:
+    try:
+        apply_traits(profile, changes, at)
+    except ProfileFieldError as exc:
+        return [exc]
+    return []
 
 
 def stop_record(keyword: str, at: datetime, sms_opt_in_before: bool) -> dict[str, Any]:

@@ -38,14 +38,14 @@ class ProfileQueries(NumberOptOutQueries):
         """Merge `traits` into the profile (created if new), Segment-style; returns (before, after).
 
         A null trait removes it; reserved traits (email, phone, timezone, locale, push_tokens,
-        *_opt_in) are validated into fields. A bad value raises ProfileFieldError, writing nothing.
+        *_opt_in) are validated into fields. Bad values raise ProfileFieldErrors listing them all, writing nothing.
         """
-        return self._change_profile(customer_id, at, lambda profile: profile_rules.apply_traits(profile, traits, at))
+        return self._change_profile(customer_id, at, lambda profile: profile_rules.apply_all_traits(profile, traits, at))
 
     def update_traits(self, customer_id: str, set: dict[str, Any], unset: Sequence[str], at: datetime) -> Profile:
         """A journey's `update` step: `set` as in identify, then remove each `unset` name."""
         changes: dict[str, Any] = {**set, **dict.fromkeys(unset)}
-        return self._change_profile(customer_id, at, lambda profile: profile_rules.apply_traits(profile, changes, at))[1]
+        return self._change_profile(customer_id, at, lambda profile: profile_rules.apply_all_traits(profile, changes, at))[1]
 
     def remove_push_tokens(self, customer_id: str, tokens: Sequence[str]) -> None:
         """Forget tokens the push provider reported as invalid; unknown ones (and an unknown customer) are ignored."""

@@ -54,6 +54,17 @@ async def test_health_needs_no_key(stack: Stack) -> None:
     assert answer.json() == {"status": "ok", "database": "ok", "temporal": "ok", "active_journeys": 0}
 
 
+async def test_the_api_documentation_needs_the_key(stack: Stack) -> None:
+    for path in ("/openapi.json", "/docs", "/redoc"):
+        refused = await stack.http.get(path, headers={"Authorization": ""})
+        assert refused.status_code == 401, (path, refused.text)
+        assert "Basic" in refused.headers["WWW-Authenticate"]
+        assert (await stack.http.get(path, headers=basic(API_KEY))).status_code == 200, path
+    schema = (await stack.http.get("/openapi.json")).json()
+    assert "/v1/track" in schema["paths"]
+    assert all("422" not in operation["responses"] for item in schema["paths"].values() for operation in item.values())
+
+
 async def test_without_configured_keys_every_call_is_refused(tmp_path: Path, temporal: Client) -> None:
     store = Store(f"sqlite:///{tmp_path / 'journey.db'}")
     store.migrate()
@@ -70,4 +81,6 @@ async def test_auth_disabled_explicitly_accepts_calls_without_a_key(tmp_path: Pa
     app = create_app(store, temporal, api_keys=frozenset(), task_queue="unused", search_attributes=True, auth_disabled=True)
     async with running_app(app) as http:
         answer = await http.post("/v1/track", json={"userId": "c1", "event": "page_viewed"})
+        documentation = [(await http.get(path)).status_code for path in ("/openapi.json", "/docs", "/redoc")]
     assert answer.status_code == 200, answer.text
+    assert documentation == [200, 200, 200]
