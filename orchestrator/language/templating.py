@@ -18,7 +18,7 @@ from typing import Any
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, nodes
 from jinja2.parser import Parser
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.sandbox import MAX_RANGE, ImmutableSandboxedEnvironment, safe_range
 
 from orchestrator.personalization.filters import FILTERS, LOCALITY_KEY
 from orchestrator.personalization.locales import Locality
@@ -31,6 +31,9 @@ WEBHOOK_SCOPE: tuple[str, ...] = (*SCOPE, "secrets")
 
 MESSAGE_SCOPE: tuple[str, ...] = (*SCOPE, "unsubscribe_url")
 """Message templates (send subject, body, template files...) can also read `unsubscribe_url`."""
+
+RANGE_LIMIT: int = MAX_RANGE
+"""The most numbers `range(...)` gives in an expression or template (Jinja's sandbox cap); more fails that evaluation."""
 
 JOURNEY_FIELDS: tuple[str, ...] = ("id", "version", "step")
 """What `journey` holds wherever the enrollment is at a step (orchestrator/language/scope.py says which step)."""
@@ -86,7 +89,9 @@ def make_environment(*, autoescape: bool = False) -> JourneySandbox:
     """A fresh sandbox with no globals (no `lipsum`, `cycler`, `namespace`...) and strict undefined."""
     env = JourneySandbox(undefined=StrictUndefined, autoescape=autoescape)
     env.globals.clear()
-    env.globals["range"] = range
+    # Jinja's own capped `range` (at most MAX_RANGE numbers), not Python's: clearing the globals
+    # removed it, and an uncapped `range(event.n)` lets whoever sends the event choose the cost.
+    env.globals["range"] = safe_range
     for name in _UNSAFE_FILTERS:
         env.filters.pop(name, None)
     env.filters.update(FILTERS)
