@@ -24,6 +24,7 @@ from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, nodes
 from jinja2.parser import Parser
 from jinja2.sandbox import MAX_RANGE, ImmutableSandboxedEnvironment, safe_range
 
+from orchestrator.language.literal_limits import too_large
 from orchestrator.language.missing_values import ExpressionCodeGenerator, MissingValue, compare, is_none
 from orchestrator.personalization.filters import FILTERS, LOCALITY_KEY
 from orchestrator.personalization.locales import Locality
@@ -174,6 +175,8 @@ def _check_ast(tree: nodes.Template, scope: tuple[str, ...], *, expression: bool
             problems.append(TemplateProblem("unknown-filter", f"{what}: no filter named '{node.name}'", node.lineno))
         if isinstance(node, nodes.Test) and node.name not in ENVIRONMENT.tests:
             problems.append(TemplateProblem("unknown-filter", f"{what}: no test named '{node.name}'", node.lineno))
+    for lineno, message in too_large(tree):
+        problems.append(TemplateProblem("unsafe-template", f"{what}: {message} (a literal this large stalls the worker)", lineno))
     # Names a template binds itself ({% for x in ... %}, {% set %}, macro parameters) are not inputs.
     read = {n.name for n in tree.find_all(nodes.Name) if n.ctx == "load"}
     bound = {n.name for n in tree.find_all(nodes.Name) if n.ctx != "load"} | _TEMPLATE_NAMES
