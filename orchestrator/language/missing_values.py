@@ -16,7 +16,8 @@ documented in docs/language.md ("Missing values"):
 - ordering (`<`, `<=`, `>`, `>=`) with `none` on either side is false,
   where Python would raise: `customer.age >= 18` and `customer.age < 18` are
   both false without an age;
-- `in` a missing list is false and `not in` it is true.
+- `in` a missing list is false and `not in` it is true; a missing value is
+  `in` no text (`customer.country in 'US CA'` is false without a country).
 
 Anything else done with a missing value (arithmetic, calling it) is still an
 error, so a condition doing it is false as a whole; and templates keep
@@ -70,10 +71,10 @@ def _holds(left: Any, op: str, right: Any) -> bool:
         return bool(left == right)
     if op == "ne":
         return bool(left != right)
-    if op == "in":
-        return right is not None and left in right
-    if op == "notin":
-        return right is None or left not in right
+    if op in ("in", "notin"):
+        # Nothing is in a missing list, and a missing value is in no text (Python raises for `None in 'abc'`).
+        found = right is not None and not (left is None and isinstance(right, str)) and left in right
+        return found if op == "in" else not found
     if left is None or right is None:
         return False
     return bool(_ORDERING[op](left, right))
