@@ -48,15 +48,16 @@ from typing import Any
 
 from jinja2 import TemplateError
 
-from orchestrator.language.templating import evaluate
+from orchestrator.language.templating import is_true
 
 log = logging.getLogger(__name__)
 
 EXPRESSION_ERRORS: tuple[type[Exception], ...] = (TemplateError, TypeError, ValueError, ArithmeticError)
-"""What a marketer's expression raises on data it does not fit (a missing trait, text compared with a number...).
+"""What a marketer's expression raises on data it does not fit (text compared with a number, arithmetic on a missing trait...).
 
-A condition that raises one is false and a computed value is skipped: the
-journey goes on, as docs/language.md promises for missing values.
+A condition that raises one is false and a computed value (which must be
+there: a missing one raises too) is skipped: the journey goes on, as
+docs/language.md promises.
 """
 
 
@@ -102,11 +103,14 @@ def expression_scope(
 
 
 def holds(expression: str | None, scope: Mapping[str, Any]) -> bool:
-    """Whether a condition is true in `scope`: no condition is true, and one that fails to evaluate is false."""
+    """Whether a condition is true in `scope`: no condition is true, and one that fails to evaluate is false.
+
+    A missing value in it is `none` (orchestrator/language/missing_values.py), which is no failure.
+    """
     if expression is None:
         return True
     try:
-        return bool(evaluate(expression, scope))
+        return is_true(expression, scope)
     except EXPRESSION_ERRORS as exc:
         journey = scope.get("journey") or {}
         log.info("condition %r of %s is false: %s", expression, journey.get("id", "a journey"), exc)

@@ -7,6 +7,10 @@ never executes code: the environment is Jinja's ImmutableSandboxedEnvironment,
 undefined values are errors (StrictUndefined), and the compiler additionally
 rejects the well-known sandbox-escape shapes outright, so a pull request that
 contains one fails validation instead of relying on the sandbox at run time.
+
+Expressions run in a sibling of that sandbox where a missing value is `none`
+rather than an error (orchestrator/language/missing_values.py says why and
+what comparisons then give); templates stay strict.
 """
 
 from __future__ import annotations
@@ -16,10 +20,12 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, nodes
+from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, nodes
 from jinja2.parser import Parser
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.sandbox import MAX_RANGE, ImmutableSandboxedEnvironment, safe_range
 
+from orchestrator.language.literal_limits import too_large
+from orchestrator.language.missing_values import ExpressionCodeGenerator, MissingValue, compare, is_none
 from orchestrator.personalization.filters import FILTERS, LOCALITY_KEY
 from orchestrator.personalization.locales import Locality
 
@@ -31,6 +37,9 @@ WEBHOOK_SCOPE: tuple[str, ...] = (*SCOPE, "secrets")
 
 MESSAGE_SCOPE: tuple[str, ...] = (*SCOPE, "unsubscribe_url")
 """Message templates (send subject, body, template files...) can also read `unsubscribe_url`."""
+
+RANGE_LIMIT: int = MAX_RANGE
+"""The most numbers `range(...)` gives in an expression or template (Jinja's sandbox cap); more fails that evaluation."""
 
 JOURNEY_FIELDS: tuple[str, ...] = ("id", "version", "step")
 """What `journey` holds wherever the enrollment is at a step (orchestrator/language/scope.py says which step)."""
@@ -82,11 +91,31 @@ class JourneySandbox(ImmutableSandboxedEnvironment):
         return super().getattr(obj, attribute)
 
 
-def make_environment(*, autoescape: bool = False) -> JourneySandbox:
-    """A fresh sandbox with no globals (no `lipsum`, `cycler`, `namespace`...) and strict undefined."""
-    env = JourneySandbox(undefined=StrictUndefined, autoescape=autoescape)
+class ExpressionSandbox(JourneySandbox):
+    """The sandbox expressions run in: a missing value is `none`, and comparisons with `none` are false.
+
+    orchestrator/language/missing_values.py holds the rules; this class only wires them in.
+    """
+
+    code_generator_class = ExpressionCodeGenerator
+    compare = staticmethod(compare)
+
+
+def make_environment(*, autoescape: bool = False, expressions: bool = False) -> JourneySandbox:
+    """A fresh sandbox with no globals (no `lipsum`, `cycler`, `namespace`...).
+
+    Templates get strict undefined; `expressions=True` gives the sandbox expressions run in.
+    """
+    env: JourneySandbox
+    if expressions:
+        env = ExpressionSandbox(undefined=MissingValue, autoescape=autoescape)
+        env.tests["none"] = is_none
+    else:
+        env = JourneySandbox(undefined=StrictUndefined, autoescape=autoescape)
     env.globals.clear()
-    env.globals["range"] = range
+    # Jinja's own capped `range` (at most MAX_RANGE numbers), not Python's: clearing the globals
+    # removed it, and an uncapped `range(event.n)` lets whoever sends the event choose the cost.
+    env.globals["range"] = safe_range
     for name in _UNSAFE_FILTERS:
         env.filters.pop(name, None)
     env.filters.update(FILTERS)
@@ -146,6 +175,8 @@ def _check_ast(tree: nodes.Template, scope: tuple[str, ...], *, expression: bool
             problems.append(TemplateProblem("unknown-filter", f"{what}: no filter named '{node.name}'", node.lineno))
         if isinstance(node, nodes.Test) and node.name not in ENVIRONMENT.tests:
             problems.append(TemplateProblem("unknown-filter", f"{what}: no test named '{node.name}'", node.lineno))
+    for lineno, message in too_large(tree):
+        problems.append(TemplateProblem("unsafe-template", f"{what}: {message} (a literal this large stalls the worker)", lineno))
     # Names a template binds itself ({% for x in ... %}, {% set %}, macro parameters) are not inputs.
     read = {n.name for n in tree.find_all(nodes.Name) if n.ctx == "load"}
     bound = {n.name for n in tree.find_all(nodes.Name) if n.ctx != "load"} | _TEMPLATE_NAMES
@@ -223,11 +254,12 @@ def reads_event(source: str, *, expression: bool) -> bool:
 
 
 HTML_ENVIRONMENT = make_environment(autoescape=True)
+EXPRESSION_ENVIRONMENT = make_environment(expressions=True)
 
 
 @cache
 def _compiled_expression(source: str) -> Any:
-    return ENVIRONMENT.compile_expression(source, undefined_to_none=False)
+    return EXPRESSION_ENVIRONMENT.compile_expression(source, undefined_to_none=False)
 
 
 @cache
@@ -241,8 +273,20 @@ def _compiled_template(source: str, html: bool) -> Any:
 
 
 def evaluate(source: str, context: Mapping[str, Any]) -> Any:
-    """The value of an expression. Raises jinja2 errors (UndefinedError, SecurityError...) on failure."""
-    return _compiled_expression(source)(**context)
+    """The value of an expression. Raises jinja2 errors (UndefinedError, SecurityError...) on failure.
+
+    A value must be there: an expression whose value is missing (`customer.nickname` without one)
+    raises UndefinedError naming it, so a computed value or a date is never silently `none`.
+    """
+    value = _compiled_expression(source)(**context)
+    if isinstance(value, Undefined):
+        value._fail_with_undefined_error()
+    return value
+
+
+def is_true(source: str, context: Mapping[str, Any]) -> bool:
+    """Whether a condition is true; a missing value in it is `none` (falsy). Raises jinja2 errors as `evaluate`."""
+    return bool(_compiled_expression(source)(**context))
 
 
 def render(source: str, context: Mapping[str, Any], *, html: bool = False, locality: Locality | None = None) -> str:

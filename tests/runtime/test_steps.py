@@ -247,6 +247,31 @@ async def test_branch_takes_the_first_true_case_else_the_else(simulator: Simulat
         assert [m["subject"] for m in timeline.messages] == [expected], (traits, event)
 
 
+async def test_a_branch_on_a_negated_missing_trait_takes_its_then_path(simulator: Simulator) -> None:
+    flow = journey(
+        """
+        id: perks
+        name: Perks
+        trigger: {event: go}
+        steps:
+          - id: pick
+            branch:
+              - when: "not customer.is_vip"
+                next: upsell
+              - else: thanks
+          - id: upsell
+            send: {channel: email, subject: "upsell", body: "x"}
+            next: end
+          - id: thanks
+            send: {channel: email, subject: "thanks", body: "x"}
+        """
+    )
+    # A customer without `is_vip` is not a VIP: a missing trait is none, which is false.
+    for traits, expected in [({}, "upsell"), ({"is_vip": False}, "upsell"), ({"is_vip": True}, "thanks")]:
+        timeline = await simulator.run(flow, {**CUSTOMER, **traits}, [ScriptedEvent(0, "go")], START)
+        assert [m["subject"] for m in timeline.messages] == [expected], traits
+
+
 SPLIT = """
     id: ab
     name: AB
