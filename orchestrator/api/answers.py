@@ -123,9 +123,12 @@ class EnrollmentView(BaseModel):
     current_step: str | None = Field(
         description="Running: the step the workflow is at (null if it did not answer in time). Finished: the step it ended on."
     )
+    reason: str | None = Field(
+        default=None, description="Exited at an `exit` step: that step's `reason`, as the version the customer ran says it."
+    )
 
     @classmethod
-    def of(cls, enrollment: Enrollment, current_step: str | None) -> EnrollmentView:
+    def of(cls, enrollment: Enrollment, current_step: str | None, reason: str | None = None) -> EnrollmentView:
         return cls(
             enrollment_id=enrollment.enrollment_id,
             journey=enrollment.journey_id,
@@ -134,6 +137,7 @@ class EnrollmentView(BaseModel):
             entered_at=enrollment.entered_at,
             ended_at=enrollment.ended_at,
             current_step=current_step,
+            reason=reason,
         )
 
 

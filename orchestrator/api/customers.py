@@ -12,10 +12,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
+from orchestrator import ir
 from orchestrator.api.answers import CustomerDeliveries, CustomerJourneys, CustomerMessages, DeliveryView, EnrollmentView, MessageView
 from orchestrator.api.errors import ApiError
 from orchestrator.api.state import ApiRuntime, runtime
-from orchestrator.store import StoreSession
+from orchestrator.store import Enrollment, StoreSession
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
 
@@ -48,6 +49,7 @@ def journeys(customer_id: str, api: Runtime) -> CustomerJourneys:
     with api.store.read() as session:
         _require_known(session, customer_id)
         enrollments = session.enrollments_for(customer_id)
+        exits = {e.enrollment_id: _exit_reason(api, session, e) for e in enrollments if e.status == "exited"}
     running = [e.enrollment_id for e in enrollments if e.status == "running"]
     answers = api.gateway.query_status(running, api.settings.status_query_timeout)
     views = []
@@ -57,8 +59,15 @@ def journeys(customer_id: str, api: Runtime) -> CustomerJourneys:
             step = status.step if status is not None else None
         else:
             step = enrollment.current_step
-        views.append(EnrollmentView.of(enrollment, step))
+        views.append(EnrollmentView.of(enrollment, step, exits.get(enrollment.enrollment_id)))
     return CustomerJourneys(customer_id=customer_id, journeys=views)
+
+
+def _exit_reason(api: ApiRuntime, session: StoreSession, enrollment: Enrollment) -> str | None:
+    """The `reason` of the exit step an enrollment ended at, read from the version it ran (the index keeps the step)."""
+    journey = api.router.catalog.version(session, enrollment.journey_id, enrollment.version)
+    step = next((s for s in journey.steps if s.id == enrollment.current_step), None) if journey else None
+    return step.reason if isinstance(step, ir.ExitStep) else None
 
 
 def _require_known(session: StoreSession, customer_id: str) -> None:

@@ -120,6 +120,35 @@ async def test_an_awaited_event_moves_the_enrollment_on(stack: Stack) -> None:
     assert finished["ended_at"] is not None
 
 
+GATED = """
+id: gated
+name: Gated
+trigger: {event: signed_up}
+steps:
+  - id: check
+    branch:
+      - when: "customer.country == 'US'"
+        next: hello
+      - else: outside
+  - id: outside
+    exit: {reason: "outside the US launch"}
+  - id: hello
+    send: {channel: email, subject: "Hello", body: "Welcome"}
+"""
+
+
+async def test_an_enrollment_that_exited_at_an_exit_step_shows_its_reason(stack: Stack) -> None:
+    await stack.deploy(compiled(GATED))
+    await stack.identify("gil", email="gil@example.com", country="FR")
+    await stack.identify("hana", email="hana@example.com", country="US")
+    await stack.track("gil", "signed_up")
+    await stack.track("hana", "signed_up")
+    exited = await enrollment_in(stack, "gil", "exited")
+    assert (exited["current_step"], exited["reason"]) == ("outside", "outside the US launch")
+    completed = await enrollment_in(stack, "hana", "completed")
+    assert completed["reason"] is None
+
+
 async def test_the_goal_event_converts_the_enrollment(stack: Stack) -> None:
     await stack.deploy(compiled(QUICK_CART))
     await stack.identify("fay", email="fay@example.com", country="US")
