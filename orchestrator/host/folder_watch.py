@@ -27,10 +27,8 @@ def snapshot(paths: Iterable[Path]) -> Snapshot:
     """Every file under `paths` (hidden ones aside) with its size and modification time."""
     found: Snapshot = {}
     for root in paths:
-        files = [root] if root.is_file() else root.rglob("*")
+        files = [root] if root.is_file() else [p for p in root.rglob("*") if not _hidden(p.relative_to(root))]
         for path in files:
-            if any(part.startswith(".") for part in path.relative_to(root).parts if root.is_dir()):
-                continue
             try:
                 stat = path.stat()
             except OSError:  # removed while we looked: the next poll sees it gone
@@ -38,6 +36,11 @@ def snapshot(paths: Iterable[Path]) -> Snapshot:
             if path.is_file():
                 found[path] = (stat.st_size, stat.st_mtime_ns)
     return found
+
+
+def _hidden(relative: Path) -> bool:
+    """Under a dot folder or a dot file (an editor's swap file, `.git`): not part of the journeys."""
+    return any(part.startswith(".") for part in relative.parts)
 
 
 async def redeploy_on_change(
