@@ -60,20 +60,28 @@ async def redeploy_on_change(
     """
     deployed = await asyncio.to_thread(snapshot, paths)
     seen = deployed
+    failing = False
     while True:
         await asyncio.sleep(every)
         now = await asyncio.to_thread(snapshot, paths)
         settled, seen = now == seen, now
         if now == deployed or not settled:
             continue
-        deployed = now
         try:
             journeys, _ = await asyncio.to_thread(compile_for_deploy, paths)
         except DeployRefused as refused:
+            deployed = now
             say(format_diagnostics(refused.diagnostics, "text"))
             say("journeys changed, but nothing was deployed: fix the errors above (the running versions stay)")
             continue
-        report = await deploy(store, client, journeys, task_queue=task_queue, prune=True)
+        try:
+            report = await deploy(store, client, journeys, task_queue=task_queue, prune=True)
+        except Exception as exc:  # Temporal restarting, the database busy: the stack stays up and tries again
+            if not failing:
+                say(f"journeys changed, but deploying them failed ({exc}); trying again every {every:.0f}s")
+            failing = True
+            continue
+        deployed, failing = now, False
         await asyncio.to_thread(deployed_now)
         lines = [line for line in report.lines() if not line.startswith("unchanged")]
         say("journeys changed:\n" + "\n".join(f"  {line}" for line in lines or ["nothing to deploy (no journey's content changed)"]))
