@@ -88,6 +88,11 @@ class Goal:
     event: str
     where: str | None = None
     within_seconds: int | None = None
+    measure_seconds: int | None = None
+    """The measurement window from entry: how long an enrollment that passed a split (an arm or the
+    holdout) stays to count a conversion, so every group of an A/B test is measured for the same time.
+    `within_seconds` when set, otherwise the compiler's default (docs/language.md, `goal`). None in
+    journeys compiled before it existed: their holdout stayed for `within` only, their arms not at all."""
 
 
 @dataclass(frozen=True)

@@ -372,7 +372,7 @@ def test_schedule_at_is_normalised_to_utc_with_a_z_suffix(tmp_path, at, zone, ex
 
 def test_durations_are_seconds_and_times_of_day_are_zero_padded(all_kinds):
     assert all_kinds.step("pause").seconds == 5400  # type: ignore[union-attr]
-    assert all_kinds.goal == ir.Goal("order_completed", "event.total > 10", 14 * 86400)
+    assert all_kinds.goal == ir.Goal("order_completed", "event.total > 10", 14 * 86400, measure_seconds=14 * 86400)
     assert all_kinds.entry == ir.Entry("customer.country in ['US', 'CA']", "after", 30 * 86400)
     assert all_kinds.settings == ir.Settings("Europe/Paris", ir.QuietHours("21:00", "08:00"), ir.FrequencyCap(3, 7 * 86400))
     morning = all_kinds.step("morning")

@@ -32,8 +32,12 @@ def _parts(journey: ir.Journey) -> tuple[list[Node], list[Arrow]]:
         edges.extend(kind.arrows(step))
     nodes.append(Node(ir.END, "end", "stadium"))
     if journey.goal:
-        within = f" within {format_duration(journey.goal.within_seconds)}" if journey.goal.within_seconds else ""
-        nodes.append(Node("GOAL", f"🎯 goal: {journey.goal.event}{within}\nends as converted, from any step", "note"))
+        goal = journey.goal
+        within = f" within {format_duration(goal.within_seconds)}" if goal.within_seconds else ""
+        label = f"🎯 goal: {goal.event}{within}\nends as converted, from any step"
+        if goal.measure_seconds and not goal.within_seconds and any(isinstance(s, ir.SplitStep) for s in journey.steps):
+            label += f"\nsplit groups measured {format_duration(goal.measure_seconds)}"
+        nodes.append(Node("GOAL", label, "note"))
     if journey.exit_on:
         names = ", ".join(f.event for f in journey.exit_on)
         nodes.append(Node("EXIT_ON", f"🚪 exit on: {names}\nends as exited, from any step", "note"))

@@ -104,6 +104,9 @@ class JourneyWorkflow:
                 await self._react(None)
                 self._enter(step)
                 step = await self._execute(node)
+            if self._passed_split_path():
+                # An A/B arm stays measured as long as its holdout does, so both groups count conversions alike.
+                await self._measure_until_window_closes(self._journey.goal.measure_seconds if self._journey.goal else None)
             return await self._finish("completed", self._state.step)
         except _Ended as ended:
             return await self._finish(ended.status, ended.step)
@@ -172,11 +175,20 @@ class JourneyWorkflow:
         chosen = assign_split(self._input.customer_id, self._journey.id, node)
         if chosen != HOLDOUT:
             return next(path.next for path in node.paths if path.name == chosen)
-        # The holdout gets nothing more but stays to count conversions until the goal window closes.
+        # The holdout gets nothing more but stays to count conversions until the measurement window closes
+        # (journeys compiled before there was one: until `within`, and without `within` not at all).
         goal = self._journey.goal
-        if goal is not None and goal.within_seconds:
-            await self._wait_until(self._state.entered_at + timedelta(seconds=goal.within_seconds), None)
+        await self._measure_until_window_closes((goal.measure_seconds or goal.within_seconds) if goal else None)
         raise _Ended(HOLDOUT, node.id)
+
+    async def _measure_until_window_closes(self, window_seconds: int | None) -> None:
+        """Listen for the goal (and exits) until `window_seconds` after entry; no window: return at once."""
+        if window_seconds:
+            await self._wait_until(self._state.entered_at + timedelta(seconds=window_seconds), None)
+
+    def _passed_split_path(self) -> bool:
+        """Whether this enrollment was given a split's path (an arm of an A/B test), in this run or one it continued."""
+        return any(isinstance(step, ir.SplitStep) and self._state.visits.get(step.id) for step in self._journey.steps)
 
     async def _update(self, node: ir.UpdateStep) -> None:
         values = dict(node.set or {})

@@ -161,6 +161,12 @@ def test_mermaid_has_goal_and_exit_on_notes(mermaid):
     assert "  class n_GOAL,n_EXIT_ON note" in mermaid
 
 
+def test_mermaid_says_how_long_split_groups_are_measured_when_the_goal_has_no_within():
+    text = JOURNEY.replace("goal: {event: subscription_started, within: 14d}", "goal: {event: subscription_started}")
+    measured = to_mermaid(compile_text(text, file="graph_test.yaml", directory=ROOT).journey)
+    assert "🎯 goal: subscription_started<br/>ends as converted, from any step<br/>split groups measured 1w" in measured
+
+
 def test_mermaid_escapes_quotes_and_html_in_labels(mermaid):
     line = next(line for line in mermaid.splitlines() if line.startswith("  n_end_step["))
     assert "Say #quot;hello#quot; to #lt;your#gt; trial #amp; more" in line

@@ -102,6 +102,22 @@ HOLDOUT = """
         send: {channel: email, subject: "Kickoff", body: "x"}
     """
 
+MEASURED = """
+    id: measured
+    name: Measured for the default week
+    trigger: {event: trial_started}
+    goal: {event: subscribed}
+    steps:
+      - id: test
+        split:
+          paths:
+            - {name: a, weight: 1, next: kickoff}
+          holdout: 1
+      - id: kickoff
+        send: {channel: email, subject: "Kickoff", body: "x"}
+    """
+"""A goal without `within`: the arm stays after its last step, and the holdout stays, for the measurement window."""
+
 LOOP = """
     id: loop
     name: Weekly loop
@@ -152,6 +168,19 @@ async def holdout(env: WorkflowEnvironment, h: Harness) -> WorkflowHandle[Any, A
     await env.sleep(timedelta(days=3))
     await handle.signal(EVENT_SIGNAL, EventMessage("m-1", "subscribed"))
     return handle
+
+
+async def measured_arm(env: WorkflowEnvironment, h: Harness) -> WorkflowHandle[Any, Any]:
+    h.identify("trial-1", {"email": "max@example.com"})  # path `a` (orchestrator/runtime/split.py)
+    handle = await h.enroll(journey(MEASURED), "trial-1")
+    await env.sleep(timedelta(days=3))
+    await handle.signal(EVENT_SIGNAL, EventMessage("m-1", "subscribed"))
+    return handle
+
+
+async def measured_holdout(env: WorkflowEnvironment, h: Harness) -> WorkflowHandle[Any, Any]:
+    h.identify("trial-2", {"email": "max@example.com"})  # the holdout
+    return await h.enroll(journey(MEASURED), "trial-2")
 
 
 async def continue_as_new(env: WorkflowEnvironment, h: Harness) -> WorkflowHandle[Any, Any]:
@@ -207,6 +236,8 @@ SCENARIOS: dict[str, Scenario] = {
     "tour_timeout": tour_timeout,
     "exit_on": exit_on,
     "holdout": holdout,
+    "measured_arm": measured_arm,
+    "measured_holdout": measured_holdout,
     "continue_as_new": continue_as_new,
 }
 DEV_SCENARIOS: dict[str, Scenario] = {

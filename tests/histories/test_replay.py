@@ -1,8 +1,10 @@
 """Recorded enrollments replay on the current interpreter: a change that would break one in flight fails here.
 
-The histories (made by `record.py`) cover every step kind, goal, exit_on, the holdout,
-quiet-hours holds, duplicate events and continue-as-new at a step and in the middle of
-a wait. `findable` ran on the dev server with search attributes, so it holds CurrentStep
+The histories (made by `record.py`) cover every step kind, goal, exit_on, the holdout
+(`holdout`, compiled before goals had a measurement window; `measured_arm` and
+`measured_holdout` with one, so an A/B arm also stays after its last step),
+quiet-hours holds, duplicate events and continue-as-new at a step and in the
+middle of a wait. `findable` ran on the dev server with search attributes, so it holds CurrentStep
 upserts, once per path: `findable.json` started on interpreter revision 1 (no patch
 marker, no end-step upsert), `findable.patched.json` before it with the
 `current-step-when-waiting-local-finish` patch, and `findable.unpatched.json` before that
@@ -28,7 +30,7 @@ HISTORIES = sorted(Path(__file__).parent.glob("*.json"))
 
 def test_every_step_kind_and_continue_as_new_are_recorded() -> None:
     names = {path.name.split(".")[0] for path in HISTORIES}
-    assert {"tour", "tour_timeout", "exit_on", "holdout", "continue_as_new", "findable"} <= names
+    assert {"tour", "tour_timeout", "exit_on", "holdout", "measured_arm", "measured_holdout", "continue_as_new", "findable"} <= names
     assert {"findable.json", "findable.patched.json", "findable.unpatched.json"} <= {path.name for path in HISTORIES}
     assert len([p for p in HISTORIES if p.name.startswith("continue_as_new.run")]) >= 2
 

@@ -312,6 +312,42 @@ async def test_split_is_deterministic_per_customer_and_the_holdout_gets_nothing(
     assert converted.outcome == {"status": "converted", "step": "test", "at": at("2026-01-06T09:00")}
 
 
+async def test_without_within_every_group_of_a_split_is_measured_for_the_default_week(simulator: Simulator) -> None:
+    from orchestrator.runtime.split import assign_split
+
+    flow = journey(SPLIT.replace("goal: {event: bought, within: 7d}", "goal: {event: bought}"))
+    step = flow.step("test")
+    groups = {name: next(f"c-{n}" for n in range(100) if assign_split(f"c-{n}", "ab", step) == name) for name in ("a", "holdout")}  # type: ignore[arg-type]
+    buys_on_day_three = [ScriptedEvent(0, "go"), ScriptedEvent(3 * 86400, "bought")]
+    for name, customer_id in groups.items():
+        converted = await simulator.run(flow, {**CUSTOMER, "id": customer_id}, buys_on_day_three, START)
+        # The arm has sent its one email and the holdout got none; both are still there to count the purchase.
+        assert converted.outcome["status"] == "converted", name
+        assert converted.outcome["at"] == at("2026-01-08T09:00"), name
+        quiet = await simulator.run(flow, {**CUSTOMER, "id": customer_id}, [ScriptedEvent(0, "go")], START)
+        assert quiet.outcome["status"] == ("holdout" if name == "holdout" else "completed"), name
+        assert quiet.outcome["at"] == at("2026-01-12T09:00"), name
+    late = [ScriptedEvent(0, "go"), ScriptedEvent(8 * 86400, "bought")]
+    after_the_week = await simulator.run(flow, {**CUSTOMER, "id": groups["a"]}, late, START)
+    assert after_the_week.outcome == {"status": "completed", "step": "send_a", "at": at("2026-01-12T09:00")}
+
+
+async def test_a_journey_without_a_split_completes_at_its_last_step_as_before(simulator: Simulator) -> None:
+    flow = journey(
+        """
+        id: plain
+        name: Plain
+        trigger: {event: go}
+        goal: {event: bought}
+        steps:
+          - id: hello
+            send: {channel: email, subject: "hi", body: "x"}
+        """
+    )
+    timeline = await simulator.run(flow, CUSTOMER, [ScriptedEvent(0, "go"), ScriptedEvent(86400, "bought")], START)
+    assert timeline.outcome == {"status": "completed", "step": "hello", "at": at("2026-01-05T09:00")}
+
+
 async def test_update_sets_computes_and_unsets_traits_that_later_steps_read(simulator: Simulator) -> None:
     flow = journey(
         """
