@@ -8,8 +8,9 @@ The rest, by concern:
 - session.py: `StoreSession`, the operations of one transaction, combined from one module per
   concern: leases.py (customer locks, routers' leases), profiles_table.py (profiles) with
   number_opt_outs.py, events.py, journeys.py (deployed versions), enrollments.py (the index),
-  ledger.py (the delivery ledger), gate_facts.py (what the delivery gate reads), provider_events.py
-  (the webhook log) and outbox.py; queries.py holds what they share;
+  problems.py (what went wrong at an enrollment's steps), ledger.py (the delivery ledger),
+  gate_facts.py (what the delivery gate reads), provider_events.py (the webhook log) and
+  outbox.py; queries.py holds what they share;
 - values.py: the frozen values they take and give; profiles.py: the pure rules of a profile change;
 - schema.py: the tables; migrations/: the schema's history; prepared.py: the send path's statements,
   compiled once and run on the driver's cursor;
@@ -36,6 +37,7 @@ from orchestrator.store.sqlite import READ_ONLY_OPTION, SQLITE_POOL_SIZE, KeptCo
 from orchestrator.store.values import (
     Delivery,
     Enrollment,
+    EnrollmentProblem,
     EventRow,
     OutboxMessage,
     Profile,
@@ -45,6 +47,7 @@ from orchestrator.store.values import (
 __all__ = [
     "Delivery",
     "Enrollment",
+    "EnrollmentProblem",
     "EventRow",
     "OutboxMessage",
     "Profile",

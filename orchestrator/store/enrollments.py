@@ -24,7 +24,7 @@ class EnrollmentQueries(Queries):
         """Index a new running enrollment; starting one that is already indexed changes nothing."""
         entered_at = utc(entered_at, "entered_at")
         row = {"enrollment_id": enrollment_id, "journey_id": journey_id, "version": version, "customer_id": customer_id}
-        state = {"status": "running", "current_step": None, "entered_at": entered_at, "ended_at": None}
+        state = {"status": "running", "current_step": None, "entered_at": entered_at, "ended_at": None, "end_reason": None}
         self._conn.execute(_START_ENROLLMENT[self._dialect], row | state)
 
     def enrollments_for(self, customer_id: str, *, running_only: bool = False) -> list[Enrollment]:
@@ -32,15 +32,20 @@ class EnrollmentQueries(Queries):
         query = _RUNNING_ENROLLMENTS if running_only else _ENROLLMENTS
         return [_enrollment(row) for row in self._conn.execute(query, {"enrollment_customer_id": customer_id})]
 
-    def finish_enrollment(self, enrollment_id: str, status: str, step: str | None, at: datetime) -> None:
-        """Mark a running enrollment finished. Idempotent: the first finish wins, repeats change nothing."""
+    def enrollment(self, enrollment_id: str) -> Enrollment | None:
+        """The index row of one enrollment, if routing indexed it."""
+        row = self._conn.execute(select(enrollments).where(enrollments.c.enrollment_id == enrollment_id)).one_or_none()
+        return _enrollment(row) if row is not None else None
+
+    def finish_enrollment(self, enrollment_id: str, status: str, step: str | None, at: datetime, reason: str | None = None) -> None:
+        """Mark a running enrollment finished, and why (`reason`). Idempotent: the first finish wins, repeats change nothing."""
         if status not in FINISHED_STATUSES:
             raise ValueError(f"{status!r} is not a finished enrollment status; use one of {sorted(FINISHED_STATUSES)}")
         at = utc(at, "at")
         self._conn.execute(
             update(enrollments)
             .where((enrollments.c.enrollment_id == enrollment_id) & (enrollments.c.status == "running"))
-            .values(status=status, current_step=step, ended_at=at)
+            .values(status=status, current_step=step, ended_at=at, end_reason=reason)
         )
 
 
@@ -54,6 +59,7 @@ def _enrollment(row: Row[Any]) -> Enrollment:
         current_step=row.current_step,
         entered_at=row.entered_at,
         ended_at=row.ended_at,
+        end_reason=row.end_reason,
     )
 
 

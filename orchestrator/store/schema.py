@@ -177,9 +177,28 @@ enrollments = Table(
     Column("current_step", String, nullable=True),
     Column("entered_at", UTCDateTime, nullable=False),
     Column("ended_at", UTCDateTime, nullable=True),
+    # Why it ended, in the journey file's words (migration 0007; NULL on rows finished before it, and when it completed).
+    Column("end_reason", Text, nullable=True),
     CheckConstraint("status IN ('running', 'completed', 'converted', 'exited', 'holdout', 'failed')", name="status"),
     Index(None, "customer_id", "status"),
     Index(None, "journey_id", "customer_id", "entered_at"),
+)
+
+enrollment_problems = Table(
+    "enrollment_problems",
+    metadata,
+    # What went wrong at a step without stopping the enrollment (a computed value that failed, a value the
+    # profile refused, a webhook that could not be made...), migration 0007. The key is the delivery ledger's
+    # plus the field, so a retried activity notes a problem once.
+    Column("enrollment_id", String, primary_key=True),
+    Column("step_id", String, primary_key=True),
+    Column("visit", Integer, primary_key=True),
+    Column("field", String, primary_key=True),  # the trait, or the webhook's url, headers.<Name>, body or call,
+    Column("customer_id", String, nullable=False),
+    Column("journey_id", String, nullable=False),
+    Column("problem", Text, nullable=False),  # the expression or template as written and the error: never a rendered value,
+    Column("occurred_at", UTCDateTime, nullable=False),  # the journey's clock when the step ran,
+    Index(None, "customer_id", "occurred_at"),
 )
 
 PROVIDER_ID_SET = "provider_message_id IS NOT NULL"

@@ -2,7 +2,7 @@
 
 Each concern keeps its queries in a module of its own, as a subclass of `Queries` (the
 session's connection and the dialect's INSERT): leases.py, profiles_table.py with
-number_opt_outs.py, events.py, journeys.py, enrollments.py, ledger.py, gate_facts.py,
+number_opt_outs.py, events.py, journeys.py, enrollments.py, problems.py, ledger.py, gate_facts.py,
 provider_events.py and outbox.py. `StoreSession` combines them as mixins rather than holding
 one object per concern, so that a call site reads `session.mark_delivery(...)` whatever the
 concern: the session is one transaction, and which table a method touches is the method's
@@ -24,6 +24,7 @@ from orchestrator.store.journeys import JourneyQueries
 from orchestrator.store.leases import LeaseQueries
 from orchestrator.store.ledger import LedgerQueries
 from orchestrator.store.outbox import OutboxQueries
+from orchestrator.store.problems import ProblemQueries
 from orchestrator.store.profiles_table import ProfileQueries
 from orchestrator.store.provider_events import ProviderEventQueries
 
@@ -34,6 +35,7 @@ class StoreSession(
     EventQueries,
     JourneyQueries,
     EnrollmentQueries,
+    ProblemQueries,
     LedgerQueries,
     GateFactQueries,
     ProviderEventQueries,

@@ -94,6 +94,29 @@ class Enrollment:
     """The step it ended on once finished (None while running: the workflow knows where it is)."""
     entered_at: datetime
     ended_at: datetime | None
+    end_reason: str | None = None
+    """Why it ended, in the journey file's words (orchestrator/runtime/end_reasons.py); None while running, when
+    it completed, and on rows finished before the index kept it."""
+
+
+@dataclass(frozen=True)
+class EnrollmentProblem:
+    """Something that went wrong at a step without stopping the enrollment: a note for whoever looks at it.
+
+    At most one per (enrollment, step, visit, field): an activity that is retried notes it once.
+    Never a rendered value: the expression or template as the journey has it, and the error.
+    """
+
+    enrollment_id: str
+    step_id: str
+    visit: int
+    field: str
+    """The trait an `update` writes, or the webhook's `url`, `headers.<Name>`, `body`, or `call` (the call itself)."""
+    customer_id: str
+    journey_id: str
+    problem: str
+    occurred_at: datetime
+    """The journey's clock when the step ran."""
 
 
 @dataclass(frozen=True)
