@@ -19,17 +19,20 @@ from typing import Any
 import httpx
 from jinja2 import TemplateError
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from activities.delivery_gate import DeliveryPolicy, gate_send
 from activities.messages import Message, Undeliverable, build_message
 from activities.providers import ChannelProviders, PermanentFailure, RetryableFailure
 from activities.sent_outcomes import Accepted, SentOutcomes
+from activities.step_problems import ProblemNotes, StepVisit, no_date, not_computed, refused
+from activities.webhook_calls import NotMade, rendered_call
 from orchestrator.language.clock import customer_zone, next_time_of_day, until_date_instant
 from orchestrator.language.scope import EXPRESSION_ERRORS, JourneyInScope, expression_scope, holds
-from orchestrator.language.templating import evaluate, render
+from orchestrator.language.templating import evaluate
 from orchestrator.language.timeparse import format_duration
 from orchestrator.personalization.unsubscribe import UnsubscribeConfig
+from orchestrator.runtime.activity_calls import WEBHOOK_RETRY
 from orchestrator.runtime.contracts import (
     ConditionRequest,
     FinishRequest,
@@ -43,7 +46,8 @@ from orchestrator.runtime.contracts import (
     WebhookRequest,
     WebhookResult,
 )
-from orchestrator.store import ProfileFieldError, Store
+from orchestrator.runtime.end_reasons import derived_end_reason
+from orchestrator.store import ProfileFieldError, Store, StoreSession
 from orchestrator.store.profiles import dumps
 from orchestrator.store.values import DeliveryKey, Profile, customer_context
 
@@ -89,6 +93,7 @@ class JourneyActivities:
         self.secrets: Mapping[str, str] = secrets if secrets is not None else {}
         self.providers = providers if providers is not None else ChannelProviders()
         self.sent = SentOutcomes(store, _now)
+        self.problems = ProblemNotes(store)
 
     def activities(self) -> list[Any]:
         return [
@@ -224,87 +229,118 @@ class JourneyActivities:
                 value, now=now, zone=zone, offset_seconds=request.offset_seconds, at=request.at, repeat=request.repeat
             )
         except (TemplateError, TypeError, ValueError, OverflowError) as exc:
-            return WakeResult(None, f"no date from {request.until_date!r}: {exc}")
+            problem = no_date(request.until_date, exc)
+            self.problems.note(StepVisit.of(request), "until_date", problem)
+            return WakeResult(None, problem)
         return WakeResult(moment.isoformat())
 
     @activity.defn(name="evaluate_values", no_thread_cancel_exception=True)
     def evaluate_values(self, request: ValuesRequest) -> dict[str, Any]:
-        """The value of each expression (an update's `compute`); one that fails or is not JSON is left out.
+        """The value of each expression (an update's `compute`); one that fails or is not JSON is left out, and noted.
 
-        Read-only, so retrying it is harmless; the workflow then writes the values with
-        `update_profile`, which writes the same values on every retry.
+        It writes no profile, so retrying it is harmless (a failure is noted once); the workflow then
+        writes the values with `update_profile`, which writes the same values on every retry.
         """
         scope = expression_scope(self._customer(request.customer_id), request.event, _journey_in_scope(request))
+        where = StepVisit.of(request)
         values: dict[str, Any] = {}
         for key, expression in request.expressions.items():
             try:
                 values[key] = json.loads(dumps(evaluate(expression, scope)))
             except EXPRESSION_ERRORS as exc:
-                log.info("%s: %s=%r skipped: %s", request.journey_id, key, expression, exc)
+                self.problems.note(where, key, not_computed(expression, exc))
         return values
 
     @activity.defn(name="update_profile", no_thread_cancel_exception=True)
     def update_profile(self, request: UpdateRequest) -> None:
-        """Write literal traits. A value the profile refuses (a bad e-mail...) is dropped, the rest is written."""
+        """Write literal traits. A value the profile refuses (a bad e-mail...) is dropped and noted, the rest is written."""
         values = dict(request.set or {})
         if request.compute:  # requests from before `evaluate_values` existed
             legacy = ValuesRequest(request.customer_id, request.journey_id, request.version, request.compute, request.event)
             values.update(self.evaluate_values(legacy))
         at = datetime.fromisoformat(request.now)
+        where = StepVisit.of(request)
         while True:
             try:
                 with self.store.session(lock_customer=request.customer_id) as session:
                     session.update_traits(request.customer_id, values, request.unset, at)
                 return
             except ProfileFieldError as exc:
-                log.info("update %s.%s skipped: %s", request.step_id, exc.field, exc.message)
+                self.problems.note(where, exc.field, refused(exc.message))
                 if exc.field not in values:
                     return
                 del values[exc.field]
 
     @activity.defn(name="call_webhook", no_thread_cancel_exception=True)
     def call_webhook(self, request: WebhookRequest) -> WebhookResult:
-        secrets = self.secrets
+        """Make one webhook step's call. Not made (a template fails, the URL is not http(s)): noted, not retried.
+
+        A network error, 429 or 5xx is retried by Temporal (WEBHOOK_RETRY); the last attempt it
+        allows notes the failure before giving up, since the workflow then goes on without a word.
+        """
+        where = StepVisit.of(request)
         journey = JourneyInScope(request.journey_id, request.version, request.step_id)
-        context = expression_scope(self._customer(request.customer_id), request.event, journey, secrets=secrets)
+        context = expression_scope(self._customer(request.customer_id), request.event, journey, secrets=self.secrets)
         try:
-            url = render(request.url, context)
-            headers = {k: render(v, context) for k, v in (request.headers or {}).items()}
-            body = _render_body(request.body, context)
-        except TemplateError as exc:
-            raise ApplicationError(f"webhook template error: {exc}", non_retryable=True) from exc
+            call = rendered_call(request.url, request.headers, request.body, context)
+        except NotMade as exc:
+            self.problems.note(where, exc.field, f"not called: {exc.problem}")
+            # Benign: the marketer's to fix, and said where they look; the worker logs it at DEBUG, not with a traceback.
+            raise ApplicationError(
+                f"webhook {request.step_id} not called: {exc}",
+                type="WebhookNotMade",
+                non_retryable=True,
+                category=ApplicationErrorCategory.BENIGN,
+            ) from exc
+        headers = dict(call.headers)
         headers.setdefault("Idempotency-Key", str(DeliveryKey(request.enrollment_id, request.step_id, request.visit)))
+        body = call.body
         try:
             response = self.http.request(
                 request.method,
-                url,
+                call.url,
                 headers=headers,
                 json=body if not isinstance(body, str) else None,
                 content=body if isinstance(body, str) else None,
                 timeout=request.timeout_seconds,
             )
         except httpx.HTTPError as exc:
-            raise ApplicationError(f"webhook {request.step_id}: {exc}") from exc  # retried
+            raise self._webhook_retried(request.step_id, where, f"{type(exc).__name__}: {exc}") from exc
         if response.status_code == 429 or response.status_code >= 500:
-            raise ApplicationError(f"webhook {request.step_id}: HTTP {response.status_code}")  # retried
+            raise self._webhook_retried(request.step_id, where, f"HTTP {response.status_code}")
         return WebhookResult(response.status_code)
+
+    def _webhook_retried(self, step: str, where: StepVisit | None, failure: str) -> ApplicationError:
+        """The error that has Temporal retry a failed call; on the last attempt its policy allows, the failure is noted too."""
+        if activity.in_activity():
+            info = activity.info()
+            # The policy the server reports; the time-skipping test server reports none, so the one the interpreter sets.
+            most = (info.retry_policy or WEBHOOK_RETRY).maximum_attempts
+            if most and info.attempt >= most:
+                self.problems.note(where, "call", f"failed after {info.attempt} attempts, the journey went on without it: {failure}")
+        return ApplicationError(f"webhook {step}: {failure}")
 
     @activity.defn(name="finish_enrollment", no_thread_cancel_exception=True)
     def finish_enrollment(self, request: FinishRequest) -> None:
+        """Write the enrollment's end and its reason to the index.
+
+        A request from a workflow that predates `reason` gets what the journey version tells
+        (`derived_end_reason`: an exit step's reason, the goal, the split, a sole exit_on event).
+        """
         # Under the customer's lock: a router that has started this enrollment but not yet
         # committed its index row holds the customer's lease, and this waits for that commit.
         with self.store.session(lock_customer=request.customer_id) as session:
-            session.finish_enrollment(request.enrollment_id, request.status, request.step, datetime.fromisoformat(request.at))
+            reason = request.reason
+            if reason is None and request.status != "completed":
+                reason = _derived_end_reason(session, request)
+            session.finish_enrollment(request.enrollment_id, request.status, request.step, datetime.fromisoformat(request.at), reason)
 
 
-def _render_body(body: Any, context: dict[str, Any]) -> Any:
-    if isinstance(body, str):
-        return render(body, context)
-    if isinstance(body, dict):
-        return {k: _render_body(v, context) for k, v in body.items()}
-    if isinstance(body, list):
-        return [_render_body(v, context) for v in body]
-    return body
+def _derived_end_reason(session: StoreSession, request: FinishRequest) -> str | None:
+    """The reason an end without one gets from the version its index row names (None: no row, or the version does not tell)."""
+    row = session.enrollment(request.enrollment_id)
+    journey = session.journey_version(row.journey_id, row.version) if row is not None else None
+    return derived_end_reason(journey, request.status, request.step) if journey is not None else None
 
 
 def _journey_in_scope(request: ConditionRequest | ValuesRequest | WakeRequest) -> JourneyInScope | None:

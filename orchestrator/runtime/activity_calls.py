@@ -73,11 +73,21 @@ class ActivityRequests:
             now=now.isoformat(),
         )
 
-    def values(self, node: ir.UpdateStep) -> ValuesRequest:
-        """The update's `compute`, evaluated by a read-only activity before the write."""
-        return ValuesRequest(self.start.customer_id, self.journey.id, self.journey.version, dict(node.compute or {}), self.trigger, node.id)
+    def values(self, node: ir.UpdateStep, visit: int, now: datetime) -> ValuesRequest:
+        """The update's `compute`, evaluated before the write by an activity that writes no profile (it notes failures)."""
+        return ValuesRequest(
+            customer_id=self.start.customer_id,
+            journey_id=self.journey.id,
+            version=self.journey.version,
+            expressions=dict(node.compute or {}),
+            event=self.trigger,
+            step_id=node.id,
+            enrollment_id=self.start.enrollment_id,
+            visit=visit,
+            now=now.isoformat(),
+        )
 
-    def update(self, node: ir.UpdateStep, values: dict[str, Any], now: datetime) -> UpdateRequest:
+    def update(self, node: ir.UpdateStep, values: dict[str, Any], now: datetime, visit: int) -> UpdateRequest:
         return UpdateRequest(
             enrollment_id=self.start.enrollment_id,
             journey_id=self.journey.id,
@@ -89,9 +99,10 @@ class ActivityRequests:
             unset=list(node.unset),
             event=self.trigger,
             now=now.isoformat(),
+            visit=visit,
         )
 
-    def webhook(self, node: ir.WebhookStep, visit: int) -> WebhookRequest:
+    def webhook(self, node: ir.WebhookStep, visit: int, now: datetime) -> WebhookRequest:
         return WebhookRequest(
             enrollment_id=self.start.enrollment_id,
             journey_id=self.journey.id,
@@ -105,6 +116,7 @@ class ActivityRequests:
             body=node.body,
             timeout_seconds=node.timeout_seconds,
             event=self.trigger,
+            now=now.isoformat(),
         )
 
     def conditions(self, conditions: list[str], event: dict[str, Any] | None, step: str) -> ConditionRequest:
@@ -114,8 +126,18 @@ class ActivityRequests:
     def wake_at_time_of_day(self, node: ir.WaitUntilStep, now: datetime) -> WakeRequest:
         return self._wake(node, now, until=node.until, days=list(node.days))
 
-    def wake_on_date(self, node: ir.WaitUntilDateStep, now: datetime) -> WakeRequest:
-        return self._wake(node, now, until_date=node.until_date, offset_seconds=node.offset_seconds, at=node.at, repeat=node.repeat)
+    def wake_on_date(self, node: ir.WaitUntilDateStep, now: datetime, visit: int) -> WakeRequest:
+        """The end of an `until_date` wait; the enrollment and visit say where a date that cannot be had is noted."""
+        return self._wake(
+            node,
+            now,
+            until_date=node.until_date,
+            offset_seconds=node.offset_seconds,
+            at=node.at,
+            repeat=node.repeat,
+            enrollment_id=self.start.enrollment_id,
+            visit=visit,
+        )
 
     def _wake(self, node: ir.WaitUntilStep | ir.WaitUntilDateStep, now: datetime, **fields: Any) -> WakeRequest:
         return WakeRequest(
@@ -129,6 +151,6 @@ class ActivityRequests:
             **fields,
         )
 
-    def finish(self, status: str, step: str | None, at: str) -> FinishRequest:
-        return FinishRequest(self.start.enrollment_id, status, step, at, self.start.customer_id)
+    def finish(self, status: str, step: str | None, at: str, reason: str | None) -> FinishRequest:
+        return FinishRequest(self.start.enrollment_id, status, step, at, self.start.customer_id, reason)
 

@@ -208,6 +208,12 @@ class ValuesRequest:
     event: dict[str, Any] | None
     step_id: str | None = None
     """`journey.step`: the update step. None from workflows that predate it: `journey` then holds no step."""
+    enrollment_id: str | None = None
+    """With `visit` and `now`: where an expression that fails is noted as the enrollment's problem (None from
+    workflows that predate them: the failure is only logged)."""
+    visit: int | None = None
+    now: str | None = None
+    """The journey's clock (ISO 8601, UTC) when the workflow asked."""
 
 
 @dataclass
@@ -229,6 +235,10 @@ class WakeRequest:
     predate them: `journey` then reads `{}`, as it did."""
     version: str | None = None
     step_id: str | None = None
+    enrollment_id: str | None = None
+    """With `visit`: where an `until_date` that gives no date is noted as the enrollment's problem (None from
+    workflows that predate them: the wait is skipped without a note)."""
+    visit: int | None = None
 
 
 @dataclass
@@ -250,6 +260,8 @@ class UpdateRequest:
     unset: list[str]
     event: dict[str, Any] | None
     now: str
+    visit: int | None = None
+    """Which visit of the step: part of the key of a refused value's note (None from workflows that predate it: 0)."""
 
 
 @dataclass
@@ -266,6 +278,9 @@ class WebhookRequest:
     body: Any
     timeout_seconds: int
     event: dict[str, Any] | None
+    now: str | None = None
+    """The journey's clock (ISO 8601, UTC) when the workflow asked: when a problem with the call is noted
+    (None from workflows that predate it: the worker's clock)."""
 
 
 @dataclass
@@ -282,3 +297,7 @@ class FinishRequest:
     at: str
     customer_id: str | None = None
     """Set by workflows since customer leases: the end is written under the customer's lock (None: older histories)."""
+    reason: str | None = None
+    """Why it ended, in the journey file's words (orchestrator/runtime/end_reasons.py): an exit step's reason,
+    `exit_on: <event>`, `goal: <event>`, the holdout's split; None when it completed. None from workflows that
+    predate it: the activity derives what the version tells (`derived_end_reason`)."""

@@ -46,6 +46,7 @@ with workflow.unsafe.imports_passed_through():
         WakeResult,
         WebhookResult,
     )
+    from orchestrator.runtime.end_reasons import exit_on_reason, exit_step_reason, goal_reason, holdout_reason
     from orchestrator.runtime.enrollment_state import EnrollmentState
     from orchestrator.runtime.split import HOLDOUT, assign_split
 
@@ -58,12 +59,14 @@ WaitNode = ir.WaitStep | ir.WaitUntilStep | ir.WaitUntilDateStep | ir.WaitForSte
 
 
 class _Ended(Exception):
-    """The enrollment ends here (goal, exit_on, exit step, holdout)."""
+    """The enrollment ends here (goal, exit_on, exit step, holdout), and why (orchestrator/runtime/end_reasons.py)."""
 
-    def __init__(self, status: str, step: str | None) -> None:
+    def __init__(self, status: str, step: str | None, reason: str | None = None) -> None:
         super().__init__(status)
         self.status = status
         self.step = step
+        # The holdout's reason is its split, the step it ends at, so `_split` need not name it.
+        self.reason = holdout_reason(step) if reason is None and status == HOLDOUT else reason
 
 
 @workflow.defn(name=WORKFLOW_NAME)
@@ -109,7 +112,7 @@ class JourneyWorkflow:
                 await self._measure_until_window_closes(self._journey.goal.measure_seconds if self._journey.goal else None)
             return await self._finish("completed", self._state.step)
         except _Ended as ended:
-            return await self._finish(ended.status, ended.step)
+            return await self._finish(ended.status, ended.step, ended.reason)
 
     # --- steps ------------------------------------------------------------------
 
@@ -135,7 +138,8 @@ class JourneyWorkflow:
             case ir.WaitUntilStep():
                 return await self._wait_step(node, await self._wake_time(self._requests.wake_at_time_of_day(node, self._now())))
             case ir.WaitUntilDateStep():
-                return await self._wait_step(node, await self._wake_time(self._requests.wake_on_date(node, self._now())))
+                wake = self._requests.wake_on_date(node, self._now(), self._state.visits[node.id])
+                return await self._wait_step(node, await self._wake_time(wake))
             case ir.WaitForStep():
                 within = node.within_seconds
                 return await self._wait_step(node, self._now() + timedelta(seconds=within) if within else None)
@@ -151,7 +155,7 @@ class JourneyWorkflow:
                 await self._webhook(node)
                 return node.next
             case ir.ExitStep():
-                raise _Ended("exited", node.id)
+                raise _Ended("exited", node.id, exit_step_reason(node))
             case _:
                 assert_never(node)
 
@@ -192,24 +196,26 @@ class JourneyWorkflow:
 
     async def _update(self, node: ir.UpdateStep) -> None:
         values = dict(node.set or {})
+        visit = self._state.visits[node.id]
         if node.compute:
-            # Computed first, by a read-only activity, so the write below is the same on every retry.
-            computed: dict[str, Any] = await call("evaluate_values", self._requests.values(node), dict[str, Any])
+            # Computed first, by an activity that writes no profile, so the write below is the same on every retry.
+            computed: dict[str, Any] = await call("evaluate_values", self._requests.values(node, visit, self._now()), dict[str, Any])
             values.update(computed)
-        await call("update_profile", self._requests.update(node, values, self._now()), None)
+        await call("update_profile", self._requests.update(node, values, self._now(), visit), None)
 
     async def _webhook(self, node: ir.WebhookStep) -> None:
         try:
             await workflow.execute_activity(
                 "call_webhook",
-                self._requests.webhook(node, self._state.visits[node.id]),
+                self._requests.webhook(node, self._state.visits[node.id], self._now()),
                 result_type=WebhookResult,
                 start_to_close_timeout=timedelta(seconds=node.timeout_seconds + 30),
                 retry_policy=WEBHOOK_RETRY,
             )
         except ActivityError:
-            # The endpoint stayed down through every retry: the journey goes on (docs/language.md).
-            workflow.logger.warning("webhook step %s failed after retries; continuing", node.id)
+            # Not made (a template failed, the URL is not http(s)) or the endpoint stayed down through every
+            # retry: the journey goes on (docs/language.md). The activity noted why with the enrollment.
+            workflow.logger.info("webhook step %s not called or failed after retries; continuing", node.id)
 
     # --- waiting and events -----------------------------------------------------------
 
@@ -243,10 +249,10 @@ class JourneyWorkflow:
             event = self._state.next_event()
             goal = self._journey.goal
             if goal is not None and event.name == goal.event and self._in_goal_window() and await self._holds(goal.where, event):
-                raise _Ended("converted", self._state.step)
+                raise _Ended("converted", self._state.step, goal_reason(goal))
             for exit_filter in self._journey.exit_on:
                 if event.name == exit_filter.event and await self._holds(exit_filter.where, event):
-                    raise _Ended("exited", self._state.step)
+                    raise _Ended("exited", self._state.step, exit_on_reason(exit_filter))
             if wait_for is not None and event.name == wait_for.event and await self._holds(wait_for.where, event):
                 return True
         return False
@@ -294,9 +300,9 @@ class JourneyWorkflow:
         carried = self._state.carried(step, waiting=waiting, wait_until=wait_until)
         workflow.continue_as_new(dataclasses.replace(self._input, resume=carried))
 
-    async def _finish(self, status: str, step: str | None) -> EnrollmentResult:
+    async def _finish(self, status: str, step: str | None, reason: str | None = None) -> EnrollmentResult:
         at = self._now().isoformat()
         self._status = status
         self._books.show_current_step(self._state.step, ending=True)
-        await self._books.finish(self._requests.finish(status, step, at))
+        await self._books.finish(self._requests.finish(status, step, at, reason))
         return EnrollmentResult(status, step, at)

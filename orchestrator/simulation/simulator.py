@@ -215,15 +215,21 @@ class Simulator:
                         decision = _decide(journey, Tracked(event.name, event.properties), _profile(store, customer_id), at)
                         trigger = event
                     if handle is None and decision.enter:
+                        with store.session(lock_customer=customer_id) as session:  # indexed as routing does: its end is written there
+                            session.start_enrollment(enrollment_id, journey.id, journey.version, customer_id, at)
                         handle = await self._start(journey, customer_id, enrollment_id, trigger, shift, start, queue)
                     elif handle is None:
                         refusal = f"{_cause_of(journey, event)} at {iso(at)}: {decision.reason}"
                 if handle is None:
                     return _not_entered(journey, start, refusal)
                 await clock.advance_to(max(end_offset, opening + horizon.total_seconds()))
-                outcome, status = await self._outcome(journey, handle, shift)
+                outcome, status = await self._outcome(handle, shift)
         with store.session() as session:
             messages, skipped = sends_shown(sends.attempts, session.messages_for(customer_id), outcome["status"] != "waiting")
+            problems = [p for p in session.problems_for(customer_id) if p.enrollment_id == enrollment_id]
+            indexed = session.enrollment(enrollment_id)
+        if indexed is not None and indexed.end_reason is not None:
+            outcome["reason"] = indexed.end_reason
         return Timeline(
             journey=journey.id,
             version=journey.version,
@@ -232,6 +238,7 @@ class Simulator:
             outcome=outcome,
             webhooks=_webhooks(recorder.calls, status.trail),
             skipped=skipped,
+            problems=[{"at": iso(p.occurred_at), "step": p.step_id, "field": p.field, "problem": p.problem} for p in problems],
         )
 
     async def _start(
@@ -260,18 +267,13 @@ class Simulator:
             result_type=EnrollmentResult,
         )
 
-    async def _outcome(
-        self, journey: ir.Journey, handle: WorkflowHandle[Any, EnrollmentResult], shift: float
-    ) -> tuple[dict[str, Any], EnrollmentStatus]:
+    async def _outcome(self, handle: WorkflowHandle[Any, EnrollmentResult], shift: float) -> tuple[dict[str, Any], EnrollmentStatus]:
+        """How the enrollment ended, or where it waits at the horizon (why it ended is read from the index after)."""
         description = await handle.describe()
         status: EnrollmentStatus = await handle.query(STATUS_QUERY, result_type=EnrollmentStatus)
         if description.status == WorkflowExecutionStatus.COMPLETED:
             result = await handle.result()
             outcome: dict[str, Any] = {"status": result.status, "step": result.step, "at": iso(datetime.fromisoformat(result.at))}
-            if result.status == "exited" and result.step is not None:
-                step = journey.step(result.step)
-                if isinstance(step, ir.ExitStep) and step.reason:
-                    outcome["reason"] = step.reason
             return outcome, status
         now = await self.env.get_current_time() + timedelta(seconds=shift)
         await handle.terminate("simulation horizon reached")

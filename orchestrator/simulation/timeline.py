@@ -13,9 +13,11 @@ class Timeline:
 
     Nothing the journey tried is left out: a send that went out is in `messages` (one held by
     quiet hours or the SMS window carries `due`, when the step asked, and `held`, why); one
-    that did not is in `skipped` with the delivery gate's or the renderer's reason; a customer
-    who never entered has the refusing entry rule as `outcome.reason`, and an `exit` step's
-    reason is `outcome.reason` too.
+    that did not is in `skipped` with the delivery gate's or the renderer's reason; any other
+    step that could not do its part (a computed value, a value the profile refused, a webhook
+    not made, an `until_date` without a date) is in `problems`, as the API shows them; a
+    customer who never entered has the refusing entry rule as `outcome.reason`, and one whose
+    enrollment ended has why (an `exit` step's reason, `exit_on: <event>`, `goal: <event>`...).
     """
 
     journey: str
@@ -27,6 +29,8 @@ class Timeline:
     """Webhook calls the journey made (recorded, not sent): {at, step, method, url, body}."""
     skipped: list[dict[str, Any]] = field(default_factory=list)
     """Sends that sent nothing: {at, step, channel, reason}."""
+    problems: list[dict[str, Any]] = field(default_factory=list)
+    """What other steps could not do: {at, step, field, problem} (orchestrator/store/problems.py)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -36,6 +40,7 @@ class Timeline:
             "messages": self.messages,
             "skipped": self.skipped,
             "webhooks": self.webhooks,
+            "problems": self.problems,
             "outcome": self.outcome,
         }
 
@@ -51,6 +56,7 @@ class Timeline:
         for s in self.skipped:
             events.append((s["at"], self._made_by(s, s["at"]), f"  {s['channel']:<5} not sent: {s['reason']}"))
         events += [(w["at"], self._made_by(w, w["at"]), f"  webhook {w['method']} {w['url']} (not sent)") for w in self.webhooks]
+        events += [(p["at"], self._made_by(p, p["at"]), f"  problem {p['field']}: {p['problem']}") for p in self.problems]
         lines += [f"{at}  {what}" for at, _, what in sorted(events, key=lambda e: (e[0], e[1]))]
         outcome = self.outcome
         where = f" at step {outcome['step']}" if outcome["step"] else ""
@@ -59,7 +65,7 @@ class Timeline:
         return "\n".join(lines)
 
     def _made_by(self, item: dict[str, Any], at: str) -> float:
-        """Just after the latest entry, by `at`, into the step that made `item` (a message, skipped send or webhook)."""
+        """Just after the latest entry, by `at`, into the step that made `item` (a message, skipped send, webhook or problem)."""
         entries = [n for n, s in enumerate(self.steps) if s["step"] == item["step"] and s["at"] <= at]
         return (entries[-1] if entries else len(self.steps)) + 0.5
 

@@ -304,12 +304,13 @@ async def test_split_is_deterministic_per_customer_and_the_holdout_gets_nothing(
         if name == "holdout":
             assert timeline.messages == []
             # Kept until the goal window closes, so a conversion would count.
-            assert timeline.outcome == {"status": "holdout", "step": "test", "at": at("2026-01-12T09:00")}
+            held = {"status": "holdout", "step": "test", "at": at("2026-01-12T09:00"), "reason": "holdout of split test"}
+            assert timeline.outcome == held
         else:
             assert [m["subject"] for m in timeline.messages] == [name]
     events = [ScriptedEvent(0, "go"), ScriptedEvent(86400, "bought")]
     converted = await simulator.run(flow, {**CUSTOMER, "id": groups["holdout"]}, events, START)
-    assert converted.outcome == {"status": "converted", "step": "test", "at": at("2026-01-06T09:00")}
+    assert converted.outcome == {"status": "converted", "step": "test", "at": at("2026-01-06T09:00"), "reason": "goal: bought"}
 
 
 async def test_without_within_every_group_of_a_split_is_measured_for_the_default_week(simulator: Simulator) -> None:

@@ -24,7 +24,7 @@ def test_simulate_prints_the_timeline_as_json(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     timeline = json.loads(result.output)
-    assert list(timeline) == ["journey", "version", "steps", "messages", "skipped", "webhooks", "outcome"]
+    assert list(timeline) == ["journey", "version", "steps", "messages", "skipped", "webhooks", "problems", "outcome"]
     assert timeline["journey"] == "abandoned_cart"
     assert timeline["steps"] == [
         {"step": "wait_an_hour", "at": "2026-03-02T14:00:00Z"},
@@ -35,7 +35,12 @@ def test_simulate_prints_the_timeline_as_json(tmp_path: Path) -> None:
     assert list(message) == ["at", "step", "channel", "to", "subject", "body"]
     assert message["at"] == "2026-03-02T15:00:00Z"
     assert (message["to"], message["subject"]) == ("ann@example.com", "Hi, you left something behind")
-    assert timeline["outcome"] == {"status": "converted", "step": "opened", "at": "2026-03-02T16:00:00Z"}
+    assert timeline["outcome"] == {
+        "status": "converted",
+        "step": "opened",
+        "at": "2026-03-02T16:00:00Z",
+        "reason": "goal: order_completed",
+    }
 
 
 def test_simulate_ignores_events_after_the_enrollment_ended(tmp_path: Path) -> None:
@@ -49,7 +54,12 @@ def test_simulate_ignores_events_after_the_enrollment_ended(tmp_path: Path) -> N
     args += ["--events", str(tmp_path / "events.yaml"), "--start", "2026-03-02T14:00:00Z", "--format", "json"]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output)["outcome"] == {"status": "converted", "step": "opened", "at": "2026-03-02T16:00:00Z"}
+    assert json.loads(result.output)["outcome"] == {
+        "status": "converted",
+        "step": "opened",
+        "at": "2026-03-02T16:00:00Z",
+        "reason": "goal: order_completed",
+    }
 
 
 def test_simulate_refuses_a_bad_trait_as_a_usage_error(tmp_path: Path) -> None:

@@ -39,7 +39,7 @@ def simulate(tmp_path: Path, journey: Path, customer: dict[str, Any], events: st
 def test_a_send_that_sent_nothing_is_listed_as_skipped_with_its_reason(tmp_path: Path) -> None:
     output = simulate(tmp_path, JOURNEYS / "abandoned_cart.yaml", {"id": "c-1", "country": "US"}, CART_STARTED, "--format", "json")
     timeline = json.loads(output)
-    assert list(timeline) == ["journey", "version", "steps", "messages", "skipped", "webhooks", "outcome"]
+    assert list(timeline) == ["journey", "version", "steps", "messages", "skipped", "webhooks", "problems", "outcome"]
     assert timeline["messages"] == []
     assert timeline["skipped"][0] == {
         "at": "2026-03-02T15:00:00Z",
@@ -91,3 +91,45 @@ def test_a_customer_without_an_id_is_a_usage_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["simulate", str(JOURNEYS / "weekly_digest.yaml"), "--customer", str(tmp_path / "customer.json")])
     assert result.exit_code == 2
     assert 'the customer has no "id"' in result.output
+
+
+TRAVEL = """
+id: travel
+name: Travel
+trigger: {event: trip_booked}
+exit_on: [unsubscribed]
+steps:
+  - id: remember
+    update: {compute: {timezone: "event.tz"}}
+  - id: tell_partner
+    webhook:
+      url: "{{ event.callback }}"
+  - id: tell_crm
+    webhook:
+      url: "https://crm.example.com/trips/{{ event.trip.id }}"
+  - id: later
+    wait: 1d
+"""
+BOOKED = "- {at: 0, event: trip_booked, properties: {tz: Mars/Olympus, callback: 'ftp://files.example.com/c-1'}}\n"
+
+
+def test_what_an_update_or_a_webhook_could_not_do_is_in_the_output(tmp_path: Path) -> None:
+    (tmp_path / "travel.yaml").write_text(TRAVEL)
+    events = BOOKED + "- {at: 2h, event: unsubscribed}\n"
+    timeline = json.loads(simulate(tmp_path, tmp_path / "travel.yaml", {"id": "c-1"}, events, "--format", "json"))
+    assert [(p["at"], p["step"], p["field"]) for p in timeline["problems"]] == [
+        ("2026-03-02T14:00:00Z", "remember", "timezone"),
+        ("2026-03-02T14:00:00Z", "tell_partner", "url"),
+        ("2026-03-02T14:00:00Z", "tell_crm", "url"),
+    ]
+    refused, not_http, failed = (p["problem"] for p in timeline["problems"])
+    assert refused.startswith("not written: 'Mars/Olympus' is not an IANA time zone")
+    assert not_http == "not called: '{{ event.callback }}' did not render to an http:// or https:// address with a host"
+    assert failed == "not called: 'https://crm.example.com/trips/{{ event.trip.id }}' did not render: 'dict object' has no attribute 'trip'"
+    assert timeline["webhooks"] == []  # neither call was made
+    assert timeline["outcome"] == {"status": "exited", "step": "later", "at": "2026-03-02T16:00:00Z", "reason": "exit_on: unsubscribed"}
+
+    text = simulate(tmp_path, tmp_path / "travel.yaml", {"id": "c-1"}, events).splitlines()
+    entered = text.index("2026-03-02T14:00:00Z  step     tell_partner")
+    assert text[entered + 1] == f"2026-03-02T14:00:00Z    problem url: {not_http}"
+    assert text[-1] == "2026-03-02T16:00:00Z  outcome  exited at step later: exit_on: unsubscribed"
