@@ -30,7 +30,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     "routing": {"ir", "language", "runtime", "store"},
     "webhooks": {"ir", "language", "routing", "store"},
     "activities": {"ir", "language", "personalization", "runtime", "store", "routing"},
-    "api": {"ir", "language", "personalization", "routing", "store", "webhooks"},
+    "api": {"ir", "language", "personalization", "runtime", "routing", "store", "webhooks"},
     "host": {"ir", "language", "personalization", "compiler", "runtime", "store", "routing", "webhooks", "activities", "api"},
     "simulation": {"ir", "language", "personalization", "compiler", "runtime", "store", "routing", "activities", "host"},
 }

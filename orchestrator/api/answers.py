@@ -7,7 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from orchestrator.routing.calls import RoutingOutcome
-from orchestrator.store import Delivery, Enrollment, OutboxMessage
+from orchestrator.store import Delivery, Enrollment, EnrollmentProblem, OutboxMessage
 
 
 class CallAnswer(BaseModel):
@@ -113,6 +113,22 @@ class CustomerDeliveries(BaseModel):
     deliveries: list[DeliveryView] = Field(description="Every send a journey attempted for the customer, oldest first.")
 
 
+class ProblemView(BaseModel):
+    """Something that went wrong at a step without stopping the enrollment (sends have theirs in /deliveries)."""
+
+    at: datetime = Field(description="When the step ran (the journey's clock).")
+    step: str
+    field: str = Field(
+        description="What was not done: the trait an `update` writes, `until_date` (a wait), or the webhook's `url`, "
+        "`headers.<Name>`, `body` (or `body.<key>`) and `call` (the call itself)."
+    )
+    problem: str = Field(description="Why, with the expression or template as the journey has it; never a rendered value.")
+
+    @classmethod
+    def of(cls, problem: EnrollmentProblem) -> ProblemView:
+        return cls(at=problem.occurred_at, step=problem.step_id, field=problem.field, problem=problem.problem)
+
+
 class EnrollmentView(BaseModel):
     enrollment_id: str
     journey: str
@@ -124,11 +140,18 @@ class EnrollmentView(BaseModel):
         description="Running: the step the workflow is at (null if it did not answer in time). Finished: the step it ended on."
     )
     reason: str | None = Field(
-        default=None, description="Exited at an `exit` step: that step's `reason`, as the version the customer ran says it."
+        default=None,
+        description="Why a finished enrollment ended: an `exit` step's `reason` (`exit step <id>` without one), "
+        "`exit_on: <event>`, `goal: <event>` (converted), `holdout of split <id>`; null while running and when completed.",
+    )
+    problems: list[ProblemView] = Field(
+        default_factory=list, description="What went wrong at its steps without stopping it, oldest first."
     )
 
     @classmethod
-    def of(cls, enrollment: Enrollment, current_step: str | None, reason: str | None = None) -> EnrollmentView:
+    def of(
+        cls, enrollment: Enrollment, current_step: str | None, reason: str | None = None, problems: list[ProblemView] | None = None
+    ) -> EnrollmentView:
         return cls(
             enrollment_id=enrollment.enrollment_id,
             journey=enrollment.journey_id,
@@ -138,6 +161,7 @@ class EnrollmentView(BaseModel):
             ended_at=enrollment.ended_at,
             current_step=current_step,
             reason=reason,
+            problems=problems or [],
         )
 
 

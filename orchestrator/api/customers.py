@@ -12,10 +12,18 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from orchestrator import ir
-from orchestrator.api.answers import CustomerDeliveries, CustomerJourneys, CustomerMessages, DeliveryView, EnrollmentView, MessageView
+from orchestrator.api.answers import (
+    CustomerDeliveries,
+    CustomerJourneys,
+    CustomerMessages,
+    DeliveryView,
+    EnrollmentView,
+    MessageView,
+    ProblemView,
+)
 from orchestrator.api.errors import ApiError
 from orchestrator.api.state import ApiRuntime, runtime
+from orchestrator.runtime.end_reasons import derived_end_reason
 from orchestrator.store import Enrollment, StoreSession
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
@@ -45,11 +53,15 @@ def deliveries(customer_id: str, api: Runtime) -> CustomerDeliveries:
 
 @router.get("/{customer_id:path}/journeys", response_model=CustomerJourneys, responses=_UNKNOWN)
 def journeys(customer_id: str, api: Runtime) -> CustomerJourneys:
-    """The customer's enrollments, oldest first, with the step each running one is at."""
+    """The customer's enrollments, oldest first, with the step each running one is at, why each finished one ended,
+    and the problems noted at their steps."""
     with api.store.read() as session:
         _require_known(session, customer_id)
         enrollments = session.enrollments_for(customer_id)
-        exits = {e.enrollment_id: _exit_reason(api, session, e) for e in enrollments if e.status == "exited"}
+        reasons = {e.enrollment_id: _end_reason(api, session, e) for e in enrollments if e.status != "running"}
+        problems: dict[str, list[ProblemView]] = {}
+        for problem in session.problems_for(customer_id):
+            problems.setdefault(problem.enrollment_id, []).append(ProblemView.of(problem))
     running = [e.enrollment_id for e in enrollments if e.status == "running"]
     answers = api.gateway.query_status(running, api.settings.status_query_timeout)
     views = []
@@ -59,15 +71,19 @@ def journeys(customer_id: str, api: Runtime) -> CustomerJourneys:
             step = status.step if status is not None else None
         else:
             step = enrollment.current_step
-        views.append(EnrollmentView.of(enrollment, step, exits.get(enrollment.enrollment_id)))
+        views.append(
+            EnrollmentView.of(enrollment, step, reasons.get(enrollment.enrollment_id), problems.get(enrollment.enrollment_id, []))
+        )
     return CustomerJourneys(customer_id=customer_id, journeys=views)
 
 
-def _exit_reason(api: ApiRuntime, session: StoreSession, enrollment: Enrollment) -> str | None:
-    """The `reason` of the exit step an enrollment ended at, read from the version it ran (the index keeps the step)."""
+def _end_reason(api: ApiRuntime, session: StoreSession, enrollment: Enrollment) -> str | None:
+    """Why a finished enrollment ended: as the index keeps it, or (a row finished before it kept reasons, or by an
+    older workflow's request) what the version it ran tells."""
+    if enrollment.end_reason is not None or enrollment.status == "completed":
+        return enrollment.end_reason
     journey = api.router.catalog.version(session, enrollment.journey_id, enrollment.version)
-    step = next((s for s in journey.steps if s.id == enrollment.current_step), None) if journey else None
-    return step.reason if isinstance(step, ir.ExitStep) else None
+    return derived_end_reason(journey, enrollment.status, enrollment.current_step) if journey is not None else None
 
 
 def _require_known(session: StoreSession, customer_id: str) -> None:

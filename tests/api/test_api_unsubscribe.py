@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 
 from orchestrator.api.state import ApiRuntime
 from orchestrator.store.schema import events
 from tests.api.support import QUICK_CART, Stack, compiled, count_rows, eventually
+from tests.store.support import enrollment_row
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -35,10 +37,14 @@ async def test_the_link_in_a_marketing_email_unsubscribes_and_ends_the_journey(s
     assert done.status_code == 200 and "unsubscribed" in done.text
     assert not email_opt_in(stack, "ann")
 
-    async def exited() -> bool:
-        return (await stack.journeys("ann"))[0]["status"] == "exited"
+    async def exited() -> dict[str, Any] | None:
+        (enrollment,) = await stack.journeys("ann")
+        return enrollment if enrollment["status"] == "exited" else None
 
-    await eventually(exited, what="the enrollment to exit on `unsubscribed`")
+    enrollment = await eventually(exited, what="the enrollment to exit on `unsubscribed`")
+    assert enrollment["reason"] == "exit_on: unsubscribed"  # the link's event, named as the journey lists it
+    stored = enrollment_row(stack.store, enrollment["enrollment_id"])
+    assert stored is not None and stored.end_reason == "exit_on: unsubscribed"
 
 
 async def test_a_forged_or_damaged_token_changes_nothing(stack: Stack) -> None:
