@@ -261,7 +261,8 @@ class UpdateRequest:
     event: dict[str, Any] | None
     now: str
     visit: int | None = None
-    """Which visit of the step: part of the key of a refused value's note (None from workflows that predate it: 0)."""
+    """Which visit of the step: part of the key of a refused value's note (None from workflows that predate it:
+    the refusal is only logged)."""
 
 
 @dataclass
