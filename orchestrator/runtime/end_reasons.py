@@ -10,6 +10,7 @@ version alone tells: `derived_end_reason`.
 from __future__ import annotations
 
 import orchestrator.ir as ir  # not `from orchestrator import ir`: the workflow imports this module through its sandbox
+from orchestrator.language.timeparse import format_duration
 
 
 def exit_step_reason(step: ir.ExitStep) -> str:
@@ -30,6 +31,11 @@ def goal_reason(goal: ir.Goal) -> str:
 def holdout_reason(split_id: str | None) -> str:
     """The split whose holdout group the customer fell in."""
     return f"holdout of split {split_id}"
+
+
+def measured_reason(window_seconds: int) -> str:
+    """A split's path ended before the goal's measurement window closed, and the enrollment stayed until it did."""
+    return f"measured until the goal's window closed, {format_duration(window_seconds)} after entry"
 
 
 def derived_end_reason(journey: ir.Journey, status: str, step: str | None) -> str | None:

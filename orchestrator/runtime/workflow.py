@@ -46,7 +46,7 @@ with workflow.unsafe.imports_passed_through():
         WakeResult,
         WebhookResult,
     )
-    from orchestrator.runtime.end_reasons import exit_on_reason, exit_step_reason, goal_reason, holdout_reason
+    from orchestrator.runtime.end_reasons import exit_on_reason, exit_step_reason, goal_reason, holdout_reason, measured_reason
     from orchestrator.runtime.enrollment_state import EnrollmentState
     from orchestrator.runtime.split import HOLDOUT, assign_split
 
@@ -107,9 +107,11 @@ class JourneyWorkflow:
                 await self._react(None)
                 self._enter(step)
                 step = await self._execute(node)
-            if self._passed_split_path():
+            window = self._journey.goal.measure_seconds if self._journey.goal else None
+            if window and self._passed_split_path():
                 # An A/B arm stays measured as long as its holdout does, so both groups count conversions alike.
-                await self._measure_until_window_closes(self._journey.goal.measure_seconds if self._journey.goal else None)
+                await self._measure_until_window_closes(window)
+                return await self._finish("completed", self._state.step, measured_reason(window))
             return await self._finish("completed", self._state.step)
         except _Ended as ended:
             return await self._finish(ended.status, ended.step, ended.reason)

@@ -330,7 +330,12 @@ async def test_without_within_every_group_of_a_split_is_measured_for_the_default
         assert quiet.outcome["at"] == at("2026-01-12T09:00"), name
     late = [ScriptedEvent(0, "go"), ScriptedEvent(8 * 86400, "bought")]
     after_the_week = await simulator.run(flow, {**CUSTOMER, "id": groups["a"]}, late, START)
-    assert after_the_week.outcome == {"status": "completed", "step": "send_a", "at": at("2026-01-12T09:00")}
+    assert after_the_week.outcome == {
+        "status": "completed",
+        "step": "send_a",
+        "at": at("2026-01-12T09:00"),
+        "reason": "measured until the goal's window closed, 1w after entry",
+    }
 
 
 async def test_a_journey_without_a_split_completes_at_its_last_step_as_before(simulator: Simulator) -> None:
