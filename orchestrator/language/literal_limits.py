@@ -8,8 +8,8 @@ constants written in the journey are looked at here (what a profile or an event
 holds is unknown at validate time), and only sizes are worked out, never the
 values themselves: a text, a list, a number's digits, a range, and how many
 times nested loops repeat their body, each at most LITERAL_LIMIT. Anything
-built from data is bounded when it runs (orchestrator/language/templating.py's
-capped `range`).
+built from data is bounded when it runs (orchestrator/language/run_limits.py),
+one value at the same LITERAL_LIMIT.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from jinja2 import nodes
+
+from orchestrator.language.sizes import digits
 
 LITERAL_LIMIT = 100_000
 """The most characters, items, repetitions or numbers in a range a journey's own constants may make."""
@@ -114,7 +116,7 @@ def _binary(node: nodes.BinExpr, left: Any, right: Any) -> Any:
             unit = "characters" if isinstance(sequence, str) else "items"
             return _sized(lambda: apply(left, right), len(sequence) * times, unit)
         if isinstance(left, int) and isinstance(right, int):
-            return _sized(lambda: apply(left, right), _digits(left) + _digits(right), "digits")
+            return _sized(lambda: apply(left, right), digits(left) + digits(right), "digits")
     if isinstance(node, nodes.Pow) and isinstance(left, int) and isinstance(right, int) and right > 0 and abs(left) > 1:
         return _sized(lambda: apply(left, right), int(right * math.log10(abs(left))) + 1, "digits")
     if isinstance(node, nodes.Add) and isinstance(left, str | list) and isinstance(right, str | list):
@@ -146,11 +148,6 @@ def _check_printf(text: Any) -> None:
         for size in match.groups():
             if size and int(size) > LITERAL_LIMIT:
                 raise TooLarge(f"the format '{match.group(0)[:20]}' makes text {size} characters wide, more than {LITERAL_LIMIT}")
-
-
-def _digits(number: int) -> int:
-    """About how many decimal digits a whole number has, worked out from its bits without writing it out."""
-    return int(number.bit_length() * math.log10(2)) + 1
 
 
 def _sized(make: Callable[..., Any], size: int, unit: str, *args: Any) -> Any:

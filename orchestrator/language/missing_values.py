@@ -25,8 +25,9 @@ Jinja's strict undefined (orchestrator/language/templating.py), so a message
 never goes out as "Hi ,".
 
 Comparisons in Jinja compile to Python's operators, which raise on `None`;
-`ExpressionCodeGenerator` compiles them to a call of `compare` instead, the
-one place the rules above are applied.
+the sandbox's code generator (orchestrator/language/metering.py) compiles them
+to a call of the environment's `compare` instead, and expressions' environment
+compares with `compare` below, the one place the rules above are applied.
 """
 
 from __future__ import annotations
@@ -35,8 +36,7 @@ import operator
 from collections.abc import Callable
 from typing import Any
 
-from jinja2 import ChainableUndefined, Undefined, nodes
-from jinja2.compiler import CodeGenerator, Frame
+from jinja2 import ChainableUndefined, Undefined
 
 _ORDERING: dict[str, Callable[[Any, Any], Any]] = {
     "gt": operator.gt,
@@ -95,14 +95,3 @@ def compare(first: Any, *rest: Any) -> bool:
         left = right
     return True
 
-
-class ExpressionCodeGenerator(CodeGenerator):
-    """Jinja's code generator, but a comparison calls `environment.compare` (see the module's docstring)."""
-
-    def visit_Compare(self, node: nodes.Compare, frame: Frame) -> None:
-        self.write("environment.compare(")
-        self.visit(node.expr, frame)
-        for operand in node.ops:
-            self.write(f", {operand.op!r}, ")
-            self.visit(operand.expr, frame)
-        self.write(")")

@@ -10,7 +10,10 @@ contains one fails validation instead of relying on the sandbox at run time.
 
 Expressions run in a sibling of that sandbox where a missing value is `none`
 rather than an error (orchestrator/language/missing_values.py says why and
-what comparisons then give); templates stay strict.
+what comparisons then give); templates stay strict. Both run under the
+run-time bounds of orchestrator/language/run_limits.py: each evaluation and
+render has a budget of steps, and no value built from data may exceed
+VALUE_LIMIT.
 """
 
 from __future__ import annotations
@@ -22,10 +25,11 @@ from typing import Any
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, nodes
 from jinja2.parser import Parser
-from jinja2.sandbox import MAX_RANGE, ImmutableSandboxedEnvironment, safe_range
 
 from orchestrator.language.literal_limits import too_large
-from orchestrator.language.missing_values import ExpressionCodeGenerator, MissingValue, compare, is_none
+from orchestrator.language.metering import MeteredSandbox, metered_filters, metered_range, metered_tests
+from orchestrator.language.missing_values import MissingValue, compare, is_none
+from orchestrator.language.run_limits import LOCALE_FILTER_STEPS, metered, spend
 from orchestrator.personalization.filters import FILTERS, LOCALITY_KEY
 from orchestrator.personalization.locales import Locality
 
@@ -37,9 +41,6 @@ WEBHOOK_SCOPE: tuple[str, ...] = (*SCOPE, "secrets")
 
 MESSAGE_SCOPE: tuple[str, ...] = (*SCOPE, "unsubscribe_url")
 """Message templates (send subject, body, template files...) can also read `unsubscribe_url`."""
-
-RANGE_LIMIT: int = MAX_RANGE
-"""The most numbers `range(...)` gives in an expression or template (Jinja's sandbox cap); more fails that evaluation."""
 
 JOURNEY_FIELDS: tuple[str, ...] = ("id", "version", "step")
 """What `journey` holds wherever the enrollment is at a step (orchestrator/language/scope.py says which step)."""
@@ -77,8 +78,8 @@ _UNSAFE_NAMES = frozenset(
 _TEMPLATE_NAMES = frozenset({"loop", "caller", "varargs", "kwargs"})
 
 
-class JourneySandbox(ImmutableSandboxedEnvironment):
-    """The sandbox, with one change: `x.name` on a mapping reads the key `name` first.
+class JourneySandbox(MeteredSandbox):
+    """The sandbox, under the run-time bounds (orchestrator/language/run_limits.py), and `x.name` on a mapping reads the key first.
 
     Jinja looks up attributes before keys, so `event.items` or `customer.values`
     would return dict methods instead of the marketer's data. Profiles and
@@ -87,6 +88,7 @@ class JourneySandbox(ImmutableSandboxedEnvironment):
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         if isinstance(obj, Mapping) and attribute in obj:
+            spend(1)  # a key's lookup, as `getitem` counts it
             return obj[attribute]
         return super().getattr(obj, attribute)
 
@@ -97,8 +99,7 @@ class ExpressionSandbox(JourneySandbox):
     orchestrator/language/missing_values.py holds the rules; this class only wires them in.
     """
 
-    code_generator_class = ExpressionCodeGenerator
-    compare = staticmethod(compare)
+    compare_values = staticmethod(compare)
 
 
 def make_environment(*, autoescape: bool = False, expressions: bool = False) -> JourneySandbox:
@@ -113,12 +114,14 @@ def make_environment(*, autoescape: bool = False, expressions: bool = False) -> 
     else:
         env = JourneySandbox(undefined=StrictUndefined, autoescape=autoescape)
     env.globals.clear()
-    # Jinja's own capped `range` (at most MAX_RANGE numbers), not Python's: clearing the globals
-    # removed it, and an uncapped `range(event.n)` lets whoever sends the event choose the cost.
-    env.globals["range"] = safe_range
+    # A capped `range` (at most RANGE_LIMIT numbers), not Python's: clearing the globals removed
+    # Jinja's, and an uncapped `range(event.n)` lets whoever sends the event choose the cost.
+    env.globals["range"] = metered_range
     for name in _UNSAFE_FILTERS:
         env.filters.pop(name, None)
     env.filters.update(FILTERS)
+    env.filters = metered_filters(env, env.filters, {name: LOCALE_FILTER_STEPS for name in FILTERS})
+    env.tests = metered_tests(env.tests)
     return env
 
 
@@ -278,7 +281,9 @@ def evaluate(source: str, context: Mapping[str, Any]) -> Any:
     A value must be there: an expression whose value is missing (`customer.nickname` without one)
     raises UndefinedError naming it, so a computed value or a date is never silently `none`.
     """
-    value = _compiled_expression(source)(**context)
+    expression = _compiled_expression(source)  # compiled outside the budget: only the evaluation is counted
+    with metered("expression", context):
+        value = expression(**context)
     if isinstance(value, Undefined):
         value._fail_with_undefined_error()
     return value
@@ -286,7 +291,9 @@ def evaluate(source: str, context: Mapping[str, Any]) -> Any:
 
 def is_true(source: str, context: Mapping[str, Any]) -> bool:
     """Whether a condition is true; a missing value in it is `none` (falsy). Raises jinja2 errors as `evaluate`."""
-    return bool(_compiled_expression(source)(**context))
+    expression = _compiled_expression(source)
+    with metered("expression", context):
+        return bool(expression(**context))
 
 
 def render(source: str, context: Mapping[str, Any], *, html: bool = False, locality: Locality | None = None) -> str:
@@ -299,4 +306,6 @@ def render(source: str, context: Mapping[str, Any], *, html: bool = False, local
     variables = dict(context)
     if locality is not None:
         variables[LOCALITY_KEY] = locality
-    return str(_compiled_template(source, html).render(**variables))
+    template = _compiled_template(source, html)
+    with metered("template", context):
+        return str(template.render(**variables))
