@@ -232,6 +232,7 @@ class Simulator:
             outcome=outcome,
             webhooks=_webhooks(recorder.calls, status.trail),
             skipped=skipped,
+            awaited={step: event.as_scope() for step, event in status.awaited.items()},
         )
 
     async def _start(
