@@ -212,7 +212,7 @@ class JourneyActivities:
     @activity.defn(name="evaluate_conditions", no_thread_cancel_exception=True)
     def evaluate_conditions(self, request: ConditionRequest) -> list[bool]:
         """Truth of each condition against the customer's current profile; a failing one is false."""
-        scope = expression_scope(self._customer(request.customer_id), request.event, _journey_in_scope(request))
+        scope = expression_scope(self._customer(request.customer_id), request.event, _journey_in_scope(request), events=request.events)
         return [holds(condition, scope) for condition in request.conditions]
 
     @activity.defn(name="wake_time", no_thread_cancel_exception=True)
@@ -224,7 +224,8 @@ class JourneyActivities:
             return WakeResult(next_time_of_day(now, zone, request.until, tuple(request.days)).isoformat())
         assert request.until_date is not None
         try:
-            value = evaluate(request.until_date, expression_scope(customer, request.event, _journey_in_scope(request)))
+            scope = expression_scope(customer, request.event, _journey_in_scope(request), events=request.events)
+            value = evaluate(request.until_date, scope)
             moment = until_date_instant(
                 value, now=now, zone=zone, offset_seconds=request.offset_seconds, at=request.at, repeat=request.repeat
             )
@@ -241,7 +242,7 @@ class JourneyActivities:
         It writes no profile, so retrying it is harmless (a failure is noted once); the workflow then
         writes the values with `update_profile`, which writes the same values on every retry.
         """
-        scope = expression_scope(self._customer(request.customer_id), request.event, _journey_in_scope(request))
+        scope = expression_scope(self._customer(request.customer_id), request.event, _journey_in_scope(request), events=request.events)
         where = StepVisit.of(request)
         values: dict[str, Any] = {}
         for key, expression in request.expressions.items():
@@ -280,7 +281,7 @@ class JourneyActivities:
         """
         where = StepVisit.of(request)
         journey = JourneyInScope(request.journey_id, request.version, request.step_id)
-        context = expression_scope(self._customer(request.customer_id), request.event, journey, secrets=self.secrets)
+        context = expression_scope(self._customer(request.customer_id), request.event, journey, events=request.events, secrets=self.secrets)
         try:
             call = rendered_call(request.url, request.headers, request.body, context)
         except NotMade as exc:

@@ -78,7 +78,9 @@ def build_message(request: SendRequest, channel: str, profile: Profile | None, *
     where = locality(profile, request.settings)
     unsubscribe_url = unsubscribe.url(request.customer_id)
     journey = JourneyInScope(request.journey_id, request.version, step.id)
-    context = expression_scope(customer_context(request.customer_id, profile), request.event, journey, unsubscribe_url=unsubscribe_url)
+    context = expression_scope(
+        customer_context(request.customer_id, profile), request.event, journey, events=request.events, unsubscribe_url=unsubscribe_url
+    )
     is_email = channel == "email"
     marketing = step.category != "transactional"
 

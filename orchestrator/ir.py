@@ -235,6 +235,9 @@ class WaitForStep:
     where: str | None = None
     within_seconds: int | None = None
     timeout_next: str | None = None
+    remembered: bool = False
+    """Whether an expression or template of the journey reads this step's match as `events.<id>`: only then does
+    an enrollment keep it (the latest one) and pass it to the steps after. False in IR from before `events`."""
     kind: Literal["wait_for"] = "wait_for"
     rests: ClassVar[bool] = True
     passes_in_one_go: ClassVar[bool] = False

@@ -25,7 +25,12 @@ def edges(source: JourneySource) -> list[Edge]:
 
 def onward_steps(source: JourneySource) -> dict[str, str]:
     """Where each step of a kind that goes on goes: its `next`, else the following step (`end` after the last)."""
-    return {step_id: onward.target for _, _, step_id, _, onward in _steps(source) if onward is not None}
+    return {step_id: onward.target for step_id, onward in onward_edges(source).items()}
+
+
+def onward_edges(source: JourneySource) -> dict[str, Edge]:
+    """The edge on from each step of a kind that goes on (for a wait_for, the way it goes when its event comes)."""
+    return {step_id: onward for _, _, step_id, _, onward in _steps(source) if onward is not None}
 
 
 def _steps(source: JourneySource) -> Iterator[tuple[int, LocDict, str, StepKind[Any], Edge | None]]:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from orchestrator import ir
+from orchestrator.compiler.awaited import check_awaited
 from orchestrator.compiler.diagnostics import Diagnostic, Severity, has_errors
 from orchestrator.compiler.flow import check_flow
 from orchestrator.compiler.lookalikes import not_a_journey
@@ -80,6 +81,7 @@ def compile_text(text: str, *, file: str, directory: Path) -> CompileResult:
         return _failed(file, "yaml-syntax", "the YAML refers to itself through an alias, which a journey cannot do")
     check_flow(source)
     check_semantics(source)
+    check_awaited(source)
 
     diagnostics = _unique(source.diagnostics)
     journey_id = document.get("id") if isinstance(document.get("id"), str) else None

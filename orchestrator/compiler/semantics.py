@@ -1,5 +1,6 @@
 """Rules beyond the schema: triggers, entry, goal, exit_on and settings here; each step's own rules in its kind
-(orchestrator/compiler/steps/); then the warning for `event` read where no trigger event exists.
+(orchestrator/compiler/steps/); then the warning for `event` read where no trigger event exists. Reads of
+`events.<wait_for id>` are checked in `awaited`.
 
 Each check reads the document leniently (a value of the wrong type was already
 reported by the schema) so that one mistake never hides the others.
@@ -13,12 +14,11 @@ from croniter import croniter
 
 from orchestrator.compiler import values
 from orchestrator.compiler.diagnostics import Severity
-from orchestrator.compiler.source import JourneySource, Path_, mapping, text
-from orchestrator.compiler.steps import STEP_KINDS, kind_of
-from orchestrator.language.templating import ENTRY_JOURNEY_FIELDS, reads_event
+from orchestrator.compiler.source import JourneySource, mapping, text
+from orchestrator.compiler.steps import kind_of
+from orchestrator.compiler.texts import journey_texts
+from orchestrator.language.templating import ENTRY_JOURNEY_FIELDS, ENTRY_SCOPE, reads_event
 from orchestrator.language.timeparse import is_timezone, utc_instant
-
-_EXPRESSION_KEYS = frozenset({"where", "when", "audience", "until_date", "segment"})
 
 
 def check_semantics(source: JourneySource) -> None:
@@ -26,7 +26,7 @@ def check_semantics(source: JourneySource) -> None:
     trigger = mapping(doc.get("trigger"))
     _check_trigger(source, trigger)
     entry = mapping(doc.get("entry"))
-    values.expression(source, ("entry", "audience"), entry.get("audience"), journey_fields=ENTRY_JOURNEY_FIELDS)
+    values.expression(source, ("entry", "audience"), entry.get("audience"), scope=ENTRY_SCOPE, journey_fields=ENTRY_JOURNEY_FIELDS)
     values.duration(source, ("entry", "re_entry", "after"), mapping(entry.get("re_entry")).get("after"))
     goal = mapping(doc.get("goal"))
     values.expression(source, ("goal", "where"), goal.get("where"))
@@ -43,8 +43,8 @@ def check_semantics(source: JourneySource) -> None:
 
 
 def _check_trigger(source: JourneySource, trigger: dict[str, Any]) -> None:
-    values.expression(source, ("trigger", "where"), trigger.get("where"), journey_fields=ENTRY_JOURNEY_FIELDS)
-    values.expression(source, ("trigger", "segment"), trigger.get("segment"), journey_fields=ENTRY_JOURNEY_FIELDS)
+    for key in ("where", "segment"):
+        values.expression(source, ("trigger", key), trigger.get(key), scope=ENTRY_SCOPE, journey_fields=ENTRY_JOURNEY_FIELDS)
     schedule = mapping(trigger.get("schedule"))
     if not schedule:
         return
@@ -99,24 +99,8 @@ def _check_step(source: JourneySource, index: int, step: dict[str, Any]) -> None
 def _warn_event_without_trigger_event(source: JourneySource, trigger_kind: str) -> None:
     """In segment and schedule journeys `event` is empty, except in the `where` of the event being matched."""
     message = f"`event` is the triggering event, and a {trigger_kind}-triggered journey has none; use `customer` instead"
-    for at, value in _all_strings(source.document, ()):
-        kind = STEP_KINDS.get(at[2]) if len(at) > 3 else None  # the kind whose body `at` is in
-        if not at or at[0] not in ("steps", "entry") or (kind is not None and kind.awaits_event):
+    for found in journey_texts(source, top=("steps", "entry")):
+        if found.awaited_event or not reads_event(found.text, expression=found.expression):
             continue
-        expression = at[-1] in _EXPRESSION_KEYS or "compute" in at
-        if kind is not None and at[-1] in kind.template_file_keys:
-            content = source.templates.get(value)
-            if content is not None and reads_event(content, expression=False):
-                source.report(at, "no-trigger-event", f"template '{value}': {message}", severity=Severity.WARNING)
-        elif reads_event(value, expression=expression):
-            source.report(at, "no-trigger-event", message, severity=Severity.WARNING)
-
-
-def _all_strings(value: Any, at: Path_) -> list[tuple[Path_, str]]:
-    if isinstance(value, str):
-        return [(at, value)]
-    if isinstance(value, dict):
-        return [found for k, v in value.items() for found in _all_strings(v, (*at, k))]
-    if isinstance(value, list):
-        return [found for n, v in enumerate(value) for found in _all_strings(v, (*at, n))]
-    return []
+        said = f"template '{found.template_file}': {message}" if found.template_file else message
+        source.report(found.at, "no-trigger-event", said, severity=Severity.WARNING)

@@ -24,6 +24,8 @@ class JourneySource:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     templates: dict[str, str] = field(default_factory=dict)
     """Template file contents by the path written in the journey."""
+    remembered: set[str] = field(default_factory=set)
+    """The wait_for steps whose match some expression or template reads as `events.<id>` (found by `awaited`)."""
 
     def report(
         self,

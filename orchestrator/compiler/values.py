@@ -12,16 +12,19 @@ from functools import partial
 from typing import Any
 
 from orchestrator.compiler.source import JourneySource, Path_
-from orchestrator.language.templating import JOURNEY_FIELDS, TemplateProblem, check_expression, check_template
+from orchestrator.language.templating import JOURNEY_FIELDS, SCOPE, TemplateProblem, check_expression, check_template
 from orchestrator.language.timeparse import is_timezone, parse_duration, parse_time_of_day
 
 # --- checks -----------------------------------------------------------------
 
 
-def expression(source: JourneySource, at: Path_, value: Any, *, journey_fields: tuple[str, ...] = JOURNEY_FIELDS) -> None:
-    """`journey_fields`: what `journey` holds where the expression is read (templating.ENTRY_JOURNEY_FIELDS before any step)."""
+def expression(
+    source: JourneySource, at: Path_, value: Any, *, scope: tuple[str, ...] = SCOPE, journey_fields: tuple[str, ...] = JOURNEY_FIELDS
+) -> None:
+    """`scope` and `journey_fields`: the names, and what `journey` holds, where the expression is read
+    (templating.ENTRY_SCOPE and ENTRY_JOURNEY_FIELDS before any step)."""
     if isinstance(value, str):
-        check = partial(check_expression, journey_fields=journey_fields)
+        check = partial(check_expression, scope=scope, journey_fields=journey_fields)
         _report_text_problems(source, at, check(value), check)
 
 

@@ -20,9 +20,11 @@ documented in docs/language.md ("Missing values"):
   `in` no text (`customer.country in 'US CA'` is false without a country).
 
 Anything else done with a missing value (arithmetic, calling it) is still an
-error, so a condition doing it is false as a whole; and templates keep
-Jinja's strict undefined (orchestrator/language/templating.py), so a message
-never goes out as "Hi ,".
+error, so a condition doing it is false as a whole; and templates stay strict
+(`MissingInTemplate`): printing a missing value, testing its truth or looping
+over it fails, so a message never goes out as "Hi ,". Reading into a missing
+value is missing there too, so that a fallback can be given for a whole path:
+`events.await_score.properties.score | default('-')` where the wait timed out.
 
 Comparisons in Jinja compile to Python's operators, which raise on `None`;
 the sandbox's code generator (orchestrator/language/metering.py) compiles them
@@ -36,7 +38,7 @@ import operator
 from collections.abc import Callable
 from typing import Any
 
-from jinja2 import ChainableUndefined, Undefined
+from jinja2 import ChainableUndefined, StrictUndefined, Undefined
 
 _ORDERING: dict[str, Callable[[Any, Any], Any]] = {
     "gt": operator.gt,
@@ -52,6 +54,13 @@ class MissingValue(ChainableUndefined):
     Printing one or doing arithmetic with it still fails, with Jinja's message
     naming what was missing ("'dict object' has no attribute 'x'").
     """
+
+    __slots__ = ()
+
+
+class MissingInTemplate(ChainableUndefined, StrictUndefined):
+    """A missing value in a template: strict (printing it, `{% if %}` on it, looping over it fail, naming what
+    was missing), but reading into it is missing too, so `| default(...)` after a path gives the fallback."""
 
     __slots__ = ()
 

@@ -1,4 +1,4 @@
-"""What an expression or a template reads (`customer`, `event`, `journey`), built here and nowhere else.
+"""What an expression or a template reads (`customer`, `event`, `events`, `journey`), built here and nowhere else.
 
 Everything that evaluates a marketer's expression or renders a template builds
 its scope with `expression_scope`: the entry rules (orchestrator/routing/entry.py,
@@ -17,6 +17,14 @@ What each name holds where it is read (docs/language.md, "Names in scope"):
 - `event`: in the `where` of `trigger`, `goal`, `exit_on` and `wait_for`, the
   event being matched; everywhere else the triggering event's properties, in
   `entry.audience` too; `{}` when there is none (segment and schedule journeys).
+- `events`: by `wait_for` step id, the event that step matched, as `name`,
+  `properties` and `timestamp` (ISO 8601 text, the event's own), wherever the
+  enrollment is at a step: `events.await_score.properties.score`. Only matches
+  some expression or template of the journey reads are kept; the latest match
+  of a step wins; a step that timed out or has not run is missing (a missing
+  value: `none` in expressions, an error in templates). `{}` in the trigger's
+  `where` and `segment` and in `entry.audience`, where the compiler refuses it,
+  and in requests from workflows that predate it.
 - `journey`: `id` and `version` (the version the customer enters or is
   enrolled in) in every expression and template. `step`, a step's id, wherever
   the enrollment is at a step: in a step's own expressions and templates (a
@@ -82,17 +90,20 @@ def expression_scope(
     event: Mapping[str, Any] | None,
     journey: JourneyInScope | None,
     *,
+    events: Mapping[str, Mapping[str, Any]] | None = None,
     secrets: Mapping[str, str] | None = None,
     unsubscribe_url: str | None = None,
 ) -> dict[str, Any]:
     """The names an expression or template reads; see the module's docstring for what each holds where.
 
-    `event` None (no event) reads as `{}`, and so does `journey` None (a wait's `until_date` from an old workflow).
+    `event` None (no event) reads as `{}`, and so do `events` None (no wait_for has matched, or no step has
+    run) and `journey` None (a wait's `until_date` from an old workflow).
     `secrets` is given for webhook templates only, `unsubscribe_url` for message templates only.
     """
     scope: dict[str, Any] = {
         "customer": customer,
         "event": event or {},
+        "events": events or {},
         "journey": journey.as_scope() if journey is not None else {},
     }
     if secrets is not None:

@@ -4,7 +4,7 @@ The compiler uses it to parse and statically check every expression and
 template before a journey ships; the runtime uses the same environment to
 evaluate and render them. Untrusted text (marketer templates, event payloads)
 never executes code: the environment is Jinja's ImmutableSandboxedEnvironment,
-undefined values are errors (StrictUndefined), and the compiler additionally
+undefined values are errors (`MissingInTemplate`), and the compiler additionally
 rejects the well-known sandbox-escape shapes outright, so a pull request that
 contains one fails validation instead of relying on the sandbox at run time.
 
@@ -23,18 +23,24 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, nodes
+from jinja2 import TemplateSyntaxError, Undefined, nodes
 from jinja2.parser import Parser
 
 from orchestrator.language.literal_limits import too_large
 from orchestrator.language.metering import MeteredSandbox, metered_filters, metered_range, metered_tests
-from orchestrator.language.missing_values import MissingValue, compare, is_none
+from orchestrator.language.missing_values import MissingInTemplate, MissingValue, compare, is_none
 from orchestrator.language.run_limits import LOCALE_FILTER_STEPS, metered, spend
 from orchestrator.personalization.filters import FILTERS, LOCALITY_KEY
 from orchestrator.personalization.locales import Locality
 
-SCOPE: tuple[str, ...] = ("customer", "event", "journey")
+AWAITED_EVENTS = "events"
+"""The name of the events `wait_for` steps matched: `events.<wait_for step id>` (orchestrator/language/scope.py)."""
+
+SCOPE: tuple[str, ...] = ("customer", "event", AWAITED_EVENTS, "journey")
 """Names every expression and template can read."""
+
+ENTRY_SCOPE: tuple[str, ...] = tuple(name for name in SCOPE if name != AWAITED_EVENTS)
+"""Names the trigger's `where` and `segment` and `entry.audience` read: no step has run, so no `wait_for` has matched."""
 
 WEBHOOK_SCOPE: tuple[str, ...] = (*SCOPE, "secrets")
 """Webhook templates can also read `secrets.NAME` (JOURNEY_SECRET_NAME in the worker's environment)."""
@@ -105,14 +111,14 @@ class ExpressionSandbox(JourneySandbox):
 def make_environment(*, autoescape: bool = False, expressions: bool = False) -> JourneySandbox:
     """A fresh sandbox with no globals (no `lipsum`, `cycler`, `namespace`...).
 
-    Templates get strict undefined; `expressions=True` gives the sandbox expressions run in.
+    Templates get a strict undefined (`MissingInTemplate`); `expressions=True` gives the sandbox expressions run in.
     """
     env: JourneySandbox
     if expressions:
         env = ExpressionSandbox(undefined=MissingValue, autoescape=autoescape)
         env.tests["none"] = is_none
     else:
-        env = JourneySandbox(undefined=StrictUndefined, autoescape=autoescape)
+        env = JourneySandbox(undefined=MissingInTemplate, autoescape=autoescape)
     env.globals.clear()
     # A capped `range` (at most RANGE_LIMIT numbers), not Python's: clearing the globals removed
     # Jinja's, and an uncapped `range(event.n)` lets whoever sends the event choose the cost.
@@ -188,6 +194,10 @@ def _check_ast(tree: nodes.Template, scope: tuple[str, ...], *, expression: bool
         if name.startswith("_") or name in _UNSAFE_NAMES:
             continue  # already reported as unsafe
         first = next((n.lineno for n in tree.find_all(nodes.Name) if n.name == name), 1)
+        if name == AWAITED_EVENTS:
+            message = f"{what}: there are no `events` here, where no step has run yet, so no wait_for has matched"
+            problems.append(TemplateProblem("no-awaited-events", message, first))
+            continue
         problems.append(
             TemplateProblem(
                 "unknown-variable",
@@ -244,6 +254,14 @@ def check_template(source: str, scope: tuple[str, ...] = SCOPE) -> tuple[Templat
         return (TemplateProblem("template-syntax", f"template does not parse: {exc.message}", exc.lineno or 1),)
     except RecursionError:
         return (TemplateProblem("template-syntax", "template nests too deeply; simplify it", 1),)
+
+
+def syntax_tree(source: str, *, expression: bool) -> nodes.Template | None:
+    """The parsed expression or template, as the checks read it; None when it does not parse (`check_*` reports why)."""
+    try:
+        return _parse_expression(source) if expression else ENVIRONMENT.parse(source)
+    except (TemplateSyntaxError, RecursionError):
+        return None
 
 
 @cache

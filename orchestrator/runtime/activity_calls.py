@@ -6,7 +6,8 @@ adds, so the interpreter (workflow.py) only walks the graph. Building a request
 reads the workflow's state and issues no command: the commands stay where the
 interpreter awaits them. A request whose expressions or templates the activity
 evaluates names the journey, its version and the step, which the activity puts
-in scope as `journey` (orchestrator/language/scope.py says which step).
+in scope as `journey` (orchestrator/language/scope.py says which step), and
+carries what the enrollment remembers of its `wait_for` matches, in scope as `events`.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from orchestrator.runtime.contracts import (
     WakeRequest,
     WebhookRequest,
 )
+from orchestrator.runtime.enrollment_state import EnrollmentState
 
 ACTIVITY_TIMEOUT = timedelta(seconds=60)
 RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
@@ -55,10 +57,17 @@ class ActivityRequests:
     journey: ir.Journey
     trigger: dict[str, Any] | None
     """`event` in templates and branch conditions: the triggering event's properties (None: no trigger event)."""
+    state: EnrollmentState
+    """What the enrollment remembers, read when a request is built: its wait_for matches are `events`."""
 
     @classmethod
-    def of(cls, start: EnrollmentInput, journey: ir.Journey) -> ActivityRequests:
-        return cls(start, journey, dict(start.trigger.properties) if start.trigger else None)
+    def of(cls, start: EnrollmentInput, journey: ir.Journey, state: EnrollmentState) -> ActivityRequests:
+        return cls(start, journey, dict(start.trigger.properties) if start.trigger else None, state)
+
+    @property
+    def events(self) -> dict[str, dict[str, Any]]:
+        """`events` in expressions and templates: by wait_for step id, its latest match the journey reads."""
+        return {step: event.as_scope() for step, event in self.state.awaited.items()}
 
     def send(self, node: ir.SendStep, visit: int, now: datetime) -> SendRequest:
         return SendRequest(
@@ -71,6 +80,7 @@ class ActivityRequests:
             settings=self.journey.settings,
             event=self.trigger,
             now=now.isoformat(),
+            events=self.events,
         )
 
     def values(self, node: ir.UpdateStep, visit: int, now: datetime) -> ValuesRequest:
@@ -85,6 +95,7 @@ class ActivityRequests:
             enrollment_id=self.start.enrollment_id,
             visit=visit,
             now=now.isoformat(),
+            events=self.events,
         )
 
     def update(self, node: ir.UpdateStep, values: dict[str, Any], now: datetime, visit: int) -> UpdateRequest:
@@ -117,11 +128,12 @@ class ActivityRequests:
             timeout_seconds=node.timeout_seconds,
             event=self.trigger,
             now=now.isoformat(),
+            events=self.events,
         )
 
     def conditions(self, conditions: list[str], event: dict[str, Any] | None, step: str) -> ConditionRequest:
         """`conditions` with `event` in scope, evaluated while the enrollment is at `step`."""
-        return ConditionRequest(self.start.customer_id, self.journey.id, self.journey.version, conditions, event, step)
+        return ConditionRequest(self.start.customer_id, self.journey.id, self.journey.version, conditions, event, step, self.events)
 
     def wake_at_time_of_day(self, node: ir.WaitUntilStep, now: datetime) -> WakeRequest:
         return self._wake(node, now, until=node.until, days=list(node.days))
@@ -148,6 +160,7 @@ class ActivityRequests:
             journey_id=self.journey.id,
             version=self.journey.version,
             step_id=node.id,
+            events=self.events,
             **fields,
         )
 

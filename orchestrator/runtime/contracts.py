@@ -20,7 +20,7 @@ import orchestrator.ir as ir
 WORKFLOW_NAME = "JourneyWorkflow"
 EVENT_SIGNAL = "event"
 STATUS_QUERY = "status"
-INTERPRETER_REVISION = 1
+INTERPRETER_REVISION = 2
 """What new enrollments start with as EnrollmentInput.revision (orchestrator/runtime/workflow.py says what each changed)."""
 
 
@@ -33,6 +33,24 @@ class EventMessage:
     properties: dict[str, Any] = field(default_factory=dict)
     timestamp: str = ""
     """ISO 8601, UTC."""
+
+
+@dataclass
+class AwaitedEvent:
+    """The event a `wait_for` step matched, as steps after it read it: `events.<step id>` in expressions and templates."""
+
+    name: str
+    properties: dict[str, Any] = field(default_factory=dict)
+    timestamp: str = ""
+    """The event's own timestamp, ISO 8601, as the track call gave it."""
+
+    @classmethod
+    def of(cls, event: EventMessage) -> "AwaitedEvent":
+        return cls(event.name, dict(event.properties), event.timestamp)
+
+    def as_scope(self) -> dict[str, Any]:
+        """What `events.<step id>` holds: `name`, `properties`, `timestamp`."""
+        return {"name": self.name, "properties": self.properties, "timestamp": self.timestamp}
 
 
 @dataclass
@@ -56,6 +74,8 @@ class ResumeState:
     goes on waiting until `wait_until` instead of entering the step again."""
     wait_until: str | None = None
     """ISO 8601 end of that wait; None with `waiting`: until the awaited event arrives."""
+    awaited: dict[str, AwaitedEvent] = field(default_factory=dict)
+    """The latest match of each `wait_for` step the journey reads as `events.<id>` (none from older runs)."""
 
 
 @dataclass
@@ -96,6 +116,8 @@ class EnrollmentStatus:
     """running | completed | converted | exited | holdout"""
     step: str | None
     trail: list[TrailEntry]
+    awaited: dict[str, AwaitedEvent] = field(default_factory=dict)
+    """What the steps read as `events`: the latest match of each `wait_for` step the journey reads."""
 
 
 # --- activities ---------------------------------------------------------------
@@ -118,6 +140,9 @@ class SendRequest:
     """The triggering event's properties (`event` in templates)."""
     now: str
     """The journey's clock (ISO 8601, UTC) when the workflow asked: the gate decides and stamps by it."""
+    events: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """`events` in templates: by wait_for step id, what it matched ({name, properties, timestamp}); only the
+    matches the journey reads. Empty from workflows that predate it."""
 
 
 @dataclass
@@ -195,6 +220,9 @@ class ConditionRequest:
     step_id: str | None = None
     """`journey.step`: the step the enrollment is at (a branch, the wait_for awaiting the event, the step where a
     goal or exit_on event finds it). None from workflows that predate it: `journey` then holds no step."""
+    events: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """`events` in the conditions: by wait_for step id, what it matched ({name, properties, timestamp}); only the
+    matches the journey reads. Empty from workflows that predate it."""
 
 
 @dataclass
@@ -214,6 +242,9 @@ class ValuesRequest:
     visit: int | None = None
     now: str | None = None
     """The journey's clock (ISO 8601, UTC) when the workflow asked."""
+    events: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """`events` in the expressions: by wait_for step id, what it matched ({name, properties, timestamp}); only the
+    matches the journey reads. Empty from workflows that predate it."""
 
 
 @dataclass
@@ -239,6 +270,9 @@ class WakeRequest:
     """With `visit`: where an `until_date` that gives no date is noted as the enrollment's problem (None from
     workflows that predate them: the wait is skipped without a note)."""
     visit: int | None = None
+    events: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """`events` in `until_date`: by wait_for step id, what it matched ({name, properties, timestamp}); only the
+    matches the journey reads. Empty from workflows that predate it."""
 
 
 @dataclass
@@ -282,6 +316,9 @@ class WebhookRequest:
     now: str | None = None
     """The journey's clock (ISO 8601, UTC) when the workflow asked: when a problem with the call is noted
     (None from workflows that predate it: the worker's clock)."""
+    events: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """`events` in templates: by wait_for step id, what it matched ({name, properties, timestamp}); only the
+    matches the journey reads. Empty from workflows that predate it."""
 
 
 @dataclass

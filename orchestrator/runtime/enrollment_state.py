@@ -5,7 +5,8 @@ history without end, so the interpreter continues it as new once the history
 passes a limit. Everything the enrollment remembers travels in `ResumeState`:
 its entry time (the goal's window), how often it visited each step (part of a
 send's and a webhook's idempotency key), the events queued and the ids seen (so
-a re-delivered event is not applied twice), and its trail (the status query).
+a re-delivered event is not applied twice), its trail (the status query), and the
+latest match of each `wait_for` step the journey reads as `events.<id>`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from datetime import datetime
 
 from temporalio import workflow
 
-from orchestrator.runtime.contracts import EventMessage, ResumeState, TrailEntry
+from orchestrator.runtime.contracts import AwaitedEvent, EventMessage, ResumeState, TrailEntry
 
 HISTORY_LIMIT = 2_000
 """Continue as new past this many history events, long before Temporal's own limits (50K events, 50 MB)."""
@@ -33,6 +34,8 @@ class EnrollmentState:
         self.seen: list[str] = []
         self.trail: list[TrailEntry] = []
         self.visits: dict[str, int] = {}
+        self.awaited: dict[str, AwaitedEvent] = {}
+        """`events` for the steps: by wait_for step id, the latest event it matched (only steps the journey reads)."""
         self.entered_at: datetime
         """When the customer entered the journey (set by `start`)."""
         self.progress = 0
@@ -61,6 +64,7 @@ class EnrollmentState:
         self.seen = list(resume.seen) + [m for m in self.seen if m not in resume.seen]
         self.trail = list(resume.trail)
         self.visits = dict(resume.visits)
+        self.awaited = dict(resume.awaited)
         self.entered_at = datetime.fromisoformat(resume.entered_at)
 
     def enter(self, step: str, now: datetime) -> None:
@@ -68,6 +72,10 @@ class EnrollmentState:
         self.visits[step] = self.visits.get(step, 0) + 1
         self.trail.append(TrailEntry(step, now.isoformat()))
         del self.trail[:-TRAIL_LIMIT]
+
+    def remember(self, step: str, event: EventMessage) -> None:
+        """`step` (a wait_for) matched `event`: the steps after read it as `events.<step>`; a later match replaces it."""
+        self.awaited[step] = AwaitedEvent.of(event)
 
     def next_event(self) -> EventMessage:
         """The oldest queued event, taken off the queue to be applied."""
@@ -92,4 +100,5 @@ class EnrollmentState:
             trail=self.trail,
             waiting=waiting,
             wait_until=wait_until,
+            awaited=self.awaited,
         )

@@ -17,7 +17,12 @@ when it continues as new, `bookkeeping.py` keeps CurrentStep and writes the end 
 Changing this file or those changes how enrollments already in flight replay: gate any
 change of the commands they issue by the input's `revision` or with `workflow.patched`
 (docs/architecture.md, "Changing the interpreter"); tests/histories/ replays recorded
-runs to catch it.
+runs to catch it. What each interpreter revision (EnrollmentInput.revision) changed:
+
+1. the lean bookkeeping without a patch marker, and no CurrentStep upsert at the end (bookkeeping.py);
+2. a `wait_for` the journey reads as `events.<id>` remembers its latest match, carried through
+   continue-as-new and passed to every activity that evaluates expressions or templates
+   (REMEMBERS_AWAITED_EVENTS).
 """
 
 from __future__ import annotations
@@ -55,6 +60,10 @@ __all__ = ["JourneyWorkflow"]
 _TIMEOUT = "timeout"
 _MATCHED = "matched"
 
+REMEMBERS_AWAITED_EVENTS = 2
+"""EnrollmentInput.revision from which a matched `wait_for` the journey reads (`ir.WaitForStep.remembered`) is remembered
+for the steps after it. It issues no other command, so the gate is the revision, not a patch marker (docs/architecture.md)."""
+
 WaitNode = ir.WaitStep | ir.WaitUntilStep | ir.WaitUntilDateStep | ir.WaitForStep
 
 
@@ -81,13 +90,13 @@ class JourneyWorkflow:
 
     @workflow.query(name=STATUS_QUERY)
     def status(self) -> EnrollmentStatus:
-        return EnrollmentStatus(self._status, self._state.step, list(self._state.trail))
+        return EnrollmentStatus(self._status, self._state.step, list(self._state.trail), dict(self._state.awaited))
 
     @workflow.run
     async def run(self, start: EnrollmentInput) -> EnrollmentResult:
         self._input = start
         self._journey = ir.Journey.from_dict(start.journey)
-        self._requests = ActivityRequests.of(start, self._journey)
+        self._requests = ActivityRequests.of(start, self._journey, self._state)
         self._books = Bookkeeping(start)
         resume = start.resume
         self._state.start(self._now(), resume)
@@ -256,6 +265,8 @@ class JourneyWorkflow:
                 if event.name == exit_filter.event and await self._holds(exit_filter.where, event):
                     raise _Ended("exited", self._state.step, exit_on_reason(exit_filter))
             if wait_for is not None and event.name == wait_for.event and await self._holds(wait_for.where, event):
+                if wait_for.remembered and self._input.revision >= REMEMBERS_AWAITED_EVENTS:
+                    self._state.remember(wait_for.id, event)
                 return True
         return False
 

@@ -5,7 +5,7 @@ names a journey and lists cases: a customer, timed events and the expected
 messages, skipped sends, webhooks, steps and outcome. Only the fields a case lists are
 compared, so a case says exactly what it cares about. An event named
 `identify` updates the profile (its properties are traits) instead of being
-tracked, as the survey page of an NPS journey would.
+tracked, as an identify call from a sign-up form would.
 """
 
 from __future__ import annotations

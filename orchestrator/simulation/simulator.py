@@ -239,6 +239,7 @@ class Simulator:
             webhooks=_webhooks(recorder.calls, status.trail),
             skipped=skipped,
             problems=[{"at": iso(p.occurred_at), "step": p.step_id, "field": p.field, "problem": p.problem} for p in problems],
+            awaited={step: event.as_scope() for step, event in status.awaited.items()},
         )
 
     async def _start(

@@ -1,7 +1,9 @@
-"""What a simulation shows: the customer's steps, messages, skipped sends, webhook calls and outcome, as text or JSON."""
+"""What a simulation shows: the customer's steps, the events its steps read, messages, skipped sends, webhook calls
+and outcome, as text or JSON."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -31,12 +33,16 @@ class Timeline:
     """Sends that sent nothing: {at, step, channel, reason}."""
     problems: list[dict[str, Any]] = field(default_factory=list)
     """What other steps could not do: {at, step, field, problem} (orchestrator/store/problems.py)."""
+    awaited: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """What the steps read as `events`: by wait_for step id, its latest match {name, properties, timestamp}
+    (only the wait_for steps the journey reads)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "journey": self.journey,
             "version": self.version,
             "steps": self.steps,
+            "awaited": self.awaited,
             "messages": self.messages,
             "skipped": self.skipped,
             "webhooks": self.webhooks,
@@ -57,6 +63,11 @@ class Timeline:
             events.append((s["at"], self._made_by(s, s["at"]), f"  {s['channel']:<5} not sent: {s['reason']}"))
         events += [(w["at"], self._made_by(w, w["at"]), f"  webhook {w['method']} {w['url']} (not sent)") for w in self.webhooks]
         events += [(p["at"], self._made_by(p, p["at"]), f"  problem {p['field']}: {p['problem']}") for p in self.problems]
+        for step, event in self.awaited.items():
+            # At the match, just after the wait_for was entered and before the step it leads to.
+            properties = one_line(json.dumps(event["properties"], ensure_ascii=False), 100)
+            made = self._made_by({"step": step}, event["timestamp"])
+            events.append((event["timestamp"], made, f"  events.{step} = {event['name']} {properties}"))
         lines += [f"{at}  {what}" for at, _, what in sorted(events, key=lambda e: (e[0], e[1]))]
         outcome = self.outcome
         where = f" at step {outcome['step']}" if outcome["step"] else ""

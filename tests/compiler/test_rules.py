@@ -253,6 +253,17 @@ RULES = [
          id="no-journey-step: journey.step in a segment"),
     case("no-journey-step.entry-audience.yaml", Expect("no-journey-step", 7, 13),
          id="no-journey-step: journey['step'] in entry.audience"),
+    # --- events.<wait_for id> ---------------------------------------------------------------------------------------
+    case("unknown-awaited-step.yaml", Expect("unknown-awaited-step", 10, 15, contains="did you mean 'await_score'?"),
+         id="unknown-awaited-step: events.X where no step is named X"),
+    case("not-a-wait-for.yaml", Expect("not-a-wait-for", 16, 9, contains="'survey_email' is a send step"),
+         id="not-a-wait-for: events.X where X is a send, at its line in a block scalar"),
+    case("awaited-step-not-named.yaml", Expect("awaited-step-not-named", 10, 15),
+         id="awaited-step-not-named: events read by a computed key"),
+    case("may-not-have-matched.yaml", Expect("may-not-have-matched", 9, 37, WARNING, contains="without 'await_score' matching"),
+         id="may-not-have-matched: a step also reached when the wait times out"),
+    case("no-awaited-events.yaml", Expect("no-awaited-events", 6, 10),
+         id="no-awaited-events: events in the trigger's where"),
     # --- across files ----------------------------------------------------------------------------------------------
     case("duplicate-journey-id",
          Expect("duplicate-journey-id", 2, 5, file="duplicate-journey-id/first.yaml", contains="second.yaml"),

@@ -14,7 +14,8 @@ that is meant to be incompatible and is gated by the input's `revision` or with
 another name (`<scenario>.<what>.json`, which re-recording leaves alone) so every code
 path stays covered: `findable.unpatched.json` is `findable` as recorded before the
 `current-step-when-waiting-local-finish` patch, `findable.patched.json` with it, before
-interpreter revision 1.
+interpreter revision 1. `awaited` is the first recorded on revision 2 (a wait_for whose
+match the steps read as `events`); the others were recorded before it.
 """
 
 from __future__ import annotations
@@ -229,6 +230,43 @@ async def findable(env: WorkflowEnvironment, h: Harness) -> WorkflowHandle[Any, 
     return handle
 
 
+AWAITED = """
+    id: awaited
+    name: Reads what it waited for
+    trigger: {event: asked}
+    exit_on: [{event: left, where: "events.answer.properties.final | default(false)"}]
+    steps:
+      - id: answer
+        wait_for: {event: answered, within: 2d, timeout_next: end}
+      - id: route
+        branch:
+          - when: "events.answer.properties.score >= 9"
+            next: thanks
+          - else: pause
+      - id: thanks
+        send: {channel: email, subject: "Thanks for the {{ events.answer.properties.score }}", body: "x"}
+        next: end
+      - id: pause
+        wait: 1d
+        next: answer
+    """
+
+
+async def awaited(env: WorkflowEnvironment, h: Harness) -> WorkflowHandle[Any, Any]:
+    """Interpreter revision 2: the match of `answer` is remembered, read by a branch, a send and an exit_on,
+    replaced by the next match in the loop, and carried when the enrollment continues as new."""
+    h.identify("ask-1", {"email": "ann@example.com"})
+    handle = await h.enroll(journey(AWAITED), "ask-1", history_limit=40)
+    await env.sleep(timedelta(hours=1))
+    await handle.signal(EVENT_SIGNAL, EventMessage("m-1", "answered", {"score": 3}, "2026-01-05T10:00:00+00:00"))
+    for n in range(12):  # exit_on conditions read `events` while it pauses, and the history grows past the limit
+        await env.sleep(timedelta(hours=1))
+        await handle.signal(EVENT_SIGNAL, EventMessage(f"left-{n}", "left", {}, "2026-01-05T11:00:00+00:00"))
+    await env.sleep(timedelta(days=1))
+    await handle.signal(EVENT_SIGNAL, EventMessage("m-2", "answered", {"score": 10}, "2026-01-06T12:00:00+00:00"))
+    return handle
+
+
 Scenario = Callable[[WorkflowEnvironment, Harness], Awaitable[WorkflowHandle[Any, Any]]]
 
 SCENARIOS: dict[str, Scenario] = {
@@ -239,6 +277,7 @@ SCENARIOS: dict[str, Scenario] = {
     "measured_arm": measured_arm,
     "measured_holdout": measured_holdout,
     "continue_as_new": continue_as_new,
+    "awaited": awaited,
 }
 DEV_SCENARIOS: dict[str, Scenario] = {
     "findable": findable,

@@ -57,7 +57,21 @@ def test_a_missing_value_is_an_error_where_a_value_is_needed() -> None:
     assert evaluate("customer.nickname", SCOPE) is None
 
 
-@pytest.mark.parametrize("template", ["Hi {{ customer.first_name }},", "{% if customer.is_vip %}VIP{% endif %}"])
+@pytest.mark.parametrize(
+    "template",
+    [
+        "Hi {{ customer.first_name }},",
+        "{% if customer.is_vip %}VIP{% endif %}",
+        "Your {{ customer.address.city }} store",
+        "{% for item in event.basket.items %}{{ item }}{% endfor %}",
+    ],
+)
 def test_templates_stay_strict_so_a_message_never_reads_hi_comma(template: str) -> None:
     with pytest.raises(UndefinedError, match="no attribute"):
         render(template, SCOPE)
+
+
+def test_in_a_template_a_fallback_covers_a_whole_missing_path() -> None:
+    """`events.await_score.properties.score | default(...)` must work where the wait timed out."""
+    assert render("{{ customer.address.city | default('your') }} store", SCOPE) == "your store"
+    assert render("{{ customer.address.city is defined }}", SCOPE) == "False"

@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 
 import pytest
+from jinja2 import UndefinedError
 
 from orchestrator.language.scope import JourneyInScope, expression_scope, holds
 from orchestrator.language.templating import (
     ENTRY_JOURNEY_FIELDS,
+    ENTRY_SCOPE,
     JOURNEY_FIELDS,
     MESSAGE_SCOPE,
     SCOPE,
@@ -49,8 +51,35 @@ def test_journey_step_is_refused_only_where_no_step_has_run(expression: str) -> 
 
 def test_no_event_and_no_journey_read_as_empty() -> None:
     scope = expression_scope(CUSTOMER, None, None)
-    assert scope["event"] == {} and scope["journey"] == {}
-    assert evaluate("event.total is defined or journey.id is defined", scope) is False
+    assert scope["event"] == {} and scope["events"] == {} and scope["journey"] == {}
+    assert evaluate("event.total is defined or journey.id is defined or events.ask is defined", scope) is False
+
+
+ANSWER = {"name": "answered", "properties": {"score": 9}, "timestamp": "2026-01-05T10:00:00+00:00"}
+
+
+def test_events_holds_each_awaited_event_by_its_wait_for_step_beside_the_trigger() -> None:
+    scope = expression_scope(CUSTOMER, {"total": 20}, JourneyInScope("cart", "v1", "route"), events={"ask": ANSWER})
+    assert holds("events.ask.properties.score >= 9 and event.total == 20", scope)
+    assert render("{{ events.ask.name }} {{ events['ask'].properties.score }} at {{ events.ask.timestamp }}", scope) == (
+        "answered 9 at 2026-01-05T10:00:00+00:00"
+    )
+
+
+def test_an_awaited_event_that_is_not_there_is_missing() -> None:
+    scope = expression_scope(CUSTOMER, None, JourneyInScope("cart", "v1", "route"), events={})
+    assert holds("events.ask.properties.score >= 9", scope) is False
+    assert holds("not events.ask", scope) is True
+    assert render("{{ events.ask.properties.score | default('no score') }}", scope) == "no score"
+    with pytest.raises(UndefinedError, match="no attribute 'ask'"):
+        render("Thanks for the {{ events.ask.properties.score }}", scope)
+
+
+@pytest.mark.parametrize("expression", ["events.ask.properties.score > 3", "events['ask'] is defined", "events"])
+def test_events_is_refused_where_no_step_has_run(expression: str) -> None:
+    assert check_expression(expression) == ()
+    (problem,) = check_expression(expression, ENTRY_SCOPE, journey_fields=ENTRY_JOURNEY_FIELDS)
+    assert problem.rule == "no-awaited-events" and "no wait_for has matched" in problem.message
 
 
 @pytest.mark.parametrize(

@@ -39,7 +39,7 @@ def simulate(tmp_path: Path, journey: Path, customer: dict[str, Any], events: st
 def test_a_send_that_sent_nothing_is_listed_as_skipped_with_its_reason(tmp_path: Path) -> None:
     output = simulate(tmp_path, JOURNEYS / "abandoned_cart.yaml", {"id": "c-1", "country": "US"}, CART_STARTED, "--format", "json")
     timeline = json.loads(output)
-    assert list(timeline) == ["journey", "version", "steps", "messages", "skipped", "webhooks", "problems", "outcome"]
+    assert list(timeline) == ["journey", "version", "steps", "awaited", "messages", "skipped", "webhooks", "problems", "outcome"]
     assert timeline["messages"] == []
     assert timeline["skipped"][0] == {
         "at": "2026-03-02T15:00:00Z",
@@ -133,3 +133,19 @@ def test_what_an_update_or_a_webhook_could_not_do_is_in_the_output(tmp_path: Pat
     entered = text.index("2026-03-02T14:00:00Z  step     tell_partner")
     assert text[entered + 1] == f"2026-03-02T14:00:00Z    problem url: {not_http}"
     assert text[-1] == "2026-03-02T16:00:00Z  outcome  exited at step later: exit_on: unsubscribed"
+
+
+NPS_ANSWERED = (
+    "- {at: 0, event: order_delivered, properties: {order_id: A-1}}\n"
+    "- {at: 3d2h, event: nps_submitted, properties: {score: 10}}\n"
+)
+
+
+def test_the_event_a_wait_matched_is_shown_where_the_steps_after_it_read_it(tmp_path: Path) -> None:
+    customer = {"id": "c-1", "email": "kim@example.com"}
+    timeline = json.loads(simulate(tmp_path, JOURNEYS / "nps_survey.yaml", customer, NPS_ANSWERED, "--format", "json"))
+    answer = {"name": "nps_submitted", "properties": {"score": 10}, "timestamp": "2026-03-05T16:00:00Z"}
+    assert timeline["awaited"] == {"await_score": answer}
+    text = simulate(tmp_path, JOURNEYS / "nps_survey.yaml", customer, NPS_ANSWERED).splitlines()
+    answered = text.index('2026-03-05T16:00:00Z    events.await_score = nps_submitted {"score": 10}')
+    assert text[answered - 1].endswith("step     await_score") and text[answered + 1].endswith("step     route_by_score")

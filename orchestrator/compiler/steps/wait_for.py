@@ -40,6 +40,13 @@ def edges(step_id: str, at: Path_, body: Any) -> Iterator[Edge]:
         yield Edge(step_id, timeout, (*at, "timeout_next"))
 
 
+def timeout_target(body: Any, onward: str) -> str | None:
+    """Where the step goes when `within` passes without the event: `timeout_next`, else on as when it comes; None
+    when it waits forever."""
+    body = mapping(body)
+    return text(body.get("timeout_next")) or (onward if "within" in body else None)
+
+
 def lower(source: JourneySource, step_id: str, body: Any, onward: str) -> ir.WaitForStep:
     return ir.WaitForStep(
         step_id,
@@ -47,7 +54,8 @@ def lower(source: JourneySource, step_id: str, body: Any, onward: str) -> ir.Wai
         onward,
         where=body.get("where"),
         within_seconds=values.seconds(body.get("within")),
-        timeout_next=body.get("timeout_next", onward if "within" in body else None),
+        timeout_next=timeout_target(body, onward),
+        remembered=step_id in source.remembered,
     )
 
 
@@ -57,7 +65,8 @@ def draw(step: ir.WaitForStep) -> Node:
 
 
 def arrows(step: ir.WaitForStep) -> Iterator[Arrow]:
-    yield Arrow(step.id, step.next, step.event)
+    """The matched arrow names the event, and where the steps after read it (`events.<id>`), that too."""
+    yield Arrow(step.id, step.next, f"{step.event}\nas events.{step.id}" if step.remembered else step.event)
     if step.timeout_next is not None and step.within_seconds is not None:
         yield Arrow(step.id, step.timeout_next, f"timeout {format_duration(step.within_seconds)}", dashed=True)
 
