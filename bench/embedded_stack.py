@@ -38,10 +38,20 @@ from orchestrator import ir
 from orchestrator.compiler import compile_text
 from orchestrator.host.devserver import DevServer, free_port
 from orchestrator.host.devstack import EmbeddedServer
+from orchestrator.privacy.keyed_hash import HashSecret
+from orchestrator.privacy.payload_codec import PayloadKey, PayloadKeys, encrypting_converter
 from orchestrator.store import Store
 from orchestrator.store.sqlite import _SQLiteConnection
 
 REPO = Path(__file__).resolve().parents[1]
+HASH_SECRET = HashSecret(b"bench-hash-secret-0123456789")
+"""What keys the benchmarks' enrollment ids, in process and in a `journey worker` they start."""
+PAYLOAD_KEYS = PayloadKeys((PayloadKey.generate("bench"),))
+
+
+def encrypting(client: Client) -> Client:
+    """`client`'s connection with the payload codec every deployment runs (orchestrator/privacy/payload_codec.py)."""
+    return Client(client.service_client, namespace=client.namespace, data_converter=encrypting_converter(PAYLOAD_KEYS))
 
 
 def compiled(text: str, name: str = "bench.yaml") -> ir.Journey:

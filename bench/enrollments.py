@@ -24,8 +24,13 @@ side always ran on the bigger database. Prints the ratio journey/baseline (targe
 slots balanced between early and late), and of the best round of each side. Customers are identified
 (e-mail, consent) beforehand, outside the timing, for both.
 
+`--codec` measures what encrypting Temporal payloads costs instead: both sides are the
+journey round, one with the API's and the worker's client plain, one with the
+AES-256-GCM payload codec every deployment runs (orchestrator/privacy/payload_codec.py),
+alternating the same way; it prints the ratio encrypted/plain (target >= 0.9).
+
     python bench/enrollments.py [--enrollments 500] [--concurrency 32] [--rounds 2]
-                                [--lock-stats] [--postgres] [--only baseline|journey] [--keep]
+                                [--lock-stats] [--postgres] [--only baseline|journey] [--codec] [--keep]
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ from datetime import UTC, datetime
 
 from baseline_workflow import BASELINE_JOURNEY_ID, FIRST_BODY, FIRST_SUBJECT, SECOND_BODY, SECOND_SUBJECT, BaselineInput, BaselineTwoEmails
 from embedded_stack import (
+    HASH_SECRET,
     LeanClient,
     LockStats,
     StoreCounts,
@@ -53,6 +59,7 @@ from embedded_stack import (
     cpu_seconds,
     dev_server,
     drive,
+    encrypting,
     open_store,
     post_retrying,
     running_workflows,
@@ -187,11 +194,15 @@ async def baseline_round(bench: Bench, customers: list[str]) -> Round:
         return await bench.timed("baseline", len(customers), one, settled)
 
 
-async def journey_round(bench: Bench, journey_id: str, customers: list[str]) -> Round:
+async def journey_round(bench: Bench, journey_id: str, customers: list[str], *, encrypted: bool = False, kind: str = "journey") -> Round:
+    """`encrypted`: the API and the worker on a client with the payload codec, as `journey api` and `journey worker` run."""
     queue = f"bench-journey-{uuid.uuid4().hex[:8]}"
     before_messages = await asyncio.to_thread(bench.counts.outbox, journey_id)
     before_finished = await asyncio.to_thread(bench.counts.finished, journey_id)
-    app = create_app(bench.store, bench.client, api_keys=None, auth_disabled=True, task_queue=queue, search_attributes=True)
+    client = encrypting(bench.client) if encrypted else bench.client
+    app = create_app(
+        bench.store, client, api_keys=None, hash_secret=HASH_SECRET, auth_disabled=True, task_queue=queue, search_attributes=True
+    )
     count = len(customers)
     refusals: collections.Counter[str] = collections.Counter()
 
@@ -201,7 +212,7 @@ async def journey_round(bench: Bench, journey_id: str, customers: list[str]) -> 
     async with (
         api_server(app) as url,
         LeanClient(url, bench.concurrency) as http,
-        build_worker(bench.client, bench.store, task_queue=queue),
+        build_worker(client, bench.store, hash_secret=HASH_SECRET, task_queue=queue),
     ):
 
         async def one(i: int) -> None:
@@ -210,7 +221,7 @@ async def journey_round(bench: Bench, journey_id: str, customers: list[str]) -> 
             if answer.status_code != 200 or not answer.json()["enrolled"]:
                 raise RuntimeError(f"track for {customers[i]} did not enroll: {answer.status_code} {answer.text}")
 
-        result = await bench.timed("journey", count, one, settled)
+        result = await bench.timed(kind, count, one, settled)
     result.refused = sum(refusals.values())
     return result
 
@@ -228,6 +239,9 @@ async def run(args: argparse.Namespace) -> None:
             async with dev_server(data_dir) as (server, client):
                 await deploy(store, client, [journey], task_queue="unused")
                 bench = Bench(server, client, store, counts, locks, args.concurrency)
+                if args.codec:
+                    await codec_rounds(bench, journey.id, args, rounds)
+                    return
                 for n in range(args.rounds):
                     base_customers = [f"r{n}-base-{i}" for i in range(args.enrollments)]
                     journey_customers = [f"r{n}-journey-{i}" for i in range(args.enrollments)]
@@ -263,6 +277,33 @@ async def run(args: argparse.Namespace) -> None:
     )
 
 
+async def codec_rounds(bench: Bench, journey_id: str, args: argparse.Namespace, rounds: list[Round]) -> None:
+    """The journey round plain and encrypted, alternating; prints the ratio encrypted/plain."""
+    for n in range(args.rounds):
+        plain_customers = [f"r{n}-plain-{i}" for i in range(args.enrollments)]
+        encrypted_customers = [f"r{n}-encrypted-{i}" for i in range(args.enrollments)]
+        await asyncio.to_thread(identify_all, bench.store, plain_customers + encrypted_customers)
+        for encrypted in (False, True) if n % 2 == 0 else (True, False):
+            customers = encrypted_customers if encrypted else plain_customers
+            kind = "encrypted" if encrypted else "plain"
+            rounds.append(await journey_round(bench, journey_id, customers, encrypted=encrypted, kind=kind))
+            print(rounds[-1].text(args.lock_stats), flush=True)
+    plain = [r for r in rounds if r.kind == "plain"]
+    encrypted = [r for r in rounds if r.kind == "encrypted"]
+    plain_total = sum(r.count for r in plain) / sum(r.done for r in plain)
+    encrypted_total = sum(r.count for r in encrypted) / sum(r.done for r in encrypted)
+    best_plain, best_encrypted = min(plain, key=lambda r: r.done), min(encrypted, key=lambda r: r.done)
+    best = (best_encrypted.count / best_encrypted.done) / (best_plain.count / best_plain.done)
+    cpu = sum(r.cpu_self for r in encrypted) / sum(r.cpu_self for r in plain)
+    print(f"enrollments: {args.enrollments} per round, concurrency {args.concurrency}, {args.rounds} rounds")
+    print(f"plain payloads:     all rounds {plain_total:6.1f} enrollments/s")
+    print(f"encrypted payloads: all rounds {encrypted_total:6.1f} enrollments/s")
+    print(
+        f"ratio encrypted/plain: all rounds {encrypted_total / plain_total:.2f}, best rounds {best:.2f}  (target >= 0.9);"
+        f" bench process CPU encrypted/plain {cpu:.2f}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--enrollments", type=int, default=500, help="enrollments per round and side")
@@ -271,6 +312,7 @@ def main() -> None:
     parser.add_argument("--only", choices=["baseline", "journey"], help="run one side only (to profile it); prints no ratio")
     parser.add_argument("--lock-stats", action="store_true", help="print how long store transactions waited for the write lock")
     parser.add_argument("--postgres", action="store_true", help="the store on a throwaway PostgreSQL server instead of SQLite")
+    parser.add_argument("--codec", action="store_true", help="the journey with and without payload encryption, instead of the baseline")
     parser.add_argument("--keep", action="store_true", help="keep the data dir (databases, Temporal's log) for inspection")
     asyncio.run(run(parser.parse_args()))
 

@@ -38,6 +38,7 @@ from typing import Any
 
 import httpx
 from embedded_stack import (
+    HASH_SECRET,
     StoreCounts,
     all_asleep,
     api_server,
@@ -57,7 +58,7 @@ from orchestrator.host.deployment import deploy
 from orchestrator.host.worker import build_worker
 from orchestrator.routing.gateway import MAX_CONCURRENT_CUSTOMERS
 from orchestrator.runtime.contracts import EVENT_SIGNAL, EventMessage
-from orchestrator.runtime.ids import enrollment_id
+from orchestrator.runtime.ids import CustomerKeys
 from orchestrator.store import EventRow, Store
 
 JOURNEY = """
@@ -172,17 +173,19 @@ async def run(args: argparse.Namespace) -> None:
     journey = compiled(JOURNEY)
     queue = f"bench-ingest-{uuid.uuid4().hex[:8]}"
     customers = [f"listener-{i}" for i in range(args.enrollments)]
-    ids = {c: enrollment_id(journey.id, c, 1) for c in customers}
+    ids = {c: CustomerKeys(HASH_SECRET).enrollment_id(journey.id, c, 1) for c in customers}
     with scratch_dir(args.keep) as data_dir, open_store(data_dir, postgres=args.postgres) as store:
         counts = StoreCounts(store)
         try:
             async with dev_server(data_dir) as (_, client):
                 await deploy(store, client, [journey], task_queue=queue)
-                app = create_app(store, client, api_keys=None, auth_disabled=True, task_queue=queue, search_attributes=True)
+                app = create_app(
+                    store, client, api_keys=None, hash_secret=HASH_SECRET, auth_disabled=True, task_queue=queue, search_attributes=True
+                )
                 async with (
                     api_server(app) as url,
                     http_client(url, args.concurrency) as http,
-                    build_worker(client, store, task_queue=queue),
+                    build_worker(client, store, hash_secret=HASH_SECRET, task_queue=queue),
                 ):
                     listen = [{"type": "track", "userId": c, "event": "bench_listen", "messageId": f"listen-{c}"} for c in customers]
                     for chunk in batches(listen, args.batch):

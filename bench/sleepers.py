@@ -39,6 +39,7 @@ from dataclasses import dataclass
 
 import httpx
 from embedded_stack import (
+    HASH_SECRET,
     Child,
     LockStats,
     all_asleep,
@@ -64,7 +65,7 @@ from temporalio.client import Client
 
 from orchestrator.api import create_app
 from orchestrator.host.deployment import deploy
-from orchestrator.runtime.ids import enrollment_id
+from orchestrator.runtime.ids import CustomerKeys
 
 JOURNEY = """
 id: bench_sleepers
@@ -137,17 +138,21 @@ async def run(args: argparse.Namespace) -> None:
     journey = compiled(JOURNEY)
     queue = f"bench-sleepers-{uuid.uuid4().hex[:8]}"
     customers = [f"sleeper-{i}" for i in range(args.enrollments)]
-    ids = [enrollment_id(journey.id, customer, 1) for customer in customers]
+    ids = [CustomerKeys(HASH_SECRET).enrollment_id(journey.id, customer, 1) for customer in customers]
     with scratch_dir(args.keep) as data_dir, open_store(data_dir, postgres=args.postgres) as store:
         locks = LockStats()
         locks.attach(store.engine)
         async with dev_server(data_dir) as (server, client):
             await deploy(store, client, [journey], task_queue=queue)
             env = {"TEMPORAL_ADDRESS": server.address, "DATABASE_URL": store.url, "TEMPORAL_TASK_QUEUE": queue}
+            # Plain payloads, as the in-process API's client: enrollments.py --codec measures what encryption costs.
+            env |= {"JOURNEY_PAYLOAD_KEYS": "none", "JOURNEY_HASH_SECRET": HASH_SECRET.key.decode()}
             command = [sys.executable, "-m", "orchestrator", "worker"]
             with child_process(command, data_dir / "worker.log", env) as worker:
                 await until(lambda: _worker_polling(client, queue, worker), timeout=60, what="the worker to poll")
-                app = create_app(store, client, api_keys=None, auth_disabled=True, task_queue=queue, search_attributes=True)
+                app = create_app(
+                    store, client, api_keys=None, hash_secret=HASH_SECRET, auth_disabled=True, task_queue=queue, search_attributes=True
+                )
                 async with api_server(app) as url, http_client(url, max(args.concurrency, 1)) as http:
                     await report(args, client, http, worker, server.process.pid if server.process else 0, queue, customers, ids, locks)
 

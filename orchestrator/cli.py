@@ -341,6 +341,45 @@ def api(host: str, port: int) -> None:
 
 
 @main.group()
+def customers() -> None:
+    """Find a customer where they appear only by key (the Temporal UI)."""
+
+
+@customers.command(name="key")
+@click.argument("customer_id")
+@click.option(
+    "--data-dir",
+    default=".journey",
+    show_default=True,
+    type=click.Path(path_type=Path),
+    help="Without JOURNEY_HASH_SECRET: the `journey dev` whose secret to use.",
+)
+def customers_key(customer_id: str, data_dir: Path) -> None:
+    """Print CUSTOMER_ID's customer key: its enrollments' workflow ids and CustomerId in the Temporal UI.
+
+    The key is a keyed hash under JOURNEY_HASH_SECRET (or the secret `journey dev` keeps in
+    --data-dir): without the secret, nobody can compute it from the id. Enrollments started
+    before the secret was introduced carry the unkeyed key, printed second.
+    """
+    from orchestrator.host.local_keys import kept_hash_secret
+    from orchestrator.host.settings import CustomerKeySettings
+    from orchestrator.runtime.ids import CustomerKeys, unkeyed_customer_key
+
+    with _environment_checked():
+        secret = CustomerKeySettings.read().hash_secret
+    if secret is None:
+        secret = kept_hash_secret(data_dir)
+        if secret is None:
+            click.echo(f"JOURNEY_HASH_SECRET is not set, and no `journey dev` keeps one in {data_dir}: set it as the API has it", err=True)
+            sys.exit(EXIT_USAGE)
+        click.echo(f"(the secret of `journey dev` in {data_dir})", err=True)
+    key, unkeyed = CustomerKeys(secret).key(customer_id), unkeyed_customer_key(customer_id)
+    click.echo(f"customer key         {key}")
+    click.echo(f"before keyed hashes  {unkeyed}  (enrollments started before JOURNEY_HASH_SECRET was set)")
+    click.echo(f"Temporal UI query    CustomerId = '{key}' OR CustomerId = '{unkeyed}'")
+
+
+@main.group()
 def send() -> None:
     """Send identify and track calls to a running API (`journey dev` or `journey api`)."""
 

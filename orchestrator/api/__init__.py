@@ -3,7 +3,7 @@
 `create_app(store, connect, ...)` builds the app; `serve(app, host, port)` runs it.
 Modules: `app` (factory, lifespan, threading model), `payloads` (request models),
 `answers` (response models), `auth` (API keys), `errors` (error shapes and handlers),
-`ingest`, `customers`, `unsubscribe`, `webhooks`, `ops` (endpoints), `state` (what
+`ingest`, `customers`, `unsubscribe`, `webhooks`, `codec`, `ops` (endpoints), `state` (what
 endpoints share), `server` (uvicorn), `sender` (`journey send`). Reference: docs/api.md.
 """
 

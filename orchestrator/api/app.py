@@ -28,11 +28,12 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from temporalio.client import Client
 
 from orchestrator import __version__
-from orchestrator.api import customers, ingest, ops, unsubscribe, webhooks
+from orchestrator.api import codec, customers, ingest, ops, unsubscribe, webhooks
 from orchestrator.api.auth import ApiKeyAuth
 from orchestrator.api.errors import install_error_handlers
 from orchestrator.api.limits import RequestBodyChecks
 from orchestrator.api.state import ApiRuntime, ApiSettings
+from orchestrator.privacy.keyed_hash import HashSecret
 from orchestrator.routing.gateway import LoopGateway
 from orchestrator.routing.router import Router
 from orchestrator.store import Store
@@ -47,6 +48,7 @@ def create_app(
     connect: Connect | Client,
     *,
     api_keys: frozenset[str] | None,
+    hash_secret: HashSecret,
     task_queue: str,
     search_attributes: bool,
     auth_disabled: bool = False,
@@ -59,6 +61,7 @@ def create_app(
     `store` must be migrated. `connect` is a connected client, or a coroutine function that
     connects one (called in the lifespan, on the serving loop). Requests need one of `api_keys`;
     with none, every request is refused unless `auth_disabled` (the local dev stack only).
+    `hash_secret` keys the ids of the enrollments it starts: the workers' must be the same.
     `catalog_refresh`: how often the active journeys are re-read, so that `journey deploy`
     from another process takes effect without a restart (POST /v1/admin/reload forces it).
     `temporal_timeout`: how long one Temporal call may take before the call is answered 503.
@@ -74,7 +77,7 @@ def create_app(
         gateway = LoopGateway(
             client, asyncio.get_running_loop(), task_queue=task_queue, search_attributes=search_attributes, timeout=temporal_timeout
         )
-        router = await asyncio.to_thread(Router, store, gateway)
+        router = await asyncio.to_thread(lambda: Router(store, gateway, hash_secret=hash_secret))
         app.state.runtime = ApiRuntime(store, router, gateway, endpoint_settings)
         refresher = asyncio.create_task(_refresh_catalog(router, catalog_refresh), name="journey-catalog-refresh")
         try:
@@ -101,6 +104,8 @@ def create_app(
     app.include_router(ingest.router, dependencies=authenticated)
     app.include_router(customers.router, dependencies=authenticated)
     app.include_router(ops.admin, dependencies=authenticated)
+    app.include_router(codec.router, dependencies=authenticated)
+    app.include_router(codec.preflight)
     app.include_router(ops.health)
     app.include_router(unsubscribe.router)
     app.include_router(webhooks.router)  # signed by the providers instead of an API key

@@ -8,6 +8,7 @@ from datetime import timedelta
 from fastapi import Request
 
 from orchestrator.personalization.unsubscribe import UnsubscribeConfig
+from orchestrator.privacy.payload_codec import PayloadKeys
 from orchestrator.routing.gateway import LoopGateway
 from orchestrator.routing.router import Router
 from orchestrator.store import Store
@@ -34,6 +35,10 @@ class ApiSettings:
     """What checks POST /webhooks/twilio/*."""
     unsubscribe: UnsubscribeConfig = field(default_factory=UnsubscribeConfig.development)
     """What checks the tokens of /v1/unsubscribe/{token}: the key the worker signs links with."""
+    payload_keys: PayloadKeys | None = None
+    """What /v1/codec/* encodes and decodes with: the keys of the process's Temporal client. None: it answers 404."""
+    codec_origins: frozenset[str] = frozenset()
+    """Origins (the Temporal UI's, `https://temporal.shop.example`) allowed to call /v1/codec/* from a browser."""
 
 
 @dataclass(frozen=True)

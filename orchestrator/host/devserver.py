@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from temporalio.client import Client
+from temporalio.converter import DataConverter
 
 from orchestrator.host.binaries import temporal_cli
 
@@ -39,6 +40,8 @@ class DevServer:
     port: int = 7233
     ui_port: int | None = 8233
     """None: no web UI (tests)."""
+    ui_codec_endpoint: str | None = None
+    """Where the web UI decodes encrypted payloads (the stack's API, `http://127.0.0.1:8080/v1/codec`)."""
     process: subprocess.Popen[bytes] | None = None
 
     def __post_init__(self) -> None:
@@ -64,6 +67,8 @@ class DevServer:
         for name, kind in SEARCH_ATTRIBUTES.items():
             args += ["--search-attribute", f"{name}={kind}"]
         args += ["--ui-port", str(self.ui_port)] if self.ui_port else ["--headless"]
+        if self.ui_port and self.ui_codec_endpoint:
+            args += ["--ui-codec-endpoint", self.ui_codec_endpoint]
         return args
 
     @property
@@ -86,15 +91,15 @@ class DevServer:
         log.close()
         self.pid_path.write_text(str(self.process.pid))
 
-    async def wait_ready(self, timeout: float = 60.0) -> Client:
-        """A client once the server answers; raises DevServerError with the log's tail if it died or hung."""
+    async def wait_ready(self, timeout: float = 60.0, data_converter: DataConverter = DataConverter.default) -> Client:
+        """A client (with `data_converter`) once the server answers; raises DevServerError with the log's tail if it died or hung."""
         deadline = time.monotonic() + timeout
         last_error: Exception | None = None
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
                 raise DevServerError(f"the Temporal dev server exited with code {self.process.returncode}:\n{self.log_tail()}")
             try:
-                client = await Client.connect(self.address)
+                client = await Client.connect(self.address, data_converter=data_converter)
                 await client.service_client.check_health()
                 return client
             except Exception as exc:  # not up yet: connection refused, namespace not ready...

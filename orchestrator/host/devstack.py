@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import signal
 from collections.abc import Callable, Iterable, Iterator
@@ -24,9 +25,11 @@ from activities.providers import build_providers
 from orchestrator.host.deployment import DeployReport, compile_for_deploy, deploy
 from orchestrator.host.devserver import DevServer, DevServerError
 from orchestrator.host.folder_watch import redeploy_on_change
+from orchestrator.host.local_keys import local_keys
 from orchestrator.host.settings import ApiServerSettings, DeploySettings, DevSettings, WorkerSettings, open_store
 from orchestrator.host.temporal_connection import TemporalSettings
 from orchestrator.host.worker import DEFAULT_TASK_QUEUE, build_worker
+from orchestrator.privacy.payload_codec import encrypting_converter
 
 log = logging.getLogger(__name__)
 
@@ -87,24 +90,35 @@ async def run_dev(
     journeys, _ = compile_for_deploy(options.paths)
     providers = build_providers(settings.providers)
     store = open_store(settings.database_url, options.data_dir)
-    server = DevServer(options.data_dir, ip=options.host, port=options.temporal_port, ui_port=options.ui_port)
+    api_url = f"http://{options.host}:{options.api_port}"
+    server = DevServer(
+        options.data_dir, ip=options.host, port=options.temporal_port, ui_port=options.ui_port, ui_codec_endpoint=f"{api_url}/v1/codec"
+    )
+    kept = local_keys(options.data_dir)  # the local stack encrypts and hashes as production does, with keys of its own
+    # The UI decodes histories through the stack's API, from the browser: its origin may call the codec endpoint.
+    ui_origins = frozenset({server.ui_address, f"http://localhost:{options.ui_port}"}) if server.ui_address else frozenset()
+    endpoints = dataclasses.replace(settings.endpoints, payload_keys=kept.payload_keys, codec_origins=ui_origins)
     try:
         await asyncio.to_thread(store.migrate)
         server.start()
-        client = await server.wait_ready()
+        client = await server.wait_ready(data_converter=encrypting_converter(kept.payload_keys))
         report = await deploy(store, client, journeys, task_queue=DEFAULT_TASK_QUEUE, prune=True)
         keys = settings.api_keys
         app = create_app(
             store,
             client,
             api_keys=keys or None,
+            hash_secret=kept.hash_secret,
             auth_disabled=not keys,
             task_queue=DEFAULT_TASK_QUEUE,
             search_attributes=True,
-            settings=settings.endpoints,
+            settings=endpoints,
         )
         api = EmbeddedServer(uvicorn.Config(app, host=options.host, port=options.api_port, log_level="warning", lifespan="on"))
-        async with build_worker(client, store, task_queue=DEFAULT_TASK_QUEUE, providers=providers, delivery=settings.delivery):
+        worker = build_worker(
+            client, store, hash_secret=kept.hash_secret, task_queue=DEFAULT_TASK_QUEUE, providers=providers, delivery=settings.delivery
+        )
+        async with worker:
             api_task = asyncio.create_task(api.serve())
             while not api.started and not api_task.done():
                 await asyncio.sleep(0.05)
@@ -113,7 +127,7 @@ async def run_dev(
                 raise SystemExit(f"the API could not listen on {options.host}:{options.api_port}")
             announce(
                 DevStackInfo(
-                    api_url=f"http://{options.host}:{options.api_port}",
+                    api_url=api_url,
                     temporal_address=server.address,
                     ui_url=server.ui_address,
                     database=_shown_url(store.url),
@@ -184,7 +198,13 @@ async def run_worker(settings: WorkerSettings, task_queue: str | None = None) ->
         client = await _connect_patiently(temporal)
         queue = task_queue or temporal.task_queue
         worker = build_worker(
-            client, store, task_queue=queue, search_attributes=temporal.search_attributes, providers=providers, delivery=settings.delivery
+            client,
+            store,
+            hash_secret=settings.hash_secret,
+            task_queue=queue,
+            search_attributes=temporal.search_attributes,
+            providers=providers,
+            delivery=settings.delivery,
         )
         async with worker:
             await _until_stopped()
@@ -213,6 +233,7 @@ def run_api(settings: ApiServerSettings, host: str, port: int) -> None:
         store,
         lambda: temporal.connect(lazy=True),  # starts while Temporal is down: calls that need it get 503 until it is back
         api_keys=settings.api_keys,
+        hash_secret=settings.hash_secret,
         task_queue=temporal.task_queue,
         search_attributes=temporal.search_attributes,
         settings=settings.endpoints,

@@ -1,7 +1,8 @@
 """The one place that reads the environment: each process's settings, read once when it starts.
 
 Each process reads what it needs (`WorkerSettings.read()`, `ApiServerSettings.read()`,
-`DevSettings.read()`, `DeploySettings.read()`, `SimulationSettings.read()`), checks
+`DevSettings.read()`, `DeploySettings.read()`, `SimulationSettings.read()`,
+`CustomerKeySettings.read()`), checks
 every value, and raises one `SettingsError` that names each variable it cannot use
 and what to write instead; the command line prints it and exits 2 before anything
 starts. The layers below are handed typed values (`TemporalSettings`, `ProviderSettings`,
@@ -36,9 +37,11 @@ from activities.providers.twilio_sms import TwilioSettings
 from orchestrator.api.auth import KEYS_VARIABLE
 from orchestrator.api.state import ApiSettings
 from orchestrator.host.temporal_connection import TemporalSettings
-from orchestrator.host.variables import NAMES, RETRY_WINDOW, SECRETS, UNSUBSCRIBE_SECRET
+from orchestrator.host.variables import CODEC_ORIGINS, HASH_SECRET, NAMES, PAYLOAD_KEYS, RETRY_WINDOW, SECRETS, UNSUBSCRIBE_SECRET
 from orchestrator.language.timeparse import parse_duration
 from orchestrator.personalization.unsubscribe import DEV_PUBLIC_URL, DEV_SECRET, UnsubscribeConfig
+from orchestrator.privacy.keyed_hash import MIN_SECRET_BYTES, HashSecret
+from orchestrator.privacy.payload_codec import KEYS_FORMAT, PayloadKeys
 from orchestrator.store import Store
 from orchestrator.webhooks.sendgrid_signature import DEFAULT_MAX_AGE_SECONDS, PUBLIC_KEY_VARIABLE, SendGridWebhookSettings
 from orchestrator.webhooks.twilio_signature import AUTH_TOKEN_VARIABLE, PUBLIC_URL_VARIABLE, TwilioWebhookSettings
@@ -75,12 +78,14 @@ class WorkerSettings:
     database_url: str | None
     providers: ProviderSettings
     delivery: DeliverySettings
+    hash_secret: HashSecret
+    """The broadcast's page activity starts enrollments: their ids are keyed as the API's."""
 
     @classmethod
     def read(cls, env: Mapping[str, str] | None = None) -> WorkerSettings:
         reader = _Reader(env)
         delivery = DeliverySettings(_policy(reader), _unsubscribe(reader), reader.prefixed(SECRETS))
-        return reader.done(cls(_temporal(reader), _database_url(reader), _providers(reader), delivery))
+        return reader.done(cls(_temporal(reader), _database_url(reader), _providers(reader), delivery, _required_hash_secret(reader)))
 
 
 @dataclass(frozen=True)
@@ -91,6 +96,7 @@ class ApiServerSettings:
     database_url: str | None
     api_keys: frozenset[str]
     endpoints: ApiSettings
+    hash_secret: HashSecret
 
     @classmethod
     def read(cls, env: Mapping[str, str] | None = None) -> ApiServerSettings:
@@ -98,8 +104,9 @@ class ApiServerSettings:
         keys = _api_keys(reader)
         if not keys:
             reader.problem(f"{KEYS_VARIABLE} is not set: give the API at least one key, e.g. {KEYS_VARIABLE}=$(openssl rand -hex 24)")
-        endpoints = _endpoints(reader, _unsubscribe(reader, warn=True))
-        return reader.done(cls(_temporal(reader), _database_url(reader), keys, endpoints))
+        temporal = _temporal(reader)
+        endpoints = _endpoints(reader, _unsubscribe(reader, warn=True), temporal.payload_keys, _origins(reader))
+        return reader.done(cls(temporal, _database_url(reader), keys, endpoints, _required_hash_secret(reader)))
 
 
 @dataclass(frozen=True)
@@ -134,6 +141,18 @@ class DeploySettings:
     def read(cls, env: Mapping[str, str] | None = None) -> DeploySettings:
         reader = _Reader(env)
         return reader.done(cls(_temporal(reader), _database_url(reader)))
+
+
+@dataclass(frozen=True)
+class CustomerKeySettings:
+    """`journey customers key`: the hash secret, if the environment has one (else the command looks for `journey dev`'s)."""
+
+    hash_secret: HashSecret | None
+
+    @classmethod
+    def read(cls, env: Mapping[str, str] | None = None) -> CustomerKeySettings:
+        reader = _Reader(env)
+        return reader.done(cls(_hash_secret(reader)))
 
 
 @dataclass(frozen=True)
@@ -277,6 +296,63 @@ def _unsubscribe(reader: _Reader, *, default_url: str = DEV_PUBLIC_URL, warn: bo
     return UnsubscribeConfig(public_url.rstrip("/"), secret.encode() if secret else DEV_SECRET, mailto)
 
 
+def _payload_keys(reader: _Reader) -> PayloadKeys | None:
+    """Required: a process that forgot its keys must not write customer data to Temporal in clear. `none` says so on purpose."""
+    raw = reader.text(PAYLOAD_KEYS)
+    if raw is None:
+        reader.problem(
+            f"{PAYLOAD_KEYS} is not set: Temporal payloads (customer ids, event properties) would be stored in clear;"
+            f" set it, the same on every worker, API and deploy, to {KEYS_FORMAT} (or to none to keep payloads in clear)"
+        )
+        return None
+    if raw.strip().lower() == "none":
+        reader.warnings.append(f"{PAYLOAD_KEYS}=none: Temporal payloads (customer ids, event properties) are stored in clear")
+        return None
+    try:
+        return PayloadKeys.parse(raw)
+    except ValueError as exc:  # its message never quotes a key
+        reader.problem(f"{PAYLOAD_KEYS}: {exc}")
+        return None
+
+
+def _hash_secret(reader: _Reader) -> HashSecret | None:
+    raw = reader.text(HASH_SECRET)
+    if raw is None:
+        return None
+    try:
+        return HashSecret(raw.encode())
+    except ValueError as exc:  # its message never quotes the secret
+        reader.problem(f"{HASH_SECRET}: {exc}")
+        return None
+
+
+_UNUSED_SECRET = HashSecret(bytes(MIN_SECRET_BYTES))
+"""What `_required_hash_secret` returns with a problem reported: never used, since `done()` then raises."""
+
+
+def _required_hash_secret(reader: _Reader) -> HashSecret:
+    """Required where enrollments are started: an unkeyed or public secret would let anyone match a known e-mail address."""
+    secret = _hash_secret(reader)
+    if secret is None and reader.text(HASH_SECRET) is None:
+        reader.problem(
+            f"{HASH_SECRET} is not set: set it to a long random string, the same on every worker and API, e.g. $(openssl rand -hex 32);"
+            f" it keys the customer keys in workflow ids and CustomerId, so keep it once chosen"
+        )
+    return secret or _UNUSED_SECRET
+
+
+def _origins(reader: _Reader) -> frozenset[str]:
+    def parse(text: str) -> frozenset[str]:
+        origins = frozenset(part.strip().rstrip("/") for part in text.split(",") if part.strip())
+        for origin in origins:
+            parts = urlsplit(origin)
+            if parts.scheme not in ("http", "https") or not parts.netloc or parts.path:
+                raise ValueError("write origins as scheme://host[:port], comma-separated, e.g. https://temporal.shop.example")
+        return origins
+
+    return reader.parsed(CODEC_ORIGINS, parse, frozenset())
+
+
 def _temporal(reader: _Reader) -> TemporalSettings:
     cert, key = (reader.parsed(name, _existing_file, None) for name in ("TEMPORAL_TLS_CERT", "TEMPORAL_TLS_KEY"))
     if (reader.text("TEMPORAL_TLS_CERT") is None) != (reader.text("TEMPORAL_TLS_KEY") is None):
@@ -290,6 +366,7 @@ def _temporal(reader: _Reader) -> TemporalSettings:
         tls_key=key,
         tls_ca=reader.parsed("TEMPORAL_TLS_CA", _existing_file, None),
         search_attributes=reader.parsed("TEMPORAL_SEARCH_ATTRIBUTES", _switch, _TEMPORAL.search_attributes),
+        payload_keys=_payload_keys(reader),
     )
 
 
@@ -307,14 +384,22 @@ def _api_keys(reader: _Reader) -> frozenset[str]:
     return frozenset(key.strip() for key in (reader.text(KEYS_VARIABLE) or "").split(",") if key.strip())
 
 
-def _endpoints(reader: _Reader, unsubscribe: UnsubscribeConfig) -> ApiSettings:
+def _endpoints(
+    reader: _Reader, unsubscribe: UnsubscribeConfig, payload_keys: PayloadKeys | None = None, codec_origins: frozenset[str] = frozenset()
+) -> ApiSettings:
     public_url = reader.parsed(PUBLIC_URL_VARIABLE, _http_url, "").rstrip("/") or None
     sendgrid = SendGridWebhookSettings(
         public_key=(reader.text(PUBLIC_KEY_VARIABLE) or "").strip() or None,
         max_age_seconds=reader.parsed("SENDGRID_WEBHOOK_MAX_AGE_SECONDS", _seconds, DEFAULT_MAX_AGE_SECONDS),
     )
     twilio = TwilioWebhookSettings(auth_token=reader.text(AUTH_TOKEN_VARIABLE), public_url=public_url)
-    return ApiSettings(sendgrid_webhook=sendgrid, twilio_webhook=twilio, unsubscribe=unsubscribe)
+    return ApiSettings(
+        sendgrid_webhook=sendgrid,
+        twilio_webhook=twilio,
+        unsubscribe=unsubscribe,
+        payload_keys=payload_keys,
+        codec_origins=codec_origins,
+    )
 
 
 def _providers(reader: _Reader) -> ProviderSettings:

@@ -1,4 +1,10 @@
-"""Connecting to Temporal: any cluster or Temporal Cloud, as the TEMPORAL_* variables say (orchestrator/host/settings.py)."""
+"""Connecting to Temporal: any cluster or Temporal Cloud, as the TEMPORAL_* variables say (orchestrator/host/settings.py).
+
+Every client of a deployment (the worker's, the API's, `journey deploy`'s) is made by
+`TemporalSettings.connect`, so every one encrypts and decrypts payloads with the same
+keys (orchestrator/privacy/payload_codec.py); `journey dev` builds the same converter
+with the keys it keeps in its data dir.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from temporalio.client import Client
+from temporalio.converter import DataConverter
 from temporalio.service import TLSConfig
+
+from orchestrator.privacy.payload_codec import PayloadKeys, encrypting_converter
 
 
 @dataclass(frozen=True)
@@ -25,6 +34,8 @@ class TemporalSettings:
     """CA bundle of the server, for private CAs."""
     search_attributes: bool = True
     """False where JourneyId/CurrentStep/... are not registered."""
+    payload_keys: PayloadKeys | None = None
+    """The keys payloads are encrypted with; None only where the operator chose plain payloads (JOURNEY_PAYLOAD_KEYS=none)."""
 
     def tls(self) -> TLSConfig | bool:
         if self.tls_cert and self.tls_key:
@@ -42,4 +53,14 @@ class TemporalSettings:
         answers. The API connects lazily, so that it starts (and answers 503, `/healthz` degraded)
         while Temporal is down instead of exiting; a worker has nothing to do without Temporal.
         """
-        return await Client.connect(self.address, namespace=self.namespace, api_key=self.api_key, tls=self.tls(), lazy=lazy)
+        return await Client.connect(
+            self.address,
+            namespace=self.namespace,
+            api_key=self.api_key,
+            tls=self.tls(),
+            lazy=lazy,
+            data_converter=self.data_converter(),
+        )
+
+    def data_converter(self) -> DataConverter:
+        return encrypting_converter(self.payload_keys) if self.payload_keys else DataConverter.default

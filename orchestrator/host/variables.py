@@ -31,6 +31,8 @@ class Process(StrEnum):
     SIMULATE = "simulate"
     """`journey simulate` and `journey test`."""
     SEND = "send"
+    CUSTOMERS = "customers"
+    """`journey customers key`."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,7 @@ class Variable:
 
 
 API, WORKER, DEV, DEPLOY, SIMULATE, SEND = Process.API, Process.WORKER, Process.DEV, Process.DEPLOY, Process.SIMULATE, Process.SEND
+CUSTOMERS = Process.CUSTOMERS
 STORE_USERS = (API, WORKER, DEV, DEPLOY)
 TEMPORAL_USERS = (API, WORKER, DEPLOY)  # `journey dev` runs its own Temporal server
 SENDERS = (WORKER, DEV)
@@ -53,6 +56,9 @@ WEBHOOK_CHECKERS = (API, DEV)
 SECRETS = "JOURNEY_SECRET_<NAME>"
 RETRY_WINDOW = "JOURNEY_SEND_RETRY_WINDOW"
 UNSUBSCRIBE_SECRET = "JOURNEY_UNSUBSCRIBE_SECRET"
+PAYLOAD_KEYS = "JOURNEY_PAYLOAD_KEYS"
+HASH_SECRET = "JOURNEY_HASH_SECRET"
+CODEC_ORIGINS = "JOURNEY_CODEC_CORS_ORIGINS"
 _TEMPORAL = TemporalSettings()
 
 VARIABLES: tuple[Variable, ...] = (
@@ -69,6 +75,19 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("TEMPORAL_TLS_CA", TEMPORAL_USERS, "the server's CA bundle, for private CAs"),
     Variable("TEMPORAL_SEARCH_ATTRIBUTES", TEMPORAL_USERS,
              "`false` on a cluster where the search attributes below are not registered", "`true`"),
+    Variable(PAYLOAD_KEYS, TEMPORAL_USERS,
+             "the keys that encrypt Temporal payloads, `<id>:<base64 of 32 bytes>` comma-separated, the current (encrypting)"
+             " key first, every one decrypting; the same on every process ([privacy.md](privacy.md#key-management))",
+             "required (the process refuses to start without it); `none` keeps payloads in clear, with a warning;"
+             " `journey dev`: a key it keeps in its `--data-dir`"),
+    Variable(HASH_SECRET, (API, WORKER, CUSTOMERS),
+             "the secret of the keyed hashes that stand for a customer in workflow ids and `CustomerId`; the same on every"
+             " process, and kept: a new one gives new enrollments other ids ([privacy.md](privacy.md#key-management))",
+             "required (`journey api` and `journey worker` refuse to start without it); `journey dev`: a secret it keeps in"
+             " its `--data-dir`, which `journey customers key` also reads"),
+    Variable(CODEC_ORIGINS, (API,),
+             "origins of the Temporal UI (`https://temporal.shop.example`, comma-separated) that may call the codec endpoint"
+             " `/v1/codec` from the browser", "none; `journey dev`: its own UI"),
     Variable(KEYS_VARIABLE, (API, DEV), "comma-separated keys accepted as `Authorization: Bearer <key>` (or HTTP Basic user)",
              "none: `journey api` refuses to start without one, `journey dev` then takes calls without a key"),
     Variable(SECRETS, SENDERS, "secrets that webhook steps reference as `{{ secrets.NAME }}`"),

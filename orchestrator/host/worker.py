@@ -17,6 +17,7 @@ from activities.broadcast_activity import BroadcastActivities
 from activities.journey_activities import JourneyActivities
 from activities.providers import ChannelProviders
 from orchestrator.host.settings import DeliverySettings
+from orchestrator.privacy.keyed_hash import HashSecret
 from orchestrator.routing.gateway import LoopGateway
 from orchestrator.routing.router import Router
 from orchestrator.runtime.broadcast import BroadcastWorkflow
@@ -32,6 +33,7 @@ def build_worker(
     client: Client,
     store: Store,
     *,
+    hash_secret: HashSecret,
     task_queue: str = DEFAULT_TASK_QUEUE,
     max_cached_workflows: int = 600,
     activity_threads: int = 16,
@@ -43,7 +45,8 @@ def build_worker(
     """A worker for JourneyWorkflow, BroadcastWorkflow and every activity they call.
 
     Call it from the event loop the worker will run on: broadcast pages enroll
-    customers through a Router whose Temporal calls are handed to that loop.
+    customers through a Router whose Temporal calls are handed to that loop, keying
+    the enrollments' ids with `hash_secret` (the API's must be the same).
     `max_cached_workflows` bounds memory: thousands of enrollments asleep in a
     long wait need no cache entry; an evicted one is replayed from its history
     when its timer fires. `providers` deliver the sends (default: the sandbox for every
@@ -67,7 +70,7 @@ def build_worker(
     journey_activities = JourneyActivities(
         store, providers=providers, policy=delivery.policy, unsubscribe=delivery.unsubscribe, secrets=delivery.secrets
     )
-    broadcast_activities = BroadcastActivities(Router(store, gateway))
+    broadcast_activities = BroadcastActivities(Router(store, gateway, hash_secret=hash_secret))
     return Worker(
         client,
         task_queue=task_queue,

@@ -1,8 +1,12 @@
 """Unsubscribe links for marketing email: a signed per-customer URL, the List-Unsubscribe headers and a footer.
 
 The link is JOURNEY_PUBLIC_URL + `/v1/unsubscribe/<token>`, where the token is the
-customer id and an HMAC-SHA256 of it under JOURNEY_UNSUBSCRIBE_SECRET, so a link
-cannot be forged for another customer and needs no database row. Templates read
+customer id sealed (AES-SIV, orchestrator/privacy/sealing.py) under a key derived from
+JOURNEY_UNSUBSCRIBE_SECRET: whoever sees the link (a mail log, a forwarded email) cannot
+read the id from it, a link cannot be forged for another customer, and it needs no
+database row. Links sent before had the id in base64 next to an HMAC-SHA256 tag
+(`<id>.<tag>`); they are still accepted, their tag checked, for as long as the secret
+that signed them is configured (docs/privacy.md). Templates read
 it as `{{ unsubscribe_url }}`; a marketing HTML email without it gets a small
 footer with one. JOURNEY_UNSUBSCRIBE_MAILTO (an address) adds a mailto: form to
 `List-Unsubscribe`. `List-Unsubscribe-Post: List-Unsubscribe=One-Click` (RFC 8058)
@@ -21,6 +25,8 @@ from functools import lru_cache
 from urllib.parse import quote
 
 from markupsafe import escape
+
+from orchestrator.privacy.sealing import Sealer
 
 DEV_PUBLIC_URL = "http://127.0.0.1:8080"
 DEV_SECRET = b"journey-dev-unsubscribe-secret"
@@ -63,18 +69,24 @@ class UnsubscribeConfig:
         return cls(public_url=DEV_PUBLIC_URL, secret=DEV_SECRET)
 
     def token(self, customer_id: str) -> str:
-        """`<customer id, base64url>.<HMAC tag, base64url>`."""
+        """The customer id sealed under the secret, base64url: no `.`, which tells it from the tokens of before."""
         return _token(self.secret, customer_id)
 
     def customer_of(self, token: str) -> str | None:
-        """The customer id a token was made for, or None when it is malformed or its signature does not match."""
-        encoded, _, tag = token.partition(".")
+        """The customer id a token was made for, or None when it is malformed, forged or made under another secret."""
         try:
-            customer_id = _unb64(encoded).decode()
-            valid = hmac.compare_digest(_unb64(tag), self._tag(customer_id))
+            if "." in token:
+                return self._signed_customer_of(token)
+            opened = _sealer(self.secret).open(_unb64(token))
+            return opened.decode() if opened is not None else None
         except (binascii.Error, UnicodeDecodeError, ValueError):
             return None
-        return customer_id if valid else None
+
+    def _signed_customer_of(self, token: str) -> str | None:
+        """A token of the form links had before they were sealed: `<customer id, base64url>.<HMAC tag, base64url>`."""
+        encoded, _, tag = token.partition(".")
+        customer_id = _unb64(encoded).decode()
+        return customer_id if hmac.compare_digest(_unb64(tag), self._tag(customer_id)) else None
 
     def url(self, customer_id: str) -> str:
         return f"{self.public_url}/v1/unsubscribe/{self.token(customer_id)}"
@@ -115,11 +127,16 @@ def _tag(secret: bytes, customer_id: str) -> bytes:
     return hmac.new(secret, b"unsubscribe:" + customer_id.encode(), hashlib.sha256).digest()[:_TAG_BYTES]
 
 
+@lru_cache(maxsize=4)
+def _sealer(secret: bytes) -> Sealer:
+    return Sealer(secret, "journey unsubscribe token")
+
+
 @lru_cache(maxsize=64)
 def _token(secret: bytes, customer_id: str) -> str:
-    # Cached: one marketing email signs its customer's token two or three times (the link, List-Unsubscribe,
-    # the mailto: subject). A few recent customers suffice; the key includes the secret, so a new one signs anew.
-    return f"{_b64(customer_id.encode())}.{_b64(_tag(secret, customer_id))}"
+    # Cached: one marketing email seals its customer's token two or three times (the link, List-Unsubscribe,
+    # the mailto: subject). A few recent customers suffice; the key includes the secret, so a new one seals anew.
+    return _b64(_sealer(secret).seal(customer_id.encode()))
 
 
 def _b64(data: bytes) -> str:

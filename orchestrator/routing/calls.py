@@ -73,6 +73,8 @@ class StartCall:
     customer_id: str
     start: EnrollmentInput
     journey: ir.Journey
+    customer_key: str
+    """The customer's key (orchestrator/runtime/ids.py), shown as `CustomerId`: the id itself never is."""
 
 
 @dataclass(frozen=True)

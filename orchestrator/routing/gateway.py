@@ -99,16 +99,16 @@ class LoopGateway:
     async def _one(self, call: TemporalCall) -> bool:
         match call:
             case StartCall():
-                await self._start(call.start, call.journey)
+                await self._start(call.start, call.journey, call.customer_key)
                 return True
             case SignalCall():
                 return await self._signal(call.enrollment_id, call.event)
             case _:
                 assert_never(call)
 
-    async def _start(self, start: EnrollmentInput, journey: ir.Journey) -> None:
+    async def _start(self, start: EnrollmentInput, journey: ir.Journey, customer_key: str) -> None:
         start.upsert_search_attributes = self.search_attributes
-        attributes = enrollment_search_attributes(journey, start.customer_id) if self.search_attributes else TypedSearchAttributes.empty
+        attributes = enrollment_search_attributes(journey, customer_key) if self.search_attributes else TypedSearchAttributes.empty
         try:
             await self.client.start_workflow(
                 WORKFLOW_NAME,

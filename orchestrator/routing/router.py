@@ -29,6 +29,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from orchestrator import ir
+from orchestrator.privacy.keyed_hash import HashSecret
 from orchestrator.routing.calls import (
     Call,
     CallRejected,
@@ -44,7 +45,7 @@ from orchestrator.routing.catalog import CatalogSnapshot, JourneyCatalog
 from orchestrator.routing.entry import Broadcast, Cause, Identified, PastEntry, Tracked, decide
 from orchestrator.routing.lease import LEASE_TTL, LEASE_WAIT, CustomerBusy, LocalCustomerLocks, new_holder
 from orchestrator.runtime.contracts import INTERPRETER_REVISION, EnrollmentInput, EventMessage
-from orchestrator.runtime.ids import enrollment_id
+from orchestrator.runtime.ids import CustomerKeys, enrollment_id
 from orchestrator.store import Enrollment, EventRow, ProfileFieldError, Store, StoreSession
 
 log = logging.getLogger(__name__)
@@ -79,9 +80,13 @@ class Router:
     from worker threads, never from the event loop that drives the gateway's client.
     """
 
-    def __init__(self, store: Store, gateway: TemporalGateway, catalog: JourneyCatalog | None = None) -> None:
+    def __init__(
+        self, store: Store, gateway: TemporalGateway, catalog: JourneyCatalog | None = None, *, hash_secret: HashSecret
+    ) -> None:
+        """`hash_secret` keys the ids of the enrollments it starts: every process that routes must have the same one."""
         self.store = store
         self.gateway = gateway
+        self.keys = CustomerKeys(hash_secret)
         self.catalog = catalog or JourneyCatalog()
         self._local_locks = LocalCustomerLocks()
         self._holder = new_holder()
@@ -312,10 +317,14 @@ class Router:
         decision = decide(journey, cause, customer, lambda: known.past_entries(journey.id), now)
         if not decision.enter:
             return
-        new_id = enrollment_id(journey.id, known.customer_id, decision.number)
+        # Computed, not read: a new enrollment's id is a function of the customer, the journey and the entry's number,
+        # so a retried call starts the same workflow (REJECT_DUPLICATE makes the second start a no-op). Running
+        # enrollments are reached through the ids the index stored, whatever key they were started under.
+        key = self.keys.key(known.customer_id)
+        new_id = enrollment_id(journey.id, key, decision.number)
         known.start(new_id, journey, now)
         start = EnrollmentInput(self.catalog.encoded(journey), known.customer_id, new_id, trigger, revision=INTERPRETER_REVISION)
-        plan.add(StartCall(known.customer_id, start, journey), outcome)
+        plan.add(StartCall(known.customer_id, start, journey, key), outcome)
         outcome.enrolled.append(new_id)
 
 

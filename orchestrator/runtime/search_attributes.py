@@ -3,9 +3,10 @@
 Register them once per namespace (all Keyword):
 `temporal operator search-attribute create --name JourneyId --type Keyword` (and
 JourneyVersion, CurrentStep, CustomerId). `CustomerId` holds the customer key,
-a hash of the customer id (ids are sometimes e-mail addresses), the same key
-that is part of the workflow id; `orchestrator.runtime.ids.customer_key(id)` gives
-it for a customer you are looking for.
+a keyed hash of the customer id (ids are sometimes e-mail addresses), the same key
+that is part of the workflow id (orchestrator/runtime/ids.py); `journey customers key ID`
+prints it for a customer you are looking for. Search attributes are never encrypted
+(the server indexes them), so nothing personal may go into one.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from __future__ import annotations
 from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 
 import orchestrator.ir as ir
-from orchestrator.runtime.ids import customer_key
 
 JOURNEY_ID = SearchAttributeKey.for_keyword("JourneyId")
 JOURNEY_VERSION = SearchAttributeKey.for_keyword("JourneyVersion")
@@ -45,14 +45,14 @@ def first_resting_step(journey: ir.Journey) -> str:
     return journey.start
 
 
-def enrollment_search_attributes(journey: ir.Journey, customer_id: str) -> TypedSearchAttributes:
-    """What an enrollment starts with; the workflow updates CurrentStep when it waits at another step (and, for
-    enrollments from before interpreter revision 1, when it ends)."""
+def enrollment_search_attributes(journey: ir.Journey, customer_key: str) -> TypedSearchAttributes:
+    """What an enrollment starts with, `customer_key` being its customer's (orchestrator/runtime/ids.py); the workflow
+    updates CurrentStep when it waits at another step (and, for enrollments from before interpreter revision 1, when it ends)."""
     return TypedSearchAttributes(
         [
             SearchAttributePair(JOURNEY_ID, journey.id),
             SearchAttributePair(JOURNEY_VERSION, journey.version),
             SearchAttributePair(CURRENT_STEP, first_resting_step(journey)),
-            SearchAttributePair(CUSTOMER_ID, customer_key(customer_id)),
+            SearchAttributePair(CUSTOMER_ID, customer_key),
         ]
     )

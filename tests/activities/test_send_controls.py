@@ -25,6 +25,7 @@ from orchestrator.personalization.unsubscribe import UnsubscribeConfig
 from orchestrator.runtime.contracts import SendRequest, SendResult
 from orchestrator.store import Store
 from orchestrator.store.values import DeliveryKey
+from tests.keys import KEYS_ENVIRONMENT
 
 NOON = datetime(2026, 1, 6, 17, 0, tzinfo=UTC)
 """12:00 in New York."""
@@ -205,6 +206,8 @@ def test_marketing_email_carries_the_unsubscribe_link_signed_with_the_config_rea
     identify(store, "ann", ANN | {"email_opt_in": True})
     monkeypatch.setenv("JOURNEY_PUBLIC_URL", "https://journeys.shop.example")
     monkeypatch.setenv("JOURNEY_UNSUBSCRIBE_SECRET", "secret-at-start")
+    for name, value in KEYS_ENVIRONMENT.items():
+        monkeypatch.setenv(name, value)
     settings = WorkerSettings.read()  # as `journey worker` does when it starts
     activities = JourneyActivities(store, policy=DeliveryPolicy(), unsubscribe=settings.delivery.unsubscribe)
     monkeypatch.setenv("JOURNEY_UNSUBSCRIBE_SECRET", "secret-changed-later")

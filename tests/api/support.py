@@ -25,6 +25,7 @@ from orchestrator.host.worker import build_worker
 from orchestrator.routing.calls import TemporalCall
 from orchestrator.routing.gateway import LoopGateway
 from orchestrator.store import Store
+from tests.keys import HASH_SECRET
 
 JOURNEYS = Path(__file__).parents[2] / "journeys"
 API_KEY = "test-key-1"
@@ -193,6 +194,7 @@ async def open_stack(
         store,
         connect or temporal,
         api_keys=frozenset({API_KEY, "test-key-2"}),
+        hash_secret=HASH_SECRET,
         task_queue=task_queue,
         search_attributes=True,
         catalog_refresh=catalog_refresh,
@@ -204,7 +206,7 @@ async def open_stack(
             if not worker:
                 yield stack
                 return
-            async with build_worker(temporal, store, task_queue=task_queue):
+            async with build_worker(temporal, store, hash_secret=HASH_SECRET, task_queue=task_queue):
                 yield stack
     finally:
         store.dispose()

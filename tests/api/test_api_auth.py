@@ -11,6 +11,7 @@ from temporalio.client import Client
 from orchestrator.api import create_app
 from orchestrator.store import Store
 from tests.api.support import API_KEY, Stack, running_app
+from tests.keys import HASH_SECRET
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -68,7 +69,7 @@ async def test_the_api_documentation_needs_the_key(stack: Stack) -> None:
 async def test_without_configured_keys_every_call_is_refused(tmp_path: Path, temporal: Client) -> None:
     store = Store(f"sqlite:///{tmp_path / 'journey.db'}")
     store.migrate()
-    app = create_app(store, temporal, api_keys=None, task_queue="unused", search_attributes=True)
+    app = create_app(store, temporal, api_keys=None, hash_secret=HASH_SECRET, task_queue="unused", search_attributes=True)
     async with running_app(app, headers={"Authorization": "Bearer anything"}) as http:
         answer = await http.post("/v1/track", json={"userId": "c1", "event": "page_viewed"})
     assert answer.status_code == 401
@@ -78,7 +79,9 @@ async def test_without_configured_keys_every_call_is_refused(tmp_path: Path, tem
 async def test_auth_disabled_explicitly_accepts_calls_without_a_key(tmp_path: Path, temporal: Client) -> None:
     store = Store(f"sqlite:///{tmp_path / 'journey.db'}")
     store.migrate()
-    app = create_app(store, temporal, api_keys=frozenset(), task_queue="unused", search_attributes=True, auth_disabled=True)
+    app = create_app(
+        store, temporal, api_keys=frozenset(), hash_secret=HASH_SECRET, task_queue="unused", search_attributes=True, auth_disabled=True
+    )
     async with running_app(app) as http:
         answer = await http.post("/v1/track", json={"userId": "c1", "event": "page_viewed"})
         documentation = [(await http.get(path)).status_code for path in ("/openapi.json", "/docs", "/redoc")]

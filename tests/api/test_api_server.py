@@ -21,8 +21,10 @@ from temporalio.client import Client
 from orchestrator.cli import main
 from orchestrator.host.devserver import free_port
 from orchestrator.host.worker import build_worker
+from orchestrator.privacy.payload_codec import encrypting_converter
 from orchestrator.store import Store
 from tests.api.support import API_KEY, QUICK_CART, compiled, eventually
+from tests.keys import HASH_SECRET, KEYS_ENVIRONMENT, PAYLOAD_KEYS
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -37,7 +39,7 @@ def api_process(tmp_path: Path, temporal: Client) -> Iterator[tuple[str, Store, 
     database = f"sqlite:///{tmp_path / 'journey.db'}"
     port = free_port()
     task_queue = f"api-process-{port}"
-    env = os.environ | {
+    env = os.environ | KEYS_ENVIRONMENT | {
         "DATABASE_URL": database,
         "JOURNEY_API_KEYS": f"other-key, {API_KEY}",
         "TEMPORAL_ADDRESS": temporal.service_client.config.target_host,
@@ -75,7 +77,9 @@ async def test_journey_send_drives_a_journey_api_process(api_process: tuple[str,
     reload = await asyncio.to_thread(httpx.post, f"{url}/v1/admin/reload", headers={"Authorization": f"Bearer {API_KEY}"})
     assert [j["id"] for j in reload.json()["active"]] == ["quick_cart"]
 
-    async with build_worker(temporal, store, task_queue=task_queue):
+    # The process encrypts what it starts (the variables of KEYS_ENVIRONMENT): the worker reads it with the same keys.
+    encrypting = Client(temporal.service_client, namespace=temporal.namespace, data_converter=encrypting_converter(PAYLOAD_KEYS))
+    async with build_worker(encrypting, store, hash_secret=HASH_SECRET, task_queue=task_queue):
         result = await asyncio.to_thread(
             send, "identify", "zoe", "--url", url, "--trait", "email=zoe@example.com", "--trait", 'country="US"', env=key
         )

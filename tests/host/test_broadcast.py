@@ -20,6 +20,7 @@ from orchestrator.routing.gateway import LoopGateway
 from orchestrator.routing.router import Router
 from orchestrator.runtime.broadcast import BroadcastPage
 from orchestrator.store import Store
+from tests.keys import HASH_SECRET
 
 BROADCAST = """\
 id: flash_sale
@@ -65,7 +66,7 @@ async def test_scheduled_broadcast_reaches_exactly_its_audience_once(tmp_path: P
     queue = f"broadcast-{uuid.uuid4()}"
     await deploy(store, temporal, [broadcast_at(fire_at, tmp_path)], task_queue=queue)
     # In Temporal's sandbox, as `journey dev` does not run it: a non-deterministic call in either workflow fails here.
-    async with build_worker(temporal, store, task_queue=queue, sandboxed=True):
+    async with build_worker(temporal, store, hash_secret=HASH_SECRET, task_queue=queue, sandboxed=True):
         deadline = time.monotonic() + 30
         # Read the store off the event loop: the worker's enrollments hold the store while they wait on this loop.
         while time.monotonic() < deadline and sum(map(len, (await asyncio.to_thread(received, store)).values())) < len(AUDIENCE):
@@ -84,7 +85,7 @@ async def test_a_retried_broadcast_page_enrolls_nobody_twice(tmp_path: Path, sto
     journey = broadcast_at(datetime.now(UTC) + timedelta(days=30), tmp_path)
     queue = f"broadcast-{uuid.uuid4()}"
     await deploy(store, None, [journey], task_queue=queue)
-    router = Router(store, LoopGateway(temporal, asyncio.get_running_loop(), task_queue=queue))
+    router = Router(store, LoopGateway(temporal, asyncio.get_running_loop(), task_queue=queue), hash_secret=HASH_SECRET)
     page = BroadcastPage("flash_sale", "run-1", None, 500, datetime.now(UTC).isoformat())
     pages = BroadcastActivities(router)
     env = ActivityEnvironment()

@@ -16,6 +16,7 @@ from click.testing import CliRunner
 from orchestrator.cli import main, send
 from orchestrator.host.settings import (
     ApiServerSettings,
+    CustomerKeySettings,
     DeploySettings,
     DevSettings,
     SettingsError,
@@ -25,6 +26,8 @@ from orchestrator.host.settings import (
 )
 from orchestrator.host.variables import SECRETS, VARIABLES, Process, Variable
 from orchestrator.personalization.unsubscribe import UnsubscribeConfig
+from orchestrator.privacy.payload_codec import EncryptionCodec, PayloadKey, PayloadKeys
+from tests.keys import KEYS_ENVIRONMENT, PAYLOAD_KEYS
 
 ROOT = Path(__file__).resolve().parents[2]
 SETTINGS_MODULE = ROOT / "orchestrator" / "host" / "settings.py"
@@ -34,7 +37,9 @@ READERS: dict[Process, Callable[[Mapping[str, str]], object]] = {
     Process.DEV: DevSettings.read,
     Process.DEPLOY: DeploySettings.read,
     Process.SIMULATE: SimulationSettings.read,
+    Process.CUSTOMERS: CustomerKeySettings.read,
 }
+KEYS = KEYS_ENVIRONMENT
 
 
 # --- the table, the documentation and the code agree ----------------------------------------
@@ -87,7 +92,7 @@ class RecordingEnvironment(Mapping[str, str]):
 
 @pytest.mark.parametrize("process", list(READERS))
 def test_each_process_reads_exactly_the_variables_the_table_says_it_reads(process: Process) -> None:
-    environment = RecordingEnvironment({"JOURNEY_API_KEYS": "k"})  # `journey api` needs one to start
+    environment = RecordingEnvironment(KEYS | {"JOURNEY_API_KEYS": "k"})  # `journey api` needs one to start
     READERS[process](environment)
     read = environment.asked | ({SECRETS} if environment.listed else set())
     assert read == {variable.name for variable in VARIABLES if process in variable.read_by}
@@ -132,7 +137,7 @@ def test_every_bad_value_is_reported_at_once_each_naming_its_variable() -> None:
         "TEMPORAL_TLS_CA": "/no/such/ca.pem",
     }
     with pytest.raises(SettingsError) as refused:
-        WorkerSettings.read(environment)
+        WorkerSettings.read(KEYS | environment)
     named = [re.match(r"[A-Z_]+", problem).group() for problem in refused.value.problems]  # type: ignore[union-attr]
     assert sorted(named) == sorted(environment)
     assert str(refused.value).startswith("7 environment variables cannot be used:\n  ")
@@ -140,7 +145,8 @@ def test_every_bad_value_is_reported_at_once_each_naming_its_variable() -> None:
 
 def test_a_value_that_was_accepted_before_is_read_as_before() -> None:
     settings = WorkerSettings.read(
-        {
+        KEYS
+        | {
             "TEMPORAL_ADDRESS": "ns.acct.tmprl.cloud:7233",
             "TEMPORAL_NAMESPACE": "ns.acct",
             "TEMPORAL_TASK_QUEUE": "q",
@@ -169,30 +175,30 @@ def test_a_value_that_was_accepted_before_is_read_as_before() -> None:
 
 def test_temporal_mtls_needs_both_files() -> None:
     with pytest.raises(SettingsError, match="TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together"):
-        DeploySettings.read({"TEMPORAL_TLS_CERT": __file__})
+        DeploySettings.read(KEYS | {"TEMPORAL_TLS_CERT": __file__})
 
 
 @pytest.mark.parametrize(("text", "cap"), [("3/day", 3), (" 5 / d ", 5), ("2 per day", 2), ("", None), ("none", None)])
 def test_the_daily_cap_setting_is_read_from_the_environment(text: str, cap: int | None) -> None:
-    assert WorkerSettings.read({"JOURNEY_FREQUENCY_CAP": text}).delivery.policy.daily_cap == cap
+    assert WorkerSettings.read(KEYS | {"JOURNEY_FREQUENCY_CAP": text}).delivery.policy.daily_cap == cap
     assert SimulationSettings.read({"JOURNEY_FREQUENCY_CAP": text}).policy.daily_cap == cap
 
 
 @pytest.mark.parametrize("text", ["3", "3/week", "0/day", "three/day"])
 def test_a_malformed_daily_cap_is_refused_with_the_expected_form(text: str) -> None:
     with pytest.raises(ValueError, match=r"JOURNEY_FREQUENCY_CAP=.*'3/day'"):
-        WorkerSettings.read({"JOURNEY_FREQUENCY_CAP": text})
+        WorkerSettings.read(KEYS | {"JOURNEY_FREQUENCY_CAP": text})
 
 
 @pytest.mark.parametrize(("text", "hours"), [("", 24), ("6h", 6), ("3d", 72), ("PT90M", 1.5)])
 def test_the_send_retry_window_is_read_from_the_environment(text: str, hours: float) -> None:
-    assert WorkerSettings.read({"JOURNEY_SEND_RETRY_WINDOW": text}).delivery.policy.retry_window == timedelta(hours=hours)
+    assert WorkerSettings.read(KEYS | {"JOURNEY_SEND_RETRY_WINDOW": text}).delivery.policy.retry_window == timedelta(hours=hours)
 
 
 @pytest.mark.parametrize("text", ["24", "forever", "0h"])
 def test_a_malformed_send_retry_window_is_refused_naming_the_variable(text: str) -> None:
     with pytest.raises(ValueError, match=r"^JOURNEY_SEND_RETRY_WINDOW: '.*' (is not a duration; write a duration like|is zero)"):
-        WorkerSettings.read({"JOURNEY_SEND_RETRY_WINDOW": text})
+        WorkerSettings.read(KEYS | {"JOURNEY_SEND_RETRY_WINDOW": text})
 
 
 def test_unsubscribe_configuration_comes_from_the_environment(caplog: pytest.LogCaptureFixture) -> None:
@@ -216,15 +222,15 @@ def test_only_journey_api_warns_of_the_development_unsubscribe_key(caplog: pytes
     clicks, is where a forged link would change a real customer's consent."""
     with caplog.at_level(logging.WARNING):
         SimulationSettings.read({})
-        WorkerSettings.read({})
+        WorkerSettings.read(KEYS)
         DevSettings.read({})
     assert [r.getMessage() for r in caplog.records] == []
     with caplog.at_level(logging.WARNING):
-        ApiServerSettings.read({"JOURNEY_API_KEYS": "k"})
+        ApiServerSettings.read(KEYS | {"JOURNEY_API_KEYS": "k"})
     assert [r.getMessage() for r in caplog.records] == [DEV_KEY_WARNING]
     caplog.clear()
     with caplog.at_level(logging.WARNING):
-        ApiServerSettings.read({"JOURNEY_API_KEYS": "k", "JOURNEY_UNSUBSCRIBE_SECRET": "s3cret"})
+        ApiServerSettings.read(KEYS | {"JOURNEY_API_KEYS": "k", "JOURNEY_UNSUBSCRIBE_SECRET": "s3cret"})
     assert not caplog.records
 
 
@@ -238,7 +244,8 @@ def test_the_dev_stacks_unsubscribe_links_point_at_its_own_port() -> None:
 
 def test_the_api_checks_provider_webhooks_with_the_keys_of_the_environment() -> None:
     endpoints = ApiServerSettings.read(
-        {
+        KEYS
+        | {
             "JOURNEY_API_KEYS": " k1, k2 ,,",
             "SENDGRID_WEBHOOK_PUBLIC_KEY": " MFkw== \n",
             "SENDGRID_WEBHOOK_MAX_AGE_SECONDS": "60",
@@ -250,21 +257,21 @@ def test_the_api_checks_provider_webhooks_with_the_keys_of_the_environment() -> 
     assert (endpoints.sendgrid_webhook.public_key, endpoints.sendgrid_webhook.max_age_seconds) == ("MFkw==", 60)
     assert (endpoints.twilio_webhook.auth_token, endpoints.twilio_webhook.public_url) == ("t", "https://j.example")
     assert endpoints.unsubscribe.secret == b"s3cret"
-    assert ApiServerSettings.read({"JOURNEY_API_KEYS": " k1, k2 ,,"}).api_keys == {"k1", "k2"}
+    assert ApiServerSettings.read(KEYS | {"JOURNEY_API_KEYS": " k1, k2 ,,"}).api_keys == {"k1", "k2"}
     with pytest.raises(SettingsError, match="SENDGRID_WEBHOOK_MAX_AGE_SECONDS='5m': write a number of seconds"):
-        ApiServerSettings.read({"JOURNEY_API_KEYS": "k", "SENDGRID_WEBHOOK_MAX_AGE_SECONDS": "5m"})
+        ApiServerSettings.read(KEYS | {"JOURNEY_API_KEYS": "k", "SENDGRID_WEBHOOK_MAX_AGE_SECONDS": "5m"})
 
 
 def test_only_journey_api_needs_api_keys() -> None:
     with pytest.raises(SettingsError, match="JOURNEY_API_KEYS is not set"):
-        ApiServerSettings.read({})
+        ApiServerSettings.read(KEYS | {})
     assert DevSettings.read({}).api_keys == frozenset()  # the local stack then takes calls without a key
 
 
 def test_a_problem_never_shows_a_password_or_a_private_key() -> None:
     key = {"type": "authorized_user", "private_key": "-----BEGIN PRIVATE KEY-----MIIE"}
     with pytest.raises(SettingsError) as refused:
-        WorkerSettings.read({"DATABASE_URL": "postgresql://u:hunter2@db:port/x", "FCM_CREDENTIALS_JSON": json.dumps(key)})
+        WorkerSettings.read(KEYS | {"DATABASE_URL": "postgresql://u:hunter2@db:port/x", "FCM_CREDENTIALS_JSON": json.dumps(key)})
     assert refused.value.problems == (
         "DATABASE_URL is not a database URL: write postgresql://user:password@host/db or sqlite:///path",
         "FCM_CREDENTIALS_JSON: the FCM credentials must be a service-account JSON key with a project_id",
@@ -281,7 +288,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 def test_database_url_names_the_store(database_url: str, tmp_path: Path) -> None:
     unused = tmp_path / "unused"
-    store = open_store(WorkerSettings.read({"DATABASE_URL": database_url}).database_url, unused)
+    store = open_store(WorkerSettings.read(KEYS | {"DATABASE_URL": database_url}).database_url, unused)
     store.dispose()
     assert store.url == database_url
     assert not unused.exists()
@@ -296,21 +303,21 @@ def test_without_database_url_the_store_is_sqlite_in_the_default_folder(tmp_path
 
 def test_a_database_the_store_does_not_support_is_a_bad_database_url() -> None:
     with pytest.raises(SettingsError, match=r"^DATABASE_URL must be sqlite:///PATH or postgresql://\.\.\., not mysql://$"):
-        open_store(DeploySettings.read({"DATABASE_URL": "mysql://u:p@db/x"}).database_url)
+        open_store(DeploySettings.read(KEYS | {"DATABASE_URL": "mysql://u:p@db/x"}).database_url)
 
 
 # --- the command line ------------------------------------------------------------------------
 
 
 def test_journey_worker_with_a_malformed_value_says_which_and_exits_2_before_starting() -> None:
-    result = CliRunner().invoke(main, ["worker"], env={"JOURNEY_SEND_RETRY_WINDOW": "abc"})
+    result = CliRunner().invoke(main, ["worker"], env=KEYS | {"JOURNEY_SEND_RETRY_WINDOW": "abc"})
     assert result.exit_code == 2, result.output
     assert "Error: JOURNEY_SEND_RETRY_WINDOW: 'abc' is not a duration; write a duration like" in result.output
     assert "Traceback" not in result.output
 
 
 def test_journey_deploy_names_every_bad_value(tmp_path: Path) -> None:
-    env = {"TEMPORAL_SEARCH_ATTRIBUTES": "nope", "DATABASE_URL": "not a url"}
+    env = KEYS | {"TEMPORAL_SEARCH_ATTRIBUTES": "nope", "DATABASE_URL": "not a url"}
     result = CliRunner().invoke(main, ["deploy", str(tmp_path)], env=env)
     assert result.exit_code == 2, result.output
     assert result.output.splitlines()[:3] == [
@@ -318,3 +325,67 @@ def test_journey_deploy_names_every_bad_value(tmp_path: Path) -> None:
         "  TEMPORAL_SEARCH_ATTRIBUTES='nope': write true or false",
         "  DATABASE_URL is not a database URL: write postgresql://user:password@host/db or sqlite:///path",
     ]
+
+
+# --- the keys: encrypted payloads and keyed customer keys (docs/privacy.md) ---------------------
+
+
+@pytest.mark.parametrize("read", [WorkerSettings.read, ApiServerSettings.read, DeploySettings.read])
+def test_a_process_that_talks_to_temporal_refuses_to_start_without_payload_keys(read: Callable[[Mapping[str, str]], object]) -> None:
+    with pytest.raises(SettingsError) as refused:
+        read({"JOURNEY_API_KEYS": "k", "JOURNEY_HASH_SECRET": KEYS["JOURNEY_HASH_SECRET"]})
+    (problem,) = refused.value.problems
+    assert problem.startswith("JOURNEY_PAYLOAD_KEYS is not set: Temporal payloads (customer ids, event properties) would be stored")
+    assert "k1:$(openssl rand -base64 32)" in problem and "none" in problem
+
+
+@pytest.mark.parametrize("read", [WorkerSettings.read, ApiServerSettings.read])
+def test_a_process_that_starts_enrollments_refuses_to_start_without_the_hash_secret(read: Callable[[Mapping[str, str]], object]) -> None:
+    with pytest.raises(SettingsError) as refused:
+        read({"JOURNEY_API_KEYS": "k", "JOURNEY_PAYLOAD_KEYS": KEYS["JOURNEY_PAYLOAD_KEYS"]})
+    (problem,) = refused.value.problems
+    assert problem.startswith("JOURNEY_HASH_SECRET is not set: set it to a long random string, the same on every worker and API")
+
+
+def test_payload_keys_are_read_current_first_and_connect_every_client_with_them() -> None:
+    ring = PayloadKeys((PayloadKey("2026-07", bytes(32)), *PAYLOAD_KEYS.keys))
+    temporal = WorkerSettings.read(KEYS | {"JOURNEY_PAYLOAD_KEYS": ring.text()}).temporal
+    assert temporal.payload_keys == ring and temporal.payload_keys.current.id == "2026-07"
+    codec = temporal.data_converter().payload_codec
+    assert isinstance(codec, EncryptionCodec) and codec.keys == ring
+    api = ApiServerSettings.read(KEYS | {"JOURNEY_API_KEYS": "k", "JOURNEY_CODEC_CORS_ORIGINS": "https://temporal.shop.example/"})
+    assert api.endpoints.payload_keys == api.temporal.payload_keys == PAYLOAD_KEYS  # the codec endpoint decodes what the API encodes
+    assert api.endpoints.codec_origins == {"https://temporal.shop.example"}
+
+
+def test_plain_payloads_are_a_choice_said_out_loud(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING):
+        temporal = DeploySettings.read(KEYS | {"JOURNEY_PAYLOAD_KEYS": "none"}).temporal
+    assert temporal.payload_keys is None and temporal.data_converter().payload_codec is None
+    assert [r.getMessage() for r in caplog.records] == [
+        "JOURNEY_PAYLOAD_KEYS=none: Temporal payloads (customer ids, event properties) are stored in clear"
+    ]
+
+
+def test_a_bad_key_or_secret_is_named_without_quoting_it() -> None:
+    environment = {
+        "JOURNEY_PAYLOAD_KEYS": "k1:c2VjcmV0LWJ1dC1zaG9ydA==",
+        "JOURNEY_HASH_SECRET": "tiny",
+        "JOURNEY_API_KEYS": "k",
+        "JOURNEY_CODEC_CORS_ORIGINS": "temporal.shop.example",
+    }
+    with pytest.raises(SettingsError) as refused:
+        ApiServerSettings.read(environment)
+    assert refused.value.problems == (
+        "JOURNEY_PAYLOAD_KEYS: key 'k1' is 16 bytes: an AES-256 key is 32 random bytes",
+        "JOURNEY_CODEC_CORS_ORIGINS='temporal.shop.example': write origins as scheme://host[:port], comma-separated,"
+        " e.g. https://temporal.shop.example",
+        "JOURNEY_HASH_SECRET: the secret is too short: use at least 16 random bytes, e.g. $(openssl rand -hex 32)",
+    )
+
+
+def test_journey_worker_without_its_keys_names_both_and_exits_2() -> None:
+    result = CliRunner().invoke(main, ["worker"], env={"JOURNEY_PAYLOAD_KEYS": "", "JOURNEY_HASH_SECRET": ""})
+    assert result.exit_code == 2, result.output
+    assert result.output.splitlines()[0] == "Error: 2 environment variables cannot be used:"
+    assert [line.split(" ")[2] for line in result.output.splitlines()[1:3]] == ["JOURNEY_PAYLOAD_KEYS", "JOURNEY_HASH_SECRET"]

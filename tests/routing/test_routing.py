@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -17,9 +18,9 @@ from sqlalchemy.engine import make_url
 from orchestrator.routing.calls import CallRejected, IdentifyCall, SignalCall, StartCall, TemporalCall, TemporalUnavailable, TrackCall
 from orchestrator.routing.lease import LEASE_TTL
 from orchestrator.routing.router import Router
-from orchestrator.runtime.ids import enrollment_id
 from orchestrator.store import ProfileFieldError, Store
 from orchestrator.store.schema import customer_locks, enrollments, events, profiles
+from tests.keys import CUSTOMER_KEYS, HASH_SECRET
 from tests.routing.support import CART, NOW, VIP, compiled
 
 
@@ -75,7 +76,7 @@ def gateway(store: Store) -> FakeGateway:
 
 @pytest.fixture
 def router(store: Store, gateway: FakeGateway) -> Router:
-    return Router(store, gateway)
+    return Router(store, gateway, hash_secret=HASH_SECRET)
 
 
 def track(customer: str, event: str, message_id: str, **properties: object) -> TrackCall:
@@ -89,7 +90,7 @@ def identify(customer: str, message_id: str, **traits: object) -> IdentifyCall:
 def test_a_triggering_event_starts_an_enrollment_and_a_later_one_signals_it(router: Router, gateway: FakeGateway) -> None:
     router.identify(identify("c1", "i1", country="US"))
     started = router.track(track("c1", "checkout_started", "t1", cart_value=50))
-    assert started.enrolled == [enrollment_id("cart", "c1", 1)]
+    assert started.enrolled == [CUSTOMER_KEYS.enrollment_id("cart", "c1", 1)]
     signalled = router.track(track("c1", "email_opened", "t2"))
     assert signalled.signalled == started.enrolled and signalled.enrolled == []
     assert [type(c) for c in gateway.calls] == [StartCall, SignalCall]
@@ -249,7 +250,7 @@ def identified(router: Router, *customers: str) -> None:
 
 def test_another_customers_call_is_applied_while_temporal_answers_a_slow_one(store: Store) -> None:
     gateway = HeldGateway(store, held_customer="slow")
-    router = Router(store, gateway)
+    router = Router(store, gateway, hash_secret=HASH_SECRET)
     identified(router, "slow", "fast")
     with ThreadPoolExecutor(1) as pool:
         slow = pool.submit(router.track, track("slow", "checkout_started", "t-slow", cart_value=50))
@@ -263,7 +264,7 @@ def test_another_customers_call_is_applied_while_temporal_answers_a_slow_one(sto
 
 def test_the_same_customers_next_call_waits_for_the_one_in_flight(store: Store) -> None:
     gateway = HeldGateway(store, held_customer="c1")
-    router = Router(store, gateway)
+    router = Router(store, gateway, hash_secret=HASH_SECRET)
     identified(router, "c1")
     with ThreadPoolExecutor(2) as pool:
         first = pool.submit(router.track, track("c1", "checkout_started", "t1", cart_value=50))
@@ -332,22 +333,22 @@ class MovingGateway(FakeGateway):
 
 def test_a_call_whose_plan_changes_while_temporal_answers_makes_the_new_calls_before_committing(store: Store) -> None:
     gateway = MovingGateway(store)
-    router = Router(store, gateway)
+    router = Router(store, gateway, hash_secret=HASH_SECRET)
     router.identify(identify("c1", "i0", country="CA"))
     # Planned, the VIP identify starts an enrollment and the checkout enrolls no one (c1 is not in
     # the US). At commit c1 is in the US, so the checkout enrolls them in the cart journey: that
     # start is made too before anything is committed.
     outcomes = router.apply([identify("c1", "i1", spend=5000), track("c1", "checkout_started", "t1", cart_value=50)])
     starts = [c.start.enrollment_id for c in gateway.calls if isinstance(c, StartCall)]
-    assert starts == [enrollment_id("vip", "c1", 1), enrollment_id("cart", "c1", 1)]
-    assert outcomes[1].enrolled == [enrollment_id("cart", "c1", 1)]
+    assert starts == [CUSTOMER_KEYS.enrollment_id("vip", "c1", 1), CUSTOMER_KEYS.enrollment_id("cart", "c1", 1)]
+    assert outcomes[1].enrolled == [CUSTOMER_KEYS.enrollment_id("cart", "c1", 1)]
     with store.session() as session:
         assert sorted(e.enrollment_id for e in session.enrollments_for("c1")) == sorted(starts)
 
 
 def test_a_customer_locked_session_waits_for_the_routers_lease(store: Store) -> None:
     gateway = HeldGateway(store, held_customer="c1")
-    router = Router(store, gateway)
+    router = Router(store, gateway, hash_secret=HASH_SECRET)
     identified(router, "c1")
     with ThreadPoolExecutor(2) as pool:
         call = pool.submit(router.track, track("c1", "checkout_started", "t1", cart_value=50))
@@ -366,3 +367,20 @@ def test_a_customer_locked_session_waits_for_the_routers_lease(store: Store) -> 
         assert not finisher.done()
         gateway.release.set()
         assert call.result(10).enrolled and finisher.result(10)
+
+
+def test_an_enrollment_started_under_an_unkeyed_id_is_still_reached_while_new_ones_get_keyed_ids(
+    router: Router, gateway: FakeGateway, store: Store
+) -> None:
+    """Enrollments started before JOURNEY_HASH_SECRET carry `sha256(id)[:20]` in their ids: routing reads ids from the
+    index and never recomputes one, so they keep getting their events; new enrollments are named by the keyed hash."""
+    unkeyed = f"cart-{hashlib.sha256(b'c1').hexdigest()[:20]}-1"
+    with store.session() as session:
+        session.identify("c1", {"country": "US"}, NOW)
+        session.start_enrollment(unkeyed, "cart", compiled(CART).version, "c1", NOW)
+    assert router.track(track("c1", "email_opened", "t1")).signalled == [unkeyed]
+    entered = router.identify(identify("c1", "i1", spend=1000))
+    assert entered.enrolled == [CUSTOMER_KEYS.enrollment_id("vip", "c1", 1)]
+    assert entered.enrolled != [f"vip-{hashlib.sha256(b'c1').hexdigest()[:20]}-1"]
+    (start,) = [call for call in gateway.calls if isinstance(call, StartCall)]
+    assert start.customer_key == CUSTOMER_KEYS.key("c1")  # what CustomerId shows

@@ -37,6 +37,7 @@ from orchestrator.runtime.search_attributes import SEARCH_ATTRIBUTES, enrollment
 from orchestrator.runtime.workflow import JourneyWorkflow
 from orchestrator.simulation.simulator import PlaceholderSecrets, quiet_runtime, release_temporal_runtime
 from orchestrator.store import OutboxMessage, Store
+from tests.keys import CUSTOMER_KEYS
 
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 """Monday 2026-01-05 09:00 UTC: where enrollments start unless a test says otherwise."""
@@ -93,7 +94,7 @@ class Harness:
             id=enrollment_id,
             task_queue=self.queue,
             result_type=EnrollmentResult,
-            search_attributes=enrollment_search_attributes(journey, customer_id) if search_attributes else None,
+            search_attributes=enrollment_search_attributes(journey, CUSTOMER_KEYS.key(customer_id)) if search_attributes else None,
             start_signal=EVENT_SIGNAL if with_event else None,
             start_signal_args=[with_event] if with_event else [],
         )

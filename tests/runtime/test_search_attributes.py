@@ -28,7 +28,6 @@ from orchestrator.runtime.contracts import (
     EnrollmentStatus,
     EventMessage,
 )
-from orchestrator.runtime.ids import customer_key, enrollment_id
 from orchestrator.runtime.search_attributes import (
     CURRENT_STEP,
     CUSTOMER_ID,
@@ -38,6 +37,7 @@ from orchestrator.runtime.search_attributes import (
     first_resting_step,
 )
 from orchestrator.store import Store
+from tests.keys import CUSTOMER_KEYS
 from tests.runtime.support import dev_environment, harness, journey
 
 EMAIL = "ann@example.com"
@@ -84,10 +84,10 @@ async def test_enrollments_carry_search_attributes_without_personal_data(dev_env
     async with harness(dev_env, store) as h:
         h.identify(EMAIL, {"email": EMAIL})
         gateway = LoopGateway(dev_env.client, asyncio.get_running_loop(), task_queue=h.queue)
-        workflow_id = enrollment_id(flow.id, EMAIL, 1)
+        workflow_id = CUSTOMER_KEYS.enrollment_id(flow.id, EMAIL, 1)
         trigger = EventMessage("m-0", "go")
         start_input = EnrollmentInput(flow.to_dict(), EMAIL, workflow_id, trigger, revision=INTERPRETER_REVISION)
-        start = StartCall(EMAIL, start_input, flow)
+        start = StartCall(EMAIL, start_input, flow, CUSTOMER_KEYS.key(EMAIL))
         assert await asyncio.to_thread(gateway.execute, [start]) == [True]
         handle = dev_env.client.get_workflow_handle(workflow_id, result_type=EnrollmentResult)
 
@@ -97,7 +97,7 @@ async def test_enrollments_carry_search_attributes_without_personal_data(dev_env
             JOURNEY_ID.name: "findable",
             JOURNEY_VERSION.name: flow.version,
             CURRENT_STEP.name: "answer",
-            CUSTOMER_ID.name: customer_key(EMAIL),
+            CUSTOMER_ID.name: CUSTOMER_KEYS.key(EMAIL),
         }
         assert not any(EMAIL in str(value) or "@" in str(value) for value in [workflow_id, *values.values()])
 

@@ -24,9 +24,9 @@ from activities.journey_activities import JourneyActivities
 from activities.messages import Message
 from activities.providers import ChannelProviders, ProviderResult
 from orchestrator.runtime.contracts import INTERPRETER_REVISION, WORKFLOW_NAME, EnrollmentInput
-from orchestrator.runtime.ids import enrollment_id
 from orchestrator.runtime.workflow import JourneyWorkflow
 from orchestrator.store import Store
+from tests.keys import CUSTOMER_KEYS
 from tests.runtime.support import START, journey
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -79,7 +79,7 @@ async def test_a_send_running_when_the_worker_shuts_down_completes_and_is_record
             graceful_shutdown_timeout=timedelta(0),  # cancel running activities at once
         )
         running = asyncio.create_task(worker.run())
-        new_id = enrollment_id(flow.id, "c1", 1)
+        new_id = CUSTOMER_KEYS.enrollment_id(flow.id, "c1", 1)
         start = EnrollmentInput(flow.to_dict(), "c1", new_id, None, upsert_search_attributes=False, revision=INTERPRETER_REVISION)
         await env.client.start_workflow(WORKFLOW_NAME, start, id=new_id, task_queue=queue)
         assert await asyncio.to_thread(provider.entered.wait, 30)

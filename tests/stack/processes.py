@@ -28,6 +28,7 @@ from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 
 from orchestrator.host.devserver import DevServer, free_port
+from tests.keys import KEYS_ENVIRONMENT
 
 T = TypeVar("T")
 P = TypeVar("P", bound="JourneyProcess")
@@ -112,6 +113,7 @@ class Deployment:
             TEMPORAL_TASK_QUEUE=self.task_queue,
             DATABASE_URL=f"sqlite:///{self.database}",
             JOURNEY_API_KEYS=self.api_key,
+            **KEYS_ENVIRONMENT,  # every process encrypts with the same payload keys and keys ids with the same secret
         )
         return env
 

@@ -19,6 +19,8 @@ from typing import Any
 from temporalio.client import Client
 
 from orchestrator.host.devserver import DevServer
+from orchestrator.privacy.payload_codec import encrypting_converter
+from tests.keys import PAYLOAD_KEYS
 from tests.stack.processes import ApiProcess, Deployment, Processes, eventually, start_temporal
 from tests.stack.store_view import StoreView
 
@@ -89,7 +91,7 @@ def send_attempts(address: str, enrollment_ids: list[str]) -> Counter[int]:
     their first, second... attempt (from the workflow histories)."""
 
     async def read() -> Counter[int]:
-        client = await Client.connect(address)
+        client = await Client.connect(address, data_converter=encrypting_converter(PAYLOAD_KEYS))  # the processes' keys
         attempts: Counter[int] = Counter()
         for enrollment_id in enrollment_ids:
             handle = client.get_workflow_handle(enrollment_id)

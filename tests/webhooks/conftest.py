@@ -19,6 +19,7 @@ from orchestrator.host.settings import ApiServerSettings
 from orchestrator.routing.gateway import LoopGateway
 from orchestrator.routing.router import Router
 from orchestrator.store import Store
+from tests.keys import HASH_SECRET, KEYS_ENVIRONMENT
 from tests.webhooks.signing import SendGridSigner
 from tests.webhooks.support import AT, OPEN_WAITER, PUBLIC_URL, TWILIO_TOKEN, RecordingGateway
 
@@ -59,7 +60,7 @@ async def client(
     store: Store, gateway: RecordingGateway, signer: SendGridSigner, unset: tuple[str, ...]
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The webhook endpoints behind an httpx client (ASGI transport), configured as an operator would: by the environment."""
-    environment = {
+    environment = KEYS_ENVIRONMENT | {
         "SENDGRID_WEBHOOK_PUBLIC_KEY": signer.public_key,
         "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
         "JOURNEY_PUBLIC_URL": PUBLIC_URL,
@@ -71,6 +72,6 @@ async def client(
     app = FastAPI()
     install_error_handlers(app)
     app.include_router(webhooks.router)
-    app.state.runtime = ApiRuntime(store, Router(store, gateway), cast(LoopGateway, gateway), settings)
+    app.state.runtime = ApiRuntime(store, Router(store, gateway, hash_secret=HASH_SECRET), cast(LoopGateway, gateway), settings)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api.internal") as client:
         yield client

@@ -27,11 +27,12 @@ from activities.providers.twilio_sms import TwilioSettings, TwilioSms
 from orchestrator.host.settings import SettingsError, WorkerSettings
 from tests.activities.providers.conftest import TIMEOUT, FakeClock, unlimited
 from tests.activities.providers.fakes import FCM, SENDGRID, TOKEN, TWILIO, FakeProviders, Fault
+from tests.keys import KEYS_ENVIRONMENT
 
 
 def worker_providers(env: dict[str, str]) -> ChannelProviders:
     """The providers a worker started with `env` delivers through."""
-    return build_providers(WorkerSettings.read(env).providers)
+    return build_providers(WorkerSettings.read(KEYS_ENVIRONMENT | env).providers)
 
 
 KEY = "cart-3f2a-1:reminder:1"
@@ -277,7 +278,7 @@ def test_every_provider_takes_its_credentials_endpoint_and_rate_from_the_environ
     assert to_twilio.headers["authorization"] == "Basic " + base64.b64encode(b"AC0123:env-token").decode()
     assert to_fcm.path == f"/v1/projects/{fcm_account['project_id']}/messages:send"
     assert to_fcm.headers["authorization"] == "Bearer fake-access-token"  # from the service account's token_uri, on the fake
-    inline = WorkerSettings.read({"FCM_CREDENTIALS_JSON": json.dumps(fcm_account)}).providers.push
+    inline = WorkerSettings.read(KEYS_ENVIRONMENT | {"FCM_CREDENTIALS_JSON": json.dumps(fcm_account)}).providers.push
     assert inline is not None
     assert (inline.service_account, inline.base_url) == (fcm_account, FCM_DEFAULT_URL)
 
