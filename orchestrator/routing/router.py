@@ -46,6 +46,7 @@ from orchestrator.routing.lease import LEASE_TTL, LEASE_WAIT, CustomerBusy, Loca
 from orchestrator.runtime.contracts import INTERPRETER_REVISION, EnrollmentInput, EventMessage
 from orchestrator.runtime.ids import enrollment_id
 from orchestrator.store import Enrollment, EventRow, ProfileFieldError, Store, StoreSession
+from orchestrator.store.values import ConsentEvidence
 
 log = logging.getLogger(__name__)
 
@@ -281,7 +282,8 @@ class Router:
         if not session.record_event(call.message_id, call.customer_id, "identify", call.traits, call.timestamp, call.received_at):
             outcome.duplicate = True
             return
-        before, after = session.identify(call.customer_id, call.traits, call.timestamp)
+        evidence = call.consent or ConsentEvidence("identify", call.message_id, call.received_at)
+        before, after = session.identify(call.customer_id, call.traits, call.timestamp, evidence)
         identified = Identified(before.template_context() if before else None)
         new = after.template_context()
         known = _CustomerEnrollments(session, call.customer_id)

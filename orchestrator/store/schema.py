@@ -263,6 +263,24 @@ number_opt_outs = Table(
     Column("opted_out_at", UTCDateTime, nullable=False),
 )
 
+consent_records = Table(
+    "consent_records",
+    metadata,
+    # Every change of a customer's consent (migration 0008): the profile's `*_opt_in` is the state the gate
+    # reads, these rows are how it came to be (orchestrator/store/consent.py). Written in the profile's transaction.
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("customer_id", String, nullable=False),
+    Column("channel", String, nullable=False),  # email | sms | push,
+    Column("opted_in", Boolean, nullable=False),  # whether the channel may carry marketing after this change,
+    Column("source", String, nullable=False),  # identify, unsubscribe_link, sms_keyword, sendgrid, twilio, number_opt_out...,
+    Column("evidence", String, nullable=True),  # the call's messageId, the inbound SMS's MessageSid, SendGrid's sg_event_id...,
+    Column("detail", String, nullable=True),  # the keyword texted, the provider's event name,
+    Column("occurred_at", UTCDateTime, nullable=False),  # when the customer gave or withdrew it (the sender's clock),
+    Column("recorded_at", UTCDateTime, nullable=False),  # when it reached us,
+    # Unique: a replayed call whose message id the events table no longer holds (pruned) records nothing twice.
+    Index(None, "customer_id", "channel", "source", "evidence", unique=True),
+)
+
 outbox_messages = Table(
     "outbox_messages",
     metadata,

@@ -2,7 +2,7 @@
 
 Each concern keeps its queries in a module of its own, as a subclass of `Queries` (the
 session's connection and the dialect's INSERT): leases.py, profiles_table.py with
-number_opt_outs.py, events.py, journeys.py, enrollments.py, problems.py, ledger.py, gate_facts.py,
+number_opt_outs.py and consent.py, events.py, journeys.py, enrollments.py, problems.py, ledger.py, gate_facts.py,
 provider_events.py and outbox.py. `StoreSession` combines them as mixins rather than holding
 one object per concern, so that a call site reads `session.mark_delivery(...)` whatever the
 concern: the session is one transaction, and which table a method touches is the method's
