@@ -341,6 +341,34 @@ def api(host: str, port: int) -> None:
 
 
 @main.group()
+def customers() -> None:
+    """One customer's rights, on the store of the environment (DATABASE_URL, else SQLite under --data-dir): docs/privacy.md."""
+
+
+_data_dir = click.option(
+    "--data-dir", default=".journey", show_default=True, type=click.Path(path_type=Path), help="The store without DATABASE_URL."
+)
+
+
+@customers.command(name="export")
+@click.argument("customer_id")
+@_data_dir
+def customers_export(customer_id: str, data_dir: Path) -> None:
+    """Print everything the store holds about CUSTOMER_ID as one JSON document."""
+    import json
+
+    from orchestrator.host.customers import export_customer
+    from orchestrator.host.settings import CustomerSettings
+
+    with _environment_checked():
+        document = export_customer(CustomerSettings.read(), customer_id, data_dir)
+    if document is None:
+        click.echo(f"no customer {customer_id!r}: the store holds nothing about them", err=True)
+        sys.exit(EXIT_INVALID)
+    click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+
+
+@main.group()
 def send() -> None:
     """Send identify and track calls to a running API (`journey dev` or `journey api`)."""
 

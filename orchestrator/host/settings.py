@@ -1,7 +1,8 @@
 """The one place that reads the environment: each process's settings, read once when it starts.
 
 Each process reads what it needs (`WorkerSettings.read()`, `ApiServerSettings.read()`,
-`DevSettings.read()`, `DeploySettings.read()`, `SimulationSettings.read()`), checks
+`DevSettings.read()`, `DeploySettings.read()`, `SimulationSettings.read()`,
+`CustomerSettings.read()`), checks
 every value, and raises one `SettingsError` that names each variable it cannot use
 and what to write instead; the command line prints it and exits 2 before anything
 starts. The layers below are handed typed values (`TemporalSettings`, `ProviderSettings`,
@@ -132,6 +133,19 @@ class DeploySettings:
 
     @classmethod
     def read(cls, env: Mapping[str, str] | None = None) -> DeploySettings:
+        reader = _Reader(env)
+        return reader.done(cls(_temporal(reader), _database_url(reader)))
+
+
+@dataclass(frozen=True)
+class CustomerSettings:
+    """`journey customers export` and `journey customers erase`: the store, and the Temporal that runs the customer's enrollments."""
+
+    temporal: TemporalSettings
+    database_url: str | None
+
+    @classmethod
+    def read(cls, env: Mapping[str, str] | None = None) -> CustomerSettings:
         reader = _Reader(env)
         return reader.done(cls(_temporal(reader), _database_url(reader)))
 

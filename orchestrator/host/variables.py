@@ -31,6 +31,8 @@ class Process(StrEnum):
     SIMULATE = "simulate"
     """`journey simulate` and `journey test`."""
     SEND = "send"
+    CUSTOMERS = "customers"
+    """`journey customers export` and `journey customers erase`."""
 
 
 @dataclass(frozen=True)
@@ -45,8 +47,9 @@ class Variable:
 
 
 API, WORKER, DEV, DEPLOY, SIMULATE, SEND = Process.API, Process.WORKER, Process.DEV, Process.DEPLOY, Process.SIMULATE, Process.SEND
-STORE_USERS = (API, WORKER, DEV, DEPLOY)
-TEMPORAL_USERS = (API, WORKER, DEPLOY)  # `journey dev` runs its own Temporal server
+CUSTOMERS = Process.CUSTOMERS
+STORE_USERS = (API, WORKER, DEV, DEPLOY, CUSTOMERS)
+TEMPORAL_USERS = (API, WORKER, DEPLOY, CUSTOMERS)  # `journey dev` runs its own Temporal server
 SENDERS = (WORKER, DEV)
 SIGNED_LINKS = (API, WORKER, DEV, SIMULATE)  # unsubscribe links: the worker signs them (and simulations), the API checks them
 WEBHOOK_CHECKERS = (API, DEV)

@@ -16,6 +16,7 @@ from click.testing import CliRunner
 from orchestrator.cli import main, send
 from orchestrator.host.settings import (
     ApiServerSettings,
+    CustomerSettings,
     DeploySettings,
     DevSettings,
     SettingsError,
@@ -34,6 +35,7 @@ READERS: dict[Process, Callable[[Mapping[str, str]], object]] = {
     Process.DEV: DevSettings.read,
     Process.DEPLOY: DeploySettings.read,
     Process.SIMULATE: SimulationSettings.read,
+    Process.CUSTOMERS: CustomerSettings.read,
 }
 
 
