@@ -368,6 +368,30 @@ def customers_export(customer_id: str, data_dir: Path) -> None:
     click.echo(json.dumps(document, indent=2, ensure_ascii=False))
 
 
+@customers.command(name="erase")
+@click.argument("customer_id")
+@_data_dir
+def customers_erase(customer_id: str, data_dir: Path) -> None:
+    """Erase CUSTOMER_ID everywhere: end their enrollments, delete their Temporal histories and their rows in the store."""
+    import asyncio
+    import json
+    from dataclasses import asdict
+
+    from orchestrator.host.customers import erase_from_cli
+    from orchestrator.host.settings import CustomerSettings
+    from orchestrator.routing.calls import TemporalUnavailable
+
+    try:
+        with _environment_checked():
+            report = asyncio.run(erase_from_cli(CustomerSettings.read(), customer_id, data_dir))
+    except (TemporalUnavailable, RuntimeError) as exc:  # RuntimeError: the client could not connect
+        click.echo(f"not erased: {exc}; run the command again (it continues where this one stopped)", err=True)
+        _exit_after_temporal(EXIT_INVALID)
+        return
+    click.echo(json.dumps(asdict(report), indent=2, default=str))
+    _exit_after_temporal(0)
+
+
 @main.group()
 def send() -> None:
     """Send identify and track calls to a running API (`journey dev` or `journey api`)."""

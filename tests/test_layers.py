@@ -22,17 +22,18 @@ ROOT = Path(__file__).resolve().parents[1]
 # Keep in step with the map in docs/architecture.md.
 MAY_IMPORT: dict[str, set[str]] = {
     "ir": set(),
-    "personalization": set(),
-    "language": {"personalization"},
-    "compiler": {"ir", "language", "personalization"},
-    "runtime": {"ir", "language"},
-    "store": {"ir", "language"},
-    "routing": {"ir", "language", "runtime", "store"},
-    "webhooks": {"ir", "language", "routing", "store"},
-    "activities": {"ir", "language", "personalization", "runtime", "store", "routing"},
-    "api": {"ir", "language", "personalization", "runtime", "routing", "store", "webhooks"},
-    "host": {"ir", "language", "personalization", "compiler", "runtime", "store", "routing", "webhooks", "activities", "api"},
-    "simulation": {"ir", "language", "personalization", "compiler", "runtime", "store", "routing", "activities", "host"},
+    "privacy": set(),
+    "personalization": {"privacy"},
+    "language": {"personalization", "privacy"},
+    "compiler": {"ir", "language", "personalization", "privacy"},
+    "runtime": {"ir", "language", "privacy"},
+    "store": {"ir", "language", "privacy"},
+    "routing": {"ir", "language", "privacy", "runtime", "store"},
+    "webhooks": {"ir", "language", "privacy", "routing", "store"},
+    "activities": {"ir", "language", "personalization", "privacy", "runtime", "store", "routing"},
+    "api": {"ir", "language", "personalization", "privacy", "runtime", "routing", "store", "webhooks"},
+    "host": {"ir", "language", "personalization", "privacy", "compiler", "runtime", "store", "routing", "webhooks", "activities", "api"},
+    "simulation": {"ir", "language", "personalization", "privacy", "compiler", "runtime", "store", "routing", "activities", "host"},
 }
 MAY_IMPORT["cli"] = set(MAY_IMPORT)  # the command line is the top: it may import every layer
 

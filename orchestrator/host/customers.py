@@ -7,20 +7,39 @@ needs neither a running API nor an API key, only the environment a worker has.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from orchestrator.host.settings import CustomerSettings, open_store
+from orchestrator.routing.erasure import ErasureReport, erase_customer
+from orchestrator.routing.gateway import LoopGateway
 from orchestrator.store.export import read_export
+
+CLI_CALLER = "cli"
+"""Who the audit row says asked, for an erasure from the command line."""
 
 
 def export_customer(settings: CustomerSettings, customer_id: str, data_dir: Path) -> dict[str, Any] | None:
     """The customer's export document (docs/privacy.md, "Export"); None if the store holds no profile for them."""
-    store = open_store(settings.database_url, data_dir)
+    store = open_store(settings.database_url, data_dir, settings.hash_secret)
     try:
         with store.read() as session:
             found = read_export(session, customer_id)
         return found.document(datetime.now(UTC)) if found is not None else None
+    finally:
+        store.dispose()
+
+
+async def erase_from_cli(settings: CustomerSettings, customer_id: str, data_dir: Path) -> ErasureReport:
+    """Erase the customer (docs/privacy.md, "Erasure") through the Temporal of the environment; raises TemporalUnavailable."""
+    store = open_store(settings.database_url, data_dir, settings.hash_secret)
+    try:
+        await asyncio.to_thread(store.migrate)
+        client = await settings.temporal.connect()
+        temporal, loop = settings.temporal, asyncio.get_running_loop()
+        gateway = LoopGateway(client, loop, task_queue=temporal.task_queue, search_attributes=temporal.search_attributes)
+        return await asyncio.to_thread(erase_customer, store, gateway, customer_id, CLI_CALLER)
     finally:
         store.dispose()

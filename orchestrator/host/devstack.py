@@ -86,7 +86,7 @@ async def run_dev(
 
     journeys, _ = compile_for_deploy(options.paths)
     providers = build_providers(settings.providers)
-    store = open_store(settings.database_url, options.data_dir)
+    store = open_store(settings.database_url, options.data_dir, settings.hash_secret)
     server = DevServer(options.data_dir, ip=options.host, port=options.temporal_port, ui_port=options.ui_port)
     try:
         await asyncio.to_thread(store.migrate)
@@ -177,7 +177,7 @@ async def _keep_running(server: DevServer, every: float = 1.0) -> None:
 async def run_worker(settings: WorkerSettings, task_queue: str | None = None) -> None:
     """A worker against the cluster and database the settings name, until SIGINT/SIGTERM."""
     providers = build_providers(settings.providers)  # raises ProviderSettingsError before anything starts
-    store = open_store(settings.database_url)
+    store = open_store(settings.database_url, hash_secret=settings.hash_secret)
     temporal = settings.temporal
     try:
         await asyncio.to_thread(store.migrate)
@@ -206,7 +206,7 @@ def run_api(settings: ApiServerSettings, host: str, port: int) -> None:
     """Serve the API on `host:port` until SIGINT/SIGTERM (blocking). The store is migrated first."""
     from orchestrator.api import create_app, serve
 
-    store = open_store(settings.database_url)
+    store = open_store(settings.database_url, hash_secret=settings.hash_secret)
     store.migrate()
     temporal = settings.temporal
     app = create_app(

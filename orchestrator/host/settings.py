@@ -37,9 +37,10 @@ from activities.providers.twilio_sms import TwilioSettings
 from orchestrator.api.auth import KEYS_VARIABLE
 from orchestrator.api.state import ApiSettings
 from orchestrator.host.temporal_connection import TemporalSettings
-from orchestrator.host.variables import NAMES, RETRY_WINDOW, SECRETS, UNSUBSCRIBE_SECRET
+from orchestrator.host.variables import HASH_SECRET, NAMES, RETRY_WINDOW, SECRETS, UNSUBSCRIBE_SECRET
 from orchestrator.language.timeparse import parse_duration
 from orchestrator.personalization.unsubscribe import DEV_PUBLIC_URL, DEV_SECRET, UnsubscribeConfig
+from orchestrator.privacy.keyed_hash import HashSecret
 from orchestrator.store import Store
 from orchestrator.webhooks.sendgrid_signature import DEFAULT_MAX_AGE_SECONDS, PUBLIC_KEY_VARIABLE, SendGridWebhookSettings
 from orchestrator.webhooks.twilio_signature import AUTH_TOKEN_VARIABLE, PUBLIC_URL_VARIABLE, TwilioWebhookSettings
@@ -76,12 +77,15 @@ class WorkerSettings:
     database_url: str | None
     providers: ProviderSettings
     delivery: DeliverySettings
+    hash_secret: HashSecret | None = None
+    """Keys the hashes the store keeps of erased customers (None: the store's development secret)."""
 
     @classmethod
     def read(cls, env: Mapping[str, str] | None = None) -> WorkerSettings:
         reader = _Reader(env)
         delivery = DeliverySettings(_policy(reader), _unsubscribe(reader), reader.prefixed(SECRETS))
-        return reader.done(cls(_temporal(reader), _database_url(reader), _providers(reader), delivery))
+        secret = _hash_secret(reader, warn=True)
+        return reader.done(cls(_temporal(reader), _database_url(reader), _providers(reader), delivery, secret))
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,7 @@ class ApiServerSettings:
     database_url: str | None
     api_keys: frozenset[str]
     endpoints: ApiSettings
+    hash_secret: HashSecret | None = None
 
     @classmethod
     def read(cls, env: Mapping[str, str] | None = None) -> ApiServerSettings:
@@ -100,7 +105,7 @@ class ApiServerSettings:
         if not keys:
             reader.problem(f"{KEYS_VARIABLE} is not set: give the API at least one key, e.g. {KEYS_VARIABLE}=$(openssl rand -hex 24)")
         endpoints = _endpoints(reader, _unsubscribe(reader, warn=True))
-        return reader.done(cls(_temporal(reader), _database_url(reader), keys, endpoints))
+        return reader.done(cls(_temporal(reader), _database_url(reader), keys, endpoints, _hash_secret(reader, warn=True)))
 
 
 @dataclass(frozen=True)
@@ -113,6 +118,7 @@ class DevSettings:
     providers: ProviderSettings
     delivery: DeliverySettings
     endpoints: ApiSettings
+    hash_secret: HashSecret | None = None
 
     @classmethod
     def read(cls, env: Mapping[str, str] | None = None, *, api_url: str = DEV_PUBLIC_URL) -> DevSettings:
@@ -121,7 +127,8 @@ class DevSettings:
         unsubscribe = _unsubscribe(reader, default_url=api_url)
         delivery = DeliverySettings(_policy(reader), unsubscribe, reader.prefixed(SECRETS))
         endpoints = _endpoints(reader, unsubscribe)
-        return reader.done(cls(_database_url(reader), _api_keys(reader), _providers(reader), delivery, endpoints))
+        secret = _hash_secret(reader)
+        return reader.done(cls(_database_url(reader), _api_keys(reader), _providers(reader), delivery, endpoints, secret))
 
 
 @dataclass(frozen=True)
@@ -143,11 +150,12 @@ class CustomerSettings:
 
     temporal: TemporalSettings
     database_url: str | None
+    hash_secret: HashSecret | None = None
 
     @classmethod
     def read(cls, env: Mapping[str, str] | None = None) -> CustomerSettings:
         reader = _Reader(env)
-        return reader.done(cls(_temporal(reader), _database_url(reader)))
+        return reader.done(cls(_temporal(reader), _database_url(reader), _hash_secret(reader)))
 
 
 @dataclass(frozen=True)
@@ -163,10 +171,10 @@ class SimulationSettings:
         return reader.done(cls(_policy(reader), _unsubscribe(reader)))
 
 
-def open_store(database_url: str | None, default_dir: Path | str = ".journey") -> Store:
+def open_store(database_url: str | None, default_dir: Path | str = ".journey", hash_secret: HashSecret | None = None) -> Store:
     """The store at `database_url`, else SQLite under `default_dir`; a database the store does not support is a SettingsError."""
     try:
-        return Store.at(database_url, default_dir)
+        return Store.at(database_url, default_dir, hash_secret)
     except ValueError as exc:  # the store names DATABASE_URL and what it takes
         raise SettingsError([str(exc)]) from None
 
@@ -289,6 +297,20 @@ def _unsubscribe(reader: _Reader, *, default_url: str = DEV_PUBLIC_URL, warn: bo
     if secret is None and warn:
         reader.warnings.append(f"{UNSUBSCRIBE_SECRET} is not set: unsubscribe links use a development key anyone can forge")
     return UnsubscribeConfig(public_url.rstrip("/"), secret.encode() if secret else DEV_SECRET, mailto)
+
+
+def _hash_secret(reader: _Reader, *, warn: bool = False) -> HashSecret | None:
+    """JOURNEY_HASH_SECRET; unset, the store's public development secret, of which `journey api` and `worker` warn."""
+    raw = reader.text(HASH_SECRET)
+    if raw is None:
+        if warn:
+            reader.warnings.append(f"{HASH_SECRET} is not set: erased customers' addresses are kept under a public development key")
+        return None
+    try:
+        return HashSecret(raw.encode())
+    except ValueError as exc:  # its message never quotes the secret
+        reader.problem(f"{HASH_SECRET}: {exc}")
+        return None
 
 
 def _temporal(reader: _Reader) -> TemporalSettings:

@@ -56,6 +56,7 @@ WEBHOOK_CHECKERS = (API, DEV)
 SECRETS = "JOURNEY_SECRET_<NAME>"
 RETRY_WINDOW = "JOURNEY_SEND_RETRY_WINDOW"
 UNSUBSCRIBE_SECRET = "JOURNEY_UNSUBSCRIBE_SECRET"
+HASH_SECRET = "JOURNEY_HASH_SECRET"
 _TEMPORAL = TemporalSettings()
 
 VARIABLES: tuple[Variable, ...] = (
@@ -72,6 +73,11 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("TEMPORAL_TLS_CA", TEMPORAL_USERS, "the server's CA bundle, for private CAs"),
     Variable("TEMPORAL_SEARCH_ATTRIBUTES", TEMPORAL_USERS,
              "`false` on a cluster where the search attributes below are not registered", "`true`"),
+    Variable(HASH_SECRET, (API, WORKER, DEV, CUSTOMERS),
+             "the secret of the keyed hashes kept instead of an erased customer's addresses (suppression entries) and id"
+             " (the audit); the same on every process, and kept: with a new one, earlier suppressions no longer match"
+             " ([privacy.md](privacy.md#erasure))",
+             "a public development secret (`journey api` and `journey worker` log a warning)"),
     Variable(KEYS_VARIABLE, (API, DEV), "comma-separated keys accepted as `Authorization: Bearer <key>` (or HTTP Basic user)",
              "none: `journey api` refuses to start without one, `journey dev` then takes calls without a key"),
     Variable(SECRETS, SENDERS, "secrets that webhook steps reference as `{{ secrets.NAME }}`"),

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Row, bindparam, select, update
 
 from orchestrator.store import profiles as profile_rules
-from orchestrator.store.consent import NUMBER_OPT_OUT, ConsentQueries, caused_by_store, stated_channels
+from orchestrator.store.consent import ERASED_ADDRESS, NUMBER_OPT_OUT, ConsentQueries, caused_by_store, stated_channels
 from orchestrator.store.number_opt_outs import NumberOptOutQueries
 from orchestrator.store.prepared import Prepared
 from orchestrator.store.profiles import SMS_STOP_TRAIT
@@ -29,8 +29,9 @@ PROFILE_COLUMNS = (
 
 
 class ProfileQueries(NumberOptOutQueries, ConsentQueries):
-    """Profiles by customer id; a profile that gets a number which texted STOP is stopped (hence the opt-outs);
-    every change of consent is recorded with the profile's (hence the consent records)."""
+    """Profiles by customer id; a profile that gets a number which texted STOP is stopped (hence the opt-outs), one that
+    gets an erased address starts without consent (hence the suppressions, through the opt-outs); every change of
+    consent is recorded with the profile's (hence the consent records)."""
 
     def get_profile(self, customer_id: str) -> Profile | None:
         row = _SELECT_PROFILE.first(self._conn, {"profile_customer_id": customer_id})
@@ -50,9 +51,16 @@ class ProfileQueries(NumberOptOutQueries, ConsentQueries):
 
     def update_traits(
         self, customer_id: str, set: dict[str, Any], unset: Sequence[str], at: datetime, evidence: ConsentEvidence | None = None
-    ) -> Profile:
-        """A journey's `update` step: `set` as in identify, then remove each `unset` name."""
+    ) -> Profile | None:
+        """A journey's `update` step: `set` as in identify, then remove each `unset` name.
+
+        A customer without a profile is left so (None): every enrolled customer has one, unless they were
+        erased while the step ran, and a journey must not bring them back.
+        """
         changes: dict[str, Any] = {**set, **dict.fromkeys(unset)}
+        if self._load_profile_for_update(customer_id) is None:
+            utc(at, "at")  # a naive time is a bug in the caller, profile or not
+            return None
         return self._change_profile(customer_id, at, changes, evidence or ConsentEvidence("journey_update", None, at))[1]
 
     def remove_push_tokens(self, customer_id: str, tokens: Sequence[str]) -> None:
@@ -94,7 +102,8 @@ class ProfileQueries(NumberOptOutQueries, ConsentQueries):
             before = self._load_profile_for_update(customer_id)
             stated = profile_rules.apply_all_traits(before or profile_rules.new_profile(customer_id, at), changes, at)  # raises first
             after, stopped_by = self._with_number_opt_out(before, stated)
-            values = _profile_values(after)
+            kept, suppressed = self.with_suppressions(before, after, changes, at)
+            values = _profile_values(kept)
             if before is not None:
                 self._conn.execute(update(profiles_table).where(profiles_table.c.customer_id == customer_id).values(values))
             elif not self._insert_new(self._insert(profiles_table).values(customer_id=customer_id, **values).on_conflict_do_nothing()):
@@ -102,7 +111,9 @@ class ProfileQueries(NumberOptOutQueries, ConsentQueries):
             self.record_consent(before, stated, stated_channels(changes), evidence, at)
             if stopped_by is not None:
                 self.record_consent(stated, after, (), caused_by_store(evidence, NUMBER_OPT_OUT, stopped_by), at)
-            return before, after
+            if suppressed is not None:
+                self.record_consent(after, kept, (), caused_by_store(evidence, ERASED_ADDRESS, None), at)
+            return before, kept
         raise RuntimeError(f"profile {customer_id!r} vanished while being changed")  # pragma: no cover - profiles are never deleted
 
     def _with_number_opt_out(self, before: Profile | None, after: Profile) -> tuple[Profile, str | None]:

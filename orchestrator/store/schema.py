@@ -281,6 +281,33 @@ consent_records = Table(
     Index(None, "customer_id", "channel", "source", "evidence", unique=True),
 )
 
+erasures = Table(
+    "erasures",
+    metadata,
+    # One row per erasure request (migration 0009): while `completed_at` is NULL the customer is being erased and
+    # the router and the delivery gate refuse them; after, the audit: who, when, how many rows of each table went.
+    # The customer is named by a keyed hash only (orchestrator/store/hashes.py), never in clear.
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("customer_hash", String, nullable=False),
+    Column("requested_by", String, nullable=False),  # the API key's fingerprint, or "cli",
+    Column("requested_at", UTCDateTime, nullable=False),
+    Column("completed_at", UTCDateTime, nullable=True),
+    Column("guard_until", UTCDateTime, nullable=True),  # until when a send still in flight at the erasure is refused,
+    Column("removed", JSONData, nullable=True),  # {table: rows deleted or scrubbed}, never the data itself,
+    Index(None, "customer_hash"),
+)
+
+suppressions = Table(
+    "suppressions",
+    metadata,
+    # The addresses of erased customers, as keyed hashes (migration 0009): a profile that gets one later starts
+    # without marketing consent on its channel unless the same call gives it (docs/privacy.md, "Erasure").
+    Column("address_hash", String, primary_key=True),
+    Column("channel", String, nullable=False),  # email | sms | push,
+    Column("suppressed_at", UTCDateTime, nullable=False),
+    Column("stop_keyword", String, nullable=True),  # the STOP the number had texted, kept for the number as number_opt_outs did,
+)
+
 outbox_messages = Table(
     "outbox_messages",
     metadata,

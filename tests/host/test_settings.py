@@ -216,18 +216,33 @@ def test_only_journey_api_warns_of_the_development_unsubscribe_key(caplog: pytes
     """A simulation, a test run, a sandbox worker and `journey dev` send nothing a customer could click (and a
     worker or dev stack with real email refuses to start without the secret); the API, which takes the links'
     clicks, is where a forged link would change a real customer's consent."""
+    hashed = {"JOURNEY_HASH_SECRET": "h" * 32}
     with caplog.at_level(logging.WARNING):
         SimulationSettings.read({})
-        WorkerSettings.read({})
+        WorkerSettings.read(hashed)
         DevSettings.read({})
     assert [r.getMessage() for r in caplog.records] == []
     with caplog.at_level(logging.WARNING):
-        ApiServerSettings.read({"JOURNEY_API_KEYS": "k"})
+        ApiServerSettings.read({"JOURNEY_API_KEYS": "k", **hashed})
     assert [r.getMessage() for r in caplog.records] == [DEV_KEY_WARNING]
     caplog.clear()
     with caplog.at_level(logging.WARNING):
-        ApiServerSettings.read({"JOURNEY_API_KEYS": "k", "JOURNEY_UNSUBSCRIBE_SECRET": "s3cret"})
+        ApiServerSettings.read({"JOURNEY_API_KEYS": "k", "JOURNEY_UNSUBSCRIBE_SECRET": "s3cret", **hashed})
     assert not caplog.records
+
+
+def test_the_api_and_the_worker_warn_without_a_hash_secret_and_refuse_a_short_one(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING):
+        WorkerSettings.read({})
+    assert [r.getMessage() for r in caplog.records] == [
+        "JOURNEY_HASH_SECRET is not set: erased customers' addresses are kept under a public development key"
+    ]
+    secret = "s" * 32
+    environment = {"JOURNEY_HASH_SECRET": secret}
+    assert WorkerSettings.read(environment).hash_secret == CustomerSettings.read(environment).hash_secret
+    with pytest.raises(SettingsError, match=r"^JOURNEY_HASH_SECRET: the secret is too short") as refused:
+        ApiServerSettings.read({"JOURNEY_API_KEYS": "k", "JOURNEY_HASH_SECRET": "short"})
+    assert "short" not in str(refused.value).split(":", 1)[1].replace("too short", "")
 
 
 def test_the_dev_stacks_unsubscribe_links_point_at_its_own_port() -> None:
