@@ -392,6 +392,18 @@ def customers_erase(customer_id: str, data_dir: Path) -> None:
     _exit_after_temporal(0)
 
 
+@main.command()
+@_data_dir
+def prune(data_dir: Path) -> None:
+    """Delete events, message contents and ended enrollments older than JOURNEY_RETENTION_* (docs/privacy.md), keeping daily counts."""
+    from orchestrator.host.retention import prune_from_cli
+    from orchestrator.host.settings import PruneSettings
+
+    with _environment_checked():
+        pruned = prune_from_cli(PruneSettings.read(), data_dir)
+    click.echo(", ".join(f"{count} {kind}" for kind, count in pruned.items()) + " pruned")
+
+
 @main.group()
 def send() -> None:
     """Send identify and track calls to a running API (`journey dev` or `journey api`)."""

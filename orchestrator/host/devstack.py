@@ -2,7 +2,8 @@
 
 `journey dev` is the embedded default stack in one process tree: the Temporal dev
 server (SQLite under `.journey/`), one worker and the API, all on 127.0.0.1, with
-every journey of a folder deployed. `journey worker` is the worker alone and
+every journey of a folder deployed, and the store pruned every hour
+(orchestrator/host/retention.py). `journey worker` is the worker alone and
 `journey api` the API alone, against any Temporal cluster and database (docs/deploy.md).
 Each is given the settings its command read from the environment at start.
 """
@@ -24,6 +25,7 @@ from activities.providers import build_providers
 from orchestrator.host.deployment import DeployReport, compile_for_deploy, deploy
 from orchestrator.host.devserver import DevServer, DevServerError
 from orchestrator.host.folder_watch import redeploy_on_change
+from orchestrator.host.retention import prune_every
 from orchestrator.host.settings import ApiServerSettings, DeploySettings, DevSettings, WorkerSettings, open_store
 from orchestrator.host.temporal_connection import TemporalSettings
 from orchestrator.host.worker import DEFAULT_TASK_QUEUE, build_worker
@@ -123,6 +125,7 @@ async def run_dev(
                 )
             )
             keeper = asyncio.create_task(_keep_running(server))
+            pruners = [asyncio.create_task(prune_every(store, settings.retention))] if settings.retention is not None else []
             runtime = app.state.runtime  # the API's router, whose catalog a redeploy refreshes at once
             watcher = asyncio.create_task(
                 redeploy_on_change(
@@ -132,6 +135,8 @@ async def run_dev(
             await _until_stopped(api_task, keeper, watcher)
             api.should_exit = True
             await api_task
+            for pruner in pruners:
+                pruner.cancel()
             for task in (keeper, watcher):
                 if task.done():
                     task.result()  # raises: the server could not be kept running, or the watcher broke

@@ -31,6 +31,7 @@ class Process(StrEnum):
     SIMULATE = "simulate"
     """`journey simulate` and `journey test`."""
     SEND = "send"
+    PRUNE = "prune"
     CUSTOMERS = "customers"
     """`journey customers export` and `journey customers erase`."""
 
@@ -47,8 +48,8 @@ class Variable:
 
 
 API, WORKER, DEV, DEPLOY, SIMULATE, SEND = Process.API, Process.WORKER, Process.DEV, Process.DEPLOY, Process.SIMULATE, Process.SEND
-CUSTOMERS = Process.CUSTOMERS
-STORE_USERS = (API, WORKER, DEV, DEPLOY, CUSTOMERS)
+CUSTOMERS, PRUNE = Process.CUSTOMERS, Process.PRUNE
+STORE_USERS = (API, WORKER, DEV, DEPLOY, CUSTOMERS, PRUNE)
 TEMPORAL_USERS = (API, WORKER, DEPLOY, CUSTOMERS)  # `journey dev` runs its own Temporal server
 SENDERS = (WORKER, DEV)
 SIGNED_LINKS = (API, WORKER, DEV, SIMULATE)  # unsubscribe links: the worker signs them (and simulations), the API checks them
@@ -57,6 +58,8 @@ SECRETS = "JOURNEY_SECRET_<NAME>"
 RETRY_WINDOW = "JOURNEY_SEND_RETRY_WINDOW"
 UNSUBSCRIBE_SECRET = "JOURNEY_UNSUBSCRIBE_SECRET"
 HASH_SECRET = "JOURNEY_HASH_SECRET"
+RETENTION = {"events": "JOURNEY_RETENTION_EVENTS", "messages": "JOURNEY_RETENTION_MESSAGES", "enrollments": "JOURNEY_RETENTION_ENROLLMENTS"}
+RETENTION_DEFAULTS = {"events": "400d", "messages": "180d", "enrollments": "400d"}
 _TEMPORAL = TemporalSettings()
 
 VARIABLES: tuple[Variable, ...] = (
@@ -78,6 +81,15 @@ VARIABLES: tuple[Variable, ...] = (
              " (the audit); the same on every process, and kept: with a new one, earlier suppressions no longer match"
              " ([privacy.md](privacy.md#erasure))",
              "a public development secret (`journey api` and `journey worker` log a warning)"),
+    Variable(RETENTION["events"], (DEV, PRUNE),
+             "how long identify and track calls are kept, by when they were received, e.g. `400d`, or `none`: for good"
+             " ([privacy.md](privacy.md#retention))", f"`{RETENTION_DEFAULTS['events']}`"),
+    Variable(RETENTION["messages"], (DEV, PRUNE),
+             "how long what each message said (the outbox) is kept, by when it was sent; the ledger keeps that it was",
+             f"`{RETENTION_DEFAULTS['messages']}`"),
+    Variable(RETENTION["enrollments"], (DEV, PRUNE),
+             "how long ended enrollments are kept, by when they ended, with their ledger rows and provider events;"
+             " `re_entry` rules see only what is kept", f"`{RETENTION_DEFAULTS['enrollments']}`"),
     Variable(KEYS_VARIABLE, (API, DEV), "comma-separated keys accepted as `Authorization: Bearer <key>` (or HTTP Basic user)",
              "none: `journey api` refuses to start without one, `journey dev` then takes calls without a key"),
     Variable(SECRETS, SENDERS, "secrets that webhook steps reference as `{{ secrets.NAME }}`"),

@@ -4,7 +4,8 @@ The erasure itself (orchestrator/routing/erasure.py) runs in three steps: `begin
 the tombstone under the customer's lock, from which moment routing refuses their calls and the
 delivery gate their sends; their workflows are ended and their histories deleted; then
 `erase_customer_rows`, in one transaction, keeps each address as a suppression entry, deletes
-every row that holds their personal data, and turns the tombstone into the audit: who asked,
+every row that holds their personal data (counted into the daily counts first, as retention does:
+orchestrator/store/retention.py), and turns the tombstone into the audit: who asked,
 when, how many rows of each table went, never the data. The tombstone and the audit name the
 customer by a keyed hash only. A send already past the gate when the tombstone was written may
 still finish after the rows are gone: its outcome then finds no ledger row and records nothing,
@@ -19,6 +20,7 @@ from typing import Any, Final
 from sqlalchemy import Table, bindparam, delete, func, or_, select, update
 
 from orchestrator.store.hashes import customer_hash
+from orchestrator.store.retention import RetentionQueries
 from orchestrator.store.schema import (
     consent_records,
     customer_locks,
@@ -44,8 +46,8 @@ CUSTOMER_TABLES: Final = (
 """Every table with a `customer_id` column: all the customer's rows of each are deleted, in this order."""
 
 
-class ErasureQueries(SuppressionQueries):
-    """The `erasures` table (tombstones and audits), and the deletion of a customer's rows."""
+class ErasureQueries(SuppressionQueries, RetentionQueries):
+    """The `erasures` table (tombstones and audits), and the deletion of a customer's rows (counted into the daily counts)."""
 
     def begin_erasure(self, customer_id: str, requested_by: str, at: datetime) -> int:
         """Write the tombstone of `customer_id` (or find the one of an erasure under way: it is continued); its id."""
@@ -80,6 +82,10 @@ class ErasureQueries(SuppressionQueries):
         suppressed = self._suppress_addresses_of(customer_id, at)
         removed: dict[str, int] = {}
         enrollment_ids = select(enrollments.c.enrollment_id).where(enrollments.c.customer_id == customer_id).scalar_subquery()
+        # Analytics keeps its totals: the rows are counted per day, with no customer, before they go.
+        self.count_events(events.c.customer_id == customer_id)
+        self.count_enrollments(enrollments.c.customer_id == customer_id)
+        self.count_deliveries(or_(deliveries.c.customer_id == customer_id, deliveries.c.enrollment_id.in_(enrollment_ids)))
         phones = select(profiles.c.phone).where(profiles.c.customer_id == customer_id).scalar_subquery()
         removed["number_opt_outs"] = self._deleted(number_opt_outs, number_opt_outs.c.phone == phones)
         for table in CUSTOMER_TABLES:

@@ -308,6 +308,21 @@ suppressions = Table(
     Column("stop_keyword", String, nullable=True),  # the STOP the number had texted, kept for the number as number_opt_outs did,
 )
 
+daily_counts = Table(
+    "daily_counts",
+    metadata,
+    # What analytics keeps of rows that are pruned (orchestrator/store/retention.py) or erased (migration 0010): counts
+    # per UTC day, never a customer. `kind`: event (name), enrollment (journey, status), delivery (journey, step,
+    # channel as name, status and the provider's furthest state as "sent/open"); a part that does not apply is ''.
+    Column("day", String, primary_key=True),  # YYYY-MM-DD, UTC,
+    Column("kind", String, primary_key=True),
+    Column("journey_id", String, primary_key=True),
+    Column("step_id", String, primary_key=True),
+    Column("name", String, primary_key=True),
+    Column("status", String, primary_key=True),
+    Column("count", BigInteger, nullable=False),
+)
+
 outbox_messages = Table(
     "outbox_messages",
     metadata,

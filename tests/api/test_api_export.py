@@ -17,7 +17,8 @@ TRAITS = {"email": "ann@example.com", "first_name": "Ann", "country": "US", "ema
 
 
 async def through_the_cart(stack: Stack, user: str) -> None:
-    """`user` identified, in the cart journey, its reminder sent. (Workflow ids are the customer's: one user per test.)"""
+    """`user` identified, in the cart journey, its reminder sent. (Workflow ids are the customer's, and the dev
+    server is the session's: one user per test, used by no other test file.)"""
     await stack.deploy(compiled(QUICK_CART))
     identify = {"userId": user, "messageId": "id-1", "timestamp": "2026-03-02T09:00:00Z", "traits": TRAITS}
     assert (await stack.http.post("/v1/identify", json=identify)).status_code == 200
@@ -33,10 +34,10 @@ async def export(stack: Stack, user: str) -> dict[str, Any]:
 
 
 async def test_the_export_gives_back_what_identify_and_track_wrote_and_what_was_sent(stack: Stack) -> None:
-    await through_the_cart(stack, "ann")
-    document = await export(stack, "ann")
+    await through_the_cart(stack, "ann-export")  # a customer of this test alone: the dev server is the session's
+    document = await export(stack, "ann-export")
 
-    assert (document["format"], document["customer_id"]) == ("journey-customer-export/1", "ann")
+    assert (document["format"], document["customer_id"]) == ("journey-customer-export/1", "ann-export")
     profile = document["profile"]
     assert (profile["email"], profile["consent"]["email"]) == ("ann@example.com", True)
     assert profile["traits"] == {"first_name": "Ann", "country": "US", "address": {"city": "Lyon"}}
@@ -63,11 +64,11 @@ async def test_an_unknown_customer_is_404_and_the_export_needs_the_api_key(stack
 
 
 async def test_journey_customers_export_prints_the_same_document_from_the_store(stack: Stack) -> None:
-    await through_the_cart(stack, "ann-cli")
+    await through_the_cart(stack, "ann-export-cli")
     environment = {"DATABASE_URL": stack.store.url}
-    printed = CliRunner().invoke(main, ["customers", "export", "ann-cli"], env=environment)
+    printed = CliRunner().invoke(main, ["customers", "export", "ann-export-cli"], env=environment)
     assert printed.exit_code == 0, printed.output
-    from_cli, from_api = json.loads(printed.output), await export(stack, "ann-cli")
+    from_cli, from_api = json.loads(printed.output), await export(stack, "ann-export-cli")
     assert {**from_cli, "exported_at": None} == {**from_api, "exported_at": None}
 
     unknown = CliRunner().invoke(main, ["customers", "export", "nobody"], env=environment)

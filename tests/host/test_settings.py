@@ -19,6 +19,7 @@ from orchestrator.host.settings import (
     CustomerSettings,
     DeploySettings,
     DevSettings,
+    PruneSettings,
     SettingsError,
     SimulationSettings,
     WorkerSettings,
@@ -36,6 +37,7 @@ READERS: dict[Process, Callable[[Mapping[str, str]], object]] = {
     Process.DEPLOY: DeploySettings.read,
     Process.SIMULATE: SimulationSettings.read,
     Process.CUSTOMERS: CustomerSettings.read,
+    Process.PRUNE: PruneSettings.read,
 }
 
 
