@@ -102,7 +102,7 @@ async def main() -> None:
             gateway = LoopGateway(env.client, asyncio.get_running_loop(), task_queue="bench-nobody", search_attributes=True)
             totals, temporal_parts, store_parts = [], [], []
             for _ in range(args.rounds):
-                customer = f"erase-{uuid.uuid4().hex[:8]}@example.com"
+                customer = f"erase-{uuid.uuid4().hex[:8]}"
                 ids = seed_customer(store, customer, EVENTS, ENROLLMENTS, RUNNING)
                 await start_workflows(env, ids, RUNNING)
                 timed = _TimedEraser(gateway)
