@@ -53,6 +53,7 @@ SMS_MARKETING_HOURS = ("08:00", "21:00")
 UNDELIVERABLE_FLAGS = {"email": "email_undeliverable", "sms": "phone_undeliverable"}
 """Profile flags (traits) that mark a channel's address as undeliverable; set by bounce and complaint handling."""
 _ADDRESS_NAMES = {"email": "email address", "sms": "phone number"}
+ERASED = "the customer is being erased"
 _HOLD_ROUNDS = 8
 """Windows that keep pushing each other later this many times leave no time to send (e.g. quiet 08:00-21:00 on SMS)."""
 
@@ -216,12 +217,17 @@ def gate_send(session: StoreSession, request: SendRequest, key: DeliveryKey, pol
     gives the slot back). `defer`: the row stays `intent`, with the reason and until when.
     `suppress`: the row is marked suppressed with the reason. `at` is the wall clock for
     `updated_at`; the journey's clock (`request.now`) decides and stamps `admitted_at`.
+    A customer being erased (or erased moments ago: a send of an ended workflow still running) is
+    refused before anything is read or claimed (docs/privacy.md, "Erasure").
 
     A first attempt writes its row once, already decided. When an earlier attempt decided the
     row (sent, suppressed or failed), `earlier` is that row: the caller reports its outcome and
     sends nothing, and the decision made here is not recorded.
     """
     now, step, settings = datetime.fromisoformat(request.now), request.step, request.settings
+    if session.erased_recently(request.customer_id, at):
+        # Nothing claimed: the ledger must hold no row of a customer whose rows are being (or were just) deleted.
+        return Gated(Decision("suppress", ERASED), None, None)
     profile, sends = session.gate_facts(request.customer_id, history_start(now, settings), exclude=key)
     decision = decide(
         channels=[step.channel, *step.fallback],

@@ -49,7 +49,7 @@ from orchestrator.runtime.contracts import (
 from orchestrator.runtime.end_reasons import derived_end_reason
 from orchestrator.store import ProfileFieldError, Store, StoreSession
 from orchestrator.store.profiles import dumps
-from orchestrator.store.values import DeliveryKey, Profile, customer_context
+from orchestrator.store.values import ConsentEvidence, DeliveryKey, Profile, customer_context
 
 log = logging.getLogger(__name__)
 
@@ -261,10 +261,13 @@ class JourneyActivities:
             values.update(self.evaluate_values(legacy))
         at = datetime.fromisoformat(request.now)
         where = StepVisit.of(request)
+        # Journeys cannot write consent, but a number they set may have texted STOP: the record names the step.
+        step = str(DeliveryKey(where.enrollment_id, where.step_id, where.visit)) if where is not None else None
+        evidence = ConsentEvidence("journey_update", step, _now())
         while True:
             try:
                 with self.store.session(lock_customer=request.customer_id) as session:
-                    session.update_traits(request.customer_id, values, request.unset, at)
+                    session.update_traits(request.customer_id, values, request.unset, at, evidence)
                 return
             except ProfileFieldError as exc:
                 self.problems.note(where, exc.field, refused(exc.message))

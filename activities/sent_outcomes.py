@@ -27,6 +27,8 @@ from orchestrator.runtime.contracts import SendRequest
 from orchestrator.store import OutboxMessage, Store, StoreSession
 from orchestrator.store.values import DeliveryKey
 
+ERASED_MEANWHILE = "the customer was erased while the provider had the message: nothing of it was recorded"
+
 
 @dataclass
 class Accepted:
@@ -134,8 +136,12 @@ class SentOutcomes:
 
 
 def _recorded_outcome(session: StoreSession, key: DeliveryKey) -> tuple[str, str | None]:
-    """The status and reason of the ledger row `send_message` claimed for this delivery."""
+    """The status and reason of the ledger row `send_message` claimed for this delivery.
+
+    It was claimed at the start of this very attempt; only an erasure of the customer since deletes it
+    (docs/privacy.md, "Erasure"). Then nothing of the message is recorded: its workflow has been ended.
+    """
     outcome = session.delivery_outcome(key)
-    if outcome is None:  # claimed at the start of this very attempt, and ledger rows are never deleted
-        raise LookupError(f"no delivery claimed for enrollment {key.enrollment_id} step {key.step_id} visit {key.visit}")
+    if outcome is None:
+        return "sent", ERASED_MEANWHILE
     return outcome

@@ -342,7 +342,7 @@ def api(host: str, port: int) -> None:
 
 @main.group()
 def customers() -> None:
-    """Find a customer where they appear only by key (the Temporal UI)."""
+    """One customer: their key in the Temporal UI, and their rights (export, erase) on the store: docs/privacy.md."""
 
 
 @customers.command(name="key")
@@ -377,6 +377,65 @@ def customers_key(customer_id: str, data_dir: Path) -> None:
     click.echo(f"customer key         {key}")
     click.echo(f"before keyed hashes  {unkeyed}  (enrollments started before JOURNEY_HASH_SECRET was set)")
     click.echo(f"Temporal UI query    CustomerId = '{key}' OR CustomerId = '{unkeyed}'")
+
+
+_data_dir = click.option(
+    "--data-dir", default=".journey", show_default=True, type=click.Path(path_type=Path), help="The store without DATABASE_URL."
+)
+
+
+@customers.command(name="export")
+@click.argument("customer_id")
+@_data_dir
+def customers_export(customer_id: str, data_dir: Path) -> None:
+    """Print everything the store holds about CUSTOMER_ID as one JSON document."""
+    import json
+
+    from orchestrator.host.customers import export_customer
+    from orchestrator.host.settings import CustomerSettings
+
+    with _environment_checked():
+        document = export_customer(CustomerSettings.read(), customer_id, data_dir)
+    if document is None:
+        click.echo(f"no customer {customer_id!r}: the store holds nothing about them", err=True)
+        sys.exit(EXIT_INVALID)
+    click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+
+
+@customers.command(name="erase")
+@click.argument("customer_id")
+@_data_dir
+def customers_erase(customer_id: str, data_dir: Path) -> None:
+    """Erase CUSTOMER_ID everywhere: end their enrollments, delete their Temporal histories and their rows in the store."""
+    import asyncio
+    import json
+    from dataclasses import asdict
+
+    from orchestrator.host.customers import erase_from_cli
+    from orchestrator.host.settings import CustomerSettings
+    from orchestrator.routing.calls import TemporalUnavailable
+
+    try:
+        with _environment_checked():
+            report = asyncio.run(erase_from_cli(CustomerSettings.read(), customer_id, data_dir))
+    except (TemporalUnavailable, RuntimeError) as exc:  # RuntimeError: the client could not connect
+        click.echo(f"not erased: {exc}; run the command again (it continues where this one stopped)", err=True)
+        _exit_after_temporal(EXIT_INVALID)
+        return
+    click.echo(json.dumps(asdict(report), indent=2, default=str))
+    _exit_after_temporal(0)
+
+
+@main.command()
+@_data_dir
+def prune(data_dir: Path) -> None:
+    """Delete events, message contents and ended enrollments older than JOURNEY_RETENTION_* (docs/privacy.md), keeping daily counts."""
+    from orchestrator.host.retention import prune_from_cli
+    from orchestrator.host.settings import PruneSettings
+
+    with _environment_checked():
+        pruned = prune_from_cli(PruneSettings.read(), data_dir)
+    click.echo(", ".join(f"{count} {kind}" for kind, count in pruned.items()) + " pruned")
 
 
 @main.group()

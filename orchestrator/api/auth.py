@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import hmac
 import logging
 
@@ -20,6 +21,7 @@ from orchestrator.api.errors import ApiError
 log = logging.getLogger(__name__)
 
 KEYS_VARIABLE = "JOURNEY_API_KEYS"
+OPEN_CALLER = "no API key (auth disabled)"
 CHALLENGE = 'Bearer realm="journey", Basic realm="journey"'
 
 
@@ -57,6 +59,7 @@ class ApiKeyAuth:
 
     async def __call__(self, request: Request) -> None:
         if self.open:
+            request.state.caller = OPEN_CALLER
             return
         if not self.keys:
             raise _unauthorized(f"this API has no keys configured: set {KEYS_VARIABLE} where it runs")
@@ -68,6 +71,20 @@ class ApiKeyAuth:
         matched = [hmac.compare_digest(presented, known) for known in self.keys]
         if not any(matched):
             raise _unauthorized("invalid API key")
+        request.state.caller = key_name(key)
+
+
+def key_name(key: str) -> str:
+    """How an audit names the key of a call: a fingerprint an operator can compute from the key, never the key itself.
+
+    Keys are long random strings (JOURNEY_API_KEYS), so a short unkeyed digest of one cannot be turned back into it.
+    """
+    return "api-key:" + hashlib.sha256(key.encode()).hexdigest()[:12]
+
+
+def caller(request: Request) -> str:
+    """Who made this call, as `ApiKeyAuth` found it (audits record it)."""
+    return str(getattr(request.state, "caller", OPEN_CALLER))
 
 
 def _unauthorized(message: str) -> ApiError:

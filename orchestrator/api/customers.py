@@ -1,4 +1,5 @@
-"""GET /v1/customers/{id}/messages, /deliveries and /journeys: what a customer received, what was held back, where they are.
+"""GET /v1/customers/{id}/messages, /deliveries, /journeys and /export: what a customer received, what was held back,
+where they are, and everything the store holds about them.
 
 Ids may contain `/` or `@` (send them URL-encoded). Running enrollments are asked
 where they are through the workflow's `status` query, after the store's
@@ -8,9 +9,11 @@ short timeout: an enrollment that does not answer shows `current_step: null`.
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse
 
 from orchestrator.api.answers import (
     CustomerDeliveries,
@@ -25,6 +28,7 @@ from orchestrator.api.errors import ApiError
 from orchestrator.api.state import ApiRuntime, runtime
 from orchestrator.runtime.end_reasons import derived_end_reason
 from orchestrator.store import Enrollment, StoreSession
+from orchestrator.store.export import read_export
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
 
@@ -75,6 +79,18 @@ def journeys(customer_id: str, api: Runtime) -> CustomerJourneys:
             EnrollmentView.of(enrollment, step, reasons.get(enrollment.enrollment_id), problems.get(enrollment.enrollment_id, []))
         )
     return CustomerJourneys(customer_id=customer_id, journeys=views)
+
+
+@router.get("/{customer_id:path}/export", response_model=dict[str, Any], responses=_UNKNOWN)
+def export(customer_id: str, api: Runtime) -> JSONResponse:
+    """Everything the store holds about the customer, as one JSON document (docs/privacy.md, "Export"): the profile,
+    consent records, events, enrollments with the steps they passed, deliveries with what providers reported, and
+    the messages as sent."""
+    with api.store.read() as session:
+        found = read_export(session, customer_id)
+    if found is None:
+        raise ApiError.not_found(f"no customer {customer_id!r}: the store holds nothing about them")
+    return JSONResponse(found.document(datetime.now(UTC)))
 
 
 def _end_reason(api: ApiRuntime, session: StoreSession, enrollment: Enrollment) -> str | None:

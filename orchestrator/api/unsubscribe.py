@@ -25,6 +25,7 @@ from fastapi.responses import HTMLResponse
 from orchestrator.api.state import ApiRuntime, runtime
 from orchestrator.routing.calls import IdentifyCall, TemporalUnavailable, TrackCall
 from orchestrator.routing.lease import CustomerBusy
+from orchestrator.store.values import ConsentEvidence
 
 router = APIRouter(prefix="/v1/unsubscribe", tags=["unsubscribe"])
 Runtime = Annotated[ApiRuntime, Depends(runtime)]
@@ -69,7 +70,8 @@ def unsubscribe(token: str, api: Runtime) -> HTMLResponse:
         # The token is a credential: the ids carry a digest of it, never the token itself.
         seen = profile.updated_at.isoformat() if profile is not None else ""
         message_id = "unsubscribe-" + hashlib.sha256(f"{token}\n{seen}".encode()).hexdigest()[:32]
-        api.router.identify(IdentifyCall(customer_id, {"email_opt_in": False}, f"{message_id}:profile", now, now))
+        consent = ConsentEvidence("unsubscribe_link", message_id, now)
+        api.router.identify(IdentifyCall(customer_id, {"email_opt_in": False}, f"{message_id}:profile", now, now, consent))
         try:
             api.router.track(TrackCall(customer_id, UNSUBSCRIBED_EVENT, {"channel": "email"}, message_id, now, now))
         except (TemporalUnavailable, CustomerBusy):

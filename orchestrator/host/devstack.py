@@ -2,7 +2,8 @@
 
 `journey dev` is the embedded default stack in one process tree: the Temporal dev
 server (SQLite under `.journey/`), one worker and the API, all on 127.0.0.1, with
-every journey of a folder deployed. `journey worker` is the worker alone and
+every journey of a folder deployed, and the store pruned every hour
+(orchestrator/host/retention.py). `journey worker` is the worker alone and
 `journey api` the API alone, against any Temporal cluster and database (docs/deploy.md).
 Each is given the settings its command read from the environment at start.
 """
@@ -26,6 +27,7 @@ from orchestrator.host.deployment import DeployReport, compile_for_deploy, deplo
 from orchestrator.host.devserver import DevServer, DevServerError
 from orchestrator.host.folder_watch import redeploy_on_change
 from orchestrator.host.local_keys import local_keys
+from orchestrator.host.retention import prune_every
 from orchestrator.host.settings import ApiServerSettings, DeploySettings, DevSettings, WorkerSettings, open_store
 from orchestrator.host.temporal_connection import TemporalSettings
 from orchestrator.host.worker import DEFAULT_TASK_QUEUE, build_worker
@@ -89,12 +91,12 @@ async def run_dev(
 
     journeys, _ = compile_for_deploy(options.paths)
     providers = build_providers(settings.providers)
-    store = open_store(settings.database_url, options.data_dir)
+    kept = local_keys(options.data_dir)  # the local stack encrypts and hashes as production does, with keys of its own
+    store = open_store(settings.database_url, options.data_dir, kept.hash_secret)
     api_url = f"http://{options.host}:{options.api_port}"
     server = DevServer(
         options.data_dir, ip=options.host, port=options.temporal_port, ui_port=options.ui_port, ui_codec_endpoint=f"{api_url}/v1/codec"
     )
-    kept = local_keys(options.data_dir)  # the local stack encrypts and hashes as production does, with keys of its own
     # The UI decodes histories through the stack's API, from the browser: its origin may call the codec endpoint.
     ui_origins = frozenset({server.ui_address, f"http://localhost:{options.ui_port}"}) if server.ui_address else frozenset()
     endpoints = dataclasses.replace(settings.endpoints, payload_keys=kept.payload_keys, codec_origins=ui_origins)
@@ -137,6 +139,7 @@ async def run_dev(
                 )
             )
             keeper = asyncio.create_task(_keep_running(server))
+            pruners = [asyncio.create_task(prune_every(store, settings.retention))] if settings.retention is not None else []
             runtime = app.state.runtime  # the API's router, whose catalog a redeploy refreshes at once
             watcher = asyncio.create_task(
                 redeploy_on_change(
@@ -146,6 +149,8 @@ async def run_dev(
             await _until_stopped(api_task, keeper, watcher)
             api.should_exit = True
             await api_task
+            for pruner in pruners:
+                pruner.cancel()
             for task in (keeper, watcher):
                 if task.done():
                     task.result()  # raises: the server could not be kept running, or the watcher broke
@@ -191,7 +196,7 @@ async def _keep_running(server: DevServer, every: float = 1.0) -> None:
 async def run_worker(settings: WorkerSettings, task_queue: str | None = None) -> None:
     """A worker against the cluster and database the settings name, until SIGINT/SIGTERM."""
     providers = build_providers(settings.providers)  # raises ProviderSettingsError before anything starts
-    store = open_store(settings.database_url)
+    store = open_store(settings.database_url, hash_secret=settings.hash_secret)
     temporal = settings.temporal
     try:
         await asyncio.to_thread(store.migrate)
@@ -226,7 +231,7 @@ def run_api(settings: ApiServerSettings, host: str, port: int) -> None:
     """Serve the API on `host:port` until SIGINT/SIGTERM (blocking). The store is migrated first."""
     from orchestrator.api import create_app, serve
 
-    store = open_store(settings.database_url)
+    store = open_store(settings.database_url, hash_secret=settings.hash_secret)
     store.migrate()
     temporal = settings.temporal
     app = create_app(

@@ -2,7 +2,7 @@
 
 Each process reads what it needs (`WorkerSettings.read()`, `ApiServerSettings.read()`,
 `DevSettings.read()`, `DeploySettings.read()`, `SimulationSettings.read()`,
-`CustomerKeySettings.read()`), checks
+`CustomerKeySettings.read()`, `CustomerSettings.read()`, `PruneSettings.read()`), checks
 every value, and raises one `SettingsError` that names each variable it cannot use
 and what to write instead; the command line prints it and exits 2 before anything
 starts. The layers below are handed typed values (`TemporalSettings`, `ProviderSettings`,
@@ -37,12 +37,23 @@ from activities.providers.twilio_sms import TwilioSettings
 from orchestrator.api.auth import KEYS_VARIABLE
 from orchestrator.api.state import ApiSettings
 from orchestrator.host.temporal_connection import TemporalSettings
-from orchestrator.host.variables import CODEC_ORIGINS, HASH_SECRET, NAMES, PAYLOAD_KEYS, RETRY_WINDOW, SECRETS, UNSUBSCRIBE_SECRET
+from orchestrator.host.variables import (
+    CODEC_ORIGINS,
+    HASH_SECRET,
+    NAMES,
+    PAYLOAD_KEYS,
+    RETENTION,
+    RETENTION_DEFAULTS,
+    RETRY_WINDOW,
+    SECRETS,
+    UNSUBSCRIBE_SECRET,
+)
 from orchestrator.language.timeparse import parse_duration
 from orchestrator.personalization.unsubscribe import DEV_PUBLIC_URL, DEV_SECRET, UnsubscribeConfig
 from orchestrator.privacy.keyed_hash import MIN_SECRET_BYTES, HashSecret
 from orchestrator.privacy.payload_codec import KEYS_FORMAT, PayloadKeys
 from orchestrator.store import Store
+from orchestrator.store.retention import RetentionPolicy
 from orchestrator.webhooks.sendgrid_signature import DEFAULT_MAX_AGE_SECONDS, PUBLIC_KEY_VARIABLE, SendGridWebhookSettings
 from orchestrator.webhooks.twilio_signature import AUTH_TOKEN_VARIABLE, PUBLIC_URL_VARIABLE, TwilioWebhookSettings
 
@@ -119,6 +130,8 @@ class DevSettings:
     providers: ProviderSettings
     delivery: DeliverySettings
     endpoints: ApiSettings
+    retention: RetentionPolicy | None = None
+    """What the stack's hourly prune deletes (None: no pruning; `read` always gives the variables' or their defaults)."""
 
     @classmethod
     def read(cls, env: Mapping[str, str] | None = None, *, api_url: str = DEV_PUBLIC_URL) -> DevSettings:
@@ -127,7 +140,8 @@ class DevSettings:
         unsubscribe = _unsubscribe(reader, default_url=api_url)
         delivery = DeliverySettings(_policy(reader), unsubscribe, reader.prefixed(SECRETS))
         endpoints = _endpoints(reader, unsubscribe)
-        return reader.done(cls(_database_url(reader), _api_keys(reader), _providers(reader), delivery, endpoints))
+        retention = _retention(reader)
+        return reader.done(cls(_database_url(reader), _api_keys(reader), _providers(reader), delivery, endpoints, retention))
 
 
 @dataclass(frozen=True)
@@ -156,6 +170,33 @@ class CustomerKeySettings:
 
 
 @dataclass(frozen=True)
+class CustomerSettings:
+    """`journey customers export` and `journey customers erase`: the store, and the Temporal that runs the customer's enrollments."""
+
+    temporal: TemporalSettings
+    database_url: str | None
+    hash_secret: HashSecret | None = None
+
+    @classmethod
+    def read(cls, env: Mapping[str, str] | None = None) -> CustomerSettings:
+        reader = _Reader(env)
+        return reader.done(cls(_temporal(reader), _database_url(reader), _hash_secret(reader)))
+
+
+@dataclass(frozen=True)
+class PruneSettings:
+    """`journey prune`: the store, and how long each kind of row is kept."""
+
+    database_url: str | None
+    retention: RetentionPolicy
+
+    @classmethod
+    def read(cls, env: Mapping[str, str] | None = None) -> PruneSettings:
+        reader = _Reader(env)
+        return reader.done(cls(_database_url(reader), _retention(reader)))
+
+
+@dataclass(frozen=True)
 class SimulationSettings:
     """`journey simulate` and `journey test`: the workspace's delivery rules, and the links marketing email carries."""
 
@@ -168,10 +209,10 @@ class SimulationSettings:
         return reader.done(cls(_policy(reader), _unsubscribe(reader)))
 
 
-def open_store(database_url: str | None, default_dir: Path | str = ".journey") -> Store:
+def open_store(database_url: str | None, default_dir: Path | str = ".journey", hash_secret: HashSecret | None = None) -> Store:
     """The store at `database_url`, else SQLite under `default_dir`; a database the store does not support is a SettingsError."""
     try:
-        return Store.at(database_url, default_dir)
+        return Store.at(database_url, default_dir, hash_secret)
     except ValueError as exc:  # the store names DATABASE_URL and what it takes
         raise SettingsError([str(exc)]) from None
 
@@ -351,6 +392,21 @@ def _origins(reader: _Reader) -> frozenset[str]:
         return origins
 
     return reader.parsed(CODEC_ORIGINS, parse, frozenset())
+
+
+def _retention(reader: _Reader) -> RetentionPolicy:
+    """JOURNEY_RETENTION_*: a duration (`400d`, `12w`) or `none` (kept for good); unset, the documented default."""
+
+    def period(text: str) -> timedelta | None:
+        if text.strip().lower() in ("none", "forever"):
+            return None
+        return timedelta(seconds=parse_duration(text.strip()))  # its ValueError says how to write one
+
+    def read(kind: str) -> timedelta | None:
+        default = period(RETENTION_DEFAULTS[kind])
+        return reader.parsed(RETENTION[kind], period, default)
+
+    return RetentionPolicy(events=read("events"), messages=read("messages"), enrollments=read("enrollments"))
 
 
 def _temporal(reader: _Reader) -> TemporalSettings:

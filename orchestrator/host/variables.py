@@ -31,8 +31,9 @@ class Process(StrEnum):
     SIMULATE = "simulate"
     """`journey simulate` and `journey test`."""
     SEND = "send"
+    PRUNE = "prune"
     CUSTOMERS = "customers"
-    """`journey customers key`."""
+    """`journey customers key`, `journey customers export` and `journey customers erase`."""
 
 
 @dataclass(frozen=True)
@@ -47,9 +48,9 @@ class Variable:
 
 
 API, WORKER, DEV, DEPLOY, SIMULATE, SEND = Process.API, Process.WORKER, Process.DEV, Process.DEPLOY, Process.SIMULATE, Process.SEND
-CUSTOMERS = Process.CUSTOMERS
-STORE_USERS = (API, WORKER, DEV, DEPLOY)
-TEMPORAL_USERS = (API, WORKER, DEPLOY)  # `journey dev` runs its own Temporal server
+CUSTOMERS, PRUNE = Process.CUSTOMERS, Process.PRUNE
+STORE_USERS = (API, WORKER, DEV, DEPLOY, CUSTOMERS, PRUNE)
+TEMPORAL_USERS = (API, WORKER, DEPLOY, CUSTOMERS)  # `journey dev` runs its own Temporal server
 SENDERS = (WORKER, DEV)
 SIGNED_LINKS = (API, WORKER, DEV, SIMULATE)  # unsubscribe links: the worker signs them (and simulations), the API checks them
 WEBHOOK_CHECKERS = (API, DEV)
@@ -59,6 +60,8 @@ UNSUBSCRIBE_SECRET = "JOURNEY_UNSUBSCRIBE_SECRET"
 PAYLOAD_KEYS = "JOURNEY_PAYLOAD_KEYS"
 HASH_SECRET = "JOURNEY_HASH_SECRET"
 CODEC_ORIGINS = "JOURNEY_CODEC_CORS_ORIGINS"
+RETENTION = {"events": "JOURNEY_RETENTION_EVENTS", "messages": "JOURNEY_RETENTION_MESSAGES", "enrollments": "JOURNEY_RETENTION_ENROLLMENTS"}
+RETENTION_DEFAULTS = {"events": "400d", "messages": "180d", "enrollments": "400d"}
 _TEMPORAL = TemporalSettings()
 
 VARIABLES: tuple[Variable, ...] = (
@@ -81,13 +84,23 @@ VARIABLES: tuple[Variable, ...] = (
              "required (the process refuses to start without it); `none` keeps payloads in clear, with a warning;"
              " `journey dev`: a key it keeps in its `--data-dir`"),
     Variable(HASH_SECRET, (API, WORKER, CUSTOMERS),
-             "the secret of the keyed hashes that stand for a customer in workflow ids and `CustomerId`; the same on every"
-             " process, and kept: a new one gives new enrollments other ids ([privacy.md](privacy.md#key-management))",
+             "the secret of the keyed hashes that stand for a customer in workflow ids and `CustomerId`, and for an erased"
+             " customer's addresses (suppression entries) and id (the audit); the same on every process, and kept: a new one"
+             " gives new enrollments other ids and earlier suppressions no longer match ([privacy.md](privacy.md#key-management))",
              "required (`journey api` and `journey worker` refuse to start without it); `journey dev`: a secret it keeps in"
              " its `--data-dir`, which `journey customers key` also reads"),
     Variable(CODEC_ORIGINS, (API,),
              "origins of the Temporal UI (`https://temporal.shop.example`, comma-separated) that may call the codec endpoint"
              " `/v1/codec` from the browser", "none; `journey dev`: its own UI"),
+    Variable(RETENTION["events"], (DEV, PRUNE),
+             "how long identify and track calls are kept, by when they were received, e.g. `400d`, or `none`: for good"
+             " ([privacy.md](privacy.md#retention))", f"`{RETENTION_DEFAULTS['events']}`"),
+    Variable(RETENTION["messages"], (DEV, PRUNE),
+             "how long what each message said (the outbox) is kept, by when it was sent; the ledger keeps that it was",
+             f"`{RETENTION_DEFAULTS['messages']}`"),
+    Variable(RETENTION["enrollments"], (DEV, PRUNE),
+             "how long ended enrollments are kept, by when they ended, with their ledger rows and provider events;"
+             " `re_entry` rules see only what is kept", f"`{RETENTION_DEFAULTS['enrollments']}`"),
     Variable(KEYS_VARIABLE, (API, DEV), "comma-separated keys accepted as `Authorization: Bearer <key>` (or HTTP Basic user)",
              "none: `journey api` refuses to start without one, `journey dev` then takes calls without a key"),
     Variable(SECRETS, SENDERS, "secrets that webhook steps reference as `{{ secrets.NAME }}`"),

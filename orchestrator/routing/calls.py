@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from orchestrator import ir
 from orchestrator.runtime.contracts import EnrollmentInput, EventMessage
 from orchestrator.store import ProfileFieldError
+from orchestrator.store.values import ConsentEvidence
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,8 @@ class IdentifyCall:
     message_id: str
     timestamp: datetime
     received_at: datetime
+    consent: ConsentEvidence | None = None
+    """What a consent record this call causes says; None: an identify call, its message id the evidence."""
 
 
 Call = TrackCall | IdentifyCall

@@ -18,7 +18,9 @@ from collections.abc import Coroutine, Sequence
 from datetime import timedelta
 from typing import Any, TypeVar, assert_never
 
-from temporalio.client import Client
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest
+from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.common import TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
@@ -159,6 +161,64 @@ class LoopGateway:
         except TemporalUnavailable:
             return dict.fromkeys(enrollment_ids)
 
+    # --- erasure -------------------------------------------------------------------
+
+    def end_and_delete(self, enrollment_ids: Sequence[str], customer_keys: Sequence[str]) -> tuple[int, int]:
+        """End the enrollments still running and delete every run's history: (ended, runs deleted).
+
+        The runs are those of `enrollment_ids` (the index's) and, where search attributes are on, every workflow
+        whose `CustomerId` is one of `customer_keys` (an enrollment started but never indexed). Ended by
+        termination: the workflow runs nothing more, and an activity of it still running can no longer report.
+        Each run of a workflow that continued as new is deleted, not only the last one. Raises TemporalUnavailable.
+        """
+        bound = self.timeout * (len(enrollment_ids) + len(customer_keys) + 3)
+        return self._call(self._end_and_delete(list(enrollment_ids), list(customer_keys)), bound)
+
+    async def _end_and_delete(self, enrollment_ids: list[str], customer_keys: list[str]) -> tuple[int, int]:
+        slots = asyncio.Semaphore(MAX_CONCURRENT_CUSTOMERS)
+        queries = [f"WorkflowId = '{_quoted(i)}'" for i in enrollment_ids]
+        if self.search_attributes:
+            queries += [f"CustomerId = '{_quoted(key)}'" for key in customer_keys]
+
+        async def runs_of(query: str) -> list[tuple[str, str, bool]]:
+            async with slots:
+                return [
+                    (run.id, run.run_id, run.status == WorkflowExecutionStatus.RUNNING)
+                    async for run in self.client.list_workflows(query, rpc_timeout=self.timeout)
+                ]
+
+        found = {run for runs in await asyncio.gather(*map(runs_of, queries)) for run in runs}
+        running = sorted({workflow_id for workflow_id, _, is_running in found if is_running})
+        # A run visibility has not listed yet (it lags a little) is reached by its workflow id alone: the latest run.
+        targets = sorted({(workflow_id, run_id) for workflow_id, run_id, _ in found} | {(i, "") for i in enrollment_ids})
+
+        async def end(workflow_id: str) -> bool:
+            async with slots:
+                try:
+                    await self.client.get_workflow_handle(workflow_id).terminate(reason="customer erased", rpc_timeout=self.timeout)
+                except RPCError as exc:
+                    if exc.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
+                        return False  # ended on its own meanwhile
+                    raise
+                return True
+
+        async def delete(workflow_id: str, run_id: str) -> bool:
+            request = DeleteWorkflowExecutionRequest(
+                namespace=self.client.namespace, workflow_execution=WorkflowExecution(workflow_id=workflow_id, run_id=run_id)
+            )
+            async with slots:
+                try:
+                    await self.client.workflow_service.delete_workflow_execution(request, timeout=self.timeout)
+                except RPCError as exc:
+                    if exc.status == RPCStatusCode.NOT_FOUND:
+                        return False  # deleted already (an erasure tried again), or never started
+                    raise
+                return True
+
+        ended = sum(await asyncio.gather(*map(end, running)))
+        deleted = sum(await asyncio.gather(*(delete(w, r) for w, r in targets if r or not any(f[0] == w for f in found))))
+        return ended, deleted
+
     def reachable(self, timeout: timedelta) -> bool:
         """Whether the Temporal frontend answers a health check within `timeout`."""
 
@@ -191,6 +251,11 @@ class LoopGateway:
         except RuntimeError as exc:
             # The client's connection itself failed ("Failed client connect: ...").
             raise TemporalUnavailable(f"Temporal is unreachable: {exc}") from exc
+
+
+def _quoted(value: str) -> str:
+    """`value` inside a single-quoted string of a visibility query."""
+    return value.replace("\\", "\\\\").replace("'", "\\'")
 
 
 def _means_unreachable(cause: BaseException | None) -> bool:

@@ -32,6 +32,10 @@ class CustomerBusy(RuntimeError):
     """Another call for the same customer held its lease too long: nothing was applied, retry later."""
 
 
+class CustomerBeingErased(CustomerBusy):
+    """The customer is being erased: nothing was applied; a call retried once the erasure is done is a new customer's."""
+
+
 def new_holder() -> str:
     """A lease holder id unique to this process and router: host, pid and a random part."""
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"

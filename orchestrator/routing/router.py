@@ -43,10 +43,11 @@ from orchestrator.routing.calls import (
 )
 from orchestrator.routing.catalog import CatalogSnapshot, JourneyCatalog
 from orchestrator.routing.entry import Broadcast, Cause, Identified, PastEntry, Tracked, decide
-from orchestrator.routing.lease import LEASE_TTL, LEASE_WAIT, CustomerBusy, LocalCustomerLocks, new_holder
+from orchestrator.routing.lease import LEASE_TTL, LEASE_WAIT, CustomerBeingErased, CustomerBusy, LocalCustomerLocks, new_holder
 from orchestrator.runtime.contracts import INTERPRETER_REVISION, EnrollmentInput, EventMessage
 from orchestrator.runtime.ids import CustomerKeys, enrollment_id
 from orchestrator.store import Enrollment, EventRow, ProfileFieldError, Store, StoreSession
+from orchestrator.store.values import ConsentEvidence
 
 log = logging.getLogger(__name__)
 
@@ -157,6 +158,7 @@ class Router:
 
         def route(session: StoreSession) -> tuple[_Plan, list[RoutingOutcome]]:
             plan, outcome = _Plan(), RoutingOutcome()
+            _refuse_if_being_erased(session, customer_id)
             profile = session.get_profile(customer_id)
             if profile is None:
                 return plan, [outcome]
@@ -267,6 +269,7 @@ class Router:
                 outcomes[i].duplicate = True
 
     def _route_track(self, session: StoreSession, catalog: CatalogSnapshot, call: TrackCall, outcome: RoutingOutcome, plan: _Plan) -> None:
+        _refuse_if_being_erased(session, call.customer_id)
         if not session.record_event(call.message_id, call.customer_id, call.event, call.properties, call.timestamp, call.received_at):
             outcome.duplicate = True
             return
@@ -283,10 +286,12 @@ class Router:
     def _route_identify(
         self, session: StoreSession, catalog: CatalogSnapshot, call: IdentifyCall, outcome: RoutingOutcome, plan: _Plan
     ) -> None:
+        _refuse_if_being_erased(session, call.customer_id)
         if not session.record_event(call.message_id, call.customer_id, "identify", call.traits, call.timestamp, call.received_at):
             outcome.duplicate = True
             return
-        before, after = session.identify(call.customer_id, call.traits, call.timestamp)
+        evidence = call.consent or ConsentEvidence("identify", call.message_id, call.received_at)
+        before, after = session.identify(call.customer_id, call.traits, call.timestamp, evidence)
         identified = Identified(before.template_context() if before else None)
         new = after.template_context()
         known = _CustomerEnrollments(session, call.customer_id)
@@ -350,6 +355,12 @@ class _CustomerEnrollments:
     def start(self, new_id: str, journey: ir.Journey, now: datetime) -> None:
         self._session.start_enrollment(new_id, journey.id, journey.version, self.customer_id, now)
         self.all().append(Enrollment(new_id, journey.id, journey.version, self.customer_id, "running", None, now, None))
+
+
+def _refuse_if_being_erased(session: StoreSession, customer_id: str) -> None:
+    """Under the customer's lease: an erasure wrote its tombstone under the same lease, so no call slips between."""
+    if session.being_erased(customer_id):
+        raise CustomerBeingErased("this customer is being erased; a call sent once it is done starts a new profile")
 
 
 def _call_key(call: TemporalCall) -> tuple[str, ...]:

@@ -7,7 +7,7 @@ This module is the API: `Store`, a pool that opens sessions (`session()` writes,
 The rest, by concern:
 - session.py: `StoreSession`, the operations of one transaction, combined from one module per
   concern: leases.py (customer locks, routers' leases), profiles_table.py (profiles) with
-  number_opt_outs.py, events.py, journeys.py (deployed versions), enrollments.py (the index),
+  number_opt_outs.py and consent.py (the consent records), events.py, journeys.py (deployed versions), enrollments.py (the index),
   problems.py (what went wrong at an enrollment's steps), ledger.py (the delivery ledger),
   gate_facts.py (what the delivery gate reads), provider_events.py (the webhook log) and
   outbox.py; queries.py holds what they share;
@@ -31,9 +31,11 @@ from alembic.config import Config
 from sqlalchemy import Connection, create_engine
 from sqlalchemy.engine import make_url
 
+from orchestrator.privacy.keyed_hash import HashSecret
+from orchestrator.store.hashes import DEVELOPMENT_SECRET
 from orchestrator.store.profiles import ProfileFieldErrors, dumps
 from orchestrator.store.session import StoreSession
-from orchestrator.store.sqlite import READ_ONLY_OPTION, SQLITE_POOL_SIZE, KeptConnections, SQLiteTransaction, sqlite_engine
+from orchestrator.store.sqlite import READ_ONLY_OPTION, SQLITE_POOL_SIZE, KeptConnections, SQLiteTransaction, sqlite_engine, truncate_wal
 from orchestrator.store.values import (
     Delivery,
     Enrollment,
@@ -65,8 +67,11 @@ LEASE_WAIT_FOR_SESSIONS = timedelta(seconds=75)
 class Store:
     """A connection pool to one database. Thread-safe; make one per process and share it."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, hash_secret: HashSecret | None = None) -> None:
+        """`hash_secret` keys the hashes kept instead of erased customers' data (JOURNEY_HASH_SECRET); default: a public
+        development secret (orchestrator/store/hashes.py)."""
         self.url = url
+        self.hash_secret = hash_secret or DEVELOPMENT_SECRET
         parsed = make_url(url)
         self.dialect = parsed.get_backend_name()
         self._kept: dict[bool, KeptConnections] | None = None
@@ -82,13 +87,13 @@ class Store:
             raise ValueError(f"DATABASE_URL must be sqlite:///PATH or postgresql://..., not {parsed.drivername}://")
 
     @classmethod
-    def at(cls, url: str | None, default_dir: Path | str = ".journey") -> Store:
+    def at(cls, url: str | None, default_dir: Path | str = ".journey", hash_secret: HashSecret | None = None) -> Store:
         """The database at `url` (DATABASE_URL) if given, else SQLite at `<default_dir>/journey.db` (the folder is created)."""
         if not url:
             folder = Path(default_dir)
             folder.mkdir(parents=True, exist_ok=True)
             url = f"sqlite:///{folder / 'journey.db'}"
-        return cls(url)
+        return cls(url, hash_secret)
 
     def migrate(self) -> None:
         """Bring the schema up to the newest migration; safe to run on every start, from many processes."""
@@ -116,7 +121,7 @@ class Store:
         with self._connection(read_only=False) as connection:
             while True:
                 with self._transaction(connection, read_only=False):
-                    session = StoreSession(connection)
+                    session = StoreSession(connection, self.hash_secret)
                     if lock_customer is None:
                         yield session
                         return
@@ -136,7 +141,7 @@ class Store:
         may fail with "database is locked" instead of waiting its turn.
         """
         with self._connection(read_only=True) as connection, self._transaction(connection, read_only=True):
-            yield StoreSession(connection)
+            yield StoreSession(connection, self.hash_secret)
 
     def _transaction(self, connection: Connection, read_only: bool) -> AbstractContextManager[Any]:
         """The transaction of one session: SQLAlchemy's on PostgreSQL, `SQLiteTransaction` on SQLite."""
@@ -165,6 +170,14 @@ class Store:
         finally:
             if kept is None or not kept.give_back(connection):
                 connection.close()
+
+    def forget_deleted_pages(self) -> None:
+        """SQLite: copy the write-ahead log back into the database and truncate it, so that no page version from before
+        a deletion stays in the files (deleted rows themselves are overwritten: `secure_delete`, sqlite.py).
+        PostgreSQL keeps deleted row versions until VACUUM: an operator's job (docs/privacy.md, "Erasure")."""
+        if self._kept is None:
+            return
+        truncate_wal(self.engine)
 
     def dispose(self) -> None:
         if self._kept is not None:

@@ -6,6 +6,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
+
 from orchestrator.store.queries import Queries
 from orchestrator.store.schema import events, utc
 from orchestrator.store.values import EventRow
@@ -40,6 +42,14 @@ class EventQueries(Queries):
             )
             new.update(self._conn.execute(statement).scalars())
         return new
+
+    def events_for(self, customer_id: str) -> list[EventRow]:
+        """The customer's recorded calls (identify traits too), oldest first by the sender's clock."""
+        query = select(events).where(events.c.customer_id == customer_id).order_by(events.c.timestamp, events.c.message_id)
+        return [
+            EventRow(row.message_id, row.customer_id, row.name, dict(row.properties), row.timestamp, row.received_at)
+            for row in self._conn.execute(query)
+        ]
 
 
 def _event_values(row: EventRow) -> dict[str, Any]:

@@ -6,11 +6,11 @@ from datetime import datetime
 
 from sqlalchemy import delete, select
 
-from orchestrator.store.queries import Queries
 from orchestrator.store.schema import number_opt_outs, utc
+from orchestrator.store.suppressions import SuppressionQueries
 
 
-class NumberOptOutQueries(Queries):
+class NumberOptOutQueries(SuppressionQueries):
     """The `number_opt_outs` table: written by the Twilio inbound webhook, read when a profile gets a number."""
 
     def stop_number(self, phone: str, keyword: str, at: datetime) -> None:
@@ -19,8 +19,9 @@ class NumberOptOutQueries(Queries):
         self._conn.execute(self._insert(number_opt_outs).values(values).on_conflict_do_nothing())
 
     def start_number(self, phone: str) -> None:
-        """`phone` opted back in (START, YES, UNSTOP)."""
+        """`phone` opted back in (START, YES, UNSTOP): a STOP kept for it by an erasure is lifted too."""
         self._conn.execute(delete(number_opt_outs).where(number_opt_outs.c.phone == phone))
+        self.lift_suppressed_stop(phone)
 
     def number_opt_out(self, phone: str) -> tuple[str, datetime] | None:
         """(keyword, when) of `phone`'s opt-out, if it is opted out."""

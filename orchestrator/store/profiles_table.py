@@ -6,19 +6,20 @@ in orchestrator/store/profiles.py; this module loads the row, applies them, and 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, bindparam, select, update
 
 from orchestrator.store import profiles as profile_rules
+from orchestrator.store.consent import ERASED_ADDRESS, NUMBER_OPT_OUT, ConsentQueries, caused_by_store, stated_channels
 from orchestrator.store.number_opt_outs import NumberOptOutQueries
 from orchestrator.store.prepared import Prepared
 from orchestrator.store.profiles import SMS_STOP_TRAIT
 from orchestrator.store.schema import profiles as profiles_table
 from orchestrator.store.schema import utc
-from orchestrator.store.values import Profile
+from orchestrator.store.values import ConsentEvidence, Profile
 
 PROFILE_COLUMNS = (
     "email", "phone", "push_tokens", "timezone", "locale", "email_opt_in", "sms_opt_in", "push_opt_in", "traits",
@@ -27,25 +28,40 @@ PROFILE_COLUMNS = (
 """The profile's columns after `customer_id`, in `profile_from_columns`' order (the gate's facts pack them so too)."""
 
 
-class ProfileQueries(NumberOptOutQueries):
-    """Profiles by customer id; a profile that gets a number which texted STOP is stopped (hence the opt-outs)."""
+class ProfileQueries(NumberOptOutQueries, ConsentQueries):
+    """Profiles by customer id; a profile that gets a number which texted STOP is stopped (hence the opt-outs), one that
+    gets an erased address starts without consent (hence the suppressions, through the opt-outs); every change of
+    consent is recorded with the profile's (hence the consent records)."""
 
     def get_profile(self, customer_id: str) -> Profile | None:
         row = _SELECT_PROFILE.first(self._conn, {"profile_customer_id": customer_id})
         return profile_from_row(row) if row else None
 
-    def identify(self, customer_id: str, traits: dict[str, Any], at: datetime) -> tuple[Profile | None, Profile]:
+    def identify(
+        self, customer_id: str, traits: dict[str, Any], at: datetime, evidence: ConsentEvidence | None = None
+    ) -> tuple[Profile | None, Profile]:
         """Merge `traits` into the profile (created if new), Segment-style; returns (before, after).
 
         A null trait removes it; reserved traits (email, phone, timezone, locale, push_tokens,
         *_opt_in) are validated into fields. Bad values raise ProfileFieldErrors listing them all, writing nothing.
+        A change of consent is recorded with `evidence` (default: an identify call without a message id, received `at`).
         """
-        return self._change_profile(customer_id, at, lambda profile: profile_rules.apply_all_traits(profile, traits, at))
+        evidence = evidence or ConsentEvidence("identify", None, at)
+        return self._change_profile(customer_id, at, traits, evidence)
 
-    def update_traits(self, customer_id: str, set: dict[str, Any], unset: Sequence[str], at: datetime) -> Profile:
-        """A journey's `update` step: `set` as in identify, then remove each `unset` name."""
+    def update_traits(
+        self, customer_id: str, set: dict[str, Any], unset: Sequence[str], at: datetime, evidence: ConsentEvidence | None = None
+    ) -> Profile | None:
+        """A journey's `update` step: `set` as in identify, then remove each `unset` name.
+
+        A customer without a profile is left so (None): every enrolled customer has one, unless they were
+        erased while the step ran, and a journey must not bring them back.
+        """
         changes: dict[str, Any] = {**set, **dict.fromkeys(unset)}
-        return self._change_profile(customer_id, at, lambda profile: profile_rules.apply_all_traits(profile, changes, at))[1]
+        if self._load_profile_for_update(customer_id) is None:
+            utc(at, "at")  # a naive time is a bug in the caller, profile or not
+            return None
+        return self._change_profile(customer_id, at, changes, evidence or ConsentEvidence("journey_update", None, at))[1]
 
     def remove_push_tokens(self, customer_id: str, tokens: Sequence[str]) -> None:
         """Forget tokens the push provider reported as invalid; unknown ones (and an unknown customer) are ignored."""
@@ -78,26 +94,34 @@ class ProfileQueries(NumberOptOutQueries):
         row = self._conn.execute(query).one_or_none()
         return profile_from_row(row) if row else None
 
-    def _change_profile(self, customer_id: str, at: datetime, change: Callable[[Profile], Profile]) -> tuple[Profile | None, Profile]:
+    def _change_profile(
+        self, customer_id: str, at: datetime, changes: dict[str, Any], evidence: ConsentEvidence
+    ) -> tuple[Profile | None, Profile]:
         at = utc(at, "at")
         for _ in range(2):
             before = self._load_profile_for_update(customer_id)
-            after = self._with_number_opt_out(before, change(before or profile_rules.new_profile(customer_id, at)))  # raises first
-            values = _profile_values(after)
+            stated = profile_rules.apply_all_traits(before or profile_rules.new_profile(customer_id, at), changes, at)  # raises first
+            after, stopped_by = self._with_number_opt_out(before, stated)
+            kept, suppressed = self.with_suppressions(before, after, changes, at)
+            values = _profile_values(kept)
             if before is not None:
                 self._conn.execute(update(profiles_table).where(profiles_table.c.customer_id == customer_id).values(values))
-                return before, after
-            if self._insert_new(self._insert(profiles_table).values(customer_id=customer_id, **values).on_conflict_do_nothing()):
-                return None, after
-            # Another session created the profile between our read and insert: apply on top of it.
+            elif not self._insert_new(self._insert(profiles_table).values(customer_id=customer_id, **values).on_conflict_do_nothing()):
+                continue  # another session created the profile between our read and insert: apply on top of it
+            self.record_consent(before, stated, stated_channels(changes), evidence, at)
+            if stopped_by is not None:
+                self.record_consent(stated, after, (), caused_by_store(evidence, NUMBER_OPT_OUT, stopped_by), at)
+            if suppressed is not None:
+                self.record_consent(after, kept, (), caused_by_store(evidence, ERASED_ADDRESS, None), at)
+            return before, kept
         raise RuntimeError(f"profile {customer_id!r} vanished while being changed")  # pragma: no cover - profiles are never deleted
 
-    def _with_number_opt_out(self, before: Profile | None, after: Profile) -> Profile:
-        """`after`, stopped if it gets a number that texted STOP and never START (docs/delivery.md, "STOP")."""
+    def _with_number_opt_out(self, before: Profile | None, after: Profile) -> tuple[Profile, str | None]:
+        """`after`, stopped if it gets a number that texted STOP and never START (docs/delivery.md, "STOP"), and the keyword if so."""
         if after.phone is None or after.traits.get(SMS_STOP_TRAIT) or (before is not None and before.phone == after.phone):
-            return after
+            return after, None
         opt_out = self.number_opt_out(after.phone)
-        return after if opt_out is None else profile_rules.with_number_stop(after, *opt_out)
+        return (after, None) if opt_out is None else (profile_rules.with_number_stop(after, *opt_out), opt_out[0])
 
 
 def profile_from_row(row: Row[Any]) -> Profile:

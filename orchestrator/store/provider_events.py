@@ -59,3 +59,26 @@ class ProviderEventQueries(Queries):
             )
             found.update(self._conn.execute(query).scalars())
         return found
+
+    def provider_events_for(self, customer_id: str) -> list[ProviderEvent]:
+        """What providers reported about the customer's messages and texted from their number, oldest first."""
+        query = (
+            select(provider_events)
+            .where(provider_events.c.customer_id == customer_id)
+            .order_by(provider_events.c.occurred_at, provider_events.c.provider, provider_events.c.event_id)
+        )
+        return [
+            ProviderEvent(
+                provider=row.provider,
+                event_id=row.event_id,
+                kind=row.kind,
+                occurred_at=row.occurred_at,
+                received_at=row.received_at,
+                customer_id=row.customer_id,
+                enrollment_id=row.enrollment_id,
+                step_id=row.step_id,
+                visit=row.visit,
+                detail=row.detail,
+            )
+            for row in self._conn.execute(query)
+        ]

@@ -15,13 +15,18 @@ from sqlalchemy import Connection, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
 
+from orchestrator.privacy.keyed_hash import HashSecret
+from orchestrator.store.hashes import DEVELOPMENT_SECRET
+
 
 class Queries:
     """The connection of one store session, in the transaction of the `Store.session()` that made it."""
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, hash_secret: HashSecret = DEVELOPMENT_SECRET) -> None:
         self._conn = connection
         self._dialect = connection.dialect.name
+        self._secret = hash_secret
+        """Keys the hashes kept instead of personal data (orchestrator/store/hashes.py)."""
 
     def _insert(self, table: Table) -> Any:
         """The dialect's INSERT, which has `on_conflict_do_nothing`."""

@@ -263,6 +263,66 @@ number_opt_outs = Table(
     Column("opted_out_at", UTCDateTime, nullable=False),
 )
 
+consent_records = Table(
+    "consent_records",
+    metadata,
+    # Every change of a customer's consent (migration 0008): the profile's `*_opt_in` is the state the gate
+    # reads, these rows are how it came to be (orchestrator/store/consent.py). Written in the profile's transaction.
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("customer_id", String, nullable=False),
+    Column("channel", String, nullable=False),  # email | sms | push,
+    Column("opted_in", Boolean, nullable=False),  # whether the channel may carry marketing after this change,
+    Column("source", String, nullable=False),  # identify, unsubscribe_link, sms_keyword, sendgrid, twilio, number_opt_out...,
+    Column("evidence", String, nullable=True),  # the call's messageId, the inbound SMS's MessageSid, SendGrid's sg_event_id...,
+    Column("detail", String, nullable=True),  # the keyword texted, the provider's event name,
+    Column("occurred_at", UTCDateTime, nullable=False),  # when the customer gave or withdrew it (the sender's clock),
+    Column("recorded_at", UTCDateTime, nullable=False),  # when it reached us,
+    # Unique: a replayed call whose message id the events table no longer holds (pruned) records nothing twice.
+    Index(None, "customer_id", "channel", "source", "evidence", unique=True),
+)
+
+erasures = Table(
+    "erasures",
+    metadata,
+    # One row per erasure request (migration 0009): while `completed_at` is NULL the customer is being erased and
+    # the router and the delivery gate refuse them; after, the audit: who, when, how many rows of each table went.
+    # The customer is named by a keyed hash only (orchestrator/store/hashes.py), never in clear.
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("customer_hash", String, nullable=False),
+    Column("requested_by", String, nullable=False),  # the API key's fingerprint, or "cli",
+    Column("requested_at", UTCDateTime, nullable=False),
+    Column("completed_at", UTCDateTime, nullable=True),
+    Column("guard_until", UTCDateTime, nullable=True),  # until when a send still in flight at the erasure is refused,
+    Column("removed", JSONData, nullable=True),  # {table: rows deleted or scrubbed}, never the data itself,
+    Index(None, "customer_hash"),
+)
+
+suppressions = Table(
+    "suppressions",
+    metadata,
+    # The addresses of erased customers, as keyed hashes (migration 0009): a profile that gets one later starts
+    # without marketing consent on its channel unless the same call gives it (docs/privacy.md, "Erasure").
+    Column("address_hash", String, primary_key=True),
+    Column("channel", String, nullable=False),  # email | sms | push,
+    Column("suppressed_at", UTCDateTime, nullable=False),
+    Column("stop_keyword", String, nullable=True),  # the STOP the number had texted, kept for the number as number_opt_outs did,
+)
+
+daily_counts = Table(
+    "daily_counts",
+    metadata,
+    # What analytics keeps of rows that are pruned (orchestrator/store/retention.py) or erased (migration 0010): counts
+    # per UTC day, never a customer. `kind`: event (name), enrollment (journey, status), delivery (journey, step,
+    # channel as name, status and the provider's furthest state as "sent/open"); a part that does not apply is ''.
+    Column("day", String, primary_key=True),  # YYYY-MM-DD, UTC,
+    Column("kind", String, primary_key=True),
+    Column("journey_id", String, primary_key=True),
+    Column("step_id", String, primary_key=True),
+    Column("name", String, primary_key=True),
+    Column("status", String, primary_key=True),
+    Column("count", BigInteger, nullable=False),
+)
+
 outbox_messages = Table(
     "outbox_messages",
     metadata,

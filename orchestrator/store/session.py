@@ -2,10 +2,11 @@
 
 Each concern keeps its queries in a module of its own, as a subclass of `Queries` (the
 session's connection and the dialect's INSERT): leases.py, profiles_table.py with
-number_opt_outs.py, events.py, journeys.py, enrollments.py, problems.py, ledger.py, gate_facts.py,
-provider_events.py and outbox.py. `StoreSession` combines them as mixins rather than holding
-one object per concern, so that a call site reads `session.mark_delivery(...)` whatever the
-concern: the session is one transaction, and which table a method touches is the method's
+number_opt_outs.py and consent.py, events.py, journeys.py, enrollments.py, problems.py,
+ledger.py, gate_facts.py, provider_events.py, outbox.py, erasure.py (with suppressions.py
+and retention.py). `StoreSession` combines them as mixins rather than holding one object
+per concern, so that a call site reads `session.mark_delivery(...)` whatever the concern:
+the session is one transaction, and which table a method touches is the method's
 business, not its caller's. The concerns share nothing but the connection; where one needs
 another (a profile that gets a number which texted STOP), its class inherits that one.
 """
@@ -18,6 +19,7 @@ from contextlib import contextmanager
 from sqlalchemy import NestedTransaction
 
 from orchestrator.store.enrollments import EnrollmentQueries
+from orchestrator.store.erasure import ErasureQueries
 from orchestrator.store.events import EventQueries
 from orchestrator.store.gate_facts import GateFactQueries
 from orchestrator.store.journeys import JourneyQueries
@@ -40,6 +42,7 @@ class StoreSession(
     GateFactQueries,
     ProviderEventQueries,
     OutboxQueries,
+    ErasureQueries,
 ):
     """The store's operations, all in the transaction of the `Store.session()` that made this object."""
 

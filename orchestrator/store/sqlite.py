@@ -2,7 +2,9 @@
 
 What `Store` does differently on SQLite, and why, kept apart from the store's API:
 - the engine (`sqlite_engine`): pooled driver connections, WAL, and the PRAGMAs every
-  connection starts with; a connection a forked child inherited is never used nor closed;
+  connection starts with (secure_delete among them: deleted rows are overwritten),
+  and `truncate_wal`, which leaves no older page version in the WAL; a connection a forked child
+  inherited is never used nor closed;
 - `KeptConnections`: SQLAlchemy connections kept between sessions, one set for writers and
   one for readers, since making one per session costs more than a short transaction;
 - `SQLiteTransaction`: a session's BEGIN and COMMIT sent to the driver's connection directly;
@@ -118,6 +120,9 @@ def sqlite_engine(url: str) -> Engine:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
+        # A deleted row's bytes are overwritten, not left in free pages: an erased customer's e-mail must not be
+        # readable in the file afterwards (docs/privacy.md, "Erasure"; bench/RESULTS.md measures the cost).
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
     @event.listens_for(engine, "checkout")
@@ -275,6 +280,22 @@ class _SQLiteConnection(sqlite3.Connection):
             super().close()
         finally:
             self.end_writer_turn()
+
+
+def truncate_wal(engine: Engine) -> None:
+    """Copy the WAL back into the database and truncate it to nothing, on a connection of its own.
+
+    Not on a pooled connection: SQLite refuses a TRUNCATE checkpoint ("database table is locked") on one
+    that has statements of its own still open. It waits (busy timeout) for readers of older snapshots.
+    """
+    database = engine.url.database
+    if not database or database == ":memory:":
+        return
+    connection = sqlite3.connect(database, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
+    try:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+    finally:
+        connection.close()
 
 
 class _WriterTurns:

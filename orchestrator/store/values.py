@@ -196,6 +196,39 @@ class ProviderEvent:
 
 
 @dataclass(frozen=True)
+class ConsentEvidence:
+    """Where a profile change comes from: what a consent record it causes says (orchestrator/store/consent.py)."""
+
+    source: str
+    """identify | unsubscribe_link | sms_keyword | sendgrid | twilio | journey_update (docs/privacy.md, "Consent records")."""
+    evidence: str | None
+    """What proves it: the identify call's messageId, the inbound SMS's MessageSid, SendGrid's sg_event_id..."""
+    received_at: datetime
+    """When it reached us."""
+    detail: str | None = None
+    """The keyword texted (STOP, START...) or the provider's event name (unsubscribe, spamreport...)."""
+
+
+@dataclass(frozen=True)
+class ConsentRecord:
+    """One change of a customer's consent to a channel: the answer to "prove consent" (the profile keeps the state)."""
+
+    customer_id: str
+    channel: str
+    """email | sms | push"""
+    opted_in: bool
+    """Whether the channel may carry marketing after this change (for SMS: `sms_opt_in` and no STOP)."""
+    source: str
+    """ConsentEvidence.source, or number_opt_out (the number had texted STOP) and erased_address (the address had been erased)."""
+    evidence: str | None
+    detail: str | None
+    occurred_at: datetime
+    """When the customer gave or withdrew it, by the clock of whoever told us (the identify's timestamp)."""
+    recorded_at: datetime
+    """When it reached us."""
+
+
+@dataclass(frozen=True)
 class OutboxMessage:
     """A message a provider accepted, as the customer received it: one row of the outbox (orchestrator/store/outbox.py)."""
 

@@ -5,7 +5,8 @@ messages carry (SendGrid copies custom args into every event), or else through
 `sg_message_id`, whose first part is the X-Message-Id the ledger recorded.
 Matched events become customer events (`email_opened`...) carrying the journey
 and step the message belonged to; hard bounces and spam reports flag the
-address undeliverable; unsubscribes revoke email marketing consent. Events we
+address undeliverable; unsubscribes and spam reports revoke email marketing
+consent (recorded with the sg_event_id as evidence, orchestrator/store/consent.py). Events we
 cannot match are logged and change nothing else.
 """
 
@@ -18,7 +19,7 @@ from typing import Any
 
 from orchestrator.routing.calls import IdentifyCall, TrackCall
 from orchestrator.store import Profile, StoreSession
-from orchestrator.store.values import Delivery, ProviderEvent
+from orchestrator.store.values import ConsentEvidence, Delivery, ProviderEvent
 from orchestrator.webhooks.errors import PayloadError
 from orchestrator.webhooks.plan import StatusUpdate, WebhookPlan, further_than
 
@@ -156,7 +157,9 @@ def plan_events(session: StoreSession, events: list[SendGridEvent], received_at:
         profile = session.get_profile(customer_id)
         traits = _profile_changes(event, profile)
         if traits:
-            plan.calls.append(IdentifyCall(customer_id, traits, f"{PROVIDER}:{event.event_id}:profile", event.occurred_at, received_at))
+            consent = ConsentEvidence(PROVIDER, event.event_id, received_at, event.event)
+            message_id = f"{PROVIDER}:{event.event_id}:profile"
+            plan.calls.append(IdentifyCall(customer_id, traits, message_id, event.occurred_at, received_at, consent))
         name = CUSTOMER_EVENTS.get(event.event)
         if name is not None:
             properties = _properties(event, delivery)
@@ -172,7 +175,12 @@ def _profile_changes(event: SendGridEvent, profile: Profile | None) -> dict[str,
     if event.hard_bounce or event.event == "spamreport":
         # Only the address the message went to: a customer who has changed address since starts clean.
         same_address = event.email is None or (profile.email or "").lower() == event.email.lower()
-        return {"email_undeliverable": True} if same_address and not profile.traits.get("email_undeliverable") else {}
+        if not same_address:
+            return {}
+        changes: dict[str, Any] = {} if profile.traits.get("email_undeliverable") else {"email_undeliverable": True}
+        if event.event == "spamreport" and profile.consent.get("email"):
+            changes["email_opt_in"] = False  # a complaint withdraws consent to marketing, as an unsubscribe does
+        return changes
     return {}
 
 

@@ -21,7 +21,7 @@ from typing import Any, Final
 from orchestrator.routing.calls import IdentifyCall, TrackCall
 from orchestrator.store import Profile, StoreSession
 from orchestrator.store.profiles import SMS_STOP_TRAIT, stop_record
-from orchestrator.store.values import ProviderEvent
+from orchestrator.store.values import ConsentEvidence, ProviderEvent
 from orchestrator.webhooks.errors import PayloadError
 from orchestrator.webhooks.plan import NumberOptOut, WebhookPlan
 
@@ -96,7 +96,8 @@ def plan_inbound(session: StoreSession, message: InboundMessage, received_at: da
             continue  # not a keyword, or a START with no STOP to lift: nothing changes
         message_id = f"{PROVIDER}:{message.message_sid}:{customer_id}"
         if traits:
-            plan.calls.append(IdentifyCall(customer_id, traits, f"{message_id}:profile", received_at, received_at))
+            consent = ConsentEvidence("sms_keyword", message.message_sid, received_at, message.keyword)
+            plan.calls.append(IdentifyCall(customer_id, traits, f"{message_id}:profile", received_at, received_at, consent))
         properties = {"channel": "sms", "provider": PROVIDER, "keyword": message.keyword}
         plan.calls.append(TrackCall(customer_id, event, properties, message_id, received_at, received_at))
     return plan

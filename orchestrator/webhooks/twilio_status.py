@@ -17,7 +17,7 @@ from typing import Any
 
 from orchestrator.routing.calls import IdentifyCall, TrackCall
 from orchestrator.store import StoreSession
-from orchestrator.store.values import ProviderEvent
+from orchestrator.store.values import ConsentEvidence, ProviderEvent
 from orchestrator.webhooks.errors import PayloadError
 from orchestrator.webhooks.plan import NumberOptOut, StatusUpdate, WebhookPlan, further_than
 from orchestrator.webhooks.twilio_inbound import PROVIDER, stop_traits
@@ -94,7 +94,8 @@ def plan_status(session: StoreSession, callback: StatusCallback, received_at: da
     elif profile is not None and same_number and callback.error_code in UNREACHABLE_NUMBER_ERRORS:
         traits = {} if profile.traits.get("phone_undeliverable") else {"phone_undeliverable": True}
     if traits:
-        plan.calls.append(IdentifyCall(customer_id, traits, f"{PROVIDER}:{event_id}:profile", received_at, received_at))
+        consent = ConsentEvidence(PROVIDER, event_id, received_at, f"error {callback.error_code}")
+        plan.calls.append(IdentifyCall(customer_id, traits, f"{PROVIDER}:{event_id}:profile", received_at, received_at, consent))
     name = CUSTOMER_EVENTS.get(callback.status)
     if name is not None:
         properties: dict[str, Any] = {

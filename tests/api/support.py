@@ -185,9 +185,10 @@ async def open_stack(
     worker: bool = True,
     temporal_timeout: timedelta = timedelta(seconds=10),
     catalog_refresh: timedelta = timedelta(seconds=5),
+    database_url: str | None = None,
 ) -> AsyncIterator[Stack]:
-    """A migrated SQLite store, a worker on a fresh task queue, and the app over them."""
-    store = Store(f"sqlite:///{tmp_path / f'journey-{uuid.uuid4().hex[:8]}.db'}")
+    """A migrated store (SQLite in `tmp_path` unless `database_url`), a worker on a fresh task queue, and the app over them."""
+    store = Store(database_url or f"sqlite:///{tmp_path / f'journey-{uuid.uuid4().hex[:8]}.db'}", HASH_SECRET)
     store.migrate()
     task_queue = f"api-test-{uuid.uuid4()}"
     app = create_app(

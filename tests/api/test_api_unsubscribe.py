@@ -72,3 +72,25 @@ async def test_a_replayed_unsubscribe_changes_nothing_but_one_after_opting_in_ag
     assert (await stack.http.post(path, headers={"Authorization": ""})).status_code == 200
     assert not email_opt_in(stack, "cat")
     assert count_rows(stack.store, events, customer_id="cat", name="unsubscribed") == 2
+
+
+def consent_records(stack: Stack, user: str) -> list[tuple[str, bool, str, str | None]]:
+    with stack.store.read() as session:
+        return [(r.channel, r.opted_in, r.source, r.evidence) for r in session.consent_records_for(user)]
+
+
+async def test_every_consent_change_is_recorded_with_where_it_came_from_and_a_replay_records_nothing(stack: Stack) -> None:
+    opt_in = {"userId": "dee", "messageId": "crm-1", "traits": {"email": "dee@example.com", "email_opt_in": True}}
+    assert (await stack.http.post("/v1/identify", json=opt_in)).status_code == 200
+    assert (await stack.http.post("/v1/identify", json=opt_in)).status_code == 200  # the same call again
+    runtime = stack.app.state.runtime
+    assert isinstance(runtime, ApiRuntime)
+    path = f"/v1/unsubscribe/{runtime.settings.unsubscribe.token('dee')}"
+    assert (await stack.http.post(path, headers={"Authorization": ""})).status_code == 200
+    assert (await stack.http.post(path, headers={"Authorization": ""})).status_code == 200
+
+    (identified, unsubscribed) = consent_records(stack, "dee")
+    assert identified == ("email", True, "identify", "crm-1")
+    channel, opted_in, source, evidence = unsubscribed
+    assert (channel, opted_in, source) == ("email", False, "unsubscribe_link")
+    assert evidence is not None and evidence.startswith("unsubscribe-") and runtime.settings.unsubscribe.token("dee") not in evidence

@@ -16,9 +16,10 @@ from click.testing import CliRunner
 from orchestrator.cli import main, send
 from orchestrator.host.settings import (
     ApiServerSettings,
-    CustomerKeySettings,
+    CustomerSettings,
     DeploySettings,
     DevSettings,
+    PruneSettings,
     SettingsError,
     SimulationSettings,
     WorkerSettings,
@@ -37,7 +38,8 @@ READERS: dict[Process, Callable[[Mapping[str, str]], object]] = {
     Process.DEV: DevSettings.read,
     Process.DEPLOY: DeploySettings.read,
     Process.SIMULATE: SimulationSettings.read,
-    Process.CUSTOMERS: CustomerKeySettings.read,
+    Process.CUSTOMERS: CustomerSettings.read,
+    Process.PRUNE: PruneSettings.read,
 }
 KEYS = KEYS_ENVIRONMENT
 
@@ -232,6 +234,14 @@ def test_only_journey_api_warns_of_the_development_unsubscribe_key(caplog: pytes
     with caplog.at_level(logging.WARNING):
         ApiServerSettings.read(KEYS | {"JOURNEY_API_KEYS": "k", "JOURNEY_UNSUBSCRIBE_SECRET": "s3cret"})
     assert not caplog.records
+
+
+def test_erasure_from_the_command_line_keys_its_hashes_as_the_worker_and_a_short_secret_is_refused() -> None:
+    environment = KEYS | {"JOURNEY_HASH_SECRET": "s" * 32}
+    assert WorkerSettings.read(environment).hash_secret == CustomerSettings.read(environment).hash_secret
+    with pytest.raises(SettingsError, match=r"JOURNEY_HASH_SECRET: the secret is too short") as refused:
+        ApiServerSettings.read(KEYS | {"JOURNEY_API_KEYS": "k", "JOURNEY_HASH_SECRET": "short"})
+    assert "short" not in str(refused.value).split("JOURNEY_HASH_SECRET:", 1)[1].replace("too short", "")
 
 
 def test_the_dev_stacks_unsubscribe_links_point_at_its_own_port() -> None:

@@ -147,7 +147,7 @@ def test_update_traits_sets_and_unsets(store: Store) -> None:
         after = session.update_traits(
             "c1", {"plan": "team", "last_step": "reminder", "email": "ADA@EXAMPLE.COM"}, ["cart", "absent"], LATER
         )
-    assert after.traits == {"first_name": "Ada", "plan": "team", "last_step": "reminder"}
+    assert after is not None and after.traits == {"first_name": "Ada", "plan": "team", "last_step": "reminder"}
     assert after.email == "ADA@example.com"
     assert _profile(store) == after
 

@@ -233,14 +233,21 @@ async def test_without_a_verification_key_nothing_is_accepted(
     assert provider_event_count(store) == 0
 
 
-@pytest.mark.parametrize(("event", "more"), [("bounce", {"type": "bounce", "reason": "550 5.1.1 no such user"}), ("spamreport", {})])
+@pytest.mark.parametrize(
+    ("event", "more", "reason"),
+    [
+        ("bounce", {"type": "bounce", "reason": "550 no such user"}, "the email address is marked undeliverable (email_undeliverable)"),
+        ("spamreport", {}, "no consent: the customer has not opted in to email"),  # a complaint withdraws consent too
+    ],
+)
 async def test_a_hard_bounce_or_spam_report_flags_the_address_and_later_sends_are_suppressed(
-    client: httpx.AsyncClient, signer: SendGridSigner, store: Store, reminder: Sent, event: str, more: dict[str, Any]
+    client: httpx.AsyncClient, signer: SendGridSigner, store: Store, reminder: Sent, event: str, more: dict[str, Any], reason: str
 ) -> None:
     assert send_again(store, "before") == ("sent", None)
     assert (await post(client, signer, sendgrid_event(reminder, event, "ev-1", **more))).status_code == 200
     assert profile(store, "ann").traits["email_undeliverable"] is True
-    assert send_again(store) == ("suppressed", "the email address is marked undeliverable (email_undeliverable)")
+    assert profile(store, "ann").consent["email"] is (event != "spamreport")
+    assert send_again(store) == ("suppressed", reason)
 
 
 async def test_a_soft_bounce_or_an_event_about_an_old_address_flags_nothing(
@@ -264,6 +271,17 @@ async def test_an_unsubscribe_revokes_email_marketing_consent(
         "name": "email_unsubscribed", "journey_id": JOURNEY, "step_id": "reminder", "channel": "email", "provider": "sendgrid",
         "provider_event": "group_unsubscribe",
     }  # fmt: skip
+
+
+@pytest.mark.parametrize("event", ["unsubscribe", "spamreport"])
+async def test_an_unsubscribe_or_complaint_is_a_consent_record_with_the_sg_event_id(
+    client: httpx.AsyncClient, signer: SendGridSigner, store: Store, reminder: Sent, event: str
+) -> None:
+    assert (await post(client, signer, sendgrid_event(reminder, event, "ev-1"))).status_code == 200
+    assert (await post(client, signer, sendgrid_event(reminder, event, "ev-1"))).status_code == 200  # delivered again
+    with store.read() as session:
+        found = [(r.channel, r.opted_in, r.source, r.evidence, r.detail) for r in session.consent_records_for("ann")]
+    assert found == [("email", False, "sendgrid", "ev-1", event)]
 
 
 async def test_an_event_for_a_message_we_did_not_send_is_logged_only(

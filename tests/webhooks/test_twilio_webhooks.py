@@ -183,6 +183,21 @@ async def test_start_after_stop_restores_sms_consent(client: httpx.AsyncClient, 
     }
 
 
+async def test_stop_and_start_are_consent_records_with_the_message_sid_and_keyword(
+    client: httpx.AsyncClient, store: Store, nudge: Sent
+) -> None:
+    await twilio(client, "/webhooks/twilio/inbound", inbound("STOP", sid="SMin1"))
+    await twilio(client, "/webhooks/twilio/inbound", inbound("STOP", sid="SMin1"))  # Twilio delivering it again
+    await twilio(client, "/webhooks/twilio/inbound", inbound("START", sid="SMin2"))
+    with store.read() as session:
+        found = [(r.channel, r.opted_in, r.source, r.evidence, r.detail) for r in session.consent_records_for("bob")]
+    assert found == [
+        ("sms", True, "identify", None, None),  # the fixture's opt-in
+        ("sms", False, "sms_keyword", "SMin1", "STOP"),
+        ("sms", True, "sms_keyword", "SMin2", "START"),
+    ]
+
+
 async def test_a_stop_replayed_after_start_changes_nothing(client: httpx.AsyncClient, store: Store, nudge: Sent) -> None:
     stop = inbound("STOP", sid="SMin1")
     await twilio(client, "/webhooks/twilio/inbound", stop)

@@ -1,0 +1,132 @@
+"""Erasure in the store: the tombstone while a customer is being erased, then their rows removed in one transaction.
+
+The erasure itself (orchestrator/routing/erasure.py) runs in three steps: `begin_erasure` writes
+the tombstone under the customer's lock, from which moment routing refuses their calls and the
+delivery gate their sends; their workflows are ended and their histories deleted; then
+`erase_customer_rows`, in one transaction, keeps each address as a suppression entry, deletes
+every row that holds their personal data (counted into the daily counts first, as retention does:
+orchestrator/store/retention.py), and turns the tombstone into the audit: who asked,
+when, how many rows of each table went, never the data. The tombstone and the audit name the
+customer by a keyed hash only. A send already past the gate when the tombstone was written may
+still finish after the rows are gone: its outcome then finds no ledger row and records nothing,
+and the audit's `guard_until` keeps refusing such late sends for a while (ERASURE_GUARD).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+from sqlalchemy import Table, bindparam, delete, func, or_, select, update
+
+from orchestrator.store.hashes import customer_hash
+from orchestrator.store.retention import RetentionQueries
+from orchestrator.store.schema import (
+    consent_records,
+    customer_locks,
+    deliveries,
+    enrollment_problems,
+    enrollments,
+    erasures,
+    events,
+    number_opt_outs,
+    outbox_messages,
+    profiles,
+    provider_events,
+    utc,
+)
+from orchestrator.store.suppressions import SuppressionQueries
+
+ERASURE_GUARD: Final = timedelta(minutes=15)
+"""How long after an erasure sends for the same customer id are still refused: longer than any activity that
+was running when its workflow was ended may take (a send's provider call, a webhook's timeout, their retries)."""
+CUSTOMER_TABLES: Final = (
+    consent_records, events, enrollment_problems, deliveries, provider_events, outbox_messages, enrollments, profiles, customer_locks
+)  # fmt: skip
+"""Every table with a `customer_id` column: all the customer's rows of each are deleted, in this order."""
+
+
+class ErasureQueries(SuppressionQueries, RetentionQueries):
+    """The `erasures` table (tombstones and audits), and the deletion of a customer's rows (counted into the daily counts)."""
+
+    def begin_erasure(self, customer_id: str, requested_by: str, at: datetime) -> int:
+        """Write the tombstone of `customer_id` (or find the one of an erasure under way: it is continued); its id."""
+        subject = customer_hash(self._secret, customer_id)
+        under_way = self._conn.execute(
+            select(erasures.c.id).where((erasures.c.customer_hash == subject) & erasures.c.completed_at.is_(None)).limit(1)
+        ).scalar()
+        if under_way is not None:
+            return int(under_way)
+        values = {"customer_hash": subject, "requested_by": requested_by, "requested_at": utc(at, "at")}
+        return int(self._conn.execute(erasures.insert().values(values).returning(erasures.c.id)).scalar_one())
+
+    def being_erased(self, customer_id: str) -> bool:
+        """Whether an erasure of `customer_id` is under way (routing refuses their calls meanwhile)."""
+        return self._conn.execute(_UNDER_WAY, {"erased_hash": customer_hash(self._secret, customer_id)}).first() is not None
+
+    def erased_recently(self, customer_id: str, at: datetime) -> bool:
+        """Whether `customer_id` is being erased, or was within ERASURE_GUARD before `at`: the gate sends them nothing."""
+        params = {"erased_hash": customer_hash(self._secret, customer_id), "erased_now": utc(at, "at")}
+        return self._conn.execute(_GUARDED, params).first() is not None
+
+    def earlier_erasures(self, customer_id: str) -> int:
+        """How many erasures of `customer_id` completed before."""
+        query = select(func.count()).where(
+            (erasures.c.customer_hash == customer_hash(self._secret, customer_id)) & erasures.c.completed_at.is_not(None)
+        )
+        return int(self._conn.execute(query).scalar_one())
+
+    def erase_customer_rows(self, erasure_id: int, customer_id: str, at: datetime) -> dict[str, Any]:
+        """Suppress the customer's addresses, delete every row of theirs, complete the audit; what was removed, as counts."""
+        at = utc(at, "at")
+        suppressed = self._suppress_addresses_of(customer_id, at)
+        removed: dict[str, int] = {}
+        enrollment_ids = select(enrollments.c.enrollment_id).where(enrollments.c.customer_id == customer_id).scalar_subquery()
+        # Analytics keeps its totals: the rows are counted per day, with no customer, before they go.
+        self.count_events(events.c.customer_id == customer_id)
+        self.count_enrollments(enrollments.c.customer_id == customer_id)
+        self.count_deliveries(or_(deliveries.c.customer_id == customer_id, deliveries.c.enrollment_id.in_(enrollment_ids)))
+        phones = select(profiles.c.phone).where(profiles.c.customer_id == customer_id).scalar_subquery()
+        removed["number_opt_outs"] = self._deleted(number_opt_outs, number_opt_outs.c.phone == phones)
+        for table in CUSTOMER_TABLES:
+            match = table.c.customer_id == customer_id
+            if "enrollment_id" in table.c:
+                # Rows of their enrollments written before the row knew its customer (ledger rows from before 0002).
+                match = or_(match, table.c.enrollment_id.in_(enrollment_ids))
+            removed[table.name] = self._deleted(table, match)
+        # The lock row is the erasure's own (PostgreSQL's lock_customer makes it): deleted, not counted as their data.
+        removed = {name: count for name, count in removed.items() if count and name != customer_locks.name}
+        audit = {"completed_at": at, "guard_until": at + ERASURE_GUARD, "removed": {**removed, "suppressed_addresses": suppressed}}
+        self._conn.execute(update(erasures).where(erasures.c.id == erasure_id).values(audit))
+        return {**removed, "suppressed_addresses": suppressed}
+
+    def _suppress_addresses_of(self, customer_id: str, at: datetime) -> int:
+        """Keep each address the store held for the customer (the profile's, and those their messages went to) as an entry."""
+        addresses: dict[tuple[str, str], str | None] = {}
+        profile = self._conn.execute(select(profiles.c.email, profiles.c.phone, profiles.c.push_tokens).where(
+            profiles.c.customer_id == customer_id
+        )).first()  # fmt: skip
+        if profile is not None:
+            if profile.email:
+                addresses[("email", profile.email)] = None
+            if profile.phone:
+                stop = self._conn.execute(select(number_opt_outs.c.keyword).where(number_opt_outs.c.phone == profile.phone)).scalar()
+                addresses[("sms", profile.phone)] = stop
+            for token in profile.push_tokens or ():
+                addresses[("push", token)] = None
+        sent_to = select(outbox_messages.c.channel, outbox_messages.c.to_address).where(outbox_messages.c.customer_id == customer_id)
+        for channel, address in self._conn.execute(sent_to.distinct()):
+            addresses.setdefault((channel, address), None)
+        for (channel, address), stop in addresses.items():
+            self.suppress_address(channel, address, at, stop)
+        return len(addresses)
+
+    def _deleted(self, table: Table, where: Any) -> int:
+        return int(self._conn.execute(delete(table).where(where)).rowcount or 0)
+
+
+_UNDER_WAY = select(erasures.c.id).where((erasures.c.customer_hash == bindparam("erased_hash")) & erasures.c.completed_at.is_(None))
+_GUARDED = select(erasures.c.id).where(
+    (erasures.c.customer_hash == bindparam("erased_hash"))
+    & (erasures.c.completed_at.is_(None) | (erasures.c.guard_until > bindparam("erased_now")))
+)

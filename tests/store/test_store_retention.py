@@ -1,0 +1,76 @@
+"""Retention: old events, message contents and ended enrollments go, in batches, and analytics keeps their daily counts."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from orchestrator.cli import main
+from orchestrator.host import retention
+from orchestrator.store import OutboxMessage, Store
+from orchestrator.store.retention import RetentionPolicy
+from orchestrator.store.schema import daily_counts, deliveries, enrollments, events, outbox_messages, provider_events
+from orchestrator.store.values import DeliveryKey, ProviderEvent
+from tests.store.support import AT, count_rows
+
+OLD = AT - timedelta(days=500)
+POLICY = RetentionPolicy(events=timedelta(days=400), messages=timedelta(days=180), enrollments=timedelta(days=400))
+
+
+def seed(store: Store) -> None:
+    """Ann, with old and recent events, an old ended enrollment that sent one message, and an old one still running."""
+    with store.session() as session:
+        session.identify("ann", {"email": "ann@example.com"}, OLD)
+        for n in range(3):
+            session.record_event(f"old-{n}", "ann", "viewed", {}, OLD, OLD)
+        session.record_event("recent", "ann", "viewed", {}, AT, AT)
+        session.start_enrollment("cart-1", "cart", "v1", "ann", OLD)
+        key = DeliveryKey("cart-1", "reminder", 1)
+        session.claim_delivery(key, "email", OLD, customer_id="ann", journey_id="cart", category="marketing")
+        session.mark_delivery(key, "sent", OLD, provider_message_id="pm-1")
+        session.add_outbox_message(OutboxMessage("ann", "cart-1", "cart", "v1", "reminder", "email", "ann@example.com", "Hi", "B", OLD))
+        session.record_provider_events([ProviderEvent("sendgrid", "ev-1", "open", OLD, OLD, "ann", "cart-1", "reminder", 1)])
+        session.finish_enrollment("cart-1", "completed", "reminder", OLD + timedelta(days=1))
+        session.start_enrollment("digest-1", "digest", "v1", "ann", OLD)  # still running: kept, however old
+
+
+def counts(store: Store) -> list[tuple[str, str, str, str, str, str, int]]:
+    with store.engine.connect() as connection:
+        return [tuple(row) for row in connection.execute(select(daily_counts).order_by(daily_counts.c.kind))]  # type: ignore[misc]
+
+
+def test_prune_deletes_what_the_policy_no_longer_keeps_and_counts_it_first(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    seed(store)
+    monkeypatch.setattr(retention, "PRUNE_BATCH", 2)  # three old events: two batches
+
+    assert retention.prune(store, POLICY, AT) == {"events": 3, "messages": 1, "enrollments": 1}
+
+    assert count_rows(store, events) == 1 and count_rows(store, outbox_messages) == 0
+    assert count_rows(store, enrollments) == 1 and count_rows(store, deliveries) == 0 and count_rows(store, provider_events) == 0
+    day = OLD.date().isoformat()
+    assert counts(store) == [
+        (day, "delivery", "cart", "reminder", "email", "sent/", 1),
+        (day, "enrollment", "cart", "", "", "completed", 1),
+        (day, "event", "", "", "viewed", "", 3),
+    ]
+    assert retention.prune(store, POLICY, AT) == {"events": 0, "messages": 0, "enrollments": 0}  # nothing left to do
+
+
+def test_none_keeps_a_kind_for_good(store: Store) -> None:
+    seed(store)
+    keep_all = RetentionPolicy(events=None, messages=None, enrollments=None)
+    assert retention.prune(store, keep_all, AT) == {"events": 0, "messages": 0, "enrollments": 0}
+    assert count_rows(store, events) == 4
+
+
+def test_journey_prune_reads_the_retention_of_the_environment(store: Store) -> None:
+    seed(store)
+    environment = {"DATABASE_URL": store.url, "JOURNEY_RETENTION_EVENTS": "none", "JOURNEY_RETENTION_ENROLLMENTS": "none"}
+    ran = CliRunner().invoke(main, ["prune"], env=environment)
+    assert ran.exit_code == 0, ran.output
+    assert ran.output.strip() == "0 events, 1 messages, 0 enrollments pruned"
+    refused = CliRunner().invoke(main, ["prune"], env={**environment, "JOURNEY_RETENTION_MESSAGES": "soon"})
+    assert refused.exit_code == 2 and "JOURNEY_RETENTION_MESSAGES='soon'" in refused.output
