@@ -23,13 +23,14 @@ from temporalio.testing import WorkflowEnvironment
 from orchestrator.cli import main
 from orchestrator.host.binaries import temporal_cli
 from orchestrator.host.devserver import SQLITE_PRAGMAS
+from orchestrator.privacy.payload_codec import encrypting_converter
 from orchestrator.runtime.search_attributes import SEARCH_ATTRIBUTES
 from orchestrator.simulation.simulator import quiet_runtime
 from orchestrator.store import Store
 from orchestrator.store.schema import metadata
 from orchestrator.store.values import ProviderEvent
 from tests.api.support import QUICK_CART, Stack, compiled, eventually, open_stack
-from tests.keys import KEYS_ENVIRONMENT
+from tests.keys import KEYS_ENVIRONMENT, PAYLOAD_KEYS
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -50,7 +51,8 @@ steps:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def temporal_on_disk(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tuple[Client, Path]]:
-    """A dev server whose state is a SQLite file, as `journey dev` keeps it (orchestrator/host/devserver.py)."""
+    """A dev server whose state is a SQLite file, as `journey dev` keeps it (orchestrator/host/devserver.py), and a client
+    that encrypts payloads as every production process does (orchestrator/privacy/payload_codec.py)."""
     folder = tmp_path_factory.mktemp("temporal")
     pragmas = [arg for pragma in SQLITE_PRAGMAS for arg in ("--sqlite-pragma", pragma)]
     async with await WorkflowEnvironment.start_local(
@@ -61,6 +63,7 @@ async def temporal_on_disk(tmp_path_factory: pytest.TempPathFactory) -> AsyncIte
         runtime=quiet_runtime(),
         dev_server_log_level="error",
         ui=False,
+        data_converter=encrypting_converter(PAYLOAD_KEYS),
     ) as env:
         yield env.client, folder
 
@@ -185,9 +188,10 @@ async def test_an_erased_customer_is_nowhere_in_the_store_or_temporal(stack: Sta
         assert found_in_files(Path(stack.store.engine.url.database or "").parent) == {}
     else:
         assert found_in_rows(stack.store) == {}
-    # Temporal's database holds no row with her data. The bytes of the deleted rows may stay in the free space of
-    # its pages (the server does not overwrite them): docs/privacy.md says so, and encrypted payloads make them unreadable.
+    # Temporal's database holds no row with her data; the bytes of the deleted rows stay in the free space of its pages
+    # (the server does not overwrite them), but her payloads were encrypted and her ids keyed: no byte of its files says her.
     assert found_in_live_rows(temporal_folder / "temporal.db", temporal_folder) == {}
+    assert found_in_files(temporal_folder) == {}
 
 
 async def test_erasing_again_removes_nothing_more_and_says_so(stack: Stack) -> None:
