@@ -20,6 +20,7 @@ from typing import Any, Final
 from sqlalchemy import Table, bindparam, delete, func, or_, select, update
 
 from orchestrator.store.hashes import customer_hash
+from orchestrator.store.prepared import Prepared
 from orchestrator.store.retention import RetentionQueries
 from orchestrator.store.schema import (
     consent_records,
@@ -67,7 +68,7 @@ class ErasureQueries(SuppressionQueries, RetentionQueries):
     def erased_recently(self, customer_id: str, at: datetime) -> bool:
         """Whether `customer_id` is being erased, or was within ERASURE_GUARD before `at`: the gate sends them nothing."""
         params = {"erased_hash": customer_hash(self._secret, customer_id), "erased_now": utc(at, "at")}
-        return self._conn.execute(_GUARDED, params).first() is not None
+        return _GUARDED.first(self._conn, params) is not None
 
     def earlier_erasures(self, customer_id: str) -> int:
         """How many erasures of `customer_id` completed before."""
@@ -126,7 +127,9 @@ class ErasureQueries(SuppressionQueries, RetentionQueries):
 
 
 _UNDER_WAY = select(erasures.c.id).where((erasures.c.customer_hash == bindparam("erased_hash")) & erasures.c.completed_at.is_(None))
-_GUARDED = select(erasures.c.id).where(
-    (erasures.c.customer_hash == bindparam("erased_hash"))
-    & (erasures.c.completed_at.is_(None) | (erasures.c.guard_until > bindparam("erased_now")))
+_GUARDED = Prepared(  # on the send path: the delivery gate asks it before every send
+    select(erasures.c.id).where(
+        (erasures.c.customer_hash == bindparam("erased_hash"))
+        & (erasures.c.completed_at.is_(None) | (erasures.c.guard_until > bindparam("erased_now")))
+    )
 )
