@@ -1,0 +1,8 @@
+"""Journey analytics. So far the statistics of A/B tests and holdouts, pure functions of counts.
+
+`statistics.py`: the formulas (Wilson and Newcombe intervals, the relative lift and its Katz
+interval, the pooled z-test, Holm's adjustment, the Beta-Binomial chance to beat control).
+
+This package imports nothing of ours (docs/architecture.md, the map): the queries that count
+enrollments and conversions live in the store and call it with numbers.
+"""
