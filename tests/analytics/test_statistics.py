@@ -14,6 +14,7 @@ from scipy.special import betaln
 from scipy.stats import chi2_contingency
 from scipy.stats.contingency import relative_risk
 
+from orchestrator.analytics.ab_test import MIN_CONVERSIONS_PER_SPLIT, MIN_MATURED_PER_ARM, ArmCounts, compare_split
 from orchestrator.analytics.statistics import (
     Interval,
     chance_to_beat_control,
@@ -145,3 +146,69 @@ def test_chance_to_beat_control_matches_the_closed_form(counts: tuple[int, int, 
 def test_counts_that_cannot_be_are_refused() -> None:
     with pytest.raises(ValueError, match="0 <= conversions <= enrollments"):
         wilson_interval(5, 3)
+
+
+def arms(control: tuple[int, int], *others: tuple[str, int, int]) -> tuple[ArmCounts, list[ArmCounts]]:
+    return ArmCounts("a", *control), [ArmCounts(name, matured, converted) for name, matured, converted in others]
+
+
+def test_verdict_names_the_winner_with_its_difference_and_interval() -> None:
+    control, treated = arms((5000, 500), ("b", 5000, 605))
+    result = compare_split(control, treated)
+    comparison = result.arms[0]
+    assert rounded(comparison.difference_ci) == (0.0087, 0.0333)
+    assert result.verdict == "b converts better than a: +2.1 points, 95% CI +0.9 to +3.3"
+    assert comparison.p_value < 0.05 and comparison.chance_to_beat_control > 0.99
+    assert comparison.lift == pytest.approx(0.21)
+
+
+def test_verdict_names_a_loser_too() -> None:
+    control, treated = arms((5000, 605), ("b", 5000, 500))
+    assert compare_split(control, treated).verdict == "b converts worse than a: -2.1 points, 95% CI -3.3 to -0.9"
+
+
+def test_verdict_without_a_significant_difference() -> None:
+    control, treated = arms((1000, 100), ("b", 1000, 110))
+    assert compare_split(control, treated).verdict == "no significant difference yet"
+
+
+def test_verdict_names_no_winner_while_the_interval_beside_it_still_holds_zero() -> None:
+    # p = 0.0498, just under 0.05, but Newcombe's interval starts just below zero: "better, 95% CI -0.0 to +4.6" would contradict itself.
+    control, treated = arms((700, 27), ("b", 700, 43))
+    comparison = compare_split(control, treated).arms[0]
+    assert comparison.p_value < 0.05 and comparison.difference_ci.low < 0
+    assert compare_split(control, treated).verdict == "no significant difference yet"
+
+
+def test_verdict_refuses_to_call_a_winner_before_every_arm_has_matured() -> None:
+    # A large gap, but arm b has only 212 matured enrollments.
+    control, treated = arms((5000, 500), ("b", 212, 60))
+    assert compare_split(control, treated).verdict == f"too few matured enrollments: 212 of the {MIN_MATURED_PER_ARM} per arm needed"
+
+
+def test_verdict_refuses_to_call_a_winner_on_a_handful_of_conversions() -> None:
+    control, treated = arms((600, 0), ("b", 600, 9))
+    assert compare_split(control, treated).verdict == f"too few conversions: 9 of the {MIN_CONVERSIONS_PER_SPLIT} needed"
+
+
+def test_holm_keeps_a_marginal_arm_from_being_named_when_three_arms_are_compared() -> None:
+    # Alone, b against a is significant (p about 0.03); compared alongside c and d, Holm lifts it above 0.05.
+    control, treated = arms((2000, 200), ("b", 2000, 243), ("c", 2000, 205), ("d", 2000, 198))
+    alone = compare_split(control, treated[:1])
+    together = compare_split(control, treated)
+    assert alone.verdict.startswith("b converts better than a")
+    assert together.arms[0].p_value == pytest.approx(3 * alone.arms[0].p_value)
+    assert together.verdict == "no significant difference yet"
+
+
+def test_edge_counts_give_numbers_not_errors() -> None:
+    nothing = compare_split(*arms((0, 0), ("b", 0, 0)))
+    assert nothing.control.rate is None and nothing.arms[0].difference is None and nothing.arms[0].lift is None
+    assert nothing.verdict == f"too few matured enrollments: 0 of the {MIN_MATURED_PER_ARM} per arm needed"
+    all_converted = compare_split(*arms((600, 600), ("b", 600, 600)))
+    assert all_converted.arms[0].difference == 0.0 and all_converted.arms[0].p_value == 1.0
+    assert all_converted.arms[0].chance_to_beat_control == pytest.approx(0.5)
+    assert all_converted.verdict == "no significant difference yet"
+    none_converted = compare_split(*arms((600, 0), ("b", 600, 0)))
+    assert none_converted.arms[0].lift is None
+    assert none_converted.verdict == f"too few conversions: 0 of the {MIN_CONVERSIONS_PER_SPLIT} needed"
