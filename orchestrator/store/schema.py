@@ -19,6 +19,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -321,6 +322,30 @@ daily_counts = Table(
     Column("name", String, primary_key=True),
     Column("status", String, primary_key=True),
     Column("count", BigInteger, nullable=False),
+)
+
+journey_facts = Table(
+    "journey_facts",
+    metadata,
+    # What happened in the journeys, in the order it was recorded (migration 0011): analytics folds these into counts
+    # and `GET /v1/facts` streams them to a warehouse. Each fact is written in the transaction of what it records
+    # and never changed; `fact_key` makes a retried write a no-op (docs/analytics.md, "Facts").
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("kind", String, nullable=False),  # entered, reached, rested, message, provider, goal, response, ended,
+    Column("journey_id", String, nullable=False),
+    Column("version", String, nullable=False),
+    Column("enrollment_id", String, nullable=False),
+    Column("customer_id", String, nullable=False),
+    Column("fact_key", String, nullable=False),  # unique within the enrollment: "reached:<step>", "message:<step>:<visit>:sent"...,
+    Column("step_id", String, nullable=True),
+    Column("visit", Integer, nullable=True),
+    Column("name", String, nullable=True),  # a split's arm, a message's channel, the metric's id, the goal's event,
+    Column("status", String, nullable=True),  # sent, suppressed, held, delivered, opened..., how an enrollment ended, a metric's bucket,
+    Column("detail", Text, nullable=True),  # a suppression's or an ending's reason, the provider's own event name,
+    Column("value", Float, nullable=True),  # the goal's value, a survey answer,
+    Column("occurred_at", UTCDateTime, nullable=False),  # the journey's clock, or the event's timestamp,
+    Column("recorded_at", UTCDateTime, nullable=False),
+    Index(None, "enrollment_id", "fact_key", unique=True),
 )
 
 outbox_messages = Table(

@@ -260,3 +260,40 @@ def _copied_value(value: Any) -> Any:
     if type(value) is list:
         return [_copied_value(item) for item in value]
     return value if type(value) in _IMMUTABLE else copy.deepcopy(value)
+
+
+FACT_KINDS = ("entered", "reached", "rested", "message", "provider", "goal", "response", "ended")
+"""What a journey fact records (docs/analytics.md, "Facts")."""
+
+
+@dataclass(frozen=True)
+class JourneyFact:
+    """One thing that happened to one enrollment, as analytics and the warehouse stream see it (`journey_facts`).
+
+    `fact_key` is unique within the enrollment, so recording the same fact twice (a retried activity, a
+    re-delivered webhook) keeps the first. What each kind sets:
+
+    - entered: nothing more (routing started the enrollment; `occurred_at` is its entry);
+    - reached: `step_id` (its first visit only), `name` the path a split gave it ("holdout" for the holdout);
+    - rested: `step_id`, `visit`: it blocked there (a wait, a wait_for, a held send, a measurement window);
+    - message: `step_id`, `visit`, `name` the channel, `status` sent | suppressed | failed | held, `detail` the reason;
+    - provider: `step_id`, `visit`, `name` the channel, `status` delivered | opened | clicked | bounced | failed |
+      complained | unsubscribed, `detail` the provider's own event name;
+    - goal: `name` the goal's event, `value` its value when the goal declares one;
+    - response: `name` the metric's id, `value` the answer, `status` its bucket (promoter, passive, detractor; satisfied...);
+    - ended: `step_id` where, `status` completed | converted | exited | holdout | failed, `detail` why.
+    """
+
+    kind: str
+    journey_id: str
+    version: str
+    enrollment_id: str
+    customer_id: str
+    fact_key: str
+    occurred_at: datetime
+    step_id: str | None = None
+    visit: int | None = None
+    name: str | None = None
+    status: str | None = None
+    detail: str | None = None
+    value: float | None = None

@@ -1,0 +1,43 @@
+"""Journey facts: recorded in the transaction of what they record, once each (docs/analytics.md, "Facts")."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from orchestrator.store.queries import Queries
+from orchestrator.store.schema import journey_facts, utc
+from orchestrator.store.values import FACT_KINDS, JourneyFact
+
+
+class JourneyFactQueries(Queries):
+    """The `journey_facts` table: appended to by routing, the workflow's activities and the provider webhooks."""
+
+    def record_facts(self, facts: Sequence[JourneyFact], *, now: datetime | None = None) -> None:
+        """Append `facts`; one already recorded (same enrollment and `fact_key`) is kept as it was."""
+        if not facts:
+            return
+        recorded_at = utc(now, "now") if now is not None else datetime.now(UTC)
+        rows = [_row(fact, recorded_at) for fact in facts]
+        self._conn.execute(self._insert(journey_facts).on_conflict_do_nothing(), rows)
+
+
+def _row(fact: JourneyFact, recorded_at: datetime) -> dict[str, object]:
+    if fact.kind not in FACT_KINDS:
+        raise ValueError(f"{fact.kind!r} is not a journey fact; use one of {', '.join(FACT_KINDS)}")
+    return {
+        "kind": fact.kind,
+        "journey_id": fact.journey_id,
+        "version": fact.version,
+        "enrollment_id": fact.enrollment_id,
+        "customer_id": fact.customer_id,
+        "fact_key": fact.fact_key,
+        "step_id": fact.step_id,
+        "visit": fact.visit,
+        "name": fact.name,
+        "status": fact.status,
+        "detail": fact.detail,
+        "value": fact.value,
+        "occurred_at": utc(fact.occurred_at, "occurred_at"),
+        "recorded_at": recorded_at,
+    }
