@@ -23,18 +23,18 @@ ROOT = Path(__file__).resolve().parents[1]
 MAY_IMPORT: dict[str, set[str]] = {
     "ir": set(),
     "privacy": set(),
-    "analytics": set(),
+    "analytics": {"ir"},
     "personalization": {"privacy"},
     "language": {"personalization", "privacy"},
     "compiler": {"ir", "language", "personalization", "privacy"},
     "runtime": {"ir", "language", "privacy"},
-    "store": {"ir", "language", "privacy"},
-    "routing": {"ir", "language", "privacy", "runtime", "store"},
-    "webhooks": {"ir", "language", "privacy", "routing", "store"},
-    "activities": {"ir", "language", "personalization", "privacy", "runtime", "store", "routing"},
-    "api": {"ir", "language", "personalization", "privacy", "runtime", "routing", "store", "webhooks"},
-    "host": {"ir", "language", "personalization", "privacy", "compiler", "runtime", "store", "routing", "webhooks", "activities", "api"},
-    "simulation": {"ir", "language", "personalization", "privacy", "compiler", "runtime", "store", "routing", "activities", "host"},
+    "store": {"ir", "language", "privacy", "analytics"},
+    "routing": {"ir", "language", "privacy", "analytics", "runtime", "store"},
+    "webhooks": {"ir", "language", "privacy", "analytics", "routing", "store"},
+    "activities": {"ir", "language", "personalization", "privacy", "analytics", "runtime", "store", "routing"},
+    "api": {"ir", "language", "personalization", "privacy", "analytics", "runtime", "routing", "store", "webhooks"},
+    "host": {"ir", "language", "personalization", "privacy", "analytics", "compiler", "runtime", "store", "routing", "webhooks", "activities", "api"},
+    "simulation": {"ir", "language", "personalization", "privacy", "analytics", "compiler", "runtime", "store", "routing", "activities", "host"},
 }
 MAY_IMPORT["cli"] = set(MAY_IMPORT)  # the command line is the top: it may import every layer
 
