@@ -33,8 +33,14 @@ MAY_IMPORT: dict[str, set[str]] = {
     "webhooks": {"ir", "language", "privacy", "analytics", "routing", "store"},
     "activities": {"ir", "language", "personalization", "privacy", "analytics", "runtime", "store", "routing"},
     "api": {"ir", "language", "personalization", "privacy", "analytics", "runtime", "routing", "store", "webhooks"},
-    "host": {"ir", "language", "personalization", "privacy", "analytics", "compiler", "runtime", "store", "routing", "webhooks", "activities", "api"},
-    "simulation": {"ir", "language", "personalization", "privacy", "analytics", "compiler", "runtime", "store", "routing", "activities", "host"},
+    "host": {
+        *("ir", "language", "personalization", "privacy", "analytics", "compiler"),
+        *("runtime", "store", "routing", "webhooks", "activities", "api"),
+    },
+    "simulation": {
+        *("ir", "language", "personalization", "privacy", "analytics", "compiler"),
+        *("runtime", "store", "routing", "activities", "host"),
+    },
 }
 MAY_IMPORT["cli"] = set(MAY_IMPORT)  # the command line is the top: it may import every layer
 
