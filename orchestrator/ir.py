@@ -81,6 +81,12 @@ class Entry:
     re_entry_after_seconds: int | None = None
 
 
+MEASUREMENT_WINDOW_SECONDS = 7 * 24 * 3600
+"""A goal without `within` measures an A/B test's groups, and counts conversions in reports, for a week after
+entry: long enough for a weekly habit to show, short enough that a customer's next entry (re-entry waits for the
+enrollment to end) is not held back for long. `within` sets another window (docs/language.md, `goal`)."""
+
+
 @dataclass(frozen=True)
 class Goal:
     """The conversion event; `within_seconds` is the window from entry (None: the whole enrollment)."""
@@ -93,6 +99,39 @@ class Goal:
     holdout) stays to count a conversion, so every group of an A/B test is measured for the same time.
     `within_seconds` when set, otherwise the compiler's default (docs/language.md, `goal`). None in
     journeys compiled before it existed: their holdout stayed for `within` only, their arms not at all."""
+    value: str | None = None
+    """An expression on the goal event (`event.revenue`): what one conversion is worth, in reports (revenue
+    per enrollment). None: conversions have no value. None in journeys compiled before it existed."""
+
+    @property
+    def window_seconds(self) -> int:
+        """How long after entry a goal event counts as the enrollment's conversion in reports: `measure_seconds`,
+        else (journeys compiled before it) `within_seconds`, else MEASUREMENT_WINDOW_SECONDS."""
+        return self.measure_seconds or self.within_seconds or MEASUREMENT_WINDOW_SECONDS
+
+
+MetricKind = Literal["nps", "csat", "ces", "mean", "sum"]
+"""What a metric's answers are: a score on a fixed scale (nps 0-10, csat 1-5, ces 1-7) or any number (mean, sum)."""
+
+METRIC_KINDS: tuple[MetricKind, ...] = typing.get_args(MetricKind)
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A measure the journey declares (`metrics:`): the answers to a survey, or a value, carried by `event`.
+
+    `kind` is the scale here, not a class discriminator: a metric is never one of several classes.
+    Reports count one answer per enrollment (the first), for the customer's latest enrollment in the
+    journey entered at or before the answer (docs/language.md, `metrics`).
+    """
+
+    id: str
+    kind: MetricKind
+    event: str
+    value: str
+    """An expression on the event (`event.score`) giving the answer: a number."""
+    where: str | None = None
+    """A condition on the event; an event for which it is false is no answer."""
 
 
 @dataclass(frozen=True)
@@ -345,6 +384,8 @@ class Journey:
     tags: tuple[str, ...] = ()
     goal: Goal | None = None
     exit_on: tuple[EventFilter, ...] = ()
+    metrics: tuple[Metric, ...] = ()
+    """What the journey measures besides its goal, in the file's order; empty in journeys compiled before it."""
     format: int = IR_FORMAT
 
     def step(self, step_id: str) -> Step:

@@ -29,8 +29,11 @@ trigger:
 entry:
   audience: "customer.country in ['US', 'CA']"
   re_entry: {after: 30d}
-goal: {event: order_completed, where: "event.total > 10", within: 14d}
+goal: {event: order_completed, where: "event.total > 10", within: 14d, value: "event.total"}
 exit_on: [unsubscribed, {event: account_deleted, where: "event.hard"}]
+metrics:
+  - {id: nps, kind: nps, event: survey_answered, value: "event.score", where: "event.survey == 'nps'"}
+  - {id: basket, kind: mean, event: order_completed, value: "event.total"}
 settings:
   timezone: Europe/Paris
   quiet_hours: {from: "21:00", to: "8:00"}
@@ -266,8 +269,11 @@ def test_reordering_top_level_keys_keeps_the_version(tmp_path):
         ("weight: 45, next: vip", "weight: 46, next: vip"),
         ('name: "All kinds"', 'name: "All the kinds"'),
         ("- when: customer.vip", "- when: customer.vip and customer.active"),
+        ('value: "event.score"', 'value: "event.score * 1"'),
+        ("kind: nps, event: survey_answered", "kind: csat, event: survey_answered"),
+        ('value: "event.total"}\nexit_on', 'value: "event.total * 2"}\nexit_on'),
     ],
-    ids=["subject", "wait", "weight", "name", "branch-condition"],
+    ids=["subject", "wait", "weight", "name", "branch-condition", "metric-value", "metric-kind", "goal-value"],
 )
 def test_a_content_change_changes_the_version(tmp_path, old, new):
     assert old in ALL_KINDS
@@ -307,6 +313,37 @@ def test_events_lists_trigger_wait_for_goal_and_exit_on_events_sorted_and_once(t
         ),
     )
     assert segment.events == ("email_opened", "unsubscribed")
+
+
+def test_metric_events_are_measured_not_listened_to(all_kinds):
+    """A running enrollment is never signalled an event only a metric reads: routing records the answer at ingest."""
+    assert "survey_answered" not in all_kinds.events
+
+
+def test_metrics_and_the_goal_value_are_lowered_field_by_field(all_kinds):
+    assert all_kinds.goal == ir.Goal("order_completed", "event.total > 10", 14 * 86400, 14 * 86400, "event.total")
+    assert all_kinds.metrics == (
+        ir.Metric("nps", "nps", "survey_answered", "event.score", "event.survey == 'nps'"),
+        ir.Metric("basket", "mean", "order_completed", "event.total"),
+    )
+
+
+def test_a_journey_compiled_before_metrics_and_goal_values_loads_without_them(all_kinds):
+    old = all_kinds.to_dict()
+    del old["metrics"]
+    del old["goal"]["value"]
+    del old["goal"]["measure_seconds"]
+    loaded = ir.Journey.from_dict(old)
+    assert loaded.metrics == ()
+    assert loaded.goal is not None and loaded.goal.value is None
+    assert loaded.goal.window_seconds == 14 * 86400  # `within`, as the workflow of the time measured
+    no_within = dict(old, goal={"event": "order_completed", "where": None, "within_seconds": None})
+    assert ir.Journey.from_dict(no_within).goal.window_seconds == 7 * 86400  # type: ignore[union-attr]
+
+
+def test_the_metric_kinds_of_the_ir_are_those_the_schema_accepts():
+    schema = json.loads((ROOT / "schemas" / "journey.schema.json").read_text(encoding="utf-8"))
+    assert tuple(schema["$defs"]["metric"]["properties"]["kind"]["enum"]) == ir.METRIC_KINDS
 
 
 def test_a_step_without_next_falls_through_to_the_following_step_and_the_last_one_to_end(tmp_path):
@@ -372,7 +409,7 @@ def test_schedule_at_is_normalised_to_utc_with_a_z_suffix(tmp_path, at, zone, ex
 
 def test_durations_are_seconds_and_times_of_day_are_zero_padded(all_kinds):
     assert all_kinds.step("pause").seconds == 5400  # type: ignore[union-attr]
-    assert all_kinds.goal == ir.Goal("order_completed", "event.total > 10", 14 * 86400, measure_seconds=14 * 86400)
+    assert all_kinds.goal == ir.Goal("order_completed", "event.total > 10", 14 * 86400, measure_seconds=14 * 86400, value="event.total")
     assert all_kinds.entry == ir.Entry("customer.country in ['US', 'CA']", "after", 30 * 86400)
     assert all_kinds.settings == ir.Settings("Europe/Paris", ir.QuietHours("21:00", "08:00"), ir.FrequencyCap(3, 7 * 86400))
     morning = all_kinds.step("morning")

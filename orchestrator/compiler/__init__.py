@@ -5,7 +5,8 @@ Stages, in order (each reports everything it finds):
    `lookalikes` names a file that is another kind (an events script, a `journey test` file) and where it belongs.
 2. `schema` validates against schemas/journey.schema.json and explains each failure.
 3. `flow` checks step ids, `next` targets, reachability and loops that never wait.
-4. `semantics` checks triggers, entry, goal and settings, and each step by its kind; `awaited` checks the reads
+4. `semantics` checks triggers, entry, goal and settings, what the journey measures (`measures`: the goal's value,
+   `metrics`), and each step by its kind; `awaited` checks the reads
    of `events.<wait_for id>` and notes which matches the IR remembers (`texts` lists what expressions read).
 5. `lower` builds the IR (`orchestrator.ir.Journey`), versioned by a hash of its content.
 `project` runs this over files and folders and checks journey ids across a folder.

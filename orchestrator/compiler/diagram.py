@@ -37,7 +37,12 @@ def _parts(journey: ir.Journey) -> tuple[list[Node], list[Arrow]]:
         label = f"🎯 goal: {goal.event}{within}\nends as converted, from any step"
         if goal.measure_seconds and not goal.within_seconds and any(isinstance(s, ir.SplitStep) for s in journey.steps):
             label += f"\nsplit groups measured {format_duration(goal.measure_seconds)}"
+        if goal.value:
+            label += f"\nworth {short(goal.value)}"
         nodes.append(Node("GOAL", label, "note"))
+    if journey.metrics:
+        measured = "\n".join(f"{m.id}: {m.kind} of {m.event}" for m in journey.metrics)
+        nodes.append(Node("METRICS", f"📊 measures\n{measured}", "note"))
     if journey.exit_on:
         names = ", ".join(f.event for f in journey.exit_on)
         nodes.append(Node("EXIT_ON", f"🚪 exit on: {names}\nends as exited, from any step", "note"))
@@ -56,7 +61,7 @@ _MERMAID_SHAPES = {
 
 def _mermaid_id(node_id: str) -> str:
     # `end` is a Mermaid keyword, so every node id gets a prefix. Step ids are lowercase,
-    # so the uppercase TRIGGER, GOAL and EXIT_ON nodes cannot clash with them.
+    # so the uppercase TRIGGER, GOAL, EXIT_ON and METRICS nodes cannot clash with them.
     return f"n_{node_id}"
 
 

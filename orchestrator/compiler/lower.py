@@ -11,10 +11,8 @@ from orchestrator.compiler.steps import kind_lowered_to, kind_of
 from orchestrator.compiler.values import hhmm, seconds
 from orchestrator.language.timeparse import parse_duration, utc_instant
 
-MEASUREMENT_WINDOW_SECONDS = 7 * 24 * 3600
-"""A goal without `within` measures an A/B test's groups for a week after entry: long enough for a weekly
-habit to show, short enough that a customer's next entry (re-entry waits for the enrollment to end) is not
-held back for long. `within` sets another window (docs/language.md, `goal`)."""
+MEASUREMENT_WINDOW_SECONDS = ir.MEASUREMENT_WINDOW_SECONDS
+"""The window of a goal without `within` (ir.MEASUREMENT_WINDOW_SECONDS says why a week)."""
 
 
 def lower(source: JourneySource) -> ir.Journey:
@@ -30,6 +28,7 @@ def lower(source: JourneySource) -> ir.Journey:
         "entry": _entry(doc.get("entry", {})),
         "goal": _goal(doc.get("goal")),
         "exit_on": tuple(_event_filter(item) for item in doc.get("exit_on", ())),
+        "metrics": tuple(_metric(item) for item in doc.get("metrics", ())),
         "settings": _settings(doc.get("settings", {})),
         "steps": steps,
         "start": steps[0].id,
@@ -82,7 +81,11 @@ def _goal(goal: dict[str, Any] | None) -> ir.Goal | None:
     if goal is None:
         return None
     within = seconds(goal.get("within"))
-    return ir.Goal(goal["event"], goal.get("where"), within, within or MEASUREMENT_WINDOW_SECONDS)
+    return ir.Goal(goal["event"], goal.get("where"), within, within or MEASUREMENT_WINDOW_SECONDS, goal.get("value"))
+
+
+def _metric(metric: dict[str, Any]) -> ir.Metric:
+    return ir.Metric(metric["id"], metric["kind"], metric["event"], metric["value"], metric.get("where"))
 
 
 def _settings(settings: dict[str, Any]) -> ir.Settings:

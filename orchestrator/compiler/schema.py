@@ -155,6 +155,17 @@ def _explain(error: ValidationError) -> Iterator[SchemaFinding]:
         suggestion = f"; did you mean '{hint[0]}'?" if hint else ""
         yield SchemaFinding(path, False, rule, f"unknown channel {instance!r}: use email, sms or push{suggestion}")
         return
+    if rule == "unknown-metric-kind":
+        kinds = [str(k) for k in error.validator_value] if error.validator == "enum" else []
+        hint = difflib.get_close_matches(str(instance), kinds, n=1)
+        suggestion = f"; did you mean '{hint[0]}'?" if hint else ""
+        message = f"unknown metric kind {instance!r}: use nps (0-10), csat (1-5), ces (1-7), mean or sum{suggestion}"
+        yield SchemaFinding(path, False, rule, message)
+        return
+    if rule == "too-many-metrics" and isinstance(instance, list):
+        message = f"{len(instance)} metrics, more than the {error.validator_value} a journey may declare; keep those its reports need"
+        yield SchemaFinding(path, False, rule, message)
+        return
     if rule == "split-weight":
         yield SchemaFinding(path, False, rule, f"weight {instance!r} must be a number greater than 0")
         return

@@ -1,6 +1,6 @@
-"""Rules beyond the schema: triggers, entry, goal, exit_on and settings here; each step's own rules in its kind
-(orchestrator/compiler/steps/); then the warning for `event` read where no trigger event exists. Reads of
-`events.<wait_for id>` are checked in `awaited`.
+"""Rules beyond the schema: triggers, entry, goal, exit_on and settings here; what the journey measures (the
+goal's value, metrics) in `measures`; each step's own rules in its kind (orchestrator/compiler/steps/); then the
+warning for `event` read where no trigger event exists. Reads of `events.<wait_for id>` are checked in `awaited`.
 
 Each check reads the document leniently (a value of the wrong type was already
 reported by the schema) so that one mistake never hides the others.
@@ -14,6 +14,7 @@ from croniter import croniter
 
 from orchestrator.compiler import values
 from orchestrator.compiler.diagnostics import Severity
+from orchestrator.compiler.measures import check_measures
 from orchestrator.compiler.source import JourneySource, mapping, text
 from orchestrator.compiler.steps import kind_of
 from orchestrator.compiler.texts import journey_texts
@@ -35,6 +36,7 @@ def check_semantics(source: JourneySource) -> None:
     if isinstance(exit_on, list):
         for n, item in enumerate(exit_on):
             values.expression(source, ("exit_on", n, "where"), mapping(item).get("where"))
+    check_measures(source)
     _check_settings(source, mapping(doc.get("settings")))
     for index, step in source.steps():
         _check_step(source, index, step)

@@ -1,12 +1,14 @@
-"""The journey catalog: the active journeys routing enrolls in, every version it has seen, and the events they listen to."""
+"""The journey catalog: the active journeys routing enrolls in, every version it has seen, the events they listen to and
+the events they measure."""
 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from orchestrator import ir
+from orchestrator.routing.measurement import measured_events
 from orchestrator.store import StoreSession
 
 
@@ -17,6 +19,13 @@ class CatalogSnapshot:
     active: tuple[ir.Journey, ...] = ()
     listened: frozenset[str] = frozenset()
     """Events some journey (of any version seen) listens to: a track of any other is only recorded, never sent to Temporal."""
+    measured: dict[str, frozenset[str]] = field(default_factory=dict)
+    """By event name, the journeys (ids) some version of which records a goal or an answer when it arrives
+    (orchestrator/routing/measurement.py). A track of an event in no journey's goal or metrics costs nothing more."""
+
+    def routed(self, event: str) -> bool:
+        """Whether a track of `event` must be routed (under the customer's lease, reading their enrollments), not only recorded."""
+        return event in self.listened or event in self.measured
 
 
 class JourneyCatalog:
@@ -41,7 +50,11 @@ class JourneyCatalog:
         # Versions no longer active may still have running enrollments waiting for their events,
         # so their events stay listened: the catalog knows every version this process has seen.
         listened = frozenset(name for journey in known for name in journey.events)
-        self._snapshot = CatalogSnapshot(active, listened)
+        measured: dict[str, set[str]] = {}
+        for journey in known:
+            for name in measured_events(journey):
+                measured.setdefault(name, set()).add(journey.id)
+        self._snapshot = CatalogSnapshot(active, listened, {name: frozenset(ids) for name, ids in measured.items()})
 
     @property
     def snapshot(self) -> CatalogSnapshot:

@@ -44,6 +44,7 @@ from orchestrator.routing.calls import (
 from orchestrator.routing.catalog import CatalogSnapshot, JourneyCatalog
 from orchestrator.routing.entry import Broadcast, Cause, Identified, PastEntry, Tracked, decide
 from orchestrator.routing.lease import LEASE_TTL, LEASE_WAIT, CustomerBeingErased, CustomerBusy, LocalCustomerLocks, new_holder
+from orchestrator.routing.measurement import MeasuredEvent, facts_at_ingest
 from orchestrator.runtime.contracts import INTERPRETER_REVISION, EnrollmentInput, EventMessage
 from orchestrator.runtime.ids import CustomerKeys, enrollment_id
 from orchestrator.store import Enrollment, EventRow, ProfileFieldError, Store, StoreSession
@@ -115,8 +116,8 @@ class Router:
     def apply(self, calls: Sequence[Call]) -> list[RoutingOutcome]:
         """Apply identify and track calls in order, all or nothing; one outcome per call.
 
-        Tracks of events no journey listens to are only recorded, in one bulk insert: they change
-        nothing else, so their place in the order does not matter and they never reach Temporal.
+        Tracks of events no journey listens to nor measures are only recorded, in one bulk insert: they
+        change nothing else, so their place in the order does not matter and they never reach Temporal.
         Everything else is routed in order under the leases of its customers. Raises CallRejected
         if the store refuses a call, TemporalUnavailable if Temporal does not confirm a call,
         CustomerBusy if a customer's lease stays taken; nothing is applied in all three cases.
@@ -124,7 +125,7 @@ class Router:
         if not calls:
             return []
         catalog = self.catalog.snapshot
-        quiet = [i for i, call in enumerate(calls) if isinstance(call, TrackCall) and call.event not in catalog.listened]
+        quiet = [i for i, call in enumerate(calls) if isinstance(call, TrackCall) and not catalog.routed(call.event)]
         quiet_set = set(quiet)
         routed = [i for i in range(len(calls)) if i not in quiet_set]
         if not routed:
@@ -280,6 +281,8 @@ class Router:
         message = EventMessage(call.message_id, call.event, dict(call.properties), call.timestamp.isoformat())
         self._deliver(session, known, message, outcome, plan)
         context, tracked = profile.template_context(), Tracked(call.event, call.properties)
+        # Before entry: the event that enrolls the customer is neither the new enrollment's goal nor its answer.
+        self._measure(session, catalog, call, context, known)
         for journey in catalog.active:
             self._enroll(journey, tracked, known, context, message, call.received_at, outcome, plan)
 
@@ -306,6 +309,20 @@ class Router:
             if journey is None or message.name not in journey.events:
                 continue
             plan.add(SignalCall(known.customer_id, enrollment.enrollment_id, message), outcome)
+
+    def _measure(
+        self, session: StoreSession, catalog: CatalogSnapshot, call: TrackCall, customer: dict[str, Any], known: _CustomerEnrollments
+    ) -> None:
+        """Record the goals the event reaches and the answers it gives, in this transaction (orchestrator/routing/measurement.py)."""
+        journeys = catalog.measured.get(call.event)
+        if not journeys:
+            return
+        measuring = [e for e in known.all() if e.journey_id in journeys]
+        if not measuring:
+            return
+        event = MeasuredEvent(call.customer_id, call.event, call.properties, call.timestamp)
+        facts = facts_at_ingest(event, customer, measuring, lambda e: self.catalog.version(session, e.journey_id, e.version))
+        session.record_facts(facts)
 
     def _enroll(
         self,

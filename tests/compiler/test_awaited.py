@@ -113,7 +113,8 @@ def test_goal_and_exit_on_may_read_events_without_a_warning_but_must_name_a_wait
         exit_on: [{event: left, where: "events.asq is defined"}]
         """
     _, diagnostics = compiled(f"- id: ask\n  {ASK}\n- id: nudge\n  send: {{channel: sms, body: x}}\n", top=top)
-    assert [(d.line, d.rule) for d in diagnostics] == [(5, "unknown-awaited-step")]
+    # No may-not-have-matched: only that reports, recording the goal at ingest, cannot see what a step matched.
+    assert [(d.line, d.rule) for d in diagnostics] == [(4, "goal-where-reads-step"), (5, "unknown-awaited-step")]
 
 
 def test_the_ir_remembers_only_the_waits_something_reads_and_the_drawing_says_so() -> None:

@@ -167,6 +167,18 @@ def test_mermaid_says_how_long_split_groups_are_measured_when_the_goal_has_no_wi
     assert "🎯 goal: subscription_started<br/>ends as converted, from any step<br/>split groups measured 1w" in measured
 
 
+def test_mermaid_shows_what_a_conversion_is_worth_and_what_the_journey_measures():
+    text = JOURNEY.replace(
+        "goal: {event: subscription_started, within: 14d}",
+        'goal: {event: subscription_started, within: 14d, value: "event.amount"}\n'
+        'metrics: [{id: nps, kind: nps, event: survey_answered, value: "event.score"}]',
+    )
+    drawn = to_mermaid(compile_text(text, file="graph_test.yaml", directory=ROOT).journey)
+    assert "from any step<br/>worth event.amount\"]]" in drawn
+    assert '  n_METRICS[["📊 measures<br/>nps: nps of survey_answered"]]' in drawn
+    assert "  class n_GOAL,n_METRICS,n_EXIT_ON note" in drawn
+
+
 def test_mermaid_escapes_quotes_and_html_in_labels(mermaid):
     line = next(line for line in mermaid.splitlines() if line.startswith("  n_end_step["))
     assert "Say #quot;hello#quot; to #lt;your#gt; trial #amp; more" in line
