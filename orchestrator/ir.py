@@ -405,10 +405,33 @@ class Journey:
         return _decode(cls, data)
 
 
+UNVERSIONED_WHEN_UNUSED: tuple[tuple[str, ...], ...] = (("metrics",), ("goal", "value"))
+"""Fields the language gained after journeys were deployed, left out of the version while a journey does not use
+them: compiling an unchanged file gives the version it had, so a redeploy starts no new version (and no report
+splits one journey's enrollments between two versions that run the same steps)."""
+
+
 def content_version(journey_without_version: dict[str, Any]) -> str:
     """The version of a journey: a hash of its canonical JSON, so equal content means equal version."""
-    canonical = json.dumps(journey_without_version, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    hashed = _without_unused_additions(journey_without_version)
+    canonical = json.dumps(hashed, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def _without_unused_additions(journey: dict[str, Any]) -> dict[str, Any]:
+    result = dict(journey)
+    for path in UNVERSIONED_WHEN_UNUSED:
+        parent = result
+        for key in path[:-1]:
+            child = parent.get(key)
+            if not isinstance(child, dict):
+                break
+            parent[key] = child = dict(child)
+            parent = child
+        else:
+            if path[-1] in parent and parent[path[-1]] in (None, [], ()):
+                del parent[path[-1]]
+    return result
 
 
 _FIELD_NAMES: dict[type, tuple[str, ...] | None] = {}

@@ -226,6 +226,24 @@ def test_version_is_a_hash_of_the_content_without_the_version(all_kinds):
     int(all_kinds.version, 16)
 
 
+PINNED = """\
+id: pinned
+name: Pinned
+trigger: {event: signed_up}
+goal: {event: order_completed, within: 3d}
+steps:
+  - id: hello
+    send: {channel: email, subject: Hi, body: Hello}
+"""
+
+
+def test_a_journey_that_measures_nothing_keeps_the_version_it_had_before_the_language_could(tmp_path):
+    # Compiled before `metrics` and the goal's `value` existed (issue 22): redeploying the unchanged file starts no new version.
+    assert version_of(tmp_path, PINNED) == "cf95a2697991c899"
+    measured = PINNED.replace("within: 3d}", "within: 3d, value: event.revenue}")
+    assert version_of(tmp_path / "valued", measured) != "cf95a2697991c899"
+
+
 def test_same_content_in_two_different_files_has_the_same_version(tmp_path):
     first = version_of(tmp_path / "one", ALL_KINDS, "all_kinds.yaml")
     second = version_of(tmp_path / "two" / "nested", ALL_KINDS, "other_name.yml")
