@@ -17,7 +17,6 @@ from pydantic import BaseModel, Field
 from orchestrator.api.errors import ApiError, FieldError
 from orchestrator.api.state import ApiRuntime, runtime
 from orchestrator.store.journey_stats import (
-    JourneySummary,
     StatsRequest,
     StatsRequestError,
     UnknownJourney,
@@ -39,30 +38,18 @@ class JourneyListItem(BaseModel):
     converted: int = Field(description="Enrollments with a goal event within their window (docs/analytics.md).")
     waiting: int = Field(description="Enrollments running now.")
 
-    @classmethod
-    def of(cls, summary: JourneySummary) -> JourneyListItem:
-        return cls(
-            id=summary.journey_id,
-            name=summary.name,
-            active_version=summary.active_version,
-            deployed_at=summary.deployed_at,
-            versions=summary.versions,
-            entered=summary.entered,
-            converted=summary.converted,
-            waiting=summary.waiting,
-        )
-
 
 class JourneyList(BaseModel):
     journeys: list[JourneyListItem] = Field(description="Every journey ever deployed, by id.")
 
 
 @router.get("", response_model=JourneyList)
-def list_journeys(api: Runtime) -> JourneyList:
+def list_journeys(api: Runtime) -> JSONResponse:
     """Every journey ever deployed, with its active version and its all-time entered, converted and waiting counts."""
     with api.store.read() as session:
         summaries = read_journey_list(session, datetime.now(UTC))
-    return JourneyList(journeys=[JourneyListItem.of(summary) for summary in summaries])
+    # The document `journey stats --format json` prints too (JourneySummary.document); the models above describe it.
+    return JSONResponse({"journeys": [summary.document() for summary in summaries]})
 
 
 _STATS_ERRORS: dict[int | str, dict[str, Any]] = {

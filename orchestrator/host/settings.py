@@ -197,6 +197,18 @@ class PruneSettings:
 
 
 @dataclass(frozen=True)
+class StatsSettings:
+    """`journey stats`: the store whose journey facts it reports."""
+
+    database_url: str | None
+
+    @classmethod
+    def read(cls, env: Mapping[str, str] | None = None) -> StatsSettings:
+        reader = _Reader(env)
+        return reader.done(cls(_database_url(reader)))
+
+
+@dataclass(frozen=True)
 class SimulationSettings:
     """`journey simulate` and `journey test`: the workspace's delivery rules, and the links marketing email carries."""
 

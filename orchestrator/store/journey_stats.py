@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from orchestrator.analytics.report import JourneyReport, journey_report
 from orchestrator.store.journeys import DeployedJourney
@@ -69,6 +69,19 @@ class JourneySummary:
     entered: int
     converted: int
     waiting: int
+
+    def document(self) -> dict[str, Any]:
+        """As `GET /v1/journeys` lists it and `journey stats --format json` prints it."""
+        return {
+            "id": self.journey_id,
+            "name": self.name,
+            "active_version": self.active_version,
+            "deployed_at": self.deployed_at.isoformat(),
+            "versions": self.versions,
+            "entered": self.entered,
+            "converted": self.converted,
+            "waiting": self.waiting,
+        }
 
 
 def read_journey_stats(session: StoreSession, request: StatsRequest, now: datetime) -> JourneyReport:

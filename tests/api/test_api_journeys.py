@@ -8,6 +8,7 @@ the API starts on a lazy client nobody listens to, and these endpoints never cal
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -17,12 +18,14 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
+from click.testing import CliRunner, Result
 from temporalio.client import Client
 from temporalio.service import RetryConfig
 
 from orchestrator import ir
 from orchestrator.analytics.counts import GroupCounts, JourneyCounts, SplitCounts, StepCounts
 from orchestrator.api import create_app
+from orchestrator.cli import main
 from orchestrator.host.devserver import free_port
 from orchestrator.store import Store, StoreSession
 from tests.api.support import API_KEY, compiled, running_app
@@ -108,10 +111,10 @@ async def test_the_list_shows_every_journey_with_its_active_version_and_all_time
     assert answer.status_code == 200, answer.text
     onboarding, retired = answer.json()["journeys"]
     assert onboarding == {
-        "id": "onboarding", "name": "Onboarding", "active_version": api.versions[1], "deployed_at": "2026-03-08T00:00:00Z",
+        "id": "onboarding", "name": "Onboarding", "active_version": api.versions[1], "deployed_at": "2026-03-08T00:00:00+00:00",
         "versions": 2, "entered": 44, "converted": 5, "waiting": 3,
     }  # fmt: skip
-    assert (retired["id"], retired["active_version"], retired["deployed_at"]) == ("retired", None, "2026-03-01T09:00:00Z")
+    assert (retired["id"], retired["active_version"], retired["deployed_at"]) == ("retired", None, "2026-03-01T09:00:00+00:00")
     assert ("onboarding", tuple(api.versions), None, None) in api.counts.calls  # all time, every version
 
 
@@ -174,3 +177,50 @@ async def test_the_schema_documents_the_stats_errors(api: Api) -> None:
     responses = schema["paths"]["/v1/journeys/{journey_id}/stats"]["get"]["responses"]
     assert {"200", "404", "422"} <= set(responses)
     assert "422" not in schema["paths"]["/v1/track"]["post"]["responses"]  # bodies are still refused as 400, not 422
+
+
+def journey_stats(api: Api, *args: str) -> Result:
+    """`journey stats ARGS` on the API's store, as an operator with the worker's DATABASE_URL runs it."""
+    return CliRunner().invoke(main, ["stats", *args], env={"DATABASE_URL": api.store.url, "COLUMNS": "100"})
+
+
+async def test_journey_stats_json_is_the_apis_document(api: Api) -> None:
+    args = {"from": "2026-03-01", "to": "2026-03-07", "version": api.versions[0]}
+    from_api = (await api.http.get("/v1/journeys/onboarding/stats", params=args)).json()
+    printed = journey_stats(api, "onboarding", "--from", args["from"], "--to", args["to"], "--version", args["version"], "--format", "json")
+    assert printed.exit_code == 0, printed.output
+    assert {**json.loads(printed.output), "as_of": None} == {**from_api, "as_of": None}
+
+    listed = journey_stats(api, "--format", "json")
+    assert json.loads(listed.output) == (await api.http.get("/v1/journeys")).json()
+
+
+async def test_journey_stats_reads_as_a_funnel_in_the_terminal_and_as_tables_in_markdown(api: Api) -> None:
+    text = journey_stats(api, "onboarding")
+    assert text.exit_code == 0, text.output
+    assert text.output.startswith("onboarding · Onboarding\n")
+    assert "Funnel (reached, of entered)" in text.output and "█" in text.output
+    assert "Split pick (control: holdout)" in text.output
+    assert "Verdict: too few matured enrollments: 2 of the 500 per arm needed" in text.output
+    assert all(len(line) <= 100 for line in text.output.split("Funnel (reached, of entered)\n")[1].split("\n\n")[0].splitlines())
+
+    markdown = journey_stats(api, "onboarding", "--format", "markdown")
+    assert markdown.exit_code == 0, markdown.output
+    assert markdown.output.startswith("### Journey `onboarding`: Onboarding\n")
+    assert "**too few matured enrollments: 2 of the 500 per arm needed**" in markdown.output and "█" not in markdown.output
+
+
+async def test_journey_stats_without_an_id_lists_every_journey(api: Api) -> None:
+    listed = journey_stats(api)
+    assert listed.exit_code == 0, listed.output
+    header, onboarding, retired = listed.output.splitlines()
+    assert header.split()[:2] == ["journey", "name"]
+    assert onboarding.split() == ["onboarding", "Onboarding", api.versions[1], "2026-03-08", "00:00", "2", "44", "5", "3"]
+    assert retired.split()[:3] == ["retired", "Retired", "(deactivated)"]
+
+
+async def test_journey_stats_says_what_was_wrong_and_exits_1(api: Api) -> None:
+    unknown = journey_stats(api, "nope")
+    assert (unknown.exit_code, unknown.output) == (1, "no journey 'nope' has been deployed (`journey deploy` it first)\n")
+    backwards = journey_stats(api, "onboarding", "--from", "2026-03-09", "--to", "2026-03-01")
+    assert (backwards.exit_code, backwards.output) == (1, "from: 2026-03-09 is after to (2026-03-01): the range would be empty\n")
