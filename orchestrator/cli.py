@@ -11,7 +11,7 @@ import contextlib
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import click
 
@@ -436,6 +436,31 @@ def prune(data_dir: Path) -> None:
     with _environment_checked():
         pruned = prune_from_cli(PruneSettings.read(), data_dir)
     click.echo(", ".join(f"{count} {kind}" for kind, count in pruned.items()) + " pruned")
+
+
+@main.command()
+@click.argument("journey_id", required=False)
+@click.option("--from", "first_day", default=None, metavar="YYYY-MM-DD", help="First UTC day of entry. Default: the first.")
+@click.option("--to", "last_day", default=None, metavar="YYYY-MM-DD", help="Last UTC day of entry, inclusive. Default: today.")
+@click.option("--version", default=None, help="One version. Default: every version deployed.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
+@_data_dir
+def stats(journey_id: str | None, first_day: str | None, last_day: str | None, version: str | None, fmt: str, data_dir: Path) -> None:
+    """How JOURNEY_ID performs (docs/analytics.md): funnel, delivery, splits and their verdict, metrics. Without it, every journey."""
+    import shutil
+
+    from orchestrator.host.journey_stats import Format, stats_from_cli
+    from orchestrator.host.settings import StatsSettings
+    from orchestrator.store.journey_stats import StatsRequest, StatsRequestError, UnknownJourney
+
+    try:
+        request = StatsRequest.parse(journey_id, first_day, last_day, version) if journey_id else None
+        with _environment_checked():
+            printed = stats_from_cli(StatsSettings.read(), data_dir, request, cast("Format", fmt), shutil.get_terminal_size().columns)
+    except (UnknownJourney, StatsRequestError) as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(EXIT_INVALID)
+    click.echo(printed, nl=False)
 
 
 @main.group()

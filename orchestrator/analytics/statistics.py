@@ -13,12 +13,17 @@ plain numbers or a frozen `Interval`; none raises on zero enrollments, zero conv
 - `holm_adjusted`: Holm's (1979) step-down adjustment of several p-values.
 - `chance_to_beat_control`: P(p_treated > p_control) under independent Beta(1 + x, 1 + n - x)
   posteriors (uniform priors), integrated numerically so it is exact and reproducible.
+- `mean_interval`: Student's t interval of a mean (revenue per enrollment, CES, a mean metric),
+  from the count, sum and sum of squares the store keeps.
+- `net_promoter_interval`: the Wald interval of NPS = %promoters - %detractors with the multinomial
+  variance of a difference of two proportions of one sample (Rocks 2016).
 
 References: Newcombe R.G. (1998a) Two-sided confidence intervals for the single proportion,
 Statistics in Medicine 17:857-872; Newcombe R.G. (1998b) Interval estimation for the difference
 between independent proportions, Statistics in Medicine 17:873-890; Katz D. et al. (1978)
 Obtaining confidence intervals for the risk ratio in cohort studies, Biometrics 34:469-474;
-Holm S. (1979) A simple sequentially rejective multiple test procedure, Scand. J. Statist. 6:65-70.
+Holm S. (1979) A simple sequentially rejective multiple test procedure, Scand. J. Statist. 6:65-70;
+Rocks B. (2016) Interval estimation for the "net promoter score", The American Statistician 70(4):365-372.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from scipy import integrate
-from scipy.stats import beta, norm
+from scipy.stats import beta, norm, t
 
 CONFIDENCE = 0.95
 """The level of every interval reported, and 1 - CONFIDENCE the significance level of every test."""
@@ -173,6 +178,49 @@ def chance_to_beat_control(x_treated: int, n_treated: int, x_control: int, n_con
     low, high = float(treated.ppf(1e-15)), float(treated.isf(1e-15))
     value, _error = integrate.quad(lambda t: treated.pdf(t) * control.cdf(t), low, high, epsabs=1e-12, epsrel=1e-10, limit=200)
     return min(1.0, max(0.0, float(value)))
+
+
+def mean_interval(count: int, total: float, total_of_squares: float) -> Interval | None:
+    """The 95 % interval of a mean from `count` values, their sum and the sum of their squares: mean +- t * s / sqrt(n).
+
+    t is Student's quantile with n - 1 degrees of freedom, s the sample standard deviation. The
+    sums are what the store keeps per group, so the interval needs no second pass over the values.
+    None with fewer than two values (no spread to estimate). Rounding can make the sum of squared
+    deviations a hair negative when every value is equal; it is then zero, and so is the width.
+    """
+    if count < 2:
+        return None
+    mean = total / count
+    squared_deviations = max(0.0, total_of_squares - total * mean)
+    standard_error = math.sqrt(squared_deviations / (count - 1) / count)
+    half_width = float(t.ppf(1 - (1 - CONFIDENCE) / 2, count - 1)) * standard_error
+    return Interval(mean - half_width, mean + half_width)
+
+
+def net_promoter_score(promoters: int, detractors: int, responses: int) -> float | None:
+    """% promoters - % detractors, from -100 to 100; None without responses."""
+    _check_buckets(promoters, detractors, responses)
+    return 100 * (promoters - detractors) / responses if responses > 0 else None
+
+
+def net_promoter_interval(promoters: int, detractors: int, responses: int, z: float = Z_95) -> Interval | None:
+    """The 95 % Wald interval of the NPS, in NPS points (-100 to 100).
+
+    With p and d the shares of promoters and detractors in one sample of n, the score p - d has the
+    multinomial variance (p + d - (p - d)^2) / n (Var p + Var d - 2 Cov(p, d), Cov = -p d / n; Rocks
+    2016, section 2). The interval is clipped to [-100, 100]. None without responses.
+    """
+    _check_buckets(promoters, detractors, responses)
+    if responses == 0:
+        return None
+    p, d = promoters / responses, detractors / responses
+    half_width = z * math.sqrt(max(0.0, p + d - (p - d) ** 2) / responses)
+    return Interval(100 * max(-1.0, p - d - half_width), 100 * min(1.0, p - d + half_width))
+
+
+def _check_buckets(promoters: int, detractors: int, responses: int) -> None:
+    if promoters < 0 or detractors < 0 or promoters + detractors > responses:
+        raise ValueError(f"promoters and detractors must be at most the responses, got {promoters} + {detractors} of {responses}")
 
 
 def _check_counts(x: int, n: int) -> None:

@@ -2,7 +2,8 @@
 
 Each process reads what it needs (`WorkerSettings.read()`, `ApiServerSettings.read()`,
 `DevSettings.read()`, `DeploySettings.read()`, `SimulationSettings.read()`,
-`CustomerKeySettings.read()`, `CustomerSettings.read()`, `PruneSettings.read()`), checks
+`CustomerKeySettings.read()`, `CustomerSettings.read()`, `PruneSettings.read()`,
+`StatsSettings.read()`), checks
 every value, and raises one `SettingsError` that names each variable it cannot use
 and what to write instead; the command line prints it and exits 2 before anything
 starts. The layers below are handed typed values (`TemporalSettings`, `ProviderSettings`,
@@ -43,6 +44,7 @@ __all__ = [
     "PruneSettings",
     "SettingsError",
     "SimulationSettings",
+    "StatsSettings",
     "WorkerSettings",
     "open_store",
 ]
@@ -174,6 +176,18 @@ class PruneSettings:
     def read(cls, env: Mapping[str, str] | None = None) -> PruneSettings:
         reader = Reader(_environment(env))
         return reader.done(cls(readers.database_url(reader), readers.retention_policy(reader)))
+
+
+@dataclass(frozen=True)
+class StatsSettings:
+    """`journey stats`: the store whose journey facts it reports."""
+
+    database_url: str | None
+
+    @classmethod
+    def read(cls, env: Mapping[str, str] | None = None) -> StatsSettings:
+        reader = Reader(_environment(env))
+        return reader.done(cls(readers.database_url(reader)))
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,8 @@ class Process(StrEnum):
     """`journey simulate` and `journey test`."""
     SEND = "send"
     PRUNE = "prune"
+    STATS = "stats"
+    """`journey stats`: it reads the store only."""
     CUSTOMERS = "customers"
     """`journey customers key`, `journey customers export` and `journey customers erase`."""
 
@@ -48,8 +50,8 @@ class Variable:
 
 
 API, WORKER, DEV, DEPLOY, SIMULATE, SEND = Process.API, Process.WORKER, Process.DEV, Process.DEPLOY, Process.SIMULATE, Process.SEND
-CUSTOMERS, PRUNE = Process.CUSTOMERS, Process.PRUNE
-STORE_USERS = (API, WORKER, DEV, DEPLOY, CUSTOMERS, PRUNE)
+CUSTOMERS, PRUNE, STATS = Process.CUSTOMERS, Process.PRUNE, Process.STATS
+STORE_USERS = (API, WORKER, DEV, DEPLOY, CUSTOMERS, PRUNE, STATS)
 TEMPORAL_USERS = (API, WORKER, DEPLOY, CUSTOMERS)  # `journey dev` runs its own Temporal server
 SENDERS = (WORKER, DEV)
 SIGNED_LINKS = (API, WORKER, DEV, SIMULATE)  # unsubscribe links: the worker signs them (and simulations), the API checks them

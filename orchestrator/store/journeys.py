@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -10,6 +11,22 @@ from sqlalchemy import select, update
 from orchestrator.ir import Journey
 from orchestrator.store.queries import Queries
 from orchestrator.store.schema import journey_versions, journeys, utc
+
+
+@dataclass(frozen=True)
+class DeployedVersion:
+    journey: Journey
+    deployed_at: datetime
+    """When this version was first deployed."""
+
+
+@dataclass(frozen=True)
+class DeployedJourney:
+    """A journey and every version of it ever deployed, oldest first; `active_version` None once deactivated."""
+
+    journey_id: str
+    active_version: str | None
+    versions: tuple[DeployedVersion, ...]
 
 
 class JourneyQueries(Queries):
@@ -58,6 +75,20 @@ class JourneyQueries(Queries):
             select(journey_versions.c.ir).where((journey_versions.c.journey_id == journey_id) & (journey_versions.c.version == version))
         ).scalar_one_or_none()
         return _journey(ir) if ir is not None else None
+
+    def deployed_journeys(self, journey_id: str | None = None) -> list[DeployedJourney]:
+        """Every journey ever deployed (or only `journey_id`), by id, with all its versions: what analytics reports on."""
+        query = (
+            select(journeys.c.journey_id, journeys.c.active_version, journey_versions.c.ir, journey_versions.c.deployed_at)
+            .join(journey_versions, journey_versions.c.journey_id == journeys.c.journey_id)
+            .order_by(journeys.c.journey_id, journey_versions.c.deployed_at, journey_versions.c.version)
+        )
+        if journey_id is not None:
+            query = query.where(journeys.c.journey_id == journey_id)
+        found: dict[str, tuple[str | None, list[DeployedVersion]]] = {}
+        for row in self._conn.execute(query):
+            found.setdefault(row.journey_id, (row.active_version, []))[1].append(DeployedVersion(_journey(row.ir), row.deployed_at))
+        return [DeployedJourney(key, active, tuple(versions)) for key, (active, versions) in found.items()]
 
 
 def _journey(ir: str) -> Journey:

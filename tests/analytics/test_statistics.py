@@ -2,7 +2,9 @@
 
 References: Newcombe (1998a), Statistics in Medicine 17:857-872 (Wilson interval, method 3);
 Newcombe (1998b), Statistics in Medicine 17:873-890 (difference, method 10); Evan Miller,
-"Formulas for Bayesian A/B testing" (closed form of P(p_B > p_A) with Beta posteriors).
+"Formulas for Bayesian A/B testing" (closed form of P(p_B > p_A) with Beta posteriors); Student (1908),
+Biometrika 6:1-25 (the sleep data, t interval of a mean); Rocks (2016), The American Statistician
+70(4):365-372 (the NPS's multinomial variance).
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ from orchestrator.analytics.statistics import (
     Interval,
     chance_to_beat_control,
     holm_adjusted,
+    mean_interval,
+    net_promoter_interval,
+    net_promoter_score,
     newcombe_difference_interval,
     relative_lift,
     relative_lift_interval,
@@ -212,3 +217,51 @@ def test_edge_counts_give_numbers_not_errors() -> None:
     none_converted = compare_split(*arms((600, 0), ("b", 600, 0)))
     assert none_converted.arms[0].lift is None
     assert none_converted.verdict == f"too few conversions: 0 of the {MIN_CONVERSIONS_PER_SPLIT} needed"
+
+
+def test_mean_interval_matches_students_sleep_data() -> None:
+    # Student (1908), the Cushny-Peebles sleep data: extra hours of sleep, drug 2 over drug 1, ten patients.
+    # R's `t.test(extra ~ group, data = sleep, paired = TRUE)` reports the 95 % interval 0.7001142 to 2.4598858.
+    differences = [1.2, 2.4, 1.3, 1.3, 0.0, 1.0, 1.8, 0.8, 4.6, 1.4]
+    interval = mean_interval(len(differences), sum(differences), sum(value * value for value in differences))
+    assert interval is not None
+    assert (round(interval.low, 7), round(interval.high, 7)) == (0.7001142, 2.4598858)
+
+
+def test_mean_interval_needs_two_values_and_has_no_width_when_they_are_equal() -> None:
+    assert mean_interval(0, 0.0, 0.0) is None
+    assert mean_interval(1, 5.0, 25.0) is None
+    # 0.1 three times: the sums round so the squared deviations come out a hair below zero.
+    assert mean_interval(3, 0.1 + 0.1 + 0.1, 0.01 + 0.01 + 0.01) == Interval(pytest.approx(0.1), pytest.approx(0.1))
+
+
+def test_net_promoter_score_and_its_interval_by_hand() -> None:
+    # 50 promoters, 30 passives, 20 detractors: NPS 30; variance (0.5 + 0.2 - 0.3^2) / 100 = 0.0061.
+    assert net_promoter_score(50, 20, 100) == 30.0
+    interval = net_promoter_interval(50, 20, 100)
+    assert interval is not None
+    half_width = 100 * 1.959964 * math.sqrt(0.0061)
+    assert interval.low == pytest.approx(30 - half_width, abs=1e-4) and interval.high == pytest.approx(30 + half_width, abs=1e-4)
+    assert rounded(interval) == (14.6922, 45.3078)
+
+
+def test_net_promoter_variance_is_that_of_the_mean_of_plus_one_zero_minus_one_scores() -> None:
+    # Scoring a promoter +1, a passive 0 and a detractor -1, the NPS is the mean score / 100 and the multinomial
+    # variance is the population variance of the scores over n: the interval is that mean's normal interval.
+    scores = [1] * 37 + [0] * 41 + [-1] * 22
+    n = len(scores)
+    mean = sum(scores) / n
+    spread = math.sqrt(sum((s - mean) ** 2 for s in scores) / n / n)
+    interval = net_promoter_interval(37, 22, n)
+    assert interval is not None
+    assert interval.low == pytest.approx(100 * (mean - 1.959963984540054 * spread))
+    assert interval.high == pytest.approx(100 * (mean + 1.959963984540054 * spread))
+
+
+def test_net_promoter_score_at_the_edges() -> None:
+    assert net_promoter_score(0, 0, 0) is None and net_promoter_interval(0, 0, 0) is None
+    assert net_promoter_interval(10, 0, 10) == Interval(100.0, 100.0)  # all promoters: no spread, and never above 100
+    interval = net_promoter_interval(1, 0, 2)
+    assert interval is not None and interval.high == 100.0
+    with pytest.raises(ValueError, match="at most the responses"):
+        net_promoter_interval(6, 6, 10)

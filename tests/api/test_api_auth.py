@@ -63,7 +63,11 @@ async def test_the_api_documentation_needs_the_key(stack: Stack) -> None:
         assert (await stack.http.get(path, headers=basic(API_KEY))).status_code == 200, path
     schema = (await stack.http.get("/openapi.json")).json()
     assert "/v1/track" in schema["paths"]
-    assert all("422" not in operation["responses"] for item in schema["paths"].values() for operation in item.values())
+    # Bad bodies are 400 (errors.py), so FastAPI's 422 is documented nowhere; the journey stats answer a 422 of their own.
+    own_422 = {"/v1/journeys/{journey_id}/stats"}
+    assert all(
+        "422" not in operation["responses"] for path, item in schema["paths"].items() if path not in own_422 for operation in item.values()
+    )
 
 
 async def test_without_configured_keys_every_call_is_refused(tmp_path: Path, temporal: Client) -> None:

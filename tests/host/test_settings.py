@@ -22,6 +22,7 @@ from orchestrator.host.settings import (
     PruneSettings,
     SettingsError,
     SimulationSettings,
+    StatsSettings,
     WorkerSettings,
     open_store,
 )
@@ -40,6 +41,7 @@ READERS: dict[Process, Callable[[Mapping[str, str]], object]] = {
     Process.SIMULATE: SimulationSettings.read,
     Process.CUSTOMERS: CustomerSettings.read,
     Process.PRUNE: PruneSettings.read,
+    Process.STATS: StatsSettings.read,
 }
 KEYS = KEYS_ENVIRONMENT
 

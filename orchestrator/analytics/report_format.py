@@ -1,0 +1,59 @@
+"""How the text and Markdown views of a report write numbers: one place, so the two always agree.
+
+Counts with thousands separators; rates as percentages with one decimal; intervals "low to high";
+absent values (a rate with nothing to divide by) as an en dash. The JSON document keeps full precision.
+"""
+
+from __future__ import annotations
+
+from orchestrator.analytics.statistics import Interval
+
+ABSENT = "\u2013"
+"""An en dash, written for a value that does not exist (a rate over nothing), never 0."""
+
+
+def count(value: int) -> str:
+    return f"{value:,}"
+
+
+def percent(proportion: float | None) -> str:
+    return ABSENT if proportion is None else f"{proportion * 100:.1f} %"
+
+
+def signed_percent(proportion: float | None) -> str:
+    return ABSENT if proportion is None else f"{proportion * 100:+.1f} %"
+
+
+def points(proportion: float | None) -> str:
+    """A difference of proportions in percentage points: 0.021 -> "+2.1 pts"."""
+    return ABSENT if proportion is None else f"{proportion * 100:+.1f} pts"
+
+
+def percent_interval(interval: Interval | None, *, signed: bool = False) -> str:
+    if interval is None:
+        return ABSENT
+    sign = "+" if signed else ""
+    return f"{interval.low * 100:{sign}.1f} to {interval.high * 100:{sign}.1f} %"
+
+
+def number(value: float | None) -> str:
+    """A score, mean or amount: two decimals, thousands separated."""
+    return ABSENT if value is None else f"{value:,.2f}"
+
+
+def number_interval(interval: Interval | None) -> str:
+    return ABSENT if interval is None else f"{interval.low:,.2f} to {interval.high:,.2f}"
+
+
+def p_value(value: float | None) -> str:
+    if value is None:
+        return ABSENT
+    return "< 0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def duration(seconds: int) -> str:
+    """A conversion window as the journey file writes it: 14d, 36h, 90m, 45s."""
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
