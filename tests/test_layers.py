@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 MAY_IMPORT: dict[str, set[str]] = {
     "ir": set(),
     "privacy": set(),
-    "analytics": {"ir"},
+    "analytics": {"ir", "language"},
     "personalization": {"privacy"},
     "language": {"personalization", "privacy"},
     "compiler": {"ir", "language", "personalization", "privacy"},

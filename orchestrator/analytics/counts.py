@@ -10,20 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from orchestrator import ir
-
-DEFAULT_CONVERSION_WINDOW_SECONDS = 7 * 24 * 3600
-"""The conversion window of a goal without `within` (the compiler's MEASUREMENT_WINDOW_SECONDS, which a test holds equal)."""
-
-
-def conversion_window_seconds(goal: ir.Goal) -> int:
-    """How long after entry a goal event counts as the enrollment's conversion (docs/analytics.md, "converted").
-
-    The measurement window the compiler wrote (`within`, else the default); journeys compiled before it
-    existed carry only `within`, and the default when they have none.
-    """
-    return goal.measure_seconds or goal.within_seconds or DEFAULT_CONVERSION_WINDOW_SECONDS
-
 
 @dataclass(frozen=True)
 class MessageCounts:

@@ -18,7 +18,7 @@ from datetime import date, datetime
 from typing import Any
 
 from orchestrator import ir
-from orchestrator.analytics.counts import DayCounts, JourneyCounts, StepCounts, conversion_window_seconds
+from orchestrator.analytics.counts import DayCounts, JourneyCounts, StepCounts
 from orchestrator.analytics.metrics import MetricReport, metric_report
 from orchestrator.analytics.revenue import Revenue, revenue
 from orchestrator.analytics.splits import SplitReport, split_report
@@ -162,13 +162,11 @@ def _goal(journeys: Sequence[ir.Journey]) -> GoalReport | None:
     goal = journeys[-1].goal
     if goal is None:
         return None
-    return GoalReport(goal.event, conversion_window_seconds(goal), _goal_value(goal))
+    return GoalReport(goal.event, goal.window_seconds, _goal_value(goal))
 
 
 def _goal_value(goal: ir.Goal | None) -> str | None:
-    # `Goal.value` (the expression of a conversion's revenue) is newer than some stored versions: read it as absent there.
-    value = getattr(goal, "value", None) if goal is not None else None
-    return value if isinstance(value, str) else None
+    return goal.value if goal is not None else None
 
 
 def _step(counts: StepCounts, journeys: Sequence[ir.Journey], journey: JourneyCounts) -> StepReport:

@@ -50,10 +50,3 @@ def p_value(value: float | None) -> str:
         return ABSENT
     return "< 0.001" if value < 0.001 else f"{value:.3f}"
 
-
-def duration(seconds: int) -> str:
-    """A conversion window as the journey file writes it: 14d, 36h, 90m, 45s."""
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"

@@ -13,7 +13,6 @@ from orchestrator.analytics.report import JourneyReport
 from orchestrator.analytics.report_format import (
     ABSENT,
     count,
-    duration,
     number,
     number_interval,
     p_value,
@@ -23,6 +22,7 @@ from orchestrator.analytics.report_format import (
     signed_percent,
 )
 from orchestrator.analytics.splits import SplitReport
+from orchestrator.language.timeparse import format_duration
 
 
 def render_markdown(report: JourneyReport) -> str:
@@ -74,7 +74,7 @@ def _conversion(report: JourneyReport) -> str:
         return "**Conversion**: no goal declared, so nothing converts."
     conversion = report.conversion
     return (
-        f"**Conversion** (`{report.goal.event}` within {duration(report.goal.window_seconds)}): {count(conversion.converted)} of "
+        f"**Conversion** (`{report.goal.event}` within {format_duration(report.goal.window_seconds)}): {count(conversion.converted)} of "
         f"{count(conversion.matured)} matured enrollments, {percent(conversion.rate)} (95% CI {percent_interval(conversion.ci)}); "
         f"{count(conversion.maturing)} still maturing."
     )

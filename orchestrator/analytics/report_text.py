@@ -15,7 +15,6 @@ from orchestrator.analytics.report import JourneyReport, StepReport
 from orchestrator.analytics.report_format import (
     ABSENT,
     count,
-    duration,
     number,
     number_interval,
     p_value,
@@ -25,6 +24,7 @@ from orchestrator.analytics.report_format import (
     signed_percent,
 )
 from orchestrator.analytics.splits import SplitReport
+from orchestrator.language.timeparse import format_duration
 
 EIGHTHS = " ▏▎▍▌▋▊▉"
 FULL = "█"
@@ -79,7 +79,7 @@ def _header(report: JourneyReport) -> list[str]:
         lines.append("  goal: none declared, so nothing converts")
     else:
         lines.append(
-            f"  goal {report.goal.event} within {duration(report.goal.window_seconds)}: {count(conversion.converted)} converted "
+            f"  goal {report.goal.event} within {format_duration(report.goal.window_seconds)}: {count(conversion.converted)} converted "
             f"of {count(conversion.matured)} matured = {percent(conversion.rate)} (95% CI {percent_interval(conversion.ci)}), "
             f"{count(conversion.maturing)} still maturing"
         )

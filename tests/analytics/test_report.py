@@ -10,7 +10,6 @@ import pytest
 
 from orchestrator import ir
 from orchestrator.analytics.counts import (
-    DEFAULT_CONVERSION_WINDOW_SECONDS,
     DayCounts,
     GroupCounts,
     JourneyCounts,
@@ -20,11 +19,9 @@ from orchestrator.analytics.counts import (
     SplitCounts,
     StepCounts,
     ValueSample,
-    conversion_window_seconds,
 )
 from orchestrator.analytics.report import journey_report
 from orchestrator.compiler import compile_file, compile_text
-from orchestrator.compiler.lower import MEASUREMENT_WINDOW_SECONDS
 
 JOURNEYS = Path(__file__).parents[2] / "journeys"
 NOW = datetime(2026, 4, 1, 12, 0, tzinfo=UTC)
@@ -277,10 +274,3 @@ def test_daily_series_lists_each_day_by_its_date() -> None:
         {"date": "2026-03-01", "entered": 10, "converted": 1, "sent": 12},
         {"date": "2026-03-02", "entered": 4, "converted": 0, "sent": 0},
     ]
-
-
-def test_the_default_conversion_window_is_the_compilers() -> None:
-    assert DEFAULT_CONVERSION_WINDOW_SECONDS == MEASUREMENT_WINDOW_SECONDS
-    assert conversion_window_seconds(ir.Goal("paid")) == 7 * 86400  # compiled before the measurement window existed
-    assert conversion_window_seconds(ir.Goal("paid", within_seconds=3600)) == 3600
-    assert conversion_window_seconds(ir.Goal("paid", within_seconds=None, measure_seconds=7 * 86400)) == 7 * 86400
