@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from sqlalchemy import select
+
 from orchestrator.store.queries import Queries
 from orchestrator.store.schema import journey_facts, utc
 from orchestrator.store.values import FACT_KINDS, JourneyFact
@@ -20,6 +22,28 @@ class JourneyFactQueries(Queries):
         recorded_at = utc(now, "now") if now is not None else datetime.now(UTC)
         rows = [_row(fact, recorded_at) for fact in facts]
         self._conn.execute(self._insert(journey_facts).on_conflict_do_nothing(), rows)
+
+    def facts_for(self, customer_id: str) -> list[JourneyFact]:
+        """The customer's journey facts, in the order they were recorded (the export's list)."""
+        query = select(journey_facts).where(journey_facts.c.customer_id == customer_id).order_by(journey_facts.c.id)
+        return [
+            JourneyFact(
+                kind=row.kind,
+                journey_id=row.journey_id,
+                version=row.version,
+                enrollment_id=row.enrollment_id,
+                customer_id=row.customer_id,
+                fact_key=row.fact_key,
+                occurred_at=row.occurred_at,
+                step_id=row.step_id,
+                visit=row.visit,
+                name=row.name,
+                status=row.status,
+                detail=row.detail,
+                value=row.value,
+            )
+            for row in self._conn.execute(query)
+        ]
 
 
 def _row(fact: JourneyFact, recorded_at: datetime) -> dict[str, object]:
