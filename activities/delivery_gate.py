@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
 from activities.messages import Undeliverable, address
+from activities.progress_facts import message_fact
 from orchestrator import ir
 from orchestrator.language.clock import customer_zone, local_instant, quiet_hours_end
 from orchestrator.language.timeparse import format_duration
@@ -257,6 +258,7 @@ def gate_send(session: StoreSession, request: SendRequest, key: DeliveryKey, pol
         **outcome,
     )
     if new:
+        _record_fact(session, request, decision)
         return Gated(decision, profile, None)
     if row.status != "intent":
         return Gated(decision, profile, row)
@@ -268,7 +270,16 @@ def gate_send(session: StoreSession, request: SendRequest, key: DeliveryKey, pol
         session.note_delivery(key, _deferral(decision), at)
     else:
         session.mark_delivery(key, "suppressed", at, reason=decision.reason)
+    _record_fact(session, request, decision)
     return Gated(decision, profile, None)
+
+
+def _record_fact(session: StoreSession, request: SendRequest, decision: Decision) -> None:
+    """A suppression or a hold is a message fact, recorded with the ledger row it decides; a send's waits for the provider."""
+    if decision.action == "send":
+        return
+    status = "held" if decision.action == "defer" else "suppressed"
+    session.record_facts([message_fact(request, status, decision.channel or request.step.channel, decision.reason)])
 
 
 def _deferral(decision: Decision) -> str:

@@ -23,6 +23,7 @@ from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from activities.delivery_gate import DeliveryPolicy, gate_send
 from activities.messages import Message, Undeliverable, build_message
+from activities.progress_facts import ended_fact, error_summary, message_fact, progress_facts
 from activities.providers import ChannelProviders, PermanentFailure, RetryableFailure
 from activities.sent_outcomes import Accepted, SentOutcomes
 from activities.step_problems import ProblemNotes, StepVisit, no_date, not_computed, refused
@@ -37,6 +38,7 @@ from orchestrator.runtime.contracts import (
     ConditionRequest,
     FinishRequest,
     LegacySendRequest,
+    ProgressRequest,
     SendRequest,
     SendResult,
     UpdateRequest,
@@ -49,7 +51,7 @@ from orchestrator.runtime.contracts import (
 from orchestrator.runtime.end_reasons import derived_end_reason
 from orchestrator.store import ProfileFieldError, Store, StoreSession
 from orchestrator.store.profiles import dumps
-from orchestrator.store.values import ConsentEvidence, DeliveryKey, Profile, customer_context
+from orchestrator.store.values import ConsentEvidence, DeliveryKey, Enrollment, Profile, customer_context
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +106,7 @@ class JourneyActivities:
             self.update_profile,
             self.call_webhook,
             self.finish_enrollment,
+            self.record_progress,
         ]
 
     def _customer(self, customer_id: str) -> dict[str, Any]:
@@ -144,7 +147,8 @@ class JourneyActivities:
         except Undeliverable as exc:
             status = "failed" if str(exc).startswith("template error") else "suppressed"
             with self.store.session() as session:
-                session.mark_delivery(key, status, _now(), reason=str(exc))
+                if session.mark_delivery(key, status, _now(), reason=str(exc)):
+                    session.record_facts([message_fact(request, status, channel, error_summary(str(exc)))])
             log.info("send %s/%s not delivered: %s", key.enrollment_id, key.step_id, exc)
             return SendResult(status, str(exc))
         return self._deliver(request, key, message, profile, now)
@@ -163,7 +167,8 @@ class JourneyActivities:
         except PermanentFailure as exc:
             with self.store.session(lock_customer=request.customer_id) as session:
                 session.remove_push_tokens(request.customer_id, exc.invalid_recipients)
-                session.mark_delivery(key, "failed", _now(), reason=exc.reason)
+                if session.mark_delivery(key, "failed", _now(), reason=exc.reason):
+                    session.record_facts([message_fact(request, "failed", message.channel, error_summary(exc.reason))])
             log.info("send %s/%s refused by %s: %s", key.enrollment_id, key.step_id, provider.name, exc.reason)
             return SendResult("failed", exc.reason)
         except RetryableFailure as exc:
@@ -174,6 +179,8 @@ class JourneyActivities:
                     session.remove_push_tokens(request.customer_id, exc.invalid_recipients)
                     if given_up:
                         marked = session.mark_delivery(key, "failed", _now(), reason=given_up)
+                    if marked:
+                        session.record_facts([message_fact(request, "failed", message.channel, error_summary(given_up or ""))])
             if given_up and marked:
                 log.warning("send %s/%s given up: %s", key.enrollment_id, key.step_id, given_up)
                 return SendResult("failed", given_up)
@@ -326,23 +333,48 @@ class JourneyActivities:
 
     @activity.defn(name="finish_enrollment", no_thread_cancel_exception=True)
     def finish_enrollment(self, request: FinishRequest) -> None:
-        """Write the enrollment's end and its reason to the index.
+        """Write the enrollment's end and its reason to the index, with its `ended` fact and those it collected since it last reported.
 
         A request from a workflow that predates `reason` gets what the journey version tells
-        (`derived_end_reason`: an exit step's reason, the goal, the split, a sole exit_on event).
+        (`derived_end_reason`: an exit step's reason, the goal, the split, a sole exit_on event);
+        one that predates `journey_id` names the version its index row does.
         """
         # Under the customer's lock: a router that has started this enrollment but not yet
         # committed its index row holds the customer's lease, and this waits for that commit.
         with self.store.session(lock_customer=request.customer_id) as session:
+            at = datetime.fromisoformat(request.at)
+            row = session.enrollment(request.enrollment_id) if request.journey_id is None else None
             reason = request.reason
             if reason is None and request.status != "completed":
-                reason = _derived_end_reason(session, request)
-            session.finish_enrollment(request.enrollment_id, request.status, request.step, datetime.fromisoformat(request.at), reason)
+                reason = _derived_end_reason(session, request, row)
+            session.finish_enrollment(request.enrollment_id, request.status, request.step, at, reason)
+            journey_id, version = (request.journey_id, request.version) if row is None else (row.journey_id, row.version)
+            customer_id = request.customer_id or (row.customer_id if row is not None else None)
+            if journey_id is None or version is None or customer_id is None:
+                return  # an enrollment routing never indexed, from a workflow too old to name its journey: no fact to tell
+            where = {"enrollment_id": request.enrollment_id, "customer_id": customer_id, "journey_id": journey_id, "version": version}
+            facts = progress_facts(request.facts, **where)
+            facts.append(ended_fact(**where, status=request.status, step=request.step, reason=reason, at=at))
+            session.record_facts(facts)
+
+    @activity.defn(name="record_progress", no_thread_cancel_exception=True)
+    def record_progress(self, request: ProgressRequest) -> None:
+        """Record the steps reached and the rests an enrollment collected, before it blocks (a local activity).
+
+        Nothing for a customer being erased: the erasure deletes their facts, and a late write must not bring one back.
+        """
+        with self.store.session() as session:
+            if session.erased_recently(request.customer_id, _now()):
+                return
+            enrollment = {"enrollment_id": request.enrollment_id, "customer_id": request.customer_id}
+            session.record_facts(progress_facts(request.facts, **enrollment, journey_id=request.journey_id, version=request.version))
 
 
-def _derived_end_reason(session: StoreSession, request: FinishRequest) -> str | None:
-    """The reason an end without one gets from the version its index row names (None: no row, or the version does not tell)."""
-    row = session.enrollment(request.enrollment_id)
+def _derived_end_reason(session: StoreSession, request: FinishRequest, row: Enrollment | None) -> str | None:
+    """The reason an end without one gets from the version its index row names (None: no row, or the version does not tell).
+
+    `row`: the index row if the caller read it already."""
+    row = row or session.enrollment(request.enrollment_id)
     journey = session.journey_version(row.journey_id, row.version) if row is not None else None
     return derived_end_reason(journey, request.status, request.step) if journey is not None else None
 

@@ -1,4 +1,4 @@
-"""Recording that a provider accepted a message: the ledger's `sent` and the outbox row, several sends per transaction.
+"""Recording that a provider accepted a message: the ledger's `sent`, its fact and the outbox row, several sends per transaction.
 
 Every send writes twice, the claim before the provider call and the outcome after it, and on
 SQLite each write waits its turn behind every other writer of the process. Activity threads
@@ -23,6 +23,7 @@ from datetime import datetime
 from sqlalchemy.exc import OperationalError
 
 from activities.messages import Message
+from activities.progress_facts import message_fact
 from orchestrator.runtime.contracts import SendRequest
 from orchestrator.store import OutboxMessage, Store, StoreSession
 from orchestrator.store.values import DeliveryKey
@@ -119,6 +120,7 @@ class SentOutcomes:
             accepted.earlier = _recorded_outcome(session, key)
             return
         session.remove_push_tokens(request.customer_id, accepted.dead_tokens)
+        session.record_facts([message_fact(request, "sent", message.channel, None, accepted.sent_at)])
         session.add_outbox_message(
             OutboxMessage(
                 customer_id=request.customer_id,

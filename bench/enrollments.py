@@ -29,8 +29,15 @@ journey round, one with the API's and the worker's client plain, one with the
 AES-256-GCM payload codec every deployment runs (orchestrator/privacy/payload_codec.py),
 alternating the same way; it prints the ratio encrypted/plain (target >= 0.9).
 
+`--facts` measures what recording the journey facts costs (docs/analytics.md): both sides are the
+journey round, one as it runs, one with fact recording off (enrollments started on interpreter
+revision 2, which collects no `reached` or `rested` facts and runs no `record_progress`, and
+`record_facts` a no-op, so routing, the send and the finish write none: a switch this bench flips in
+its own process, not a product setting), alternating the same way; it prints the ratio on/off
+(target >= 0.95).
+
     python bench/enrollments.py [--enrollments 500] [--concurrency 32] [--rounds 2]
-                                [--lock-stats] [--postgres] [--only baseline|journey] [--codec] [--keep]
+                                [--lock-stats] [--postgres] [--only baseline|journey] [--codec] [--facts] [--keep]
 """
 
 from __future__ import annotations
@@ -38,11 +45,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import contextlib
 import logging
 import os
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -75,7 +83,9 @@ from orchestrator.api import create_app
 from orchestrator.host.deployment import deploy
 from orchestrator.host.devserver import DevServer
 from orchestrator.host.worker import build_worker
+from orchestrator.routing import router as routing
 from orchestrator.store import Store
+from orchestrator.store.journey_facts import JourneyFactQueries
 
 JOURNEY = f"""
 id: bench_two_emails
@@ -242,6 +252,9 @@ async def run(args: argparse.Namespace) -> None:
                 if args.codec:
                     await codec_rounds(bench, journey.id, args, rounds)
                     return
+                if args.facts:
+                    await facts_rounds(bench, journey.id, args, rounds)
+                    return
                 for n in range(args.rounds):
                     base_customers = [f"r{n}-base-{i}" for i in range(args.enrollments)]
                     journey_customers = [f"r{n}-journey-{i}" for i in range(args.enrollments)]
@@ -304,6 +317,46 @@ async def codec_rounds(bench: Bench, journey_id: str, args: argparse.Namespace, 
     )
 
 
+@contextlib.contextmanager
+def facts_off() -> Iterator[None]:
+    """Enrollments started meanwhile collect no facts (revision 2), and nothing records any: the bench's own switch."""
+    revision, record = routing.INTERPRETER_REVISION, JourneyFactQueries.record_facts
+    routing.INTERPRETER_REVISION = 2  # type: ignore[misc]
+    JourneyFactQueries.record_facts = lambda self, facts, now=None: None  # type: ignore[method-assign,assignment,misc]
+    try:
+        yield
+    finally:
+        routing.INTERPRETER_REVISION = revision  # type: ignore[misc]
+        JourneyFactQueries.record_facts = record  # type: ignore[method-assign]
+
+
+async def facts_rounds(bench: Bench, journey_id: str, args: argparse.Namespace, rounds: list[Round]) -> None:
+    """The journey round with fact recording on and off, alternating; prints the ratio on/off."""
+    for n in range(args.rounds):
+        on_customers = [f"r{n}-facts-{i}" for i in range(args.enrollments)]
+        off_customers = [f"r{n}-nofacts-{i}" for i in range(args.enrollments)]
+        await asyncio.to_thread(identify_all, bench.store, on_customers + off_customers)
+        for on in (True, False) if n % 2 == 0 else (False, True):
+            with contextlib.nullcontext() if on else facts_off():
+                customers = on_customers if on else off_customers
+                rounds.append(await journey_round(bench, journey_id, customers, kind="facts" if on else "no-facts"))
+            print(rounds[-1].text(args.lock_stats), flush=True)
+    on_rounds = [r for r in rounds if r.kind == "facts"]
+    off_rounds = [r for r in rounds if r.kind == "no-facts"]
+    on_total = sum(r.count for r in on_rounds) / sum(r.done for r in on_rounds)
+    off_total = sum(r.count for r in off_rounds) / sum(r.done for r in off_rounds)
+    best_on, best_off = min(on_rounds, key=lambda r: r.done), min(off_rounds, key=lambda r: r.done)
+    best = (best_on.count / best_on.done) / (best_off.count / best_off.done)
+    cpu = sum(r.cpu_self for r in on_rounds) / sum(r.cpu_self for r in off_rounds)
+    print(f"enrollments: {args.enrollments} per round, concurrency {args.concurrency}, {args.rounds} rounds")
+    print(f"facts recorded:     all rounds {on_total:6.1f} enrollments/s")
+    print(f"facts not recorded: all rounds {off_total:6.1f} enrollments/s")
+    print(
+        f"ratio on/off: all rounds {on_total / off_total:.2f}, best rounds {best:.2f}  (target >= 0.95);"
+        f" bench process CPU on/off {cpu:.2f}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--enrollments", type=int, default=500, help="enrollments per round and side")
@@ -313,6 +366,7 @@ def main() -> None:
     parser.add_argument("--lock-stats", action="store_true", help="print how long store transactions waited for the write lock")
     parser.add_argument("--postgres", action="store_true", help="the store on a throwaway PostgreSQL server instead of SQLite")
     parser.add_argument("--codec", action="store_true", help="the journey with and without payload encryption, instead of the baseline")
+    parser.add_argument("--facts", action="store_true", help="the journey with and without journey facts, instead of the baseline")
     parser.add_argument("--keep", action="store_true", help="keep the data dir (databases, Temporal's log) for inspection")
     asyncio.run(run(parser.parse_args()))
 

@@ -47,8 +47,8 @@ from orchestrator.routing.lease import LEASE_TTL, LEASE_WAIT, CustomerBeingErase
 from orchestrator.routing.measurement import MeasuredEvent, facts_at_ingest
 from orchestrator.runtime.contracts import INTERPRETER_REVISION, EnrollmentInput, EventMessage
 from orchestrator.runtime.ids import CustomerKeys, enrollment_id
-from orchestrator.store import Enrollment, EventRow, ProfileFieldError, Store, StoreSession
-from orchestrator.store.values import ConsentEvidence
+from orchestrator.store import Enrollment, EventRow, JourneyFact, ProfileFieldError, Store, StoreSession
+from orchestrator.store.values import ConsentEvidence, fact_key
 
 log = logging.getLogger(__name__)
 
@@ -370,7 +370,10 @@ class _CustomerEnrollments:
         return [PastEntry(e.entered_at, e.status == "running") for e in self.all() if e.journey_id == journey_id]
 
     def start(self, new_id: str, journey: ir.Journey, now: datetime) -> None:
+        """Index the new enrollment, with its `entered` fact in the same transaction."""
         self._session.start_enrollment(new_id, journey.id, journey.version, self.customer_id, now)
+        entered = JourneyFact("entered", journey.id, journey.version, new_id, self.customer_id, fact_key("entered"), now)
+        self._session.record_facts([entered])
         self.all().append(Enrollment(new_id, journey.id, journey.version, self.customer_id, "running", None, now, None))
 
 

@@ -24,6 +24,8 @@ from orchestrator.runtime.contracts import (
     ConditionRequest,
     EnrollmentInput,
     FinishRequest,
+    ProgressFact,
+    ProgressRequest,
     SendRequest,
     UpdateRequest,
     ValuesRequest,
@@ -164,6 +166,12 @@ class ActivityRequests:
             **fields,
         )
 
-    def finish(self, status: str, step: str | None, at: str, reason: str | None) -> FinishRequest:
-        return FinishRequest(self.start.enrollment_id, status, step, at, self.start.customer_id, reason)
+    def finish(self, status: str, step: str | None, at: str, reason: str | None, facts: list[ProgressFact]) -> FinishRequest:
+        """The end, with the journey version its `ended` fact names and the facts collected since the last report."""
+        start, journey = self.start, self.journey
+        return FinishRequest(start.enrollment_id, status, step, at, start.customer_id, reason, journey.id, journey.version, facts)
+
+    def progress(self, facts: list[ProgressFact]) -> ProgressRequest:
+        """Facts collected before the enrollment blocks, for the local `record_progress`."""
+        return ProgressRequest(self.start.enrollment_id, self.start.customer_id, self.journey.id, self.journey.version, facts)
 

@@ -1,4 +1,4 @@
-"""What an enrollment writes outside its own history: CurrentStep in Temporal's visibility, and its end in the index.
+"""What an enrollment writes outside its own history: CurrentStep in Temporal's visibility, its end in the index, its facts.
 
 Two generations of it, chosen per enrollment so that an enrollment in flight
 replays the commands it recorded (docs/architecture.md, "Changing the
@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from temporalio import workflow
 
-from orchestrator.runtime.activity_calls import FINISH_TIMEOUT, RETRY, call
-from orchestrator.runtime.contracts import EnrollmentInput, FinishRequest
+from orchestrator.runtime.activity_calls import ACTIVITY_TIMEOUT, FINISH_TIMEOUT, RETRY, call
+from orchestrator.runtime.contracts import EnrollmentInput, FinishRequest, ProgressRequest
 from orchestrator.runtime.search_attributes import CURRENT_STEP
 
 LEAN_BOOKKEEPING = "current-step-when-waiting-local-finish"
@@ -73,3 +73,11 @@ class Bookkeeping:
             await workflow.execute_local_activity("finish_enrollment", request, start_to_close_timeout=FINISH_TIMEOUT, retry_policy=RETRY)
         else:
             await call("finish_enrollment", request, None)  # enrollments from before the patch
+
+    async def report(self, request: ProgressRequest) -> None:
+        """Hand the facts collected so far to the store before the enrollment blocks (revision 3 on).
+
+        Local, as the lean finish is: it runs inside the workflow task that is about to block,
+        so it costs a marker in the history and a store write, not a round trip through the server.
+        """
+        await workflow.execute_local_activity("record_progress", request, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY)

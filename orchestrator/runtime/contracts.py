@@ -20,7 +20,7 @@ import orchestrator.ir as ir
 WORKFLOW_NAME = "JourneyWorkflow"
 EVENT_SIGNAL = "event"
 STATUS_QUERY = "status"
-INTERPRETER_REVISION = 2
+INTERPRETER_REVISION = 3
 """What new enrollments start with as EnrollmentInput.revision (orchestrator/runtime/workflow.py says what each changed)."""
 
 
@@ -60,6 +60,25 @@ class TrailEntry:
 
 
 @dataclass
+class ProgressFact:
+    """A journey fact only the workflow knows, not yet handed to the store: a step reached, or a rest.
+
+    The activity that records it (`record_progress`, `finish_enrollment`) adds the enrollment, its
+    customer and journey version, and turns it into a `journey_facts` row (docs/analytics.md, "Facts").
+    """
+
+    kind: str
+    """reached | rested"""
+    step: str
+    at: str
+    """The journey's clock (ISO 8601, UTC) when it happened."""
+    visit: int | None = None
+    """With `rested`: which visit of the step the enrollment rests on."""
+    name: str | None = None
+    """With `reached` of a split step: the path it assigned, or `holdout`."""
+
+
+@dataclass
 class ResumeState:
     """Where a continued-as-new enrollment picks up."""
 
@@ -76,6 +95,8 @@ class ResumeState:
     """ISO 8601 end of that wait; None with `waiting`: until the awaited event arrives."""
     awaited: dict[str, AwaitedEvent] = field(default_factory=dict)
     """The latest match of each `wait_for` step the journey reads as `events.<id>` (none from older runs)."""
+    unreported: list[ProgressFact] = field(default_factory=list)
+    """Facts the previous run collected and had not handed to the store yet (none from older runs)."""
 
 
 @dataclass
@@ -339,3 +360,19 @@ class FinishRequest:
     """Why it ended, in the journey file's words (orchestrator/runtime/end_reasons.py): an exit step's reason,
     `exit_on: <event>`, `goal: <event>`, the holdout's split; None when it completed. None from workflows that
     predate it: the activity derives what the version tells (`derived_end_reason`)."""
+    journey_id: str | None = None
+    """With `version`: the journey of the `ended` fact. None from workflows that predate them: read from the index."""
+    version: str | None = None
+    facts: list[ProgressFact] = field(default_factory=list)
+    """The facts the enrollment collected since it last reported, recorded with its end (revision 3 on)."""
+
+
+@dataclass
+class ProgressRequest:
+    """For the local `record_progress`: facts an enrollment collected, handed over before it blocks (revision 3 on)."""
+
+    enrollment_id: str
+    customer_id: str
+    journey_id: str
+    version: str
+    facts: list[ProgressFact]

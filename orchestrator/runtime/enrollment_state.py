@@ -5,8 +5,9 @@ history without end, so the interpreter continues it as new once the history
 passes a limit. Everything the enrollment remembers travels in `ResumeState`:
 its entry time (the goal's window), how often it visited each step (part of a
 send's and a webhook's idempotency key), the events queued and the ids seen (so
-a re-delivered event is not applied twice), its trail (the status query), and the
-latest match of each `wait_for` step the journey reads as `events.<id>`.
+a re-delivered event is not applied twice), its trail (the status query), the
+latest match of each `wait_for` step the journey reads as `events.<id>`, and the
+journey facts it collected and has not handed to the store yet.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from datetime import datetime
 
 from temporalio import workflow
 
-from orchestrator.runtime.contracts import AwaitedEvent, EventMessage, ResumeState, TrailEntry
+from orchestrator.runtime.contracts import AwaitedEvent, EventMessage, ProgressFact, ResumeState, TrailEntry
 
 HISTORY_LIMIT = 2_000
 """Continue as new past this many history events, long before Temporal's own limits (50K events, 50 MB)."""
@@ -40,6 +41,8 @@ class EnrollmentState:
         """When the customer entered the journey (set by `start`)."""
         self.progress = 0
         """Steps entered and events applied by this run: a run continues as new only after some progress."""
+        self.unreported: list[ProgressFact] = []
+        """Steps reached and rests collected (revision 3 on) and not yet handed to the store, oldest first."""
 
     @property
     def step(self) -> str | None:
@@ -65,6 +68,7 @@ class EnrollmentState:
         self.trail = list(resume.trail)
         self.visits = dict(resume.visits)
         self.awaited = dict(resume.awaited)
+        self.unreported = list(resume.unreported)
         self.entered_at = datetime.fromisoformat(resume.entered_at)
 
     def enter(self, step: str, now: datetime) -> None:
@@ -81,6 +85,15 @@ class EnrollmentState:
         """The oldest queued event, taken off the queue to be applied."""
         self.progress += 1
         return self.inbox.pop(0)
+
+    def note(self, fact: ProgressFact) -> None:
+        """Collect a fact for the next report (before the enrollment blocks, or with its end)."""
+        self.unreported.append(fact)
+
+    def reported(self) -> list[ProgressFact]:
+        """The collected facts, handed over now: the list is emptied."""
+        facts, self.unreported = self.unreported, []
+        return facts
 
     def history_is_long(self, limit: int | None) -> bool:
         """Whether to continue as new: past `limit` history events (None: HISTORY_LIMIT), or when the server suggests it."""
@@ -101,4 +114,5 @@ class EnrollmentState:
             waiting=waiting,
             wait_until=wait_until,
             awaited=self.awaited,
+            unreported=self.unreported,
         )

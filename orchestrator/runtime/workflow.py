@@ -22,7 +22,11 @@ runs to catch it. What each interpreter revision (EnrollmentInput.revision) chan
 1. the lean bookkeeping without a patch marker, and no CurrentStep upsert at the end (bookkeeping.py);
 2. a `wait_for` the journey reads as `events.<id>` remembers its latest match, carried through
    continue-as-new and passed to every activity that evaluates expressions or templates
-   (REMEMBERS_AWAITED_EVENTS).
+   (REMEMBERS_AWAITED_EVENTS);
+3. the journey facts only the workflow knows: each step's first visit (`reached`, a split's with the
+   path it assigned) and each time the enrollment blocks (`rested`), handed to the store by a local
+   `record_progress` just before it blocks and with `finish_enrollment` at its end, carried through
+   continue-as-new (RECORDS_PROGRESS).
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ with workflow.unsafe.imports_passed_through():
         EnrollmentResult,
         EnrollmentStatus,
         EventMessage,
+        ProgressFact,
         SendResult,
         WakeRequest,
         WakeResult,
@@ -63,6 +68,10 @@ _MATCHED = "matched"
 REMEMBERS_AWAITED_EVENTS = 2
 """EnrollmentInput.revision from which a matched `wait_for` the journey reads (`ir.WaitForStep.remembered`) is remembered
 for the steps after it. It issues no other command, so the gate is the revision, not a patch marker (docs/architecture.md)."""
+
+RECORDS_PROGRESS = 3
+"""EnrollmentInput.revision from which the enrollment collects `reached` and `rested` facts and reports them: a new
+local activity before it blocks, so older enrollments must not (their histories have no marker there)."""
 
 WaitNode = ir.WaitStep | ir.WaitUntilStep | ir.WaitUntilDateStep | ir.WaitForStep
 
@@ -106,7 +115,8 @@ class JourneyWorkflow:
                 node = self._node(step)
                 if not isinstance(node, WaitNode):
                     raise self._bad_ir(f"resumed in the middle of a wait at {step}, a {node.kind} step")
-                step = await self._wait_step(node, datetime.fromisoformat(resume.wait_until) if resume.wait_until else None)
+                deadline = datetime.fromisoformat(resume.wait_until) if resume.wait_until else None
+                step = await self._wait_step(node, deadline, resumed=True)
             while step != ir.END:
                 self._maybe_continue_as_new(step)
                 node = self._node(step)
@@ -170,24 +180,31 @@ class JourneyWorkflow:
             case _:
                 assert_never(node)
 
-    async def _wait_step(self, node: WaitNode, deadline: datetime | None) -> str:
-        """Wait at a wait step until `deadline` (None: until the awaited event); returns the next step."""
+    async def _wait_step(self, node: WaitNode, deadline: datetime | None, *, resumed: bool = False) -> str:
+        """Wait at a wait step until `deadline` (None: until the awaited event); returns the next step.
+
+        `resumed`: the previous run was already waiting here, and noted the rest.
+        """
         awaited = node if isinstance(node, ir.WaitForStep) else None
-        result = await self._wait_until(deadline, awaited, resumable=node)
+        result = await self._wait_until(deadline, awaited, resumable=node, rested=resumed)
         if awaited is not None and result == _TIMEOUT:
             return awaited.timeout_next or awaited.next
         return node.next
 
     async def _send(self, node: ir.SendStep) -> None:
+        rested = False
         while True:
             result = await call("send_message", self._requests.send(node, self._state.visits[node.id], self._now()), SendResult)
             if result.status != "deferred" or result.retry_at is None:
                 return
             # Held (quiet hours, the SMS marketing window): sleep until it ends, still listening for goal and exits.
-            await self._wait_until(datetime.fromisoformat(result.retry_at), None)
+            # Held again after that (windows that push each other later) is the same rest of the same visit.
+            await self._wait_until(datetime.fromisoformat(result.retry_at), None, rested=rested)
+            rested = True
 
     async def _split(self, node: ir.SplitStep) -> str:
         chosen = assign_split(self._input.customer_id, self._journey.id, node)
+        self._reached(node.id, chosen)
         if chosen != HOLDOUT:
             return next(path.next for path in node.paths if path.name == chosen)
         # The holdout gets nothing more but stays to count conversions until the measurement window closes
@@ -230,17 +247,28 @@ class JourneyWorkflow:
 
     # --- waiting and events -----------------------------------------------------------
 
-    async def _wait_until(self, deadline: datetime | None, wait_for: ir.WaitForStep | None, *, resumable: WaitNode | None = None) -> str:
+    async def _wait_until(
+        self, deadline: datetime | None, wait_for: ir.WaitForStep | None, *, resumable: WaitNode | None = None, rested: bool = False
+    ) -> str:
         """Sleep until `deadline` (None: forever), applying events as they arrive.
 
         A `resumable` wait step that has made the history long (many events while
         waiting) continues as new in the middle of the wait, which goes on to the same deadline.
+        The first time it blocks it notes the rest (unless `rested`: noted already) and reports
+        what the enrollment collected, so the store counts it as waiting here while it waits.
         """
         while True:
             if await self._react(wait_for):
                 return _MATCHED
+            if not rested and (deadline is None or deadline > self._now()):
+                self._rested()  # before a continue-as-new, which carries it: the new run does not note it again
+                rested = True
             if resumable is not None and self._state.history_is_long(self._input.history_limit):
                 self._continue_as_new(resumable.id, wait_until=deadline.isoformat() if deadline else None, waiting=True)
+            if deadline is not None and deadline <= self._now():
+                return _TIMEOUT
+            if await self._report() and self._state.inbox:
+                continue  # events arrived while the facts were written: apply them before blocking
             if deadline is None:
                 self._books.show_current_step(self._state.step)
                 await workflow.wait_condition(lambda: bool(self._state.inbox))
@@ -303,6 +331,31 @@ class JourneyWorkflow:
     def _enter(self, step: str) -> None:
         self._state.enter(step, self._now())
         self._books.entered(step)
+        if not isinstance(self._node(step), ir.SplitStep):  # a split's is noted with the path it assigns
+            self._reached(step)
+
+    # --- journey facts (revision 3 on) ---------------------------------------------------
+
+    def _records_progress(self) -> bool:
+        return self._input.revision >= RECORDS_PROGRESS
+
+    def _reached(self, step: str, path: str | None = None) -> None:
+        """The enrollment runs `step` (a split: gets `path`); noted on the step's first visit only."""
+        if self._records_progress() and self._state.visits[step] == 1:
+            self._state.note(ProgressFact("reached", step, self._now().isoformat(), name=path))
+
+    def _rested(self) -> None:
+        """The enrollment is about to block at the step it is at (a wait, a held send, a measurement window)."""
+        step = self._state.step
+        if self._records_progress() and step is not None:
+            self._state.note(ProgressFact("rested", step, self._now().isoformat(), visit=self._state.visits[step]))
+
+    async def _report(self) -> bool:
+        """Hand the collected facts to the store (a local activity); False when there were none (no command)."""
+        if not self._state.unreported:
+            return False
+        await self._books.report(self._requests.progress(self._state.reported()))
+        return True
 
     def _maybe_continue_as_new(self, step: str) -> None:
         if self._state.history_is_long(self._input.history_limit):
@@ -317,5 +370,5 @@ class JourneyWorkflow:
         at = self._now().isoformat()
         self._status = status
         self._books.show_current_step(self._state.step, ending=True)
-        await self._books.finish(self._requests.finish(status, step, at, reason))
+        await self._books.finish(self._requests.finish(status, step, at, reason, self._state.reported()))
         return EnrollmentResult(status, step, at)

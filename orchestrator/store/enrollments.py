@@ -6,12 +6,14 @@ where) and what the API answers about a customer, without asking Temporal.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from orchestrator.store.events import EVENT_BATCH
 from orchestrator.store.queries import Queries
 from orchestrator.store.schema import enrollments, utc
 from orchestrator.store.values import FINISHED_STATUSES, Enrollment
@@ -36,6 +38,15 @@ class EnrollmentQueries(Queries):
         """The index row of one enrollment, if routing indexed it."""
         row = self._conn.execute(select(enrollments).where(enrollments.c.enrollment_id == enrollment_id)).one_or_none()
         return _enrollment(row) if row is not None else None
+
+    def enrollments_by_id(self, enrollment_ids: Collection[str]) -> dict[str, Enrollment]:
+        """The index rows of `enrollment_ids` that routing indexed, by id: one read for a batch (a webhook's events)."""
+        wanted = list(dict.fromkeys(enrollment_ids))
+        found: dict[str, Enrollment] = {}
+        for start in range(0, len(wanted), EVENT_BATCH):
+            query = select(enrollments).where(enrollments.c.enrollment_id.in_(wanted[start : start + EVENT_BATCH]))
+            found.update((row.enrollment_id, _enrollment(row)) for row in self._conn.execute(query))
+        return found
 
     def finish_enrollment(self, enrollment_id: str, status: str, step: str | None, at: datetime, reason: str | None = None) -> None:
         """Mark a running enrollment finished, and why (`reason`). Idempotent: the first finish wins, repeats change nothing."""

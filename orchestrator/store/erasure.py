@@ -30,6 +30,7 @@ from orchestrator.store.schema import (
     enrollments,
     erasures,
     events,
+    journey_facts,
     number_opt_outs,
     outbox_messages,
     profiles,
@@ -42,7 +43,8 @@ ERASURE_GUARD: Final = timedelta(minutes=15)
 """How long after an erasure sends for the same customer id are still refused: longer than any activity that
 was running when its workflow was ended may take (a send's provider call, a webhook's timeout, their retries)."""
 CUSTOMER_TABLES: Final = (
-    consent_records, events, enrollment_problems, deliveries, provider_events, outbox_messages, enrollments, profiles, customer_locks
+    consent_records, events, enrollment_problems, deliveries, provider_events, outbox_messages, journey_facts, enrollments, profiles,
+    customer_locks,
 )  # fmt: skip
 """Every table with a `customer_id` column: all the customer's rows of each are deleted, in this order."""
 

@@ -19,6 +19,7 @@ from orchestrator.store.values import (
     Enrollment,
     EnrollmentProblem,
     EventRow,
+    JourneyFact,
     OutboxMessage,
     Profile,
     ProviderEvent,
@@ -45,6 +46,8 @@ class CustomerExport:
     messages: list[OutboxMessage]
     number_opt_out: tuple[str, datetime] | None
     """The STOP the customer's number texted, kept for the number itself (docs/delivery.md, "STOP")."""
+    journey_facts: list[JourneyFact]
+    """What analytics recorded of their enrollments (docs/analytics.md, "Facts"), in recorded order."""
 
     def document(self, exported_at: datetime) -> dict[str, Any]:
         """The export as JSON data: timestamps as ISO 8601 text, every row's fields under the store's names."""
@@ -75,6 +78,7 @@ class CustomerExport:
             "number_opt_out": None
             if self.number_opt_out is None
             else {"keyword": self.number_opt_out[0], "opted_out_at": self.number_opt_out[1].isoformat()},
+            "journey_facts": [_json(asdict(f), drop=("customer_id",)) for f in self.journey_facts],
         }
 
     def _enrollment(self, enrollment: Enrollment) -> dict[str, Any]:
@@ -109,6 +113,7 @@ def read_export(session: StoreSession, customer_id: str) -> CustomerExport | Non
         provider_events=session.provider_events_for(customer_id),
         messages=session.messages_for(customer_id),
         number_opt_out=session.number_opt_out(profile.phone) if profile.phone else None,
+        journey_facts=session.facts_for(customer_id),
     )
 
 

@@ -346,6 +346,7 @@ journey_facts = Table(
     Column("occurred_at", UTCDateTime, nullable=False),  # the journey's clock, or the event's timestamp,
     Column("recorded_at", UTCDateTime, nullable=False),
     Index(None, "enrollment_id", "fact_key", unique=True),
+    Index(None, "customer_id"),  # erasure and export find a customer's facts by it
 )
 
 outbox_messages = Table(

@@ -297,3 +297,13 @@ class JourneyFact:
     status: str | None = None
     detail: str | None = None
     value: float | None = None
+
+
+def fact_key(kind: str, step_id: str | None = None, visit: int | None = None, status: str | None = None) -> str:
+    """A fact's `fact_key`: its kind and what makes it one of a kind in its enrollment, joined by colons.
+
+    "entered", "reached:<step>", "rested:<step>:<visit>", "message:<step>:<visit>:<status>",
+    "provider:<step>:<visit>:<status>", "ended": a writer that records the same thing again
+    (a retried activity, a repeated webhook) makes the same key, and the store keeps the first.
+    """
+    return ":".join([kind, *(str(part) for part in (step_id, visit, status) if part is not None)])

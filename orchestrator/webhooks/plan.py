@@ -7,8 +7,8 @@ transaction, all or nothing:
 
 1. the calls, in order, through `Router.apply` (profile changes before the
    events, so a journey woken by `email_bounced` already sees the flag);
-2. the provider event log, the ledger states and the opt-outs of phone numbers,
-   in one store transaction.
+2. the provider event log, the ledger states, the journey facts of the messages'
+   outcomes and the opt-outs of phone numbers, in one store transaction.
 
 Both steps are idempotent, keyed by the provider's event id: the calls' message
 ids are derived from it (the router records each message id once and drops
@@ -31,8 +31,8 @@ from datetime import datetime
 
 from orchestrator.routing.calls import Call
 from orchestrator.routing.router import Router
-from orchestrator.store import Store
-from orchestrator.store.values import Delivery, ProviderEvent
+from orchestrator.store import JourneyFact, Store, StoreSession
+from orchestrator.store.values import Delivery, ProviderEvent, fact_key
 
 
 @dataclass(frozen=True)
@@ -55,12 +55,25 @@ class NumberOptOut:
     at: datetime
 
 
+@dataclass(frozen=True)
+class MessageOutcome:
+    """What a provider event says became of a journey's message: a `provider` fact of its enrollment."""
+
+    delivery: Delivery
+    status: str
+    """delivered | opened | clicked | bounced | failed | complained | unsubscribed (docs/analytics.md)"""
+    provider_event: str
+    """The provider's own name for it (`open`, `dropped`, `undelivered`...): the fact's detail."""
+    at: datetime
+
+
 @dataclass
 class WebhookPlan:
     calls: list[Call] = field(default_factory=list)
     log: list[ProviderEvent] = field(default_factory=list)
     statuses: list[StatusUpdate] = field(default_factory=list)
     numbers: list[NumberOptOut] = field(default_factory=list)
+    outcomes: list[MessageOutcome] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -79,12 +92,45 @@ def apply_plan(store: Store, router: Router, plan: WebhookPlan) -> Applied:
         new = session.record_provider_events(plan.log)
         for update in plan.statuses:
             session.set_provider_status(update.delivery.key, update.status, update.at, unless=update.further)
+        session.record_facts(_provider_facts(session, plan.outcomes))
         for number in plan.numbers:
             if number.keyword is None:
                 session.start_number(number.phone)
             else:
                 session.stop_number(number.phone, number.keyword, number.at)
     return Applied(received=len({(row.provider, row.event_id) for row in plan.log}), new=len(new))
+
+
+def _provider_facts(session: StoreSession, outcomes: list[MessageOutcome]) -> list[JourneyFact]:
+    """The outcomes as `provider` facts, named by the journey version of each enrollment's index row (one read for all).
+
+    A delivery whose enrollment routing never indexed has no version to name, and no fact.
+    """
+    if not outcomes:
+        return []
+    indexed = session.enrollments_by_id([outcome.delivery.enrollment_id for outcome in outcomes])
+    facts: list[JourneyFact] = []
+    for outcome in outcomes:
+        delivery, enrollment = outcome.delivery, indexed.get(outcome.delivery.enrollment_id)
+        if enrollment is None:
+            continue
+        facts.append(
+            JourneyFact(
+                kind="provider",
+                journey_id=enrollment.journey_id,
+                version=enrollment.version,
+                enrollment_id=enrollment.enrollment_id,
+                customer_id=enrollment.customer_id,
+                fact_key=fact_key("provider", delivery.step_id, delivery.visit, outcome.status),
+                occurred_at=outcome.at,
+                step_id=delivery.step_id,
+                visit=delivery.visit,
+                name=delivery.channel,
+                status=outcome.status,
+                detail=outcome.provider_event,
+            )
+        )
+    return facts
 
 
 def further_than(order: dict[str, int], status: str) -> Callable[[str | None], bool]:

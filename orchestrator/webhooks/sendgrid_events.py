@@ -21,7 +21,7 @@ from orchestrator.routing.calls import IdentifyCall, TrackCall
 from orchestrator.store import Profile, StoreSession
 from orchestrator.store.values import ConsentEvidence, Delivery, ProviderEvent
 from orchestrator.webhooks.errors import PayloadError
-from orchestrator.webhooks.plan import StatusUpdate, WebhookPlan, further_than
+from orchestrator.webhooks.plan import MessageOutcome, StatusUpdate, WebhookPlan, further_than
 
 PROVIDER = "sendgrid"
 REFERENCE_ARG = "journey_message_id"
@@ -52,6 +52,18 @@ PROGRESS = {
     "spamreport": 8,
 }
 """How far along a message is: the ledger keeps the furthest state (events arrive out of order)."""
+
+OUTCOMES = {
+    "delivered": "delivered",
+    "open": "opened",
+    "click": "clicked",
+    "bounce": "bounced",
+    "dropped": "failed",
+    "spamreport": "complained",
+    "unsubscribe": "unsubscribed",
+    "group_unsubscribe": "unsubscribed",
+}
+"""SendGrid event -> the `provider` fact of the message (docs/analytics.md). `processed` and `deferred` are on the way: none."""
 
 SOFT_BOUNCE = "blocked"
 """A bounce event's `type`: `bounce` is a hard bounce (the address does not exist), `blocked` a temporary refusal."""
@@ -152,6 +164,8 @@ def plan_events(session: StoreSession, events: list[SendGridEvent], received_at:
         applied.add(event.event_id)
         if event.event in PROGRESS:
             plan.statuses.append(StatusUpdate(delivery, event.event, event.occurred_at, further_than(PROGRESS, event.event)))
+        if event.event in OUTCOMES:
+            plan.outcomes.append(MessageOutcome(delivery, OUTCOMES[event.event], event.event, event.occurred_at))
         if customer_id is None:
             continue  # a ledger row from before deliveries knew their customer
         profile = session.get_profile(customer_id)

@@ -19,7 +19,7 @@ from orchestrator.routing.calls import IdentifyCall, TrackCall
 from orchestrator.store import StoreSession
 from orchestrator.store.values import ConsentEvidence, ProviderEvent
 from orchestrator.webhooks.errors import PayloadError
-from orchestrator.webhooks.plan import NumberOptOut, StatusUpdate, WebhookPlan, further_than
+from orchestrator.webhooks.plan import MessageOutcome, NumberOptOut, StatusUpdate, WebhookPlan, further_than
 from orchestrator.webhooks.twilio_inbound import PROVIDER, stop_traits
 
 CUSTOMER_EVENTS = {"delivered": "sms_delivered", "undelivered": "sms_undelivered", "failed": "sms_failed"}
@@ -35,6 +35,9 @@ PROGRESS = {
     "failed": 6,
     "canceled": 6,
 }
+OUTCOMES = {"delivered": "delivered", "read": "opened", "undelivered": "failed", "failed": "failed"}
+"""Twilio status -> the `provider` fact of the message (docs/analytics.md); `read` is a WhatsApp read receipt.
+The states on the way (queued, sending, sent...) make none."""
 UNREACHABLE_NUMBER_ERRORS = frozenset({"21211", "21614", "30005", "30006"})
 """Invalid 'To' number, not a mobile number, unknown handset, landline or unreachable carrier: retrying cannot help."""
 OPTED_OUT_ERROR = "21610"
@@ -84,6 +87,8 @@ def plan_status(session: StoreSession, callback: StatusCallback, received_at: da
         return plan
     if callback.status in PROGRESS:
         plan.statuses.append(StatusUpdate(delivery, callback.status, received_at, further_than(PROGRESS, callback.status)))
+    if callback.status in OUTCOMES:
+        plan.outcomes.append(MessageOutcome(delivery, OUTCOMES[callback.status], callback.status, received_at))
     if customer_id is None:
         return plan
     profile = session.get_profile(customer_id)

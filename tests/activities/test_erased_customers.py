@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from activities.delivery_gate import ERASED
 from activities.journey_activities import JourneyActivities
 from orchestrator import ir
-from orchestrator.runtime.contracts import SendRequest, UpdateRequest
+from orchestrator.runtime.contracts import ProgressFact, ProgressRequest, SendRequest, UpdateRequest
 from orchestrator.store import Store
 from orchestrator.store.schema import deliveries, profiles
 from tests.store.support import count_rows
@@ -47,3 +47,17 @@ def test_other_customers_are_sent_to(store: Store) -> None:
         session.identify("bob", {"email": "bob@example.com"}, NOW)
         session.begin_erasure("ann", "test", NOW)
     assert send(store, "bob") == ("sent", None)
+
+
+def test_an_erasure_takes_the_customers_journey_facts_and_a_late_report_brings_none_back(store: Store) -> None:
+    with store.session() as session:
+        for who in ("ann", "bob"):
+            session.identify(who, {"email": f"{who}@example.com"}, NOW)
+    assert send(store, "ann") == send(store, "bob") == ("sent", None)  # a `message` fact each
+    with store.session(lock_customer="ann") as session:
+        session.erase_customer_rows(session.begin_erasure("ann", "test", NOW), "ann", NOW)
+    late = ProgressRequest("promo-ann-1", "ann", "promo", "v1", [ProgressFact("rested", "hello", NOW.isoformat(), visit=1)])
+    JourneyActivities(store).record_progress(late)  # an enrollment's report that was on its way
+    with store.read() as session:
+        assert session.facts_for("ann") == []
+        assert [fact.fact_key for fact in session.facts_for("bob")] == ["message:hello:1:sent"]

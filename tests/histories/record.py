@@ -15,7 +15,10 @@ another name (`<scenario>.<what>.json`, which re-recording leaves alone) so ever
 path stays covered: `findable.unpatched.json` is `findable` as recorded before the
 `current-step-when-waiting-local-finish` patch, `findable.patched.json` with it, before
 interpreter revision 1. `awaited` is the first recorded on revision 2 (a wait_for whose
-match the steps read as `events`); the others were recorded before it.
+match the steps read as `events`); the others were recorded before it. The `progress_*`
+scenarios are the first on revision 3 (the `reached` and `rested` facts, a local
+`record_progress` before each block): the tour's every step kind with a held send, a loop
+that continues as new at a step and in the middle of a wait, and a holdout measured for its window.
 """
 
 from __future__ import annotations
@@ -267,6 +270,21 @@ async def awaited(env: WorkflowEnvironment, h: Harness) -> WorkflowHandle[Any, A
     return handle
 
 
+async def progress_tour(env: WorkflowEnvironment, h: Harness) -> WorkflowHandle[Any, Any]:
+    """Revision 3: `tour` reporting its facts (a held send, a split, every kind of wait)."""
+    return await tour(env, h)
+
+
+async def progress_loop(env: WorkflowEnvironment, h: Harness) -> WorkflowHandle[Any, Any]:
+    """Revision 3: the weekly loop, rested at each visit, its unreported facts carried through continue-as-new."""
+    return await continue_as_new(env, h)
+
+
+async def progress_holdout(env: WorkflowEnvironment, h: Harness) -> WorkflowHandle[Any, Any]:
+    """Revision 3: the holdout reached at its split and resting there until the measurement window closes."""
+    return await measured_holdout(env, h)
+
+
 Scenario = Callable[[WorkflowEnvironment, Harness], Awaitable[WorkflowHandle[Any, Any]]]
 
 SCENARIOS: dict[str, Scenario] = {
@@ -278,6 +296,9 @@ SCENARIOS: dict[str, Scenario] = {
     "measured_holdout": measured_holdout,
     "continue_as_new": continue_as_new,
     "awaited": awaited,
+    "progress_tour": progress_tour,
+    "progress_loop": progress_loop,
+    "progress_holdout": progress_holdout,
 }
 DEV_SCENARIOS: dict[str, Scenario] = {
     "findable": findable,

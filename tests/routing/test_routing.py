@@ -19,7 +19,7 @@ from orchestrator.routing.calls import CallRejected, IdentifyCall, SignalCall, S
 from orchestrator.routing.lease import LEASE_TTL
 from orchestrator.routing.router import Router
 from orchestrator.store import ProfileFieldError, Store
-from orchestrator.store.schema import customer_locks, enrollments, events, profiles
+from orchestrator.store.schema import customer_locks, enrollments, events, journey_facts, profiles
 from tests.keys import CUSTOMER_KEYS, HASH_SECRET
 from tests.routing.support import CART, NOW, VIP, compiled
 
@@ -94,6 +94,24 @@ def test_a_triggering_event_starts_an_enrollment_and_a_later_one_signals_it(rout
     signalled = router.track(track("c1", "email_opened", "t2"))
     assert signalled.signalled == started.enrolled and signalled.enrolled == []
     assert [type(c) for c in gateway.calls] == [StartCall, SignalCall]
+
+
+def test_an_enrollment_enters_with_one_entered_fact_at_its_entry_and_none_when_temporal_fails(
+    router: Router, gateway: FakeGateway, store: Store
+) -> None:
+    router.identify(identify("c1", "i1", country="US"))
+    gateway.fail = True
+    with pytest.raises(TemporalUnavailable):
+        router.track(track("c1", "checkout_started", "t0", cart_value=50))
+    assert count(store, journey_facts) == 0
+    gateway.fail = False
+    started = router.track(track("c1", "checkout_started", "t1", cart_value=50))
+    router.track(track("c1", "checkout_started", "t1", cart_value=50))  # the same call again: a duplicate
+    with store.read() as session:
+        (fact,) = session.facts_for("c1")
+    assert (fact.kind, fact.fact_key, fact.journey_id, fact.enrollment_id, fact.occurred_at) == (
+        "entered", "entered", "cart", started.enrolled[0], NOW
+    )  # fmt: skip
 
 
 def test_temporal_is_called_before_the_event_is_committed(router: Router, gateway: FakeGateway, store: Store) -> None:

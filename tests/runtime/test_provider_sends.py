@@ -136,6 +136,10 @@ async def test_a_refused_message_is_recorded_as_failed_and_the_journey_goes_on(
     assert refused.status == "failed"
     assert refused.reason == "HTTP 400: The to email does not contain a valid address."
     assert len(fake.sent(SENDGRID)) == 2
+    with store.read() as session:
+        outcomes = [(f.fact_key, f.detail) for f in session.facts_for("c-1") if f.kind == "message"]
+    # The fact keeps the kind of failure, not the provider's words, which may quote the address.
+    assert outcomes == [("message:hello:1:failed", "HTTP 400"), ("message:bye:1:sent", None)]
 
 
 async def test_an_unregistered_push_token_is_removed_from_the_profile(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from orchestrator.store import Store
+from orchestrator.store import JourneyFact, Store
 from orchestrator.store.export import read_export
 from orchestrator.store.values import DeliveryKey, OutboxMessage, ProviderEvent
 from tests.store.support import AT
@@ -22,6 +22,8 @@ def test_the_export_holds_the_customers_rows_and_no_one_elses(store: Store) -> N
             [ProviderEvent("sendgrid", "ev-1", "open", AT, AT, customer_id="ann", enrollment_id="cart-1", step_id="reminder", visit=1)]
         )
         session.stop_number("+14155552671", "STOP", AT)
+        for who in ("ann", "bob"):
+            session.record_facts([JourneyFact("entered", "cart", "v1", f"cart-{who}", who, "entered", AT)])
 
     with store.read() as session:
         found = read_export(session, "ann")
@@ -38,3 +40,4 @@ def test_the_export_holds_the_customers_rows_and_no_one_elses(store: Store) -> N
     ]
     assert document["messages"][0]["body"] == "Body"
     assert document["number_opt_out"] == {"keyword": "STOP", "opted_out_at": AT.isoformat()}
+    assert [(f["kind"], f["enrollment_id"]) for f in document["journey_facts"]] == [("entered", "cart-ann")]

@@ -108,3 +108,9 @@ def event_properties(store: Store, message_id: str) -> dict[str, Any] | None:
 def provider_event_count(store: Store) -> int:
     with store.engine.connect() as connection:
         return int(connection.execute(select(func.count()).select_from(provider_events)).scalar_one())
+
+
+def provider_facts(store: Store, customer_id: str) -> list[tuple[str, str | None, str | None]]:
+    """The `provider` journey facts of the customer's messages: (fact key, status, the provider's own name)."""
+    with store.read() as session:
+        return [(f.fact_key, f.status, f.detail) for f in session.facts_for(customer_id) if f.kind == "provider"]

@@ -23,6 +23,7 @@ from tests.webhooks.support import (
     event_properties,
     profile,
     provider_event_count,
+    provider_facts,
     sent,
 )
 
@@ -140,6 +141,23 @@ async def test_a_repeated_sg_event_id_has_effect_once(
     assert (first.json(), again.json()) == ({"received": 1, "new": 1}, {"received": 1, "new": 0})
     assert len(gateway.signals()) == 1
     assert provider_event_count(store) == 1
+
+
+async def test_each_outcome_of_a_message_is_a_provider_fact_once_whatever_sendgrid_repeats(
+    client: httpx.AsyncClient, signer: SendGridSigner, store: Store, reminder: Sent
+) -> None:
+    events = [("processed", "ev-0"), ("delivered", "ev-1"), ("open", "ev-2"), ("open", "ev-3"), ("click", "ev-4"), ("dropped", "ev-5")]
+    for _ in range(2):  # the whole request delivered again
+        assert (await post(client, signer, *(sendgrid_event(reminder, e, i) for e, i in events))).status_code == 200
+    assert provider_facts(store, "ann") == [
+        ("provider:reminder:1:delivered", "delivered", "delivered"),
+        ("provider:reminder:1:opened", "opened", "open"),  # a second open is the same outcome
+        ("provider:reminder:1:clicked", "clicked", "click"),
+        ("provider:reminder:1:failed", "failed", "dropped"),
+    ]
+    with store.read() as session:
+        (fact,) = [f for f in session.facts_for("ann") if f.status == "opened"]
+    assert (fact.journey_id, fact.enrollment_id, fact.name) == ("reminder_opened", reminder.enrollment_id, "email")
 
 
 async def test_an_unsubscribe_replayed_after_the_customer_opted_in_again_changes_nothing(

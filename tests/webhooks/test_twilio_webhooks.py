@@ -24,6 +24,7 @@ from tests.webhooks.support import (
     event_properties,
     profile,
     provider_event_count,
+    provider_facts,
     sent,
 )
 
@@ -89,6 +90,12 @@ async def test_a_repeated_status_callback_has_effect_once(client: httpx.AsyncCli
     again = await twilio(client, "/webhooks/twilio/status", status(nudge, "delivered"))
     assert (first.json()["new"], again.json()["new"]) == (1, 0)
     assert provider_event_count(store) == 1
+
+
+async def test_twilio_undelivered_is_a_failed_provider_fact_and_sent_is_none(client: httpx.AsyncClient, store: Store, nudge: Sent) -> None:
+    for state in ("sent", "undelivered", "undelivered"):
+        await twilio(client, "/webhooks/twilio/status", status(nudge, state, ErrorCode="30003"))
+    assert provider_facts(store, nudge.customer_id) == [("provider:nudge:1:failed", "failed", "undelivered")]
 
 
 async def test_a_carrier_error_for_a_number_that_cannot_get_sms_flags_it_undeliverable(

@@ -41,8 +41,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_journey_facts"),
     )
     op.create_index("ix_journey_facts_enrollment_id_fact_key", "journey_facts", ["enrollment_id", "fact_key"], unique=True)
+    # A customer's facts go with an erasure and appear in their export, found without scanning every journey's log.
+    op.create_index("ix_journey_facts_customer_id", "journey_facts", ["customer_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_journey_facts_customer_id", table_name="journey_facts")
     op.drop_index("ix_journey_facts_enrollment_id_fact_key", table_name="journey_facts")
     op.drop_table("journey_facts")

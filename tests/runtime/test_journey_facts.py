@@ -1,0 +1,152 @@
+"""The facts only the workflow knows (steps reached, rests) and those its activities record (messages, the end), once each."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from temporalio import activity
+from temporalio.testing import WorkflowEnvironment
+
+from activities.journey_activities import JourneyActivities
+from orchestrator.runtime.contracts import EVENT_SIGNAL, EventMessage, SendRequest, SendResult
+from orchestrator.store import JourneyFact, Store
+from tests.runtime.support import START, harness, journey
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+WEEKLY = """
+    id: weekly
+    name: Weekly
+    trigger: {event: go}
+    exit_on: [unsubscribed]
+    steps:
+      - id: ping
+        send: {channel: email, subject: "ping", body: "x"}
+      - id: nap
+        wait: 7d
+        next: ping
+    """
+
+NIGHT = """
+    id: night
+    name: Night
+    trigger: {event: go}
+    settings: {quiet_hours: {from: "21:00", to: "08:00"}}
+    steps:
+      - id: promo
+        send: {channel: email, subject: "promo", body: "x"}
+      - id: text
+        send: {channel: sms, body: "x"}
+    """
+
+MEASURED = """
+    id: measured
+    name: Measured
+    trigger: {event: trial_started}
+    goal: {event: subscribed}
+    steps:
+      - id: test
+        split:
+          paths:
+            - {name: a, weight: 1, next: kickoff}
+          holdout: 1
+      - id: kickoff
+        send: {channel: email, subject: "Kickoff", body: "x"}
+    """
+
+
+def facts(store: Store, customer_id: str) -> list[JourneyFact]:
+    with store.read() as session:
+        return session.facts_for(customer_id)
+
+
+def minute(at: datetime) -> datetime:
+    """The journey's clock to the minute: the test server lets a little real time pass between its skips."""
+    return at.replace(second=0, microsecond=0)
+
+
+def keys(store: Store, customer_id: str) -> list[str]:
+    return [fact.fact_key for fact in facts(store, customer_id)]
+
+
+def crashing_after_the_first_send(real: JourneyActivities) -> list[Any]:
+    """The real activities, but the first attempt of each send fails after the provider took it (Temporal retries)."""
+
+    @activity.defn(name="send_message")
+    def send_message(request: SendRequest) -> SendResult:
+        result = real.send_message(request)
+        if activity.info().attempt == 1:
+            raise RuntimeError("worker died after the provider accepted the message")
+        return result
+
+    return [send_message, *(a for a in real.activities() if a.__name__ != "send_message")]
+
+
+async def test_a_loop_reaches_each_step_once_rests_at_every_visit_and_keeps_facts_through_continue_as_new(
+    env: WorkflowEnvironment, store: Store
+) -> None:
+    flow = journey(WEEKLY)
+    async with harness(env, store, activities=crashing_after_the_first_send) as h:
+        h.identify("c-1", {"email": "ann@example.com", "email_opt_in": True})
+        # So short a history continues as new at almost every step, with the `reached` it has not reported yet.
+        handle = await h.enroll(flow, "c-1", history_limit=5)
+        await env.sleep(timedelta(days=15))  # the third nap
+        await handle.signal(EVENT_SIGNAL, EventMessage("m-1", "unsubscribed"))
+        result = await handle.result()
+    latest = await env.client.get_workflow_handle(handle.id).describe()
+    assert (result.status, result.step) == ("exited", "nap")
+    assert latest.run_id != handle.first_execution_run_id  # it did continue as new
+    assert sorted(keys(store, "c-1")) == sorted(
+        ["reached:ping", "reached:nap", "ended"]
+        + [f"message:ping:{visit}:sent" for visit in (1, 2, 3)]
+        + [f"rested:nap:{visit}" for visit in (1, 2, 3)]
+    )
+    by_key = {fact.fact_key: fact for fact in facts(store, "c-1")}
+    assert minute(by_key["rested:nap:2"].occurred_at) == START + timedelta(days=7)
+    assert (by_key["ended"].status, by_key["ended"].step_id, by_key["ended"].detail) == ("exited", "nap", "exit_on: unsubscribed")
+    assert {(f.journey_id, f.version, f.enrollment_id) for f in by_key.values()} == {("weekly", flow.version, handle.id)}
+
+
+async def test_a_held_send_is_a_held_message_and_a_rest_then_sent_and_a_suppressed_one_says_why(
+    env: WorkflowEnvironment, store: Store
+) -> None:
+    start = datetime(2026, 1, 5, 21, 30, tzinfo=UTC)  # 22:30 in Paris: quiet until 07:00 UTC
+    async with harness(env, store) as h:
+        h.identify("c-1", {"email": "ann@example.com", "email_opt_in": True, "timezone": "Europe/Paris"}, start)
+        result = await (await h.enroll(journey(NIGHT), "c-1", start=start)).result()
+    assert result.status == "completed"
+    found = [(f.fact_key, minute(f.occurred_at), f.name, f.detail) for f in facts(store, "c-1")]
+    morning = datetime(2026, 1, 6, 7, 0, tzinfo=UTC)
+    assert found == [
+        ("message:promo:1:held", start, "email", "quiet hours 21:00-08:00 (Europe/Paris)"),
+        ("reached:promo", start, None, None),
+        ("rested:promo:1", start, None, None),
+        ("message:promo:1:sent", morning, "email", None),
+        ("message:text:1:suppressed", morning, "sms", "no consent: the customer has not opted in to sms"),
+        ("reached:text", morning, None, None),
+        ("ended", morning, None, None),
+    ]
+
+
+async def test_a_split_names_the_arm_or_the_holdout_and_both_rest_until_the_measurement_window_closes(
+    env: WorkflowEnvironment, store: Store
+) -> None:
+    async with harness(env, store) as h:
+        for customer in ("trial-1", "trial-2"):  # path `a` and the holdout (orchestrator/runtime/split.py)
+            h.identify(customer, {"email": f"{customer}@example.com", "email_opt_in": True})
+        arm, holdout = [await h.enroll(journey(MEASURED), customer) for customer in ("trial-1", "trial-2")]
+        assert ((await arm.result()).status, (await holdout.result()).status) == ("completed", "holdout")
+    assert [(f.fact_key, f.name, f.status) for f in facts(store, "trial-1")] == [
+        ("message:kickoff:1:sent", "email", "sent"),
+        ("reached:test", "a", None),
+        ("reached:kickoff", None, None),
+        ("rested:kickoff:1", None, None),  # the arm waits out the goal's window after its last step
+        ("ended", None, "completed"),
+    ]
+    assert [(f.fact_key, f.name, f.status, minute(f.occurred_at)) for f in facts(store, "trial-2")] == [
+        ("reached:test", "holdout", None, START),
+        ("rested:test:1", None, None, START),
+        ("ended", None, "holdout", START + timedelta(days=7)),
+    ]
