@@ -21,6 +21,7 @@ from sqlalchemy import select
 from orchestrator.routing.calls import TrackCall
 from orchestrator.routing.router import Router
 from orchestrator.store import Store
+from orchestrator.store.prepared import Prepared
 from orchestrator.store.schema import journey_facts
 from tests.keys import HASH_SECRET
 from tests.routing.support import NOW, compiled
@@ -223,10 +224,19 @@ def statements_of(store: Store, call: TrackCall, router: Router) -> list[str]:
     def note(_conn: object, _cursor: object, statement: str, *_: object) -> None:
         seen.append(re.sub(r"sa_savepoint_\d+", "sa_savepoint", " ".join(statement.split())))  # numbered per connection
 
+    # Prepared statements (orchestrator/store/prepared.py) run on the driver's cursor, which engine events do not see.
+    execute = Prepared._execute
+
+    def note_prepared(form: Any, connection: Any, params: Any) -> Any:
+        note(None, None, form.sql)
+        return execute(form, connection, params)
+
     sqlalchemy.event.listen(store.engine, "before_cursor_execute", note)
+    Prepared._execute = staticmethod(note_prepared)  # type: ignore[method-assign,assignment]
     try:
         router.track(call)
     finally:
+        Prepared._execute = staticmethod(execute)  # type: ignore[method-assign,assignment]
         sqlalchemy.event.remove(store.engine, "before_cursor_execute", note)
     return seen
 
