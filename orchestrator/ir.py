@@ -81,6 +81,13 @@ class Entry:
     re_entry_after_seconds: int | None = None
 
 
+MEASUREMENT_WINDOW_SECONDS = 7 * 24 * 3600
+"""A goal without `within` measures an A/B test's groups for a week after entry: long enough for a weekly
+habit to show, short enough that a customer's next entry (re-entry waits for the enrollment to end) is not
+held back for long. `within` sets another window (docs/language.md, `goal`). The compiler writes it into
+`Goal.measure_seconds`; analytics reads it for journeys compiled before that field existed."""
+
+
 @dataclass(frozen=True)
 class Goal:
     """The conversion event; `within_seconds` is the window from entry (None: the whole enrollment)."""

@@ -10,6 +10,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from orchestrator import ir
+
+
+def conversion_window_seconds(journey: ir.Journey) -> int | None:
+    """How long after entry a goal event converts an enrollment of `journey`; None: it has no goal, nothing converts.
+
+    The goal's measurement window (its `within`, else the compiler's default); for journeys compiled before
+    the window was written into the IR, `within`, else the same default (docs/analytics.md, "converted").
+    """
+    if journey.goal is None:
+        return None
+    return journey.goal.measure_seconds or journey.goal.within_seconds or ir.MEASUREMENT_WINDOW_SECONDS
+
 
 @dataclass(frozen=True)
 class MessageCounts:

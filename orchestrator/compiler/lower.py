@@ -11,11 +11,6 @@ from orchestrator.compiler.steps import kind_lowered_to, kind_of
 from orchestrator.compiler.values import hhmm, seconds
 from orchestrator.language.timeparse import parse_duration, utc_instant
 
-MEASUREMENT_WINDOW_SECONDS = 7 * 24 * 3600
-"""A goal without `within` measures an A/B test's groups for a week after entry: long enough for a weekly
-habit to show, short enough that a customer's next entry (re-entry waits for the enrollment to end) is not
-held back for long. `within` sets another window (docs/language.md, `goal`)."""
-
 
 def lower(source: JourneySource) -> ir.Journey:
     doc = source.document
@@ -82,7 +77,7 @@ def _goal(goal: dict[str, Any] | None) -> ir.Goal | None:
     if goal is None:
         return None
     within = seconds(goal.get("within"))
-    return ir.Goal(goal["event"], goal.get("where"), within, within or MEASUREMENT_WINDOW_SECONDS)
+    return ir.Goal(goal["event"], goal.get("where"), within, within or ir.MEASUREMENT_WINDOW_SECONDS)
 
 
 def _settings(settings: dict[str, Any]) -> ir.Settings:

@@ -1,13 +1,54 @@
-"""Journey facts: recorded in the transaction of what they record, once each (docs/analytics.md, "Facts")."""
+"""Journey facts: recorded in the transaction of what they record, once each, and read back in order (docs/analytics.md, "Facts").
+
+Order. The fold (orchestrator/store/fold.py) and the stream (`GET /v1/facts`) read the log from a
+position and must never skip a fact. On SQLite writers are serialized, so ids are handed out in
+commit order and "after the last id" is enough (the table is AUTOINCREMENT: a deleted newest
+fact's id is not handed out again). On PostgreSQL ids come from a sequence when a row is inserted,
+and transactions commit in any order: a fact with id 7 may commit after one with id 9 has been
+read, and "id > 9" would skip it for good. So each fact carries its writing transaction's id
+(`xact`, `pg_current_xact_id()`), readers take only facts of transactions older than every
+transaction still in flight (`pg_snapshot_xmin(pg_current_snapshot())`: all of those have ended,
+and no later transaction gets an older id), and order by (xact, id). A fact becomes readable when
+the oldest transaction that was open when it was written has ended: a report lags a long
+transaction, never loses a fact.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Row, Text, and_, cast, func, literal, or_, select
 
 from orchestrator.store.queries import Queries
 from orchestrator.store.schema import journey_facts, utc
 from orchestrator.store.values import FACT_KINDS, JourneyFact
+
+PUBLIC_FACT_COLUMNS = tuple(column for column in journey_facts.c if column.name not in ("id", "xact"))
+"""What a reader outside the store gets of a fact: every column but the two that order the log."""
+
+
+@dataclass(frozen=True, order=True)
+class FactPosition:
+    """A place in the log, between facts: after the fact (xact, fact_id). `FactPosition()` is before the first."""
+
+    xact: int = 0
+    fact_id: int = 0
+
+    @property
+    def cursor(self) -> str:
+        """The position as the stream's opaque cursor."""
+        return f"{self.xact}-{self.fact_id}"
+
+    @classmethod
+    def from_cursor(cls, cursor: str) -> FactPosition:
+        """The position a cursor names; ValueError if it is not one."""
+        xact, dash, fact_id = cursor.partition("-")
+        if not dash or not xact.isdigit() or not fact_id.isdigit():
+            raise ValueError(f"{cursor!r} is not a cursor this API gave")
+        return cls(int(xact), int(fact_id))
 
 
 class JourneyFactQueries(Queries):
@@ -19,7 +60,30 @@ class JourneyFactQueries(Queries):
             return
         recorded_at = utc(now, "now") if now is not None else datetime.now(UTC)
         rows = [_row(fact, recorded_at) for fact in facts]
-        self._conn.execute(self._insert(journey_facts).on_conflict_do_nothing(), rows)
+        statement = self._insert(journey_facts).values(xact=self._writing_transaction())
+        self._conn.execute(statement.on_conflict_do_nothing(), rows)
+
+    def facts_after(self, position: FactPosition, limit: int, columns: Sequence[Any] = ()) -> list[Row[Any]]:
+        """Up to `limit` facts after `position`, in the log's order, each with its `xact` and `id` after `columns`
+        (default: every column); only facts no transaction in flight can precede (see the module's docstring)."""
+        after = or_(
+            journey_facts.c.xact > position.xact,
+            and_(journey_facts.c.xact == position.xact, journey_facts.c.id > position.fact_id),
+        )
+        query = select(*(columns or journey_facts.c), journey_facts.c.xact.label("position_xact"), journey_facts.c.id.label("position_id"))
+        query = query.where(after)
+        if self._dialect == "postgresql":
+            query = query.where(journey_facts.c.xact < self._oldest_transaction_in_flight())
+        return list(self._conn.execute(query.order_by(journey_facts.c.xact, journey_facts.c.id).limit(limit)))
+
+    def _writing_transaction(self) -> Any:
+        if self._dialect == "postgresql":
+            # xid8 has no cast to bigint but through text; it is 64 bits (epoch and xid), so it never wraps.
+            return cast(cast(func.pg_current_xact_id(), Text), BigInteger)
+        return literal(0, BigInteger)
+
+    def _oldest_transaction_in_flight(self) -> Any:
+        return cast(cast(func.pg_snapshot_xmin(func.pg_current_snapshot()), Text), BigInteger)
 
 
 def _row(fact: JourneyFact, recorded_at: datetime) -> dict[str, object]:
