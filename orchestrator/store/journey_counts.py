@@ -139,7 +139,7 @@ class JourneyCountQueries(FoldQueries):
 
     def _customers(self, journey_id: str, versions: list[str], first_day: date | None, last_day: date | None) -> int:
         if len(versions) > 1:
-            counted = select(distinct(_ROW.version)).where(_ROW.journey_id == journey_id)
+            counted = select(_ROW.version).where(_ROW.journey_id == journey_id).distinct()
             if not set(self._conn.execute(counted).scalars()) <= set(versions):
                 row = enrollment_summaries.c
                 exact = select(func.count(distinct(row.customer_id))).where(
