@@ -9,7 +9,8 @@ after it in the log's order (orchestrator/store/journey_facts.py, "Order"), and 
 transaction as the counts it added.
 
 It runs where it is cheap to keep the backlog short: before every report (so a report is current),
-in `journey prune`, and before retention or erasure deletes facts (so the counts survive them).
+in `journey prune` (hourly under `journey dev`), and before retention or erasure deletes facts (so the
+counts survive them). A backlog folds at tens of thousands of facts a second (bench/RESULTS.md).
 """
 
 from __future__ import annotations
@@ -40,8 +41,8 @@ Sums = list[float]
 class FoldQueries(JourneyFactQueries, JourneyQueries):
     """Folding the facts into `journey_day_counts`, through `enrollment_summaries`."""
 
-    def fold_facts(self, batch: int = FOLD_BATCH) -> int:
-        """Fold every fact recorded since the last fold; how many."""
+    def fold_facts(self, limit: int | None = None, batch: int = FOLD_BATCH) -> int:
+        """Fold the facts recorded since the last fold (at most about `limit`, whole batches; None: all); how many."""
         position = self._locked_fold_position()
         windows: dict[tuple[str, str], int | None] = {}
         folded = 0
@@ -52,7 +53,7 @@ class FoldQueries(JourneyFactQueries, JourneyQueries):
             self._fold(facts, windows)
             folded += len(facts)
             position = FactPosition(facts[-1].position_xact, facts[-1].position_id)
-            if len(facts) < batch:
+            if len(facts) < batch or (limit is not None and folded >= limit):
                 break
         if folded:
             self._conn.execute(update(fold_position).where(fold_position.c.id == 1).values(xact=position.xact, fact_id=position.fact_id))
