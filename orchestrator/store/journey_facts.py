@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Row, Text, and_, cast, func, literal, or_, select
+from sqlalchemy import BigInteger, Row, Text, cast, func, literal, select, tuple_
 
 from orchestrator.store.queries import Queries
 from orchestrator.store.schema import journey_facts, utc
@@ -66,15 +66,15 @@ class JourneyFactQueries(Queries):
     def facts_after(self, position: FactPosition, limit: int, columns: Sequence[Any] = ()) -> list[Row[Any]]:
         """Up to `limit` facts after `position`, in the log's order, each with its `xact` and `id` after `columns`
         (default: every column); only facts no transaction in flight can precede (see the module's docstring)."""
-        after = or_(
-            journey_facts.c.xact > position.xact,
-            and_(journey_facts.c.xact == position.xact, journey_facts.c.id > position.fact_id),
-        )
         query = select(*(columns or journey_facts.c), journey_facts.c.xact.label("position_xact"), journey_facts.c.id.label("position_id"))
-        query = query.where(after)
         if self._dialect == "postgresql":
+            # A row comparison: PostgreSQL seeks the (xact, id) index to it (an OR of the two parts would scan).
+            last = tuple_(literal(position.xact, BigInteger), literal(position.fact_id, BigInteger))
+            query = query.where(tuple_(journey_facts.c.xact, journey_facts.c.id) > last)
             query = query.where(journey_facts.c.xact < self._oldest_transaction_in_flight())
-        return list(self._conn.execute(query.order_by(journey_facts.c.xact, journey_facts.c.id).limit(limit)))
+            return list(self._conn.execute(query.order_by(journey_facts.c.xact, journey_facts.c.id).limit(limit)))
+        # SQLite: every xact is 0, and the id alone seeks the primary key (SQLite would not seek the index by both).
+        return list(self._conn.execute(query.where(journey_facts.c.id > position.fact_id).order_by(journey_facts.c.id).limit(limit)))
 
     def _writing_transaction(self) -> Any:
         if self._dialect == "postgresql":
