@@ -76,7 +76,7 @@ def enrollment_facts(rng: random.Random, n: int, customers: int) -> Iterator[Row
             yield ("provider", n, customer, f"provider:{step}:1:bounced", at + 5, step, 1, channel, "bounced", "bounce", None)
             return
         yield ("provider", n, customer, f"provider:{step}:1:delivered", at + 5, step, 1, channel, "delivered", "delivered", None)
-        if channel == "email" and outcome < 0.35:
+        if channel == "email" and outcome < 0.25:
             yield ("provider", n, customer, f"provider:{step}:1:opened", at + 600, step, 1, channel, "opened", "open", None)
 
     yield from send("welcome", "email", t)
@@ -101,7 +101,7 @@ def enrollment_facts(rng: random.Random, n: int, customers: int) -> Iterator[Row
         yield ("ended", n, customer, "ended", goal_at, "later", None, None, "converted", None, None)
         return
     yield ("rested", n, customer, "rested:later:1", now + 1, "later", 1, None, None, None, None)
-    if rng.random() < 0.5:
+    if rng.random() < 0.2:
         yield from send("reminder", "email", now + 3 * 86400)
         yield ("ended", n, customer, "ended", now + 3 * 86400 + 1, "done", None, None, "completed", None, None)
 
