@@ -2,10 +2,10 @@
 
 Each concern keeps its queries in a module of its own, as a subclass of `Queries` (the
 session's connection and the dialect's INSERT): leases.py, profiles_table.py with
-number_opt_outs.py and consent.py, events.py, journeys.py, enrollments.py, problems.py,
-ledger.py, gate_facts.py, provider_events.py, outbox.py, journey_counts.py (with fold.py and
-journey_facts.py), erasure.py (with suppressions.py and retention.py). `StoreSession` combines them as mixins rather than holding one object
-per concern, so that a call site reads `session.mark_delivery(...)` whatever the concern:
+number_opt_outs.py and consent.py, events.py, enrollments.py, problems.py, ledger.py,
+gate_facts.py, provider_events.py, outbox.py, journey_counts.py (with fold.py, journey_facts.py
+and journeys.py), erasure.py (with suppressions.py and retention.py). `StoreSession` combines
+them as mixins rather than holding one object per concern, so that a call site reads `session.mark_delivery(...)` whatever the concern:
 the session is one transaction, and which table a method touches is the method's
 business, not its caller's. The concerns share nothing but the connection; where one needs
 another (a profile that gets a number which texted STOP), its class inherits that one.
