@@ -5,8 +5,8 @@ session's connection and the dialect's INSERT): leases.py, profiles_table.py wit
 number_opt_outs.py and consent.py, events.py, enrollments.py, problems.py, ledger.py,
 gate_facts.py, provider_events.py, outbox.py, journey_counts.py (with fold.py, journey_facts.py
 and journeys.py), erasure.py (with suppressions.py and retention.py). `StoreSession` combines
-them as mixins rather than holding one object per concern, so that a call site reads `session.mark_delivery(...)` whatever the concern:
-the session is one transaction, and which table a method touches is the method's
+them as mixins rather than holding one object per concern, so that a call site reads
+`session.mark_delivery(...)` whatever the concern: the session is one transaction, and which table a method touches is the method's
 business, not its caller's. The concerns share nothing but the connection; where one needs
 another (a profile that gets a number which texted STOP), its class inherits that one.
 """
