@@ -10,7 +10,7 @@ transaction as the counts it added.
 
 It runs where it is cheap to keep the backlog short: before every report (so a report is current),
 in `journey prune` (hourly under `journey dev`), and before retention or erasure deletes facts (so the
-counts survive them). A backlog folds at tens of thousands of facts a second (bench/RESULTS.md).
+counts survive them). How fast a backlog folds: bench/RESULTS.md, bench/analytics.py.
 """
 
 from __future__ import annotations
