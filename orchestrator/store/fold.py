@@ -61,10 +61,12 @@ class FoldQueries(JourneyFactQueries, JourneyQueries):
 
     def folded_position(self) -> FactPosition:
         """The position of the last fact folded: the facts at or before it may be deleted, their counts stay."""
-        row = self._conn.execute(select(fold_position.c.xact, fold_position.c.fact_id).where(fold_position.c.id == 1)).one()
-        return FactPosition(int(row.xact), int(row.fact_id))
+        row = self._conn.execute(select(fold_position.c.xact, fold_position.c.fact_id).where(fold_position.c.id == 1)).first()
+        return FactPosition(int(row.xact), int(row.fact_id)) if row is not None else FactPosition()
 
     def _locked_fold_position(self) -> FactPosition:
+        # The row is made by the first fold (an empty store has no rows), then locked by every fold.
+        self._conn.execute(self._insert(fold_position).values(id=1, xact=0, fact_id=0).on_conflict_do_nothing())
         query = select(fold_position.c.xact, fold_position.c.fact_id).where(fold_position.c.id == 1)
         row = self._conn.execute(query.with_for_update() if self._dialect == "postgresql" else query).one()
         return FactPosition(int(row.xact), int(row.fact_id))

@@ -343,8 +343,8 @@ journey_facts = Table(
 fold_position = Table(
     "fold_position",
     metadata,
-    # One row: the last fact folded into the counts below (migration 0012). Locked FOR UPDATE on PostgreSQL (SQLite's
-    # writer lock serves) so that each fact is folded exactly once (orchestrator/store/fold.py).
+    # One row (made by the first fold): the last fact folded into the counts below (migration 0012). Locked FOR UPDATE
+    # on PostgreSQL (SQLite's writer lock serves) so that each fact is folded exactly once (orchestrator/store/fold.py).
     Column("id", Integer, primary_key=True),
     Column("xact", BigInteger, nullable=False),
     Column("fact_id", BigInteger, nullable=False),

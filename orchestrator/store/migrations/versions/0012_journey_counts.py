@@ -24,15 +24,13 @@ TIMESTAMP = sa.DateTime(timezone=True)
 
 def upgrade() -> None:
     op.drop_table("daily_counts")
-    position = op.create_table(
+    op.create_table(
         "fold_position",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("xact", sa.BigInteger(), nullable=False),
         sa.Column("fact_id", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_fold_position"),
     )
-    # The one row the fold locks and moves: before the first fact.
-    op.bulk_insert(position, [{"id": 1, "xact": 0, "fact_id": 0}])
     op.create_table(
         "enrollment_summaries",
         sa.Column("enrollment_id", sa.String(), nullable=False),
