@@ -10,6 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from orchestrator import ir
+
+
+def conversion_window_seconds(journey: ir.Journey) -> int | None:
+    """How long after entry a goal event converts an enrollment of `journey`; None: it has no goal, nothing converts.
+
+    The goal's window (ir.Goal.window_seconds, docs/analytics.md "converted"), here for what has no goal.
+    """
+    return journey.goal.window_seconds if journey.goal is not None else None
+
 
 @dataclass(frozen=True)
 class MessageCounts:

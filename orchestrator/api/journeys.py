@@ -46,8 +46,7 @@ class JourneyList(BaseModel):
 @router.get("", response_model=JourneyList)
 def list_journeys(api: Runtime) -> JSONResponse:
     """Every journey ever deployed, with its active version and its all-time entered, converted and waiting counts."""
-    with api.store.read() as session:
-        summaries = read_journey_list(session, datetime.now(UTC))
+    summaries = read_journey_list(api.store, datetime.now(UTC))
     # The document `journey stats --format json` prints too (JourneySummary.document); the models above describe it.
     return JSONResponse({"journeys": [summary.document() for summary in summaries]})
 
@@ -70,10 +69,9 @@ def journey_stats(
     splits with their statistics and verdict, metrics, revenue, and the daily series (docs/analytics.md, "The stats document")."""
     try:
         request = StatsRequest.parse(journey_id, first_day, last_day, version)
-        with api.store.read() as session:
-            report = read_journey_stats(session, request, datetime.now(UTC))
+        report = read_journey_stats(api.store, request, datetime.now(UTC))
     except UnknownJourney as exc:
         raise ApiError.not_found(str(exc)) from None
     except StatsRequestError as exc:
-        raise ApiError(422, "invalid_request", str(exc), errors=[FieldError(exc.field, exc.message)]) from None
+        raise ApiError(422, "invalid_query", str(exc), errors=[FieldError(exc.field, exc.message)]) from None
     return JSONResponse(report.document())

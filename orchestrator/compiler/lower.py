@@ -11,9 +11,6 @@ from orchestrator.compiler.steps import kind_lowered_to, kind_of
 from orchestrator.compiler.values import hhmm, seconds
 from orchestrator.language.timeparse import parse_duration, utc_instant
 
-MEASUREMENT_WINDOW_SECONDS = ir.MEASUREMENT_WINDOW_SECONDS
-"""The window of a goal without `within` (ir.MEASUREMENT_WINDOW_SECONDS says why a week)."""
-
 
 def lower(source: JourneySource) -> ir.Journey:
     doc = source.document
@@ -81,7 +78,7 @@ def _goal(goal: dict[str, Any] | None) -> ir.Goal | None:
     if goal is None:
         return None
     within = seconds(goal.get("within"))
-    return ir.Goal(goal["event"], goal.get("where"), within, within or MEASUREMENT_WINDOW_SECONDS, goal.get("value"))
+    return ir.Goal(goal["event"], goal.get("where"), within, within or ir.MEASUREMENT_WINDOW_SECONDS, goal.get("value"))
 
 
 def _metric(metric: dict[str, Any]) -> ir.Metric:

@@ -31,10 +31,9 @@ def stats_from_cli(settings: StatsSettings, data_dir: Path, request: StatsReques
     try:
         store.migrate()  # a store older than the journey facts gets them (empty) rather than an error
         now = datetime.now(UTC)
-        with store.read() as session:
-            if request is None:
-                return render_list(read_journey_list(session, now), fmt)
-            report = read_journey_stats(session, request, now)
+        if request is None:
+            return render_list(read_journey_list(store, now), fmt)
+        report = read_journey_stats(store, request, now)
     finally:
         store.dispose()
     if fmt == "json":

@@ -1,7 +1,8 @@
 """`journey prune`, and `journey dev`'s hourly schedule of it: apply the retention policy to the store.
 
-Each kind of row is deleted in batches of `PRUNE_BATCH`, one short transaction each
-(orchestrator/store/retention.py counts each batch into the daily counts before deleting it),
+It folds the journey facts recorded since the last fold into the journeys' counts first
+(orchestrator/store/fold.py). Each kind of row is deleted in batches of `PRUNE_BATCH`, one short transaction each
+(an ended enrollment's facts go with it, folded first: orchestrator/store/retention.py),
 so that a first prune of a large store never holds the database for long: the API and the
 workers go on between batches.
 """
@@ -27,7 +28,10 @@ DEV_PRUNE_EVERY = timedelta(hours=1)
 
 
 def prune(store: Store, policy: RetentionPolicy, now: datetime) -> dict[str, int]:
-    """Delete what `policy` no longer keeps as of `now`; rows deleted per kind (events, messages, enrollments)."""
+    """Fold the journey facts, then delete what `policy` no longer keeps as of `now`; rows deleted per kind
+    (events, messages, enrollments)."""
+    # The fold's backlog first, in transactions of bounded size: a report then folds only what came since.
+    store.fold_journey_facts()
     kinds: dict[str, tuple[timedelta | None, Callable[[StoreSession, datetime, int], int]]] = {
         "events": (policy.events, StoreSession.prune_events),
         "messages": (policy.messages, StoreSession.prune_messages),

@@ -20,9 +20,9 @@ The rest, by concern:
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,10 @@ from alembic.config import Config
 from sqlalchemy import Connection, create_engine
 from sqlalchemy.engine import make_url
 
+from orchestrator import ir
+from orchestrator.analytics.counts import JourneyCounts
 from orchestrator.privacy.keyed_hash import HashSecret
+from orchestrator.store.fold import FOLD_BATCH
 from orchestrator.store.hashes import DEVELOPMENT_SECRET
 from orchestrator.store.profiles import ProfileFieldErrors, dumps
 from orchestrator.store.session import StoreSession
@@ -107,6 +110,29 @@ class Store:
                 connection.exec_driver_sql("SELECT pg_advisory_xact_lock(7462093118)")
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
+
+    def fold_journey_facts(self, per_transaction: int = FOLD_BATCH) -> int:
+        """Fold the journey facts recorded since the last fold into the counts; how many.
+
+        In transactions of about `per_transaction` facts, so that a long backlog holds the writer lock
+        (SQLite) or the fold's position (PostgreSQL) one round at a time and ingestion goes on between.
+        """
+        folded = 0
+        while True:
+            with self.session() as session:
+                done = session.fold_facts(limit=per_transaction)
+            folded += done
+            if done < per_transaction:
+                return folded
+
+    def journey_counts(
+        self, journeys: Sequence[ir.Journey], *, first_day: date | None, last_day: date | None, now: datetime
+    ) -> JourneyCounts:
+        """A report's counts (`StoreSession.journey_counts`), current: what was recorded until now is folded first,
+        then the counts are read in a read-only transaction, which takes no lock."""
+        self.fold_journey_facts()
+        with self.read() as session:
+            return session.journey_counts(journeys, first_day=first_day, last_day=last_day, now=now)
 
     @contextmanager
     def session(self, lock_customer: str | None = None) -> Iterator[StoreSession]:

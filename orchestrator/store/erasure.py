@@ -4,8 +4,9 @@ The erasure itself (orchestrator/routing/erasure.py) runs in three steps: `begin
 the tombstone under the customer's lock, from which moment routing refuses their calls and the
 delivery gate their sends; their workflows are ended and their histories deleted; then
 `erase_customer_rows`, in one transaction, keeps each address as a suppression entry, deletes
-every row that holds their personal data (counted into the daily counts first, as retention does:
-orchestrator/store/retention.py), and turns the tombstone into the audit: who asked,
+every row that holds their personal data (their journey facts folded into the journey's counts
+first, as retention does: orchestrator/store/fold.py; the counts name no customer, so they stay),
+and turns the tombstone into the audit: who asked,
 when, how many rows of each table went, never the data. The tombstone and the audit name the
 customer by a keyed hash only. A send already past the gate when the tombstone was written may
 still finish after the rows are gone: its outcome then finds no ledger row and records nothing,
@@ -27,6 +28,7 @@ from orchestrator.store.schema import (
     customer_locks,
     deliveries,
     enrollment_problems,
+    enrollment_summaries,
     enrollments,
     erasures,
     events,
@@ -43,14 +45,14 @@ ERASURE_GUARD: Final = timedelta(minutes=15)
 """How long after an erasure sends for the same customer id are still refused: longer than any activity that
 was running when its workflow was ended may take (a send's provider call, a webhook's timeout, their retries)."""
 CUSTOMER_TABLES: Final = (
-    consent_records, events, enrollment_problems, deliveries, provider_events, outbox_messages, journey_facts, enrollments, profiles,
-    customer_locks,
+    consent_records, events, enrollment_problems, deliveries, provider_events, outbox_messages, journey_facts, enrollment_summaries,
+    enrollments, profiles, customer_locks,
 )  # fmt: skip
 """Every table with a `customer_id` column: all the customer's rows of each are deleted, in this order."""
 
 
 class ErasureQueries(SuppressionQueries, RetentionQueries):
-    """The `erasures` table (tombstones and audits), and the deletion of a customer's rows (counted into the daily counts)."""
+    """The `erasures` table (tombstones and audits), and the deletion of a customer's rows (their facts folded first)."""
 
     def begin_erasure(self, customer_id: str, requested_by: str, at: datetime) -> int:
         """Write the tombstone of `customer_id` (or find the one of an erasure under way: it is continued); its id."""
@@ -85,10 +87,8 @@ class ErasureQueries(SuppressionQueries, RetentionQueries):
         suppressed = self._suppress_addresses_of(customer_id, at)
         removed: dict[str, int] = {}
         enrollment_ids = select(enrollments.c.enrollment_id).where(enrollments.c.customer_id == customer_id).scalar_subquery()
-        # Analytics keeps its totals: the rows are counted per day, with no customer, before they go.
-        self.count_events(events.c.customer_id == customer_id)
-        self.count_enrollments(enrollments.c.customer_id == customer_id)
-        self.count_deliveries(or_(deliveries.c.customer_id == customer_id, deliveries.c.enrollment_id.in_(enrollment_ids)))
+        # Analytics keeps its totals: the facts are folded into the journeys' counts, which name no customer, before they go.
+        self.fold_facts()
         phones = select(profiles.c.phone).where(profiles.c.customer_id == customer_id).scalar_subquery()
         removed["number_opt_outs"] = self._deleted(number_opt_outs, number_opt_outs.c.phone == phones)
         for table in CUSTOMER_TABLES:

@@ -17,6 +17,7 @@ from orchestrator.analytics.report import JourneyReport, journey_report
 from orchestrator.store.journeys import DeployedJourney
 
 if TYPE_CHECKING:
+    from orchestrator.store import Store
     from orchestrator.store.session import StoreSession
 
 
@@ -84,25 +85,28 @@ class JourneySummary:
         }
 
 
-def read_journey_stats(session: StoreSession, request: StatsRequest, now: datetime) -> JourneyReport:
+def read_journey_stats(store: Store, request: StatsRequest, now: datetime) -> JourneyReport:
     """The report of `request`; raises UnknownJourney, or StatsRequestError for a version never deployed."""
-    deployed = _deployed(session, request.journey_id)
+    with store.read() as session:
+        deployed = _deployed(session, request.journey_id)
     journeys = [version.journey for version in deployed.versions]
     if request.version is not None:
         journeys = [journey for journey in journeys if journey.version == request.version]
         if not journeys:
             known = ", ".join(version.journey.version for version in deployed.versions)
             raise StatsRequestError("version", f"{request.journey_id!r} has no version {request.version!r}; deployed: {known}")
-    counts = session.journey_counts(journeys, first_day=request.first_day, last_day=request.last_day, now=now)
+    counts = store.journey_counts(journeys, first_day=request.first_day, last_day=request.last_day, now=now)
     return journey_report(counts, journeys, now)
 
 
-def read_journey_list(session: StoreSession, now: datetime) -> list[JourneySummary]:
+def read_journey_list(store: Store, now: datetime) -> list[JourneySummary]:
     """Every journey ever deployed, by id, with its all-time entered, converted and waiting counts."""
     summaries = []
-    for deployed in session.deployed_journeys():
+    with store.read() as session:
+        every = session.deployed_journeys()
+    for deployed in every:
         journeys = [version.journey for version in deployed.versions]
-        counts = session.journey_counts(journeys, first_day=None, last_day=None, now=now)
+        counts = store.journey_counts(journeys, first_day=None, last_day=None, now=now)
         shown = next((v for v in deployed.versions if v.journey.version == deployed.active_version), deployed.versions[-1])
         summaries.append(
             JourneySummary(

@@ -309,21 +309,6 @@ suppressions = Table(
     Column("stop_keyword", String, nullable=True),  # the STOP the number had texted, kept for the number as number_opt_outs did,
 )
 
-daily_counts = Table(
-    "daily_counts",
-    metadata,
-    # What analytics keeps of rows that are pruned (orchestrator/store/retention.py) or erased (migration 0010): counts
-    # per UTC day, never a customer. `kind`: event (name), enrollment (journey, status), delivery (journey, step,
-    # channel as name, status and the provider's furthest state as "sent/open"); a part that does not apply is ''.
-    Column("day", String, primary_key=True),  # YYYY-MM-DD, UTC,
-    Column("kind", String, primary_key=True),
-    Column("journey_id", String, primary_key=True),
-    Column("step_id", String, primary_key=True),
-    Column("name", String, primary_key=True),
-    Column("status", String, primary_key=True),
-    Column("count", BigInteger, nullable=False),
-)
-
 journey_facts = Table(
     "journey_facts",
     metadata,
@@ -345,8 +330,62 @@ journey_facts = Table(
     Column("value", Float, nullable=True),  # the goal's value, a survey answer,
     Column("occurred_at", UTCDateTime, nullable=False),  # the journey's clock, or the event's timestamp,
     Column("recorded_at", UTCDateTime, nullable=False),
+    # The order facts are folded and streamed in, with `id`: the writing transaction's id on PostgreSQL, where ids
+    # from the sequence commit out of order (orchestrator/store/journey_facts.py, "Order"); 0 on SQLite, whose
+    # writes are serialized and whose ids (AUTOINCREMENT: never reused) are in commit order.
+    Column("xact", BigInteger, nullable=False),
     Index(None, "enrollment_id", "fact_key", unique=True),
+    Index(None, "xact", "id"),
     Index(None, "customer_id"),  # erasure and export find a customer's facts by it
+    sqlite_autoincrement=True,
+)
+
+fold_position = Table(
+    "fold_position",
+    metadata,
+    # One row (made by the first fold): the last fact folded into the counts below (migration 0012). Locked FOR UPDATE
+    # on PostgreSQL (SQLite's writer lock serves) so that each fact is folded exactly once (orchestrator/store/fold.py).
+    Column("id", Integer, primary_key=True),
+    Column("xact", BigInteger, nullable=False),
+    Column("fact_id", BigInteger, nullable=False),
+)
+
+enrollment_summaries = Table(
+    "enrollment_summaries",
+    metadata,
+    # What the fold keeps of each enrollment's facts (migration 0012): enough to work out its part of the counts again
+    # when a later fact changes it (orchestrator/store/fact_summary.py). Erased with the customer, pruned with the enrollment.
+    Column("enrollment_id", String, primary_key=True),
+    Column("journey_id", String, nullable=False),
+    Column("version", String, nullable=False),
+    Column("customer_id", String, nullable=False),
+    Column("entered_at", UTCDateTime, nullable=True),  # NULL until its `entered` fact is folded,
+    Column("cohort_day", String, nullable=True),  # YYYY-MM-DD, UTC, of entered_at,
+    Column("converted", Boolean, nullable=False),
+    Column("arms", String, nullable=False),  # "split=arm" pairs, for the maturity boundary's count per arm,
+    Column("state", Text, nullable=False),  # the rest, as JSON,
+    Index(None, "journey_id", "version", "cohort_day"),
+    Index(None, "journey_id", "customer_id"),
+    Index(None, "customer_id"),
+)
+
+journey_day_counts = Table(
+    "journey_day_counts",
+    metadata,
+    # The journey facts folded into counts per UTC day (migration 0012; it replaces 0010's daily_counts): by the day the
+    # enrollment entered (its cohort) for the report's funnel, arms and metrics, by the day it happened for the daily
+    # series (`measure` day_*). No customer in them: they outlive pruned and erased rows (orchestrator/store/fold.py).
+    Column("journey_id", String, primary_key=True),
+    Column("version", String, primary_key=True),
+    Column("day", String, primary_key=True),  # YYYY-MM-DD, UTC,
+    Column("measure", String, primary_key=True),  # entered, running, ended, reached, resting, message, converted, ...,
+    Column("step_id", String, primary_key=True),  # each part '' where it does not apply,
+    Column("name", String, primary_key=True),
+    Column("status", String, primary_key=True),
+    Column("detail", String, primary_key=True),
+    Column("count", BigInteger, nullable=False),
+    Column("total", Float, nullable=False),  # sum of the values counted (a goal's, an answer's),
+    Column("total_of_squares", Float, nullable=False),
 )
 
 outbox_messages = Table(

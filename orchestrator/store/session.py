@@ -2,11 +2,11 @@
 
 Each concern keeps its queries in a module of its own, as a subclass of `Queries` (the
 session's connection and the dialect's INSERT): leases.py, profiles_table.py with
-number_opt_outs.py and consent.py, events.py, journeys.py, enrollments.py, problems.py,
-ledger.py, gate_facts.py, provider_events.py, outbox.py, journey_facts.py, erasure.py (with suppressions.py
-and retention.py). `StoreSession` combines them as mixins rather than holding one object
-per concern, so that a call site reads `session.mark_delivery(...)` whatever the concern:
-the session is one transaction, and which table a method touches is the method's
+number_opt_outs.py and consent.py, events.py, enrollments.py, problems.py, ledger.py,
+gate_facts.py, provider_events.py, outbox.py, journey_counts.py (with fold.py, journey_facts.py
+and journeys.py), erasure.py (with suppressions.py and retention.py). `StoreSession` combines
+them as mixins rather than holding one object per concern, so that a call site reads
+`session.mark_delivery(...)` whatever the concern: the session is one transaction, and which table a method touches is the method's
 business, not its caller's. The concerns share nothing but the connection; where one needs
 another (a profile that gets a number which texted STOP), its class inherits that one.
 """
@@ -22,8 +22,7 @@ from orchestrator.store.enrollments import EnrollmentQueries
 from orchestrator.store.erasure import ErasureQueries
 from orchestrator.store.events import EventQueries
 from orchestrator.store.gate_facts import GateFactQueries
-from orchestrator.store.journey_facts import JourneyFactQueries
-from orchestrator.store.journeys import JourneyQueries
+from orchestrator.store.journey_counts import JourneyCountQueries
 from orchestrator.store.leases import LeaseQueries
 from orchestrator.store.ledger import LedgerQueries
 from orchestrator.store.outbox import OutboxQueries
@@ -36,14 +35,13 @@ class StoreSession(
     LeaseQueries,
     ProfileQueries,
     EventQueries,
-    JourneyQueries,
     EnrollmentQueries,
     ProblemQueries,
     LedgerQueries,
     GateFactQueries,
     ProviderEventQueries,
     OutboxQueries,
-    JourneyFactQueries,
+    JourneyCountQueries,
     ErasureQueries,
 ):
     """The store's operations, all in the transaction of the `Store.session()` that made this object."""

@@ -160,7 +160,7 @@ async def test_a_bad_request_is_422_naming_the_field(api: Api, params: dict[str,
     answer = await api.http.get("/v1/journeys/onboarding/stats", params=params)
     assert answer.status_code == 422, answer.text
     body: dict[str, Any] = answer.json()
-    assert body["error"] == "invalid_request"
+    assert body["error"] == "invalid_query"
     ((error),) = body["errors"]
     assert error["field"] == field and error["message"].startswith(message)
     assert api.counts.calls == []  # refused before anything was counted

@@ -38,14 +38,20 @@ def upgrade() -> None:
         sa.Column("value", sa.Float(), nullable=True),
         sa.Column("occurred_at", TIMESTAMP, nullable=False),
         sa.Column("recorded_at", TIMESTAMP, nullable=False),
+        # The writing transaction's id on PostgreSQL (0 on SQLite): with `id`, the order facts are folded and streamed in.
+        sa.Column("xact", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_journey_facts"),
+        # SQLite: ids never reused, even after the newest facts are deleted, so a reader's last id stays behind every new one.
+        sqlite_autoincrement=True,
     )
     op.create_index("ix_journey_facts_enrollment_id_fact_key", "journey_facts", ["enrollment_id", "fact_key"], unique=True)
+    op.create_index("ix_journey_facts_xact_id", "journey_facts", ["xact", "id"])
     # A customer's facts go with an erasure and appear in their export, found without scanning every journey's log.
     op.create_index("ix_journey_facts_customer_id", "journey_facts", ["customer_id"])
 
 
 def downgrade() -> None:
     op.drop_index("ix_journey_facts_customer_id", table_name="journey_facts")
+    op.drop_index("ix_journey_facts_xact_id", table_name="journey_facts")
     op.drop_index("ix_journey_facts_enrollment_id_fact_key", table_name="journey_facts")
     op.drop_table("journey_facts")
