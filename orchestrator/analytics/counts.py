@@ -69,7 +69,8 @@ class GroupCounts:
     """Assigned enrollments whose conversion window has elapsed, or that converted."""
     converted: int
     goal_values: ValueSample = field(default_factory=ValueSample)
-    """The goal's values over the matured enrollments' conversions (a non-converted enrollment adds 0)."""
+    """The goal's values over the matured enrollments: `count` is those enrollments, each adding its conversion's
+    value, or 0 when it did not convert or its conversion had no value (a mean per enrollment)."""
 
 
 @dataclass(frozen=True)

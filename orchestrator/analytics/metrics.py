@@ -15,8 +15,9 @@ every score here is computed from those counts, so it can be checked by hand fro
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from orchestrator.analytics.answers import SCALES
 from orchestrator.analytics.counts import MetricCounts, MetricSample
 from orchestrator.analytics.statistics import Interval, mean_interval, net_promoter_interval, net_promoter_score, wilson_interval
 
@@ -65,9 +66,16 @@ def metric_report(counts: MetricCounts) -> MetricReport:
         unit, score = _SCORES[counts.kind]
     except KeyError:
         raise ValueError(f"metric {counts.metric!r} has kind {counts.kind!r}; a report knows {', '.join(_SCORES)}") from None
-    overall = score(counts.overall)
-    weeks = tuple(WeekValue(week, *_fields(score(sample))) for week, sample in sorted(counts.by_week.items()))
-    by_arm = {step: {arm: score(sample) for arm, sample in arms.items()} for step, arms in counts.by_arm.items()}
+    scale = SCALES.get(counts.kind)
+
+    def scored(sample: MetricSample) -> MetricValue:
+        # Every bucket of the scale, an empty one as 0: a reader's table keeps its columns whoever answered.
+        value = score(sample)
+        return replace(value, buckets={name: value.buckets.get(name, 0) for name, _ in scale.buckets}) if scale else value
+
+    overall = scored(counts.overall)
+    weeks = tuple(WeekValue(week, *_fields(scored(sample))) for week, sample in sorted(counts.by_week.items()))
+    by_arm = {step: {arm: scored(sample) for arm, sample in arms.items()} for step, arms in counts.by_arm.items()}
     return MetricReport(counts.metric, counts.kind, unit, *_fields(overall), by_arm, weeks)
 
 

@@ -143,7 +143,7 @@ def journey_report(counts: JourneyCounts, journeys: Sequence[ir.Journey], now: d
             failed=counts.failed,
         ),
         conversion=_conversion(counts.converted, counts.matured, counts.entered),
-        revenue=revenue(counts.goal_values, counts.matured) if with_revenue else None,
+        revenue=revenue(counts.goal_values, counts.matured, counts.converted) if with_revenue else None,
         steps=tuple(_step(step, journeys, counts) for step in counts.steps),
         splits=tuple(split_report(split, with_revenue) for split in counts.splits),
         metrics=tuple(metric_report(metric) for metric in counts.metrics),

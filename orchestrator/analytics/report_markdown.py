@@ -42,7 +42,7 @@ def render_markdown(report: JourneyReport) -> str:
         revenue = report.revenue
         lines += [
             "",
-            f"**Revenue**: {number(revenue.total)} from {count(revenue.values)} conversions; {number(revenue.mean_per_enrollment)} "
+            f"**Revenue**: {number(revenue.total)} from {count(revenue.conversions)} conversions; {number(revenue.mean_per_enrollment)} "
             f"per matured enrollment (95% CI {number_interval(revenue.ci)}).",
         ]
     if report.steps:

@@ -86,7 +86,7 @@ def _header(report: JourneyReport) -> list[str]:
     if report.revenue is not None:
         revenue = report.revenue
         lines.append(
-            f"  revenue {number(revenue.total)} from {count(revenue.values)} conversions · {number(revenue.mean_per_enrollment)} "
+            f"  revenue {number(revenue.total)} from {count(revenue.conversions)} conversions · {number(revenue.mean_per_enrollment)} "
             f"per matured enrollment (95% CI {number_interval(revenue.ci)})"
         )
     return lines

@@ -18,17 +18,17 @@ class Revenue:
     total: float
     enrollments: int
     """The matured enrollments the mean is over."""
-    values: int
-    """Conversions that carried a value."""
+    conversions: int
+    """The conversions among them (one without a value adds 0 to the total)."""
     mean_per_enrollment: float | None
     ci: Interval | None
 
 
-def revenue(values: ValueSample, matured: int) -> Revenue:
+def revenue(values: ValueSample, matured: int, converted: int) -> Revenue:
     return Revenue(
         total=values.total,
         enrollments=matured,
-        values=values.count,
+        conversions=converted,
         mean_per_enrollment=values.total / matured if matured > 0 else None,
         ci=mean_interval(matured, values.total, values.total_of_squares),
     )

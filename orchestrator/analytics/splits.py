@@ -96,7 +96,7 @@ def _arm(group: GroupCounts, comparison: ArmComparison | None, holdout_rate: flo
         p_value=comparison.p_value if comparison is not None else None,
         chance_to_beat_control=comparison.chance_to_beat_control if comparison is not None else None,
         incremental_conversions=incremental,
-        revenue=revenue(group.goal_values, group.matured) if with_revenue else None,
+        revenue=revenue(group.goal_values, group.matured, group.converted) if with_revenue else None,
     )
 
 

@@ -101,7 +101,7 @@ def test_totals_conversion_and_revenue_per_enrollment_by_hand() -> None:
     # 900 matured enrollments, 120 conversions worth 6,000 in all (sum of squares 400,000); 100 still maturing.
     report = journey_report(
         counts(journey, entered=1000, customers=990, waiting=100, completed=700, exited=50, holdout=100, converted=120, matured=900,
-               goal_values=ValueSample(120, 6000.0, 400000.0), first_day=date(2026, 3, 1), last_day=date(2026, 3, 31)),
+               goal_values=ValueSample(900, 6000.0, 400000.0), first_day=date(2026, 3, 1), last_day=date(2026, 3, 31)),
         [journey],
         NOW,
     )  # fmt: skip
@@ -114,7 +114,7 @@ def test_totals_conversion_and_revenue_per_enrollment_by_hand() -> None:
     assert (round(conversion["ci"]["low"], 4), round(conversion["ci"]["high"], 4)) == (0.1127, 0.1571)  # Wilson, 120 of 900
 
     revenue = document["revenue"]
-    assert (revenue["total"], revenue["enrollments"], revenue["values"]) == (6000.0, 900, 120)
+    assert (revenue["total"], revenue["enrollments"], revenue["conversions"]) == (6000.0, 900, 120)
     assert revenue["mean_per_enrollment"] == pytest.approx(6000 / 900)
     # s^2 = (400,000 - 6,000^2 / 900) / 899; half width t(0.975, 899) * s / sqrt(900), t = 1.962606.
     half_width = 1.962606 * math.sqrt((400000 - 6000**2 / 900) / 899 / 900)
@@ -201,14 +201,15 @@ def test_a_split_nobody_reached_yet_has_no_control() -> None:
 
 def test_arms_report_revenue_per_enrollment_when_conversions_carry_values() -> None:
     journey = subject_line_test()
-    split = SplitCounts("subject_test", (GroupCounts("a", 4, 4, 2, ValueSample(2, 30.0, 500.0)), GroupCounts("holdout", 2, 2, 0)))
-    report = journey_report(counts(journey, goal_values=ValueSample(2, 30.0, 500.0), matured=6, splits=(split,)), [journey], NOW)
+    split = SplitCounts("subject_test", (GroupCounts("a", 4, 4, 2, ValueSample(4, 30.0, 500.0)), GroupCounts("holdout", 2, 2, 0)))
+    report = journey_report(counts(journey, goal_values=ValueSample(6, 30.0, 500.0), matured=6, splits=(split,)), [journey], NOW)
     a, holdout = report.document()["splits"][0]["arms"]
     # a: values 10 and 20 over 4 matured enrollments (two add 0): mean 7.5, s^2 = (500 - 30^2 / 4) / 3 = 91.667, t(0.975, 3) = 3.182446.
     assert a["revenue"]["total"] == 30.0 and a["revenue"]["mean_per_enrollment"] == 7.5
     half_width = 3.182446 * math.sqrt((500 - 900 / 4) / 3 / 4)
     assert a["revenue"]["ci"]["low"] == pytest.approx(7.5 - half_width, abs=1e-5)
-    assert holdout["revenue"] == {"total": 0.0, "enrollments": 2, "values": 0, "mean_per_enrollment": 0.0, "ci": {"low": 0.0, "high": 0.0}}
+    nothing = {"low": 0.0, "high": 0.0}
+    assert holdout["revenue"] == {"total": 0.0, "enrollments": 2, "conversions": 0, "mean_per_enrollment": 0.0, "ci": nothing}
 
 
 def sample(answers: list[float], buckets: dict[str, int] | None = None) -> MetricSample:

@@ -51,7 +51,7 @@ steps:
   - id: kickoff_b
     send: {{channel: email, category: transactional, subject: "What will you build first?", body: "<p>Tell us.</p>"}}
 """
-CUSTOMERS = [f"trial{n:02d}" for n in range(16)]
+CUSTOMERS = [f"trial{n:02d}" for n in range(22)]  # 11 in a, 8 in b, 3 in the holdout
 
 
 @pytest.fixture
@@ -158,14 +158,16 @@ def test_an_ab_test_with_a_holdout_reports_exactly_what_the_calls_imply(
     time.sleep(max(0.0, WINDOW_SECONDS + 2 - (time.monotonic() - entered_by)))  # every window has closed
     stats = stack.wait_for("/v1/journeys/trial_test/stats", lambda s: s["totals"]["waiting"] == 0, timeout=60)
 
-    assert stats["totals"]["entered"] == stats["totals"]["customers"] == 16
+    assert stats["totals"]["entered"] == stats["totals"]["customers"] == len(CUSTOMERS)
     assert (stats["totals"]["converted"], stats["totals"]["exited"], stats["totals"]["failed"]) == (3, 0, 0)
     assert stats["totals"]["holdout"] == len(held_out) - 1  # the holdout customer who converted ended as converted
-    assert stats["conversion"] | {"ci": None} == {"converted": 3, "matured": 16, "maturing": 0, "rate": 3 / 16, "ci": None}
-    assert stats["revenue"]["total"] == 100.0 and stats["revenue"]["values"] == 3
+    everyone = len(CUSTOMERS)
+    assert stats["conversion"] | {"ci": None} == {"converted": 3, "matured": everyone, "maturing": 0, "rate": 3 / everyone, "ci": None}
+    revenue = stats["revenue"]
+    assert (revenue["total"], revenue["conversions"], revenue["enrollments"]) == (100.0, 3, len(CUSTOMERS))
 
     steps = {step["step"]: step for step in stats["steps"]}
-    assert steps["subject_test"]["reached"] == 16
+    assert steps["subject_test"]["reached"] == len(CUSTOMERS)
     for step, customers in (("kickoff_a", a), ("kickoff_b", b)):
         assert (steps[step]["reached"], steps[step]["sent"], steps[step]["waiting"]) == (len(customers), len(customers), 0)
     assert (steps["kickoff_a"]["delivered"], steps["kickoff_a"]["bounced"]) == (len(a) - 1, 1)
@@ -185,11 +187,11 @@ def test_an_ab_test_with_a_holdout_reports_exactly_what_the_calls_imply(
     (nps,) = stats["metrics"]
     assert (nps["id"], nps["responses"], nps["buckets"]) == ("nps", 3, {"promoter": 2, "passive": 0, "detractor": 1})
     assert nps["value"] == pytest.approx(100 * (2 - 1) / 3)
-    assert sum(day["entered"] for day in stats["daily"]) == 16 and sum(day["converted"] for day in stats["daily"]) == 3
+    assert sum(day["entered"] for day in stats["daily"]) == len(CUSTOMERS) and sum(day["converted"] for day in stats["daily"]) == 3
     assert sum(day["sent"] for day in stats["daily"]) == len(a) + len(b)
 
     listed = {journey["id"]: journey for journey in stack.get("/v1/journeys").json()["journeys"]}
-    assert (listed["trial_test"]["entered"], listed["trial_test"]["converted"], listed["trial_test"]["waiting"]) == (16, 3, 0)
+    assert (listed["trial_test"]["entered"], listed["trial_test"]["converted"], listed["trial_test"]["waiting"]) == (len(CUSTOMERS), 3, 0)
 
     # The command line reads the same store and prints the same document.
     printed = subprocess.run(
@@ -201,7 +203,7 @@ def test_an_ab_test_with_a_holdout_reports_exactly_what_the_calls_imply(
     # The warehouse stream holds every fact once, in order, and resumes where it stopped.
     lines = [json.loads(line) for line in stack.get("/v1/facts?limit=10000").text.splitlines()]
     kinds = Counter(line["kind"] for line in lines if line["journey_id"] == "trial_test")
-    assert (kinds["entered"], kinds["goal"], kinds["response"], kinds["message"]) == (16, 3, 3, len(a) + len(b))
+    assert (kinds["entered"], kinds["goal"], kinds["response"], kinds["message"]) == (len(CUSTOMERS), 3, 3, len(a) + len(b))
     assert kinds["provider"] == len(a) + len(b) + 3  # delivered or bounced each, two opens and a click: repeats dropped
     half = len(lines) // 2
     rest = [json.loads(line) for line in stack.get(f"/v1/facts?after={lines[half - 1]['cursor']}&limit=10000").text.splitlines()]
