@@ -6,7 +6,12 @@ absent values (a rate with nothing to divide by) as an en dash. The JSON documen
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from orchestrator.analytics.statistics import Interval
+
+if TYPE_CHECKING:
+    from orchestrator.analytics.splits import ArmReport
 
 ABSENT = "\u2013"
 """An en dash, written for a value that does not exist (a rate over nothing), never 0."""
@@ -50,3 +55,22 @@ def p_value(value: float | None) -> str:
         return ABSENT
     return "< 0.001" if value < 0.001 else f"{value:.3f}"
 
+
+def arm_cells(arm: ArmReport, name: str, *, with_revenue: bool) -> list[str]:
+    """One row of a split's table, after the arm's `name` as the view writes it: the same cells in both views."""
+    cells = [
+        name,
+        count(arm.assigned),
+        count(arm.matured),
+        count(arm.converted),
+        percent(arm.rate),
+        percent_interval(arm.ci),
+        points(arm.difference),
+        signed_percent(arm.lift),
+        percent_interval(arm.lift_ci, signed=True),
+        p_value(arm.p_value),
+        percent(arm.chance_to_beat_control),
+    ]
+    if with_revenue:
+        cells += [number(arm.revenue.mean_per_enrollment), number_interval(arm.revenue.ci)] if arm.revenue else [ABSENT, ABSENT]
+    return cells

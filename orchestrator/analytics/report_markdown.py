@@ -12,14 +12,12 @@ from dataclasses import asdict
 from orchestrator.analytics.report import JourneyReport
 from orchestrator.analytics.report_format import (
     ABSENT,
+    arm_cells,
     count,
     number,
     number_interval,
-    p_value,
     percent,
     percent_interval,
-    points,
-    signed_percent,
 )
 from orchestrator.analytics.splits import SplitReport
 from orchestrator.language.timeparse import format_duration
@@ -114,24 +112,7 @@ def _split(split: SplitReport) -> list[str]:
     with_revenue = any(arm.revenue is not None for arm in split.arms)
     if with_revenue:
         headers += ["revenue per enrollment", "revenue 95% CI"]
-    rows = []
-    for arm in split.arms:
-        row = [
-            f"`{arm.arm}` (control)" if arm.control else f"`{arm.arm}`",
-            count(arm.assigned),
-            count(arm.matured),
-            count(arm.converted),
-            percent(arm.rate),
-            percent_interval(arm.ci),
-            points(arm.difference),
-            signed_percent(arm.lift),
-            percent_interval(arm.lift_ci, signed=True),
-            p_value(arm.p_value),
-            percent(arm.chance_to_beat_control),
-        ]
-        if with_revenue:
-            row += [number(arm.revenue.mean_per_enrollment), number_interval(arm.revenue.ci)] if arm.revenue else [ABSENT, ABSENT]
-        rows.append(row)
+    rows = [arm_cells(arm, f"`{arm.arm}` (control)" if arm.control else f"`{arm.arm}`", with_revenue=with_revenue) for arm in split.arms]
     lines = [f"#### Split `{split.step}` (control: {split.control or ABSENT})", "", *table(headers, rows), "", f"**{split.verdict}**"]
     if split.explanation:
         lines += ["", f"> {split.explanation}"]

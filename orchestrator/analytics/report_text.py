@@ -14,14 +14,12 @@ from orchestrator.analytics.metrics import MetricReport
 from orchestrator.analytics.report import JourneyReport, StepReport
 from orchestrator.analytics.report_format import (
     ABSENT,
+    arm_cells,
     count,
     number,
     number_interval,
-    p_value,
     percent,
     percent_interval,
-    points,
-    signed_percent,
 )
 from orchestrator.analytics.splits import SplitReport
 from orchestrator.language.timeparse import format_duration
@@ -147,24 +145,7 @@ def _split(split: SplitReport, width: int) -> list[str]:
     with_revenue = any(arm.revenue is not None for arm in split.arms)
     if with_revenue:
         headers += ["revenue/enrollment", "revenue 95% CI"]
-    rows = []
-    for arm in split.arms:
-        row = [
-            f"{arm.arm} (control)" if arm.control else arm.arm,
-            count(arm.assigned),
-            count(arm.matured),
-            count(arm.converted),
-            percent(arm.rate),
-            percent_interval(arm.ci),
-            points(arm.difference),
-            signed_percent(arm.lift),
-            percent_interval(arm.lift_ci, signed=True),
-            p_value(arm.p_value),
-            percent(arm.chance_to_beat_control),
-        ]
-        if with_revenue:
-            row += [number(arm.revenue.mean_per_enrollment), number_interval(arm.revenue.ci)] if arm.revenue else [ABSENT, ABSENT]
-        rows.append(row)
+    rows = [arm_cells(arm, f"{arm.arm} (control)" if arm.control else arm.arm, with_revenue=with_revenue) for arm in split.arms]
     lines += table(headers, rows)
     lines.append(f"  Verdict: {split.verdict}")
     if split.explanation:
