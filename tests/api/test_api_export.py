@@ -66,6 +66,13 @@ async def test_an_unknown_customer_is_404_and_the_export_needs_the_api_key(stack
 
 async def test_journey_customers_export_prints_the_same_document_from_the_store(stack: Stack) -> None:
     await through_the_cart(stack, "ann-export-cli")
+
+    async def resting_at_opened() -> bool:
+        # The enrollment still writes facts after the reminder (its rest at `opened`): compare once it waits there.
+        facts = (await export(stack, "ann-export-cli"))["journey_facts"]
+        return any(fact["kind"] == "rested" and fact["step_id"] == "opened" for fact in facts)
+
+    await eventually(resting_at_opened, what="the enrollment resting at opened")
     environment = KEYS_ENVIRONMENT | {"DATABASE_URL": stack.store.url}  # the environment a worker has
     printed = CliRunner().invoke(main, ["customers", "export", "ann-export-cli"], env=environment)
     assert printed.exit_code == 0, printed.output
