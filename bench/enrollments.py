@@ -301,20 +301,7 @@ async def codec_rounds(bench: Bench, journey_id: str, args: argparse.Namespace, 
             kind = "encrypted" if encrypted else "plain"
             rounds.append(await journey_round(bench, journey_id, customers, encrypted=encrypted, kind=kind))
             print(rounds[-1].text(args.lock_stats), flush=True)
-    plain = [r for r in rounds if r.kind == "plain"]
-    encrypted = [r for r in rounds if r.kind == "encrypted"]
-    plain_total = sum(r.count for r in plain) / sum(r.done for r in plain)
-    encrypted_total = sum(r.count for r in encrypted) / sum(r.done for r in encrypted)
-    best_plain, best_encrypted = min(plain, key=lambda r: r.done), min(encrypted, key=lambda r: r.done)
-    best = (best_encrypted.count / best_encrypted.done) / (best_plain.count / best_plain.done)
-    cpu = sum(r.cpu_self for r in encrypted) / sum(r.cpu_self for r in plain)
-    print(f"enrollments: {args.enrollments} per round, concurrency {args.concurrency}, {args.rounds} rounds")
-    print(f"plain payloads:     all rounds {plain_total:6.1f} enrollments/s")
-    print(f"encrypted payloads: all rounds {encrypted_total:6.1f} enrollments/s")
-    print(
-        f"ratio encrypted/plain: all rounds {encrypted_total / plain_total:.2f}, best rounds {best:.2f}  (target >= 0.9);"
-        f" bench process CPU encrypted/plain {cpu:.2f}"
-    )
+    print_ratio(args, rounds, ("encrypted", "encrypted payloads"), ("plain", "plain payloads"), target=0.9)
 
 
 @contextlib.contextmanager
@@ -341,19 +328,26 @@ async def facts_rounds(bench: Bench, journey_id: str, args: argparse.Namespace, 
                 customers = on_customers if on else off_customers
                 rounds.append(await journey_round(bench, journey_id, customers, kind="facts" if on else "no-facts"))
             print(rounds[-1].text(args.lock_stats), flush=True)
-    on_rounds = [r for r in rounds if r.kind == "facts"]
-    off_rounds = [r for r in rounds if r.kind == "no-facts"]
-    on_total = sum(r.count for r in on_rounds) / sum(r.done for r in on_rounds)
-    off_total = sum(r.count for r in off_rounds) / sum(r.done for r in off_rounds)
-    best_on, best_off = min(on_rounds, key=lambda r: r.done), min(off_rounds, key=lambda r: r.done)
-    best = (best_on.count / best_on.done) / (best_off.count / best_off.done)
-    cpu = sum(r.cpu_self for r in on_rounds) / sum(r.cpu_self for r in off_rounds)
+    print_ratio(args, rounds, ("facts", "facts recorded"), ("no-facts", "facts not recorded"), target=0.95)
+
+
+def print_ratio(args: argparse.Namespace, rounds: list[Round], side: tuple[str, str], reference: tuple[str, str], *, target: float) -> None:
+    """The ratio side/reference of alternating rounds (each a `(kind, label)`): of all rounds' totals, of the best
+    round of each, and of the bench process's CPU."""
+    ours = [r for r in rounds if r.kind == side[0]]
+    theirs = [r for r in rounds if r.kind == reference[0]]
+    ours_total = sum(r.count for r in ours) / sum(r.done for r in ours)
+    theirs_total = sum(r.count for r in theirs) / sum(r.done for r in theirs)
+    best_ours, best_theirs = min(ours, key=lambda r: r.done), min(theirs, key=lambda r: r.done)
+    best = (best_ours.count / best_ours.done) / (best_theirs.count / best_theirs.done)
+    cpu = sum(r.cpu_self for r in ours) / sum(r.cpu_self for r in theirs)
+    width = max(len(side[1]), len(reference[1])) + 1
     print(f"enrollments: {args.enrollments} per round, concurrency {args.concurrency}, {args.rounds} rounds")
-    print(f"facts recorded:     all rounds {on_total:6.1f} enrollments/s")
-    print(f"facts not recorded: all rounds {off_total:6.1f} enrollments/s")
+    print(f"{side[1] + ':':<{width}} all rounds {ours_total:6.1f} enrollments/s")
+    print(f"{reference[1] + ':':<{width}} all rounds {theirs_total:6.1f} enrollments/s")
     print(
-        f"ratio on/off: all rounds {on_total / off_total:.2f}, best rounds {best:.2f}  (target >= 0.95);"
-        f" bench process CPU on/off {cpu:.2f}"
+        f"ratio {side[0]}/{reference[0]}: all rounds {ours_total / theirs_total:.2f}, best rounds {best:.2f}  (target >= {target});"
+        f" bench process CPU {side[0]}/{reference[0]} {cpu:.2f}"
     )
 
 
