@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
 from activities.messages import Undeliverable, address
-from activities.progress_facts import message_fact
+from activities.progress_facts import outcome_facts
 from orchestrator import ir
 from orchestrator.language.clock import customer_zone, local_instant, quiet_hours_end
 from orchestrator.language.timeparse import format_duration
@@ -279,7 +279,7 @@ def _record_fact(session: StoreSession, request: SendRequest, decision: Decision
     if decision.action == "send":
         return
     status = "held" if decision.action == "defer" else "suppressed"
-    session.record_facts([message_fact(request, status, decision.channel or request.step.channel, decision.reason)])
+    session.record_facts(outcome_facts(request, status, decision.channel or request.step.channel, decision.reason))
 
 
 def _deferral(decision: Decision) -> str:

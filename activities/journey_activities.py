@@ -23,7 +23,7 @@ from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from activities.delivery_gate import DeliveryPolicy, gate_send
 from activities.messages import Message, Undeliverable, build_message
-from activities.progress_facts import ended_fact, error_summary, message_fact, progress_facts
+from activities.progress_facts import ended_fact, error_summary, outcome_facts, progress_facts
 from activities.providers import ChannelProviders, PermanentFailure, RetryableFailure
 from activities.sent_outcomes import Accepted, SentOutcomes
 from activities.step_problems import ProblemNotes, StepVisit, no_date, not_computed, refused
@@ -148,7 +148,7 @@ class JourneyActivities:
             status = "failed" if str(exc).startswith("template error") else "suppressed"
             with self.store.session() as session:
                 if session.mark_delivery(key, status, _now(), reason=str(exc)):
-                    session.record_facts([message_fact(request, status, channel, error_summary(str(exc)))])
+                    session.record_facts(outcome_facts(request, status, channel, error_summary(str(exc))))
             log.info("send %s/%s not delivered: %s", key.enrollment_id, key.step_id, exc)
             return SendResult(status, str(exc))
         return self._deliver(request, key, message, profile, now)
@@ -168,7 +168,7 @@ class JourneyActivities:
             with self.store.session(lock_customer=request.customer_id) as session:
                 session.remove_push_tokens(request.customer_id, exc.invalid_recipients)
                 if session.mark_delivery(key, "failed", _now(), reason=exc.reason):
-                    session.record_facts([message_fact(request, "failed", message.channel, error_summary(exc.reason))])
+                    session.record_facts(outcome_facts(request, "failed", message.channel, error_summary(exc.reason)))
             log.info("send %s/%s refused by %s: %s", key.enrollment_id, key.step_id, provider.name, exc.reason)
             return SendResult("failed", exc.reason)
         except RetryableFailure as exc:
@@ -180,7 +180,7 @@ class JourneyActivities:
                     if given_up:
                         marked = session.mark_delivery(key, "failed", _now(), reason=given_up)
                     if marked:
-                        session.record_facts([message_fact(request, "failed", message.channel, error_summary(given_up or ""))])
+                        session.record_facts(outcome_facts(request, "failed", message.channel, error_summary(given_up or "")))
             if given_up and marked:
                 log.warning("send %s/%s given up: %s", key.enrollment_id, key.step_id, given_up)
                 return SendResult("failed", given_up)

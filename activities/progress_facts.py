@@ -38,6 +38,18 @@ def progress_facts(
     ]
 
 
+def outcome_facts(request: SendRequest, status: str, channel: str, detail: str | None, at: datetime | None = None) -> list[JourneyFact]:
+    """What a send records with its outcome: the facts the enrollment handed it, the outcome (`message_fact`), then the
+    rest it goes to (SendRequest.facts, .then: revision 4 on). A held send records only that it is held: the enrollment
+    reports the rest itself, or hands it to the next try."""
+    outcome = message_fact(request, status, channel, detail, at)
+    if status == "held":
+        return [outcome]
+    where = {"enrollment_id": request.enrollment_id, "customer_id": request.customer_id, "journey_id": request.journey_id}
+    before = progress_facts(request.facts, **where, version=request.version)
+    return [*before, outcome, *progress_facts(request.then, **where, version=request.version)]
+
+
 def message_fact(request: SendRequest, status: str, channel: str, detail: str | None, at: datetime | None = None) -> JourneyFact:
     """What became of one visit of a send step: sent, suppressed (the gate's reason), failed (`error_summary`), held (why).
 

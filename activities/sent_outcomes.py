@@ -23,7 +23,7 @@ from datetime import datetime
 from sqlalchemy.exc import OperationalError
 
 from activities.messages import Message
-from activities.progress_facts import message_fact
+from activities.progress_facts import outcome_facts
 from orchestrator.runtime.contracts import SendRequest
 from orchestrator.store import OutboxMessage, Store, StoreSession
 from orchestrator.store.values import DeliveryKey
@@ -120,7 +120,7 @@ class SentOutcomes:
             accepted.earlier = _recorded_outcome(session, key)
             return
         session.remove_push_tokens(request.customer_id, accepted.dead_tokens)
-        session.record_facts([message_fact(request, "sent", message.channel, None, accepted.sent_at)])
+        session.record_facts(outcome_facts(request, "sent", message.channel, None, accepted.sent_at))
         session.add_outbox_message(
             OutboxMessage(
                 customer_id=request.customer_id,

@@ -71,7 +71,10 @@ class ActivityRequests:
         """`events` in expressions and templates: by wait_for step id, its latest match the journey reads."""
         return {step: event.as_scope() for step, event in self.state.awaited.items()}
 
-    def send(self, node: ir.SendStep, visit: int, now: datetime) -> SendRequest:
+    def send(
+        self, node: ir.SendStep, visit: int, now: datetime, facts: list[ProgressFact] | None = None, then: list[ProgressFact] | None = None
+    ) -> SendRequest:
+        """One visit of a send step, with the facts it records with its outcome (revision 4 on) and the rest that follows."""
         return SendRequest(
             enrollment_id=self.start.enrollment_id,
             journey_id=self.journey.id,
@@ -83,6 +86,8 @@ class ActivityRequests:
             event=self.trigger,
             now=now.isoformat(),
             events=self.events,
+            facts=facts or [],
+            then=then or [],
         )
 
     def values(self, node: ir.UpdateStep, visit: int, now: datetime) -> ValuesRequest:

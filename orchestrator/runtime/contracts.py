@@ -20,7 +20,7 @@ import orchestrator.ir as ir
 WORKFLOW_NAME = "JourneyWorkflow"
 EVENT_SIGNAL = "event"
 STATUS_QUERY = "status"
-INTERPRETER_REVISION = 3
+INTERPRETER_REVISION = 4
 """What new enrollments start with as EnrollmentInput.revision (orchestrator/runtime/workflow.py says what each changed)."""
 
 
@@ -63,7 +63,7 @@ class TrailEntry:
 class ProgressFact:
     """A journey fact only the workflow knows, not yet handed to the store: a step reached, or a rest.
 
-    The activity that records it (`record_progress`, `finish_enrollment`) adds the enrollment, its
+    The activity that records it (`send_message`, `record_progress`, `finish_enrollment`) adds the enrollment, its
     customer and journey version, and turns it into a `journey_facts` row (docs/analytics.md, "Facts").
     """
 
@@ -164,6 +164,12 @@ class SendRequest:
     events: dict[str, dict[str, Any]] = field(default_factory=dict)
     """`events` in templates: by wait_for step id, what it matched ({name, properties, timestamp}); only the
     matches the journey reads. Empty from workflows that predate it."""
+    facts: list[ProgressFact] = field(default_factory=list)
+    """The facts the enrollment collected since it last reported, recorded with the send's outcome unless the send is
+    held (revision 4 on; the workflow keeps them when it is)."""
+    then: list[ProgressFact] = field(default_factory=list)
+    """The wait the enrollment goes to once this send is decided, reached and rested there, recorded after the outcome
+    unless the send is held (revision 4 on): so an enrollment that sends and then waits reports nothing of its own."""
 
 
 @dataclass

@@ -11,9 +11,10 @@ an exit_on event (ends as exited) before the event a `wait_for` step awaits.
 Events are applied at every step boundary and while waiting, so an event only
 counts for a `wait_for` that was already waiting when it arrived.
 
-The interpreter runs with three modules of its own: `activity_calls.py` builds each
+The interpreter runs with four modules of its own: `activity_calls.py` builds each
 activity's request, `enrollment_state.py` holds what the enrollment remembers and carries
-when it continues as new, `bookkeeping.py` keeps CurrentStep and writes the end to the index.
+when it continues as new, `bookkeeping.py` keeps CurrentStep and writes the end to the index,
+`progress.py` notes the journey facts only the workflow knows and says who records them.
 Changing this file or those changes how enrollments already in flight replay: gate any
 change of the commands they issue by the input's `revision` or with `workflow.patched`
 (docs/architecture.md, "Changing the interpreter"); tests/histories/ replays recorded
@@ -26,7 +27,12 @@ runs to catch it. What each interpreter revision (EnrollmentInput.revision) chan
 3. the journey facts only the workflow knows: each step's first visit (`reached`, a split's with the
    path it assigned) and each time the enrollment blocks (`rested`), handed to the store by a local
    `record_progress` just before it blocks and with `finish_enrollment` at its end, carried through
-   continue-as-new (RECORDS_PROGRESS).
+   continue-as-new (progress.RECORDS_PROGRESS);
+4. a send hands the facts collected before it to `send_message`, which records them with its outcome,
+   and a wait that blocks as soon as it is entered (`wait`, `wait_for`) right after a send is reached
+   and rested by that send too, so an enrollment that sends and then waits runs no `record_progress`;
+   events that arrived during such a send are applied once the enrollment is at the wait, and end it
+   there (progress.FACTS_WITH_SENDS).
 """
 
 from __future__ import annotations
@@ -50,7 +56,6 @@ with workflow.unsafe.imports_passed_through():
         EnrollmentResult,
         EnrollmentStatus,
         EventMessage,
-        ProgressFact,
         SendResult,
         WakeRequest,
         WakeResult,
@@ -58,6 +63,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from orchestrator.runtime.end_reasons import exit_on_reason, exit_step_reason, goal_reason, holdout_reason, measured_reason
     from orchestrator.runtime.enrollment_state import EnrollmentState
+    from orchestrator.runtime.progress import Progress
     from orchestrator.runtime.split import HOLDOUT, assign_split
 
 __all__ = ["JourneyWorkflow"]
@@ -68,10 +74,6 @@ _MATCHED = "matched"
 REMEMBERS_AWAITED_EVENTS = 2
 """EnrollmentInput.revision from which a matched `wait_for` the journey reads (`ir.WaitForStep.remembered`) is remembered
 for the steps after it. It issues no other command, so the gate is the revision, not a patch marker (docs/architecture.md)."""
-
-RECORDS_PROGRESS = 3
-"""EnrollmentInput.revision from which the enrollment collects `reached` and `rested` facts and reports them: a new
-local activity before it blocks, so older enrollments must not (their histories have no marker there)."""
 
 WaitNode = ir.WaitStep | ir.WaitUntilStep | ir.WaitUntilDateStep | ir.WaitForStep
 
@@ -107,6 +109,7 @@ class JourneyWorkflow:
         self._journey = ir.Journey.from_dict(start.journey)
         self._requests = ActivityRequests.of(start, self._journey, self._state)
         self._books = Bookkeeping(start)
+        self._progress = Progress(start, self._journey, self._state)
         resume = start.resume
         self._state.start(self._now(), resume)
         step = resume.step if resume is not None else self._journey.start
@@ -122,9 +125,14 @@ class JourneyWorkflow:
                 node = self._node(step)
                 # Events queued before this step: goal and exits apply, and none can count for a
                 # wait_for entered now ("only events that arrive while it waits"), however late
-                # the previous step's activity let them in.
-                await self._react(None)
-                self._enter(step)
+                # the previous step's activity let them in. At a wait the send before recorded the
+                # enrollment resting at, it is at the wait already: they end it there.
+                if self._progress.rest_recorded_at(step):
+                    self._enter(step)
+                    await self._react(None)
+                else:
+                    await self._react(None)
+                    self._enter(step)
                 step = await self._execute(node)
             window = self._journey.goal.measure_seconds if self._journey.goal else None
             if window and self._passed_split_path():
@@ -194,7 +202,12 @@ class JourneyWorkflow:
     async def _send(self, node: ir.SendStep) -> None:
         rested = False
         while True:
-            result = await call("send_message", self._requests.send(node, self._state.visits[node.id], self._now()), SendResult)
+            now = self._now()
+            handed, then = self._progress.for_send(node, now)
+            result = await call("send_message", self._requests.send(node, self._state.visits[node.id], now, handed, then), SendResult)
+            if result.status != "deferred":
+                # Recorded with the outcome (a held send records neither: they are reported when it blocks, or with the next try).
+                self._progress.sent(then)
             if result.status != "deferred" or result.retry_at is None:
                 return
             # Held (quiet hours, the SMS marketing window): sleep until it ends, still listening for goal and exits.
@@ -204,7 +217,7 @@ class JourneyWorkflow:
 
     async def _split(self, node: ir.SplitStep) -> str:
         chosen = assign_split(self._input.customer_id, self._journey.id, node)
-        self._reached(node.id, chosen)
+        self._progress.reached(node.id, self._now(), chosen)
         if chosen != HOLDOUT:
             return next(path.next for path in node.paths if path.name == chosen)
         # The holdout gets nothing more but stays to count conversions until the measurement window closes
@@ -261,7 +274,7 @@ class JourneyWorkflow:
             if await self._react(wait_for):
                 return _MATCHED
             if not rested and (deadline is None or deadline > self._now()):
-                self._rested()  # before a continue-as-new, which carries it: the new run does not note it again
+                self._progress.rested(self._now())  # before a continue-as-new, which carries it: the new run does not note it again
                 rested = True
             if resumable is not None and self._state.history_is_long(self._input.history_limit):
                 self._continue_as_new(resumable.id, wait_until=deadline.isoformat() if deadline else None, waiting=True)
@@ -332,23 +345,9 @@ class JourneyWorkflow:
         self._state.enter(step, self._now())
         self._books.entered(step)
         if not isinstance(self._node(step), ir.SplitStep):  # a split's is noted with the path it assigns
-            self._reached(step)
+            self._progress.reached(step, self._now())
 
-    # --- journey facts (revision 3 on) ---------------------------------------------------
-
-    def _records_progress(self) -> bool:
-        return self._input.revision >= RECORDS_PROGRESS
-
-    def _reached(self, step: str, path: str | None = None) -> None:
-        """The enrollment runs `step` (a split: gets `path`); noted on the step's first visit only."""
-        if self._records_progress() and self._state.visits[step] == 1:
-            self._state.note(ProgressFact("reached", step, self._now().isoformat(), name=path))
-
-    def _rested(self) -> None:
-        """The enrollment is about to block at the step it is at (a wait, a held send, a measurement window)."""
-        step = self._state.step
-        if self._records_progress() and step is not None:
-            self._state.note(ProgressFact("rested", step, self._now().isoformat(), visit=self._state.visits[step]))
+    # --- journey facts (orchestrator/runtime/progress.py) ----------------------------------
 
     async def _report(self) -> bool:
         """Hand the collected facts to the store (a local activity); False when there were none (no command)."""

@@ -19,6 +19,9 @@ match the steps read as `events`); the others were recorded before it. The `prog
 scenarios are the first on revision 3 (the `reached` and `rested` facts, a local
 `record_progress` before each block): the tour's every step kind with a held send, a loop
 that continues as new at a step and in the middle of a wait, and a holdout measured for its window.
+`facts_drip` is the first on revision 4 (a send records the facts noted before it and the
+`wait` or `wait_for` it goes to): a held send before a wait, and a loop of send-then-wait_for
+that continues as new.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -138,6 +141,29 @@ LOOP = """
         wait_for: {event: answered, within: 2d, timeout_next: nap}
         next: nap
     """
+
+DRIP = """
+    id: drip
+    name: Drip until answered
+    trigger: {event: signed_up}
+    goal: {event: bought, within: 60d}
+    exit_on: [unsubscribed]
+    settings:
+      timezone: Europe/Paris
+      quiet_hours: {from: "21:00", to: "08:00"}
+    steps:
+      - id: hello
+        send: {channel: email, subject: "Hello", body: "x"}
+      - id: pause
+        wait: 1d
+      - id: ask
+        send: {channel: email, subject: "Tell us", body: "x"}
+      - id: listen
+        wait_for: {event: answered, within: 2d, timeout_next: pause}
+      - id: thanks
+        send: {channel: email, subject: "Thanks", body: "x"}
+    """
+"""Every send followed by a wait (revision 4 records the rest with the send), the first held by quiet hours."""
 
 CUSTOMER = {"email": "ann@example.com", "first_name": "Ann", "renews_on": "2026-01-20", "old_flag": True}
 
@@ -285,6 +311,17 @@ async def progress_holdout(env: WorkflowEnvironment, h: Harness) -> WorkflowHand
     return await measured_holdout(env, h)
 
 
+async def facts_drip(env: WorkflowEnvironment, h: Harness) -> WorkflowHandle[Any, Any]:
+    """Revision 4: held at 22:30 in Paris, then each send records the wait after it; loops until answered,
+    continuing as new on the way."""
+    start = datetime(2026, 1, 5, 21, 30, tzinfo=UTC)
+    h.identify("drip-1", {"email": "ann@example.com", "email_opt_in": True, "timezone": "Europe/Paris"}, start)
+    handle = await h.enroll(journey(DRIP), "drip-1", start=start, history_limit=30)
+    await env.sleep(timedelta(days=11))
+    await handle.signal(EVENT_SIGNAL, EventMessage("m-1", "answered"))
+    return handle
+
+
 Scenario = Callable[[WorkflowEnvironment, Harness], Awaitable[WorkflowHandle[Any, Any]]]
 
 SCENARIOS: dict[str, Scenario] = {
@@ -299,6 +336,7 @@ SCENARIOS: dict[str, Scenario] = {
     "progress_tour": progress_tour,
     "progress_loop": progress_loop,
     "progress_holdout": progress_holdout,
+    "facts_drip": facts_drip,
 }
 DEV_SCENARIOS: dict[str, Scenario] = {
     "findable": findable,

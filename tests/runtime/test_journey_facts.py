@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from temporalio import activity
+from temporalio.api.enums.v1 import EventType
 from temporalio.testing import WorkflowEnvironment
 
 from activities.journey_activities import JourneyActivities
@@ -54,6 +57,21 @@ MEASURED = """
           holdout: 1
       - id: kickoff
         send: {channel: email, subject: "Kickoff", body: "x"}
+    """
+
+
+DRIP = """
+    id: drip
+    name: Drip
+    trigger: {event: go}
+    goal: {event: bought, within: 30d}
+    steps:
+      - id: hello
+        send: {channel: email, subject: "hello", body: "x"}
+      - id: pause
+        wait: 1d
+      - id: bye
+        send: {channel: email, subject: "bye", body: "x"}
     """
 
 
@@ -124,8 +142,8 @@ async def test_a_held_send_is_a_held_message_and_a_rest_then_sent_and_a_suppress
         ("reached:promo", start, None, None),
         ("rested:promo:1", start, None, None),
         ("message:promo:1:sent", morning, "email", None),
+        ("reached:text", morning, None, None),  # recorded by the send, with its outcome
         ("message:text:1:suppressed", morning, "sms", "no consent: the customer has not opted in to sms"),
-        ("reached:text", morning, None, None),
         ("ended", morning, None, None),
     ]
 
@@ -139,9 +157,9 @@ async def test_a_split_names_the_arm_or_the_holdout_and_both_rest_until_the_meas
         arm, holdout = [await h.enroll(journey(MEASURED), customer) for customer in ("trial-1", "trial-2")]
         assert ((await arm.result()).status, (await holdout.result()).status) == ("completed", "holdout")
     assert [(f.fact_key, f.name, f.status) for f in facts(store, "trial-1")] == [
-        ("message:kickoff:1:sent", "email", "sent"),
-        ("reached:test", "a", None),
+        ("reached:test", "a", None),  # handed to the send, recorded with what became of it
         ("reached:kickoff", None, None),
+        ("message:kickoff:1:sent", "email", "sent"),
         ("rested:kickoff:1", None, None),  # the arm waits out the goal's window after its last step
         ("ended", None, "completed"),
     ]
@@ -150,3 +168,58 @@ async def test_a_split_names_the_arm_or_the_holdout_and_both_rest_until_the_meas
         ("rested:test:1", None, None, START),
         ("ended", None, "holdout", START + timedelta(days=7)),
     ]
+
+
+async def test_a_send_records_the_wait_it_goes_to_so_the_enrollment_writes_nothing_of_its_own_before_it_waits(
+    env: WorkflowEnvironment, store: Store
+) -> None:
+    async with harness(env, store) as h:
+        h.identify("c-1", {"email": "ann@example.com", "email_opt_in": True})
+        handle = await h.enroll(journey(DRIP), "c-1")
+        assert (await handle.result()).status == "completed"
+        history = await handle.fetch_history()
+    assert [(f.fact_key, minute(f.occurred_at)) for f in facts(store, "c-1")] == [
+        ("reached:hello", START),
+        ("message:hello:1:sent", START),
+        ("reached:pause", START),  # recorded by the send, after its outcome
+        ("rested:pause:1", START),
+        ("reached:bye", START + timedelta(days=1)),
+        ("message:bye:1:sent", START + timedelta(days=1)),
+        ("ended", START + timedelta(days=1)),
+    ]
+    # One local activity, the finish: no `record_progress` before the wait (interpreter revision 4).
+    markers = [event for event in history.events if event.event_type == EventType.EVENT_TYPE_MARKER_RECORDED]
+    assert len(markers) == 1
+
+
+def pausing_sends(started: threading.Event, release: threading.Event) -> Any:
+    """The real activities, but each send waits for `release` once it has started."""
+
+    def activities(real: JourneyActivities) -> list[Any]:
+        @activity.defn(name="send_message")
+        def send_message(request: SendRequest) -> SendResult:
+            started.set()
+            release.wait(30)
+            return real.send_message(request)
+
+        return [send_message, *(a for a in real.activities() if a.__name__ != "send_message")]
+
+    return activities
+
+
+async def test_a_goal_that_arrives_while_the_send_before_a_wait_is_out_ends_the_enrollment_at_that_wait(
+    env: WorkflowEnvironment, store: Store
+) -> None:
+    started, release = threading.Event(), threading.Event()
+    async with harness(env, store, activities=pausing_sends(started, release)) as h:
+        h.identify("c-1", {"email": "ann@example.com", "email_opt_in": True})
+        handle = await h.enroll(journey(DRIP), "c-1")
+        assert await asyncio.to_thread(started.wait, 30)
+        await handle.signal(EVENT_SIGNAL, EventMessage("m-1", "bought"))
+        release.set()
+        result = await handle.result()
+    # The send recorded the enrollment at the wait, so that is where the goal ends it: the facts and the end agree.
+    assert (result.status, result.step) == ("converted", "pause")
+    assert keys(store, "c-1") == ["reached:hello", "message:hello:1:sent", "reached:pause", "rested:pause:1", "ended"]
+    ended = facts(store, "c-1")[-1]
+    assert (ended.status, ended.step_id, ended.detail) == ("converted", "pause", "goal: bought")

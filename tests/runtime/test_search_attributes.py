@@ -138,8 +138,9 @@ async def test_current_step_is_written_only_where_an_enrollment_waits(dev_env: W
     upserts = [e.upsert_workflow_search_attributes_event_attributes.search_attributes for e in history.events]
     assert [name for attributes in upserts for name in attributes.indexed_fields] == [CURRENT_STEP.name]
     markers = [e.marker_recorded_event_attributes.marker_name for e in history.events if e.HasField("marker_recorded_event_attributes")]
-    # `record_progress` where it blocks (answer, pause) and `finish_enrollment`, all local; no patch marker
-    assert markers == ["core_local_activity"] * 3
+    # `record_progress` where it first blocks (answer: no send before it records that rest) and `finish_enrollment`,
+    # both local; no patch marker
+    assert markers == ["core_local_activity"] * 2
 
 
 def upserted_steps(history: WorkflowHistory) -> list[str]:
