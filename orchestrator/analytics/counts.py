@@ -48,6 +48,8 @@ class StepCounts:
     messages: MessageCounts = field(default_factory=MessageCounts)
     credited: int = 0
     """Conversions whose last message before the goal was this step's."""
+    ways: dict[str, int] = field(default_factory=dict)
+    """A branch step: how many enrollments it sent on to each step (first visits; from interpreter revision 4 on)."""
 
 
 @dataclass(frozen=True)

@@ -87,6 +87,8 @@ class StepReport:
     """clicked / delivered."""
     bounce_rate: float | None
     """bounced / sent."""
+    ways: dict[str, int]
+    """A branch step: the step it sent enrollments on to, and how many (first visits); empty for other kinds."""
 
 
 @dataclass(frozen=True)
@@ -193,6 +195,7 @@ def _step(counts: StepCounts, journeys: Sequence[ir.Journey], journey: JourneyCo
         open_rate=rate(messages.opened, messages.delivered),
         click_rate=rate(messages.clicked, messages.delivered),
         bounce_rate=rate(messages.bounced, messages.sent),
+        ways=dict(counts.ways),
     )
 
 

@@ -68,14 +68,14 @@ class ProgressFact:
     """
 
     kind: str
-    """reached | rested"""
+    """reached | branched | rested"""
     step: str
     at: str
     """The journey's clock (ISO 8601, UTC) when it happened."""
     visit: int | None = None
     """With `rested`: which visit of the step the enrollment rests on."""
     name: str | None = None
-    """With `reached` of a split step: the path it assigned, or `holdout`."""
+    """With `reached` of a split step: the path it assigned, or `holdout`; with `branched`: the step the branch went on to."""
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """The journey facts only the workflow knows (steps reached, rests), noted and handed over by the enrollment's revision.
 
-Revision 3 notes them and hands them to the store with a local `record_progress` just before the
+Revision 3 notes them (and revision 4 which way a branch went) and hands them to the store with a local `record_progress` just before the
 enrollment blocks, and with its end. Revision 4 hands what it noted to each send too, which records it
 with its outcome, and lets a send record the rest that follows it when the next step is a wait that
 blocks as soon as it is entered: an enrollment that sends and then waits reports nothing of its own
@@ -40,6 +40,12 @@ class Progress:
         """The enrollment runs `step` (a split: gets `path`); noted on the step's first visit only."""
         if self._revision >= RECORDS_PROGRESS and self._state.visits[step] == 1 and not self._recorded_by_send(step):
             self._state.note(ProgressFact("reached", step, now.isoformat(), name=path))
+
+    def branched(self, step: str, target: str, now: datetime) -> None:
+        """The branch `step` sent the enrollment on to `target` (revision 4 on); noted on the step's first visit only,
+        so a branch's ways add up to its `reached`."""
+        if self._revision >= FACTS_WITH_SENDS and self._state.visits[step] == 1:
+            self._state.note(ProgressFact("branched", step, now.isoformat(), name=target))
 
     def rested(self, now: datetime) -> None:
         """The enrollment is about to block at the step it is at (a wait, a held send, a measurement window)."""

@@ -32,7 +32,7 @@ runs to catch it. What each interpreter revision (EnrollmentInput.revision) chan
    and a wait that blocks as soon as it is entered (`wait`, `wait_for`) right after a send is reached
    and rested by that send too, so an enrollment that sends and then waits runs no `record_progress`;
    events that arrived during such a send are applied once the enrollment is at the wait, and end it
-   there (progress.FACTS_WITH_SENDS).
+   there; a branch notes which way it went (`branched`) (progress.FACTS_WITH_SENDS).
 """
 
 from __future__ import annotations
@@ -174,7 +174,9 @@ class JourneyWorkflow:
                 return await self._wait_step(node, self._now() + timedelta(seconds=within) if within else None)
             case ir.BranchStep():
                 chosen = await self._evaluate([case.when for case in node.cases], self._requests.trigger)
-                return next((case.next for case, holds in zip(node.cases, chosen, strict=True) if holds), node.else_next)
+                target = next((case.next for case, holds in zip(node.cases, chosen, strict=True) if holds), node.else_next)
+                self._progress.branched(node.id, target, self._now())
+                return target
             case ir.SplitStep():
                 return await self._split(node)
             case ir.UpdateStep():

@@ -87,6 +87,8 @@ class Summary:
     """The cohort day of the customer's previous enrollment in the journey (any version), for distinct customers."""
     previous_entry_of_version: str | None = None
     """The same within this version."""
+    ways: dict[str, str] = field(default_factory=dict)
+    """Branch step -> the step it sent the enrollment on to, on its first visit (kept last: older rows have none)."""
 
     @property
     def entered_at_time(self) -> datetime | None:
@@ -111,6 +113,8 @@ class Summary:
                         self.arms[fact.step_id] = fact.name
                 if self.position is None or order > tuple(self.position[:3]):
                     self.position = [*order, fact.step_id, fact.kind == "rested"]
+            case "branched":
+                self.ways.setdefault(fact.step_id, fact.name)
             case "message" | "provider":
                 flag = fact.status if fact.kind == "message" else f"p:{fact.status}"
                 if fact.status == "suppressed":
@@ -144,7 +148,7 @@ class Summary:
     def state(self) -> str:
         return json.dumps(
             [self.position, self.reached, self.arms, self.visits, self.sends, self.ended, self.goals, self.responses,
-             self.previous_entry, self.previous_entry_of_version],
+             self.previous_entry, self.previous_entry_of_version, self.ways],
             separators=(",", ":"),
         )  # fmt: skip
 
@@ -174,6 +178,8 @@ def contributions(summary: Summary, window_seconds: int | None) -> Iterator[tupl
     yield ((cohort, "running", "", "", "", "") if running else (cohort, "ended", "", "", summary.ended[3] or "", "")), None  # type: ignore[index]
     for step in summary.reached:
         yield (cohort, "reached", step, "", "", ""), None
+    for step, target in summary.ways.items():
+        yield (cohort, "branched", step, target, "", ""), None
     if running and summary.position is not None and summary.position[4]:
         yield (cohort, "resting", summary.position[3], "", "", ""), None
     for visit, flags in summary.visits.items():

@@ -193,9 +193,12 @@ def _count(sums: dict[Key, tuple[int, float, float]], measure: str, step: str = 
 def _steps(journeys: Sequence[ir.Journey], sums: dict[Key, tuple[int, float, float]]) -> tuple[StepCounts, ...]:
     steps = list(dict.fromkeys(step.id for journey in journeys for step in journey.steps))
     suppressed: dict[str, dict[str, int]] = defaultdict(dict)
-    for (measure, step, _name, status, reason), (count, _, _) in sums.items():
+    ways: dict[str, dict[str, int]] = defaultdict(dict)
+    for (measure, step, name, status, reason), (count, _, _) in sums.items():
         if measure == "message" and status == "suppressed" and count:
             suppressed[step][reason] = count
+        elif measure == "branched" and count:
+            ways[step][name] = count
     return tuple(
         StepCounts(
             step=step,
@@ -206,6 +209,7 @@ def _steps(journeys: Sequence[ir.Journey], sums: dict[Key, tuple[int, float, flo
                 suppressed=dict(sorted(suppressed[step].items())),
             ),
             credited=_count(sums, "credited", step),
+            ways=dict(sorted(ways[step].items())),
         )
         for step in steps
     )

@@ -262,7 +262,7 @@ def _copied_value(value: Any) -> Any:
     return value if type(value) in _IMMUTABLE else copy.deepcopy(value)
 
 
-FACT_KINDS = ("entered", "reached", "rested", "message", "provider", "goal", "response", "ended")
+FACT_KINDS = ("entered", "reached", "branched", "rested", "message", "provider", "goal", "response", "ended")
 """What a journey fact records (docs/analytics.md, "Facts")."""
 
 
@@ -302,7 +302,7 @@ class JourneyFact:
 def fact_key(kind: str, step_id: str | None = None, visit: int | None = None, status: str | None = None) -> str:
     """A fact's `fact_key`: its kind and what makes it one of a kind in its enrollment, joined by colons.
 
-    "entered", "reached:<step>", "rested:<step>:<visit>", "message:<step>:<visit>:<status>",
+    "entered", "reached:<step>", "branched:<step>", "rested:<step>:<visit>", "message:<step>:<visit>:<status>",
     "provider:<step>:<visit>:<status>", "ended": a writer that records the same thing again
     (a retried activity, a repeated webhook) makes the same key, and the store keeps the first.
     """

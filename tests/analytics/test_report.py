@@ -141,6 +141,13 @@ def test_steps_show_raw_counts_beside_rates_over_delivered() -> None:
     assert step["credited_share"] == 0.25  # 20 of the journey's 80 conversions
 
 
+def test_a_branch_step_reports_how_many_it_sent_each_way() -> None:
+    journey = subject_line_test()
+    ways = {"kickoff_benefit": 30, "end": 12}
+    (step,) = journey_report(counts(journey, steps=(StepCounts("subject_test", 42, 0, ways=ways),)), [journey], NOW).document()["steps"]
+    assert step["ways"] == ways
+
+
 def test_a_step_no_counted_version_has_is_reported_without_a_kind() -> None:
     journey = subject_line_test()
     (step,) = journey_report(counts(journey, steps=(StepCounts("gone", 3, 0),)), [journey], NOW).document()["steps"]

@@ -75,6 +75,24 @@ DRIP = """
     """
 
 
+SORTED = """
+    id: sorted
+    name: Sorted
+    trigger: {event: go}
+    steps:
+      - id: known
+        branch:
+          - when: "customer.vip | default(false)"
+            next: vip
+          - else: regular
+      - id: vip
+        send: {channel: email, subject: "vip", body: "x"}
+        next: end
+      - id: regular
+        send: {channel: email, subject: "regular", body: "x"}
+    """
+
+
 def facts(store: Store, customer_id: str) -> list[JourneyFact]:
     with store.read() as session:
         return session.facts_for(customer_id)
@@ -223,3 +241,15 @@ async def test_a_goal_that_arrives_while_the_send_before_a_wait_is_out_ends_the_
     assert keys(store, "c-1") == ["reached:hello", "message:hello:1:sent", "reached:pause", "rested:pause:1", "ended"]
     ended = facts(store, "c-1")[-1]
     assert (ended.status, ended.step_id, ended.detail) == ("converted", "pause", "goal: bought")
+
+
+async def test_a_branch_records_which_way_it_sent_each_enrollment_so_its_edges_can_be_counted(
+    env: WorkflowEnvironment, store: Store
+) -> None:
+    async with harness(env, store) as h:
+        h.identify("c-vip", {"email": "vip@example.com", "email_opt_in": True, "vip": True})
+        h.identify("c-1", {"email": "ann@example.com", "email_opt_in": True})
+        for customer in ("c-vip", "c-1"):
+            assert (await (await h.enroll(journey(SORTED), customer)).result()).status == "completed"
+    assert [(f.fact_key, f.name) for f in facts(store, "c-vip")][:2] == [("reached:known", None), ("branched:known", "vip")]
+    assert [(f.fact_key, f.name) for f in facts(store, "c-1")][:2] == [("reached:known", None), ("branched:known", "regular")]

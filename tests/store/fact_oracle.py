@@ -6,7 +6,7 @@ fold's machinery: no summaries, no per-day counts, no maturity boundary.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -115,6 +115,7 @@ def brute_force_counts(
                 waiting=sum(1 for e in cohort if e["resting"] == step),
                 messages=MessageCounts(**outcomes, suppressed=dict(sorted(suppressed.items()))),
                 credited=sum(1 for e in converted if e["credited"] is not None and e["credited"].step_id == step),
+                ways=dict(sorted(Counter(way for e in cohort if (way := _first_way(e["rows"], step, order))).items())),
             )
         )
     splits = []
@@ -153,6 +154,12 @@ def brute_force_counts(
         metrics=_metrics(journeys, cohort, order),
         daily=_daily(enrollments, first_day, last_day),
     )
+
+
+def _first_way(rows: list[Any], step: str, order: Any) -> str | None:
+    """Where the branch `step` first sent the enrollment (its earliest `branched` fact), if it did."""
+    ways = sorted((row for row in rows if row.kind == "branched" and row.step_id == step), key=order)
+    return ways[0].name if ways else None
 
 
 def _last_latest(rows: list[Any]) -> Any:

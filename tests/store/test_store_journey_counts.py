@@ -70,6 +70,8 @@ def enrollment_facts(draw: Any, journeys: list[ir.Journey], number: int) -> list
     for step in draw(st.lists(st.sampled_from(steps), max_size=4)):
         arm = draw(st.sampled_from(["a", "b", "holdout"])) if step == "ab" else None
         facts.append(fact("reached", f"reached:{step}", draw(offset), step_id=step, name=arm))
+    if draw(st.booleans()):  # the split step standing in for a branch: the fold does not look at kinds
+        facts.append(fact("branched", "branched:ab", draw(offset), step_id="ab", name=draw(st.sampled_from(["nudge", "done"]))))
     for step, visit in draw(st.lists(st.tuples(st.sampled_from(steps), st.integers(1, 2)), max_size=3)):
         facts.append(fact("rested", f"rested:{step}:{visit}", draw(offset), step_id=step, visit=visit))
     sends = st.tuples(st.sampled_from(["welcome", "nudge", "survey"]), st.integers(1, 2))
