@@ -18,6 +18,7 @@ from datetime import date, datetime
 from typing import Any
 
 from orchestrator import ir
+from orchestrator.analytics.channels import ChannelReport, channel_reports
 from orchestrator.analytics.counts import DayCounts, JourneyCounts, StepCounts
 from orchestrator.analytics.metrics import MetricReport, metric_report
 from orchestrator.analytics.revenue import Revenue, revenue
@@ -105,6 +106,8 @@ class JourneyReport:
     conversion: Conversion
     revenue: Revenue | None
     steps: tuple[StepReport, ...]
+    channels: tuple[ChannelReport, ...]
+    """The send steps added up per channel (channels.py)."""
     splits: tuple[SplitReport, ...]
     metrics: tuple[MetricReport, ...]
     daily: tuple[DayCounts, ...]
@@ -126,6 +129,7 @@ def journey_report(counts: JourneyCounts, journeys: Sequence[ir.Journey], now: d
     goal = _goal(journeys)
     # Revenue is reported when a counted version's goal declares a value, or when conversions carried one.
     with_revenue = any(_goal_value(journey.goal) for journey in journeys) or counts.goal_values.count > 0
+    steps = tuple(_step(step, journeys, counts) for step in counts.steps)
     return JourneyReport(
         journey=counts.journey,
         name=newest.name,
@@ -146,7 +150,8 @@ def journey_report(counts: JourneyCounts, journeys: Sequence[ir.Journey], now: d
         ),
         conversion=_conversion(counts.converted, counts.matured, counts.entered),
         revenue=revenue(counts.goal_values, counts.matured, counts.converted) if with_revenue else None,
-        steps=tuple(_step(step, journeys, counts) for step in counts.steps),
+        steps=steps,
+        channels=channel_reports(steps),
         splits=tuple(split_report(split, with_revenue) for split in counts.splits),
         metrics=tuple(metric_report(metric) for metric in counts.metrics),
         daily=counts.daily,

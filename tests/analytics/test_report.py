@@ -148,6 +148,19 @@ def test_a_branch_step_reports_how_many_it_sent_each_way() -> None:
     assert step["ways"] == ways
 
 
+def test_channels_add_up_their_send_steps_with_rates_over_the_sums() -> None:
+    journey = compiled(TWO_ARMS_NO_GOAL.replace("channel: sms, body", "channel: email, subject: Hi, body"))
+    short = MessageCounts(sent=100, delivered=90, opened=45, clicked=9, bounced=5, suppressed={"no consent": 3})
+    long = MessageCounts(sent=50, delivered=50, opened=5, clicked=1, held=2, suppressed={"no consent": 1, "quiet hours": 4})
+    steps = (StepCounts("pick", 160, 0), StepCounts("short_mail", 103, 0, short), StepCounts("long_mail", 57, 0, long))
+    (email,) = journey_report(counts(journey, entered=160, steps=steps), [journey], NOW).document()["channels"]
+    figures = ("channel", "steps", "sent", "delivered", "opened", "clicked")
+    assert tuple(email[name] for name in figures) == ("email", 2, 150, 140, 50, 10)
+    assert (email["bounced"], email["held"], email["suppressed"]) == (5, 2, {"no consent": 4, "quiet hours": 4})
+    assert email["delivery_rate"] == pytest.approx(140 / 150) and email["open_rate"] == pytest.approx(50 / 140)
+    assert email["click_rate"] == pytest.approx(10 / 140) and email["bounce_rate"] == pytest.approx(5 / 150)
+
+
 def test_a_step_no_counted_version_has_is_reported_without_a_kind() -> None:
     journey = subject_line_test()
     (step,) = journey_report(counts(journey, steps=(StepCounts("gone", 3, 0),)), [journey], NOW).document()["steps"]
