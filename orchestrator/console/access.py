@@ -41,7 +41,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from urllib.parse import quote, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
@@ -149,9 +149,8 @@ class ConsoleAccess:
             await self.check_csrf(request, token)
 
     async def check_csrf(self, request: Request, expected: str) -> None:
-        form = await request.form()  # Starlette keeps the parsed form: the page reads it again for free
-        presented = form.get(CSRF_FIELD)
-        if not isinstance(presented, str) or not hmac.compare_digest(presented, expected):
+        presented = (await form_fields(request)).get(CSRF_FIELD)
+        if presented is None or not hmac.compare_digest(presented, expected):
             raise PageAnswer(render(request, "forbidden.html", {}, status=403, private=True))
 
     # The login
@@ -179,14 +178,13 @@ def access_routes(access: ConsoleAccess) -> tuple[APIRouter, APIRouter]:
 
     @public.post(f"{PREFIX}/login", include_in_schema=False)
     async def log_in(request: Request) -> Response:
-        form = await request.form()
-        password, asked = form.get("password"), form.get("next")
-        target = local_target(asked if isinstance(asked, str) else None)
+        form = await form_fields(request)
+        password, target = form.get("password"), local_target(form.get("next"))
         if access.open:
             return secured(RedirectResponse(target, status_code=303))
         if not access.passwords:
             return _login_form(request, access, target, error=None, status=503)
-        if not isinstance(password, str) or not await access.password_accepted(password):
+        if password is None or not await access.password_accepted(password):
             return _login_form(request, access, target, error="That password is not right. Try again.", status=401)
         response = secured(RedirectResponse(target, status_code=303), private=True)
         set_session(response, request, access.new_session())
@@ -204,6 +202,18 @@ def access_routes(access: ConsoleAccess) -> tuple[APIRouter, APIRouter]:
 def _login_form(request: Request, access: ConsoleAccess, target: str, *, error: str | None, status: int) -> Response:
     context = {"next": target, "error": error, "configured": bool(access.passwords), "password_variable": PASSWORD_VARIABLE}
     return render(request, "login.html", context, status=status, private=True)
+
+
+async def form_fields(request: Request) -> dict[str, str]:
+    """The fields of a posted form (`application/x-www-form-urlencoded`, what every console form sends), first value of each.
+
+    Read from the body, which Starlette keeps, so the page reads the fields again after the CSRF check;
+    parsed with the standard library rather than python-multipart, which these small forms do not need.
+    """
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/x-www-form-urlencoded":
+        return {}
+    body = (await request.body()).decode("utf-8", errors="replace")
+    return {name: values[0] for name, values in parse_qs(body, keep_blank_values=True).items()}
 
 
 def is_https(request: Request) -> bool:
