@@ -61,7 +61,7 @@ class DevStackInfo:
     def lines(self) -> list[str]:
         out = [
             f"API          {self.api_url}" + ("" if self.auth else "  (no API key needed: set JOURNEY_API_KEYS to require one)"),
-            f"Console      {self.api_url}/console" + ("  (log in with an API key or JOURNEY_CONSOLE_PASSWORD)" if self.console_login else ""),
+            f"Console      {self.api_url}/console" + ("  (log in: JOURNEY_CONSOLE_PASSWORD or an API key)" if self.console_login else ""),
             f"Temporal UI  {self.ui_url or '(headless)'}",
             f"Temporal     {self.temporal_address}",
             f"Database     {self.database}",

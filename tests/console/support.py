@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -85,7 +85,11 @@ def deploy_with_facts(store: Store, now: datetime) -> list[ir.Journey]:
 
 
 def app_for(
-    store: Store, *, api_keys: frozenset[str] | None = frozenset({API_KEY}), auth_disabled: bool = False, console: ConsoleSettings | None = None
+    store: Store,
+    *,
+    api_keys: frozenset[str] | None = frozenset({API_KEY}),
+    auth_disabled: bool = False,
+    console: ConsoleSettings | None = None,
 ) -> FastAPI:
     settings = ApiSettings(console=console or ConsoleSettings())
     return create_app(

@@ -52,7 +52,7 @@ def test_every_number_on_the_page_is_the_one_the_stats_functions_give(client: Te
         assert row["entered-today"] == str(one_day.totals.entered)
         assert row["converted"] == str(all_time.conversion.converted)
         assert row["matured"] == str(all_time.conversion.matured)
-        expected_rate = "–" if all_time.conversion.rate is None else f"{all_time.conversion.rate * 100:.1f} %"
+        expected_rate = "\u2013" if all_time.conversion.rate is None else f"{all_time.conversion.rate * 100:.1f} %"
         assert row["conversion-rate"] == expected_rate
         assert row["version"] == summary.active_version
         assert row["deployed-at"] == summary.deployed_at.strftime("%Y-%m-%d %H:%M")
