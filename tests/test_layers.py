@@ -32,10 +32,11 @@ MAY_IMPORT: dict[str, set[str]] = {
     "routing": {"ir", "language", "privacy", "analytics", "runtime", "store"},
     "webhooks": {"ir", "language", "privacy", "analytics", "routing", "store"},
     "activities": {"ir", "language", "personalization", "privacy", "analytics", "runtime", "store", "routing"},
-    "api": {"ir", "language", "personalization", "privacy", "analytics", "runtime", "routing", "store", "webhooks"},
+    "console": {"ir", "language", "personalization", "privacy", "analytics", "compiler", "store"},
+    "api": {"ir", "language", "personalization", "privacy", "analytics", "runtime", "routing", "store", "webhooks", "console"},
     "host": {
         *("ir", "language", "personalization", "privacy", "analytics", "compiler"),
-        *("runtime", "store", "routing", "webhooks", "activities", "api"),
+        *("runtime", "store", "routing", "webhooks", "activities", "console", "api"),
     },
     "simulation": {
         *("ir", "language", "personalization", "privacy", "analytics", "compiler"),

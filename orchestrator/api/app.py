@@ -33,6 +33,8 @@ from orchestrator.api.auth import ApiKeyAuth
 from orchestrator.api.errors import install_error_handlers
 from orchestrator.api.limits import RequestBodyChecks
 from orchestrator.api.state import ApiRuntime, ApiSettings
+from orchestrator.console.access import ConsoleAccess
+from orchestrator.console.app import install_console
 from orchestrator.privacy.keyed_hash import HashSecret
 from orchestrator.routing.gateway import LoopGateway
 from orchestrator.routing.router import Router
@@ -65,8 +67,10 @@ def create_app(
     `catalog_refresh`: how often the active journeys are re-read, so that `journey deploy`
     from another process takes effect without a restart (POST /v1/admin/reload forces it).
     `temporal_timeout`: how long one Temporal call may take before the call is answered 503.
-    `settings`: the read endpoints' timeouts and the keys that check provider webhooks and
-    unsubscribe links (default: `ApiSettings()`, which configures no provider webhook).
+    `settings`: the read endpoints' timeouts, the keys that check provider webhooks and
+    unsubscribe links, and the console's (default: `ApiSettings()`, which configures no provider webhook).
+    The console (orchestrator/console/) is served at /console: open exactly when the API is
+    (`auth_disabled` with no keys) and no console password is set, else behind its login.
     """
     auth = ApiKeyAuth(api_keys, disabled=auth_disabled)
     endpoint_settings = settings or ApiSettings()
@@ -112,6 +116,8 @@ def create_app(
     app.include_router(ops.health)
     app.include_router(unsubscribe.router)
     app.include_router(webhooks.router)  # signed by the providers instead of an API key
+    console = endpoint_settings.console
+    install_console(app, ConsoleAccess.build(console, api_keys=api_keys, api_open=auth.open), repo_url=console.repo_url)
     _document_400_not_422(app)
     return app
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from fastapi import Request
 
+from orchestrator.console.access import ConsoleSettings
 from orchestrator.personalization.unsubscribe import UnsubscribeConfig
 from orchestrator.privacy.payload_codec import PayloadKeys
 from orchestrator.routing.gateway import LoopGateway
@@ -39,6 +40,8 @@ class ApiSettings:
     """What /v1/codec/* encodes and decodes with: the keys of the process's Temporal client. None: it answers 404."""
     codec_origins: frozenset[str] = frozenset()
     """Origins (the Temporal UI's, `https://temporal.shop.example`) allowed to call /v1/codec/* from a browser."""
+    console: ConsoleSettings = field(default_factory=ConsoleSettings)
+    """The console's password (else the API keys are its passwords) and the repository its journeys link to."""
 
 
 @dataclass(frozen=True)

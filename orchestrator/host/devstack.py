@@ -54,11 +54,14 @@ class DevStackInfo:
     database: str
     auth: bool
     report: DeployReport
+    console_login: bool = False
+    """The console asks for a password (JOURNEY_API_KEYS or JOURNEY_CONSOLE_PASSWORD is set)."""
     providers: dict[str, str] = field(default_factory=dict)
 
     def lines(self) -> list[str]:
         out = [
             f"API          {self.api_url}" + ("" if self.auth else "  (no API key needed: set JOURNEY_API_KEYS to require one)"),
+            f"Console      {self.api_url}/console" + ("  (log in: JOURNEY_CONSOLE_PASSWORD or an API key)" if self.console_login else ""),
             f"Temporal UI  {self.ui_url or '(headless)'}",
             f"Temporal     {self.temporal_address}",
             f"Database     {self.database}",
@@ -135,6 +138,7 @@ async def run_dev(
                     database=_shown_url(store.url),
                     auth=bool(keys),
                     report=report,
+                    console_login=bool(keys or settings.endpoints.console.password),
                     providers=providers.describe(),
                 )
             )

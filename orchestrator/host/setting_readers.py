@@ -29,6 +29,7 @@ from activities.providers.sendgrid_email import SendGridSettings
 from activities.providers.twilio_sms import TwilioSettings
 from orchestrator.api.auth import KEYS_VARIABLE
 from orchestrator.api.state import ApiSettings
+from orchestrator.console.access import PASSWORD_VARIABLE, REPO_URL_VARIABLE, ConsoleSettings
 from orchestrator.host.temporal_connection import TemporalSettings
 from orchestrator.host.variables import (
     CODEC_ORIGINS,
@@ -301,7 +302,15 @@ def api_endpoints(
         unsubscribe=unsubscribe,
         payload_keys=payload_keys,
         codec_origins=codec_origins,
+        console=console_settings(reader),
     )
+
+
+def console_settings(reader: Reader) -> ConsoleSettings:
+    """The console's password (none: the API keys are its passwords) and the repository its journeys link to."""
+    password = reader.text(PASSWORD_VARIABLE) or None
+    repo_url = reader.parsed(REPO_URL_VARIABLE, _http_url, "").rstrip("/") or None
+    return ConsoleSettings(password=password, repo_url=repo_url)
 
 
 def provider_settings(reader: Reader) -> ProviderSettings:

@@ -15,6 +15,7 @@ from activities.delivery_gate import CAP_VARIABLE
 from activities.providers import fcm_push, sendgrid_email, twilio_sms
 from activities.providers.base import DEFAULT_TIMEOUT_SECONDS
 from orchestrator.api.auth import KEYS_VARIABLE
+from orchestrator.console.access import PASSWORD_VARIABLE, REPO_URL_VARIABLE
 from orchestrator.host.temporal_connection import TemporalSettings
 from orchestrator.personalization.unsubscribe import DEV_PUBLIC_URL
 from orchestrator.webhooks.sendgrid_signature import DEFAULT_MAX_AGE_SECONDS, PUBLIC_KEY_VARIABLE
@@ -105,6 +106,13 @@ VARIABLES: tuple[Variable, ...] = (
              " `re_entry` rules see only what is kept", f"`{RETENTION_DEFAULTS['enrollments']}`"),
     Variable(KEYS_VARIABLE, (API, DEV), "comma-separated keys accepted as `Authorization: Bearer <key>` (or HTTP Basic user)",
              "none: `journey api` refuses to start without one, `journey dev` then takes calls without a key"),
+    Variable(PASSWORD_VARIABLE, (API, DEV),
+             "the password of the console's login page at `/console` ([console.md](console.md#access))",
+             "none: any key of `JOURNEY_API_KEYS` is the password; `journey dev` without either: the console is open"),
+    Variable(REPO_URL_VARIABLE, (API, DEV),
+             "the journeys folder in the team's repository as its web page shows a file, e.g."
+             " `https://github.com/shop/journeys/blob/main/journeys`: the console links each journey to `{url}/{id}.yaml`",
+             "none: no links"),
     Variable(SECRETS, SENDERS, "secrets that webhook steps reference as `{{ secrets.NAME }}`"),
     Variable(PUBLIC_URL_VARIABLE, SIGNED_LINKS,
              "where the API is reachable from the internet: unsubscribe links and Twilio's status callbacks point there,"

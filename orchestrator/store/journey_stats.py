@@ -107,7 +107,7 @@ def read_journey_list(store: Store, now: datetime) -> list[JourneySummary]:
     for deployed in every:
         journeys = [version.journey for version in deployed.versions]
         counts = store.journey_counts(journeys, first_day=None, last_day=None, now=now)
-        shown = next((v for v in deployed.versions if v.journey.version == deployed.active_version), deployed.versions[-1])
+        shown = deployed.shown
         summaries.append(
             JourneySummary(
                 journey_id=deployed.journey_id,

@@ -28,6 +28,11 @@ class DeployedJourney:
     active_version: str | None
     versions: tuple[DeployedVersion, ...]
 
+    @property
+    def shown(self) -> DeployedVersion:
+        """The version that stands for the journey in lists: the active one, or the newest once deactivated."""
+        return next((v for v in self.versions if v.journey.version == self.active_version), self.versions[-1])
+
 
 class JourneyQueries(Queries):
     """The `journeys` table (the active version of each) and `journey_versions` (each version's IR)."""

@@ -105,6 +105,7 @@ def dev_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
 def test_dev_prints_where_everything_runs(dev_stack: DevStack) -> None:
     shown = dev_stack.text.splitlines()
     assert f"API          {dev_stack.url}  (no API key needed: set JOURNEY_API_KEYS to require one)" in shown
+    assert f"Console      {dev_stack.url}/console" in shown
     assert f"Temporal     {dev_stack.temporal_address}" in shown
     for channel in ("email", "sms", "push"):
         (provider,) = [line for line in shown if line.split()[:1] == [channel]]
