@@ -30,7 +30,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from orchestrator.store.export import CustomerExport
-from orchestrator.store.values import ConsentRecord, Delivery, JourneyFact, OutboxMessage, Profile, ProviderEvent
+from orchestrator.store.values import ConsentRecord, Delivery, Enrollment, JourneyFact, OutboxMessage, Profile, ProviderEvent
 
 TIMELINE_LIMIT: Final = 200
 """Entries a customer's page shows: enough for months of a busy customer, few enough for a phone to render."""
@@ -39,6 +39,9 @@ CHANNELS: Final = ("email", "sms", "push")
 CHANNEL_NAMES: Final = {"email": "Email", "sms": "SMS", "push": "Push"}
 STATUS_WORDS: Final = {"intent": "pending", "sent": "sent", "suppressed": "suppressed", "failed": "failed"}
 """A ledger status in the words of a timeline title (`intent`: claimed, deferred or being sent)."""
+
+PUSH_TOKENS: Final = "push_tokens"
+"""The identify trait whose values the console never shows (the profile's field of the same name)."""
 
 _KIND_ORDER: Final = {"event": 0, "entered": 1, "step": 2, "problem": 3, "message": 4, "provider": 5, "ended": 6}
 """Among entries at the same instant, the order things happen in: the event, the entry it causes, its steps, its end."""
@@ -58,6 +61,15 @@ class ChannelConsent:
     (the default consent applies, orchestrator/store/values.py DEFAULT_CONSENT)."""
     number_opted_out: datetime | None = None
     """SMS only: when the customer's number texted STOP (it blocks marketing SMS whatever the profile says)."""
+
+
+@dataclass(frozen=True)
+class EnrollmentSummary:
+    """One of the customer's enrollments, and why it ended."""
+
+    enrollment: Enrollment
+    reason: str | None
+    """The index's reason, or (a row finished before the index kept reasons) the `ended` fact's; None while running."""
 
 
 @dataclass(frozen=True)
@@ -91,6 +103,11 @@ class MessageDetails:
     """Subject (or push title) and body as the customer received them; None when nothing went out."""
     reports: tuple[ProviderReport, ...]
     """Oldest first."""
+
+    @property
+    def recipient(self) -> str | None:
+        """Where it went, as the page may show it: the address or number; None for a push (its `to` is a device token)."""
+        return None if self.sent is None or self.channel == "push" else self.sent.to
 
     @property
     def opens(self) -> int:
@@ -127,6 +144,8 @@ class CustomerStory:
     consent_records: tuple[ConsentRecord, ...]
     """Every consent change, newest first."""
     push_tokens: int
+    enrollments: tuple[EnrollmentSummary, ...]
+    """Newest first."""
     timeline: tuple[TimelineEntry, ...]
     """Newest first, at most the limit `story_of` was given."""
     older_not_shown: int
@@ -139,12 +158,16 @@ class CustomerStory:
 
 def story_of(export: CustomerExport, *, limit: int = TIMELINE_LIMIT) -> CustomerStory:
     """The page of the customer whose rows `export` holds; the timeline cut to the newest `limit` entries."""
-    entries = sorted(_timeline(export), key=lambda entry: (entry.at, _KIND_ORDER[entry.kind]), reverse=True)
+    reasons = _end_reasons(export)
+    entries = sorted(_timeline(export, reasons), key=lambda entry: (entry.at, _KIND_ORDER[entry.kind]), reverse=True)
     return CustomerStory(
         profile=export.profile,
         channels=tuple(_channels(export)),
         consent_records=tuple(sorted(export.consent_records, key=lambda record: record.recorded_at, reverse=True)),
         push_tokens=len(export.profile.push_tokens),
+        enrollments=tuple(
+            EnrollmentSummary(e, reasons.get(e.enrollment_id)) for e in sorted(export.enrollments, key=lambda e: e.entered_at, reverse=True)
+        ),
         timeline=tuple(entries[:limit]),
         older_not_shown=max(0, len(entries) - limit),
     )
@@ -161,9 +184,14 @@ def _channels(export: CustomerExport) -> Iterator[ChannelConsent]:
         yield ChannelConsent(channel, addresses[channel], bool(profile.consent.get(channel, False)), newest.get(channel), stopped)
 
 
-def _timeline(export: CustomerExport) -> Iterator[TimelineEntry]:
+def _end_reasons(export: CustomerExport) -> dict[str, str | None]:
+    """Why each finished enrollment ended: the index's reason, else the `ended` fact's (both the workflow's words)."""
+    ended_facts = {fact.enrollment_id: fact.detail for fact in export.journey_facts if fact.kind == "ended"}
+    return {e.enrollment_id: e.end_reason or ended_facts.get(e.enrollment_id) for e in export.enrollments if e.ended_at is not None}
+
+
+def _timeline(export: CustomerExport, reasons: dict[str, str | None]) -> Iterator[TimelineEntry]:
     yield from (_event_entry(event.name, event.properties, event.received_at, event.timestamp) for event in export.events)
-    ended_facts = {fact.enrollment_id: fact for fact in export.journey_facts if fact.kind == "ended"}
     for enrollment in export.enrollments:
         where = (("enrollment", enrollment.enrollment_id), ("version", enrollment.version))
         yield TimelineEntry(
@@ -171,8 +199,7 @@ def _timeline(export: CustomerExport) -> Iterator[TimelineEntry]:
             journey_id=enrollment.journey_id, status=enrollment.status,
         )  # fmt: skip
         if enrollment.ended_at is not None:
-            fact = ended_facts.get(enrollment.enrollment_id)
-            reason = enrollment.end_reason or (fact.detail if fact is not None else None)
+            reason = reasons.get(enrollment.enrollment_id)
             details = (*where, ("status", enrollment.status), ("at step", enrollment.current_step or "—"), ("why", reason or "—"))
             title = f"{enrollment.status.capitalize()}: left journey {enrollment.journey_id}"
             yield TimelineEntry(enrollment.ended_at, "ended", title, details, journey_id=enrollment.journey_id, status=enrollment.status)
@@ -191,7 +218,7 @@ def _event_entry(name: str, properties: dict[str, Any], received_at: datetime, h
     title = "Identified" if name == "identify" else f"Event {name}"
     details = (
         ("happened at", happened_at.isoformat()),
-        *((key, _shown(value)) for key, value in properties.items()),
+        *((key, _token_count(value) if key == PUSH_TOKENS else _shown(value)) for key, value in properties.items()),
     )
     return TimelineEntry(received_at, "event", title, details)
 
@@ -274,6 +301,12 @@ def _reports(events: list[ProviderEvent], outcomes: dict[tuple[str, str, int, st
         outcome = outcomes.get((event.enrollment_id, event.step_id, event.visit, event.kind))
         reports.append(ProviderReport(event.provider, event.kind, outcome, event.occurred_at, event.detail))
     return tuple(reports)
+
+
+def _token_count(tokens: Any) -> str:
+    """An identify call's push tokens as how many: a token lets whoever holds it send the customer a push."""
+    count = len(tokens) if isinstance(tokens, list) else 1
+    return f"{count} token{'' if count == 1 else 's'} (not shown)"
 
 
 def _shown(value: Any) -> str:

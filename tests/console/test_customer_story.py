@@ -11,6 +11,7 @@ import pytest
 from orchestrator.console.customer_story import CustomerStory, story_of
 from orchestrator.store import Store
 from orchestrator.store.export import read_export
+from orchestrator.store.values import DeliveryKey, OutboxMessage
 from tests.console.customer_scenario import ANN, at, cart_fact, client, new_store, write_ann
 
 
@@ -117,3 +118,17 @@ async def test_the_story_s_statuses_are_those_the_api_answers(store: Store) -> N
     ]
     ended = [entry for entry in story.timeline if entry.kind == "ended"]
     assert [(e.journey_id, e.status, dict(e.details)["why"]) for e in ended] == [(j["journey"], j["status"], j["reason"]) for j in journeys]
+
+
+def test_a_push_message_never_shows_the_token_it_went_to(store: Store) -> None:
+    write_ann(store)
+    push = OutboxMessage(ANN, "cart-ann", "abandoned_cart", "v1", "nudge", "push", "tok-1", "Still thinking?", "Your cart is saved.", at(8))
+    with store.session() as session:
+        key = DeliveryKey("cart-ann", "nudge", 1)
+        session.claim_delivery(key, "push", at(8), customer_id=ANN, journey_id="abandoned_cart", category="marketing")
+        session.mark_delivery(key, "sent", at(8), provider_message_id="fcm-1")
+        session.add_outbox_message(push)
+    messages = {entry.message.channel: entry.message for entry in ann_story(store).timeline if entry.message is not None}
+
+    assert messages["push"].sent is not None and messages["push"].sent.body == "Your cart is saved."
+    assert (messages["push"].recipient, messages["email"].recipient) == (None, "ann@example.com")
