@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from orchestrator.api import customers
 from orchestrator.api.errors import install_error_handlers
 from orchestrator.api.state import ApiRuntime, ApiSettings
+from orchestrator.console import customer_page
 from orchestrator.routing.gateway import LoopGateway
 from orchestrator.routing.router import Router
 from orchestrator.store import JourneyFact, Store
@@ -89,6 +90,7 @@ def customer_app(store: Store) -> FastAPI:
     app = FastAPI()
     install_error_handlers(app)
     app.include_router(customers.router)
+    app.include_router(customer_page.router)
     app.state.runtime = ApiRuntime(store, cast(Router, None), cast(LoopGateway, _NoTemporal()), ApiSettings())
     return app
 
