@@ -143,3 +143,11 @@ async def test_a_push_message_s_device_token_is_not_on_the_page(store: Store) ->
 
     assert "Push sent: Still?" in page.text and "As sent to their devices" in page.text
     assert "tok-1" not in page.text
+
+
+async def test_a_suppressed_message_shows_why_and_no_opens_or_clicks(store: Store) -> None:
+    write_ann(store)
+    page = await get(store, ANN_PAGE)
+
+    assert 'data-testid="message-status">SMS: suppressed<' in page.text
+    assert len(Tags(page.text).with_testid("message-opens")) == 1  # the e-mail's only: nothing went out by SMS
