@@ -11,7 +11,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import FileResponse, Response
 
-from orchestrator.console import journeys_page
+from orchestrator.console import customer_page, journey_page, journeys_page
 from orchestrator.console.access import ConsoleAccess, PageAnswer, access_routes
 from orchestrator.console.rendering import PREFIX, STATIC, secured
 
@@ -30,6 +30,8 @@ def console_router(access: ConsoleAccess, *, repo_url: str | None) -> APIRouter:
     signed_in = [Depends(access.require_login), Depends(_repo_url(repo_url))]
     router.include_router(guarded, dependencies=signed_in)
     router.include_router(journeys_page.router, dependencies=signed_in)
+    router.include_router(journey_page.router, dependencies=signed_in)
+    router.include_router(customer_page.router, dependencies=signed_in)
     return router
 
 

@@ -23,6 +23,8 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from orchestrator.analytics import report_format
+from orchestrator.language.timeparse import format_duration
 from orchestrator.store import Store
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -64,6 +66,18 @@ def static_url(name: str) -> str:
 
 
 environment.globals["static_url"] = static_url
+environment.globals["duration"] = format_duration
+# Numbers are written as `journey stats` writes them (one place: orchestrator/analytics/report_format.py).
+environment.filters.update(
+    count=report_format.count,
+    percent=report_format.percent,
+    signed_percent=report_format.signed_percent,
+    points=report_format.points,
+    percent_interval=report_format.percent_interval,
+    number=report_format.number,
+    number_interval=report_format.number_interval,
+    p_value=report_format.p_value,
+)
 
 
 def render(request: Request, name: str, context: dict[str, Any], *, status: int = 200, private: bool = False) -> HTMLResponse:
