@@ -23,7 +23,10 @@ def _trigger_label(trigger: ir.Trigger) -> str:
             assert_never(trigger)
 
 
-def _parts(journey: ir.Journey) -> tuple[list[Node], list[Arrow]]:
+def drawing_parts(journey: ir.Journey) -> tuple[list[Node], list[Arrow]]:
+    """What every drawing of the journey shows: its nodes (the trigger, each step as its kind draws it, `end`,
+    then the notes: goal, metrics, exit_on) and its arrows, in that order. Mermaid, DOT and the console's SVG
+    (orchestrator/console/graph.py) lay out these same parts, so they never disagree on what a node says."""
     nodes = [Node("TRIGGER", _trigger_label(journey.trigger), "stadium")]
     edges = [Arrow("TRIGGER", journey.start, short(journey.entry.audience) if journey.entry.audience else "")]
     for step in journey.steps:
@@ -71,7 +74,7 @@ def _mermaid_text(text: str) -> str:
 
 
 def to_mermaid(journey: ir.Journey) -> str:
-    nodes, edges = _parts(journey)
+    nodes, edges = drawing_parts(journey)
     lines = ["flowchart TD", f"  %% {journey.id} version {journey.version}"]
     for node in nodes:
         open_, close = _MERMAID_SHAPES[node.shape]
@@ -95,7 +98,7 @@ def _dot_text(text: str) -> str:
 
 
 def to_dot(journey: ir.Journey) -> str:
-    nodes, edges = _parts(journey)
+    nodes, edges = drawing_parts(journey)
     lines = [f'digraph "{_dot_text(journey.id)}" {{', "  rankdir=TB;", '  node [fontname="Helvetica"];']
     for node in nodes:
         style = ', style="rounded"' if node.shape == "round" else ""
