@@ -106,7 +106,7 @@ def journey_svg(journey: ir.Journey, counts: GraphCounts) -> str:
     prefix = f"graph-{journey.id}"
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" role="group" viewBox="0 0 {width:.0f} {height:.0f}" '
-        f'width="100%" style="max-width:{width:.0f}px;height:auto" font-family="system-ui, sans-serif" '
+        f'width="{width:.0f}" height="{height:.0f}" class="journey-graph" font-family="system-ui, sans-serif" '
         f'font-size="12" aria-labelledby="{_attr(prefix)}-title {_attr(prefix)}-desc">',
         f'<title id="{_attr(prefix)}-title">{_text(journey.name)}: the journey graph</title>',
         f'<desc id="{_attr(prefix)}-desc">{_text(_description(journey))}</desc>',

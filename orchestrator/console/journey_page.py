@@ -28,8 +28,8 @@ from fastapi.responses import HTMLResponse
 
 from orchestrator import ir
 from orchestrator.analytics.report import JourneyReport
-from orchestrator.console.journeys_page import trigger_text, yaml_url
 from orchestrator.console.graph import EdgeKey, GraphCounts, StepCounts, edge_keys, journey_svg
+from orchestrator.console.journeys_page import trigger_text, yaml_url
 from orchestrator.console.rendering import console_store, render
 from orchestrator.console.sparkline import daily_bars_svg
 from orchestrator.console.version_diff import version_changes
