@@ -40,8 +40,9 @@ class PageProblems:
     messages: list[str] = field(default_factory=list)
 
     def watch(self, page: Any) -> Any:
-        page.on("console", lambda message: message.type == "error" and self.messages.append(f"console: {message.text}"))
-        page.on("pageerror", lambda error: self.messages.append(f"uncaught: {error}"))
+        # Each says the page it came from: a test opens several pages with one PageProblems.
+        page.on("console", lambda message: message.type == "error" and self.messages.append(f"console ({page.url}): {message.text}"))
+        page.on("pageerror", lambda error: self.messages.append(f"uncaught ({page.url}): {error}"))
         return page
 
 
