@@ -89,7 +89,8 @@ async def test_a_preview_shows_only_an_email_of_that_customer(store: Store) -> N
     with store.read() as session:
         (sent,) = [m for m in session.messages_for(ANN) if m.channel == "email"]
     assert (await get(store, f"/console/message-preview?id=ann%2Fshop%40example&message={sent.id}")).status_code == 200
-    for url in (f"/console/message-preview?id=someone-else&message={sent.id}", "/console/message-preview?id=ann%2Fshop%40example&message=999"):
+    others = (f"/console/message-preview?id=someone-else&message={sent.id}", "/console/message-preview?id=ann%2Fshop%40example&message=999")
+    for url in others:
         missing = await get(store, url)
         assert missing.status_code == 404 and missing.headers["cache-control"] == "no-store", url
 
