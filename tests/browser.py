@@ -46,8 +46,11 @@ class PageProblems:
         return page
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """One headless Chromium per test module. Not per session: Playwright's sync API keeps an asyncio loop running
+    while it is open, and every async test that pytest runs after it would fail ("cannot be called from a running
+    event loop")."""
     executable = chromium_path()
     if executable is None:
         if os.environ.get("JOURNEY_REQUIRE_BROWSER"):
