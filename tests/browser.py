@@ -40,13 +40,17 @@ class PageProblems:
     messages: list[str] = field(default_factory=list)
 
     def watch(self, page: Any) -> Any:
-        page.on("console", lambda message: message.type == "error" and self.messages.append(f"console: {message.text}"))
-        page.on("pageerror", lambda error: self.messages.append(f"uncaught: {error}"))
+        # Each says the page it came from: a test opens several pages with one PageProblems.
+        page.on("console", lambda message: message.type == "error" and self.messages.append(f"console ({page.url}): {message.text}"))
+        page.on("pageerror", lambda error: self.messages.append(f"uncaught ({page.url}): {error}"))
         return page
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """One headless Chromium per test module. Not per session: Playwright's sync API keeps an asyncio loop running
+    while it is open, and every async test that pytest runs after it would fail ("cannot be called from a running
+    event loop")."""
     executable = chromium_path()
     if executable is None:
         if os.environ.get("JOURNEY_REQUIRE_BROWSER"):

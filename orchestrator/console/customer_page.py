@@ -3,14 +3,17 @@
 - `GET /console/customers`: the search form (a GET form); `?id=<customer id>` redirects to the customer's page.
 - `GET /console/customers/{customer_id}`: the page (customer_story.py holds what it shows); 404 for a customer
   the store holds nothing about, saying how customers come to exist. Ids may contain `/` and `@`.
+- `GET /console/message-preview?id=<customer id>&message=<outbox id>`: one e-mail's HTML as the customer received it,
+  the document of the page's preview frame (below).
 - `GET /console/customer-export?id=<customer id>`: the customer's export (`GET /v1/customers/{id}/export`'s
   document) as a download, for what the bounded timeline leaves out; behind the console's login, not the API key.
 
 Privacy. Every response here sends `Cache-Control: no-store` (`render(..., private=True)`), so a shared
 computer keeps no customer in its cache. Nothing here logs. A message's body is never live markup in the
-page: an e-mail's HTML is shown in an `<iframe sandbox srcdoc>` (no scripts, no same-origin, no forms, and
-the page's Content-Security-Policy, which the frame inherits, loads no remote image: previewing a message
-never counts as an open at the provider); other channels' bodies are escaped text.
+page: an e-mail's HTML is shown in an `<iframe sandbox>` (no scripts, no same-origin, no forms) whose document
+is served on its own with PREVIEW_POLICY: the e-mail's inline styles apply, as in the customer's mail client
+(a `srcdoc` frame would inherit the page's policy, which refuses them), and no remote image loads, so
+previewing a message never counts as an open at the provider. Other channels' bodies are escaped text.
 
 Hooks for the browser tests (`data-testid`): `customer-search` (the form), `customer-missing` (the 404's
 message), `customer-id`, `consent-<channel>` (a consent row), `push-tokens`, `enrollments`, `timeline`,
@@ -25,7 +28,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from orchestrator.console.customer_story import CHANNEL_NAMES, TIMELINE_LIMIT, story_of
 from orchestrator.console.rendering import console_store, render, secured
@@ -36,6 +39,17 @@ router = APIRouter()
 
 ConsoleStore = Annotated[Store, Depends(console_store)]
 CustomerQuery = Annotated[str | None, Query(alias="id", description="A customer id, as identify and track calls send it.")]
+PREVIEW_POLICY = "; ".join(
+    (
+        "default-src 'none'",
+        "style-src 'unsafe-inline'",  # the e-mail's own styles, in its own sandboxed document only
+        "img-src data:",  # no remote image: a provider's tracking pixel must not count the preview as an open
+        "frame-ancestors 'self'",
+        "form-action 'none'",
+        "base-uri 'none'",
+    )
+)
+"""The Content-Security-Policy of an e-mail preview's document (the module docstring says why)."""
 
 
 def customer_url(customer_id: str) -> str:
@@ -45,6 +59,10 @@ def customer_url(customer_id: str) -> str:
 
 def export_url(customer_id: str) -> str:
     return f"/console/customer-export?id={quote(customer_id, safe='')}"
+
+
+def preview_url(customer_id: str, message_id: int) -> str:
+    return f"/console/message-preview?id={quote(customer_id, safe='')}&message={message_id}"
 
 
 def journey_url(journey_id: str) -> str:
@@ -76,6 +94,19 @@ def export(store: ConsoleStore, customer_id: CustomerQuery = None) -> Response:
     return secured(JSONResponse(found.document(datetime.now(UTC)), headers=download), private=True)
 
 
+@router.get("/console/message-preview", include_in_schema=False)
+def message_preview(store: ConsoleStore, customer_id: CustomerQuery = None, message: int | None = None) -> Response:
+    """The HTML of one e-mail the customer received, for the sandboxed frame of their page; 404 for any other message."""
+    with store.read() as session:
+        sent = next((m for m in session.messages_for(customer_id or "") if m.id == message and m.channel == "email"), None)
+    if sent is None:
+        return secured(Response("no such message", status_code=404, media_type="text/plain"), private=True)
+    response = secured(HTMLResponse(sent.body), private=True)
+    response.headers["Content-Security-Policy"] = PREVIEW_POLICY
+    response.headers["X-Frame-Options"] = "SAMEORIGIN"  # the console's own page frames it; nothing else may
+    return response
+
+
 @router.get("/console/customers/{customer_id:path}", include_in_schema=False)
 def customer(request: Request, customer_id: str, store: ConsoleStore) -> Response:
     """One customer's page: profile, consent and its records, enrollments, and the timeline, newest first."""
@@ -90,6 +121,7 @@ def customer(request: Request, customer_id: str, store: ConsoleStore) -> Respons
         "story": story_of(found, limit=TIMELINE_LIMIT),
         "channel_names": CHANNEL_NAMES,
         "export_url": export_url(customer_id),
+        "preview_url": preview_url,
         "journey_url": journey_url,
         "when": when,
     }

@@ -13,7 +13,7 @@ The trigger is read from the shown version's compiled journey (the active one; t
 Hooks for the browser tests (`data-testid`): `journeys-table`, `journeys-empty`, and on each row
 (`data-journey="<id>"`) `journey-link`, `trigger`, `version`, `deployed-at`, `entered-today`,
 `entered-7d`, `conversion-rate`, `converted`, `matured`, `waiting`, `yaml-link`, `daily-entries`
-(the chart's figure, whose hidden table lists each day's entries); sort links are `sort-<column>`.
+(the chart's figure: the bars, and a hidden table that lists each day's entries); sort links are `sort-<column>`.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from fastapi.responses import HTMLResponse
 
 from orchestrator import ir
 from orchestrator.console.rendering import console_store, render
+from orchestrator.console.sparkline import daily_bars_svg
 from orchestrator.store import Store
 from orchestrator.store.journey_stats import StatsRequest, read_journey_list, read_journey_stats
 
@@ -54,6 +55,11 @@ class JourneyRow:
     daily_entries: tuple[tuple[date, int], ...]
     """The last CHART_DAYS UTC days, oldest first, with their entries."""
     yaml_url: str | None
+
+    @property
+    def daily_chart(self) -> str:
+        """The daily entries as a small bar chart (SVG, escaped: safe in the page as is)."""
+        return daily_bars_svg([(day.isoformat(), entered) for day, entered in self.daily_entries], label="entries per day")
 
 
 @dataclass(frozen=True)

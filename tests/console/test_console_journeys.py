@@ -73,6 +73,8 @@ def test_the_daily_entries_list_the_last_30_days_of_the_report(client: TestClien
     for day in report.daily:
         assert shown[day.day.isoformat()] == day.entered
     assert sum(shown.values()) == report.totals.entered == 5  # the entry 40 days ago is outside
+    # The bars are drawn too, and say the same in words.
+    assert 'class="sparkline"' in figure and 'aria-label="entries per day, 30 days, total 5' in figure
 
 
 def _day_cells(html: str) -> list[tuple[str, str]]:

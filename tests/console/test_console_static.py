@@ -25,7 +25,7 @@ def client(tmp_path: Path) -> Iterator[TestClient]:
 
 @pytest.mark.parametrize(
     ("name", "content_type"),
-    [("console.css", "text/css"), ("htmx.min.js", "text/javascript"), ("LICENSE-htmx.txt", "text/plain")],
+    [("console.css", "text/css"), ("htmx.min.js", "text/javascript"), ("LICENSE-htmx.txt", "text/plain"), ("favicon.svg", "image/svg+xml")],
 )
 def test_static_files_are_served_without_a_login_with_their_content_types(client: TestClient, name: str, content_type: str) -> None:
     answer = client.get(f"/console/static/{name}")

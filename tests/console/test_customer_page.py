@@ -74,8 +74,25 @@ async def test_a_hostile_subject_and_body_stay_inert(store: Store) -> None:
     assert not [tag for tag, attrs in tags.tags if any(name.startswith("on") for name in attrs)]
     assert not tags.named("img")
     (frame,) = tags.named("iframe")
-    assert frame["sandbox"] == "" and frame["srcdoc"] == HOSTILE_BODY  # the body is only the sandboxed frame's document
-    assert "<script>alert" not in page.text and "<img src=x" not in page.text
+    assert frame["sandbox"] == "" and "srcdoc" not in frame  # the body is only the sandboxed frame's document
+    assert "<script>alert" not in page.text and "<img src=x" not in page.text and "alert(3)" not in page.text
+
+    preview = await get(store, str(frame["src"]))
+    assert preview.status_code == 200 and preview.text == HOSTILE_BODY and preview.headers["cache-control"] == "no-store"
+    policy = preview.headers["content-security-policy"]
+    assert "script-src" not in policy and "default-src 'none'" in policy  # no script runs, even without the sandbox
+    assert "style-src 'unsafe-inline'" in policy and "img-src data:" in policy  # its own styles; no remote image (no open counted)
+
+
+async def test_a_preview_shows_only_an_email_of_that_customer(store: Store) -> None:
+    write_ann(store)
+    with store.read() as session:
+        (sent,) = [m for m in session.messages_for(ANN) if m.channel == "email"]
+    assert (await get(store, f"/console/message-preview?id=ann%2Fshop%40example&message={sent.id}")).status_code == 200
+    others = (f"/console/message-preview?id=someone-else&message={sent.id}", "/console/message-preview?id=ann%2Fshop%40example&message=999")
+    for url in others:
+        missing = await get(store, url)
+        assert missing.status_code == 404 and missing.headers["cache-control"] == "no-store", url
 
 
 async def test_an_unknown_customer_is_a_404_that_says_how_customers_appear(store: Store) -> None:
