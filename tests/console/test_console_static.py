@@ -25,7 +25,7 @@ def client(tmp_path: Path) -> Iterator[TestClient]:
 
 @pytest.mark.parametrize(
     ("name", "content_type"),
-    [("console.css", "text/css"), ("htmx.min.js", "text/javascript"), ("LICENSE-htmx.txt", "text/plain")],
+    [("console.css", "text/css"), ("htmx.min.js", "text/javascript"), ("LICENSE-htmx.txt", "text/plain"), ("icon.svg", "image/svg+xml")],
 )
 def test_static_files_are_served_without_a_login_with_their_content_types(client: TestClient, name: str, content_type: str) -> None:
     answer = client.get(f"/console/static/{name}")
@@ -38,6 +38,17 @@ def test_static_files_are_served_without_a_login_with_their_content_types(client
 @pytest.mark.parametrize("name", ["nope.css", "..%2Fapp.py", "%2E%2E%2Frendering.py"])
 def test_only_the_static_files_are_served(client: TestClient, name: str) -> None:
     assert client.get(f"/console/static/{name}").status_code == 404
+
+
+def test_every_page_names_an_icon_the_console_serves_so_the_browser_never_asks_for_a_missing_favicon(client: TestClient) -> None:
+    pages = [client.get("/console/login").text]
+    log_in(client)
+    pages.append(client.get("/console").text)
+    for html in pages:
+        found = re.search(r'<link rel="icon"[^>]* href="([^"]+)"', html)
+        assert found, "no icon: the browser asks for /favicon.ico, a 404 reported as a console error"
+        answer = client.get(found.group(1))
+        assert answer.status_code == 200 and answer.headers["content-type"] == "image/svg+xml"
 
 
 def test_every_page_sends_the_security_headers(client: TestClient) -> None:
