@@ -34,6 +34,7 @@ import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 from analytics import DAYS, JOURNEY, START, fold, generate, load
@@ -137,6 +138,12 @@ def timed_requests(http: httpx.Client, paths: dict[str, str], calls: int) -> dic
     return timings
 
 
+def watch(page: Any, problems: list[str]) -> None:
+    """Collect what the page reports as errors, with the resource's address (a failed load names none in its text)."""
+    page.on("console", lambda message: message.type == "error" and problems.append(f"{message.text}: {message.location['url']}"))
+    page.on("pageerror", lambda error: problems.append(str(error)))
+
+
 def browser_loads(base_url: str, paths: dict[str, str], loads: int) -> tuple[dict[str, list[float]], list[str]]:
     """Each path loaded `loads` times in turn, each in a fresh browser context; the load event's end in ms, and any page errors."""
     from playwright.sync_api import sync_playwright
@@ -150,8 +157,7 @@ def browser_loads(base_url: str, paths: dict[str, str], loads: int) -> tuple[dic
                 for label, path in paths.items():
                     context = browser.new_context(base_url=base_url, viewport={"width": 1366, "height": 900})
                     page = context.new_page()
-                    page.on("console", lambda message: message.type == "error" and problems.append(message.text))
-                    page.on("pageerror", lambda error: problems.append(str(error)))
+                    watch(page, problems)
                     page.goto(path, wait_until="load")
                     page.wait_for_function("performance.getEntriesByType('navigation')[0].loadEventEnd > 0")
                     loaded = page.evaluate("performance.getEntriesByType('navigation')[0].loadEventEnd")
