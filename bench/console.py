@@ -184,6 +184,8 @@ def run(store: Store, args: argparse.Namespace) -> None:
     copy: dict[str, str] = {"html": ""}
     with served(console_app(store, copy)) as url, httpx.Client(base_url=url, timeout=120) as http:
         copy["html"] = http.get(f"/console/journeys/{journey}").text
+        if 'data-testid="journey-graph"' not in copy["html"]:
+            sys.exit("the journey page shows no graph: this would time something else\n" + copy["html"][:2000])
         print(f"store: SQLite; the journey page is {len(copy['html']):,} bytes of HTML; {args.calls} calls each")
         server: dict[str, str] = {
             "page, all time": f"/console/journeys/{journey}",
