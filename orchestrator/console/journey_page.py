@@ -60,28 +60,27 @@ class VersionRow:
     """What changed from the version before it, in words (orchestrator/console/version_diff.py); empty for the first."""
 
 
+def asked_range(
+    first_day: Annotated[str | None, Query(alias="from", description="First UTC day of entry, YYYY-MM-DD.")] = None,
+    last_day: Annotated[str | None, Query(alias="to", description="Last UTC day of entry, YYYY-MM-DD, inclusive.")] = None,
+    version: Annotated[str | None, Query(description="One version; default every version.")] = None,
+) -> Range:
+    """The page's query, as the stats API takes it (`?from=&to=&version=`)."""
+    return Range(first_day or "", last_day or "", version or "")
+
+
+Asked = Annotated[Range, Depends(asked_range)]
+Console = Annotated[Store, Depends(console_store)]
+
+
 @router.get("/console/journeys/{journey_id}", response_class=HTMLResponse)
-def journey_page(
-    request: Request,
-    journey_id: str,
-    store: Annotated[Store, Depends(console_store)],
-    first_day: Annotated[str | None, Query(alias="from")] = None,
-    last_day: Annotated[str | None, Query(alias="to")] = None,
-    version: Annotated[str | None, Query()] = None,
-) -> HTMLResponse:
-    return _answer(request, store, journey_id, Range(first_day or "", last_day or "", version or ""), "journey.html")
+def journey_page(request: Request, journey_id: str, store: Console, asked: Asked) -> HTMLResponse:
+    return _answer(request, store, journey_id, asked, "journey.html")
 
 
 @router.get("/console/journeys/{journey_id}/live", response_class=HTMLResponse)
-def journey_live(
-    request: Request,
-    journey_id: str,
-    store: Annotated[Store, Depends(console_store)],
-    first_day: Annotated[str | None, Query(alias="from")] = None,
-    last_day: Annotated[str | None, Query(alias="to")] = None,
-    version: Annotated[str | None, Query()] = None,
-) -> HTMLResponse:
-    return _answer(request, store, journey_id, Range(first_day or "", last_day or "", version or ""), "journey_live.html")
+def journey_live(request: Request, journey_id: str, store: Console, asked: Asked) -> HTMLResponse:
+    return _answer(request, store, journey_id, asked, "journey_live.html")
 
 
 def _answer(request: Request, store: Store, journey_id: str, asked: Range, template: str) -> HTMLResponse:
