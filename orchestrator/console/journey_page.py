@@ -28,11 +28,11 @@ from fastapi.responses import HTMLResponse
 
 from orchestrator import ir
 from orchestrator.analytics.report import JourneyReport
+from orchestrator.compiler.version_diff import version_changes
 from orchestrator.console.graph import EdgeKey, GraphCounts, StepCounts, edge_keys, journey_svg
 from orchestrator.console.journeys_page import trigger_text, yaml_url
 from orchestrator.console.rendering import console_store, render
 from orchestrator.console.sparkline import daily_bars_svg
-from orchestrator.console.version_diff import version_changes
 from orchestrator.store import Store
 from orchestrator.store.journey_stats import StatsRequest, StatsRequestError, UnknownJourney, read_journey_stats
 from orchestrator.store.journeys import DeployedJourney
@@ -57,7 +57,7 @@ class VersionRow:
     deployed_at: datetime
     active: bool
     changes: tuple[str, ...]
-    """What changed from the version before it, in words (orchestrator/console/version_diff.py); empty for the first."""
+    """What changed from the version before it, in words (orchestrator.compiler.version_diff.py); empty for the first."""
 
 
 def asked_range(

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from orchestrator import ir
 from orchestrator.compiler import compile_text
-from orchestrator.console.version_diff import version_changes
+from orchestrator.compiler.version_diff import version_changes
 
 JOURNEYS = Path(__file__).resolve().parents[2] / "journeys"
 
