@@ -238,13 +238,13 @@ def test_command(paths: tuple[Path, ...]) -> None:
     _exit_after_temporal(EXIT_INVALID if failed else 0)
 
 
-def _refused(exc: Exception) -> None:
-    """Print why a deploy was refused (every diagnostic) and exit 1."""
+def _refused(exc: Exception, outcome: str = "nothing deployed") -> None:
+    """Print why a deploy (or its plan) was refused (every diagnostic) and exit 1."""
     from orchestrator.host.deployment import DeployRefused
 
     assert isinstance(exc, DeployRefused)
     click.echo(format_diagnostics(exc.diagnostics, "text"))
-    click.echo("nothing deployed: fix the errors above", err=True)
+    click.echo(f"{outcome}: fix the errors above", err=True)
     sys.exit(EXIT_INVALID)
 
 
@@ -460,6 +460,26 @@ def stats(journey_id: str | None, first_day: str | None, last_day: str | None, v
     except (UnknownJourney, StatsRequestError) as exc:
         click.echo(str(exc), err=True)
         sys.exit(EXIT_INVALID)
+    click.echo(printed, nl=False)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
+@_data_dir
+def plan(paths: tuple[Path, ...], fmt: str, data_dir: Path) -> None:
+    """What deploying PATHS would change: each journey new, changed (in words), unchanged or stopped, and the customers
+    waiting in its running versions, step by step. Reads the store only (DATABASE_URL); deploys nothing."""
+    from orchestrator.host.deployment import DeployRefused
+    from orchestrator.host.plan import Format, plan_from_cli
+    from orchestrator.host.settings import StatsSettings
+
+    try:
+        with _environment_checked():
+            printed = plan_from_cli(StatsSettings.read(), data_dir, paths, cast("Format", fmt))
+    except DeployRefused as exc:
+        _refused(exc, "no plan")
+        return
     click.echo(printed, nl=False)
 
 

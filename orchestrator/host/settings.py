@@ -180,7 +180,7 @@ class PruneSettings:
 
 @dataclass(frozen=True)
 class StatsSettings:
-    """`journey stats`: the store whose journey facts it reports."""
+    """`journey stats` and `journey plan`: the store whose deployed journeys and journey facts they read."""
 
     database_url: str | None
 

@@ -1,0 +1,188 @@
+"""`journey plan`: what deploying a folder would change, journey by journey, and what it means for the customers inside.
+
+It compiles the folder as `journey deploy` does (all or nothing: a folder with errors has no plan) and
+compares it with the store's deployed journeys, reading the store only (DATABASE_URL, or the store of
+`journey dev` under --data-dir): no Temporal, nothing written. For each journey: new, changed (with
+what changed in words, `compiler/version_diff.py`, the same list the console's version history shows),
+unchanged, or stopped (deployed, no longer in the folder: a folder deploy, `--prune`, stops its new
+enrollments). For every version that still has enrollments running, how many, and at which steps they
+wait now (the journey facts, folded: the numbers `journey stats --version` gives), and what happens to
+them: under the one policy there is today, running enrollments finish on the version they started,
+so a change reaches only customers who enter after the deploy. Whether a waiting step still exists
+in the new version is shown, as it is what moving them onto it would need.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+from orchestrator import ir
+from orchestrator.analytics.report_format import count
+from orchestrator.compiler.version_diff import version_changes
+from orchestrator.host.deployment import compile_for_deploy
+from orchestrator.host.settings import StatsSettings, open_store
+from orchestrator.store import Store
+from orchestrator.store.journeys import DeployedJourney
+
+Format = Literal["text", "json", "markdown"]
+Change = Literal["new", "changed", "unchanged", "stopped"]
+
+
+@dataclass(frozen=True)
+class WaitingAt:
+    step: str
+    waiting: int
+    in_new_version: bool
+    """The step (by id) is in the version the folder would deploy: what moving its enrollments onto it would need."""
+
+
+@dataclass(frozen=True)
+class RunningVersion:
+    version: str
+    running: int
+    """Enrollments of this version that have not ended."""
+    waiting: tuple[WaitingAt, ...]
+    """The steps they rest at now, most first (the rest are between steps, or older than the step facts)."""
+
+
+@dataclass(frozen=True)
+class JourneyPlan:
+    journey: str
+    name: str
+    change: Change
+    deployed_version: str | None
+    """The active version now (None: new, or stopped)."""
+    new_version: str | None
+    """The version the folder would make active (None: stopped)."""
+    changes: tuple[str, ...]
+    """What changed from the active version (or, for a stopped journey's return, the newest), in words."""
+    running: tuple[RunningVersion, ...]
+
+    @property
+    def outcome(self) -> str:
+        """What the deploy does to the customers inside, in a sentence."""
+        running = sum(version.running for version in self.running)
+        keep = f"{count(running)} running enrollment{'s' if running != 1 else ''} finish on the version they started"
+        match self.change:
+            case "new":
+                return f"Customers who enter from now on get version {self.new_version}."
+            case "unchanged":
+                return f"Nothing changes: {keep}." if running else "Nothing changes."
+            case "changed":
+                return f"New entries get version {self.new_version}; {keep}."
+            case "stopped":
+                return f"With --prune it takes no new enrollments; {keep}." if running else "With --prune it takes no new enrollments."
+
+
+@dataclass(frozen=True)
+class Plan:
+    journeys: tuple[JourneyPlan, ...]
+    as_of: datetime
+
+    def document(self) -> dict[str, object]:
+        return {
+            "as_of": self.as_of.isoformat(),
+            "journeys": [{**asdict(journey), "outcome": journey.outcome} for journey in self.journeys],
+        }
+
+
+def make_plan(store: Store, folder: Sequence[ir.Journey], now: datetime) -> Plan:
+    """Compare `folder` (compiled) with what `store` has deployed."""
+    with store.read() as session:
+        deployed = {found.journey_id: found for found in session.deployed_journeys()}
+    plans = [_journey_plan(store, journey, deployed.get(journey.id), now) for journey in folder]
+    in_folder = {journey.id for journey in folder}
+    for journey_id, found in sorted(deployed.items()):
+        if journey_id not in in_folder and found.active_version is not None:
+            plans.append(_stopped_plan(store, found, now))
+    return Plan(tuple(plans), now)
+
+
+def _journey_plan(store: Store, journey: ir.Journey, found: DeployedJourney | None, now: datetime) -> JourneyPlan:
+    if found is None:
+        return JourneyPlan(journey.id, journey.name, "new", None, journey.version, (), ())
+    before = found.shown.journey
+    change: Change = "unchanged" if found.active_version == journey.version else "changed"
+    changes = tuple(version_changes(before, journey)) if change == "changed" else ()
+    if change == "changed" and not changes and found.active_version is None:
+        changes = ("it takes new enrollments again: it had stopped when it left the folder",)
+    running = _running(store, found, journey, now)
+    return JourneyPlan(journey.id, journey.name, change, found.active_version, journey.version, changes, running)
+
+
+def _stopped_plan(store: Store, found: DeployedJourney, now: datetime) -> JourneyPlan:
+    shown = found.shown.journey
+    return JourneyPlan(shown.id, shown.name, "stopped", found.active_version, None, (), _running(store, found, None, now))
+
+
+def _running(store: Store, found: DeployedJourney, new: ir.Journey | None, now: datetime) -> tuple[RunningVersion, ...]:
+    """Every version with enrollments running, newest first, with the steps they wait at."""
+    steps_of_new = {step.id for step in new.steps} if new is not None else set()
+    versions = []
+    for deployed in reversed(found.versions):
+        counts = store.journey_counts([deployed.journey], first_day=None, last_day=None, now=now)
+        if counts.waiting == 0:
+            continue
+        waiting = sorted((step for step in counts.steps if step.waiting), key=lambda step: (-step.waiting, step.step))
+        at = tuple(WaitingAt(step.step, step.waiting, step.step in steps_of_new) for step in waiting)
+        versions.append(RunningVersion(deployed.journey.version, counts.waiting, at))
+    return tuple(versions)
+
+
+def plan_from_cli(settings: StatsSettings, data_dir: Path, paths: Iterable[Path], fmt: Format) -> str:
+    """The plan of deploying `paths` onto the store of `settings`, in `fmt`; raises DeployRefused for a folder with errors."""
+    folder, _warnings = compile_for_deploy(paths)
+    store = open_store(settings.database_url, data_dir)
+    try:
+        store.migrate()  # a store older than the journey facts gets them (empty) rather than an error
+        plan = make_plan(store, folder, datetime.now(UTC))
+    finally:
+        store.dispose()
+    if fmt == "json":
+        return json.dumps(plan.document(), indent=2, ensure_ascii=False) + "\n"
+    return render_plan(plan, markdown=fmt == "markdown")
+
+
+def render_plan(plan: Plan, *, markdown: bool) -> str:
+    """The plan for a terminal, or as Markdown for a pull-request comment."""
+    changing = [journey for journey in plan.journeys if journey.change != "unchanged"]
+    lines = ["## What this deploy changes" if markdown else "What this deploy changes", ""]
+    if not changing:
+        lines.append("Nothing: every journey in the folder is deployed as it is.")
+    for journey in changing:
+        lines += _journey_lines(journey, markdown)
+    unchanged = [journey.journey for journey in plan.journeys if journey.change == "unchanged"]
+    if unchanged:
+        names = ", ".join(f"`{journey}`" if markdown else journey for journey in unchanged)
+        if lines[-1]:
+            lines.append("")
+        lines += [f"Unchanged: {names}.", ""]
+    if lines[-1]:
+        lines.append("")
+    lines.append(f"Counts as of {plan.as_of:%Y-%m-%d %H:%M} UTC, from the store's journey facts.")
+    return "\n".join(lines) + "\n"
+
+
+def _journey_lines(journey: JourneyPlan, markdown: bool) -> list[str]:
+    code = (lambda text: f"`{text}`") if markdown else (lambda text: text)
+    versions = " -> ".join(code(v) for v in (journey.deployed_version, journey.new_version) if v)
+    title = f"{journey.change}: {code(journey.journey)} ({journey.name}) {versions}".rstrip()
+    lines = [f"### {title}" if markdown else title]
+    bullet = "- " if markdown else "  - "
+    lines += [f"{bullet}{change}" for change in journey.changes]
+    lines.append(f"{bullet}{journey.outcome}")
+    for running in journey.running:
+        gone = " (not in the new version)"
+        at = ", ".join(
+            f"{code(step.step)} {count(step.waiting)}{'' if step.in_new_version or journey.new_version is None else gone}"
+            for step in running.waiting
+        )
+        waiting = f", waiting at {at}" if at else ""
+        lines.append(f"{bullet}version {code(running.version)}: {count(running.running)} running{waiting}")
+    lines.append("")
+    return lines
