@@ -26,8 +26,13 @@ from orchestrator.language.traits import FIELD_VALIDATORS, OPT_IN_TRAITS
 from orchestrator.store import profiles as profile_rules
 from orchestrator.store.values import Profile, ProfileChange
 
+JOURNEY_UPDATE: Final = "journey_update"
+"""The source of a journey's `update` step."""
 PUSH_PROVIDER: Final = "push_provider"
 """The source of a change that forgets push tokens the provider refused."""
+CHANGES_ONLY: Final = frozenset({JOURNEY_UPDATE, PUSH_PROVIDER})
+"""Sources that change a profile and never create one: live, they leave a customer without a profile so (an erased
+customer stays erased); rebuilt, they are skipped until the customer exists at that instant, as a replay would."""
 BASELINE: Final = "baseline"
 """The source of a change that stands for the changes retention pruned: the profile they had built, every key set."""
 
@@ -61,12 +66,14 @@ def state_changes(profile: Profile) -> dict[str, Any]:
 
 def fold(customer_id: str, changes: Iterable[ProfileChange], at: datetime | None) -> Profile | None:
     """The profile built by the `changes` (in arrival order) whose instant is at or before `at` (all if None);
-    None if there is none: the customer did not exist yet. Consent is the default: read it from the consent records."""
+    None if none of them creates it: the customer did not exist yet. Consent is the default: read it from the consent records."""
     profile: Profile | None = None
     for change in changes:
         if at is not None and change.changed_at > at:
             continue
         if profile is None:
+            if change.source in CHANGES_ONLY:
+                continue
             profile = profile_rules.new_profile(customer_id, change.changed_at)
         profile = profile_rules.apply_traits(profile, change.changes, change.changed_at)
     return profile

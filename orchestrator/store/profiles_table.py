@@ -17,7 +17,7 @@ from orchestrator.store.consent import ERASED_ADDRESS, NUMBER_OPT_OUT, ConsentQu
 from orchestrator.store.number_opt_outs import NumberOptOutQueries
 from orchestrator.store.prepared import Prepared
 from orchestrator.store.profile_history import ProfileHistoryQueries
-from orchestrator.store.profile_timeline import PUSH_PROVIDER, recorded_changes
+from orchestrator.store.profile_timeline import CHANGES_ONLY, JOURNEY_UPDATE, PUSH_PROVIDER, recorded_changes
 from orchestrator.store.profiles import SMS_STOP_TRAIT
 from orchestrator.store.schema import profiles as profiles_table
 from orchestrator.store.schema import utc
@@ -50,7 +50,7 @@ class ProfileQueries(NumberOptOutQueries, ConsentQueries, ProfileHistoryQueries)
         A change of consent is recorded with `evidence` (default: an identify call without a message id, received `at`).
         """
         evidence = evidence or ConsentEvidence("identify", None, at)
-        return self._change_profile(customer_id, at, traits, evidence)
+        return self._change_profile(customer_id, at, traits, evidence, evidence.source)
 
     def update_traits(
         self, customer_id: str, set: dict[str, Any], unset: Sequence[str], at: datetime, evidence: ConsentEvidence | None = None
@@ -64,7 +64,8 @@ class ProfileQueries(NumberOptOutQueries, ConsentQueries, ProfileHistoryQueries)
         if self._load_profile_for_update(customer_id) is None:
             utc(at, "at")  # a naive time is a bug in the caller, profile or not
             return None
-        return self._change_profile(customer_id, at, changes, evidence or ConsentEvidence("journey_update", None, at))[1]
+        evidence = evidence or ConsentEvidence(JOURNEY_UPDATE, None, at)
+        return self._change_profile(customer_id, at, changes, evidence, JOURNEY_UPDATE)[1]
 
     def remove_push_tokens(self, customer_id: str, tokens: Sequence[str], at: datetime) -> None:
         """Forget tokens the push provider reported as invalid (`at`, when it did); unknown ones (and an unknown
@@ -100,8 +101,9 @@ class ProfileQueries(NumberOptOutQueries, ConsentQueries, ProfileHistoryQueries)
         return profile_from_row(row) if row else None
 
     def _change_profile(
-        self, customer_id: str, at: datetime, changes: dict[str, Any], evidence: ConsentEvidence
+        self, customer_id: str, at: datetime, changes: dict[str, Any], evidence: ConsentEvidence, source: str
     ) -> tuple[Profile | None, Profile]:
+        """Apply `changes`, record them in the profile history as `source`'s and the consent they change; (before, after)."""
         at = utc(at, "at")
         for _ in range(2):
             before = self._load_profile_for_update(customer_id)
@@ -114,8 +116,10 @@ class ProfileQueries(NumberOptOutQueries, ConsentQueries, ProfileHistoryQueries)
             elif not self._insert_new(self._insert(profiles_table).values(customer_id=customer_id, **values).on_conflict_do_nothing()):
                 continue  # another session created the profile between our read and insert: apply on top of it
             recorded = recorded_changes(changes, stated)
-            if recorded or before is None:  # a new profile is recorded even empty: the customer exists from `at`
-                self.record_profile_change(customer_id, at, evidence.source, recorded)
+            # An identify call makes the customer exist from its instant, even with nothing to record: a new profile,
+            # or one whose timestamp is older than the profile's creation (the sender's clock need not follow arrival).
+            if recorded or before is None or (source not in CHANGES_ONLY and at < before.created_at):
+                self.record_profile_change(customer_id, at, source, recorded)
             self.record_consent(before, stated, stated_channels(changes), evidence, at)
             if stopped_by is not None:
                 self.record_profile_change(customer_id, at, NUMBER_OPT_OUT, {SMS_STOP_TRAIT: after.traits[SMS_STOP_TRAIT]})
