@@ -7,14 +7,17 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from alembic import command
+from alembic.config import Config
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import insert
 
 from orchestrator.host import retention
-from orchestrator.store import Profile, Store, StoreSession
+from orchestrator.store import MIGRATIONS, Profile, Store, StoreSession
 from orchestrator.store import profile_history as history_module
 from orchestrator.store.retention import RetentionPolicy
-from orchestrator.store.schema import profile_changes
+from orchestrator.store.schema import profile_changes, profiles
 from tests.store.support import AT, count_rows
 
 MINUTE = timedelta(minutes=1)
@@ -193,3 +196,23 @@ def test_erasure_deletes_the_customers_profile_history(store: Store) -> None:
     with store.read() as session:
         assert session.profile_as_of("ann", AT) is None
         assert session.profile_as_of("bob", AT) == {"plan": "free"}
+
+
+def test_a_profile_from_before_the_history_is_rebuilt_from_its_last_write_on(database_url: str) -> None:
+    store = Store(database_url)
+    try:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        with store.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "0012")
+            row = {"customer_id": "ann", "email": "ann@example.com", "phone": None, "push_tokens": ["tok-a"], "timezone": None}
+            row |= {"locale": None, "email_opt_in": True, "sms_opt_in": True, "push_opt_in": True, "traits": {"plan": "pro"}}
+            connection.execute(insert(profiles).values(row | {"created_at": AT - MINUTE, "updated_at": AT}))
+        store.migrate()
+        with store.read() as session:
+            assert session.profile_as_of("ann", AT - MINUTE) is None  # nothing was recorded before its last write
+            assert session.profile_as_of("ann", AT) == {"plan": "pro", "email": "ann@example.com", "push_tokens": ["tok-a"]}
+            assert [c.source for c in session.profile_changes_for("ann")] == ["baseline"]
+    finally:
+        store.dispose()
