@@ -107,7 +107,8 @@ class ProfileHistoryQueries(Queries):
             self._conn.execute(delete(profile_changes).where(profile_changes.c.id.in_(folded)))
 
     def _timelines(self, query: Any) -> Iterator[ProfileTimeline]:
-        rows = self._conn.execution_options(stream_results=True, yield_per=STREAM_ROWS).execute(query)
+        # On the statement, not the connection (whose options would stay with it for the session's later statements).
+        rows = self._conn.execute(query.execution_options(stream_results=True, yield_per=STREAM_ROWS))
         for customer_id, group in groupby(rows, key=lambda row: row.customer_id):
             yield ProfileTimeline(customer_id, [_change(row) for row in group])
 
