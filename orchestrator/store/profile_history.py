@@ -96,7 +96,9 @@ class ProfileHistoryQueries(Queries):
                 break
             prefix.append(row)
         profile = fold(customer_id, [_change(row) for row in prefix], None)
-        if profile is None:  # pragma: no cover - the query picked this customer for a change of this prefix
+        if profile is None:
+            # Changes that never create a profile, before any that did: every fold skips them, so they go.
+            self._conn.execute(delete(profile_changes).where(profile_changes.c.id.in_([row.id for row in prefix])))
             return
         # The last folded row becomes the baseline: its id is before every kept change's, so it still applies first.
         last = prefix[-1]
