@@ -24,15 +24,17 @@ from typing import Any, Final
 
 from orchestrator.language.traits import FIELD_VALIDATORS, OPT_IN_TRAITS
 from orchestrator.store import profiles as profile_rules
+from orchestrator.store.consent import NUMBER_OPT_OUT
 from orchestrator.store.values import Profile, ProfileChange
 
 JOURNEY_UPDATE: Final = "journey_update"
 """The source of a journey's `update` step."""
 PUSH_PROVIDER: Final = "push_provider"
 """The source of a change that forgets push tokens the provider refused."""
-CHANGES_ONLY: Final = frozenset({JOURNEY_UPDATE, PUSH_PROVIDER})
+CHANGES_ONLY: Final = frozenset({JOURNEY_UPDATE, PUSH_PROVIDER, NUMBER_OPT_OUT})
 """Sources that change a profile and never create one: live, they leave a customer without a profile so (an erased
-customer stays erased); rebuilt, they are skipped until the customer exists at that instant, as a replay would."""
+customer stays erased; a STOP follows the write that set the number); rebuilt, they are skipped until the customer
+exists at that instant, as a replay would."""
 BASELINE: Final = "baseline"
 """The source of a change that stands for the changes retention pruned: the profile they had built, every key set."""
 
