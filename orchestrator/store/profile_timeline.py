@@ -9,8 +9,8 @@ costs one key (docs/architecture.md, "Profiles as they were").
 The rule of time is the profile's own: a write is applied in the order it arrived, whatever its timestamp
 (an identify call with an older timestamp still changes the profile; only `updated_at` keeps the newest).
 So the profile as of `at` is every change whose instant is at or before `at`, applied in arrival order with
-the same function that applied them live (orchestrator/store/profiles.py `apply_traits`, which also clears
-an undeliverable flag when its address changes): the profile a replay of only those writes would build.
+the same function that applied them live (orchestrator/store/profiles.py `apply_stored_values`, which also
+clears an undeliverable flag when its address changes): the profile a replay of only those writes would build.
 
 Consent is not in these changes: the consent records keep its history (orchestrator/store/consent.py).
 """
@@ -77,7 +77,8 @@ def fold(customer_id: str, changes: Iterable[ProfileChange], at: datetime | None
             if change.source in CHANGES_ONLY:
                 continue
             profile = profile_rules.new_profile(customer_id, change.changed_at)
-        profile = profile_rules.apply_traits(profile, change.changes, change.changed_at)
+        # Stored values, validated when they were written: applied as they are (a validator's cost is paid once).
+        profile = profile_rules.apply_stored_values(profile, change.changes, change.changed_at)
     return profile
 
 
