@@ -166,7 +166,7 @@ class JourneyActivities:
             result = provider.send(message, str(key), recipients)
         except PermanentFailure as exc:
             with self.store.session(lock_customer=request.customer_id) as session:
-                session.remove_push_tokens(request.customer_id, exc.invalid_recipients)
+                session.remove_push_tokens(request.customer_id, exc.invalid_recipients, _now())
                 if session.mark_delivery(key, "failed", _now(), reason=exc.reason):
                     session.record_facts(outcome_facts(request, "failed", message.channel, error_summary(exc.reason)))
             log.info("send %s/%s refused by %s: %s", key.enrollment_id, key.step_id, provider.name, exc.reason)
@@ -176,7 +176,7 @@ class JourneyActivities:
             marked = False
             if exc.invalid_recipients or given_up:
                 with self.store.session(lock_customer=request.customer_id) as session:
-                    session.remove_push_tokens(request.customer_id, exc.invalid_recipients)
+                    session.remove_push_tokens(request.customer_id, exc.invalid_recipients, _now())
                     if given_up:
                         marked = session.mark_delivery(key, "failed", _now(), reason=given_up)
                     if marked:

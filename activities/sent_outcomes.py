@@ -119,7 +119,7 @@ class SentOutcomes:
         if not marked:
             accepted.earlier = _recorded_outcome(session, key)
             return
-        session.remove_push_tokens(request.customer_id, accepted.dead_tokens)
+        session.remove_push_tokens(request.customer_id, accepted.dead_tokens, accepted.sent_at)
         session.record_facts(outcome_facts(request, "sent", message.channel, None, accepted.sent_at))
         session.add_outbox_message(
             OutboxMessage(

@@ -15,6 +15,13 @@ prints events/s of each, the ratio api/raw and the target (>= 2,000 events/s
 through the API), and shows Temporal untouched: the namespace's workflow count
 and the history lengths of a few running enrollments, before and after.
 
+Identify calls (the profile history's cost), alternating rounds:
+  with    - `--identifies` identify calls through `POST /v1/batch`, each changing two
+            traits of one of QUIET_CUSTOMERS known customers, the profile history recorded;
+  without - the same calls with the history's write switched off in this process
+            (`ProfileQueries.record_profile_change` made a no-op: the code before it);
+prints identify calls/s of each and the ratio with/without.
+
 Events that reach an enrollment (one signal each), alternating rounds:
   api - `--signals` `bench_ping` track calls through `POST /v1/batch`; the Router
         signals each batch's enrollments 32 at a time (MAX_CONCURRENT_CUSTOMERS
@@ -22,7 +29,8 @@ Events that reach an enrollment (one signal each), alternating rounds:
   raw - the same signals by `client.get_workflow_handle(id).signal(...)`, 32 at a time;
 prints signals/s of each and the ratio api/raw.
 
-    python bench/ingest.py [--events 20000] [--signals 2000] [--enrollments 200] [--batch 100] [--concurrency 4] [--rounds 2]
+    python bench/ingest.py [--events 20000] [--identifies 10000] [--signals 2000] [--enrollments 200] [--batch 100]
+                           [--concurrency 4] [--rounds 2]
 """
 
 from __future__ import annotations
@@ -60,6 +68,7 @@ from orchestrator.routing.gateway import MAX_CONCURRENT_CUSTOMERS
 from orchestrator.runtime.contracts import EVENT_SIGNAL, EventMessage
 from orchestrator.runtime.ids import CustomerKeys
 from orchestrator.store import EventRow, Store
+from orchestrator.store.profiles_table import ProfileQueries
 
 JOURNEY = """
 id: bench_listener
@@ -85,6 +94,19 @@ def quiet_items(round_name: str, count: int) -> list[dict[str, Any]]:
             "event": f"page_viewed_{i % 7}",
             "messageId": f"{round_name}-{i}",
             "properties": {"path": f"/pricing/{i % 13}", "referrer": "https://example.com/", "i": i},
+        }
+        for i in range(count)
+    ]
+
+
+def identify_items(round_name: str, count: int) -> list[dict[str, Any]]:
+    """`count` identify calls from the QUIET_CUSTOMERS customers, each changing two of their traits."""
+    return [
+        {
+            "type": "identify",
+            "userId": f"visitor-{i % QUIET_CUSTOMERS}",
+            "messageId": f"{round_name}-{i}",
+            "traits": {"plan": ("free", "pro", "team")[i % 3], "last_path": f"/pricing/{i % 13}", "name": "Visitor", "i": i // 7},
         }
         for i in range(count)
     ]
@@ -195,6 +217,7 @@ async def run(args: argparse.Namespace) -> None:
                     await all_asleep(client, list(ids.values()), sample=min(50, len(ids)))
                     print(f"{len(customers)} enrollments waiting for bench_ping", flush=True)
                     await quiet(args, client, http, store, counts, [ids[c] for c in customers[:5]])
+                    await identifies(args, http)
                     await signals(args, client, http, customers, ids)
                     refused = ", ".join(f"{code} x{count}" for code, count in REFUSALS.items()) or "none"
                     print(f"batches answered 503 and retried (same messageIds): {refused}")
@@ -233,6 +256,31 @@ async def quiet(
         raise RuntimeError("events no journey listens to reached Temporal")
 
 
+async def identifies(args: argparse.Namespace, http: httpx.AsyncClient) -> None:
+    recorded = ProfileQueries.record_profile_change
+
+    def skip_history(*_: Any) -> None:
+        """The profile history's write, switched off: identify as it was before the history."""
+
+    times: dict[str, list[float]] = {"with": [], "without": []}
+    for n in range(args.rounds):
+        for mode in ("without", "with"):
+            ProfileQueries.record_profile_change = recorded if mode == "with" else skip_history  # type: ignore[method-assign]
+            try:
+                items = identify_items(f"identify-{mode}{n}", args.identifies)
+                times[mode].append(await post_batches(http, items, args.batch, args.concurrency, signalled=False))
+            finally:
+                ProfileQueries.record_profile_change = recorded  # type: ignore[method-assign]
+        rates = "   ".join(f"{mode} {args.identifies / spent[-1]:8.0f} calls/s" for mode, spent in times.items())
+        print(f"round {n}: {rates}", flush=True)
+    with_history, without = args.identifies / min(times["with"]), args.identifies / min(times["without"])
+    shape = f"batches of {args.batch}, {args.concurrency} in flight, best of {args.rounds} rounds"
+    print(f"identify calls: {args.identifies} per round, {shape}")
+    print(f"without the profile history: {without:8.0f} calls/s")
+    print(f"with the profile history:    {with_history:8.0f} calls/s")
+    print(f"ratio with/without: {with_history / without:.2f}")
+
+
 async def signals(args: argparse.Namespace, client: Client, http: httpx.AsyncClient, customers: list[str], ids: dict[str, str]) -> None:
     concurrency = MAX_CONCURRENT_CUSTOMERS
     api_times: list[float] = []
@@ -257,6 +305,7 @@ async def signals(args: argparse.Namespace, client: Client, http: httpx.AsyncCli
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=20000, help="quiet events per round and side")
+    parser.add_argument("--identifies", type=int, default=10000, help="identify calls per round and mode (with and without the history)")
     parser.add_argument("--signals", type=int, default=2000, help="signalling events per round and side")
     parser.add_argument("--enrollments", type=int, default=200, help="running enrollments the pings reach")
     parser.add_argument("--batch", type=int, default=100, help="events per /v1/batch call (and per raw transaction)")

@@ -2,7 +2,8 @@
 
 It folds the journey facts recorded since the last fold into the journeys' counts first
 (orchestrator/store/fold.py). Each kind of row is deleted in batches of `PRUNE_BATCH`, one short transaction each
-(an ended enrollment's facts go with it, folded first: orchestrator/store/retention.py),
+(an ended enrollment's facts go with it, folded first: orchestrator/store/retention.py; a customer's profile
+changes older than the events' window are folded into one baseline change: orchestrator/store/profile_history.py),
 so that a first prune of a large store never holds the database for long: the API and the
 workers go on between batches.
 """
@@ -29,13 +30,17 @@ DEV_PRUNE_EVERY = timedelta(hours=1)
 
 def prune(store: Store, policy: RetentionPolicy, now: datetime) -> dict[str, int]:
     """Fold the journey facts, then delete what `policy` no longer keeps as of `now`; rows deleted per kind
-    (events, messages, enrollments)."""
+    (events, messages, enrollments), and customers whose profile history older than the events' window was folded
+    into a baseline (profile_histories)."""
     # The fold's backlog first, in transactions of bounded size: a report then folds only what came since.
     store.fold_journey_facts()
     kinds: dict[str, tuple[timedelta | None, Callable[[StoreSession, datetime, int], int]]] = {
         "events": (policy.events, StoreSession.prune_events),
         "messages": (policy.messages, StoreSession.prune_messages),
         "enrollments": (policy.enrollments, StoreSession.prune_enrollments),
+        # The profile history follows the events: a backtest replays both over the same window. Its old changes
+        # are folded into one baseline per customer, never dropped, so the profile at the window's start stays known.
+        "profile_histories": (policy.events, StoreSession.prune_profile_changes),
     }
     pruned: dict[str, int] = {}
     for kind, (kept_for, prune_batch) in kinds.items():

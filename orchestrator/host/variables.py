@@ -96,7 +96,8 @@ VARIABLES: tuple[Variable, ...] = (
              "origins of the Temporal UI (`https://temporal.shop.example`, comma-separated) that may call the codec endpoint"
              " `/v1/codec` from the browser", "none; `journey dev`: its own UI"),
     Variable(RETENTION["events"], (DEV, PRUNE),
-             "how long identify and track calls are kept, by when they were received, e.g. `400d`, or `none`: for good"
+             "how long identify and track calls are kept, by when they were received, e.g. `400d`, or `none`: for good;"
+             " the profile history older than that is folded into one baseline per customer"
              " ([privacy.md](privacy.md#retention))", f"`{RETENTION_DEFAULTS['events']}`"),
     Variable(RETENTION["messages"], (DEV, PRUNE),
              "how long what each message said (the outbox) is kept, by when it was sent; the ledger keeps that it was",

@@ -7,7 +7,8 @@ This module is the API: `Store`, a pool that opens sessions (`session()` writes,
 The rest, by concern:
 - session.py: `StoreSession`, the operations of one transaction, combined from one module per
   concern: leases.py (customer locks, routers' leases), profiles_table.py (profiles) with
-  number_opt_outs.py and consent.py (the consent records), events.py, journeys.py (deployed versions), enrollments.py (the index),
+  number_opt_outs.py, consent.py (the consent records) and profile_history.py (the profile as it was
+  at an instant; profile_timeline.py its pure rules), events.py, journeys.py (deployed versions), enrollments.py (the index),
   problems.py (what went wrong at an enrollment's steps), ledger.py (the delivery ledger),
   gate_facts.py (what the delivery gate reads), provider_events.py (the webhook log) and
   outbox.py; queries.py holds what they share;

@@ -35,6 +35,7 @@ from orchestrator.store.schema import (
     journey_facts,
     number_opt_outs,
     outbox_messages,
+    profile_changes,
     profiles,
     provider_events,
     utc,
@@ -46,7 +47,7 @@ ERASURE_GUARD: Final = timedelta(minutes=15)
 was running when its workflow was ended may take (a send's provider call, a webhook's timeout, their retries)."""
 CUSTOMER_TABLES: Final = (
     consent_records, events, enrollment_problems, deliveries, provider_events, outbox_messages, journey_facts, enrollment_summaries,
-    enrollments, profiles, customer_locks,
+    enrollments, profile_changes, profiles, customer_locks,
 )  # fmt: skip
 """Every table with a `customer_id` column: all the customer's rows of each are deleted, in this order."""
 

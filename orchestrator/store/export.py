@@ -22,6 +22,7 @@ from orchestrator.store.values import (
     JourneyFact,
     OutboxMessage,
     Profile,
+    ProfileChange,
     ProviderEvent,
 )
 
@@ -48,6 +49,8 @@ class CustomerExport:
     """The STOP the customer's number texted, kept for the number itself (docs/delivery.md, "STOP")."""
     journey_facts: list[JourneyFact]
     """What analytics recorded of their enrollments (docs/analytics.md, "Facts"), in recorded order."""
+    profile_history: list[ProfileChange]
+    """Each change of their profile's traits and fields, in the order it arrived (docs/privacy.md, "Profile history")."""
 
     def document(self, exported_at: datetime) -> dict[str, Any]:
         """The export as JSON data: timestamps as ISO 8601 text, every row's fields under the store's names."""
@@ -79,6 +82,7 @@ class CustomerExport:
             if self.number_opt_out is None
             else {"keyword": self.number_opt_out[0], "opted_out_at": self.number_opt_out[1].isoformat()},
             "journey_facts": [_json(asdict(f), drop=("customer_id",)) for f in self.journey_facts],
+            "profile_history": [_json(asdict(c), drop=("customer_id",)) for c in self.profile_history],
         }
 
     def _enrollment(self, enrollment: Enrollment) -> dict[str, Any]:
@@ -114,6 +118,7 @@ def read_export(session: StoreSession, customer_id: str) -> CustomerExport | Non
         messages=session.messages_for(customer_id),
         number_opt_out=session.number_opt_out(profile.phone) if profile.phone else None,
         journey_facts=session.facts_for(customer_id),
+        profile_history=session.profile_changes_for(customer_id),
     )
 
 

@@ -42,31 +42,57 @@ def new_profile(customer_id: str, at: datetime) -> Profile:
 
 def apply_traits(profile: Profile, changes: Mapping[str, Any], at: datetime) -> Profile:
     """`profile` with `changes` applied (None removes); raises ProfileFieldError on the first bad value."""
+    return apply_stored_values(profile, stored_values(profile, changes), at)
+
+
+def stored_values(profile: Profile, changes: Mapping[str, Any]) -> dict[str, Any]:
+    """`changes` validated into the values the profile stores (a phone in E.164, traits as JSON reads them back; None
+    still removes); raises ProfileFieldError on the first bad value."""
+    stored: dict[str, Any] = {}
+    for key, value in changes.items():
+        if key not in RESERVED_TRAITS:
+            stored[key] = None if value is None else _json_value(key, value)
+    # A `country` sent in the same call decides how `phone` is read.
+    country = stored["country"] if "country" in stored else profile.traits.get("country")
+    for key, value in changes.items():
+        if key not in RESERVED_TRAITS:
+            continue
+        if value is None:
+            stored[key] = None
+        elif key == "phone":
+            stored[key] = trait_values.phone(value, country)
+        elif key == "push_tokens":
+            stored[key] = trait_values.push_tokens(value)
+        elif key in trait_values.FIELD_VALIDATORS:
+            stored[key] = trait_values.FIELD_VALIDATORS[key](value)
+        else:
+            stored[key] = trait_values.flag(key, value)
+    return stored
+
+
+def apply_stored_values(profile: Profile, stored: Mapping[str, Any], at: datetime) -> Profile:
+    """`profile` with values already validated (`stored_values`, or a profile change recorded from them) applied."""
     traits = dict(profile.traits)
     fields: dict[str, Any] = {}
     consent = dict(profile.consent)
-    for key, value in changes.items():
+    for key, value in stored.items():
         if key not in RESERVED_TRAITS:
             if value is None:
                 traits.pop(key, None)
             else:
-                traits[key] = _json_value(key, value)
-    # After the plain traits, so a `country` sent in the same call decides how `phone` is read.
-    for key, value in changes.items():
-        if key == "phone":
-            fields["phone"] = None if value is None else trait_values.phone(value, traits.get("country"))
+                traits[key] = value
         elif key == "push_tokens":
-            fields["push_tokens"] = () if value is None else trait_values.push_tokens(value)
+            fields[key] = () if value is None else tuple(value)
         elif key in trait_values.FIELD_VALIDATORS:
-            fields[key] = None if value is None else trait_values.FIELD_VALIDATORS[key](value)
-        elif key in OPT_IN_TRAITS:
+            fields[key] = value
+        else:
             channel = OPT_IN_TRAITS[key]
             # A null answer forgets the customer's choice: back to the default (no SMS without opt-in).
-            consent[channel] = DEFAULT_CONSENT[channel] if value is None else trait_values.flag(key, value)
+            consent[channel] = DEFAULT_CONSENT[channel] if value is None else value
     # An undeliverable flag (hard bounce, spam complaint) is about one address: a new address starts clean.
     # So is a texted STOP: it was sent from the old number.
     for field, flag in (*UNDELIVERABLE_TRAITS.items(), ("phone", SMS_STOP_TRAIT)):
-        if field in fields and fields[field] != getattr(profile, field) and flag not in changes:
+        if field in fields and fields[field] != getattr(profile, field) and flag not in stored:
             traits.pop(flag, None)
     return replace(profile, **fields, consent=consent, traits=traits, updated_at=max(profile.updated_at, at))
 

@@ -16,6 +16,8 @@ from orchestrator.store import profiles as profile_rules
 from orchestrator.store.consent import ERASED_ADDRESS, NUMBER_OPT_OUT, ConsentQueries, caused_by_store, stated_channels
 from orchestrator.store.number_opt_outs import NumberOptOutQueries
 from orchestrator.store.prepared import Prepared
+from orchestrator.store.profile_history import ProfileHistoryQueries
+from orchestrator.store.profile_timeline import CHANGES_ONLY, JOURNEY_UPDATE, PUSH_PROVIDER, recorded_changes
 from orchestrator.store.profiles import SMS_STOP_TRAIT
 from orchestrator.store.schema import profiles as profiles_table
 from orchestrator.store.schema import utc
@@ -28,10 +30,11 @@ PROFILE_COLUMNS = (
 """The profile's columns after `customer_id`, in `profile_from_columns`' order (the gate's facts pack them so too)."""
 
 
-class ProfileQueries(NumberOptOutQueries, ConsentQueries):
+class ProfileQueries(NumberOptOutQueries, ConsentQueries, ProfileHistoryQueries):
     """Profiles by customer id; a profile that gets a number which texted STOP is stopped (hence the opt-outs), one that
     gets an erased address starts without consent (hence the suppressions, through the opt-outs); every change of
-    consent is recorded with the profile's (hence the consent records)."""
+    consent is recorded with the profile's (hence the consent records), and every change of its traits and fields
+    in the profile history (the profile as it was at an instant, for a backtest)."""
 
     def get_profile(self, customer_id: str) -> Profile | None:
         row = _SELECT_PROFILE.first(self._conn, {"profile_customer_id": customer_id})
@@ -47,7 +50,7 @@ class ProfileQueries(NumberOptOutQueries, ConsentQueries):
         A change of consent is recorded with `evidence` (default: an identify call without a message id, received `at`).
         """
         evidence = evidence or ConsentEvidence("identify", None, at)
-        return self._change_profile(customer_id, at, traits, evidence)
+        return self._change_profile(customer_id, at, traits, evidence, evidence.source)
 
     def update_traits(
         self, customer_id: str, set: dict[str, Any], unset: Sequence[str], at: datetime, evidence: ConsentEvidence | None = None
@@ -61,10 +64,12 @@ class ProfileQueries(NumberOptOutQueries, ConsentQueries):
         if self._load_profile_for_update(customer_id) is None:
             utc(at, "at")  # a naive time is a bug in the caller, profile or not
             return None
-        return self._change_profile(customer_id, at, changes, evidence or ConsentEvidence("journey_update", None, at))[1]
+        evidence = evidence or ConsentEvidence(JOURNEY_UPDATE, None, at)
+        return self._change_profile(customer_id, at, changes, evidence, JOURNEY_UPDATE)[1]
 
-    def remove_push_tokens(self, customer_id: str, tokens: Sequence[str]) -> None:
-        """Forget tokens the push provider reported as invalid; unknown ones (and an unknown customer) are ignored."""
+    def remove_push_tokens(self, customer_id: str, tokens: Sequence[str], at: datetime) -> None:
+        """Forget tokens the push provider reported as invalid (`at`, when it did); unknown ones (and an unknown
+        customer) are ignored."""
         if not tokens:
             return
         profile = self._load_profile_for_update(customer_id)
@@ -74,6 +79,7 @@ class ProfileQueries(NumberOptOutQueries, ConsentQueries):
         if len(remaining) == len(profile.push_tokens):
             return
         self._conn.execute(update(profiles_table).where(profiles_table.c.customer_id == customer_id).values(push_tokens=remaining))
+        self.record_profile_change(customer_id, at, PUSH_PROVIDER, {"push_tokens": remaining or None})
 
     def customer_ids(self, *, after: str | None, limit: int) -> list[str]:
         """Up to `limit` customer ids in id order, starting after `after`: one page of a broadcast."""
@@ -95,8 +101,9 @@ class ProfileQueries(NumberOptOutQueries, ConsentQueries):
         return profile_from_row(row) if row else None
 
     def _change_profile(
-        self, customer_id: str, at: datetime, changes: dict[str, Any], evidence: ConsentEvidence
+        self, customer_id: str, at: datetime, changes: dict[str, Any], evidence: ConsentEvidence, source: str
     ) -> tuple[Profile | None, Profile]:
+        """Apply `changes`, record them in the profile history as `source`'s and the consent they change; (before, after)."""
         at = utc(at, "at")
         for _ in range(2):
             before = self._load_profile_for_update(customer_id)
@@ -108,8 +115,14 @@ class ProfileQueries(NumberOptOutQueries, ConsentQueries):
                 self._conn.execute(update(profiles_table).where(profiles_table.c.customer_id == customer_id).values(values))
             elif not self._insert_new(self._insert(profiles_table).values(customer_id=customer_id, **values).on_conflict_do_nothing()):
                 continue  # another session created the profile between our read and insert: apply on top of it
+            recorded = recorded_changes(changes, stated)
+            # An identify call makes the customer exist from its instant, even with nothing to record: a new profile,
+            # or one whose timestamp is older than the profile's creation (the sender's clock need not follow arrival).
+            if recorded or before is None or (source not in CHANGES_ONLY and at < before.created_at):
+                self.record_profile_change(customer_id, at, source, recorded)
             self.record_consent(before, stated, stated_channels(changes), evidence, at)
             if stopped_by is not None:
+                self.record_profile_change(customer_id, at, NUMBER_OPT_OUT, {SMS_STOP_TRAIT: after.traits[SMS_STOP_TRAIT]})
                 self.record_consent(stated, after, (), caused_by_store(evidence, NUMBER_OPT_OUT, stopped_by), at)
             if suppressed is not None:
                 self.record_consent(after, kept, (), caused_by_store(evidence, ERASED_ADDRESS, None), at)

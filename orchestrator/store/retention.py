@@ -34,7 +34,8 @@ class RetentionPolicy:
     """How long each kind of row is kept; None: for good."""
 
     events: timedelta | None
-    """Identify and track calls, by when they were received."""
+    """Identify and track calls, by when they were received; and the profile history's changes, by when they took
+    effect, folded into one baseline per customer (orchestrator/store/profile_history.py)."""
     messages: timedelta | None
     """The outbox: what each message said, by when it was sent (the ledger keeps that it was)."""
     enrollments: timedelta | None

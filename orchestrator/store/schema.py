@@ -282,6 +282,21 @@ consent_records = Table(
     Index(None, "customer_id", "channel", "source", "evidence", unique=True),
 )
 
+profile_changes = Table(
+    "profile_changes",
+    metadata,
+    # The profile's history (migration 0013): each write's changed keys, so the profile at any instant can be rebuilt
+    # (orchestrator/store/profile_timeline.py). Written in the profile's transaction; `id` is the arrival order, in which
+    # the changes apply (one customer's writes are serialized by the profile row's lock, so their ids are in commit order).
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("customer_id", String, nullable=False),
+    Column("changed_at", UTCDateTime, nullable=False),  # the call's timestamp, as the profile used it,
+    Column("source", String, nullable=False),  # identify, journey_update, number_opt_out, push_provider, baseline,
+    Column("changes", JSONData, nullable=False),  # {key: stored value, or null where removed}; never the opt-ins,
+    Index(None, "customer_id", "id"),  # a customer's history in order: profile_as_of, the bulk read, export, erasure
+    Index(None, "changed_at"),  # retention finds what fell out of the window
+)
+
 erasures = Table(
     "erasures",
     metadata,

@@ -2,7 +2,7 @@
 
 Each concern keeps its queries in a module of its own, as a subclass of `Queries` (the
 session's connection and the dialect's INSERT): leases.py, profiles_table.py with
-number_opt_outs.py and consent.py, events.py, enrollments.py, problems.py, ledger.py,
+number_opt_outs.py, consent.py and profile_history.py, events.py, enrollments.py, problems.py, ledger.py,
 gate_facts.py, provider_events.py, outbox.py, journey_counts.py (with fold.py, journey_facts.py
 and journeys.py), erasure.py (with suppressions.py and retention.py). `StoreSession` combines
 them as mixins rather than holding one object per concern, so that a call site reads

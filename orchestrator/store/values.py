@@ -307,3 +307,16 @@ def fact_key(kind: str, step_id: str | None = None, visit: int | None = None, st
     (a retried activity, a repeated webhook) makes the same key, and the store keeps the first.
     """
     return ":".join([kind, *(str(part) for part in (step_id, visit, status) if part is not None)])
+
+
+@dataclass(frozen=True)
+class ProfileChange:
+    """One write of a customer's profile, as the profile history keeps it (orchestrator/store/profile_timeline.py)."""
+
+    customer_id: str
+    changed_at: datetime
+    """The instant it took effect: the call's timestamp, as the profile used it."""
+    source: str
+    """identify | journey_update | number_opt_out | push_provider | baseline (what retention folded)."""
+    changes: dict[str, Any]
+    """The keys it set, in identify's vocabulary, with the stored value; None where it removed the key."""

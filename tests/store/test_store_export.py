@@ -41,3 +41,6 @@ def test_the_export_holds_the_customers_rows_and_no_one_elses(store: Store) -> N
     assert document["messages"][0]["body"] == "Body"
     assert document["number_opt_out"] == {"keyword": "STOP", "opted_out_at": AT.isoformat()}
     assert [(f["kind"], f["enrollment_id"]) for f in document["journey_facts"]] == [("entered", "cart-ann")]
+    assert document["profile_history"] == [
+        {"changed_at": AT.isoformat(), "source": "identify", "changes": {"email": "ann@example.com", "phone": "+14155552671"}}
+    ]

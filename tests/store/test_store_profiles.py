@@ -164,10 +164,10 @@ def test_remove_push_tokens_forgets_only_those_tokens(store: Store) -> None:
     with store.session() as session:
         session.identify("c1", {"push_tokens": ["tok-a", "tok-b", "tok-c", "tok-d"]}, AT)
     with store.session() as session:
-        session.remove_push_tokens("c1", ["tok-b", "unknown-token", "tok-d"])
-        session.remove_push_tokens("c1", ["unknown-token"])
-        session.remove_push_tokens("c1", [])
-        session.remove_push_tokens("no-such-customer", ["tok-a"])
+        session.remove_push_tokens("c1", ["tok-b", "unknown-token", "tok-d"], AT)
+        session.remove_push_tokens("c1", ["unknown-token"], AT)
+        session.remove_push_tokens("c1", [], AT)
+        session.remove_push_tokens("no-such-customer", ["tok-a"], AT)
     assert _profile(store).push_tokens == ("tok-a", "tok-c")
     assert _profile(store, "no-such-customer") is None
 

@@ -56,7 +56,7 @@ def test_prune_deletes_what_the_policy_no_longer_keeps_and_the_journey_counts_st
     seed(store)
     monkeypatch.setattr(retention, "PRUNE_BATCH", 2)  # three old events: two batches
 
-    assert retention.prune(store, POLICY, AT) == {"events": 3, "messages": 1, "enrollments": 1}
+    assert retention.prune(store, POLICY, AT) == {"events": 3, "messages": 1, "enrollments": 1, "profile_histories": 1}
 
     assert count_rows(store, events) == 1 and count_rows(store, outbox_messages) == 0
     assert count_rows(store, enrollments) == 1 and count_rows(store, deliveries) == 0 and count_rows(store, provider_events) == 0
@@ -65,13 +65,14 @@ def test_prune_deletes_what_the_policy_no_longer_keeps_and_the_journey_counts_st
     assert count_rows(store, journey_facts, enrollment_id="digest-1") == 1  # a running enrollment's facts stay with it
     counts = cart_counts(store)
     assert (counts.entered, counts.completed, counts.steps[0].messages.sent, counts.steps[0].messages.opened) == (1, 1, 1, 1)
-    assert retention.prune(store, POLICY, AT) == {"events": 0, "messages": 0, "enrollments": 0}  # nothing left to do
+    nothing_left = {"events": 0, "messages": 0, "enrollments": 0, "profile_histories": 0}
+    assert retention.prune(store, POLICY, AT) == nothing_left
 
 
 def test_none_keeps_a_kind_for_good(store: Store) -> None:
     seed(store)
     keep_all = RetentionPolicy(events=None, messages=None, enrollments=None)
-    assert retention.prune(store, keep_all, AT) == {"events": 0, "messages": 0, "enrollments": 0}
+    assert retention.prune(store, keep_all, AT) == {"events": 0, "messages": 0, "enrollments": 0, "profile_histories": 0}
     assert count_rows(store, events) == 4
 
 
@@ -80,6 +81,6 @@ def test_journey_prune_reads_the_retention_of_the_environment(store: Store) -> N
     environment = {"DATABASE_URL": store.url, "JOURNEY_RETENTION_EVENTS": "none", "JOURNEY_RETENTION_ENROLLMENTS": "none"}
     ran = CliRunner().invoke(main, ["prune"], env=environment)
     assert ran.exit_code == 0, ran.output
-    assert ran.output.strip() == "0 events, 1 messages, 0 enrollments pruned"
+    assert ran.output.strip() == "0 events, 1 messages, 0 enrollments, 0 profile_histories pruned"
     refused = CliRunner().invoke(main, ["prune"], env={**environment, "JOURNEY_RETENTION_MESSAGES": "soon"})
     assert refused.exit_code == 2 and "JOURNEY_RETENTION_MESSAGES='soon'" in refused.output
