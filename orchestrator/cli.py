@@ -7,15 +7,16 @@ to stdout so CI can capture them; summaries and hints go to stderr.
 
 from __future__ import annotations
 
-import contextlib
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, cast
 
 import click
 
 from orchestrator import __version__
+from orchestrator.cli_customers import customers
+from orchestrator.cli_send import send
+from orchestrator.cli_support import EXIT_INVALID, data_dir_option, environment_checked, exit_after_temporal
 from orchestrator.compiler import (
     CompileResult,
     Severity,
@@ -26,22 +27,6 @@ from orchestrator.compiler import (
     has_errors,
 )
 from orchestrator.compiler.diagram import to_dot, to_mermaid
-
-EXIT_INVALID = 1
-EXIT_USAGE = 2
-
-
-@contextlib.contextmanager
-def _environment_checked() -> Iterator[None]:
-    """A SettingsError (a variable read at start, or a database the store does not support) ends the command: every problem, exit 2."""
-    from orchestrator.host.settings import SettingsError
-
-    try:
-        yield
-    except SettingsError as exc:
-        error = click.ClickException(str(exc))
-        error.exit_code = EXIT_USAGE  # a wrong use of the command, as a bad option is
-        raise error from None
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -135,7 +120,7 @@ def simulate(journey_file: Path, customer_file: Path, events_file: Path | None, 
     from orchestrator.simulation.simulator import Simulator
     from orchestrator.store import ProfileFieldError
 
-    with _environment_checked():
+    with environment_checked():
         settings = SimulationSettings.read()
     result = _compiled_or_exit(journey_file)
     assert result.journey is not None
@@ -160,20 +145,7 @@ def simulate(journey_file: Path, customer_file: Path, events_file: Path | None, 
     except ProfileFieldError as exc:  # from the customer file or an identify event
         raise click.UsageError(f"the profile refuses a trait: {exc}") from exc
     click.echo(json.dumps(timeline.to_dict(), indent=2) if fmt == "json" else timeline.text())
-    _exit_after_temporal(0)
-
-
-def _exit_after_temporal(code: int) -> None:
-    """Exit without interpreter teardown, during which the Temporal SDK's native threads can abort
-    the process (temporalio/sdk-python#300). Only in a real process: under click's CliRunner it
-    is an ordinary exit."""
-    if sys.stdout is not sys.__stdout__:
-        sys.exit(code)
-    import os
-
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+    exit_after_temporal(0)
 
 
 def _load_events(path: Path) -> list[dict[str, Any]]:
@@ -200,7 +172,7 @@ def test_command(paths: tuple[Path, ...]) -> None:
     from orchestrator.simulation.journey_tests import TestFileError, run_test_file, test_files
     from orchestrator.simulation.simulator import Simulator
 
-    with _environment_checked():
+    with environment_checked():
         settings = SimulationSettings.read()
     files = test_files(list(paths) or [Path("journeys")])
     missing = [p for p in files if not p.exists()]
@@ -235,7 +207,7 @@ def test_command(paths: tuple[Path, ...]) -> None:
 
     passed, failed = asyncio.run(run())
     click.echo(f"{passed} passed, {failed} failed")
-    _exit_after_temporal(EXIT_INVALID if failed else 0)
+    exit_after_temporal(EXIT_INVALID if failed else 0)
 
 
 def _refused(exc: Exception, outcome: str = "nothing deployed") -> None:
@@ -271,7 +243,7 @@ def dev(folder: Path, data_dir: Path, api_port: int, temporal_port: int, headles
         [folder], data_dir, api_port=api_port, temporal_port=temporal_port, ui_port=None if headless else temporal_port + 1000
     )
     try:
-        with _environment_checked():
+        with environment_checked():
             asyncio.run(run_dev(options, DevSettings.read(api_url=f"http://{options.host}:{options.api_port}"), announce, click.echo))
     except DeployRefused as exc:
         _refused(exc)
@@ -293,7 +265,7 @@ def worker(task_queue: str | None) -> None:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        with _environment_checked():
+        with environment_checked():
             asyncio.run(run_worker(WorkerSettings.read(), task_queue))
     except KeyboardInterrupt:  # Ctrl-C before the worker was up (still waiting for Temporal)
         pass
@@ -314,7 +286,7 @@ def deploy(paths: tuple[Path, ...], prune: bool) -> None:
     from orchestrator.host.settings import DeploySettings
 
     try:
-        with _environment_checked():
+        with environment_checked():
             report = asyncio.run(run_deploy(paths, DeploySettings.read(), prune=prune))
     except DeployRefused as exc:
         _refused(exc)
@@ -336,104 +308,18 @@ def api(host: str, port: int) -> None:
     from orchestrator.host.devstack import run_api
     from orchestrator.host.settings import ApiServerSettings
 
-    with _environment_checked():
+    with environment_checked():
         run_api(ApiServerSettings.read(), host, port)
 
 
-@main.group()
-def customers() -> None:
-    """One customer: their key in the Temporal UI, and their rights (export, erase) on the store: docs/privacy.md."""
-
-
-@customers.command(name="key")
-@click.argument("customer_id")
-@click.option(
-    "--data-dir",
-    default=".journey",
-    show_default=True,
-    type=click.Path(path_type=Path),
-    help="Without JOURNEY_HASH_SECRET: the `journey dev` whose secret to use.",
-)
-def customers_key(customer_id: str, data_dir: Path) -> None:
-    """Print CUSTOMER_ID's customer key: its enrollments' workflow ids and CustomerId in the Temporal UI.
-
-    The key is a keyed hash under JOURNEY_HASH_SECRET (or the secret `journey dev` keeps in
-    --data-dir): without the secret, nobody can compute it from the id. Enrollments started
-    before the secret was introduced carry the unkeyed key, printed second.
-    """
-    from orchestrator.host.local_keys import kept_hash_secret
-    from orchestrator.host.settings import CustomerKeySettings
-    from orchestrator.runtime.ids import CustomerKeys, unkeyed_customer_key
-
-    with _environment_checked():
-        secret = CustomerKeySettings.read().hash_secret
-    if secret is None:
-        secret = kept_hash_secret(data_dir)
-        if secret is None:
-            click.echo(f"JOURNEY_HASH_SECRET is not set, and no `journey dev` keeps one in {data_dir}: set it as the API has it", err=True)
-            sys.exit(EXIT_USAGE)
-        click.echo(f"(the secret of `journey dev` in {data_dir})", err=True)
-    key, unkeyed = CustomerKeys(secret).key(customer_id), unkeyed_customer_key(customer_id)
-    click.echo(f"customer key         {key}")
-    click.echo(f"before keyed hashes  {unkeyed}  (enrollments started before JOURNEY_HASH_SECRET was set)")
-    click.echo(f"Temporal UI query    CustomerId = '{key}' OR CustomerId = '{unkeyed}'")
-
-
-_data_dir = click.option(
-    "--data-dir", default=".journey", show_default=True, type=click.Path(path_type=Path), help="The store without DATABASE_URL."
-)
-
-
-@customers.command(name="export")
-@click.argument("customer_id")
-@_data_dir
-def customers_export(customer_id: str, data_dir: Path) -> None:
-    """Print everything the store holds about CUSTOMER_ID as one JSON document."""
-    import json
-
-    from orchestrator.host.customers import export_customer
-    from orchestrator.host.settings import CustomerSettings
-
-    with _environment_checked():
-        document = export_customer(CustomerSettings.read(), customer_id, data_dir)
-    if document is None:
-        click.echo(f"no customer {customer_id!r}: the store holds nothing about them", err=True)
-        sys.exit(EXIT_INVALID)
-    click.echo(json.dumps(document, indent=2, ensure_ascii=False))
-
-
-@customers.command(name="erase")
-@click.argument("customer_id")
-@_data_dir
-def customers_erase(customer_id: str, data_dir: Path) -> None:
-    """Erase CUSTOMER_ID everywhere: end their enrollments, delete their Temporal histories and their rows in the store."""
-    import asyncio
-    import json
-    from dataclasses import asdict
-
-    from orchestrator.host.customers import erase_from_cli
-    from orchestrator.host.settings import CustomerSettings
-    from orchestrator.routing.calls import TemporalUnavailable
-
-    try:
-        with _environment_checked():
-            report = asyncio.run(erase_from_cli(CustomerSettings.read(), customer_id, data_dir))
-    except (TemporalUnavailable, RuntimeError) as exc:  # RuntimeError: the client could not connect
-        click.echo(f"not erased: {exc}; run the command again (it continues where this one stopped)", err=True)
-        _exit_after_temporal(EXIT_INVALID)
-        return
-    click.echo(json.dumps(asdict(report), indent=2, default=str))
-    _exit_after_temporal(0)
-
-
 @main.command()
-@_data_dir
+@data_dir_option
 def prune(data_dir: Path) -> None:
     """Delete events, message contents and ended enrollments older than JOURNEY_RETENTION_* (docs/privacy.md), keeping daily counts."""
     from orchestrator.host.retention import prune_from_cli
     from orchestrator.host.settings import PruneSettings
 
-    with _environment_checked():
+    with environment_checked():
         pruned = prune_from_cli(PruneSettings.read(), data_dir)
     click.echo(", ".join(f"{count} {kind}" for kind, count in pruned.items()) + " pruned")
 
@@ -444,7 +330,7 @@ def prune(data_dir: Path) -> None:
 @click.option("--to", "last_day", default=None, metavar="YYYY-MM-DD", help="Last UTC day of entry, inclusive. Default: today.")
 @click.option("--version", default=None, help="One version. Default: every version deployed.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
-@_data_dir
+@data_dir_option
 def stats(journey_id: str | None, first_day: str | None, last_day: str | None, version: str | None, fmt: str, data_dir: Path) -> None:
     """How JOURNEY_ID performs (docs/analytics.md): funnel, delivery, splits and their verdict, metrics. Without it, every journey."""
     import shutil
@@ -455,7 +341,7 @@ def stats(journey_id: str | None, first_day: str | None, last_day: str | None, v
 
     try:
         request = StatsRequest.parse(journey_id, first_day, last_day, version) if journey_id else None
-        with _environment_checked():
+        with environment_checked():
             printed = stats_from_cli(StatsSettings.read(), data_dir, request, cast("Format", fmt), shutil.get_terminal_size().columns)
     except (UnknownJourney, StatsRequestError) as exc:
         click.echo(str(exc), err=True)
@@ -466,7 +352,7 @@ def stats(journey_id: str | None, first_day: str | None, last_day: str | None, v
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
-@_data_dir
+@data_dir_option
 def plan(paths: tuple[Path, ...], fmt: str, data_dir: Path) -> None:
     """What deploying PATHS would change: each journey new, changed (in words), unchanged or stopped, and the customers
     waiting in its running versions, step by step. Reads the store only (DATABASE_URL); deploys nothing."""
@@ -475,7 +361,7 @@ def plan(paths: tuple[Path, ...], fmt: str, data_dir: Path) -> None:
     from orchestrator.host.settings import StatsSettings
 
     try:
-        with _environment_checked():
+        with environment_checked():
             printed = plan_from_cli(StatsSettings.read(), data_dir, paths, cast("Format", fmt))
     except DeployRefused as exc:
         _refused(exc, "no plan")
@@ -483,75 +369,5 @@ def plan(paths: tuple[Path, ...], fmt: str, data_dir: Path) -> None:
     click.echo(printed, nl=False)
 
 
-@main.group()
-def send() -> None:
-    """Send identify and track calls to a running API (`journey dev` or `journey api`)."""
-
-
-# Their variables are rows of orchestrator/host/variables.py (tests/host/test_settings.py checks it); named
-# here, because importing that table would make every command start slower.
-_send_url = click.option(
-    "--url", default="http://127.0.0.1:8080", show_default=True, envvar="JOURNEY_API_URL", help="The API (env JOURNEY_API_URL)."
-)
-_send_key = click.option("--api-key", envvar="JOURNEY_API_KEY", default=None, help="Bearer API key (env JOURNEY_API_KEY).")
-_send_message_id = click.option("--message-id", default=None, help="Sending the same id again has no effect. Default: generated.")
-
-
-@send.command(name="identify")
-@click.argument("user_id")
-@click.option("--trait", "traits", multiple=True, metavar="KEY=VALUE", help="A trait; VALUE is parsed as JSON when it is (42, true).")
-@click.option("--traits-json", default=None, metavar="JSON", help="Traits as one JSON object (--trait values win).")
-@_send_message_id
-@_send_url
-@_send_key
-def send_identify(
-    user_id: str, traits: tuple[str, ...], traits_json: str | None, message_id: str | None, url: str, api_key: str | None
-) -> None:
-    """Identify USER_ID: create or update their profile."""
-    from orchestrator.api.sender import SendError, assignments
-
-    try:
-        payload = {"userId": user_id, "traits": assignments(traits, traits_json, what="trait")}
-    except SendError as exc:
-        raise click.UsageError(str(exc)) from exc
-    _post(url, "/v1/identify", payload, message_id, api_key)
-
-
-@send.command(name="track")
-@click.argument("user_id")
-@click.argument("event")
-@click.option("--prop", "props", multiple=True, metavar="KEY=VALUE", help="A property; VALUE is parsed as JSON when it is (42, true).")
-@click.option("--properties-json", default=None, metavar="JSON", help="Properties as one JSON object (--prop values win).")
-@_send_message_id
-@_send_url
-@_send_key
-def send_track(
-    user_id: str, event: str, props: tuple[str, ...], properties_json: str | None, message_id: str | None, url: str, api_key: str | None
-) -> None:
-    """Track EVENT for USER_ID."""
-    from orchestrator.api.sender import SendError, assignments
-
-    try:
-        payload = {"userId": user_id, "event": event, "properties": assignments(props, properties_json, what="prop")}
-    except SendError as exc:
-        raise click.UsageError(str(exc)) from exc
-    _post(url, "/v1/track", payload, message_id, api_key)
-
-
-def _post(url: str, path: str, payload: dict[str, Any], message_id: str | None, api_key: str | None) -> None:
-    """Post, print the answer; exit 1 unless it is 2xx."""
-    import httpx
-
-    from orchestrator.api.sender import post
-
-    if message_id:
-        payload["messageId"] = message_id
-    try:
-        answer = post(url, path, payload, api_key)
-    except httpx.HTTPError as exc:
-        click.echo(f"cannot reach the API at {url}: {exc} (is `journey dev` or `journey api` running?)", err=True)
-        sys.exit(1)
-    click.echo(answer.pretty())
-    if not answer.ok:
-        click.echo(f"HTTP {answer.status}", err=True)
-        sys.exit(1)
+main.add_command(customers)
+main.add_command(send)

@@ -56,7 +56,7 @@ def layer_of(module: str) -> str | None:
     name = parts[1]
     if name == "__version__":
         return None
-    if name in ("cli", "__main__"):
+    if name in ("cli", "__main__") or name.startswith("cli_"):  # the command line, a module per command group
         return "cli"
     return name
 

@@ -1,0 +1,44 @@
+"""What the command-line modules share: exit codes, the settings check, the store's folder option, the exit after Temporal."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import click
+
+EXIT_INVALID = 1
+EXIT_USAGE = 2
+
+
+@contextlib.contextmanager
+def environment_checked() -> Iterator[None]:
+    """A SettingsError (a variable read at start, or a database the store does not support) ends the command: every problem, exit 2."""
+    from orchestrator.host.settings import SettingsError
+
+    try:
+        yield
+    except SettingsError as exc:
+        error = click.ClickException(str(exc))
+        error.exit_code = EXIT_USAGE  # a wrong use of the command, as a bad option is
+        raise error from None
+
+
+def exit_after_temporal(code: int) -> None:
+    """Exit without interpreter teardown, during which the Temporal SDK's native threads can abort
+    the process (temporalio/sdk-python#300). Only in a real process: under click's CliRunner it
+    is an ordinary exit."""
+    if sys.stdout is not sys.__stdout__:
+        sys.exit(code)
+    import os
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+data_dir_option = click.option(
+    "--data-dir", default=".journey", show_default=True, type=click.Path(path_type=Path), help="The store without DATABASE_URL."
+)
