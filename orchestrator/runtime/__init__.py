@@ -1,9 +1,12 @@
 """The runtime: the workflows that execute compiled journeys (the IR) on Temporal.
 
-`workflow.py` holds the interpreter, one workflow per enrollment, with
-`activity_calls.py` (its activities' requests), `enrollment_state.py` (what an
-enrollment remembers across continue-as-new) and `bookkeeping.py` (CurrentStep
-and the end in the index); `broadcast.py` the workflow that enrolls a scheduled
+`interpreter.py` holds the interpreter's core, every decision of an enrollment as a
+coroutine of commands (`commands.py`) with no I/O, with `requests.py` (its activities'
+requests), `enrollment_state.py` (what an enrollment remembers across continue-as-new)
+and `progress.py` (the journey facts it notes); `workflow.py` runs it on Temporal, one
+workflow per enrollment, with `activity_calls.py` (timeouts and retries) and
+`bookkeeping.py` (CurrentStep and the end in the index), and
+orchestrator/simulation/offline.py runs the same core without Temporal; `broadcast.py` the workflow that enrolls a scheduled
 journey's audience page by page;
 `contracts.py` the dataclasses that cross the workflow/activity and
 client/workflow boundaries; `search_attributes.py` and `ids.py` what makes

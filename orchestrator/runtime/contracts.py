@@ -114,7 +114,7 @@ class EnrollmentInput:
     """False where the server has no custom search attributes (the time-skipping test server)."""
     resume: ResumeState | None = None
     history_limit: int | None = None
-    """Continue as new past this many history events (None: `enrollment_state.HISTORY_LIMIT`). Tests lower it."""
+    """Continue as new past this many history events (None: `workflow.HISTORY_LIMIT`). Tests lower it."""
     revision: int = 0
     """The interpreter revision the enrollment started on (INTERPRETER_REVISION when started now), so the
     interpreter can choose a behaviour by it as deterministically as by `workflow.patched`, with no marker.

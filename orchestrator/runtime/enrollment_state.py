@@ -14,12 +14,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from temporalio import workflow
-
 from orchestrator.runtime.contracts import AwaitedEvent, EventMessage, ProgressFact, ResumeState, TrailEntry
 
-HISTORY_LIMIT = 2_000
-"""Continue as new past this many history events, long before Temporal's own limits (50K events, 50 MB)."""
 SEEN_LIMIT = 500
 """Message ids remembered for de-duplication of re-delivered signals."""
 TRAIL_LIMIT = 200
@@ -95,12 +91,10 @@ class EnrollmentState:
         facts, self.unreported = self.unreported, []
         return facts
 
-    def history_is_long(self, limit: int | None) -> bool:
-        """Whether to continue as new: past `limit` history events (None: HISTORY_LIMIT), or when the server suggests it."""
-        if not self.progress:
-            return False  # a new run that has done nothing yet would only continue as new again, forever
-        info = workflow.info()
-        return info.get_current_history_length() >= (limit or HISTORY_LIMIT) or info.is_continue_as_new_suggested()
+    def has_progressed(self) -> bool:
+        """Whether this run has entered a step or applied an event: only then may it continue as new (a new run that has
+        done nothing yet would only continue as new again, forever)."""
+        return self.progress > 0
 
     def carried(self, step: str, *, waiting: bool, wait_until: str | None) -> ResumeState:
         """What the next run starts from: at `step`, or still `waiting` there until `wait_until`."""

@@ -14,7 +14,7 @@ remembered for the steps after it, replaced in a loop and carried through contin
 the `progress_*` ones, which started on revision 3: the journey facts reported by a local
 `record_progress` before each block and carried through continue-as-new; and `facts_drip`,
 on revision 4: a send records the facts noted before it and the wait it goes to.
-If this fails after a change to orchestrator/runtime/workflow.py, the change alters the
+If this fails after a change to orchestrator/runtime/interpreter.py or workflow.py, the change alters the
 commands a running enrollment replays: gate it by the input's revision or with
 `workflow.patched` (docs/architecture.md, "Changing the interpreter") instead of re-recording.
 """

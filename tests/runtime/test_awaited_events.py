@@ -23,7 +23,7 @@ from orchestrator.runtime.contracts import (
     EnrollmentStatus,
     EventMessage,
 )
-from orchestrator.runtime.workflow import REMEMBERS_AWAITED_EVENTS
+from orchestrator.runtime.interpreter import REMEMBERS_AWAITED_EVENTS
 from orchestrator.simulation.simulator import ScriptedEvent, Simulator
 from orchestrator.store import Store
 from tests.runtime.support import START, at, harness, journey

@@ -19,7 +19,7 @@ Adding a step kind:
 3. One new module here, `steps/<kind>.py`, with its `StepKind`, listed in
    `STEP_KINDS` below in the schema's order (tests/compiler/test_step_kinds.py
    checks both against the schema and the IR).
-4. The runtime: one `case` in `JourneyWorkflow._execute` (orchestrator/runtime/workflow.py),
+4. The runtime: one `case` in `Interpreter._execute` (orchestrator/runtime/interpreter.py),
    and any side effect as an activity in `activities/journey_activities.py` (the
    worker and the simulator register the same list). The interpreter changed, so
    record a history that runs the kind (tests/histories/record.py) for the replays.
