@@ -16,7 +16,7 @@ A run never continues as new: it keeps no history.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -90,11 +90,12 @@ class OfflineRun:
     reason: str | None
     at: datetime
     """When it ended, or `until`."""
-    _timeline: Timeline
+    _shown: Callable[[], Timeline]
 
     def timeline(self) -> Timeline:
-        """The same form `journey simulate` prints (orchestrator/simulation/timeline.py)."""
-        return self._timeline
+        """The same form `journey simulate` prints (orchestrator/simulation/timeline.py); made when asked, as a backtest
+        shows a few of its runs' timelines and counts the rest."""
+        return self._shown()
 
 
 class _Clock:
@@ -199,12 +200,20 @@ def _run(
         status, step, reason, at = ended.result.status, ended.result.step, ended.request.reason, datetime.fromisoformat(ended.result.at)
     else:
         status, step, reason = "waiting", state.step, None
-    messages, skipped = sends_shown(customer.attempts, customer.outbox, status != "waiting")
+    trail = tuple((entry.step, datetime.fromisoformat(entry.at)) for entry in state.trail)
     outcome: dict[str, Any] = {"status": status, "step": step, "at": iso(at)}
     if reason is not None:
         outcome["reason"] = reason
+    return OfflineRun(
+        journey, customer.customer_id, entered_at, trail, _send_outcomes(customer), status, step, reason, at,
+        lambda: _timeline(journey, customer, state, outcome),
+    )
+
+
+def _timeline(journey: ir.Journey, customer: OfflineCustomer, state: EnrollmentState, outcome: dict[str, Any]) -> Timeline:
+    messages, skipped = sends_shown(customer.attempts, customer.outbox, outcome["status"] != "waiting")
     problems = sorted(customer.problems.values(), key=lambda p: (p.at, p.visit, p.step, p.field))
-    timeline = Timeline(
+    return Timeline(
         journey=journey.id,
         version=journey.version,
         steps=[{"step": entry.step, "at": iso(datetime.fromisoformat(entry.at))} for entry in state.trail],
@@ -215,9 +224,6 @@ def _run(
         problems=[{"at": iso(p.at), "step": p.step, "field": p.field, "problem": p.problem} for p in problems],
         awaited={step_id: event.as_scope() for step_id, event in state.awaited.items()},
     )
-    trail = tuple((entry.step, datetime.fromisoformat(entry.at)) for entry in state.trail)
-    sends = _send_outcomes(customer)
-    return OfflineRun(journey, customer.customer_id, entered_at, trail, sends, status, step, reason, at, timeline)
 
 
 def _send_outcomes(customer: OfflineCustomer) -> tuple[SendOutcome, ...]:
