@@ -33,7 +33,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, assert_never
+from typing import Any, Literal, assert_never
 
 from orchestrator import ir
 from orchestrator.language.scope import JourneyInScope, expression_scope, holds
@@ -61,6 +61,7 @@ class Broadcast:
 
 
 Cause = Tracked | Identified | Broadcast
+Rule = Literal["trigger", "audience", "re_entry", "entered"]
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,8 @@ class Decision:
     """Why the customer enters or not, for logs and tests."""
     number: int = 0
     """With `enter`: this entry's number among the customer's entries into the journey (1 for the first)."""
+    rule: Rule = "entered"
+    """Which rule refused it (the checks above, in their order): what a backtest counts refusals by."""
 
 
 def decide(
@@ -95,14 +98,14 @@ def decide(
     """
     refused = _trigger_refuses(journey, cause, customer)
     if refused:
-        return Decision(False, refused)
+        return Decision(False, refused, rule="trigger")
     event = cause.properties if isinstance(cause, Tracked) else None
     if not holds(journey.entry.audience, _scope(journey, customer, event)):
-        return Decision(False, "not in the audience")
+        return Decision(False, "not in the audience", rule="audience")
     entries = past()
     refused = _re_entry_refuses(journey.entry, entries, now)
     if refused:
-        return Decision(False, refused)
+        return Decision(False, refused, rule="re_entry")
     return Decision(True, "entered", len(entries) + 1)
 
 

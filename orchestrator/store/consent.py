@@ -24,7 +24,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 
 from orchestrator.language.traits import OPT_IN_TRAITS, SMS_STOP_TRAIT
 from orchestrator.store.queries import Queries
@@ -100,19 +100,21 @@ class ConsentQueries(Queries):
             .where(consent_records.c.customer_id == customer_id)
             .order_by(consent_records.c.occurred_at, consent_records.c.id)
         )
-        return [
-            ConsentRecord(
-                customer_id=row.customer_id,
-                channel=row.channel,
-                opted_in=bool(row.opted_in),
-                source=row.source,
-                evidence=row.evidence,
-                detail=row.detail,
-                occurred_at=row.occurred_at,
-                recorded_at=row.recorded_at,
-            )
-            for row in self._conn.execute(query)
-        ]
+        return [consent_record(row) for row in self._conn.execute(query)]
+
+
+def consent_record(row: Row[Any]) -> ConsentRecord:
+    """A `consent_records` row as the value the store hands out."""
+    return ConsentRecord(
+        customer_id=row.customer_id,
+        channel=row.channel,
+        opted_in=bool(row.opted_in),
+        source=row.source,
+        evidence=row.evidence,
+        detail=row.detail,
+        occurred_at=row.occurred_at,
+        recorded_at=row.recorded_at,
+    )
 
 
 def caused_by_store(evidence: ConsentEvidence, source: str, detail: str | None) -> ConsentEvidence:

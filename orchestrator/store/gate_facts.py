@@ -54,7 +54,7 @@ def _json_timestamp(text: str) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-_ADMITTED_MARKETING = (
+ADMITTED_MARKETING = (
     (deliveries.c.admitted_at >= bindparam("sends_since"))
     & (deliveries.c.category == "marketing")
     # Not `status.not_in(...)`: an IN list is expanded into the SQL text at every execution, which
@@ -81,7 +81,7 @@ def _gate_facts(dialect: str) -> Prepared:
     p = profiles_table.c
     pairs = array(deliveries.c.journey_id, deliveries.c.admitted_at)
     sends = select(func.json_group_array(pairs, type_=JSON) if sqlite_ else func.json_agg(pairs, type_=JSON)).where(
-        (deliveries.c.customer_id == p.customer_id) & _ADMITTED_MARKETING & ~DELIVERY_BY_KEY
+        (deliveries.c.customer_id == p.customer_id) & ADMITTED_MARKETING & ~DELIVERY_BY_KEY
     )
     columns = [as_json(p[name]) if isinstance(p[name].type, JSON) else p[name] for name in PROFILE_COLUMNS]
     profile = array(*columns, type_=JSON)
