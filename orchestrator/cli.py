@@ -14,14 +14,13 @@ from typing import Any, cast
 import click
 
 from orchestrator import __version__
+from orchestrator.cli_backtest import backtest
 from orchestrator.cli_customers import customers
 from orchestrator.cli_send import send
-from orchestrator.cli_support import EXIT_INVALID, data_dir_option, environment_checked, exit_after_temporal
+from orchestrator.cli_support import EXIT_INVALID, compiled_or_exit, data_dir_option, environment_checked, exit_after_temporal
 from orchestrator.compiler import (
-    CompileResult,
     Severity,
     UsageError,
-    compile_file,
     compile_paths,
     format_diagnostics,
     has_errors,
@@ -70,22 +69,11 @@ def validate(paths: tuple[Path, ...], fmt: str, strict: bool) -> None:
     sys.exit(EXIT_INVALID if failed else 0)
 
 
-def _compiled_or_exit(file: Path) -> CompileResult:
-    if not file.is_file():
-        raise click.UsageError(f"{file}: no such file")
-    result = compile_file(file)
-    if result.diagnostics:
-        click.echo(format_diagnostics(list(result.diagnostics), "text"), err=True)
-    if result.journey is None:
-        sys.exit(EXIT_INVALID)
-    return result
-
-
 @main.command()
 @click.argument("file", type=click.Path(path_type=Path))
 def compile(file: Path) -> None:
     """Print the compiled journey graph (IR) of FILE as JSON."""
-    result = _compiled_or_exit(file)
+    result = compiled_or_exit(file)
     assert result.journey is not None
     click.echo(result.journey.to_json(indent=2))
 
@@ -95,7 +83,7 @@ def compile(file: Path) -> None:
 @click.option("--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid", show_default=True)
 def graph(file: Path, fmt: str) -> None:
     """Draw FILE as a Mermaid flowchart (paste it into a pull request) or Graphviz DOT."""
-    result = _compiled_or_exit(file)
+    result = compiled_or_exit(file)
     assert result.journey is not None
     click.echo(to_mermaid(result.journey) if fmt == "mermaid" else to_dot(result.journey), nl=False)
 
@@ -122,7 +110,7 @@ def simulate(journey_file: Path, customer_file: Path, events_file: Path | None, 
 
     with environment_checked():
         settings = SimulationSettings.read()
-    result = _compiled_or_exit(journey_file)
+    result = compiled_or_exit(journey_file)
     assert result.journey is not None
     try:
         customer = json.loads(customer_file.read_text(encoding="utf-8"))
@@ -371,3 +359,4 @@ def plan(paths: tuple[Path, ...], fmt: str, data_dir: Path) -> None:
 
 main.add_command(customers)
 main.add_command(send)
+main.add_command(backtest)

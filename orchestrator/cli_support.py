@@ -1,4 +1,5 @@
-"""What the command-line modules share: exit codes, the settings check, the store's folder option, the exit after Temporal."""
+"""What the command-line modules share: exit codes, the settings check, compiling a journey file, the store's folder option,
+the exit after Temporal."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import click
+
+from orchestrator.compiler import CompileResult, compile_file, format_diagnostics
 
 EXIT_INVALID = 1
 EXIT_USAGE = 2
@@ -42,3 +45,15 @@ def exit_after_temporal(code: int) -> None:
 data_dir_option = click.option(
     "--data-dir", default=".journey", show_default=True, type=click.Path(path_type=Path), help="The store without DATABASE_URL."
 )
+
+
+def compiled_or_exit(file: Path) -> CompileResult:
+    """FILE compiled; its diagnostics (file, line, column) go to stderr, and a file with errors exits 1."""
+    if not file.is_file():
+        raise click.UsageError(f"{file}: no such file")
+    result = compile_file(file)
+    if result.diagnostics:
+        click.echo(format_diagnostics(list(result.diagnostics), "text"), err=True)
+    if result.journey is None:
+        sys.exit(EXIT_INVALID)
+    return result

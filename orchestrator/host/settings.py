@@ -191,6 +191,19 @@ class StatsSettings:
 
 
 @dataclass(frozen=True)
+class BacktestSettings:
+    """`journey backtest` and `journey plan`: the store whose history they replay, and the workspace's delivery rules."""
+
+    database_url: str | None
+    policy: DeliveryPolicy = field(default_factory=DeliveryPolicy)
+
+    @classmethod
+    def read(cls, env: Mapping[str, str] | None = None) -> BacktestSettings:
+        reader = Reader(_environment(env))
+        return reader.done(cls(readers.database_url(reader), readers.delivery_policy(reader)))
+
+
+@dataclass(frozen=True)
 class SimulationSettings:
     """`journey simulate` and `journey test`: the workspace's delivery rules, and the links marketing email carries."""
 

@@ -37,6 +37,8 @@ class Process(StrEnum):
     """`journey stats`: it reads the store only."""
     CUSTOMERS = "customers"
     """`journey customers key`, `journey customers export` and `journey customers erase`."""
+    BACKTEST = "backtest"
+    """`journey backtest`, and `journey plan`, which backtests each changed journey."""
 
 
 @dataclass(frozen=True)
@@ -51,8 +53,8 @@ class Variable:
 
 
 API, WORKER, DEV, DEPLOY, SIMULATE, SEND = Process.API, Process.WORKER, Process.DEV, Process.DEPLOY, Process.SIMULATE, Process.SEND
-CUSTOMERS, PRUNE, STATS = Process.CUSTOMERS, Process.PRUNE, Process.STATS
-STORE_USERS = (API, WORKER, DEV, DEPLOY, CUSTOMERS, PRUNE, STATS)
+CUSTOMERS, PRUNE, STATS, BACKTEST = Process.CUSTOMERS, Process.PRUNE, Process.STATS, Process.BACKTEST
+STORE_USERS = (API, WORKER, DEV, DEPLOY, CUSTOMERS, PRUNE, STATS, BACKTEST)
 TEMPORAL_USERS = (API, WORKER, DEPLOY, CUSTOMERS)  # `journey dev` runs its own Temporal server
 SENDERS = (WORKER, DEV)
 SIGNED_LINKS = (API, WORKER, DEV, SIMULATE)  # unsubscribe links: the worker signs them (and simulations), the API checks them
@@ -126,10 +128,10 @@ VARIABLES: tuple[Variable, ...] = (
              "required once `SENDGRID_API_KEY` is set (`journey worker` and `journey dev` refuse to start without it);"
              " with the sandbox, a fixed development key (`journey api` logs a warning, since it takes the links' clicks)"),
     Variable("JOURNEY_UNSUBSCRIBE_MAILTO", SIGNED_LINKS, "an address added as a `mailto:` form to `List-Unsubscribe`", "none (URL only)"),
-    Variable(CAP_VARIABLE, (WORKER, DEV, SIMULATE),
+    Variable(CAP_VARIABLE, (WORKER, DEV, SIMULATE, BACKTEST),
              "at most this many marketing messages per customer per local calendar day, all journeys together,"
              " e.g. `3/day` ([delivery.md](delivery.md))", "none"),
-    Variable(RETRY_WINDOW, (WORKER, DEV, SIMULATE),
+    Variable(RETRY_WINDOW, (WORKER, DEV, SIMULATE, BACKTEST),
              "how long a send is retried while its provider fails (429, 5xx, timeouts) before it is marked `failed`"
              " and the journey goes on, e.g. `6h`, `3d`", "`24h`"),
     Variable("SENDGRID_API_KEY", SENDERS,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 from itertools import groupby
 from typing import TypeVar
 
@@ -110,3 +110,34 @@ def _chunked(items: Iterator[T], size: int) -> Iterator[list[T]]:
             chunk = []
     if chunk:
         yield chunk
+
+
+DEFAULT_WINDOW = timedelta(days=30)
+"""A backtest's window when only its end (or nothing) is given: the 30 days before it."""
+
+
+def parse_window(first: str | None, last: str | None, now: datetime, default: timedelta = DEFAULT_WINDOW) -> Window:
+    """The window of `--from` and `--to`: each a UTC day (YYYY-MM-DD; `--to`'s day included, to its end) or an instant
+    with an offset (2026-03-02T09:00:00Z). `--to` defaults to `now`, `--from` to `default` before `--to`.
+    Raises ValueError naming the option at fault."""
+    end = _instant("--to", last, end_of_day=True) if last else now
+    start = _instant("--from", first, end_of_day=False) if first else end - default
+    if start >= end:
+        raise ValueError(f"--from {first or start.isoformat()} is not before --to {last or end.isoformat()}: the window would be empty")
+    return Window(start, end)
+
+
+def _instant(option: str, text: str, *, end_of_day: bool) -> datetime:
+    try:
+        if len(text) == 10:  # a day: YYYY-MM-DD, in UTC
+            day = datetime.combine(date.fromisoformat(text), time(), UTC)
+            return day + timedelta(days=1) - JUST_BEFORE_DAY_ENDS if end_of_day else day
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"{option} {text!r} is neither a day (2026-03-02) nor an instant with an offset (2026-03-02T09:00:00Z)") from None
+    if moment.tzinfo is None:
+        raise ValueError(f"{option} {text!r} has no time zone: add Z or an offset such as +01:00")
+    return moment.astimezone(UTC)
+
+
+JUST_BEFORE_DAY_ENDS = timedelta(microseconds=1)

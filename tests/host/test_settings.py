@@ -16,6 +16,7 @@ from click.testing import CliRunner
 from orchestrator.cli import main, send
 from orchestrator.host.settings import (
     ApiServerSettings,
+    BacktestSettings,
     CustomerSettings,
     DeploySettings,
     DevSettings,
@@ -42,6 +43,7 @@ READERS: dict[Process, Callable[[Mapping[str, str]], object]] = {
     Process.CUSTOMERS: CustomerSettings.read,
     Process.PRUNE: PruneSettings.read,
     Process.STATS: StatsSettings.read,
+    Process.BACKTEST: BacktestSettings.read,
 }
 KEYS = KEYS_ENVIRONMENT
 
