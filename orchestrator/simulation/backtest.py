@@ -75,6 +75,19 @@ class CustomerBacktest:
     """(rule, reason) of each refused attempt to enter, in order."""
 
 
+def replayed_calls(journey: ir.Journey) -> frozenset[str]:
+    """The calls a backtest of `journey` reacts to: its trigger's event (identify calls for a segment), the events its
+    enrollments listen to, its goal's. Every other call changes nothing it replays, so it is not read."""
+    names = set(journey.events)
+    if isinstance(journey.trigger, ir.EventTrigger):
+        names.add(journey.trigger.event)
+    if isinstance(journey.trigger, ir.SegmentTrigger):
+        names.add(IDENTIFY)
+    if journey.goal is not None:
+        names.add(journey.goal.event)
+    return frozenset(names)
+
+
 def firings(journey: ir.Journey, window: Window) -> list[datetime]:
     """When a broadcast's schedule fires in the window (none for other journeys)."""
     trigger = journey.trigger

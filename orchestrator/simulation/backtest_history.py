@@ -11,7 +11,7 @@ Memory holds one chunk of customers, whatever their number.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import groupby
@@ -50,9 +50,16 @@ class CustomerHistory:
 
 
 def read_histories(
-    session: StoreSession, window: Window, journey_ids: Sequence[str], *, sends_since: datetime, every_profile: bool
+    session: StoreSession,
+    window: Window,
+    journey_ids: Sequence[str],
+    *,
+    calls: Collection[str],
+    sends_since: datetime,
+    every_profile: bool,
 ) -> Iterator[CustomerHistory]:
-    """Every customer with calls in `window` (with `every_profile`: every customer with a profile history), one at a time.
+    """Every customer with calls named `calls` in `window` (with `every_profile`: every customer with a profile history),
+    one at a time, with those calls only: the others change nothing a backtest replays (the profile is read from its history).
 
     Read in a `Store.read()` session: one snapshot, however long the walk takes.
     """
@@ -61,13 +68,13 @@ def read_histories(
             (timeline.customer_id, [], list(timeline.changes)) for timeline in session.profile_timelines(until=window.end)
         )
     else:
-        calls_in_window = session.events_between(window.start, window.end)
+        calls_in_window = session.events_between(window.start, window.end, names=calls)
         driver = ((customer_id, list(rows), None) for customer_id, rows in groupby(calls_in_window, _customer))
     for chunk in _chunked(driver, CHUNK_CUSTOMERS):
         ids = [customer_id for customer_id, _, _ in chunk]
-        calls: dict[str, list[EventRow]] = {}
+        their_calls: dict[str, list[EventRow]] = {}
         if every_profile:
-            calls = _grouped(session.events_between(window.start, window.end, ids), _customer)
+            their_calls = _grouped(session.events_between(window.start, window.end, ids, calls), _customer)
         timelines: dict[str, ProfileTimeline] = {}
         if not every_profile:
             timelines = {timeline.customer_id: timeline for timeline in session.profile_timelines(ids, until=window.end)}
@@ -82,7 +89,7 @@ def read_histories(
                 changes = list(found.changes) if found is not None else []
             yield CustomerHistory(
                 customer_id,
-                own_calls or calls.get(customer_id, []),
+                own_calls or their_calls.get(customer_id, []),
                 changes,
                 consent.get(customer_id, []),
                 sends.get(customer_id, []),

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from activities.delivery_gate import history_start
 from orchestrator import ir
 from orchestrator.analytics.backtest_report import BacktestReport
-from orchestrator.simulation.backtest import BacktestOptions, backtest_customer, firings
+from orchestrator.simulation.backtest import BacktestOptions, backtest_customer, firings, replayed_calls
 from orchestrator.simulation.backtest_history import Window, read_histories
 from orchestrator.simulation.backtest_tally import BacktestTally
 from orchestrator.store import Store
@@ -29,8 +29,9 @@ def backtest(
     # The caps look back from each send; the earliest send is at the window's start.
     since = min(history_start(window.start, journey.settings) for journey in journeys)
     ids = sorted({journey.id for journey in journeys})
+    calls = frozenset().union(*(replayed_calls(journey) for journey in journeys))
     with store.read() as session:
-        for history in read_histories(session, window, ids, sends_since=since, every_profile=any(broadcasts)):
+        for history in read_histories(session, window, ids, calls=calls, sends_since=since, every_profile=any(broadcasts)):
             for journey, tally, times, broadcast in zip(journeys, tallies, fired, broadcasts, strict=True):
                 if history.calls or broadcast:
                     tally.add(backtest_customer(journey, history, window, options, times))

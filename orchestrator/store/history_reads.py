@@ -33,15 +33,19 @@ CapSend = tuple[str, str, datetime]
 class HistoryQueries(Queries):
     """Bulk reads of the recorded past for a backtest: read them in a `Store.read()` session."""
 
-    def events_between(self, since: datetime, until: datetime, customer_ids: Collection[str] | None = None) -> Iterator[EventRow]:
+    def events_between(
+        self, since: datetime, until: datetime, customer_ids: Collection[str] | None = None, names: Collection[str] | None = None
+    ) -> Iterator[EventRow]:
         """The recorded calls (tracked events, `identify` rows with their traits) whose timestamp is in [since, until],
-        customer by customer (each customer's rows together), oldest first within a customer; only `customer_ids`' if given.
-        Streamed `STREAM_ROWS` rows at a time."""
+        customer by customer (each customer's rows together), oldest first within a customer; only `customer_ids`' if given,
+        only those named `names` if given. Streamed `STREAM_ROWS` rows at a time."""
         query = (
             select(events)
             .where((events.c.timestamp >= utc(since, "since")) & (events.c.timestamp <= utc(until, "until")))
             .order_by(events.c.customer_id, events.c.timestamp, events.c.message_id)
         )
+        if names is not None:
+            query = query.where(events.c.name.in_(sorted(names)))
         for chunk in _chunks(query, events.c.customer_id, customer_ids):
             rows = self._conn.execute(chunk.execution_options(stream_results=True, yield_per=STREAM_ROWS))
             for row in rows:
