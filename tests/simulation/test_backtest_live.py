@@ -53,7 +53,8 @@ def script(seed: int = 7) -> list[tuple[float, str, str, dict[str, Any]]]:
     for n in range(CUSTOMERS):
         customer = f"shopper-{n:02d}"
         joined = rng.randrange(3600)
-        traits: dict[str, Any] = {"email": f"{customer}@example.com", "first_name": f"S{n}", "country": rng.choice(["US", "US", "CA", "FR"])}
+        country = rng.choice(["US", "US", "CA", "FR"])
+        traits: dict[str, Any] = {"email": f"{customer}@example.com", "first_name": f"S{n}", "country": country}
         if n % 3 == 0:
             traits |= {"phone": f"+1415555{n:04d}", "sms_opt_in": True}
         if n % 4 == 1:
