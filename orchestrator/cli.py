@@ -340,17 +340,29 @@ def stats(journey_id: str | None, first_day: str | None, last_day: str | None, v
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
+@click.option("--window", default="30d", show_default=True, help="Backtest each changed journey over this much history; none: no backtest.")
 @data_dir_option
-def plan(paths: tuple[Path, ...], fmt: str, data_dir: Path) -> None:
-    """What deploying PATHS would change: each journey new, changed (in words), unchanged or stopped, and the customers
-    waiting in its running versions, step by step. Reads the store only (DATABASE_URL); deploys nothing."""
+def plan(paths: tuple[Path, ...], fmt: str, window: str, data_dir: Path) -> None:
+    """What deploying PATHS would change: each journey new, changed (in words), unchanged or stopped, the customers
+    waiting in its running versions, step by step, and each change backtested against the deployed version over the
+    last --window (docs/backtest.md). Reads the store only (DATABASE_URL); deploys nothing."""
+    from datetime import timedelta
+
     from orchestrator.host.deployment import DeployRefused
     from orchestrator.host.plan import Format, plan_from_cli
-    from orchestrator.host.settings import StatsSettings
+    from orchestrator.host.settings import BacktestSettings, StatsSettings
+    from orchestrator.language.timeparse import parse_duration
+    from orchestrator.simulation.backtest_run import backtester
 
     try:
+        history = timedelta(seconds=0 if window.strip() in ("0", "none") else parse_duration(window))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--window") from exc
+    try:
         with environment_checked():
-            printed = plan_from_cli(StatsSettings.read(), data_dir, paths, cast("Format", fmt))
+            settings = BacktestSettings.read()
+            replay = backtester(settings.policy) if history else None
+            printed = plan_from_cli(StatsSettings(settings.database_url), data_dir, paths, cast("Format", fmt), replay, history)
     except DeployRefused as exc:
         _refused(exc, "no plan")
         return

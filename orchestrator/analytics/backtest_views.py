@@ -52,9 +52,9 @@ def comparison_text(comparison: BacktestComparison) -> str:
     return "\n".join(lines) + "\n"
 
 
-def comparison_markdown(comparison: BacktestComparison) -> str:
+def comparison_markdown(comparison: BacktestComparison, heading: str = "###") -> str:
     headers, totals, steps = _comparison_tables(comparison, code=lambda text: f"`{text}`")
-    lines = [f"### {_comparison_title(comparison, markdown=True)}", "", _window(comparison.journey) + ".", ""]
+    lines = [f"{heading} {_comparison_title(comparison, markdown=True)}", "", _window(comparison.journey) + ".", ""]
     lines += [*markdown_table(headers, totals), "", *markdown_table(["step (reached · sent · suppressed · held)", *headers[1:]], steps)]
     return "\n".join(lines) + "\n"
 
@@ -142,7 +142,7 @@ def _comparison_title(comparison: BacktestComparison, *, markdown: bool = False)
     code = (lambda text: f"`{text}`") if markdown else (lambda text: text)
     a, b = comparison.journey, comparison.other
     return (
-        f"Backtest of {code(comparison.journey_label)} (version {code(a.version)}) against "
+        f"Backtest of {code(a.journey)}: {code(comparison.journey_label)} (version {code(a.version)}) against "
         f"{code(comparison.other_label)} (version {code(b.version)})"
     )
 

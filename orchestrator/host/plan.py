@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -25,6 +25,7 @@ from orchestrator import ir
 from orchestrator.analytics.report_format import count
 from orchestrator.compiler.version_diff import version_changes
 from orchestrator.host.deployment import compile_for_deploy
+from orchestrator.host.plan_backtest import DEFAULT_WINDOW, Backtester, backtest_changes, backtests_document, render_backtests
 from orchestrator.host.settings import StatsSettings, open_store
 from orchestrator.store import Store
 from orchestrator.store.journeys import DeployedJourney
@@ -134,18 +135,28 @@ def _running(store: Store, found: DeployedJourney, new: ir.Journey | None, now: 
     return tuple(versions)
 
 
-def plan_from_cli(settings: StatsSettings, data_dir: Path, paths: Iterable[Path], fmt: Format) -> str:
-    """The plan of deploying `paths` onto the store of `settings`, in `fmt`; raises DeployRefused for a folder with errors."""
+def plan_from_cli(
+    settings: StatsSettings,
+    data_dir: Path,
+    paths: Iterable[Path],
+    fmt: Format,
+    backtester: Backtester | None = None,
+    window: timedelta = DEFAULT_WINDOW,
+) -> str:
+    """The plan of deploying `paths` onto the store of `settings`, in `fmt`; raises DeployRefused for a folder with errors.
+    With `backtester`, each changed journey is also backtested against its deployed version over the last `window`."""
     folder, _warnings = compile_for_deploy(paths)
     store = open_store(settings.database_url, data_dir)
     try:
         store.migrate()  # a store older than the journey facts gets them (empty) rather than an error
         plan = make_plan(store, folder, datetime.now(UTC))
+        changed = [journey.journey for journey in plan.journeys if journey.change == "changed"]
+        backtests = backtest_changes(store, changed, folder, backtester, window, plan.as_of) if backtester is not None else {}
     finally:
         store.dispose()
     if fmt == "json":
-        return json.dumps(plan.document(), indent=2, ensure_ascii=False) + "\n"
-    return render_plan(plan, markdown=fmt == "markdown")
+        return json.dumps({**plan.document(), **backtests_document(backtests, window)}, indent=2, ensure_ascii=False) + "\n"
+    return render_plan(plan, markdown=fmt == "markdown") + render_backtests(backtests, window, markdown=fmt == "markdown")
 
 
 def render_plan(plan: Plan, *, markdown: bool) -> str:

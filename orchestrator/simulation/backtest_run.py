@@ -7,9 +7,10 @@ events and profiles on both sides, and costs one read of the store.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import datetime
 
-from activities.delivery_gate import history_start
+from activities.delivery_gate import DeliveryPolicy, history_start
 from orchestrator import ir
 from orchestrator.analytics.backtest_report import BacktestReport
 from orchestrator.simulation.backtest import BacktestOptions, backtest_customer, firings, replayed_calls
@@ -36,3 +37,8 @@ def backtest(
                 if history.calls or broadcast:
                     tally.add(backtest_customer(journey, history, window, options, times))
     return [tally.report() for tally in tallies]
+
+
+def backtester(policy: DeliveryPolicy) -> Callable[[Store, Sequence[ir.Journey], datetime, datetime], list[BacktestReport]]:
+    """`backtest` with the workspace's delivery rules, in the form `journey plan` takes (orchestrator/host/plan_backtest.py)."""
+    return lambda store, journeys, start, end: backtest(store, journeys, Window(start, end), BacktestOptions(policy))
