@@ -133,7 +133,8 @@ class _Walk:
         for at, _, call in happenings:
             if call is None:
                 later = next((n for n, event in enumerate(tracked) if event.timestamp >= at), len(tracked))
-                self._ask(Broadcast(), at, None, tracked[later:])
+                if self.profile.profile_as_of(at) is not None:  # a broadcast reaches the profiles that exist when it fires
+                    self._ask(Broadcast(), at, None, tracked[later:])
             elif call.name == IDENTIFY:
                 if isinstance(self.journey.trigger, ir.SegmentTrigger):
                     before = self.profile.profile_as_of(at - JUST_BEFORE)

@@ -134,3 +134,32 @@ def test_nothing_to_change_says_so_and_a_folder_with_errors_has_no_plan(store: S
     refused = plan(store, broken)
     assert refused.exit_code != 0 and "cart.yaml" in refused.output and "no plan" in refused.output
 
+
+
+def test_each_changed_journey_is_backtested_against_the_deployed_version_over_the_window(store: Store, tmp_path: Path) -> None:
+    now = datetime.now(UTC)
+    with store.session() as session:
+        for n in range(3):
+            at = now - timedelta(days=2, hours=n)
+            customer = f"shopper-{n}"
+            session.record_event(f"i{n}", customer, "identify", {"email": f"{customer}@example.com"}, at, at)
+            session.identify(customer, {"email": f"{customer}@example.com"}, at)
+            session.record_event(f"t{n}", customer, "checkout_started", {}, at, at)
+    journeys = folder(tmp_path, CART_NEXT, VIP)
+
+    document = json.loads(plan(store, journeys, "--format", "json").output)
+    text = plan(store, journeys).output
+    markdown = plan(store, journeys, "--format", "markdown").output
+    skipped = plan(store, journeys, "--window", "none").output
+
+    assert list(document["backtests"]) == ["cart"]  # vip is unchanged
+    backtest = document["backtests"]["cart"]
+    assert (backtest["journey"]["version"], backtest["other"]["version"]) == (compiled(CART_NEXT).version, compiled(CART).version)
+    assert backtest["journey"]["totals"]["entered"] == backtest["other"]["totals"]["entered"] == 3
+    steps = {step["step"]: step for step in backtest["differences"]["steps"]}
+    assert steps["nudge"]["side"] == "other" and steps["nudge"]["sent"] == [None, 3]  # only the deployed version nudges
+    assert backtest["differences"]["totals"]["messages sent"] == -3
+    assert "Backtests: each change against what is deployed, over the last 30 days" in text
+    assert "nudge" in text and "only in deployed" in text
+    assert "## Backtests" in markdown and "| `nudge` |" in markdown
+    assert "Backtests" not in skipped and "shopper" not in text + markdown  # never a customer's id
