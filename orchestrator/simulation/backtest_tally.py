@@ -35,8 +35,9 @@ class _Messages:
     still_held: int = 0
 
     def add(self, send: SendOutcome) -> None:
-        if send.held is not None:
-            self.held[send.held] += 1
+        held = send.held or (send.reason if send.status == "held" else None)
+        if held is not None:
+            self.held[held] += 1
         match send.status:
             case "sent":
                 self.sent += 1
@@ -45,7 +46,6 @@ class _Messages:
             case "suppressed":
                 self.suppressed[send.reason or "suppressed"] += 1
             case "held":
-                self.held[send.reason or "held"] += 1
                 self.still_held += 1
 
 

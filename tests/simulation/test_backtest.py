@@ -77,8 +77,10 @@ def history(store: Store) -> History:
     return History(store)
 
 
-def run(store: Store, journey: ir.Journey, options: BacktestOptions | None = None, samples: int = 0) -> BacktestReport:
-    [report] = backtest(store, [journey], WINDOW, options, samples=samples)
+def run(
+    store: Store, journey: ir.Journey, options: BacktestOptions | None = None, samples: int = 0, window: Window = WINDOW
+) -> BacktestReport:
+    [report] = backtest(store, [journey], window, options, samples=samples)
     return report
 
 
@@ -164,6 +166,10 @@ def test_quiet_hours_hold_a_send_until_they_end_and_say_so(store: Store, history
     [email] = report.steps[1].messages
     assert email.sent == 1 and sum(email.held.values()) == 1 and email.still_held == 0
     assert "18:00" in report.samples[0].text
+    ended_in_quiet_hours = run(store, quiet, window=Window(WINDOW.start, MONDAY + 2 * HOUR))
+    [email] = ended_in_quiet_hours.steps[1].messages
+    assert (email.sent, sum(email.held.values()), email.still_held) == (0, 1, 1)
+    assert ended_in_quiet_hours.totals.waiting == 1 and ended_in_quiet_hours.steps[1].waiting == 1
 
 
 def test_a_goal_converts_within_its_window_and_never_by_the_event_that_enrolled(store: Store, history: History) -> None:
