@@ -53,3 +53,26 @@ def test_chunks_of_customers_read_consent_capped_sends_and_earlier_entries(store
     ]
     assert [(customer, journey) for customer, journey, _ in sends] == [(c, "news") for c in customers if c != "c1"]  # suppressed: no slot
     assert sorted(entry.enrollment_id for entry in entries) == ["cart-c0", "cart-c1", "cart-c2"] and none_yet == []
+
+
+def test_a_backtest_reads_each_customers_history_whole_while_the_calls_stream(store: Store, monkeypatch: object) -> None:
+    from orchestrator.simulation import backtest_history
+    from orchestrator.simulation.backtest_history import Window, read_histories
+
+    monkeypatch.setattr(backtest_history, "CHUNK_CUSTOMERS", 2)  # type: ignore[attr-defined]
+    monkeypatch.setattr(history_module, "STREAM_ROWS", 3)  # type: ignore[attr-defined]
+    customers = [f"c{n}" for n in range(5)]
+    with store.session() as session:
+        for n, customer in enumerate(customers):
+            session.identify(customer, {"plan": f"p{n}"}, AT)
+            for k in range(n + 1):
+                session.record_event(f"{customer}-{k}", customer, "checkout", {}, AT + k * HOUR, AT)
+            session.record_event(f"{customer}-view", customer, "page", {}, AT, AT)
+    window = Window(AT, AT + 10 * HOUR)
+    with store.read() as session:
+        histories = list(read_histories(session, window, ["cart"], calls={"checkout"}, sends_since=AT, every_profile=False))
+        everyone = list(read_histories(session, window, ["cart"], calls={"checkout"}, sends_since=AT, every_profile=True))
+    for read in (histories, everyone):
+        assert sorted((h.customer_id, len(h.calls), h.changes[0].changes["plan"]) for h in read) == [
+            (customer, n + 1, f"p{n}") for n, customer in enumerate(customers)
+        ]
