@@ -56,7 +56,7 @@ def test_a_tracked_trigger_event_whose_where_holds_enters_as_the_first_entry() -
     ],
 )
 def test_another_event_or_a_false_where_does_not_enter(tracked: Tracked, reason: str) -> None:
-    assert decide(CART_JOURNEY, tracked, US, unread, NOW) == Decision(False, reason)
+    assert decide(CART_JOURNEY, tracked, US, unread, NOW) == Decision(False, reason, rule="trigger")
 
 
 def test_the_triggers_where_reads_the_journeys_id_and_version() -> None:
@@ -69,9 +69,9 @@ def test_an_identify_enters_a_segment_journey_only_when_the_profile_starts_to_ma
     assert decide(VIP_JOURNEY, Identified({"id": "c1", "spend": 10}), vip, none_before, NOW).enter
     assert decide(VIP_JOURNEY, Identified(None), vip, none_before, NOW).enter  # a new customer matched nothing before
     already = decide(VIP_JOURNEY, Identified({"id": "c1", "spend": 1100}), vip, unread, NOW)
-    assert already == Decision(False, "the profile was in the segment already")
+    assert already == Decision(False, "the profile was in the segment already", rule="trigger")
     not_yet = decide(VIP_JOURNEY, Identified(None), {"id": "c1", "spend": 10}, unread, NOW)
-    assert not_yet == Decision(False, "the profile is not in the segment")
+    assert not_yet == Decision(False, "the profile is not in the segment", rule="trigger")
 
 
 def test_a_track_never_enters_a_segment_journey_nor_an_identify_an_event_journey() -> None:
@@ -89,9 +89,9 @@ def test_a_broadcast_is_decided_by_the_audience_and_re_entry_alone() -> None:
 
 def test_the_audience_reads_the_profile_and_the_triggering_event() -> None:
     outside = decide(CART_JOURNEY, Tracked("checkout_started", {"cart_value": 50}), {"id": "c1", "country": "FR"}, unread, NOW)
-    assert outside == Decision(False, "not in the audience")
+    assert outside == Decision(False, "not in the audience", rule="audience")
     too_big = decide(CART_JOURNEY, Tracked("checkout_started", {"cart_value": 5000}), US, unread, NOW)
-    assert too_big == Decision(False, "not in the audience")
+    assert too_big == Decision(False, "not in the audience", rule="audience")
     assert decide(DIGEST_JOURNEY, Broadcast(), {"id": "c1"}, unread, NOW).reason == "not in the audience"  # no country: false
 
 
@@ -110,13 +110,13 @@ def test_the_audience_reads_the_profile_and_the_triggering_event() -> None:
 def test_a_customer_is_never_in_the_same_journey_twice_at_once(journey: ir.Journey, cause: Cause) -> None:
     running = entries((timedelta(days=400), True))
     customer = {"id": "c1", "country": "US", "spend": 1000}
-    assert decide(journey, cause, customer, lambda: running, NOW) == Decision(False, "already enrolled")
+    assert decide(journey, cause, customer, lambda: running, NOW) == Decision(False, "already enrolled", rule="re_entry")
 
 
 def test_re_entry_never_refuses_anyone_who_entered_before() -> None:
     ended = entries((timedelta(days=400), False))
     tracked = Tracked("checkout_started", {"cart_value": 50})
-    assert decide(CART_JOURNEY, tracked, US, lambda: ended, NOW) == Decision(False, "entered before (re_entry: never)")
+    assert decide(CART_JOURNEY, tracked, US, lambda: ended, NOW) == Decision(False, "entered before (re_entry: never)", rule="re_entry")
 
 
 def test_re_entry_always_admits_again_once_the_previous_enrollment_ended() -> None:
@@ -127,6 +127,6 @@ def test_re_entry_always_admits_again_once_the_previous_enrollment_ended() -> No
 def test_re_entry_after_waits_from_the_latest_entry() -> None:
     recent = entries((timedelta(days=30), False), (timedelta(days=6, hours=23), False))
     refused = decide(DIGEST_JOURNEY, Broadcast(), US, lambda: recent, NOW)
-    assert refused == Decision(False, "entered less than 1w ago (re_entry: after)")
+    assert refused == Decision(False, "entered less than 1w ago (re_entry: after)", rule="re_entry")
     exactly = entries((timedelta(days=30), False), (timedelta(days=7), False))
     assert decide(DIGEST_JOURNEY, Broadcast(), US, lambda: exactly, NOW) == Decision(True, "entered", 3)
