@@ -59,6 +59,15 @@ class EnrollmentQueries(Queries):
             .values(status=status, current_step=step, ended_at=at, end_reason=reason)
         )
 
+    def move_enrollment(self, enrollment_id: str, from_version: str, to_version: str) -> bool:
+        """Put a running enrollment of `from_version` on `to_version` (`journey deploy --migrate`): routing then reads the
+        events it listens to from that version. False when no running row of `from_version` was there: moved already
+        (a retried activity), ended, or never indexed."""
+        row = enrollments.c
+        running_there = (row.enrollment_id == enrollment_id) & (row.status == "running") & (row.version == from_version)
+        moved = self._conn.execute(update(enrollments).where(running_there).values(version=to_version))
+        return moved.rowcount > 0
+
 
 def _enrollment(row: Row[Any]) -> Enrollment:
     return Enrollment(

@@ -88,7 +88,9 @@ class Summary:
     previous_entry_of_version: str | None = None
     """The same within this version."""
     ways: dict[str, str] = field(default_factory=dict)
-    """Branch step -> the step it sent the enrollment on to, on its first visit (kept last: older rows have none)."""
+    """Branch step -> the step it sent the enrollment on to, on its first visit (kept late: older rows have none)."""
+    moved: list[Any] | None = None
+    """[occurred_at, xact, id] of the latest `moved` fact, whose version the enrollment counts in (kept last: older rows have none)."""
 
     @property
     def entered_at_time(self) -> datetime | None:
@@ -133,6 +135,15 @@ class Summary:
             case "ended":
                 if self.ended is None or order < tuple(self.ended[:3]):
                     self.ended = [*order, fact.status]
+            case "moved":
+                # Moved onto a newer version, resting at a step of it: the whole enrollment counts there from now on.
+                if self.moved is None or order > tuple(self.moved):
+                    self.moved = list(order)
+                    self.version = fact.version
+                if fact.step_id not in self.reached:
+                    self.reached.append(fact.step_id)
+                if self.position is None or order > tuple(self.position[:3]):
+                    self.position = [*order, fact.step_id, True]
 
     def conversion(self, window_seconds: int | None) -> list[Any] | None:
         """The goal fact that converts it (the first within [entry, entry + window]), or None."""
@@ -148,7 +159,7 @@ class Summary:
     def state(self) -> str:
         return json.dumps(
             [self.position, self.reached, self.arms, self.visits, self.sends, self.ended, self.goals, self.responses,
-             self.previous_entry, self.previous_entry_of_version, self.ways],
+             self.previous_entry, self.previous_entry_of_version, self.ways, self.moved],
             separators=(",", ":"),
         )  # fmt: skip
 
