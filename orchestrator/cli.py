@@ -277,20 +277,41 @@ def worker(task_queue: str | None) -> None:
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True))
 @click.option("--prune", is_flag=True, help="Stop journeys that are active but not in PATHS (deploying a whole folder).")
-def deploy(paths: tuple[Path, ...], prune: bool) -> None:
-    """Compile PATHS and make them the active journey versions (all or nothing). Running enrollments keep their version."""
+@click.option(
+    "--migrate",
+    "migrate_journey",
+    default=None,
+    metavar="JOURNEY_ID",
+    help="Then move JOURNEY_ID's enrollments waiting at a step the new version keeps onto it, deadlines kept (docs/deploy.md).",
+)
+@click.option("--map", "mapping", multiple=True, metavar="OLD=NEW", help="With --migrate: those waiting at step OLD move to step NEW.")
+def deploy(paths: tuple[Path, ...], prune: bool, migrate_journey: str | None, mapping: tuple[str, ...]) -> None:
+    """Compile PATHS and make them the active journey versions (all or nothing). Running enrollments keep their version,
+    unless --migrate moves those of one journey that wait at a step the new version keeps."""
     import asyncio
 
     from orchestrator.host.deployment import DeployRefused
     from orchestrator.host.devstack import run_deploy
+    from orchestrator.host.migration import Migration, MigrationRefused
     from orchestrator.host.settings import DeploySettings
+    from orchestrator.runtime.migration import parse_mapping
 
+    if mapping and migrate_journey is None:
+        raise click.UsageError("--map goes with --migrate JOURNEY_ID")
+    try:
+        migration = Migration(migrate_journey, parse_mapping(mapping)) if migrate_journey is not None else None
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
     try:
         with environment_checked():
-            report = asyncio.run(run_deploy(paths, DeploySettings.read(), prune=prune))
+            report = asyncio.run(run_deploy(paths, DeploySettings.read(), prune=prune, migration=migration))
     except DeployRefused as exc:
         _refused(exc)
         return
+    except MigrationRefused as exc:
+        click.echo(str(exc), err=True)
+        click.echo("nothing deployed: fix --migrate or --map", err=True)
+        sys.exit(EXIT_INVALID)
     if report.warnings:
         click.echo(format_diagnostics(report.warnings, "text"))
     click.echo("\n".join(report.lines()))

@@ -101,8 +101,10 @@ def mapping_problems(olds: Sequence[ir.Journey], new: ir.Journey, mapping: Mappi
     for old_step, new_step in mapping.items():
         kinds = {step.kind for journey in olds for step in journey.steps if step.id == old_step}
         there = _step(new, new_step)
-        if not kinds:
-            versions = ", ".join(journey.version for journey in olds) or "none running"
+        if not olds:
+            problems.append(f"--map {old_step}={new_step}: {new.id} has no older version deployed, so nobody to move")
+        elif not kinds:
+            versions = ", ".join(journey.version for journey in olds)
             problems.append(f"--map {old_step}={new_step}: no older version has a step {old_step} (versions: {versions})")
         elif not kinds & set(WAIT_KINDS):
             problems.append(f"--map {old_step}={new_step}: {old_step} is not a wait step, and only waiting enrollments move")

@@ -97,6 +97,13 @@ class Summary:
         return EPOCH + timedelta(microseconds=self.entered_at) if self.entered_at is not None else None
 
     @property
+    def resting_step(self) -> str | None:
+        """The step it rests at now (a wait, a held send, a measurement window): None once ended, or between steps."""
+        if self.ended is None and self.position is not None and self.position[4]:
+            return str(self.position[3])
+        return None
+
+    @property
     def cohort_day(self) -> str | None:
         return day_of(self.entered_at) if self.entered_at is not None else None
 
@@ -191,8 +198,8 @@ def contributions(summary: Summary, window_seconds: int | None) -> Iterator[tupl
         yield (cohort, "reached", step, "", "", ""), None
     for step, target in summary.ways.items():
         yield (cohort, "branched", step, target, "", ""), None
-    if running and summary.position is not None and summary.position[4]:
-        yield (cohort, "resting", summary.position[3], "", "", ""), None
+    if (resting := summary.resting_step) is not None:
+        yield (cohort, "resting", resting, "", "", ""), None
     for visit, flags in summary.visits.items():
         step = visit.rpartition(" ")[0]
         for status, reason in message_outcomes(set(flags)):

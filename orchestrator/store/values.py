@@ -100,6 +100,17 @@ class Enrollment:
 
 
 @dataclass(frozen=True)
+class RunningEnrollment:
+    """A running enrollment and the step it rests at (waits, or a held send), as the index and the folded facts say."""
+
+    enrollment_id: str
+    customer_id: str
+    version: str
+    step: str | None
+    """None: between two steps now, or its rest is not folded yet."""
+
+
+@dataclass(frozen=True)
 class EnrollmentProblem:
     """Something that went wrong at a step without stopping the enrollment: a note for whoever looks at it.
 

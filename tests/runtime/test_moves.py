@@ -7,85 +7,15 @@ from typing import Any
 
 import pytest
 from temporalio import activity
-from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from activities.journey_activities import JourneyActivities
-from orchestrator import ir
-from orchestrator.runtime.contracts import (
-    EVENT_SIGNAL,
-    MOVE_SIGNAL,
-    STATUS_QUERY,
-    EnrollmentStatus,
-    EventMessage,
-    MovedRequest,
-    MoveRequest,
-)
+from orchestrator.runtime.contracts import EVENT_SIGNAL, MOVE_SIGNAL, STATUS_QUERY, EnrollmentStatus, EventMessage, MovedRequest
 from orchestrator.store import Store
-from tests.runtime.support import START, Harness, harness, journey
+from tests.runtime.moving import QUIET, V1, V1_TEXT, V2, V2_TEXT, enrolled, index_version, move, waiting_at
+from tests.runtime.support import START, harness, journey
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-
-V1_TEXT = """
-    id: cart
-    name: Cart
-    trigger: {event: checkout_started}
-    exit_on: [bought]
-    steps:
-      - id: nap
-        wait: 1d
-      - id: remind
-        send: {channel: email, subject: "v1: your cart", body: "x"}
-      - id: last_call
-        wait: 1d
-      - id: nudge
-        send: {channel: email, subject: "v1: last call", body: "x"}
-    """
-V2_TEXT = """
-    id: cart
-    name: Cart
-    trigger: {event: checkout_started}
-    exit_on: [bought]
-    steps:
-      - id: nap
-        wait: 2d
-      - id: remind
-        send: {channel: email, subject: "v2: your cart is waiting", body: "x"}
-      - id: final_call
-        wait: 3d
-      - id: nudge
-        send: {channel: email, subject: "v2: last call", body: "x"}
-    """
-V1, V2 = journey(V1_TEXT), journey(V2_TEXT)
-QUIET = 'exit_on: [bought]\n    settings: {quiet_hours: {from: "21:00", to: "08:00"}}'
-
-
-def move(to: ir.Journey, **mapping: str) -> MoveRequest:
-    return MoveRequest(to.to_dict(), to.version, dict(mapping))
-
-
-async def waiting_at(handle: WorkflowHandle[Any, Any], step: str) -> None:
-    """Once the enrollment is blocked at `step` (the query answers from the last completed task)."""
-    for _ in range(200):
-        status: EnrollmentStatus = await handle.query(STATUS_QUERY, result_type=EnrollmentStatus)
-        if status.step == step:
-            return
-    raise AssertionError(f"never reached {step}")
-
-
-async def enrolled(h: Harness, customer: str, flow: ir.Journey = V1) -> WorkflowHandle[Any, Any]:
-    h.identify(customer, {"email": f"{customer}@example.com"})
-    enrollment_id = f"cart-{customer}"
-    with h.store.session() as session:
-        session.start_enrollment(enrollment_id, flow.id, flow.version, customer, START)
-    return await h.enroll(flow, customer, enrollment_id=enrollment_id)
-
-
-def index_version(store: Store, enrollment_id: str) -> str:
-    with store.read() as session:
-        row = session.enrollment(enrollment_id)
-    assert row is not None
-    return row.version
 
 
 async def test_a_waiting_enrollment_moves_keeps_its_deadline_and_sends_the_new_message_once(env: WorkflowEnvironment, store: Store) -> None:
