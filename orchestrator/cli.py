@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import click
 
@@ -27,6 +27,9 @@ from orchestrator.compiler import (
     has_errors,
 )
 from orchestrator.compiler.diagram import to_dot, to_mermaid
+
+if TYPE_CHECKING:
+    from orchestrator.host.migration import Migration
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -292,16 +295,10 @@ def deploy(paths: tuple[Path, ...], prune: bool, migrate_journey: str | None, ma
 
     from orchestrator.host.deployment import DeployRefused
     from orchestrator.host.devstack import run_deploy
-    from orchestrator.host.migration import Migration, MigrationRefused
+    from orchestrator.host.migration import MigrationRefused
     from orchestrator.host.settings import DeploySettings
-    from orchestrator.runtime.migration import parse_mapping
 
-    if mapping and migrate_journey is None:
-        raise click.UsageError("--map goes with --migrate JOURNEY_ID")
-    try:
-        migration = Migration(migrate_journey, parse_mapping(mapping)) if migrate_journey is not None else None
-    except ValueError as exc:
-        raise click.UsageError(str(exc)) from exc
+    migration = _migration(migrate_journey, mapping)
     try:
         with environment_checked():
             report = asyncio.run(run_deploy(paths, DeploySettings.read(), prune=prune, migration=migration))
@@ -315,6 +312,19 @@ def deploy(paths: tuple[Path, ...], prune: bool, migrate_journey: str | None, ma
     if report.warnings:
         click.echo(format_diagnostics(report.warnings, "text"))
     click.echo("\n".join(report.lines()))
+
+
+def _migration(journey: str | None, mapping: tuple[str, ...]) -> Migration | None:
+    """`--migrate JOURNEY_ID` and its `--map OLD=NEW` options (deploy and plan), or a usage error."""
+    from orchestrator.host.migration import Migration
+    from orchestrator.runtime.migration import parse_mapping
+
+    if mapping and journey is None:
+        raise click.UsageError("--map goes with --migrate JOURNEY_ID")
+    try:
+        return Migration(journey, parse_mapping(mapping)) if journey is not None else None
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
 
 
 @main.command()
@@ -373,20 +383,29 @@ def stats(journey_id: str | None, first_day: str | None, last_day: str | None, v
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
+@click.option("--migrate", "migrate_journey", default=None, metavar="JOURNEY_ID", help="Plan `journey deploy --migrate JOURNEY_ID`.")
+@click.option("--map", "mapping", multiple=True, metavar="OLD=NEW", help="With --migrate: those waiting at step OLD move to step NEW.")
 @data_dir_option
-def plan(paths: tuple[Path, ...], fmt: str, data_dir: Path) -> None:
+def plan(paths: tuple[Path, ...], fmt: str, migrate_journey: str | None, mapping: tuple[str, ...], data_dir: Path) -> None:
     """What deploying PATHS would change: each journey new, changed (in words), unchanged or stopped, and the customers
-    waiting in its running versions, step by step. Reads the store only (DATABASE_URL); deploys nothing."""
+    waiting in its running versions, step by step, and what becomes of them (--migrate: who moves, who stays and why).
+    Reads the store only (DATABASE_URL); deploys nothing."""
     from orchestrator.host.deployment import DeployRefused
+    from orchestrator.host.migration import MigrationRefused
     from orchestrator.host.plan import Format, plan_from_cli
     from orchestrator.host.settings import StatsSettings
 
+    migration = _migration(migrate_journey, mapping)
     try:
         with environment_checked():
-            printed = plan_from_cli(StatsSettings.read(), data_dir, paths, cast("Format", fmt))
+            printed = plan_from_cli(StatsSettings.read(), data_dir, paths, cast("Format", fmt), migration)
     except DeployRefused as exc:
         _refused(exc, "no plan")
         return
+    except MigrationRefused as exc:
+        click.echo(str(exc), err=True)
+        click.echo("no plan: fix --migrate or --map", err=True)
+        sys.exit(EXIT_INVALID)
     click.echo(printed, nl=False)
 
 
