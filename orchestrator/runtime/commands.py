@@ -43,7 +43,8 @@ ACTIVITIES: dict[str, Any] = {
     "record_move": None,
 }
 """The activities a `Call` may name, with the type of their answer. `call_webhook` answers None when the call was
-not made or failed after every retry: the journey goes on without it (docs/language.md)."""
+not made or failed after every retry: the journey goes on without it (docs/language.md). `record_move` runs as a
+local activity on Temporal (the workflow says why)."""
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from orchestrator.runtime.activity_calls import WEBHOOK_RETRY, call
+    from orchestrator.runtime.activity_calls import FINISH_TIMEOUT, RETRY, WEBHOOK_RETRY, call
     from orchestrator.runtime.bookkeeping import Bookkeeping
     from orchestrator.runtime.commands import ACTIVITIES, Block, Call, Command, ContinueAsNew, Entered, Finish, Report
     from orchestrator.runtime.contracts import (
@@ -135,6 +135,12 @@ class JourneyWorkflow:
         match command:
             case Call(activity="call_webhook", request=request):
                 return await self._webhook(request)
+            case Call(activity="record_move", request=request):
+                # Local, as the finish is: a store write in the workflow task that then continues as new, so a worker
+                # lost on the way is replaced within a workflow task's timeout, not an activity's. It may wait for the
+                # customer's lease as the finish does, hence the finish's timeout.
+                timeout = FINISH_TIMEOUT
+                return await workflow.execute_local_activity("record_move", request, start_to_close_timeout=timeout, retry_policy=RETRY)
             case Call(activity=name, request=request):
                 return await call(name, request, ACTIVITIES[name])
             case Report(request=request):
