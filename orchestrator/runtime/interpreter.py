@@ -295,6 +295,9 @@ class Interpreter:
             self._not_moved(request.version, "it runs that version already")  # a signal sent again: a rerun, a retry
             return
         new = ir.Journey.from_dict(request.journey)
+        if new.id != self._journey.id:
+            self._not_moved(new.version, f"that is a version of {new.id}, not of {self._journey.id}")
+            return
         where = destination(self._journey, new, node.id, request.mapping)
         if isinstance(where, Stays):
             self._not_moved(new.version, where.explain(new.version))

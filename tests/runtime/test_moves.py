@@ -119,3 +119,13 @@ async def test_a_worker_that_dies_after_writing_the_move_leaves_one_move_and_one
     for n in range(3):
         assert [m.subject for m in h.messages(f"d-{n}")] == ["v2: your cart is waiting", "v2: last call"]
         assert index_version(store, f"cart-d-{n}") == V2.version
+
+
+async def test_a_request_to_move_into_another_journey_is_ignored(env: WorkflowEnvironment, store: Store) -> None:
+    other = journey(V2_TEXT.replace("id: cart", "id: basket", 1))
+    async with harness(env, store) as h:
+        handle = await enrolled(h, "c-7")
+        await waiting_at(handle, "nap")
+        await handle.signal(MOVE_SIGNAL, move(other))
+        await handle.result()
+    assert [(m.subject, m.journey_id) for m in h.messages("c-7")] == [("v1: your cart", "cart"), ("v1: last call", "cart")]
