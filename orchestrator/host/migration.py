@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from temporalio.client import Client
@@ -37,9 +37,6 @@ SETTLE_SECONDS = 30.0
 take the requests; those still on their version then are reported as not moved yet)."""
 SIGNALS_AT_ONCE = 32
 """Signals in flight at a time: each is one round trip to Temporal."""
-
-Signal = Callable[[str, MoveRequest], Awaitable[None]]
-"""Sends the `move` signal to one enrollment (by its workflow id)."""
 
 
 class MigrationRefused(Exception):
@@ -107,12 +104,8 @@ async def migrate(
     mapping: Mapping[str, str],
     *,
     settle_seconds: float = SETTLE_SECONDS,
-    signal: Signal | None = None,
 ) -> MigrationReport:
-    """Ask the enrollments of `new`'s older versions that wait at a step they can move at to move onto `new`; report what came of it.
-
-    `signal`: how a request is sent (default: the `move` signal through `client`).
-    """
+    """Ask the enrollments of `new`'s older versions that wait at a step they can move at to move onto `new`; report what came of it."""
     olds = {journey.version: journey for journey in _older_versions(store, new)}
     await asyncio.to_thread(store.fold_journey_facts)  # the steps they rest at, up to now
     with store.read() as session:
@@ -128,22 +121,21 @@ async def migrate(
         else:
             report.stay[where.explain(new.version)] += 1
     request = MoveRequest(new.to_dict(), new.version, dict(mapping))
-    send = signal or _signaller(client)
-    gone = await _ask_all(send, [enrollment.enrollment_id for enrollment in ask], request)
+    gone = await _ask_all(client, [enrollment.enrollment_id for enrollment in ask], request)
     report.asked = len(ask)
     report.moved, report.ended = await _watch(store, new, [e.enrollment_id for e in ask], gone, settle_seconds)
     return report
 
 
-async def _ask_all(send: Signal, enrollment_ids: list[str], request: MoveRequest) -> set[str]:
-    """Signal each enrollment; the ids whose workflow had already ended."""
+async def _ask_all(client: Client, enrollment_ids: list[str], request: MoveRequest) -> set[str]:
+    """Signal `move` to each enrollment (its workflow id); the ids whose workflow had already ended."""
     gone: set[str] = set()
     turns = asyncio.Semaphore(SIGNALS_AT_ONCE)
 
     async def ask(enrollment_id: str) -> None:
         async with turns:
             try:
-                await send(enrollment_id, request)
+                await client.get_workflow_handle(enrollment_id).signal(MOVE_SIGNAL, request)
             except RPCError as error:
                 if error.status != RPCStatusCode.NOT_FOUND:
                     raise
@@ -151,13 +143,6 @@ async def _ask_all(send: Signal, enrollment_ids: list[str], request: MoveRequest
 
     await asyncio.gather(*(ask(enrollment_id) for enrollment_id in enrollment_ids))
     return gone
-
-
-def _signaller(client: Client) -> Signal:
-    async def send(enrollment_id: str, request: MoveRequest) -> None:
-        await client.get_workflow_handle(enrollment_id).signal(MOVE_SIGNAL, request)
-
-    return send
 
 
 async def _watch(store: Store, new: ir.Journey, asked: list[str], gone: set[str], settle_seconds: float) -> tuple[int, int]:

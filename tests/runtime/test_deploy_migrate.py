@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import timedelta
+from typing import Any, cast
 
 import pytest
+from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from orchestrator.host.deployment import deploy
 from orchestrator.host.migration import migrate
-from orchestrator.runtime.contracts import MOVE_SIGNAL, MoveRequest
 from orchestrator.store import Store
 from tests.runtime.moving import V1, V2, enrolled, index_version, waiting_at
 from tests.runtime.support import START, harness
@@ -20,6 +21,29 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 class Killed(BaseException):
     """The deploy process dies: nothing after it runs, nothing catches it."""
+
+
+class DyingClient:
+    """A Temporal client in a process that dies as it is about to send its `survives + 1`th signal."""
+
+    def __init__(self, client: Client, survives: int) -> None:
+        self.client = client
+        self.survives = survives
+        self.signalled: list[str] = []
+
+    def get_workflow_handle(self, workflow_id: str) -> DyingClient.Handle:
+        return DyingClient.Handle(self, self.client.get_workflow_handle(workflow_id))
+
+    class Handle:
+        def __init__(self, owner: DyingClient, handle: WorkflowHandle[Any, Any]) -> None:
+            self.owner = owner
+            self.handle = handle
+
+        async def signal(self, name: str, argument: Any) -> None:
+            if len(self.owner.signalled) == self.owner.survives:
+                raise Killed
+            self.owner.signalled.append(self.handle.id)
+            await self.handle.signal(name, argument)
 
 
 async def test_a_migration_killed_half_way_is_finished_by_a_rerun_without_a_lost_or_doubled_message(
@@ -37,17 +61,10 @@ async def test_a_migration_killed_half_way_is_finished_by_a_rerun_without_a_lost
             await waiting_at(handle, "nap")
         await deploy(store, None, [V2], task_queue="unused")
 
-        signalled: list[str] = []
-
-        async def dies_after_three(enrollment_id: str, request: MoveRequest) -> None:
-            if len(signalled) == 3:
-                raise Killed
-            signalled.append(enrollment_id)
-            await env.client.get_workflow_handle(enrollment_id).signal(MOVE_SIGNAL, request)
-
+        dying = DyingClient(env.client, survives=3)
         with pytest.raises(Killed):
-            await migrate(store, env.client, V2, {}, signal=dies_after_three)
-        assert len(signalled) == 3
+            await migrate(store, cast(Client, dying), V2, {})
+        assert len(dying.signalled) == 3
 
         rerun = await migrate(store, env.client, V2, {}, settle_seconds=20)
         again = await migrate(store, env.client, V2, {}, settle_seconds=20)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 import textwrap
@@ -9,7 +10,10 @@ from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from temporalio.client import Client
+
 from orchestrator.host.devserver import DevServer
+from orchestrator.runtime.search_attributes import JOURNEY_VERSION
 from tests.stack.processes import Deployment, Processes, eventually
 from tests.stack.store_view import StoreView
 from tests.stack.test_reliability import all_completed, journey_folder, sign_up
@@ -32,6 +36,17 @@ V2 = V1.replace("wait: 20s", "wait: 120s").replace("v1 hello", "v2 hello")
 def deploy_migrate(deployment: Deployment, folder: Path) -> subprocess.Popen[str]:
     command = [sys.executable, "-m", "orchestrator", "deploy", str(folder), "--prune", "--migrate", "napping"]
     return subprocess.Popen(command, env=deployment.environment(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def journey_versions(address: str, enrollment_ids: list[str]) -> set[str | None]:
+    """What the enrollments' JourneyVersion search attribute says now (the runs they ended on)."""
+
+    async def read() -> set[str | None]:
+        client = await Client.connect(address)
+        described = [await client.get_workflow_handle(enrollment_id).describe() for enrollment_id in enrollment_ids]
+        return {found.typed_search_attributes.get(JOURNEY_VERSION) for found in described}
+
+    return asyncio.run(read())
 
 
 def test_a_worker_killed_while_moves_apply_loses_and_doubles_no_message(
@@ -76,4 +91,6 @@ def test_a_worker_killed_while_moves_apply_loses_and_doubles_no_message(
     for message in outbox:
         # v1's 20-second nap, kept: not v2's two minutes (a move whose activity the dead worker held is retried later, still sooner).
         assert datetime.fromisoformat(message["sent_at"]) - entered[message["customer_id"]] < timedelta(seconds=100)
-    assert {e["version"] for e in store.enrollments()} != {v1}
+    v2 = {e["version"] for e in store.enrollments()}
+    assert len(v2) == 1 and v2 != {v1}
+    assert journey_versions(temporal_server.address, [e["enrollment_id"] for e in store.enrollments()]) == v2
