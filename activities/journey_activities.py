@@ -20,6 +20,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from activities.delivery_gate import DeliveryPolicy, gate_send
+from activities.enrollment_moves import record_move
 from activities.messages import Message, Undeliverable, build_message
 from activities.progress_facts import ended_fact, error_summary, outcome_facts, progress_facts
 from activities.providers import ChannelProviders, PermanentFailure, RetryableFailure
@@ -35,6 +36,7 @@ from orchestrator.runtime.contracts import (
     ConditionRequest,
     FinishRequest,
     LegacySendRequest,
+    MovedRequest,
     ProgressRequest,
     SendRequest,
     SendResult,
@@ -103,6 +105,7 @@ class JourneyActivities:
             self.call_webhook,
             self.finish_enrollment,
             self.record_progress,
+            self.record_move,
         ]
 
     def _customer(self, customer_id: str) -> dict[str, Any]:
@@ -346,6 +349,11 @@ class JourneyActivities:
                 return
             enrollment = {"enrollment_id": request.enrollment_id, "customer_id": request.customer_id}
             session.record_facts(progress_facts(request.facts, **enrollment, journey_id=request.journey_id, version=request.version))
+
+    @activity.defn(name="record_move", no_thread_cancel_exception=True)
+    def record_move(self, request: MovedRequest) -> None:
+        """An enrollment moves onto a newer version (`journey deploy --migrate`): its index row and its `moved` fact."""
+        record_move(self.store, request)
 
 
 def _derived_end_reason(session: StoreSession, request: FinishRequest, row: Enrollment | None) -> str | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import click
 
@@ -26,6 +26,9 @@ from orchestrator.compiler import (
     has_errors,
 )
 from orchestrator.compiler.diagram import to_dot, to_mermaid
+
+if TYPE_CHECKING:
+    from orchestrator.host.migration import Migration
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -265,23 +268,51 @@ def worker(task_queue: str | None) -> None:
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True))
 @click.option("--prune", is_flag=True, help="Stop journeys that are active but not in PATHS (deploying a whole folder).")
-def deploy(paths: tuple[Path, ...], prune: bool) -> None:
-    """Compile PATHS and make them the active journey versions (all or nothing). Running enrollments keep their version."""
+@click.option(
+    "--migrate",
+    "migrate_journey",
+    default=None,
+    metavar="JOURNEY_ID",
+    help="Then move JOURNEY_ID's enrollments waiting at a step the new version keeps onto it, deadlines kept (docs/deploy.md).",
+)
+@click.option("--map", "mapping", multiple=True, metavar="OLD=NEW", help="With --migrate: those waiting at step OLD move to step NEW.")
+def deploy(paths: tuple[Path, ...], prune: bool, migrate_journey: str | None, mapping: tuple[str, ...]) -> None:
+    """Compile PATHS and make them the active journey versions (all or nothing). Running enrollments keep their version,
+    unless --migrate moves those of one journey that wait at a step the new version keeps."""
     import asyncio
 
     from orchestrator.host.deployment import DeployRefused
     from orchestrator.host.devstack import run_deploy
+    from orchestrator.host.migration import MigrationRefused
     from orchestrator.host.settings import DeploySettings
 
+    migration = _migration(migrate_journey, mapping)
     try:
         with environment_checked():
-            report = asyncio.run(run_deploy(paths, DeploySettings.read(), prune=prune))
+            report = asyncio.run(run_deploy(paths, DeploySettings.read(), prune=prune, migration=migration))
     except DeployRefused as exc:
         _refused(exc)
         return
+    except MigrationRefused as exc:
+        click.echo(str(exc), err=True)
+        click.echo("nothing deployed: fix --migrate or --map", err=True)
+        sys.exit(EXIT_INVALID)
     if report.warnings:
         click.echo(format_diagnostics(report.warnings, "text"))
     click.echo("\n".join(report.lines()))
+
+
+def _migration(journey: str | None, mapping: tuple[str, ...]) -> Migration | None:
+    """`--migrate JOURNEY_ID` and its `--map OLD=NEW` options (deploy and plan), or a usage error."""
+    from orchestrator.host.migration import Migration
+    from orchestrator.runtime.migration import parse_mapping
+
+    if mapping and journey is None:
+        raise click.UsageError("--map goes with --migrate JOURNEY_ID")
+    try:
+        return Migration(journey, parse_mapping(mapping)) if journey is not None else None
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
 
 
 @main.command()
@@ -340,20 +371,25 @@ def stats(journey_id: str | None, first_day: str | None, last_day: str | None, v
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
+@click.option("--migrate", "migrate_journey", default=None, metavar="JOURNEY_ID", help="Plan `journey deploy --migrate JOURNEY_ID`.")
+@click.option("--map", "mapping", multiple=True, metavar="OLD=NEW", help="With --migrate: those waiting at step OLD move to step NEW.")
 @click.option("--window", default="30d", show_default=True, help="Backtest each changed journey over this much history; none: no backtest.")
 @data_dir_option
-def plan(paths: tuple[Path, ...], fmt: str, window: str, data_dir: Path) -> None:
-    """What deploying PATHS would change: each journey new, changed (in words), unchanged or stopped, the customers
-    waiting in its running versions, step by step, and each change backtested against the deployed version over the
-    last --window (docs/backtest.md). Reads the store only (DATABASE_URL); deploys nothing."""
+def plan(paths: tuple[Path, ...], fmt: str, migrate_journey: str | None, mapping: tuple[str, ...], window: str, data_dir: Path) -> None:
+    """What deploying PATHS would change: each journey new, changed (in words), unchanged or stopped, and the customers
+    waiting in its running versions, step by step, and what becomes of them (--migrate: who moves, who stays and why),
+    and each change backtested against the deployed version over the last --window (docs/backtest.md).
+    Reads the store only (DATABASE_URL); deploys nothing."""
     from datetime import timedelta
 
     from orchestrator.host.deployment import DeployRefused
+    from orchestrator.host.migration import MigrationRefused
     from orchestrator.host.plan import Format, plan_from_cli
     from orchestrator.host.settings import BacktestSettings, StatsSettings
     from orchestrator.language.timeparse import parse_duration
     from orchestrator.simulation.backtest_run import backtester
 
+    migration = _migration(migrate_journey, mapping)
     try:
         history = timedelta(seconds=0 if window.strip() in ("0", "none") else parse_duration(window))
     except ValueError as exc:
@@ -362,10 +398,14 @@ def plan(paths: tuple[Path, ...], fmt: str, window: str, data_dir: Path) -> None
         with environment_checked():
             settings = BacktestSettings.read()
             replay = backtester(settings.policy) if history else None
-            printed = plan_from_cli(StatsSettings(settings.database_url), data_dir, paths, cast("Format", fmt), replay, history)
+            printed = plan_from_cli(StatsSettings(settings.database_url), data_dir, paths, cast("Format", fmt), migration, replay, history)
     except DeployRefused as exc:
         _refused(exc, "no plan")
         return
+    except MigrationRefused as exc:
+        click.echo(str(exc), err=True)
+        click.echo("no plan: fix --migrate or --map", err=True)
+        sys.exit(EXIT_INVALID)
     click.echo(printed, nl=False)
 
 

@@ -2,7 +2,8 @@
 
 All or nothing: if any file has an error, nothing is deployed. Deploying a new
 version never touches running enrollments (each pinned its IR when it started);
-new enrollments get the new version.
+new enrollments get the new version. `--migrate` then asks the waiting ones of one
+journey to move onto it (orchestrator/host/migration.py).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from temporalio.client import Client
 
 from orchestrator import ir
 from orchestrator.compiler import Diagnostic, compile_paths, has_errors
+from orchestrator.host.migration import MigrationReport
 from orchestrator.host.schedules import sync_schedules
 from orchestrator.store import Store
 
@@ -35,6 +37,8 @@ class DeployReport:
     """Ids of journeys whose active version changed (new, or a new version)."""
     deactivated: list[str] = field(default_factory=list)
     warnings: list[Diagnostic] = field(default_factory=list)
+    migration: MigrationReport | None = None
+    """With `--migrate`: what came of asking the waiting enrollments to move."""
 
     def lines(self) -> list[str]:
         out = []
@@ -43,6 +47,8 @@ class DeployReport:
             broadcast = "  (broadcast, scheduled)" if isinstance(journey.trigger, ir.ScheduleTrigger) else ""
             out.append(f"{state:<10} {journey.id} {journey.version}{broadcast}")
         out += [f"{'stopped':<10} {journey_id} (no longer in the folder: no new enrollments)" for journey_id in self.deactivated]
+        if self.migration is not None:
+            out += self.migration.lines()
         return out
 
 

@@ -27,6 +27,7 @@ from orchestrator.host.deployment import DeployReport, compile_for_deploy, deplo
 from orchestrator.host.devserver import DevServer, DevServerError
 from orchestrator.host.folder_watch import redeploy_on_change
 from orchestrator.host.local_keys import local_keys
+from orchestrator.host.migration import Migration, check_migration, migrate
 from orchestrator.host.retention import prune_every
 from orchestrator.host.settings import ApiServerSettings, DeploySettings, DevSettings, WorkerSettings, open_store
 from orchestrator.host.temporal_connection import TemporalSettings
@@ -253,14 +254,18 @@ def run_api(settings: ApiServerSettings, host: str, port: int) -> None:
         store.dispose()
 
 
-async def run_deploy(paths: Iterable[Path], settings: DeploySettings, *, prune: bool) -> DeployReport:
+async def run_deploy(paths: Iterable[Path], settings: DeploySettings, *, prune: bool, migration: Migration | None = None) -> DeployReport:
+    """`journey deploy`; `migration`: then move that journey's waiting enrollments (checked before anything is deployed)."""
     journeys, warnings = compile_for_deploy(paths)
     store = open_store(settings.database_url)
     try:
         await asyncio.to_thread(store.migrate)
+        moving_to = check_migration(store, journeys, migration) if migration is not None else None
         client = await settings.temporal.connect()
         report = await deploy(store, client, journeys, task_queue=settings.temporal.task_queue, prune=prune)
         report.warnings = warnings
+        if moving_to is not None and migration is not None:
+            report.migration = await migrate(store, client, moving_to, migration.mapping)
         return report
     finally:
         store.dispose()

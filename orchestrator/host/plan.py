@@ -7,9 +7,9 @@ what changed in words, `compiler/version_diff.py`, the same list the console's v
 unchanged, or stopped (deployed, no longer in the folder: a folder deploy, `--prune`, stops its new
 enrollments). For every version that still has enrollments running, how many, and at which steps they
 wait now (the journey facts, folded: the numbers `journey stats --version` gives), and what happens to
-them: under the one policy there is today, running enrollments finish on the version they started,
-so a change reaches only customers who enter after the deploy. Whether a waiting step still exists
-in the new version is shown, as it is what moving them onto it would need.
+them under the policy chosen (plan_policy.py): by default running enrollments finish on the version
+they started, so a change reaches only customers who enter after the deploy; with `--migrate JOURNEY`
+those waiting at a step the new version keeps move onto it, step by step as the deploy would ask them.
 """
 
 from __future__ import annotations
@@ -25,7 +25,9 @@ from orchestrator import ir
 from orchestrator.analytics.report_format import count
 from orchestrator.compiler.version_diff import version_changes
 from orchestrator.host.deployment import compile_for_deploy
+from orchestrator.host.migration import Migration, check_migration
 from orchestrator.host.plan_backtest import DEFAULT_WINDOW, Backtester, backtest_changes, backtests_document, render_backtests
+from orchestrator.host.plan_policy import MigrateOutcome, migrate_outcomes, migrated_sentence, moving, policy_lines
 from orchestrator.host.settings import StatsSettings, open_store
 from orchestrator.store import Store
 from orchestrator.store.journeys import DeployedJourney
@@ -49,6 +51,8 @@ class RunningVersion:
     """Enrollments of this version that have not ended."""
     waiting: tuple[WaitingAt, ...]
     """The steps they rest at now, most first (the rest are between steps, or older than the step facts)."""
+    migrate: tuple[MigrateOutcome, ...] = ()
+    """What `--migrate` does to those waiting at each step (empty: no new version to move onto)."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,8 @@ class JourneyPlan:
     changes: tuple[str, ...]
     """What changed from the active version (or, for a stopped journey's return, the newest), in words."""
     running: tuple[RunningVersion, ...]
+    migrating: bool = False
+    """The plan is `--migrate`'s for this journey: its waiting enrollments move where they can."""
 
     @property
     def outcome(self) -> str:
@@ -74,6 +80,8 @@ class JourneyPlan:
                 return f"Customers who enter from now on get version {self.new_version}."
             case "unchanged":
                 return f"Nothing changes: {keep}." if running else "Nothing changes."
+            case "changed" if self.migrating:
+                return migrated_sentence(self.new_version, running, sum(moving(version.migrate) for version in self.running))
             case "changed":
                 return f"New entries get version {self.new_version}; {keep}."
             case "stopped":
@@ -92,11 +100,11 @@ class Plan:
         }
 
 
-def make_plan(store: Store, folder: Sequence[ir.Journey], now: datetime) -> Plan:
-    """Compare `folder` (compiled) with what `store` has deployed."""
+def make_plan(store: Store, folder: Sequence[ir.Journey], now: datetime, migration: Migration | None = None) -> Plan:
+    """Compare `folder` (compiled) with what `store` has deployed; `migration`: under `--migrate` for that journey."""
     with store.read() as session:
         deployed = {found.journey_id: found for found in session.deployed_journeys()}
-    plans = [_journey_plan(store, journey, deployed.get(journey.id), now) for journey in folder]
+    plans = [_journey_plan(store, journey, deployed.get(journey.id), now, migration) for journey in folder]
     in_folder = {journey.id for journey in folder}
     for journey_id, found in sorted(deployed.items()):
         if journey_id not in in_folder and found.active_version is not None:
@@ -104,7 +112,9 @@ def make_plan(store: Store, folder: Sequence[ir.Journey], now: datetime) -> Plan
     return Plan(tuple(plans), now)
 
 
-def _journey_plan(store: Store, journey: ir.Journey, found: DeployedJourney | None, now: datetime) -> JourneyPlan:
+def _journey_plan(
+    store: Store, journey: ir.Journey, found: DeployedJourney | None, now: datetime, migration: Migration | None
+) -> JourneyPlan:
     if found is None:
         return JourneyPlan(journey.id, journey.name, "new", None, journey.version, (), ())
     before = found.shown.journey
@@ -112,16 +122,19 @@ def _journey_plan(store: Store, journey: ir.Journey, found: DeployedJourney | No
     changes = tuple(version_changes(before, journey)) if change == "changed" else ()
     if change == "changed" and not changes and found.active_version is None:
         changes = ("it takes new enrollments again: it had stopped when it left the folder",)
-    running = _running(store, found, journey, now)
-    return JourneyPlan(journey.id, journey.name, change, found.active_version, journey.version, changes, running)
+    migrating = migration is not None and migration.journey == journey.id
+    running = _running(store, found, journey, now, migration.mapping if migration is not None and migrating else {})
+    return JourneyPlan(journey.id, journey.name, change, found.active_version, journey.version, changes, running, migrating)
 
 
 def _stopped_plan(store: Store, found: DeployedJourney, now: datetime) -> JourneyPlan:
     shown = found.shown.journey
-    return JourneyPlan(shown.id, shown.name, "stopped", found.active_version, None, (), _running(store, found, None, now))
+    return JourneyPlan(shown.id, shown.name, "stopped", found.active_version, None, (), _running(store, found, None, now, {}))
 
 
-def _running(store: Store, found: DeployedJourney, new: ir.Journey | None, now: datetime) -> tuple[RunningVersion, ...]:
+def _running(
+    store: Store, found: DeployedJourney, new: ir.Journey | None, now: datetime, mapping: dict[str, str]
+) -> tuple[RunningVersion, ...]:
     """Every version with enrollments running, newest first, with the steps they wait at."""
     steps_of_new = {step.id for step in new.steps} if new is not None else set()
     versions = []
@@ -131,7 +144,8 @@ def _running(store: Store, found: DeployedJourney, new: ir.Journey | None, now: 
             continue
         waiting = sorted((step for step in counts.steps if step.waiting), key=lambda step: (-step.waiting, step.step))
         at = tuple(WaitingAt(step.step, step.waiting, step.step in steps_of_new) for step in waiting)
-        versions.append(RunningVersion(deployed.journey.version, counts.waiting, at))
+        migrate = migrate_outcomes(deployed.journey, new, [(step.step, step.waiting) for step in at], mapping)
+        versions.append(RunningVersion(deployed.journey.version, counts.waiting, at, migrate))
     return tuple(versions)
 
 
@@ -140,16 +154,20 @@ def plan_from_cli(
     data_dir: Path,
     paths: Iterable[Path],
     fmt: Format,
+    migration: Migration | None = None,
     backtester: Backtester | None = None,
     window: timedelta = DEFAULT_WINDOW,
 ) -> str:
-    """The plan of deploying `paths` onto the store of `settings`, in `fmt`; raises DeployRefused for a folder with errors.
+    """The plan of deploying `paths` onto the store of `settings`, in `fmt` (`migration`: with `--migrate`); raises
+    DeployRefused for a folder with errors, MigrationRefused for a `--migrate` or `--map` that names no journey or step.
     With `backtester`, each changed journey is also backtested against its deployed version over the last `window`."""
     folder, _warnings = compile_for_deploy(paths)
     store = open_store(settings.database_url, data_dir)
     try:
         store.migrate()  # a store older than the journey facts gets them (empty) rather than an error
-        plan = make_plan(store, folder, datetime.now(UTC))
+        if migration is not None:
+            check_migration(store, folder, migration)
+        plan = make_plan(store, folder, datetime.now(UTC), migration)
         changed = [journey.journey for journey in plan.journeys if journey.change == "changed"]
         backtests = backtest_changes(store, changed, folder, backtester, window, plan.as_of) if backtester is not None else {}
     finally:
@@ -195,5 +213,15 @@ def _journey_lines(journey: JourneyPlan, markdown: bool) -> list[str]:
         )
         waiting = f", waiting at {at}" if at else ""
         lines.append(f"{bullet}version {code(running.version)}: {count(running.running)} running{waiting}")
+        lines += policy_lines(
+            running.migrate,
+            version=running.version,
+            new_version=journey.new_version,
+            running=running.running,
+            migrating=journey.migrating,
+            journey=journey.journey,
+            bullet="  " + bullet,
+            code=code,
+        )
     lines.append("")
     return lines

@@ -11,7 +11,9 @@ journey's audience page by page;
 `contracts.py` the dataclasses that cross the workflow/activity and
 client/workflow boundaries; `search_attributes.py` and `ids.py` what makes
 enrollments findable (without personal data); `split.py` the pure arm choice the
-interpreter and activities share; `end_reasons.py` why an enrollment ended, in
-the words the interpreter stores and the API and simulation show. Workflow code imports nothing with side
-effects: no store, no routing, no SQLAlchemy. Side effects live in `activities/`.
+interpreter and activities share; `migration.py` the one rule of which waiting enrollments
+may move onto a newer version and where (the interpreter, `journey plan` and `journey deploy
+--migrate` share it); `end_reasons.py` why an enrollment ended, in the words the interpreter
+stores and the API and simulation show. Workflow code imports nothing with side effects: no
+store, no routing, no SQLAlchemy. Side effects live in `activities/`.
 """

@@ -11,8 +11,10 @@ time and is sent the answer:
 - `Entered`: the enrollment entered a step (the workflow's bookkeeping for enrollments
   started before revision 1 shows it in Temporal's visibility; no answer);
 - `Block`: wait for an event for at most `seconds` (None: for ever); the answer is True when
-  an event arrived (it is in the state's inbox), False when the time ran out;
-- `ContinueAsNew`: start a fresh run of this enrollment from `resume` (never answered);
+  an event arrived (it is in the state's inbox), or, at a `movable` block, a move request (the
+  state's `move`), False when the time ran out;
+- `ContinueAsNew`: start a fresh run of this enrollment from `resume` (never answered), on
+  `journey` when it moves to another version;
 - `Finish`: write the end (`request`) and end with `result` (the last command).
 """
 
@@ -38,9 +40,11 @@ ACTIVITIES: dict[str, Any] = {
     "wake_time": WakeResult,
     "update_profile": None,
     "call_webhook": WebhookResult,
+    "record_move": None,
 }
 """The activities a `Call` may name, with the type of their answer. `call_webhook` answers None when the call was
-not made or failed after every retry: the journey goes on without it (docs/language.md)."""
+not made or failed after every retry: the journey goes on without it (docs/language.md). `record_move` runs as a
+local activity on Temporal (the workflow says why)."""
 
 
 @dataclass(frozen=True)
@@ -65,11 +69,15 @@ class Block:
     """The step the enrollment waits at (None: before its first step)."""
     seconds: float | None
     """At most this long (None: until an event arrives)."""
+    movable: bool = False
+    """At a wait step, where a move request wakes it too (elsewhere a move waits for the next wait step)."""
 
 
 @dataclass(frozen=True)
 class ContinueAsNew:
     resume: ResumeState
+    journey: dict[str, Any] | None = None
+    """A move: the new run runs this version (IR JSON) instead of the input's (None: the same version)."""
 
 
 @dataclass(frozen=True)

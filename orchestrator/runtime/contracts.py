@@ -20,6 +20,7 @@ import orchestrator.ir as ir
 WORKFLOW_NAME = "JourneyWorkflow"
 EVENT_SIGNAL = "event"
 STATUS_QUERY = "status"
+MOVE_SIGNAL = "move"
 INTERPRETER_REVISION = 4
 """What new enrollments start with as EnrollmentInput.revision (orchestrator/runtime/workflow.py says what each changed)."""
 
@@ -79,6 +80,18 @@ class ProgressFact:
 
 
 @dataclass
+class MoveRequest:
+    """The `move` signal: move onto `version` at the wait the enrollment is at, or the next one it blocks at
+    (orchestrator/runtime/migration.py decides whether it can; `journey deploy --migrate` sends it)."""
+
+    journey: dict[str, Any]
+    """The new version's IR as JSON, as EnrollmentInput.journey holds it: what the enrollment runs from then on."""
+    version: str
+    mapping: dict[str, str] = field(default_factory=dict)
+    """Old step id -> new step id, for steps the new version renamed or removed (`--map OLD=NEW`)."""
+
+
+@dataclass
 class ResumeState:
     """Where a continued-as-new enrollment picks up."""
 
@@ -97,6 +110,8 @@ class ResumeState:
     """The latest match of each `wait_for` step the journey reads as `events.<id>` (none from older runs)."""
     unreported: list[ProgressFact] = field(default_factory=list)
     """Facts the previous run collected and had not handed to the store yet (none from older runs)."""
+    move: MoveRequest | None = None
+    """A move the previous run was asked for and had not reached a wait to decide on yet."""
 
 
 @dataclass
@@ -371,6 +386,21 @@ class FinishRequest:
     version: str | None = None
     facts: list[ProgressFact] = field(default_factory=list)
     """The facts the enrollment collected since it last reported, recorded with its end (revision 3 on)."""
+
+
+@dataclass
+class MovedRequest:
+    """For `record_move`: the enrollment moves from `from_version` to `version`, waiting at `step` there."""
+
+    enrollment_id: str
+    customer_id: str
+    journey_id: str
+    from_version: str
+    version: str
+    from_step: str
+    step: str
+    at: str
+    """The journey's clock (ISO 8601, UTC) when it moved."""
 
 
 @dataclass

@@ -6,15 +6,16 @@ passes a limit. Everything the enrollment remembers travels in `ResumeState`:
 its entry time (the goal's window), how often it visited each step (part of a
 send's and a webhook's idempotency key), the events queued and the ids seen (so
 a re-delivered event is not applied twice), its trail (the status query), the
-latest match of each `wait_for` step the journey reads as `events.<id>`, and the
-journey facts it collected and has not handed to the store yet.
+latest match of each `wait_for` step the journey reads as `events.<id>`, the
+journey facts it collected and has not handed to the store yet, and a move onto a
+newer version it was asked for and has not decided on yet.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from orchestrator.runtime.contracts import AwaitedEvent, EventMessage, ProgressFact, ResumeState, TrailEntry
+from orchestrator.runtime.contracts import AwaitedEvent, EventMessage, MoveRequest, ProgressFact, ResumeState, TrailEntry
 
 SEEN_LIMIT = 500
 """Message ids remembered for de-duplication of re-delivered signals."""
@@ -39,6 +40,8 @@ class EnrollmentState:
         """Steps entered and events applied by this run: a run continues as new only after some progress."""
         self.unreported: list[ProgressFact] = []
         """Steps reached and rests collected (revision 3 on) and not yet handed to the store, oldest first."""
+        self.move: MoveRequest | None = None
+        """The latest `move` signal, until the enrollment decides on it at a wait (orchestrator/runtime/migration.py)."""
 
     @property
     def step(self) -> str | None:
@@ -53,6 +56,15 @@ class EnrollmentState:
         del self.seen[:-SEEN_LIMIT]
         self.inbox.append(event)
 
+    def ask_move(self, request: MoveRequest) -> None:
+        """Keep a move request for the next wait; a later one replaces it (a newer deploy's)."""
+        self.move = request
+
+    def take_move(self) -> MoveRequest | None:
+        """The move request kept, taken off to be decided on."""
+        request, self.move = self.move, None
+        return request
+
     def start(self, now: datetime, resume: ResumeState | None) -> None:
         """A new enrollment enters at `now`; a continued one takes up what the previous run carried."""
         self.entered_at = now
@@ -65,6 +77,7 @@ class EnrollmentState:
         self.visits = dict(resume.visits)
         self.awaited = dict(resume.awaited)
         self.unreported = list(resume.unreported)
+        self.move = self.move or resume.move  # one signalled before this run's first task is the newer
         self.entered_at = datetime.fromisoformat(resume.entered_at)
 
     def enter(self, step: str, now: datetime) -> None:
@@ -109,4 +122,5 @@ class EnrollmentState:
             wait_until=wait_until,
             awaited=self.awaited,
             unreported=self.unreported,
+            move=self.move,
         )

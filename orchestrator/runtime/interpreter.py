@@ -21,6 +21,8 @@ Signals are not commands: the host puts events into `state` whenever they arrive
 next step, or while waiting). Priorities when an event arrives: the journey goal (ends as
 converted) before an exit_on event (ends as exited) before the event a `wait_for` step
 awaits. An event only counts for a `wait_for` that was already waiting when it arrived.
+A `move` request (`journey deploy --migrate`) is kept the same way and decided on at a wait
+step only (`_move`, by the one rule of orchestrator/runtime/migration.py), after the events.
 
 The revisions of the interpreter (EnrollmentInput.revision) and what each changed are listed in
 workflow.py; the gates live here and in progress.py and bookkeeping.py.
@@ -34,9 +36,18 @@ from typing import Any, Protocol, assert_never
 
 import orchestrator.ir as ir
 from orchestrator.runtime.commands import Block, Call, Command, ContinueAsNew, Entered, Finish, Report
-from orchestrator.runtime.contracts import EnrollmentInput, EnrollmentResult, EventMessage, SendResult, WakeRequest, WakeResult
+from orchestrator.runtime.contracts import (
+    EnrollmentInput,
+    EnrollmentResult,
+    EventMessage,
+    MovedRequest,
+    SendResult,
+    WakeRequest,
+    WakeResult,
+)
 from orchestrator.runtime.end_reasons import exit_on_reason, exit_step_reason, goal_reason, holdout_reason, measured_reason
 from orchestrator.runtime.enrollment_state import EnrollmentState
+from orchestrator.runtime.migration import Stays, destination
 from orchestrator.runtime.progress import Progress
 from orchestrator.runtime.requests import ActivityRequests
 from orchestrator.runtime.split import HOLDOUT, assign_split
@@ -62,6 +73,9 @@ class Host(Protocol):
 
     def history_is_long(self, limit: int | None) -> bool:
         """Whether the run's history is long enough to continue as new (`limit`: EnrollmentInput.history_limit)."""
+
+    def note(self, message: str) -> None:
+        """Tell the operator something that changes nothing (a move not taken); ids only, never personal data."""
 
 
 class BadJourney(Exception):
@@ -255,20 +269,54 @@ class Interpreter:
             if not rested and (deadline is None or deadline > self._now()):
                 self._progress.rested(self._now())  # before a continue-as-new, which carries it: the new run does not note it again
                 rested = True
+            if resumable is not None and self._state.move is not None:
+                yield from self._move(resumable, deadline)
             if resumable is not None and self._history_is_long():
                 yield from self._continue_as_new(resumable.id, wait_until=deadline.isoformat() if deadline else None, waiting=True)
             if deadline is not None and deadline <= self._now():
                 return _TIMEOUT
             if (yield from self._report()) and self._state.inbox:
                 continue  # events arrived while the facts were written: apply them before blocking
+            movable = resumable is not None
             if deadline is None:
-                yield Block(self._state.step, None)
+                yield Block(self._state.step, None, movable)
                 continue
             remaining = (deadline - self._now()).total_seconds()
             if remaining <= 0:
                 return _TIMEOUT
-            if not (yield Block(self._state.step, remaining)):
+            if not (yield Block(self._state.step, remaining, movable)):
                 return _TIMEOUT
+
+    def _move(self, node: WaitNode, deadline: datetime | None) -> Steps:
+        """Decide on the move request kept, at wait step `node`: onto the new version at the wait the rule gives, keeping
+        `deadline` (this run ends there: it continues as new on that version), or not, noted by ids only."""
+        request = self._state.take_move()
+        assert request is not None
+        if request.version == self._journey.version:
+            self._not_moved(request.version, "it runs that version already")  # a signal sent again: a rerun, a retry
+            return
+        new = ir.Journey.from_dict(request.journey)
+        if new.id != self._journey.id:
+            self._not_moved(new.version, f"that is a version of {new.id}, not of {self._journey.id}")
+            return
+        where = destination(self._journey, new, node.id, request.mapping)
+        if isinstance(where, Stays):
+            self._not_moved(new.version, where.explain(new.version))
+            return
+        yield from self._report()  # what it noted on this version is recorded under it
+        now = self._now()
+        if where.step != node.id:
+            self._state.enter(where.step, now)  # mapped to another step: it is there now (the trail, `journey.step`)
+        start, old = self._input, self._journey
+        yield Call(
+            "record_move",
+            MovedRequest(start.enrollment_id, start.customer_id, old.id, old.version, new.version, node.id, where.step, now.isoformat()),
+        )
+        until = deadline.isoformat() if deadline else None
+        yield from self._continue_as_new(where.step, wait_until=until, waiting=True, journey=request.journey)
+
+    def _not_moved(self, version: str, why: str) -> None:
+        self._host.note(f"enrollment {self._input.enrollment_id} stays on version {self._journey.version}, not moved to {version}: {why}")
 
     def _react(self, wait_for: ir.WaitForStep | None) -> Steps:
         """Apply queued events in order. Raises _Ended for goal and exits; returns True if `wait_for` matched."""
@@ -332,9 +380,12 @@ class Interpreter:
     def _history_is_long(self) -> bool:
         return self._state.has_progressed() and self._host.history_is_long(self._input.history_limit)
 
-    def _continue_as_new(self, step: str, *, wait_until: str | None = None, waiting: bool = False) -> Steps:
-        """Start a fresh run of this enrollment at `step`, carrying what it remembers; the host never answers."""
-        yield ContinueAsNew(self._state.carried(step, waiting=waiting, wait_until=wait_until))
+    def _continue_as_new(
+        self, step: str, *, wait_until: str | None = None, waiting: bool = False, journey: dict[str, Any] | None = None
+    ) -> Steps:
+        """Start a fresh run of this enrollment at `step`, carrying what it remembers (on `journey`: moved to that
+        version); the host never answers."""
+        yield ContinueAsNew(self._state.carried(step, waiting=waiting, wait_until=wait_until), journey)
         raise RuntimeError("the host went on after continuing as new")
 
     def _finish(self, status: str, step: str | None, reason: str | None = None) -> Steps:

@@ -7,7 +7,8 @@ facts and the end, a timer with the wake-up on a signal, continue-as-new, the Cu
 bookkeeping) and sends the core the answer. Deterministic by construction: every read of
 the outside world (the profile, the clock in a customer's zone, a send) is an activity. The
 `event` signal's handler only queues the event in the enrollment's state; the core decides
-what it means, at a well-defined point (before the next step, or while waiting).
+what it means, at a well-defined point (before the next step, or while waiting). The `move`
+signal's handler only keeps the request; the core decides on it at a wait step (MOVES_PATCH).
 
 The core runs with modules of its own: `requests.py` builds each activity's request,
 `enrollment_state.py` holds what the enrollment remembers and carries when it continues as
@@ -43,27 +44,36 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from orchestrator.runtime.activity_calls import WEBHOOK_RETRY, call
+    from orchestrator.runtime.activity_calls import FINISH_TIMEOUT, RETRY, WEBHOOK_RETRY, call
     from orchestrator.runtime.bookkeeping import Bookkeeping
     from orchestrator.runtime.commands import ACTIVITIES, Block, Call, Command, ContinueAsNew, Entered, Finish, Report
     from orchestrator.runtime.contracts import (
         EVENT_SIGNAL,
+        MOVE_SIGNAL,
         STATUS_QUERY,
         WORKFLOW_NAME,
         EnrollmentInput,
         EnrollmentResult,
         EnrollmentStatus,
         EventMessage,
+        MoveRequest,
         WebhookRequest,
         WebhookResult,
     )
     from orchestrator.runtime.enrollment_state import EnrollmentState
     from orchestrator.runtime.interpreter import BadJourney, Interpreter
+    from orchestrator.runtime.search_attributes import JOURNEY_VERSION
 
 __all__ = ["HISTORY_LIMIT", "JourneyWorkflow"]
 
 HISTORY_LIMIT = 2_000
 """Continue as new past this many history events, long before Temporal's own limits (50K events, 50 MB)."""
+
+MOVES_PATCH = "moves-between-versions"
+"""Patch id (a permanent name) of the `move` signal's handler. A worker from before it leaves a `move` signal unhandled
+(the SDK buffers it), and a worker with it replaying that history would act on it where the old one did nothing:
+its history would no longer replay. The marker, recorded the first time a run takes a move request, tells the two
+apart; a run that never gets one (every enrollment until `journey deploy --migrate`) records nothing."""
 
 
 class _TemporalHost:
@@ -79,6 +89,9 @@ class _TemporalHost:
         info = workflow.info()
         return info.get_current_history_length() >= (limit or HISTORY_LIMIT) or info.is_continue_as_new_suggested()
 
+    def note(self, message: str) -> None:
+        workflow.logger.info(message)
+
 
 @workflow.defn(name=WORKFLOW_NAME)
 class JourneyWorkflow:
@@ -89,6 +102,11 @@ class JourneyWorkflow:
     @workflow.signal(name=EVENT_SIGNAL)
     def on_event(self, event: EventMessage) -> None:
         self._state.receive(event)
+
+    @workflow.signal(name=MOVE_SIGNAL)
+    def on_move(self, request: MoveRequest) -> None:
+        if workflow.patched(MOVES_PATCH):
+            self._state.ask_move(request)
 
     @workflow.query(name=STATUS_QUERY)
     def status(self) -> EnrollmentStatus:
@@ -117,6 +135,12 @@ class JourneyWorkflow:
         match command:
             case Call(activity="call_webhook", request=request):
                 return await self._webhook(request)
+            case Call(activity="record_move", request=request):
+                # Local, as the finish is: a store write in the workflow task that then continues as new, so a worker
+                # lost on the way is replaced within a workflow task's timeout, not an activity's. It may wait for the
+                # customer's lease as the finish does, hence the finish's timeout.
+                timeout = FINISH_TIMEOUT
+                return await workflow.execute_local_activity("record_move", request, start_to_close_timeout=timeout, retry_policy=RETRY)
             case Call(activity=name, request=request):
                 return await call(name, request, ACTIVITIES[name])
             case Report(request=request):
@@ -125,18 +149,23 @@ class JourneyWorkflow:
             case Entered(step=step):
                 self._books.entered(step)
                 return None
-            case Block(step=step, seconds=seconds):
+            case Block(step=step, seconds=seconds, movable=movable):
                 self._books.show_current_step(step)
+                woken = (lambda: bool(self._state.inbox) or self._state.move is not None) if movable else (lambda: bool(self._state.inbox))
                 if seconds is None:
-                    await workflow.wait_condition(lambda: bool(self._state.inbox))
+                    await workflow.wait_condition(woken)
                     return True
                 try:
-                    await workflow.wait_condition(lambda: bool(self._state.inbox), timeout=timedelta(seconds=seconds))
+                    await workflow.wait_condition(woken, timeout=timedelta(seconds=seconds))
                 except TimeoutError:
                     return False
                 return True
-            case ContinueAsNew(resume=resume):
+            case ContinueAsNew(resume=resume, journey=None):
                 workflow.continue_as_new(dataclasses.replace(self._input, resume=resume))
+            case ContinueAsNew(resume=resume, journey=journey):
+                if self._input.upsert_search_attributes:
+                    workflow.upsert_search_attributes([JOURNEY_VERSION.value_set(journey["version"])])
+                workflow.continue_as_new(dataclasses.replace(self._input, resume=resume, journey=journey))
             case Finish(step=step, request=request, result=result):
                 self._status = result.status
                 self._books.show_current_step(step, ending=True)

@@ -108,6 +108,9 @@ class _Clock:
     def history_is_long(self, limit: int | None) -> bool:
         return False
 
+    def note(self, message: str) -> None:
+        """Nothing to tell: an offline run is never asked to move onto another version."""
+
 
 def run_offline(
     journey: ir.Journey,

@@ -14,9 +14,10 @@ from sqlalchemy import Row, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from orchestrator.store.events import EVENT_BATCH
+from orchestrator.store.fact_summary import Summary
 from orchestrator.store.queries import Queries
-from orchestrator.store.schema import enrollments, utc
-from orchestrator.store.values import FINISHED_STATUSES, Enrollment
+from orchestrator.store.schema import enrollment_summaries, enrollments, utc
+from orchestrator.store.values import FINISHED_STATUSES, Enrollment, RunningEnrollment
 
 
 class EnrollmentQueries(Queries):
@@ -58,6 +59,35 @@ class EnrollmentQueries(Queries):
             .where((enrollments.c.enrollment_id == enrollment_id) & (enrollments.c.status == "running"))
             .values(status=status, current_step=step, ended_at=at, end_reason=reason)
         )
+
+    def move_enrollment(self, enrollment_id: str, from_version: str, to_version: str) -> bool:
+        """Put a running enrollment of `from_version` on `to_version` (`journey deploy --migrate`): routing then reads the
+        events it listens to from that version. False when no running row of `from_version` was there: moved already
+        (a retried activity), ended, or never indexed."""
+        row = enrollments.c
+        running_there = (row.enrollment_id == enrollment_id) & (row.status == "running") & (row.version == from_version)
+        moved = self._conn.execute(update(enrollments).where(running_there).values(version=to_version))
+        return moved.rowcount > 0
+
+    def running_enrollments(self, journey_id: str, versions: Collection[str]) -> list[RunningEnrollment]:
+        """The running enrollments of `versions` of the journey and the step each rests at, by enrollment id: the version
+        from the index (a move changes it at once), the step from the facts folded so far (fold first)."""
+        row, summary = enrollments.c, enrollment_summaries.c
+        query = (
+            select(row.enrollment_id, row.customer_id, row.version, summary.journey_id, summary.entered_at, summary.state)
+            .outerjoin(enrollment_summaries, summary.enrollment_id == row.enrollment_id)
+            .where(row.journey_id == journey_id, row.status == "running", row.version.in_(list(versions)))
+            .order_by(row.enrollment_id)
+        )
+        return [
+            RunningEnrollment(
+                found.enrollment_id,
+                found.customer_id,
+                found.version,
+                Summary.of_row(found).resting_step if found.state is not None else None,
+            )
+            for found in self._conn.execute(query)
+        ]
 
 
 def _enrollment(row: Row[Any]) -> Enrollment:

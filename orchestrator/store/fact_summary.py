@@ -88,11 +88,20 @@ class Summary:
     previous_entry_of_version: str | None = None
     """The same within this version."""
     ways: dict[str, str] = field(default_factory=dict)
-    """Branch step -> the step it sent the enrollment on to, on its first visit (kept last: older rows have none)."""
+    """Branch step -> the step it sent the enrollment on to, on its first visit (kept late: older rows have none)."""
+    moved: list[Any] | None = None
+    """[occurred_at, xact, id] of the latest `moved` fact, whose version the enrollment counts in (kept last: older rows have none)."""
 
     @property
     def entered_at_time(self) -> datetime | None:
         return EPOCH + timedelta(microseconds=self.entered_at) if self.entered_at is not None else None
+
+    @property
+    def resting_step(self) -> str | None:
+        """The step it rests at now (a wait, a held send, a measurement window): None once ended, or between steps."""
+        if self.ended is None and self.position is not None and self.position[4]:
+            return str(self.position[3])
+        return None
 
     @property
     def cohort_day(self) -> str | None:
@@ -133,6 +142,15 @@ class Summary:
             case "ended":
                 if self.ended is None or order < tuple(self.ended[:3]):
                     self.ended = [*order, fact.status]
+            case "moved":
+                # Moved onto a newer version, resting at a step of it: the whole enrollment counts there from now on.
+                if self.moved is None or order > tuple(self.moved):
+                    self.moved = list(order)
+                    self.version = fact.version
+                if fact.step_id not in self.reached:
+                    self.reached.append(fact.step_id)
+                if self.position is None or order > tuple(self.position[:3]):
+                    self.position = [*order, fact.step_id, True]
 
     def conversion(self, window_seconds: int | None) -> list[Any] | None:
         """The goal fact that converts it (the first within [entry, entry + window]), or None."""
@@ -148,7 +166,7 @@ class Summary:
     def state(self) -> str:
         return json.dumps(
             [self.position, self.reached, self.arms, self.visits, self.sends, self.ended, self.goals, self.responses,
-             self.previous_entry, self.previous_entry_of_version, self.ways],
+             self.previous_entry, self.previous_entry_of_version, self.ways, self.moved],
             separators=(",", ":"),
         )  # fmt: skip
 
@@ -180,8 +198,8 @@ def contributions(summary: Summary, window_seconds: int | None) -> Iterator[tupl
         yield (cohort, "reached", step, "", "", ""), None
     for step, target in summary.ways.items():
         yield (cohort, "branched", step, target, "", ""), None
-    if running and summary.position is not None and summary.position[4]:
-        yield (cohort, "resting", summary.position[3], "", "", ""), None
+    if (resting := summary.resting_step) is not None:
+        yield (cohort, "resting", resting, "", "", ""), None
     for visit, flags in summary.visits.items():
         step = visit.rpartition(" ")[0]
         for status, reason in message_outcomes(set(flags)):

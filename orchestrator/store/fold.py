@@ -74,18 +74,22 @@ class FoldQueries(JourneyFactQueries, JourneyQueries):
     def _fold(self, facts: Sequence[Any], windows: dict[tuple[str, str], int | None]) -> None:
         summaries = self._summaries_of(enrollment_summaries.c.enrollment_id, {fact.enrollment_id for fact in facts})
         before = {enrollment: self._parts(summary, windows) for enrollment, summary in summaries.items()}
+        # A `moved` fact changes the version a summary counts in: its old part comes off the version it had.
+        versions_before = {enrollment: summary.version for enrollment, summary in summaries.items()}
         for fact in facts:
             summary = summaries.get(fact.enrollment_id)
             if summary is None:
                 summary = summaries[fact.enrollment_id] = Summary(fact.enrollment_id, fact.journey_id, fact.version, fact.customer_id)
             summary.apply(fact)
-        entries = {(fact.journey_id, fact.customer_id) for fact in facts if fact.kind == "entered"}
+        # A move changes the version an entry is of: the customer's entries are numbered again (distinct customers per version).
+        entries = {(fact.journey_id, fact.customer_id) for fact in facts if fact.kind in ("entered", "moved")}
         if entries:
-            self._number_entries(entries, summaries, before, windows)
+            self._number_entries(entries, summaries, before, versions_before, windows)
         changes: dict[tuple[str, str, CountKey], Sums] = defaultdict(lambda: [0, 0.0, 0.0])
         for enrollment, summary in summaries.items():
+            version_before = versions_before.get(enrollment, summary.version)
             for key, value in before.get(enrollment, ()):
-                _add(changes[(summary.journey_id, summary.version, key)], -1, value)
+                _add(changes[(summary.journey_id, version_before, key)], -1, value)
             for key, value in self._parts(summary, windows):
                 _add(changes[(summary.journey_id, summary.version, key)], 1, value)
         self._write_summaries(summaries.values(), windows)
@@ -96,6 +100,7 @@ class FoldQueries(JourneyFactQueries, JourneyQueries):
         entries: set[tuple[str, str]],
         summaries: dict[str, Summary],
         before: dict[str, list[tuple[CountKey, float | None]]],
+        versions_before: dict[str, str],
         windows: dict[tuple[str, str], int | None],
     ) -> None:
         """Give each enrollment of the customers who entered the day of their previous entry (distinct customers per range)."""
@@ -108,6 +113,7 @@ class FoldQueries(JourneyFactQueries, JourneyQueries):
                 if enrollment not in summaries:
                     summaries[enrollment] = summary
                     before[enrollment] = self._parts(summary, windows)
+                    versions_before[enrollment] = summary.version
         groups: dict[tuple[str, str], list[Summary]] = defaultdict(list)
         for summary in summaries.values():
             if (summary.journey_id, summary.customer_id) in entries and summary.entered_at is not None:

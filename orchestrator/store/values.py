@@ -100,6 +100,17 @@ class Enrollment:
 
 
 @dataclass(frozen=True)
+class RunningEnrollment:
+    """A running enrollment and the step it rests at (waits, or a held send), as the index and the folded facts say."""
+
+    enrollment_id: str
+    customer_id: str
+    version: str
+    step: str | None
+    """None: between two steps now, or its rest is not folded yet."""
+
+
+@dataclass(frozen=True)
 class EnrollmentProblem:
     """Something that went wrong at a step without stopping the enrollment: a note for whoever looks at it.
 
@@ -262,7 +273,7 @@ def _copied_value(value: Any) -> Any:
     return value if type(value) in _IMMUTABLE else copy.deepcopy(value)
 
 
-FACT_KINDS = ("entered", "reached", "branched", "rested", "message", "provider", "goal", "response", "ended")
+FACT_KINDS = ("entered", "reached", "branched", "rested", "message", "provider", "goal", "response", "ended", "moved")
 """What a journey fact records (docs/analytics.md, "Facts")."""
 
 
@@ -281,7 +292,9 @@ class JourneyFact:
       complained | unsubscribed, `detail` the provider's own event name;
     - goal: `name` the goal's event, `value` its value when the goal declares one;
     - response: `name` the metric's id, `value` the answer, `status` its bucket (promoter, passive, detractor; satisfied...);
-    - ended: `step_id` where, `status` completed | converted | exited | holdout | failed, `detail` why.
+    - ended: `step_id` where, `status` completed | converted | exited | holdout | failed, `detail` why;
+    - moved: `journey deploy --migrate` moved it onto `version`, waiting at `step_id` there; `name` the version it
+      moved from, `detail` the step it waited at in that version. From then on it counts in `version`.
     """
 
     kind: str
@@ -303,7 +316,7 @@ def fact_key(kind: str, step_id: str | None = None, visit: int | None = None, st
     """A fact's `fact_key`: its kind and what makes it one of a kind in its enrollment, joined by colons.
 
     "entered", "reached:<step>", "branched:<step>", "rested:<step>:<visit>", "message:<step>:<visit>:<status>",
-    "provider:<step>:<visit>:<status>", "ended": a writer that records the same thing again
+    "provider:<step>:<visit>:<status>", "ended", "moved:<step>:<version>": a writer that records the same thing again
     (a retried activity, a repeated webhook) makes the same key, and the store keeps the first.
     """
     return ":".join([kind, *(str(part) for part in (step_id, visit, status) if part is not None)])

@@ -21,7 +21,10 @@ scenarios are the first on revision 3 (the `reached` and `rested` facts, a local
 that continues as new at a step and in the middle of a wait, and a holdout measured for its window.
 `facts_drip` is the first on revision 4 (a send records the facts noted before it and the
 `wait` or `wait_for` it goes to): a held send before a wait, and a loop of send-then-wait_for
-that continues as new.
+that continues as new. `moved` is an enrollment moved onto a newer version while it waits (the
+`move` signal, with its patch marker: `journey deploy --migrate`), then asked again, which the new run ignores;
+`moved.unhandled.json` was recorded by the interpreter from before the `move` handler (commit 2926a4b), which
+left the signal unhandled and finished on v1: a worker with the handler must replay that as it happened.
 """
 
 from __future__ import annotations
@@ -39,9 +42,10 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from orchestrator.runtime.contracts import EVENT_SIGNAL, STATUS_QUERY, EnrollmentStatus, EventMessage
+from orchestrator.runtime.contracts import EVENT_SIGNAL, MOVE_SIGNAL, STATUS_QUERY, EnrollmentStatus, EventMessage
 from orchestrator.simulation.simulator import Simulator
 from orchestrator.store import Store
+from tests.runtime.moving import V1, V2, move
 from tests.runtime.support import Harness, dev_environment, harness, journey
 
 HERE = Path(__file__).parent
@@ -322,6 +326,17 @@ async def facts_drip(env: WorkflowEnvironment, h: Harness) -> WorkflowHandle[Any
     return handle
 
 
+async def moved(env: WorkflowEnvironment, h: Harness) -> WorkflowHandle[Any, Any]:
+    """Moved from the cart's v1 to v2 while it waits at `nap` (deadline kept), then asked again: the new run ignores it."""
+    h.identify("move-1", {"email": "ann@example.com"})
+    handle = await h.enroll(V1, "move-1")
+    await env.sleep(timedelta(hours=1))
+    await handle.signal(MOVE_SIGNAL, move(V2))
+    await env.sleep(timedelta(hours=1))
+    await handle.signal(MOVE_SIGNAL, move(V2))
+    return handle
+
+
 Scenario = Callable[[WorkflowEnvironment, Harness], Awaitable[WorkflowHandle[Any, Any]]]
 
 SCENARIOS: dict[str, Scenario] = {
@@ -337,6 +352,7 @@ SCENARIOS: dict[str, Scenario] = {
     "progress_loop": progress_loop,
     "progress_holdout": progress_holdout,
     "facts_drip": facts_drip,
+    "moved": moved,
 }
 DEV_SCENARIOS: dict[str, Scenario] = {
     "findable": findable,

@@ -13,7 +13,9 @@ time-skipping histories but `awaited`, which started on revision 2: a wait_for's
 remembered for the steps after it, replaced in a loop and carried through continue-as-new;
 the `progress_*` ones, which started on revision 3: the journey facts reported by a local
 `record_progress` before each block and carried through continue-as-new; and `facts_drip`,
-on revision 4: a send records the facts noted before it and the wait it goes to.
+on revision 4: a send records the facts noted before it and the wait it goes to; `moved`, moved onto
+another version while it waited (the `move` signal, `journey deploy --migrate`) and asked again, and
+`moved.unhandled`, a `move` signal sent to a worker from before its handler, which ignored it.
 If this fails after a change to orchestrator/runtime/interpreter.py or workflow.py, the change alters the
 commands a running enrollment replays: gate it by the input's revision or with
 `workflow.patched` (docs/architecture.md, "Changing the interpreter") instead of re-recording.
@@ -35,12 +37,13 @@ HISTORIES = sorted(Path(__file__).parent.glob("*.json"))
 def test_every_step_kind_and_continue_as_new_are_recorded() -> None:
     names = {path.name.split(".")[0] for path in HISTORIES}
     recorded = {"tour", "tour_timeout", "exit_on", "holdout", "measured_arm", "measured_holdout", "continue_as_new", "findable", "awaited"}
-    assert recorded | {"progress_tour", "progress_loop", "progress_holdout", "facts_drip"} <= names
+    assert recorded | {"progress_tour", "progress_loop", "progress_holdout", "facts_drip", "moved"} <= names
     assert {"findable.json", "findable.patched.json", "findable.unpatched.json"} <= {path.name for path in HISTORIES}
     assert len([p for p in HISTORIES if p.name.startswith("continue_as_new.run")]) >= 2
     assert len([p for p in HISTORIES if p.name.startswith("awaited.run")]) >= 2
     assert len([p for p in HISTORIES if p.name.startswith("progress_loop.run")]) >= 2
     assert len([p for p in HISTORIES if p.name.startswith("facts_drip.run")]) >= 2
+    assert len([p for p in HISTORIES if p.name.startswith("moved.run")]) >= 2
 
 
 @pytest.mark.asyncio(loop_scope="session")

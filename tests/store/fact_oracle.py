@@ -44,23 +44,27 @@ def brute_force_counts(
     window = {journey.version: conversion_window_seconds(journey) for journey in journeys}
     by_enrollment: dict[str, list[Any]] = defaultdict(list)
     for fact in facts:
-        if fact.version in versions:
-            by_enrollment[fact.enrollment_id].append(fact)
+        by_enrollment[fact.enrollment_id].append(fact)
 
     def order(fact: Any) -> tuple[datetime, int, int]:
         return (fact.occurred_at, fact.xact, fact.id)
 
     enrollments = []
     for rows in by_enrollment.values():
+        # An enrollment is of the version its first fact names, or the one its latest move took it to; all its facts count there.
+        moved = max((row for row in rows if row.kind == "moved"), key=order, default=None)
+        version = moved.version if moved is not None else rows[0].version
+        if version not in versions:
+            continue
         entries = [row.occurred_at for row in rows if row.kind == "entered"]
         entered_at = min(entries) if entries else None
-        seconds = window[rows[0].version]
+        seconds = window[version]
         goals = sorted((row for row in rows if row.kind == "goal"), key=order)
         goal = None
         if entered_at is not None and seconds is not None:
             goal = next((g for g in goals if entered_at <= g.occurred_at <= entered_at + timedelta(seconds=seconds)), None)
         ended = min((row for row in rows if row.kind == "ended"), key=order, default=None)
-        moves = sorted((row for row in rows if row.kind in ("reached", "rested")), key=order)
+        moves = sorted((row for row in rows if row.kind in ("reached", "rested", "moved")), key=order)
         sent = sorted((row for row in rows if row.kind == "message" and row.status == "sent"), key=order)
         credit = [row for row in sent if goal is not None and row.occurred_at < goal.occurred_at]
         enrollments.append(
@@ -70,7 +74,7 @@ def brute_force_counts(
                 "entered_at": entered_at,
                 "goal": goal,
                 "ended": ended.status if ended is not None else None,
-                "resting": moves[-1].step_id if moves and moves[-1].kind == "rested" and ended is None else None,
+                "resting": moves[-1].step_id if moves and moves[-1].kind in ("rested", "moved") and ended is None else None,
                 "credited": _last_latest(credit) if credit else None,
                 "matured": goal is not None
                 or (entered_at is not None and seconds is not None and entered_at + timedelta(seconds=seconds) <= now),
@@ -111,7 +115,7 @@ def brute_force_counts(
         steps.append(
             StepCounts(
                 step=step,
-                reached=sum(1 for e in cohort if any(r.kind == "reached" and r.step_id == step for r in e["rows"])),
+                reached=sum(1 for e in cohort if any(r.kind in ("reached", "moved") and r.step_id == step for r in e["rows"])),
                 waiting=sum(1 for e in cohort if e["resting"] == step),
                 messages=MessageCounts(**outcomes, suppressed=dict(sorted(suppressed.items()))),
                 credited=sum(1 for e in converted if e["credited"] is not None and e["credited"].step_id == step),

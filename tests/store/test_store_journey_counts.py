@@ -90,6 +90,12 @@ def enrollment_facts(draw: Any, journeys: list[ir.Journey], number: int) -> list
         answer = draw(st.sampled_from([None, 0.0, 6.0, 8.0, 10.0]))
         bucket = {0.0: "detractor", 6.0: "detractor", 8.0: "passive", 10.0: "promoter"}.get(answer) if metric == "nps" else None
         facts.append(fact("response", f"response:{metric}", draw(offset), name=metric, value=answer, status=bucket))
+    if len(journeys) > 1 and version is journeys[-1] and draw(st.booleans()):  # moved onto the newer version, at a step of it
+        newer = journeys[0]
+        step = draw(st.sampled_from([s.id for s in newer.steps]))
+        at = entered_at + timedelta(minutes=draw(offset))
+        moved = {"step_id": step, "name": version.version, "detail": step}
+        facts.append(JourneyFact("moved", newer.id, newer.version, enrollment, customer, f"moved:{step}:{newer.version}", at, **moved))
     if draw(st.booleans()):
         status = draw(st.sampled_from(["completed", "converted", "exited", "holdout", "failed"]))
         facts.append(fact("ended", "ended", draw(offset), step_id=draw(st.sampled_from(steps)), status=status))
