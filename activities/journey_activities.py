@@ -10,14 +10,12 @@ enrollment twice changes nothing.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from jinja2 import TemplateError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
@@ -26,11 +24,10 @@ from activities.messages import Message, Undeliverable, build_message
 from activities.progress_facts import ended_fact, error_summary, outcome_facts, progress_facts
 from activities.providers import ChannelProviders, PermanentFailure, RetryableFailure
 from activities.sent_outcomes import Accepted, SentOutcomes
-from activities.step_problems import ProblemNotes, StepVisit, no_date, not_computed, refused
+from activities.step_answers import conditions_answer, values_answer, wake_answer
+from activities.step_problems import ProblemNotes, StepVisit, refused
 from activities.webhook_calls import NotMade, rendered_call
-from orchestrator.language.clock import customer_zone, next_time_of_day, until_date_instant
-from orchestrator.language.scope import EXPRESSION_ERRORS, JourneyInScope, expression_scope, holds
-from orchestrator.language.templating import evaluate
+from orchestrator.language.scope import JourneyInScope, expression_scope
 from orchestrator.language.timeparse import format_duration
 from orchestrator.personalization.unsubscribe import UnsubscribeConfig
 from orchestrator.runtime.activity_calls import WEBHOOK_RETRY
@@ -50,7 +47,6 @@ from orchestrator.runtime.contracts import (
 )
 from orchestrator.runtime.end_reasons import derived_end_reason
 from orchestrator.store import ProfileFieldError, Store, StoreSession
-from orchestrator.store.profiles import dumps
 from orchestrator.store.values import ConsentEvidence, DeliveryKey, Enrollment, Profile, customer_context
 
 log = logging.getLogger(__name__)
@@ -219,28 +215,14 @@ class JourneyActivities:
     @activity.defn(name="evaluate_conditions", no_thread_cancel_exception=True)
     def evaluate_conditions(self, request: ConditionRequest) -> list[bool]:
         """Truth of each condition against the customer's current profile; a failing one is false."""
-        scope = expression_scope(self._customer(request.customer_id), request.event, _journey_in_scope(request), events=request.events)
-        return [holds(condition, scope) for condition in request.conditions]
+        return conditions_answer(request, self._customer(request.customer_id))
 
     @activity.defn(name="wake_time", no_thread_cancel_exception=True)
     def wake_time(self, request: WakeRequest) -> WakeResult:
-        customer = self._customer(request.customer_id)
-        zone = customer_zone(customer.get("timezone"), request.default_timezone)
-        now = datetime.fromisoformat(request.now)
-        if request.until is not None:
-            return WakeResult(next_time_of_day(now, zone, request.until, tuple(request.days)).isoformat())
-        assert request.until_date is not None
-        try:
-            scope = expression_scope(customer, request.event, _journey_in_scope(request), events=request.events)
-            value = evaluate(request.until_date, scope)
-            moment = until_date_instant(
-                value, now=now, zone=zone, offset_seconds=request.offset_seconds, at=request.at, repeat=request.repeat
-            )
-        except (TemplateError, TypeError, ValueError, OverflowError) as exc:
-            problem = no_date(request.until_date, exc)
-            self.problems.note(StepVisit.of(request), "until_date", problem)
-            return WakeResult(None, problem)
-        return WakeResult(moment.isoformat())
+        result = wake_answer(request, self._customer(request.customer_id))
+        if result.at is None and result.reason is not None:
+            self.problems.note(StepVisit.of(request), "until_date", result.reason)
+        return result
 
     @activity.defn(name="evaluate_values", no_thread_cancel_exception=True)
     def evaluate_values(self, request: ValuesRequest) -> dict[str, Any]:
@@ -249,14 +231,10 @@ class JourneyActivities:
         It writes no profile, so retrying it is harmless (a failure is noted once); the workflow then
         writes the values with `update_profile`, which writes the same values on every retry.
         """
-        scope = expression_scope(self._customer(request.customer_id), request.event, _journey_in_scope(request), events=request.events)
+        values, problems = values_answer(request, self._customer(request.customer_id))
         where = StepVisit.of(request)
-        values: dict[str, Any] = {}
-        for key, expression in request.expressions.items():
-            try:
-                values[key] = json.loads(dumps(evaluate(expression, scope)))
-            except EXPRESSION_ERRORS as exc:
-                self.problems.note(where, key, not_computed(expression, exc))
+        for key, problem in problems:
+            self.problems.note(where, key, problem)
         return values
 
     @activity.defn(name="update_profile", no_thread_cancel_exception=True)
@@ -377,14 +355,3 @@ def _derived_end_reason(session: StoreSession, request: FinishRequest, row: Enro
     row = row or session.enrollment(request.enrollment_id)
     journey = session.journey_version(row.journey_id, row.version) if row is not None else None
     return derived_end_reason(journey, request.status, request.step) if journey is not None else None
-
-
-def _journey_in_scope(request: ConditionRequest | ValuesRequest | WakeRequest) -> JourneyInScope | None:
-    """`journey` in the request's expressions: the journey, its version and the step the workflow named.
-
-    A request from a workflow that predates these fields has no step (`journey` holds id and
-    version) or, for a wake request, no journey at all (`journey` reads `{}`), as before.
-    """
-    if request.journey_id is None or request.version is None:
-        return None
-    return JourneyInScope(request.journey_id, request.version, request.step_id)

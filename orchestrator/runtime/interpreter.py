@@ -82,11 +82,12 @@ class _Ended(Exception):
 class Interpreter:
     """One enrollment's run (one run of it: continue-as-new starts another from what `state` carries)."""
 
-    def __init__(self, start: EnrollmentInput, state: EnrollmentState, host: Host) -> None:
+    def __init__(self, start: EnrollmentInput, state: EnrollmentState, host: Host, journey: ir.Journey | None = None) -> None:
+        """`journey`: the compiled journey of `start.journey`, when the host has it already (an offline run of many customers)."""
         self._input = start
         self._state = state
         self._host = host
-        self._journey = ir.Journey.from_dict(start.journey)
+        self._journey = journey if journey is not None else ir.Journey.from_dict(start.journey)
         self._requests = ActivityRequests.of(start, self._journey, state)
         self._progress = Progress(start, self._journey, state)
 

@@ -20,10 +20,9 @@ import gc
 import tempfile
 import threading
 import uuid
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -39,7 +38,7 @@ from activities.journey_activities import JourneyActivities
 from orchestrator import ir
 from orchestrator.host.binaries import temporal_test_server
 from orchestrator.host.settings import SimulationSettings
-from orchestrator.routing.entry import Broadcast, Cause, Decision, Identified, Tracked, decide
+from orchestrator.routing.entry import Identified, Tracked
 from orchestrator.runtime.contracts import (
     EVENT_SIGNAL,
     INTERPRETER_REVISION,
@@ -52,24 +51,23 @@ from orchestrator.runtime.contracts import (
     TrailEntry,
 )
 from orchestrator.runtime.workflow import JourneyWorkflow
-from orchestrator.simulation.broadcast_firing import first_firing
+from orchestrator.simulation.placeholder_secrets import PlaceholderSecrets
+from orchestrator.simulation.script import (
+    DEFAULT_HORIZON,
+    IDENTIFY,
+    ScriptedEvent,
+    at_start,
+    cause_of,
+    customer_id_of,
+    decide_entry,
+    message_of,
+    not_entered,
+    opening_offset,
+    profile_context,
+)
 from orchestrator.simulation.sends import SendRecorder, sends_shown
 from orchestrator.simulation.timeline import Timeline, iso
 from orchestrator.store import Store
-
-DEFAULT_HORIZON = timedelta(days=90)
-"""How long after the last scripted event a simulation keeps running."""
-IDENTIFY = "identify"
-"""The scripted event name that updates the profile instead of being tracked."""
-
-
-@dataclass(frozen=True)
-class ScriptedEvent:
-    """`{at: 2h, event: email_opened, properties: {...}}` from an events file."""
-
-    offset_seconds: int
-    name: str
-    properties: dict[str, Any] = field(default_factory=dict)
 
 
 def quiet_runtime() -> Runtime:
@@ -87,10 +85,6 @@ def release_temporal_runtime() -> None:
     gc.collect()
 
 
-def customer_id_of(customer: dict[str, Any]) -> str:
-    return str(customer.get("id") or customer.get("userId") or "simulated-customer")
-
-
 class WebhookRecorder:
     """An httpx transport that answers every webhook 200 and remembers the call."""
 
@@ -102,22 +96,6 @@ class WebhookRecorder:
         with self._lock:
             self.calls.append(request)
         return httpx.Response(200, json={"simulated": True})
-
-
-class PlaceholderSecrets(Mapping[str, str]):
-    """Every `secrets.NAME` reads as `<secret NAME>`: a simulation needs no real credentials."""
-
-    def __getitem__(self, name: str) -> str:
-        return f"<secret {name}>"
-
-    def __contains__(self, name: object) -> bool:
-        return isinstance(name, str)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(())
-
-    def __len__(self) -> int:
-        return 0
 
 
 class Simulator:
@@ -189,9 +167,9 @@ class Simulator:
                 shift = (start - clock.origin).total_seconds()
                 handle: WorkflowHandle[Any, EnrollmentResult] | None = None
                 refusal = ""
-                opening = _opening(journey, start)
+                opening = opening_offset(journey, start)
                 if isinstance(opening, str):
-                    return _not_entered(journey, start, opening)
+                    return not_entered(journey, start, opening)
                 # The opening (the customer file's identify, or the broadcast firing) comes before events at its instant.
                 plan: list[tuple[float, int, ScriptedEvent | None]] = [(opening, -1, None)]
                 plan += [(event.offset_seconds, number, event) for number, event in enumerate(ordered)]
@@ -199,29 +177,30 @@ class Simulator:
                     await clock.advance_to(offset)
                     at = start + timedelta(seconds=offset)
                     if event is None:
-                        decision = _decide(journey, _at_start(journey), _profile(store, customer_id), at)
+                        decision = decide_entry(journey, at_start(journey), profile_context(store, customer_id), at)
                         trigger = None
                     elif event.name == IDENTIFY:
                         with store.session(lock_customer=customer_id) as session:
                             before, after = session.identify(customer_id, dict(event.properties), at)
                         if handle is not None:
                             continue
-                        decision = _decide(journey, Identified(before.template_context() if before else None), after.template_context(), at)
+                        identified = Identified(before.template_context() if before else None)
+                        decision = decide_entry(journey, identified, after.template_context(), at)
                         trigger = None
                     elif handle is not None:
-                        await _deliver(handle, _message(event, number, start))
+                        await _deliver(handle, message_of(event, number, start))
                         continue
                     else:
-                        decision = _decide(journey, Tracked(event.name, event.properties), _profile(store, customer_id), at)
+                        decision = decide_entry(journey, Tracked(event.name, event.properties), profile_context(store, customer_id), at)
                         trigger = event
                     if handle is None and decision.enter:
                         with store.session(lock_customer=customer_id) as session:  # indexed as routing does: its end is written there
                             session.start_enrollment(enrollment_id, journey.id, journey.version, customer_id, at)
                         handle = await self._start(journey, customer_id, enrollment_id, trigger, shift, start, queue)
                     elif handle is None:
-                        refusal = f"{_cause_of(journey, event)} at {iso(at)}: {decision.reason}"
+                        refusal = f"{cause_of(journey, event)} at {iso(at)}: {decision.reason}"
                 if handle is None:
-                    return _not_entered(journey, start, refusal)
+                    return not_entered(journey, start, refusal)
                 await clock.advance_to(max(end_offset, opening + horizon.total_seconds()))
                 outcome, status = await self._outcome(handle, shift)
         with store.session() as session:
@@ -258,7 +237,7 @@ class Simulator:
                 journey=journey.to_dict(),
                 customer_id=customer_id,
                 enrollment_id=enrollment_id,
-                trigger=_message(trigger, -1, start) if trigger else None,
+                trigger=message_of(trigger, -1, start) if trigger else None,
                 clock_shift_seconds=shift,
                 upsert_search_attributes=False,
                 revision=INTERPRETER_REVISION,
@@ -301,13 +280,6 @@ async def _clock(env: WorkflowEnvironment) -> AsyncIterator[_Clock]:
         yield _Clock(env, await env.get_current_time())
 
 
-def _profile(store: Store, customer_id: str) -> dict[str, Any]:
-    with store.session() as session:
-        profile = session.get_profile(customer_id)
-    assert profile is not None
-    return profile.template_context()
-
-
 def _webhooks(calls: list[httpx.Request], trail: list[TrailEntry]) -> list[dict[str, Any]]:
     """The recorded calls, once each, stamped with the time their step was entered (from the Idempotency-Key)."""
     entered: dict[tuple[str, int], str] = {}
@@ -332,47 +304,3 @@ async def _deliver(handle: WorkflowHandle[Any, Any], message: EventMessage) -> N
     except RPCError as exc:
         if exc.status != RPCStatusCode.NOT_FOUND:
             raise
-
-
-def _message(event: ScriptedEvent, number: int, start: datetime) -> EventMessage:
-    at = start + timedelta(seconds=event.offset_seconds)
-    return EventMessage(f"simulated-{number}", event.name, dict(event.properties), iso(at))
-
-
-def _opening(journey: ir.Journey, start: datetime) -> float | str:
-    """Seconds after `start` at which the simulation first asks whether the customer enters, or why it never does.
-
-    A broadcast asks when its schedule first fires at or after the start; any other journey at the start.
-    """
-    if not isinstance(journey.trigger, ir.ScheduleTrigger):
-        return 0.0
-    firing = first_firing(journey.trigger, start)
-    if firing is None:
-        return f"the broadcast fires once, at {journey.trigger.at}, before the start {iso(start)}: start the simulation at or before it"
-    return (firing - start).total_seconds()
-
-
-def _at_start(journey: ir.Journey) -> Cause:
-    """What the opening of a simulation is: the schedule firing for a broadcast, else the customer's first identify."""
-    return Broadcast() if isinstance(journey.trigger, ir.ScheduleTrigger) else Identified(None)
-
-
-def _cause_of(journey: ir.Journey, event: ScriptedEvent | None) -> str:
-    """The scripted happening an entry decision was about, in words (None: the opening, see `_at_start`)."""
-    if event is None:
-        return "the broadcast firing" if isinstance(journey.trigger, ir.ScheduleTrigger) else "the customer file (a first identify)"
-    return "an identify" if event.name == IDENTIFY else f"event {event.name}"
-
-
-def _decide(journey: ir.Journey, cause: Cause, customer: dict[str, Any], at: datetime) -> Decision:
-    """The router's entry decision (orchestrator/routing/entry.py) for the simulated customer.
-
-    They have never entered the journey, and the simulation follows their first enrollment only:
-    it is asked until that enrollment starts, and later events reach that enrollment or nobody.
-    """
-    return decide(journey, cause, customer, lambda: (), at)
-
-
-def _not_entered(journey: ir.Journey, start: datetime, reason: str) -> Timeline:
-    outcome = {"status": "not_entered", "step": None, "at": iso(start), "reason": reason}
-    return Timeline(journey.id, journey.version, [], [], outcome)

@@ -35,7 +35,8 @@ from orchestrator.runtime.contracts import (
 )
 from orchestrator.runtime.search_attributes import SEARCH_ATTRIBUTES, enrollment_search_attributes
 from orchestrator.runtime.workflow import JourneyWorkflow
-from orchestrator.simulation.simulator import PlaceholderSecrets, quiet_runtime, release_temporal_runtime
+from orchestrator.simulation.placeholder_secrets import PlaceholderSecrets
+from orchestrator.simulation.simulator import quiet_runtime, release_temporal_runtime
 from orchestrator.store import OutboxMessage, Store
 from tests.keys import CUSTOMER_KEYS
 

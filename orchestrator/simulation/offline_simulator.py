@@ -1,0 +1,120 @@
+"""A simulation without Temporal: the customer file and scripted events played into a throwaway store, the enrollment run offline.
+
+It plays what the simulator plays (script.py: the customer file, then the events in order, `identify`
+ones changing the profile) and lets the customer in by the same entry rules, then runs the enrollment
+with the interpreter's core under a discrete-event clock (offline.py) instead of the real workflow on the
+time-skipping server. The timeline is the same, and tests/simulation/test_offline_equivalence.py holds the
+two to it; the offline one takes milliseconds, not a Temporal server.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from orchestrator import ir
+from orchestrator.host.settings import SimulationSettings
+from orchestrator.routing.entry import Identified, Tracked
+from orchestrator.simulation.offline import RecordedEvent, run_offline
+from orchestrator.simulation.recorded_profile import RecordedProfile
+from orchestrator.simulation.script import (
+    DEFAULT_HORIZON,
+    IDENTIFY,
+    ScriptedEvent,
+    at_start,
+    cause_of,
+    customer_id_of,
+    decide_entry,
+    not_entered,
+    opening_offset,
+    profile_context,
+)
+from orchestrator.simulation.timeline import Timeline, iso
+from orchestrator.store import Store
+
+
+def simulate_offline(
+    journey: ir.Journey,
+    customer: dict[str, Any],
+    events: list[ScriptedEvent],
+    start: datetime,
+    horizon: timedelta = DEFAULT_HORIZON,
+    settings: SimulationSettings | None = None,
+) -> Timeline:
+    """`Simulator.run`'s timeline for one customer, run offline. A trait the profile refuses raises ProfileFieldError."""
+    settings = settings or SimulationSettings()
+    customer_id = customer_id_of(customer)
+    traits = {k: v for k, v in customer.items() if k not in ("id", "userId")}
+    ordered = sorted(events, key=lambda e: e.offset_seconds)
+    opening = opening_offset(journey, start)
+    if isinstance(opening, str):
+        return not_entered(journey, start, opening)
+    with tempfile.TemporaryDirectory(prefix="journey-offline-") as tmp:
+        store = Store(f"sqlite:///{Path(tmp) / 'simulation.db'}")
+        try:
+            store.migrate()
+            with store.session() as session:
+                session.identify(customer_id, traits, start)
+            entry: tuple[datetime, int, ScriptedEvent | None] | None = None
+            refusal = ""
+            plan: list[tuple[float, int, ScriptedEvent | None]] = [(opening, -1, None)]
+            plan += [(event.offset_seconds, number, event) for number, event in enumerate(ordered)]
+            for offset, number, event in sorted(plan, key=lambda p: (p[0], p[1])):
+                at = start + timedelta(seconds=offset)
+                if event is not None and event.name == IDENTIFY:
+                    with store.session(lock_customer=customer_id) as session:
+                        before, after = session.identify(customer_id, dict(event.properties), at)
+                    if entry is None:
+                        identified = Identified(before.template_context() if before else None)
+                        decision = decide_entry(journey, identified, after.template_context(), at)
+                    else:
+                        continue
+                elif entry is not None:
+                    continue
+                elif event is None:
+                    decision = decide_entry(journey, at_start(journey), profile_context(store, customer_id), at)
+                else:
+                    decision = decide_entry(journey, Tracked(event.name, event.properties), profile_context(store, customer_id), at)
+                if decision.enter:
+                    entry = (at, number, event if event is not None and event.name != IDENTIFY else None)
+                else:
+                    refusal = f"{cause_of(journey, event)} at {iso(at)}: {decision.reason}"
+            if entry is None:
+                return not_entered(journey, start, refusal)
+            with store.read() as session:
+                profile = RecordedProfile.read(session, customer_id)
+        finally:
+            store.dispose()
+    entered_at, _, trigger = entry
+    after_entry = [
+        _recorded(event, number, start)
+        for number, event in enumerate(ordered)
+        if event.name != IDENTIFY and (event.offset_seconds, number) > _key(entry, start)
+    ]
+    end_offset = (ordered[-1].offset_seconds if ordered else 0) + horizon.total_seconds()
+    until = start + timedelta(seconds=max(end_offset, opening + horizon.total_seconds()))
+    run = run_offline(
+        journey,
+        customer_id,
+        profile,
+        entered_at=entered_at,
+        trigger=_recorded(trigger, -1, start) if trigger is not None else None,
+        events=after_entry,
+        until=until,
+        policy=settings.policy,
+        unsubscribe=settings.unsubscribe,
+    )
+    return run.timeline()
+
+
+def _key(entry: tuple[datetime, int, ScriptedEvent | None], start: datetime) -> tuple[float, int]:
+    at, number, _ = entry
+    return ((at - start).total_seconds(), number)
+
+
+def _recorded(event: ScriptedEvent, number: int, start: datetime) -> RecordedEvent:
+    """A scripted event as the simulator signals it (message_of): the same id and timestamp."""
+    at = start + timedelta(seconds=event.offset_seconds)
+    return RecordedEvent(event.name, dict(event.properties), at, f"simulated-{number}", iso(at))
