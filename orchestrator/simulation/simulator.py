@@ -261,17 +261,22 @@ class Simulator:
 
 
 class _Clock:
-    """The test server's clock, moved forward only by `advance_to` (automatic skipping is off)."""
+    """The test server's clock, skipped forward by `advance_to` (automatic skipping is off).
+
+    Between skips the server's clock runs in real time: every signal, store write and activity of the
+    simulation moves it on by what it took. So `advance_to` skips to the instant asked, from where the
+    clock is now, not by the distance between two offsets, or each event would arrive later than the last
+    by all the real time spent before it (seconds, after a few hundred events).
+    """
 
     def __init__(self, env: WorkflowEnvironment, origin: datetime) -> None:
         self.env = env
         self.origin = origin
-        self.elapsed = 0.0
 
     async def advance_to(self, offset: float) -> None:
-        if offset > self.elapsed:
-            await self.env.sleep(timedelta(seconds=offset - self.elapsed))
-            self.elapsed = offset
+        ahead = offset - (await self.env.get_current_time() - self.origin).total_seconds()
+        if ahead > 0:
+            await self.env.sleep(timedelta(seconds=ahead))
 
 
 @asynccontextmanager
