@@ -27,14 +27,14 @@ from __future__ import annotations
 
 import random
 import textwrap
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
 
-from orchestrator.simulation.simulator import IDENTIFY, ScriptedEvent
+from orchestrator.simulation.script import IDENTIFY, ScriptedEvent
 
 T = TypeVar("T")
 
@@ -58,6 +58,13 @@ TEMPLATE_FILES = {
 }
 """A template file with locale variants: which one a customer gets depends on their `locale`."""
 
+STEP_KINDS = (
+    *("send",) * 4,
+    *("wait", "wait_until", "wait_until_date"),
+    *("wait_for",) * 2,
+    *("branch", "split", "update", "webhook"),
+)
+"""What the steps before the journey's own tail (a loop, an exit) are drawn from: sends most often."""
 DURATIONS = ("30m", "45m", "1h", "2h", "6h", "1d", "2d", "3d")
 TIMEZONES = ("UTC", "Europe/Paris", "America/New_York", "Asia/Kolkata", "Australia/Sydney")
 ODD_SECONDS = (7, 13, 19, 23, 29, 37, 41, 47, 53, 59)
@@ -128,14 +135,19 @@ class _Maker:
         self.trigger = self.pick("event", "event", "event", "event", "segment", "schedule")
         count = self.rng.randint(3, 8)
         ids = [f"s{n}" for n in range(count)]
-        kinds = [self.pick("send", "send", "send", "send", "wait", "wait_until", "wait_until_date", "wait_for", "wait_for", "branch", "split", "update", "webhook") for _ in ids]
+        kinds = [self.pick(*STEP_KINDS) for _ in ids]
+        if self.chance(0.4):
+            kinds[0] = "send"  # as many journeys do: a message on entry, then waits
         # wait_for ids are known before the steps are drawn, so a template anywhere may read `events.<id>`.
         self.wait_fors = [step_id for step_id, kind in zip(ids, kinds, strict=True) if kind == "wait_for"]
         waits = [step_id for step_id, kind in zip(ids, kinds, strict=True) if kind in ("wait", "wait_until")]
         loop = bool(waits) and self.chance(0.4)
         leave = self.chance(0.4)
         order = ids + (["lap", "again"] if loop else []) + (["leave"] if leave else []) + ["end"]
-        steps = [self.step(step_id, kind, order[n + 1], order[n + 2 :] or ["end"]) for n, (step_id, kind) in enumerate(zip(ids, kinds, strict=True))]
+        steps = [
+            self.step(step_id, kind, order[n + 1], order[n + 2 :] or ["end"])
+            for n, (step_id, kind) in enumerate(zip(ids, kinds, strict=True))
+        ]
         if loop:
             steps.append({"id": "lap", "update": {"compute": {"laps": "customer.laps | default(0) + 1"}}})
             again = {"when": f"customer.laps < {self.rng.randint(1, 3)}", "next": self.pick(*waits)}
@@ -148,11 +160,10 @@ class _Maker:
             document["entry"] = {"audience": audience}
         if self.chance(0.5):
             document["goal"] = self.goal()
-            self.listened.add(PURCHASED)
+            self.listened.add(document["goal"]["event"])
         if self.chance(0.5):
-            exit_on = self.pick(UNSUBSCRIBED, COMPLAINED)
-            document["exit_on"] = [exit_on if exit_on == UNSUBSCRIBED else {"event": COMPLAINED, "where": "event.severity == 'high'"}]
-            self.listened.add(exit_on)
+            resting = [step_id for step_id, kind in zip(ids, kinds, strict=True) if kind.startswith("wait")]
+            document["exit_on"] = [self.exit_on(resting)]
         settings = self.settings()
         if settings:
             document["settings"] = settings
@@ -166,7 +177,11 @@ class _Maker:
         if self.trigger == "segment":
             return {"segment": "customer.tier == 'gold'"}
         if self.trigger == "schedule":
-            return self.pick({"schedule": {"cron": "0 10 * * *"}}, {"schedule": {"cron": "30 8 * * MON", "timezone": "Europe/Paris"}})
+            return self.pick(
+                {"schedule": {"cron": "0 10 * * *"}},
+                {"schedule": {"cron": "30 8 * * MON", "timezone": "Europe/Paris"}},
+                {"schedule": {"at": "2026-02-05T10:00:00", "timezone": "America/New_York"}},  # before some starts: never fires
+            )
         self.listened.add(TRIGGER)
         return self.pick({"event": TRIGGER}, {"event": TRIGGER}, {"event": TRIGGER, "where": "event.amount | default(0) >= 10"})
 
@@ -176,12 +191,22 @@ class _Maker:
         return self.pick(None, None, None, None, None, "customer.country in ['US', 'FR']", "not customer.vip")
 
     def goal(self) -> dict[str, Any]:
-        goal: dict[str, Any] = {"event": PURCHASED}
+        # The trigger's own event as the goal converts on the next one, never the one that enrolled.
+        goal: dict[str, Any] = {"event": self.pick(PURCHASED, PURCHASED, PURCHASED, TRIGGER) if self.trigger == "event" else PURCHASED}
         if self.chance(0.5):
             goal["within"] = self.pick("1d", "3d", "7d")
+        wheres = ["event.amount >= 20", *(f"events.{s} is defined" for s in self.wait_fors)]
         if self.chance(0.3):
-            goal["where"] = "event.amount >= 20"
+            goal["where"] = self.pick(*wheres)
         return goal
+
+    def exit_on(self, waits: list[str]) -> str | dict[str, Any]:
+        event = self.pick(UNSUBSCRIBED, COMPLAINED)
+        self.listened.add(event)
+        if event == UNSUBSCRIBED:
+            # Only while the enrollment is at one of its waits, when it has some: `journey.step` is where it is.
+            return {"event": event, "where": f"journey.step == '{self.pick(*waits)}'"} if waits and self.chance(0.3) else event
+        return {"event": event, "where": "event.severity == 'high'"}
 
     def settings(self) -> dict[str, Any]:
         settings: dict[str, Any] = {}
@@ -220,9 +245,8 @@ class _Maker:
                 cases = [{"when": self.condition(), "next": self.pick(*later)} for _ in range(self.rng.randint(1, 2))]
                 return {"id": step_id, "branch": [*cases, {"else": following}]}
             case "split":
-                split: dict[str, Any] = {
-                    "paths": [{"name": "a", "weight": 1, "next": following}, {"name": "b", "weight": self.pick(1, 1, 3), "next": self.pick(*later)}]
-                }
+                other = {"name": "b", "weight": self.pick(1, 1, 3), "next": self.pick(*later)}
+                split: dict[str, Any] = {"paths": [{"name": "a", "weight": 1, "next": following}, other]}
                 if self.chance(0.4):
                     split["holdout"] = 1
                 return {"id": step_id, "split": split}
@@ -239,6 +263,8 @@ class _Maker:
         wait: dict[str, Any] = {"event": event}
         if self.chance(0.4):
             wait["where"] = {CLICKED: "event.link == 'a'", REPLIED: "event.answer == 'yes'", PURCHASED: "event.amount >= 50"}[event]
+        elif self.chance(0.15):
+            wait["where"] = "customer.plan == 'pro'"  # the profile as it is when the event arrives
         if self.chance(0.8):
             wait["within"] = self.pick("1h", "1d", "2d")
             if self.chance(0.5):
@@ -255,7 +281,11 @@ class _Maker:
             *(f"{{{{ events.{s}.properties.answer | default('no answer') }}}}" for s in self.wait_fors),
         ]
         # Each fails the message where its value is missing.
-        failing = ["Hi {{ customer.first_name }}", "{% if customer.vip %}VIP{% endif %}", *(f"{{{{ events.{s}.name }}}} at {{{{ events.{s}.timestamp }}}}" for s in self.wait_fors)]
+        failing = [
+            "Hi {{ customer.first_name }}",
+            "{% if customer.vip %}VIP{% endif %}",
+            *(f"{{{{ events.{s}.name }}}} at {{{{ events.{s}.timestamp }}}}" for s in self.wait_fors),
+        ]
         if self.trigger == "event":
             safe.append("Thanks for {{ event.amount | default(0) | currency('USD') }}")
             failing.append("Your {{ event.amount }}")
@@ -303,6 +333,7 @@ class _Maker:
             update["compute"] = self.pick(
                 {"score": "customer.score | default(0) + 2"},
                 {"timezone": "'Mars/Olympus_Mons'"},  # the profile refuses it: a problem, the rest is written
+                {"timezone": "'America/New_York'"},  # later local-time waits and quiet hours move
                 {"next_order": "customer.orders + 1"},  # fails without `orders`: a problem
                 {"city": "customer.first_name | default('nobody') | lower"},
             )
@@ -336,7 +367,7 @@ class _Maker:
     def customer(self, start: datetime) -> dict[str, Any]:
         """Most customers can be reached by e-mail; fewer by SMS and push; some traits missing."""
         traits: dict[str, Any] = {
-            "id": self.pick("c-1", "c-2", "c-3", "c-4"),
+            "id": f"c-{self.rng.randrange(10_000)}",  # split assignment is by customer: many ids, many paths
             "email": self.pick("ann@example.com", "zoe@example.fr") if self.chance(0.85) else None,
             "phone": "+14155552671" if self.chance(0.5) else None,
             "push_tokens": ["push-token-1"] if self.chance(0.5) else None,
