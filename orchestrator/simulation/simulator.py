@@ -164,7 +164,7 @@ class Simulator:
                 activity_executor=executor,
             )
             async with worker, _clock(env) as clock:
-                shift = (start - clock.origin).total_seconds()
+                shift = 0.0
                 handle: WorkflowHandle[Any, EnrollmentResult] | None = None
                 refusal = ""
                 opening = opening_offset(journey, start)
@@ -196,6 +196,7 @@ class Simulator:
                     if handle is None and decision.enter:
                         with store.session(lock_customer=customer_id) as session:  # indexed as routing does: its end is written there
                             session.start_enrollment(enrollment_id, journey.id, journey.version, customer_id, at)
+                        shift = (start - await clock.anchor(offset)).total_seconds()
                         handle = await self._start(journey, customer_id, enrollment_id, trigger, shift, start, queue)
                     elif handle is None:
                         refusal = f"{cause_of(journey, event)} at {iso(at)}: {decision.reason}"
@@ -277,6 +278,15 @@ class _Clock:
         ahead = offset - (await self.env.get_current_time() - self.origin).total_seconds()
         if ahead > 0:
             await self.env.sleep(timedelta(seconds=ahead))
+
+    async def anchor(self, offset: float) -> datetime:
+        """Make the server's clock now the instant `offset`, and return the new origin: the enrollment is about to start.
+
+        Whatever real time the simulation spent getting there (the worker starting, entry decisions, store
+        writes; a second or more on a loaded machine) would otherwise make every step late by it.
+        """
+        self.origin = await self.env.get_current_time() - timedelta(seconds=offset)
+        return self.origin
 
 
 @asynccontextmanager
