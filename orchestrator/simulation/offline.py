@@ -178,7 +178,7 @@ def run_offline(
             case Block(seconds=seconds):
                 deadline = clock.at + timedelta(seconds=seconds) if seconds is not None else None
                 arrival = pending[next_event].at if next_event < len(pending) else None
-                if arrival is not None and arrival <= until and (deadline is None or arrival < deadline):
+                if arrival is not None and arrival <= until and (deadline is None or arrival <= deadline):
                     clock.at = max(clock.at, arrival)
                     answer = True
                 elif deadline is not None and deadline <= until:

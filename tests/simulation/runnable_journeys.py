@@ -16,9 +16,9 @@ The graph is valid by construction: each step is reached from the one before it 
 branch's `else`, a split's first path, a wait_for's match), the other edges only go forward, and the one
 loop, when drawn, goes back to a wait and is bounded by a counter the journey itself keeps.
 
-No event happens at the instant a timer ends. At a tie, Temporal orders a timer and a signal by when
-each reaches the worker, which a test cannot control, so the two runs could both be right and still
-differ. Starts, durations, times of day and dates are whole minutes, so every timer ends on a whole
+No event happens at the instant a timer ends. The example journeys hold the tie rule (the event comes
+first: a live timer ends a moment after its nominal instant); a random case should not turn on how many
+milliseconds a loaded machine added to a timer. Starts, durations, times of day and dates are whole minutes, so every timer ends on a whole
 minute or on an event's second of the minute plus whole minutes (a step entered when an event arrived);
 events are on distinct odd seconds of the minute, so none falls where a timer ends.
 """
