@@ -70,8 +70,11 @@ def deploy_with_facts(store: Store, now: datetime) -> list[ir.Journey]:
     facts: list[JourneyFact] = []
     entries = [("e1", 0, None), ("e1b", 0, "waiting"), ("e2", 3, "converted"), ("e3", 3, "completed"), ("e4", 20, "completed"),
                ("e5", 40, "converted")]  # fmt: skip
+    # A few minutes before now, but never before today's midnight: "entered today" must hold at 00:02 UTC too.
+    since_midnight = now - now.replace(hour=0, minute=0, second=0, microsecond=0)
+    earlier = min(timedelta(minutes=5), since_midnight / 2)
     for enrollment, days_ago, end in entries:
-        entered_at = now - timedelta(days=days_ago, minutes=5)
+        entered_at = now - timedelta(days=days_ago) - earlier
         base = {"journey_id": "cart", "version": cart.version, "enrollment_id": enrollment, "customer_id": f"c-{enrollment}"}
         facts.append(JourneyFact("entered", fact_key="entered", occurred_at=entered_at, **base))
         if end == "converted":
