@@ -121,20 +121,23 @@ class SentOutcomes:
             return
         session.remove_push_tokens(request.customer_id, accepted.dead_tokens, accepted.sent_at)
         session.record_facts(outcome_facts(request, "sent", message.channel, None, accepted.sent_at))
-        session.add_outbox_message(
-            OutboxMessage(
-                customer_id=request.customer_id,
-                enrollment_id=key.enrollment_id,
-                journey_id=request.journey_id,
-                version=request.version,
-                step_id=key.step_id,
-                channel=message.channel,
-                to=message.to,
-                subject=message.subject if message.channel == "email" else message.title,
-                body=message.body,
-                sent_at=accepted.sent_at,
-            )
-        )
+        session.add_outbox_message(outbox_message(request, message, accepted.sent_at))
+
+
+def outbox_message(request: SendRequest, message: Message, sent_at: datetime) -> OutboxMessage:
+    """The outbox's copy of a sent message: what the customer saw, for `journey simulate` and the console."""
+    return OutboxMessage(
+        customer_id=request.customer_id,
+        enrollment_id=request.enrollment_id,
+        journey_id=request.journey_id,
+        version=request.version,
+        step_id=request.step.id,
+        channel=message.channel,
+        to=message.to,
+        subject=message.subject if message.channel == "email" else message.title,
+        body=message.body,
+        sent_at=sent_at,
+    )
 
 
 def _recorded_outcome(session: StoreSession, key: DeliveryKey) -> tuple[str, str | None]:

@@ -22,6 +22,7 @@ import httpx
 
 from activities.delivery_gate import DeliveryPolicy, PastSend, decide, history_start
 from activities.messages import Message, Undeliverable, build_message
+from activities.sent_outcomes import outbox_message
 from activities.step_answers import conditions_answer, values_answer, wake_answer
 from activities.step_problems import StepVisit, refused
 from activities.webhook_calls import NotMade, rendered_call
@@ -207,20 +208,7 @@ class OfflineCustomer:
         if step.category == "marketing":
             self.sends.append(PastSend(request.journey_id, now))
         self.rendered[key] = message
-        self.outbox.append(
-            OutboxMessage(
-                customer_id=self.customer_id,
-                enrollment_id=request.enrollment_id,
-                journey_id=request.journey_id,
-                version=request.version,
-                step_id=step.id,
-                channel=message.channel,
-                to=message.to,
-                subject=message.subject if message.channel == "email" else message.title,
-                body=message.body,
-                sent_at=now,
-            )
-        )
+        self.outbox.append(outbox_message(request, message, now))
         return self._attempt(request, SendResult("sent"))
 
     def _attempt(self, request: SendRequest, result: SendResult) -> SendResult:

@@ -12,22 +12,9 @@ from click.testing import CliRunner, Result
 from orchestrator.cli import main
 from orchestrator.store import JourneyFact, Store
 from tests.api.support import compiled
+from tests.host.test_plan import CART
 from tests.keys import HASH_SECRET
 
-CART = """
-id: cart
-name: Cart reminder
-trigger: {event: checkout_started}
-steps:
-  - id: wait_a_bit
-    wait: 1h
-  - id: remind
-    send: {channel: email, subject: "Your cart", body: "<p>Still there.</p>"}
-  - id: last_call
-    wait: 1d
-  - id: nudge
-    send: {channel: email, subject: "Last call", body: "<p>Going, going.</p>"}
-"""
 CART_NEXT = """
 id: cart
 name: Cart reminder
