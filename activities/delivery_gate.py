@@ -44,7 +44,7 @@ from orchestrator.store.profiles import SMS_STOP_TRAIT
 if TYPE_CHECKING:
     from orchestrator.runtime.contracts import SendRequest
     from orchestrator.store import Delivery, StoreSession
-    from orchestrator.store.values import DeliveryKey, Profile
+    from orchestrator.store.values import DeliveryKey, JourneyFact, Profile
 
 CAP_VARIABLE = "JOURNEY_FREQUENCY_CAP"
 DEFAULT_RETRY_WINDOW = timedelta(hours=24)
@@ -240,25 +240,17 @@ def gate_send(session: StoreSession, request: SendRequest, key: DeliveryKey, pol
         past_sends=[PastSend(j, t) for j, t in sends],
         policy=policy,
     )
-    if decision.action == "send":
-        assert decision.channel is not None
-        outcome: dict[str, Any] = {"admitted_at": now}
-    elif decision.action == "defer":
-        assert decision.retry_at is not None
-        outcome = {"reason": _deferral(decision)}
-    else:
-        outcome = {"status": "suppressed", "reason": decision.reason}
     row, new = session.claim_delivery(
         key,
-        decision.channel if decision.action == "send" and decision.channel else step.channel,
+        claimed_channel(decision, step),
         at,
         customer_id=request.customer_id,
         journey_id=request.journey_id,
         category=step.category,
-        **outcome,
+        **claim_outcome(decision, now),
     )
     if new:
-        _record_fact(session, request, decision)
+        session.record_facts(decision_facts(request, decision))
         return Gated(decision, profile, None)
     if row.status != "intent":
         return Gated(decision, profile, row)
@@ -270,16 +262,39 @@ def gate_send(session: StoreSession, request: SendRequest, key: DeliveryKey, pol
         session.note_delivery(key, _deferral(decision), at)
     else:
         session.mark_delivery(key, "suppressed", at, reason=decision.reason)
-    _record_fact(session, request, decision)
+    session.record_facts(decision_facts(request, decision))
     return Gated(decision, profile, None)
 
 
-def _record_fact(session: StoreSession, request: SendRequest, decision: Decision) -> None:
+def past_sends_since(now: datetime, settings: ir.Settings, sends: Sequence[tuple[str, datetime]]) -> list[PastSend]:
+    """The (journey id, admitted_at) pairs `decide` counts for a send at `now`: those since `history_start`."""
+    start = history_start(now, settings)
+    return [PastSend(journey, at) for journey, at in sends if at >= start]
+
+
+def claimed_channel(decision: Decision, step: ir.SendStep) -> str:
+    """The channel a ledger row of `decision` names: the one chosen to send on, else the step's own."""
+    return decision.channel if decision.action == "send" and decision.channel else step.channel
+
+
+def claim_outcome(decision: Decision, now: datetime) -> dict[str, Any]:
+    """What a first attempt's ledger row carries from the gate's `decision` at `now` (the journey's clock): admitted
+    (`send`), held with why and until when (`defer`), or suppressed with the reason."""
+    if decision.action == "send":
+        assert decision.channel is not None
+        return {"admitted_at": now}
+    if decision.action == "defer":
+        assert decision.retry_at is not None
+        return {"reason": _deferral(decision)}
+    return {"status": "suppressed", "reason": decision.reason}
+
+
+def decision_facts(request: SendRequest, decision: Decision) -> list[JourneyFact]:
     """A suppression or a hold is a message fact, recorded with the ledger row it decides; a send's waits for the provider."""
     if decision.action == "send":
-        return
+        return []
     status = "held" if decision.action == "defer" else "suppressed"
-    session.record_facts(outcome_facts(request, status, decision.channel or request.step.channel, decision.reason))
+    return outcome_facts(request, status, decision.channel or request.step.channel, decision.reason)
 
 
 def _deferral(decision: Decision) -> str:

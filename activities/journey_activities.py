@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -23,13 +23,13 @@ from activities.delivery_gate import DeliveryPolicy, gate_send
 from activities.enrollment_moves import record_move
 from activities.messages import Message, Undeliverable, build_message
 from activities.progress_facts import ended_fact, error_summary, outcome_facts, progress_facts
+from activities.provider_retries import give_up_reason, retry_error
 from activities.providers import ChannelProviders, PermanentFailure, RetryableFailure
 from activities.sent_outcomes import Accepted, SentOutcomes
 from activities.step_answers import conditions_answer, values_answer, wake_answer
 from activities.step_problems import ProblemNotes, StepVisit, refused
 from activities.webhook_calls import NotMade, rendered_call
 from orchestrator.language.scope import JourneyInScope, expression_scope
-from orchestrator.language.timeparse import format_duration
 from orchestrator.personalization.unsubscribe import UnsubscribeConfig
 from orchestrator.runtime.activity_calls import WEBHOOK_RETRY
 from orchestrator.runtime.contracts import (
@@ -144,7 +144,7 @@ class JourneyActivities:
         try:
             message = build_message(request, channel, profile, unsubscribe=self.unsubscribe)
         except Undeliverable as exc:
-            status = "failed" if str(exc).startswith("template error") else "suppressed"
+            status = exc.status
             with self.store.session() as session:
                 if session.mark_delivery(key, status, _now(), reason=str(exc)):
                     session.record_facts(outcome_facts(request, status, channel, error_summary(str(exc))))
@@ -171,7 +171,7 @@ class JourneyActivities:
             log.info("send %s/%s refused by %s: %s", key.enrollment_id, key.step_id, provider.name, exc.reason)
             return SendResult("failed", exc.reason)
         except RetryableFailure as exc:
-            given_up = self._give_up_reason(provider.name, exc.reason)
+            given_up = give_up_reason(provider.name, exc.reason, self.policy.retry_window)
             marked = False
             if exc.invalid_recipients or given_up:
                 with self.store.session(lock_customer=request.customer_id) as session:
@@ -184,8 +184,7 @@ class JourneyActivities:
                 log.warning("send %s/%s given up: %s", key.enrollment_id, key.step_id, given_up)
                 return SendResult("failed", given_up)
             # Not given up, or another attempt decided the row meanwhile: the next attempt reports what it finds.
-            delay = timedelta(seconds=exc.retry_after) if exc.retry_after else None
-            raise ApplicationError(f"{provider.name}: {exc.reason}", type="ProviderRetryable", next_retry_delay=delay) from exc
+            raise retry_error(f"{provider.name}: {exc.reason}", exc.retry_after) from exc
         # The outbox row (the delivery log customers' messages show) and the ledger's `sent` commit together.
         # `sent` is only written over `intent`: an overlapping attempt that recorded its outcome first wins.
         # No customer lock unless a profile changes (dead push tokens): `sent` over `intent` neither frees nor
@@ -199,21 +198,6 @@ class JourneyActivities:
                 log.warning("send %s/%s: another attempt recorded %s first", key.enrollment_id, key.step_id, status)
             return SendResult(status, reason)
         return SendResult("sent")
-
-    def _give_up_reason(self, provider: str, reason: str) -> str | None:
-        """Why this send stops being retried, once Temporal has retried it for the policy's retry window; else None.
-
-        Measured from the first attempt's scheduling to this attempt's, both on the Temporal server's
-        clock: the window holds across worker restarts, and a time-skipping test server skips through it.
-        """
-        if not activity.in_activity():
-            return None
-        info = activity.info()
-        retried = info.current_attempt_scheduled_time - info.scheduled_time
-        if retried < self.policy.retry_window:
-            return None
-        window = format_duration(int(self.policy.retry_window.total_seconds()))
-        return f"{provider} still failing after {window} of retries ({info.attempt} attempts): {reason}"
 
     @activity.defn(name="evaluate_conditions", no_thread_cancel_exception=True)
     def evaluate_conditions(self, request: ConditionRequest) -> list[bool]:

@@ -44,6 +44,11 @@ class Message:
 class Undeliverable(Exception):
     """The message cannot be made for this customer (no address, or a template that fails)."""
 
+    @property
+    def status(self) -> str:
+        """The delivery's outcome: `failed` for a template error (the journey's to fix), `suppressed` otherwise."""
+        return "failed" if str(self).startswith("template error") else "suppressed"
+
 
 def locality(profile: Profile | None, settings: ir.Settings) -> Locality:
     """The customer's locale (else `en`) and time zone (else the journey's `settings.timezone`)."""

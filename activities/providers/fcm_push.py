@@ -1,6 +1,8 @@
 """Push through Firebase Cloud Messaging's HTTP v1 API, with the official SDK (`firebase-admin`).
 
-One `messaging.send` per push token of the profile. A token FCM answers
+One `messaging.send` per push token of the profile; a batch of sends goes through
+`messaging.send_each`, up to 500 tokens a call (the SDK makes one HTTP request per
+token, concurrently). A token FCM answers
 UNREGISTERED (the app was uninstalled) is reported back in `invalid_recipients`
 and the send activity removes it from the profile; the message counts as sent
 if at least one token took it.
@@ -18,7 +20,7 @@ from __future__ import annotations
 import uuid
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import firebase_admin
@@ -29,15 +31,19 @@ from activities.messages import Message
 from activities.providers.base import (
     DEFAULT_TIMEOUT_SECONDS,
     PermanentFailure,
+    ProviderError,
     ProviderResult,
     RetryableFailure,
     classify_status,
     message_reference,
 )
+from activities.providers.batches import Answer, Outgoing
 from activities.providers.ratelimit import TokenBucket, shared_bucket
 
 DEFAULT_BASE_URL = "https://fcm.googleapis.com"
 DEFAULT_RATE = 500.0
+SEND_EACH_LIMIT = 500
+"""Messages per `messaging.send_each` call, the SDK's (and FCM's) limit."""
 _RETRYABLE_CODES = {
     exceptions.DEADLINE_EXCEEDED,
     exceptions.UNAVAILABLE,
@@ -62,6 +68,7 @@ class FcmSettings:
 
 class FcmPush:
     name = "fcm"
+    batch_size = SEND_EACH_LIMIT
 
     def __init__(self, settings: FcmSettings, bucket: TokenBucket | None = None) -> None:
         self.settings = settings
@@ -97,25 +104,75 @@ class FcmPush:
 
     def send(self, message: Message, delivery_key: str, recipients: Sequence[str] = ()) -> ProviderResult:
         tokens = list(recipients) or [message.to]
-        sent: list[str] = []
-        unregistered: list[str] = []
-        refusals: list[str] = []
+        pushes = _Pushes()
         for token in tokens:
             self.bucket.acquire()
             try:
-                sent.append(messaging.send(self.fcm_message(message, delivery_key, token), app=self.app))
-            except messaging.UnregisteredError:
-                unregistered.append(token)
+                pushes.sent.append(messaging.send(self.fcm_message(message, delivery_key, token), app=self.app))
             except exceptions.FirebaseError as exc:
-                error = _classify(exc)
-                if isinstance(error, RetryableFailure):
-                    # Tokens that already took the message get it again on the retry: see docs/delivery.md.
-                    raise RetryableFailure(error.reason, retry_after=error.retry_after, invalid_recipients=unregistered) from exc
-                refusals.append(error.reason)
-        if sent:
-            return ProviderResult(sent[0], invalid_recipients=tuple(unregistered))
-        reason = "; ".join(refusals) or f"every push token of the profile is unregistered ({len(unregistered)} removed)"
-        raise PermanentFailure(reason, invalid_recipients=unregistered)
+                pushes.failed(token, exc)
+                if pushes.retryable is not None:
+                    break  # the rest of the tokens wait for the retry, which sends to every token again
+        answer = pushes.answer()
+        if isinstance(answer, ProviderError):
+            raise answer
+        return answer
+
+    def send_batch(self, items: Sequence[Outgoing]) -> list[Answer]:
+        """`messaging.send_each` over every push token of the items, up to `batch_size` per call; each item answered
+        from its own tokens' responses as `send` would answer it."""
+        tokens = [(n, token) for n, item in enumerate(items) for token in (item.recipients or (item.message.to,))]
+        pushes = [_Pushes() for _ in items]
+        for first in range(0, len(tokens), self.batch_size):
+            chunk = tokens[first : first + self.batch_size]
+            self.bucket.acquire(len(chunk))
+            batch = [self.fcm_message(items[n].message, items[n].delivery_key, token) for n, token in chunk]
+            try:
+                responses = messaging.send_each(batch, app=self.app).responses
+            except exceptions.FirebaseError as exc:  # the call as a whole failed: no token of it took the message
+                for n, token in chunk:
+                    pushes[n].failed(token, exc)
+                continue
+            for (n, token), response in zip(chunk, responses, strict=True):
+                if response.success:
+                    pushes[n].sent.append(response.message_id)
+                else:
+                    pushes[n].failed(token, response.exception)
+        return [each.answer() for each in pushes]
+
+
+@dataclass
+class _Pushes:
+    """What FCM answered for the tokens of one message, and the message's answer from it.
+
+    Sent if any token took it (the first one's message name), with the tokens FCM says are
+    unregistered; retried if a token failed retryably (tokens that already took the message get it
+    again on the retry: see docs/delivery.md); otherwise refused with every token's reason.
+    """
+
+    sent: list[str] = field(default_factory=list)
+    unregistered: list[str] = field(default_factory=list)
+    refusals: list[str] = field(default_factory=list)
+    retryable: RetryableFailure | None = None
+
+    def failed(self, token: str, exc: exceptions.FirebaseError) -> None:
+        if isinstance(exc, messaging.UnregisteredError):
+            self.unregistered.append(token)
+            return
+        error = _classify(exc)
+        if isinstance(error, RetryableFailure):
+            self.retryable = self.retryable or error
+        else:
+            self.refusals.append(error.reason)
+
+    def answer(self) -> Answer:
+        if self.retryable is not None:
+            error = self.retryable
+            return RetryableFailure(error.reason, retry_after=error.retry_after, invalid_recipients=self.unregistered)
+        if self.sent:
+            return ProviderResult(self.sent[0], invalid_recipients=tuple(self.unregistered))
+        reason = "; ".join(self.refusals) or f"every push token of the profile is unregistered ({len(self.unregistered)} removed)"
+        return PermanentFailure(reason, invalid_recipients=self.unregistered)
 
 
 def _classify(exc: exceptions.FirebaseError) -> PermanentFailure | RetryableFailure:

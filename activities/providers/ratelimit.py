@@ -34,18 +34,18 @@ class TokenBucket:
         self._updated = clock()
         self._lock = threading.Lock()
 
-    def _reserve(self) -> float:
-        """Take a token (possibly going into debt); the seconds until it is really ours."""
+    def _reserve(self, count: float) -> float:
+        """Take `count` tokens (possibly going into debt); the seconds until they are really ours."""
         with self._lock:
             now = self._clock()
             self._tokens = min(self.burst, self._tokens + (now - self._updated) * self.rate)
             self._updated = now
-            self._tokens -= 1
+            self._tokens -= count
             return 0.0 if self._tokens >= 0 else -self._tokens / self.rate
 
-    def acquire(self) -> float:
-        """Wait for a token; returns how long it waited. Waiters are served in reservation order."""
-        wait = self._reserve()
+    def acquire(self, count: float = 1) -> float:
+        """Wait for `count` tokens (a batch call's messages); returns how long it waited. Waiters are served in reservation order."""
+        wait = self._reserve(count)
         if wait > 0:
             self._sleep(wait)
         return wait

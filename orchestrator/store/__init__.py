@@ -136,14 +136,15 @@ class Store:
             return session.journey_counts(journeys, first_day=first_day, last_day=last_day, now=now)
 
     @contextmanager
-    def session(self, lock_customer: str | None = None) -> Iterator[StoreSession]:
+    def session(self, lock_customer: str | None = None, *, lock_customers: Sequence[str] = ()) -> Iterator[StoreSession]:
         """One transaction: committed when the block ends, rolled back (nothing written) if it raises.
 
         `lock_customer` serializes this transaction with every other one that locks the same
         customer, so one customer's events apply in order even across API processes. It also
         waits while a router holds the customer's lease (orchestrator/routing/lease.py), between
         planning a call and committing it: what such a session writes (an enrollment's end, a
-        trait, a delivery) then never falls between the two.
+        trait, a delivery) then never falls between the two. `lock_customers` does the same for
+        many customers at once (a batch of sends), waiting while a router holds any of their leases.
         """
         deadline = time.monotonic() + LEASE_WAIT_FOR_SESSIONS.total_seconds()
         pause = 0.005
@@ -151,10 +152,13 @@ class Store:
             while True:
                 with self._transaction(connection, read_only=False):
                     session = StoreSession(connection, self.hash_secret)
-                    if lock_customer is None:
+                    if lock_customer is None and not lock_customers:
                         yield session
                         return
-                    leased_until = session.lock_customer(lock_customer)
+                    if lock_customer is not None:
+                        leased_until = session.lock_customer(lock_customer)
+                    else:
+                        leased_until = session.lock_customers(lock_customers)
                     if leased_until is None or leased_until <= datetime.now(UTC) or time.monotonic() >= deadline:
                         yield session
                         return

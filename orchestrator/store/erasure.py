@@ -130,9 +130,8 @@ class ErasureQueries(SuppressionQueries, RetentionQueries):
 
 
 _UNDER_WAY = select(erasures.c.id).where((erasures.c.customer_hash == bindparam("erased_hash")) & erasures.c.completed_at.is_(None))
+ERASURE_GUARDED = erasures.c.completed_at.is_(None) | (erasures.c.guard_until > bindparam("erased_now"))
+"""An erasure under way, or completed less than ERASURE_GUARD before `erased_now`: its customer is sent nothing."""
 _GUARDED = Prepared(  # on the send path: the delivery gate asks it before every send
-    select(erasures.c.id).where(
-        (erasures.c.customer_hash == bindparam("erased_hash"))
-        & (erasures.c.completed_at.is_(None) | (erasures.c.guard_until > bindparam("erased_now")))
-    )
+    select(erasures.c.id).where((erasures.c.customer_hash == bindparam("erased_hash")) & ERASURE_GUARDED)
 )
