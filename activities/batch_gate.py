@@ -101,9 +101,9 @@ def gate_batch(
             policy=policy,
         )
         row = existing.get(send.key)
-        if row is not None and row.status != "intent":
+        if row is not None and row[0] != "intent":
             # A retry of a send that already happened (or was refused): report it again, do nothing.
-            send.result = SendResult(row.status, row.reason)
+            send.result = SendResult(*row)
             continue
         _decided(send, decision, now, at, row is not None, render, writes)
         counts = send.message is not None and request.step.category == "marketing"

@@ -37,7 +37,7 @@ from activities.providers.batches import Answer, Outgoing, batch_size, send_batc
 from activities.sent_outcomes import ERASED_MEANWHILE, outbox_message
 from orchestrator.personalization.unsubscribe import UnsubscribeConfig
 from orchestrator.runtime.contracts import SendRequest, SendResult
-from orchestrator.store import Delivery, OutboxMessage, Store
+from orchestrator.store import OutboxMessage, Store
 from orchestrator.store.values import DeliveryKey, JourneyFact, Profile
 
 log = logging.getLogger(__name__)
@@ -131,7 +131,7 @@ class BatchSends:
             for send, answer in zip(sends, answers, strict=True):
                 request, message, row = send.request, send.message, rows.get(send.key)
                 assert message is not None
-                undecided = row is not None and row.status == "intent"
+                undecided = row is not None and row[0] == "intent"
                 if isinstance(answer, ProviderResult):
                     sent_at = datetime.fromisoformat(request.now)
                     session.remove_push_tokens(request.customer_id, answer.invalid_recipients, sent_at)
@@ -176,10 +176,10 @@ def _changes_customer(answer: Answer) -> bool:
     return not isinstance(answer, ProviderResult) or bool(answer.invalid_recipients)
 
 
-def _recorded_first(row: Delivery | None, provider: Provider, send: GatedSend) -> SendResult:
+def _recorded_first(row: tuple[str, str | None] | None, provider: Provider, send: GatedSend) -> SendResult:
     """The outcome another attempt recorded before this one (the row's), or the erasure that deleted the row meanwhile."""
     if row is None:
         return SendResult("sent", ERASED_MEANWHILE)
     if provider.name != "sandbox":
-        log.warning("send %s/%s: another attempt recorded %s first", send.key.enrollment_id, send.key.step_id, row.status)
-    return SendResult(row.status, row.reason)
+        log.warning("send %s/%s: another attempt recorded %s first", send.key.enrollment_id, send.key.step_id, row[0])
+    return SendResult(*row)

@@ -22,11 +22,11 @@ from sqlalchemy.dialects import postgresql
 from orchestrator.store.erasure import ERASURE_GUARDED
 from orchestrator.store.gate_facts import ADMITTED_MARKETING
 from orchestrator.store.hashes import customer_hash
-from orchestrator.store.ledger import DELIVERY_BY_KEY, _delivery, key_params
+from orchestrator.store.ledger import DELIVERY_BY_KEY, key_params
 from orchestrator.store.profiles_table import profile_from_row
 from orchestrator.store.queries import Queries
 from orchestrator.store.schema import customer_locks, deliveries, erasures, outbox_messages, profiles, utc
-from orchestrator.store.values import Delivery, DeliveryKey, OutboxMessage, Profile
+from orchestrator.store.values import DeliveryKey, OutboxMessage, Profile
 
 
 @dataclass(frozen=True)
@@ -91,17 +91,24 @@ class SendBatchQueries(Queries):
             sends.setdefault(row.customer_id, []).append(CappedSend(key, row.journey_id or "", row.admitted_at))
         return found, sends
 
-    def deliveries_of(self, keys: Iterable[DeliveryKey], *, for_update: bool = False) -> dict[DeliveryKey, Delivery]:
-        """The ledger rows of `keys` that were claimed. `for_update`: locked until the transaction ends (PostgreSQL), so
-        an outcome written over `intent` next cannot race another attempt's."""
+    def deliveries_of(self, keys: Iterable[DeliveryKey], *, for_update: bool = False) -> dict[DeliveryKey, tuple[str, str | None]]:
+        """(status, reason) of the ledger rows of `keys` that were claimed (`delivery_outcome` for each). `for_update`:
+        locked until the transaction ends (PostgreSQL), so an outcome written over `intent` next cannot race another attempt's."""
         wanted = set(keys)
         if not wanted:
             return {}
-        query = select(deliveries).where(deliveries.c.enrollment_id.in_(sorted({key.enrollment_id for key in wanted})))
+        d = deliveries.c
+        query = select(d.enrollment_id, d.step_id, d.visit, d.status, d.reason).where(
+            d.enrollment_id.in_(sorted({key.enrollment_id for key in wanted}))
+        )
         if for_update:
             query = query.with_for_update()
-        rows = (_delivery(row) for row in self._conn.execute(query))
-        return {key: row for row in rows if (key := DeliveryKey(row.enrollment_id, row.step_id, row.visit)) in wanted}
+        found = {}
+        for enrollment_id, step_id, visit, status, reason in self._conn.execute(query):
+            key = DeliveryKey(enrollment_id, step_id, visit)
+            if key in wanted:
+                found[key] = (status, reason)
+        return found
 
     def claim_deliveries(self, claims: Sequence[Mapping[str, Any]]) -> None:
         """Insert new ledger rows (`claim_row` values), each unless its key is claimed already (ON CONFLICT DO NOTHING)."""
