@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from temporalio import activity
 
 from orchestrator import ir
-from orchestrator.routing.broadcast_cancel import CohortSignals, cancel_run
+from orchestrator.routing.broadcast_cancel import CohortSignals, UnknownBroadcast, cancel_run
 from orchestrator.routing.router import Router
 from orchestrator.runtime.broadcast import BroadcastCancel, BroadcastPage, BroadcastPageResult
 
@@ -57,4 +57,7 @@ class BroadcastActivities:
     @activity.defn(name="cancel_broadcast_cohorts", no_thread_cancel_exception=True)
     def cancel_broadcast_cohorts(self, cancel: BroadcastCancel) -> int:
         """Note the run cancelled and signal `cancel` to every cohort it started; how many were still running."""
-        return cancel_run(self.router.store, self.signals, cancel.run_key, datetime.now(UTC), signal_broadcast=False)
+        try:
+            return cancel_run(self.router.store, self.signals, cancel.run_key, datetime.now(UTC), signal_broadcast=False)
+        except UnknownBroadcast:
+            return 0  # cancelled before its first page: nothing was enrolled
