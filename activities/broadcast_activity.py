@@ -15,9 +15,10 @@ from datetime import UTC, datetime
 from temporalio import activity
 
 from orchestrator import ir
-from orchestrator.routing.broadcast_cancel import CohortSignals, UnknownBroadcast, cancel_run
+from orchestrator.routing.broadcast_cancel import CohortSignals, cancel_run
 from orchestrator.routing.router import Router
 from orchestrator.runtime.broadcast import BroadcastCancel, BroadcastPage, BroadcastPageResult
+from orchestrator.store.broadcasts import UnknownBroadcast
 
 
 class BroadcastActivities:

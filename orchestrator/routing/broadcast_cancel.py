@@ -17,14 +17,7 @@ from datetime import datetime
 from typing import Protocol
 
 from orchestrator.store import Store
-
-
-class UnknownBroadcast(LookupError):
-    """No broadcast run of that id has enrolled a page."""
-
-    def __init__(self, run_key: str) -> None:
-        super().__init__(f"no broadcast run {run_key!r}: `journey broadcast list JOURNEY` lists a journey's runs")
-        self.run_key = run_key
+from orchestrator.store.broadcasts import UnknownBroadcast
 
 
 class CohortSignals(Protocol):

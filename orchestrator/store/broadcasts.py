@@ -21,16 +21,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import Row, func, select, update
 
+from orchestrator.store.journey_stats import UnknownJourney
 from orchestrator.store.queries import Queries
 from orchestrator.store.schema import broadcast_cohorts, broadcast_runs, enrollments, journey_facts, profiles, utc
+
+if TYPE_CHECKING:
+    from orchestrator.store import Store
 
 RunState = Literal["paging", "running", "finished", "cancelled"]
 COUNTED_MESSAGES = ("sent", "suppressed", "failed")
 """The `message` facts a run's progress counts (a `held` message is counted by what became of it)."""
+
+
+class UnknownBroadcast(LookupError):
+    """No broadcast run of that id has enrolled a page."""
+
+    def __init__(self, run_key: str) -> None:
+        super().__init__(f"no broadcast run {run_key!r}: `journey broadcast list JOURNEY` lists a journey's runs")
+        self.run_key = run_key
 
 
 @dataclass(frozen=True)
@@ -185,6 +197,24 @@ class BroadcastQueries(Queries):
 
     def _count(self, query: Any) -> int:
         return int(self._conn.execute(query).scalar_one())
+
+
+def read_progress(store: Store, run_key: str) -> BroadcastProgress:
+    """The progress of the run `run_key` (what the API and `journey broadcast status` show); raises UnknownBroadcast."""
+    with store.read() as session:
+        progress = session.broadcast_progress(run_key)
+    if progress is None:
+        raise UnknownBroadcast(run_key)
+    return progress
+
+
+def read_journey_runs(store: Store, journey_id: str) -> list[BroadcastProgress]:
+    """The progress of each run of the journey, newest first; raises UnknownJourney for a journey never deployed."""
+    with store.read() as session:
+        if not session.deployed_journeys(journey_id):
+            raise UnknownJourney(journey_id)
+        found = [session.broadcast_progress(run.run_key) for run in session.broadcast_runs(journey_id)]
+    return [progress for progress in found if progress is not None]
 
 
 def _run(row: Row[Any]) -> BroadcastRun:
