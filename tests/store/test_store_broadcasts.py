@@ -93,3 +93,23 @@ def test_a_journeys_runs_are_listed_newest_first_with_their_cohorts_in_page_orde
         assert session.cohort_ids(RUN) == ["cohort-a", "cohort-b"]
         assert session.enrollments_of(["c1", "c2", "c9"]) == {"c1": [_member(1, "cohort-a")], "c2": [_member(2, "cohort-b")]}
         assert session.broadcast_progress("no-such-run") is None
+
+
+def test_erasing_the_customer_a_runs_paging_stopped_at_keeps_their_id_out_of_the_store_and_the_count_to_read(store: Store) -> None:
+    with store.session() as session:
+        for customer in ("c1", "c2", "c3", "c4"):
+            session.identify(customer, {}, AT)
+        session.start_broadcast_run(RUN, "sale", "v1", AT)
+        session.start_broadcast_run("other-run", "sale", "v1", AT)
+        session.broadcast_page_done(RUN, 0, "c2", AT)
+        session.broadcast_page_done("other-run", 0, "c1", AT)
+
+    def erase(customer: str) -> list[tuple[str | None, int]]:
+        with store.session(lock_customer=customer) as session:
+            session.erase_customer_rows(session.begin_erasure(customer, "cli", AT), customer, AT)
+        with store.read() as session:
+            runs = [session.broadcast_progress(run) for run in (RUN, "other-run")]
+        return [(p.run.last_customer, p.profiles_to_read) for p in runs if p is not None]
+
+    assert erase("c2") == [("c1", 2), ("c1", 2)]  # still c3 and c4 to read
+    assert erase("c1") == [("", 2), ("", 2)]  # no profile before theirs
