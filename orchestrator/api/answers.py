@@ -137,7 +137,8 @@ class EnrollmentView(BaseModel):
     entered_at: datetime
     ended_at: datetime | None
     current_step: str | None = Field(
-        description="Running: the step the workflow is at (null if it did not answer in time). Finished: the step it ended on."
+        description="Running: the step the workflow is at (a broadcast cohort's member: the step its cohort says it is at; null "
+        "if it did not answer in time). Finished: the step it ended on."
     )
     reason: str | None = Field(
         default=None,

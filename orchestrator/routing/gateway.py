@@ -32,7 +32,9 @@ from orchestrator.runtime.contracts import (
     COHORT_CANCEL_SIGNAL,
     COHORT_WORKFLOW,
     EVENT_SIGNAL,
+    FORGET_MEMBER_SIGNAL,
     MEMBER_EVENT_SIGNAL,
+    MEMBER_STATUS_QUERY,
     STATUS_QUERY,
     WORKFLOW_NAME,
     CohortCancel,
@@ -40,9 +42,11 @@ from orchestrator.runtime.contracts import (
     EnrollmentInput,
     EnrollmentStatus,
     EventMessage,
+    ForgetMember,
     MemberEvent,
 )
 from orchestrator.runtime.search_attributes import JOURNEY_ID, JOURNEY_VERSION, enrollment_search_attributes
+from orchestrator.store import Enrollment
 
 __all__ = ["LoopGateway", "TemporalUnavailable"]
 
@@ -159,7 +163,9 @@ class LoopGateway:
         except WorkflowAlreadyStartedError:
             pass  # a retried page: its cohort runs already
 
-    async def _signal_workflow(self, workflow_id: str, signal: str, payload: EventMessage | MemberEvent | CohortCancel | None) -> bool:
+    async def _signal_workflow(
+        self, workflow_id: str, signal: str, payload: EventMessage | MemberEvent | CohortCancel | ForgetMember | None
+    ) -> bool:
         """Signal a workflow; False when it has ended (or never started): nothing to deliver."""
         handle = self.client.get_workflow_handle(workflow_id)
         try:
@@ -200,33 +206,55 @@ class LoopGateway:
 
     # --- reads for the API ----------------------------------------------------------
 
-    def query_status(self, enrollment_ids: Sequence[str], timeout: timedelta) -> dict[str, EnrollmentStatus | None]:
-        """Each enrollment's `status` query answer; None for one that did not answer within `timeout`.
+    def query_status(self, enrollments: Sequence[Enrollment], timeout: timedelta) -> dict[str, EnrollmentStatus | None]:
+        """Where each enrollment is, by its id: a lone one's `status` query, a broadcast cohort member's through its
+        cohort's `member_status` query; None for one that did not answer within `timeout` (or that its cohort no
+        longer runs).
 
         Never raises: where an enrollment is shown, an unknown step is better than an error.
         """
-        if not enrollment_ids:
+        if not enrollments:
             return {}
 
-        async def ask(enrollment_id: str) -> EnrollmentStatus | None:
-            handle = self.client.get_workflow_handle(enrollment_id)
+        async def ask(enrollment: Enrollment) -> EnrollmentStatus | None:
+            if enrollment.cohort_id is not None:
+                handle = self.client.get_workflow_handle(enrollment.cohort_id)
+                asked = handle.query(MEMBER_STATUS_QUERY, enrollment.enrollment_id, result_type=EnrollmentStatus, rpc_timeout=timeout)
+            else:
+                handle = self.client.get_workflow_handle(enrollment.enrollment_id)
+                asked = handle.query(STATUS_QUERY, result_type=EnrollmentStatus, rpc_timeout=timeout)
             try:
-                return await asyncio.wait_for(
-                    handle.query(STATUS_QUERY, result_type=EnrollmentStatus, rpc_timeout=timeout), timeout.total_seconds()
-                )
+                answer: EnrollmentStatus | None = await asyncio.wait_for(asked, timeout.total_seconds())
+                return answer
             except Exception:  # unreachable, no worker polling, or a query the workflow rejected
                 return None
 
         async def ask_all() -> dict[str, EnrollmentStatus | None]:
-            answers = await asyncio.gather(*(ask(i) for i in enrollment_ids))
-            return dict(zip(enrollment_ids, answers, strict=True))
+            answers = await asyncio.gather(*map(ask, enrollments))
+            return {enrollment.enrollment_id: answer for enrollment, answer in zip(enrollments, answers, strict=True)}
 
         try:
             return self._call(ask_all(), timeout * 2)
         except TemporalUnavailable:
-            return dict.fromkeys(enrollment_ids)
+            return {enrollment.enrollment_id: None for enrollment in enrollments}
 
     # --- erasure -------------------------------------------------------------------
+
+    def forget_members(self, members: Sequence[Enrollment]) -> int:
+        """Signal `forget_member` to the cohort of each of `members` (enrollments with a `cohort_id`): the cohort drops
+        the member at once, and no further command of it is carried out. How many cohorts took the signal; a cohort
+        that is gone or closed already runs nothing of the member. Raises TemporalUnavailable."""
+        slots = asyncio.Semaphore(MAX_CONCURRENT_CUSTOMERS)
+
+        async def forget(member: Enrollment) -> bool:
+            assert member.cohort_id is not None, "a lone enrollment has no cohort to forget it"
+            async with slots:
+                return await self._signal_workflow(member.cohort_id, FORGET_MEMBER_SIGNAL, ForgetMember(member.enrollment_id))
+
+        async def forget_all() -> int:
+            return sum(await asyncio.gather(*map(forget, members)))
+
+        return self._call(forget_all(), self.timeout * (len(members) // MAX_CONCURRENT_CUSTOMERS + 2))
 
     def end_and_delete(self, enrollment_ids: Sequence[str], customer_keys: Sequence[str]) -> tuple[int, int]:
         """End the enrollments still running and delete every run's history: (ended, runs deleted).

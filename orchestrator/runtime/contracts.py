@@ -420,6 +420,7 @@ COHORT_WORKFLOW = "JourneyCohort"
 MEMBER_EVENT_SIGNAL = "member_event"  # payload MemberEvent
 COHORT_CANCEL_SIGNAL = "cancel"  # payload CohortCancel
 MEMBER_STATUS_QUERY = "member_status"  # arg enrollment_id: str -> EnrollmentStatus (same type as STATUS_QUERY's)
+FORGET_MEMBER_SIGNAL = "forget_member"  # payload ForgetMember
 
 
 @dataclass
@@ -451,3 +452,11 @@ class MemberEvent:
 @dataclass
 class CohortCancel:
     reason: str = "broadcast cancelled"
+
+
+@dataclass
+class ForgetMember:
+    """The `forget_member` signal: the member's customer is being erased; the cohort drops it at once (no further
+    command of it is carried out, no end written) and does not carry it through continue-as-new."""
+
+    enrollment_id: str
