@@ -15,6 +15,7 @@ import click
 
 from orchestrator import __version__
 from orchestrator.cli_backtest import backtest
+from orchestrator.cli_broadcast import broadcast
 from orchestrator.cli_customers import customers
 from orchestrator.cli_send import send
 from orchestrator.cli_support import EXIT_INVALID, compiled_or_exit, data_dir_option, environment_checked, exit_after_temporal
@@ -412,3 +413,4 @@ def plan(paths: tuple[Path, ...], fmt: str, migrate_journey: str | None, mapping
 main.add_command(customers)
 main.add_command(send)
 main.add_command(backtest)
+main.add_command(broadcast)

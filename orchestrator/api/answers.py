@@ -17,7 +17,10 @@ class CallAnswer(BaseModel):
     messageId: str
     duplicate: bool = Field(description="True: this messageId was seen before; the call had no effect this time.")
     enrolled: list[str] = Field(description="Enrollments this call started (workflow ids).")
-    signalled: list[str] = Field(description="Running enrollments the event was delivered to (workflow ids).")
+    signalled: list[str] = Field(
+        description="Running enrollments the event was delivered to (enrollment ids: the workflow ids of enrollments of their own; "
+        "a broadcast cohort's member got it through its cohort's workflow)."
+    )
 
     @classmethod
     def of(cls, message_id: str, outcome: RoutingOutcome) -> CallAnswer:
@@ -137,7 +140,8 @@ class EnrollmentView(BaseModel):
     entered_at: datetime
     ended_at: datetime | None
     current_step: str | None = Field(
-        description="Running: the step the workflow is at (null if it did not answer in time). Finished: the step it ended on."
+        description="Running: the step the workflow is at (a broadcast cohort's member: the step its cohort says it is at; null "
+        "if it did not answer in time). Finished: the step it ended on."
     )
     reason: str | None = Field(
         default=None,

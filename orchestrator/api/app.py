@@ -28,7 +28,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from temporalio.client import Client
 
 from orchestrator import __version__
-from orchestrator.api import codec, customers, erasure, facts, ingest, journeys, ops, unsubscribe, webhooks
+from orchestrator.api import broadcasts, codec, customers, erasure, facts, ingest, journeys, ops, unsubscribe, webhooks
 from orchestrator.api.auth import ApiKeyAuth
 from orchestrator.api.errors import install_error_handlers
 from orchestrator.api.limits import RequestBodyChecks
@@ -109,6 +109,7 @@ def create_app(
     app.include_router(customers.router, dependencies=authenticated)
     app.include_router(erasure.router, dependencies=authenticated)
     app.include_router(journeys.router, dependencies=authenticated)
+    app.include_router(broadcasts.router, dependencies=authenticated)
     app.include_router(facts.router, dependencies=authenticated)
     app.include_router(ops.admin, dependencies=authenticated)
     app.include_router(codec.router, dependencies=authenticated)

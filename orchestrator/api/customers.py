@@ -2,9 +2,10 @@
 where they are, and everything the store holds about them.
 
 Ids may contain `/` or `@` (send them URL-encoded). Running enrollments are asked
-where they are through the workflow's `status` query, after the store's
-transaction has ended (a slow Temporal must not hold the database), with a
-short timeout: an enrollment that does not answer shows `current_step: null`.
+where they are through the workflow's `status` query (a broadcast cohort's member
+through its cohort's `member_status`), after the store's transaction has ended (a
+slow Temporal must not hold the database), with a short timeout: an enrollment
+that does not answer shows `current_step: null`.
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ def journeys(customer_id: str, api: Runtime) -> CustomerJourneys:
         problems: dict[str, list[ProblemView]] = {}
         for problem in session.problems_for(customer_id):
             problems.setdefault(problem.enrollment_id, []).append(ProblemView.of(problem))
-    running = [e.enrollment_id for e in enrollments if e.status == "running"]
+    running = [e for e in enrollments if e.status == "running"]
     answers = api.gateway.query_status(running, api.settings.status_query_timeout)
     views = []
     for enrollment in enrollments:

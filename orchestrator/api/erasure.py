@@ -31,6 +31,10 @@ class ErasureAnswer(BaseModel):
     completed_at: datetime
     enrollments_ended: int = Field(description="Enrollments still running, ended before anything else (no further sends).")
     histories_deleted: int = Field(description="Workflow runs whose Temporal history was deleted.")
+    cohort_members_forgotten: int = Field(
+        description="Enrollments still running in a broadcast cohort, dropped from it (no further sends); the cohort's history is "
+        "deleted by the namespace's retention after the cohort closes."
+    )
     removed: dict[str, int] = Field(
         description="Rows deleted per store table, and `suppressed_addresses`: the keyed hashes kept of their addresses."
     )
@@ -48,6 +52,7 @@ def erase(customer_id: str, request: Request, api: Runtime) -> ErasureAnswer:
         completed_at=report.completed_at,
         enrollments_ended=report.enrollments_ended,
         histories_deleted=report.histories_deleted,
+        cohort_members_forgotten=report.cohort_members_forgotten,
         removed=report.removed,
         earlier_erasures=report.earlier_erasures,
     )

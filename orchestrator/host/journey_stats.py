@@ -19,7 +19,9 @@ from orchestrator.analytics.report_markdown import render_markdown
 from orchestrator.analytics.report_markdown import table as markdown_table
 from orchestrator.analytics.report_text import render_text
 from orchestrator.analytics.report_text import table as text_table
+from orchestrator.host.broadcasts import runs_table
 from orchestrator.host.settings import StatsSettings, open_store
+from orchestrator.store.broadcasts import read_journey_runs
 from orchestrator.store.journey_stats import JourneySummary, StatsRequest, read_journey_list, read_journey_stats
 
 Format = Literal["text", "json", "markdown"]
@@ -34,11 +36,17 @@ def stats_from_cli(settings: StatsSettings, data_dir: Path, request: StatsReques
         if request is None:
             return render_list(read_journey_list(store, now), fmt)
         report = read_journey_stats(store, request, now)
+        runs = read_journey_runs(store, request.journey_id) if fmt != "json" else []
     finally:
         store.dispose()
     if fmt == "json":
         return json.dumps(report.document(), indent=2, ensure_ascii=False) + "\n"
-    return render_markdown(report) if fmt == "markdown" else render_text(report, width)
+    rendered = render_markdown(report) if fmt == "markdown" else render_text(report, width)
+    if not runs:
+        return rendered
+    # A scheduled journey's runs (`journey broadcast list` prints the same table; the JSON stays the API's report).
+    title = ["", "## Broadcast runs", ""] if fmt == "markdown" else ["", "Broadcast runs"]
+    return rendered + "\n".join([*title, *runs_table(runs, markdown=fmt == "markdown")]) + "\n"
 
 
 def render_list(summaries: Sequence[JourneySummary], fmt: Format) -> str:

@@ -6,7 +6,8 @@ for the step: what `journey plan` counted), and signals `move` to each enrollmen
 (orchestrator/runtime/migration.py) lets move. The enrollment decides for itself, by the same rule,
 when the request reaches it: it may have moved on meanwhile (it then moves at its next wait, if that
 step can move), or ended. Those whose step cannot move are not asked; they stay, and the report says
-why, step by step.
+why, step by step. Members of a broadcast cohort (orchestrator/store/broadcasts.py) are never asked: the cohort runs
+one version for all of them, so they stay, and the report says so.
 
 Safe to rerun, and after a crash in the middle: an enrollment that moved is on the new version in the
 index and is not picked again; one that was asked and has not moved yet is asked again, and a request
@@ -35,6 +36,8 @@ from orchestrator.store.values import RunningEnrollment
 SETTLE_SECONDS = 30.0
 """How long the deploy watches the index for the asked enrollments to move before it reports (they move as workers
 take the requests; those still on their version then are reported as not moved yet)."""
+IN_COHORT = "it runs in a broadcast cohort, whose members finish on the version they started"
+"""Why a cohort member is never asked to move: a cohort runs one version for all its members (docs/deploy.md)."""
 SIGNALS_AT_ONCE = 32
 """Signals in flight at a time: each is one round trip to Temporal."""
 
@@ -113,6 +116,9 @@ async def migrate(
     report = MigrationReport(new.id, new.version)
     ask: list[RunningEnrollment] = []
     for enrollment in running:
+        if enrollment.cohort_id is not None:
+            report.stay[IN_COHORT] += 1  # never signalled `move`: its workflow is the cohort's, on the cohort's version
+            continue
         where = destination(olds[enrollment.version], new, enrollment.step, mapping) if enrollment.step is not None else None
         if where is None:
             report.between_steps += 1

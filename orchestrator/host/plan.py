@@ -15,6 +15,7 @@ those waiting at a step the new version keeps move onto it, step by step as the 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
@@ -144,9 +145,17 @@ def _running(
             continue
         waiting = sorted((step for step in counts.steps if step.waiting), key=lambda step: (-step.waiting, step.step))
         at = tuple(WaitingAt(step.step, step.waiting, step.step in steps_of_new) for step in waiting)
-        migrate = migrate_outcomes(deployed.journey, new, [(step.step, step.waiting) for step in at], mapping)
+        in_cohorts = _cohort_members_waiting(store, deployed.journey) if new is not None else {}
+        migrate = migrate_outcomes(deployed.journey, new, [(step.step, step.waiting) for step in at], mapping, in_cohorts)
         versions.append(RunningVersion(deployed.journey.version, counts.waiting, at, migrate))
     return tuple(versions)
+
+
+def _cohort_members_waiting(store: Store, journey: ir.Journey) -> Counter[str]:
+    """Of the version's running enrollments, how many run in a broadcast cohort, by the step they rest at (folded already)."""
+    with store.read() as session:
+        running = session.running_enrollments(journey.id, [journey.version])
+    return Counter(e.step for e in running if e.cohort_id is not None and e.step is not None)
 
 
 def plan_from_cli(

@@ -4,7 +4,8 @@ Two policies. The default: running enrollments finish on the version they starte
 JOURNEY` (the same option as `journey deploy`'s, with the same `--map OLD=NEW`): those waiting at a
 step the new version keeps move onto it, the others stay. Who would move is worked out by the one
 rule the deploy and the enrollments themselves follow (orchestrator/runtime/migration.py), step by
-step, over the counts the plan shows; so the plan counts what the deploy will ask, as of the plan's
+step, over the counts the plan shows (members of a broadcast cohort always stay: the deploy never asks
+them); so the plan counts what the deploy will ask, as of the plan's
 time (enrollments go on moving between steps until then).
 """
 
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 
 from orchestrator import ir
 from orchestrator.analytics.report_format import count
+from orchestrator.host.migration import IN_COHORT
 from orchestrator.runtime.migration import Moves, destination
 
 
@@ -31,13 +33,24 @@ class MigrateOutcome:
 
 
 def migrate_outcomes(
-    old: ir.Journey, new: ir.Journey | None, waiting: Sequence[tuple[str, int]], mapping: Mapping[str, str]
+    old: ir.Journey,
+    new: ir.Journey | None,
+    waiting: Sequence[tuple[str, int]],
+    mapping: Mapping[str, str],
+    in_cohorts: Mapping[str, int] | None = None,
 ) -> tuple[MigrateOutcome, ...]:
-    """For each (step, how many wait there) of `old`, what moving onto `new` does to them (nothing without a new version)."""
+    """For each (step, how many wait there) of `old`, what moving onto `new` does to them (nothing without a new version).
+    `in_cohorts`: of those waiting at each step, how many run in a broadcast cohort: they stay, whatever the step."""
     if new is None or new.version == old.version:
         return ()
     outcomes = []
-    for step, waiting_here in waiting:
+    for step, waiting_there in waiting:
+        members = min((in_cohorts or {}).get(step, 0), waiting_there)
+        if members:
+            outcomes.append(MigrateOutcome(step, members, None, IN_COHORT))
+        waiting_here = waiting_there - members
+        if not waiting_here:
+            continue
         where = destination(old, new, step, mapping)
         if isinstance(where, Moves):
             outcomes.append(MigrateOutcome(step, waiting_here, where.step, None))

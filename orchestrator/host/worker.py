@@ -70,12 +70,12 @@ def build_worker(
     journey_activities = JourneyActivities(
         store, providers=providers, policy=delivery.policy, unsubscribe=delivery.unsubscribe, secrets=delivery.secrets
     )
-    broadcast_activities = BroadcastActivities(Router(store, gateway, hash_secret=hash_secret))
+    broadcast_activities = BroadcastActivities(Router(store, gateway, hash_secret=hash_secret), gateway)
     return Worker(
         client,
         task_queue=task_queue,
         workflows=[JourneyWorkflow, BroadcastWorkflow],
-        activities=[*journey_activities.activities(), broadcast_activities.enroll_audience_page],
+        activities=[*journey_activities.activities(), *broadcast_activities.activities()],
         activity_executor=ThreadPoolExecutor(activity_threads),
         max_cached_workflows=max_cached_workflows,
         max_concurrent_activities=activity_threads,

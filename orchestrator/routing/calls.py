@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from orchestrator import ir
-from orchestrator.runtime.contracts import EnrollmentInput, EventMessage
+from orchestrator.runtime.contracts import CohortInput, EnrollmentInput, EventMessage
 from orchestrator.store import ProfileFieldError
 from orchestrator.store.values import ConsentEvidence
 
@@ -81,15 +81,30 @@ class StartCall:
 
 
 @dataclass(frozen=True)
+class CohortStartCall:
+    """Start the cohort of a broadcast page: one workflow that runs the page's members (their enrollments indexed with it)."""
+
+    start: CohortInput
+    journey: ir.Journey
+
+    @property
+    def customer_id(self) -> str:
+        """What orders calls (one customer's strictly in order): a cohort's start is ordered by itself, not by a customer."""
+        return self.start.cohort_id
+
+
+@dataclass(frozen=True)
 class SignalCall:
-    """Deliver an event to a running enrollment."""
+    """Deliver an event to a running enrollment: to its own workflow, or through the cohort that runs it."""
 
     customer_id: str
     enrollment_id: str
     event: EventMessage
+    cohort_id: str | None = None
+    """The broadcast cohort the enrollment runs in (signalled `member_event`); None: its own workflow (signalled `event`)."""
 
 
-TemporalCall = StartCall | SignalCall
+TemporalCall = StartCall | CohortStartCall | SignalCall
 
 
 class TemporalGateway(Protocol):
@@ -98,8 +113,8 @@ class TemporalGateway(Protocol):
     def execute(self, calls: Sequence[TemporalCall]) -> list[bool]:
         """Make `calls`; one customer's strictly in the given order, different customers' possibly at once.
 
-        Returns one flag per call: True when the enrollment was started (or existed) or the event
-        delivered, False when a signalled enrollment had already ended (nothing to deliver).
+        Returns one flag per call: True when the enrollment (or cohort) was started (or existed) or the event
+        delivered, False when a signalled enrollment (or its cohort) had already ended (nothing to deliver).
         Raises TemporalUnavailable when any call is not confirmed.
         """
         ...

@@ -21,14 +21,32 @@ from typing import Any, TypeVar, assert_never
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest
 from temporalio.client import Client, WorkflowExecutionStatus
-from temporalio.common import TypedSearchAttributes, WorkflowIDReusePolicy
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from orchestrator import ir
-from orchestrator.routing.calls import SignalCall, StartCall, TemporalCall, TemporalUnavailable
-from orchestrator.runtime.contracts import EVENT_SIGNAL, STATUS_QUERY, WORKFLOW_NAME, EnrollmentInput, EnrollmentStatus, EventMessage
-from orchestrator.runtime.search_attributes import enrollment_search_attributes
+from orchestrator.routing.calls import CohortStartCall, SignalCall, StartCall, TemporalCall, TemporalUnavailable
+from orchestrator.runtime.broadcast import BROADCAST_CANCEL_SIGNAL
+from orchestrator.runtime.contracts import (
+    COHORT_CANCEL_SIGNAL,
+    COHORT_WORKFLOW,
+    EVENT_SIGNAL,
+    FORGET_MEMBER_SIGNAL,
+    MEMBER_EVENT_SIGNAL,
+    MEMBER_STATUS_QUERY,
+    STATUS_QUERY,
+    WORKFLOW_NAME,
+    CohortCancel,
+    CohortInput,
+    EnrollmentInput,
+    EnrollmentStatus,
+    EventMessage,
+    ForgetMember,
+    MemberEvent,
+)
+from orchestrator.runtime.search_attributes import JOURNEY_ID, JOURNEY_VERSION, enrollment_search_attributes
+from orchestrator.store import Enrollment
 
 __all__ = ["LoopGateway", "TemporalUnavailable"]
 
@@ -103,8 +121,13 @@ class LoopGateway:
             case StartCall():
                 await self._start(call.start, call.journey, call.customer_key)
                 return True
+            case CohortStartCall():
+                await self._start_cohort(call.start, call.journey)
+                return True
+            case SignalCall() if call.cohort_id is not None:
+                return await self._signal_workflow(call.cohort_id, MEMBER_EVENT_SIGNAL, MemberEvent(call.enrollment_id, call.event))
             case SignalCall():
-                return await self._signal(call.enrollment_id, call.event)
+                return await self._signal_workflow(call.enrollment_id, EVENT_SIGNAL, call.event)
             case _:
                 assert_never(call)
 
@@ -124,44 +147,114 @@ class LoopGateway:
         except WorkflowAlreadyStartedError:
             pass  # a retried call: the enrollment exists already
 
-    async def _signal(self, enrollment_id: str, event: EventMessage) -> bool:
+    async def _start_cohort(self, start: CohortInput, journey: ir.Journey) -> None:
+        start.upsert_search_attributes = self.search_attributes
+        attributes = cohort_search_attributes(journey) if self.search_attributes else TypedSearchAttributes.empty
         try:
-            await self.client.get_workflow_handle(enrollment_id).signal(EVENT_SIGNAL, event, rpc_timeout=self.timeout)
+            await self.client.start_workflow(
+                COHORT_WORKFLOW,
+                start,
+                id=start.cohort_id,
+                task_queue=self.task_queue,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                search_attributes=attributes,
+                rpc_timeout=self.timeout,
+            )
+        except WorkflowAlreadyStartedError:
+            pass  # a retried page: its cohort runs already
+
+    async def _signal_workflow(
+        self, workflow_id: str, signal: str, payload: EventMessage | MemberEvent | CohortCancel | ForgetMember | None
+    ) -> bool:
+        """Signal a workflow; False when it has ended (or never started): nothing to deliver."""
+        handle = self.client.get_workflow_handle(workflow_id)
+        try:
+            if payload is None:
+                await handle.signal(signal, rpc_timeout=self.timeout)
+            else:
+                await handle.signal(signal, payload, rpc_timeout=self.timeout)
         except RPCError as exc:
             if exc.status == RPCStatusCode.NOT_FOUND:
                 return False  # the enrollment ended between the index read and the signal
             raise
         return True
 
+    # --- broadcasts -------------------------------------------------------------------
+
+    def cancel_broadcast(self, run_key: str, cohort_ids: Sequence[str]) -> tuple[bool, int]:
+        """Signal `cancel` to the broadcast workflow `run_key` (it stops paging), then to each of its cohorts:
+        (whether the broadcast was still paging, how many cohorts were running). Raises TemporalUnavailable."""
+
+        async def cancel() -> tuple[bool, int]:
+            paging = await self._signal_workflow(run_key, BROADCAST_CANCEL_SIGNAL, None)
+            return paging, await self._cancel_cohorts(cohort_ids)
+
+        return self._call(cancel(), self.timeout * (len(cohort_ids) // MAX_CONCURRENT_CUSTOMERS + 2))
+
+    def cancel_cohorts(self, cohort_ids: Sequence[str]) -> int:
+        """Signal `cancel` to each cohort; how many were running. Raises TemporalUnavailable."""
+        return self._call(self._cancel_cohorts(cohort_ids), self.timeout * (len(cohort_ids) // MAX_CONCURRENT_CUSTOMERS + 2))
+
+    async def _cancel_cohorts(self, cohort_ids: Sequence[str]) -> int:
+        slots = asyncio.Semaphore(MAX_CONCURRENT_CUSTOMERS)
+
+        async def cancel(cohort_id: str) -> bool:
+            async with slots:
+                return await self._signal_workflow(cohort_id, COHORT_CANCEL_SIGNAL, CohortCancel())
+
+        return sum(await asyncio.gather(*map(cancel, cohort_ids)))
+
     # --- reads for the API ----------------------------------------------------------
 
-    def query_status(self, enrollment_ids: Sequence[str], timeout: timedelta) -> dict[str, EnrollmentStatus | None]:
-        """Each enrollment's `status` query answer; None for one that did not answer within `timeout`.
+    def query_status(self, enrollments: Sequence[Enrollment], timeout: timedelta) -> dict[str, EnrollmentStatus | None]:
+        """Where each enrollment is, by its id: a lone one's `status` query, a broadcast cohort member's through its
+        cohort's `member_status` query; None for one that did not answer within `timeout` (or that its cohort no
+        longer runs).
 
         Never raises: where an enrollment is shown, an unknown step is better than an error.
         """
-        if not enrollment_ids:
+        if not enrollments:
             return {}
 
-        async def ask(enrollment_id: str) -> EnrollmentStatus | None:
-            handle = self.client.get_workflow_handle(enrollment_id)
+        async def ask(enrollment: Enrollment) -> EnrollmentStatus | None:
+            if enrollment.cohort_id is not None:
+                handle = self.client.get_workflow_handle(enrollment.cohort_id)
+                asked = handle.query(MEMBER_STATUS_QUERY, enrollment.enrollment_id, result_type=EnrollmentStatus, rpc_timeout=timeout)
+            else:
+                handle = self.client.get_workflow_handle(enrollment.enrollment_id)
+                asked = handle.query(STATUS_QUERY, result_type=EnrollmentStatus, rpc_timeout=timeout)
             try:
-                return await asyncio.wait_for(
-                    handle.query(STATUS_QUERY, result_type=EnrollmentStatus, rpc_timeout=timeout), timeout.total_seconds()
-                )
+                answer: EnrollmentStatus | None = await asyncio.wait_for(asked, timeout.total_seconds())
+                return answer
             except Exception:  # unreachable, no worker polling, or a query the workflow rejected
                 return None
 
         async def ask_all() -> dict[str, EnrollmentStatus | None]:
-            answers = await asyncio.gather(*(ask(i) for i in enrollment_ids))
-            return dict(zip(enrollment_ids, answers, strict=True))
+            answers = await asyncio.gather(*map(ask, enrollments))
+            return {enrollment.enrollment_id: answer for enrollment, answer in zip(enrollments, answers, strict=True)}
 
         try:
             return self._call(ask_all(), timeout * 2)
         except TemporalUnavailable:
-            return dict.fromkeys(enrollment_ids)
+            return {enrollment.enrollment_id: None for enrollment in enrollments}
 
     # --- erasure -------------------------------------------------------------------
+
+    def forget_members(self, members: Sequence[Enrollment]) -> int:
+        """Signal `forget_member` to the cohort of each of `members` (enrollments with a `cohort_id`): the cohort drops
+        the member at once, and no further command of it is carried out. How many cohorts took the signal; a cohort
+        that is gone or closed already runs nothing of the member. Raises TemporalUnavailable."""
+        slots = asyncio.Semaphore(MAX_CONCURRENT_CUSTOMERS)
+
+        async def forget(member: Enrollment) -> bool:
+            assert member.cohort_id is not None, "a lone enrollment has no cohort to forget it"
+            async with slots:
+                return await self._signal_workflow(member.cohort_id, FORGET_MEMBER_SIGNAL, ForgetMember(member.enrollment_id))
+
+        async def forget_all() -> int:
+            return sum(await asyncio.gather(*map(forget, members)))
+
+        return self._call(forget_all(), self.timeout * (len(members) // MAX_CONCURRENT_CUSTOMERS + 2))
 
     def end_and_delete(self, enrollment_ids: Sequence[str], customer_keys: Sequence[str]) -> tuple[int, int]:
         """End the enrollments still running and delete every run's history: (ended, runs deleted).
@@ -251,6 +344,12 @@ class LoopGateway:
         except RuntimeError as exc:
             # The client's connection itself failed ("Failed client connect: ...").
             raise TemporalUnavailable(f"Temporal is unreachable: {exc}") from exc
+
+
+def cohort_search_attributes(journey: ir.Journey) -> TypedSearchAttributes:
+    """What a cohort starts with: its journey and version. No `CustomerId` nor `CurrentStep`: it runs many customers,
+    each at a step of their own (the enrollment index is the per-customer truth)."""
+    return TypedSearchAttributes([SearchAttributePair(JOURNEY_ID, journey.id), SearchAttributePair(JOURNEY_VERSION, journey.version)])
 
 
 def _quoted(value: str) -> str:

@@ -30,9 +30,11 @@ from typing import Any
 
 from orchestrator import ir
 from orchestrator.privacy.keyed_hash import HashSecret
+from orchestrator.routing.broadcast_page import ENTRY_EVENT, BroadcastPage, enroll_members, entered_fact, past_entries
 from orchestrator.routing.calls import (
     Call,
     CallRejected,
+    CohortStartCall,
     IdentifyCall,
     RoutingOutcome,
     SignalCall,
@@ -47,13 +49,10 @@ from orchestrator.routing.lease import LEASE_TTL, LEASE_WAIT, CustomerBeingErase
 from orchestrator.routing.measurement import MeasuredEvent, facts_at_ingest
 from orchestrator.runtime.contracts import INTERPRETER_REVISION, EnrollmentInput, EventMessage
 from orchestrator.runtime.ids import CustomerKeys, enrollment_id
-from orchestrator.store import Enrollment, EventRow, JourneyFact, ProfileFieldError, Store, StoreSession
-from orchestrator.store.values import ConsentEvidence, fact_key
+from orchestrator.store import Enrollment, EventRow, ProfileFieldError, Store, StoreSession
+from orchestrator.store.values import ConsentEvidence
 
 log = logging.getLogger(__name__)
-
-ENTRY_EVENT = "journey_entry"
-"""The event `Router.enroll(..., message_id=...)` records, so that a retried broadcast page enrolls nobody twice."""
 
 
 @dataclass
@@ -173,6 +172,28 @@ class Router:
             return plan, [outcome]
 
         return self._apply_leased([customer_id], route)[0]
+
+    def enroll_page(self, journey: ir.Journey, customer_ids: Sequence[str], at: datetime, run_key: str, page: int) -> list[RoutingOutcome]:
+        """Enroll the customers of a broadcast page the entry rules admit into one cohort; one outcome per customer.
+
+        One transaction under the page's leases decides every customer as `enroll` does (the decision recorded as
+        a `journey_entry` event under `broadcast:<run>:<customer>`, so a repeated one is a duplicate that does
+        nothing), indexes those admitted with the cohort's id and their `entered` facts, and records the cohort;
+        one Temporal call starts the cohort with them as members (its id: the journey, the run and `page`, so a
+        retried page starts nothing twice). No profile, or an erasure under way: skipped, as nobody to enroll.
+        """
+        customers = list(dict.fromkeys(customer_ids))
+        page_of = BroadcastPage(journey, run_key, page, at)
+
+        def route(session: StoreSession) -> tuple[_Plan, list[RoutingOutcome]]:
+            plan = _Plan()
+            outcomes, start = enroll_members(session, page_of, customers, self.keys, self.catalog.encoded(journey))
+            if start is not None:
+                plan.add(CohortStartCall(start, journey), outcomes[start.members[0].customer_id])
+            return plan, [outcomes[customer] for customer in customers]
+
+        by_customer = dict(zip(customers, self._apply_leased(customers, route), strict=True)) if customers else {}
+        return [by_customer[customer] for customer in customer_ids]
 
     # --- plan, call Temporal, commit --------------------------------------------
 
@@ -308,7 +329,7 @@ class Router:
             journey = self.catalog.version(session, enrollment.journey_id, enrollment.version)
             if journey is None or message.name not in journey.events:
                 continue
-            plan.add(SignalCall(known.customer_id, enrollment.enrollment_id, message), outcome)
+            plan.add(SignalCall(known.customer_id, enrollment.enrollment_id, message, enrollment.cohort_id), outcome)
 
     def _measure(
         self, session: StoreSession, catalog: CatalogSnapshot, call: TrackCall, customer: dict[str, Any], known: _CustomerEnrollments
@@ -367,13 +388,12 @@ class _CustomerEnrollments:
         return [e for e in self.all() if e.status == "running"]
 
     def past_entries(self, journey_id: str) -> list[PastEntry]:
-        return [PastEntry(e.entered_at, e.status == "running") for e in self.all() if e.journey_id == journey_id]
+        return past_entries(self.all(), journey_id)
 
     def start(self, new_id: str, journey: ir.Journey, now: datetime) -> None:
         """Index the new enrollment, with its `entered` fact in the same transaction."""
         self._session.start_enrollment(new_id, journey.id, journey.version, self.customer_id, now)
-        entered = JourneyFact("entered", journey.id, journey.version, new_id, self.customer_id, fact_key("entered"), now)
-        self._session.record_facts([entered])
+        self._session.record_facts([entered_fact(journey, new_id, self.customer_id, now)])
         self.all().append(Enrollment(new_id, journey.id, journey.version, self.customer_id, "running", None, now, None))
 
 
@@ -387,6 +407,8 @@ def _call_key(call: TemporalCall) -> tuple[str, ...]:
     """What makes two planned calls the same call: the enrollment, and for a signal the event's message id."""
     if isinstance(call, StartCall):
         return ("start", call.start.enrollment_id)
+    if isinstance(call, CohortStartCall):
+        return ("start", call.start.cohort_id)
     return ("signal", call.enrollment_id, call.event.message_id)
 
 

@@ -412,3 +412,51 @@ class ProgressRequest:
     journey_id: str
     version: str
     facts: list[ProgressFact]
+
+
+# --- cohorts (issue 25: a broadcast page runs as one workflow) ---------------------
+
+COHORT_WORKFLOW = "JourneyCohort"
+MEMBER_EVENT_SIGNAL = "member_event"  # payload MemberEvent
+COHORT_CANCEL_SIGNAL = "cancel"  # payload CohortCancel
+MEMBER_STATUS_QUERY = "member_status"  # arg enrollment_id: str -> EnrollmentStatus (same type as STATUS_QUERY's)
+FORGET_MEMBER_SIGNAL = "forget_member"  # payload ForgetMember
+
+
+@dataclass
+class CohortMember:
+    customer_id: str
+    enrollment_id: str
+    trigger: EventMessage | None = None
+    resume: ResumeState | None = None
+
+
+@dataclass
+class CohortInput:
+    journey: dict[str, Any]  # IR JSON, as EnrollmentInput.journey
+    cohort_id: str  # the workflow id; no personal data in it
+    members: list[CohortMember]
+    revision: int = 0  # INTERPRETER_REVISION when started now
+    clock_shift_seconds: float = 0.0
+    upsert_search_attributes: bool = True
+    history_limit: int | None = None
+    run_key: str = ""  # the broadcast run it belongs to ("" outside broadcasts)
+
+
+@dataclass
+class MemberEvent:
+    enrollment_id: str
+    event: EventMessage
+
+
+@dataclass
+class CohortCancel:
+    reason: str = "broadcast cancelled"
+
+
+@dataclass
+class ForgetMember:
+    """The `forget_member` signal: the member's customer is being erased; the cohort drops it at once (no further
+    command of it is carried out, no end written) and does not carry it through continue-as-new."""
+
+    enrollment_id: str

@@ -45,6 +45,12 @@ def enrollment_id(journey_id: str, customer_key: str, number: int) -> str:
     return f"{journey_id}-{customer_key}-{number}"
 
 
+def cohort_id(journey_id: str, run_key: str, page: int) -> str:
+    """The workflow id of the cohort that runs page number `page` of the broadcast run `run_key` (the broadcast workflow's
+    id): a retried page starts the same cohort, and no customer is named in it."""
+    return f"cohort-{journey_id}-{run_key}-{page}"
+
+
 def unkeyed_customer_key(customer_id: str) -> str:
     """The customer key of enrollments started before keyed hashes: anyone can compute it, so nothing new uses it.
 

@@ -6,7 +6,7 @@ where) and what the API answers about a customer, without asking Temporal.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -23,17 +23,46 @@ from orchestrator.store.values import FINISHED_STATUSES, Enrollment, RunningEnro
 class EnrollmentQueries(Queries):
     """The `enrollments` table: started by routing, finished by the workflow's last activity."""
 
-    def start_enrollment(self, enrollment_id: str, journey_id: str, version: str, customer_id: str, entered_at: datetime) -> None:
-        """Index a new running enrollment; starting one that is already indexed changes nothing."""
-        entered_at = utc(entered_at, "entered_at")
-        row = {"enrollment_id": enrollment_id, "journey_id": journey_id, "version": version, "customer_id": customer_id}
-        state = {"status": "running", "current_step": None, "entered_at": entered_at, "ended_at": None, "end_reason": None}
-        self._conn.execute(_START_ENROLLMENT[self._dialect], row | state)
+    def start_enrollment(
+        self, enrollment_id: str, journey_id: str, version: str, customer_id: str, entered_at: datetime, cohort_id: str | None = None
+    ) -> None:
+        """Index a new running enrollment (in the broadcast cohort `cohort_id`, if one runs it); starting one that is
+        already indexed changes nothing."""
+        started = Enrollment(enrollment_id, journey_id, version, customer_id, "running", None, entered_at, None, None, cohort_id)
+        self.start_enrollments([started])
+
+    def start_enrollments(self, started: Sequence[Enrollment]) -> None:
+        """Index new running enrollments in one statement per EVENT_BATCH rows (a broadcast page's members); those
+        already indexed are left as they are."""
+        state = {"status": "running", "current_step": None, "ended_at": None, "end_reason": None}
+        rows = [
+            state
+            | {"enrollment_id": e.enrollment_id, "journey_id": e.journey_id, "version": e.version, "customer_id": e.customer_id}
+            | {"entered_at": utc(e.entered_at, "entered_at"), "cohort_id": e.cohort_id}
+            for e in started
+        ]
+        for start in range(0, len(rows), EVENT_BATCH):
+            self._conn.execute(_START_ENROLLMENT[self._dialect], rows[start : start + EVENT_BATCH])
 
     def enrollments_for(self, customer_id: str, *, running_only: bool = False) -> list[Enrollment]:
         """The customer's enrollments, oldest first."""
         query = _RUNNING_ENROLLMENTS if running_only else _ENROLLMENTS
         return [_enrollment(row) for row in self._conn.execute(query, {"enrollment_customer_id": customer_id})]
+
+    def enrollments_of(self, customer_ids: Collection[str]) -> dict[str, list[Enrollment]]:
+        """Each of `customer_ids`' enrollments, oldest first, as `enrollments_for` reads them, in one read per EVENT_BATCH
+        customers (a broadcast page); a customer with none is absent."""
+        wanted = list(dict.fromkeys(customer_ids))
+        found: dict[str, list[Enrollment]] = {}
+        for start in range(0, len(wanted), EVENT_BATCH):
+            query = (
+                select(enrollments)
+                .where(enrollments.c.customer_id.in_(wanted[start : start + EVENT_BATCH]))
+                .order_by(enrollments.c.entered_at, enrollments.c.enrollment_id)
+            )
+            for row in self._conn.execute(query):
+                found.setdefault(row.customer_id, []).append(_enrollment(row))
+        return found
 
     def enrollment(self, enrollment_id: str) -> Enrollment | None:
         """The index row of one enrollment, if routing indexed it."""
@@ -74,7 +103,7 @@ class EnrollmentQueries(Queries):
         from the index (a move changes it at once), the step from the facts folded so far (fold first)."""
         row, summary = enrollments.c, enrollment_summaries.c
         query = (
-            select(row.enrollment_id, row.customer_id, row.version, summary.journey_id, summary.entered_at, summary.state)
+            select(row.enrollment_id, row.customer_id, row.version, row.cohort_id, summary.journey_id, summary.entered_at, summary.state)
             .outerjoin(enrollment_summaries, summary.enrollment_id == row.enrollment_id)
             .where(row.journey_id == journey_id, row.status == "running", row.version.in_(list(versions)))
             .order_by(row.enrollment_id)
@@ -85,6 +114,7 @@ class EnrollmentQueries(Queries):
                 found.customer_id,
                 found.version,
                 Summary.of_row(found).resting_step if found.state is not None else None,
+                found.cohort_id,
             )
             for found in self._conn.execute(query)
         ]
@@ -101,6 +131,7 @@ def _enrollment(row: Row[Any]) -> Enrollment:
         entered_at=row.entered_at,
         ended_at=row.ended_at,
         end_reason=row.end_reason,
+        cohort_id=row.cohort_id,
     )
 
 

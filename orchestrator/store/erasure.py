@@ -6,7 +6,7 @@ delivery gate their sends; their workflows are ended and their histories deleted
 `erase_customer_rows`, in one transaction, keeps each address as a suppression entry, deletes
 every row that holds their personal data (their journey facts folded into the journey's counts
 first, as retention does: orchestrator/store/fold.py; the counts name no customer, so they stay),
-and turns the tombstone into the audit: who asked,
+moves a broadcast's paging cursor off their id, and turns the tombstone into the audit: who asked,
 when, how many rows of each table went, never the data. The tombstone and the audit name the
 customer by a keyed hash only. A send already past the gate when the tombstone was written may
 still finish after the rows are gone: its outcome then finds no ledger row and records nothing,
@@ -15,6 +15,7 @@ and the audit's `guard_until` keeps refusing such late sends for a while (ERASUR
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final
 
@@ -24,6 +25,7 @@ from orchestrator.store.hashes import customer_hash
 from orchestrator.store.prepared import Prepared
 from orchestrator.store.retention import RetentionQueries
 from orchestrator.store.schema import (
+    broadcast_runs,
     consent_records,
     customer_locks,
     deliveries,
@@ -70,6 +72,12 @@ class ErasureQueries(SuppressionQueries, RetentionQueries):
         """Whether an erasure of `customer_id` is under way (routing refuses their calls meanwhile)."""
         return self._conn.execute(_UNDER_WAY, {"erased_hash": customer_hash(self._secret, customer_id)}).first() is not None
 
+    def being_erased_among(self, customer_ids: Sequence[str]) -> set[str]:
+        """Those of `customer_ids` an erasure is under way for: `being_erased` for a broadcast page, in one read."""
+        hashes = {customer_hash(self._secret, customer_id): customer_id for customer_id in customer_ids}
+        query = select(erasures.c.customer_hash).where(erasures.c.customer_hash.in_(list(hashes)) & erasures.c.completed_at.is_(None))
+        return {hashes[found] for found in self._conn.execute(query).scalars()}
+
     def erased_recently(self, customer_id: str, at: datetime) -> bool:
         """Whether `customer_id` is being erased, or was within ERASURE_GUARD before `at`: the gate sends them nothing."""
         params = {"erased_hash": customer_hash(self._secret, customer_id), "erased_now": utc(at, "at")}
@@ -98,6 +106,7 @@ class ErasureQueries(SuppressionQueries, RetentionQueries):
                 # Rows of their enrollments written before the row knew its customer (ledger rows from before 0002).
                 match = or_(match, table.c.enrollment_id.in_(enrollment_ids))
             removed[table.name] = self._deleted(table, match)
+        self._move_cursors_off(customer_id)
         # The lock row is the erasure's own (PostgreSQL's lock_customer makes it): deleted, not counted as their data.
         removed = {name: count for name, count in removed.items() if count and name != customer_locks.name}
         audit = {"completed_at": at, "guard_until": at + ERASURE_GUARD, "removed": {**removed, "suppressed_addresses": suppressed}}
@@ -124,6 +133,13 @@ class ErasureQueries(SuppressionQueries, RetentionQueries):
         for (channel, address), stop in addresses.items():
             self.suppress_address(channel, address, at, stop)
         return len(addresses)
+
+    def _move_cursors_off(self, customer_id: str) -> None:
+        """A broadcast run whose paging stopped at the customer's id (`broadcast_runs.last_customer`) keeps the id before
+        theirs among the profiles instead ("" when none): the profiles still to read are the same ones, and the
+        store no longer holds the id. The run's workflow pages on from its own copy of the cursor."""
+        before = select(func.coalesce(func.max(profiles.c.customer_id), "")).where(profiles.c.customer_id < customer_id).scalar_subquery()
+        self._conn.execute(update(broadcast_runs).where(broadcast_runs.c.last_customer == customer_id).values(last_customer=before))
 
     def _deleted(self, table: Table, where: Any) -> int:
         return int(self._conn.execute(delete(table).where(where)).rowcount or 0)

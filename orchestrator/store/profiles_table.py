@@ -14,6 +14,7 @@ from sqlalchemy import Row, bindparam, select, update
 
 from orchestrator.store import profiles as profile_rules
 from orchestrator.store.consent import ERASED_ADDRESS, NUMBER_OPT_OUT, ConsentQueries, caused_by_store, stated_channels
+from orchestrator.store.events import EVENT_BATCH
 from orchestrator.store.number_opt_outs import NumberOptOutQueries
 from orchestrator.store.prepared import Prepared
 from orchestrator.store.profile_history import ProfileHistoryQueries
@@ -39,6 +40,15 @@ class ProfileQueries(NumberOptOutQueries, ConsentQueries, ProfileHistoryQueries)
     def get_profile(self, customer_id: str) -> Profile | None:
         row = _SELECT_PROFILE.first(self._conn, {"profile_customer_id": customer_id})
         return profile_from_row(row) if row else None
+
+    def profiles_of(self, customer_ids: Sequence[str]) -> dict[str, Profile]:
+        """The profiles of those of `customer_ids` that have one, by id: one read per EVENT_BATCH ids (a broadcast page)."""
+        wanted = list(dict.fromkeys(customer_ids))
+        found: dict[str, Profile] = {}
+        for start in range(0, len(wanted), EVENT_BATCH):
+            query = select(profiles_table).where(profiles_table.c.customer_id.in_(wanted[start : start + EVENT_BATCH]))
+            found.update((row.customer_id, profile_from_row(row)) for row in self._conn.execute(query))
+        return found
 
     def identify(
         self, customer_id: str, traits: dict[str, Any], at: datetime, evidence: ConsentEvidence | None = None

@@ -180,9 +180,43 @@ enrollments = Table(
     Column("ended_at", UTCDateTime, nullable=True),
     # Why it ended, in the journey file's words (migration 0007; NULL on rows finished before it, and when it completed).
     Column("end_reason", Text, nullable=True),
+    # The broadcast cohort (one workflow for a page of customers) it runs in (migration 0014); NULL: a workflow of its own.
+    Column("cohort_id", String, nullable=True),
     CheckConstraint("status IN ('running', 'completed', 'converted', 'exited', 'holdout', 'failed')", name="status"),
     Index(None, "customer_id", "status"),
     Index(None, "journey_id", "customer_id", "entered_at"),
+    Index(None, "cohort_id"),  # a broadcast run's progress counts its cohorts' members
+)
+
+broadcast_runs = Table(
+    "broadcast_runs",
+    metadata,
+    # One row per firing of a broadcast (migration 0014), written by its page activity: how far the paging got,
+    # and whether it was cancelled. Its cohorts and their members say the rest (orchestrator/store/broadcasts.py).
+    Column("run_key", String, primary_key=True),  # the broadcast workflow's id, unique per firing,
+    Column("journey_id", String, nullable=False),
+    Column("version", String, nullable=False),  # the version its first page enrolled into,
+    Column("started_at", UTCDateTime, nullable=False),  # the scheduled time the run pages at,
+    Column("profiles_at_start", BigInteger, nullable=False),  # profiles in the store when the first page was read,
+    Column("pages", Integer, nullable=False),  # pages done,
+    Column("last_customer", String, nullable=True),  # the last customer id read: the paging's cursor,
+    Column("paged_at", UTCDateTime, nullable=True),  # when the paging found no more profiles (NULL: still paging, or cancelled),
+    Column("cancelled_at", UTCDateTime, nullable=True),
+    Index(None, "journey_id", "started_at"),
+)
+
+broadcast_cohorts = Table(
+    "broadcast_cohorts",
+    metadata,
+    # One row per cohort a broadcast page started (migration 0014), written in the transaction that indexes its members.
+    Column("cohort_id", String, primary_key=True),  # the JourneyCohort workflow's id (orchestrator/runtime/ids.py),
+    Column("run_key", String, nullable=False),
+    Column("journey_id", String, nullable=False),
+    Column("version", String, nullable=False),
+    Column("page", Integer, nullable=False),
+    Column("members", Integer, nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Index(None, "run_key", "page"),
 )
 
 enrollment_problems = Table(

@@ -5,7 +5,7 @@ session's connection and the dialect's INSERT): leases.py, profiles_table.py wit
 number_opt_outs.py, consent.py and profile_history.py, events.py, enrollments.py, problems.py, ledger.py,
 gate_facts.py, provider_events.py, outbox.py, journey_counts.py (with fold.py, journey_facts.py
 and journeys.py), erasure.py (with suppressions.py and retention.py), history_reads.py (a backtest's bulk reads),
-send_batches.py (a batch of sends' reads and writes). `StoreSession` combines
+send_batches.py (a batch of sends' reads and writes), broadcasts.py (broadcast runs, their cohorts and progress). `StoreSession` combines
 them as mixins rather than holding one object per concern, so that a call site reads
 `session.mark_delivery(...)` whatever the concern: the session is one transaction, and which table a method touches is the method's
 business, not its caller's. The concerns share nothing but the connection; where one needs
@@ -19,6 +19,7 @@ from contextlib import contextmanager
 
 from sqlalchemy import NestedTransaction
 
+from orchestrator.store.broadcasts import BroadcastQueries
 from orchestrator.store.enrollments import EnrollmentQueries
 from orchestrator.store.erasure import ErasureQueries
 from orchestrator.store.events import EventQueries
@@ -48,6 +49,7 @@ class StoreSession(
     ErasureQueries,
     HistoryQueries,
     SendBatchQueries,
+    BroadcastQueries,
 ):
     """The store's operations, all in the transaction of the `Store.session()` that made this object."""
 

@@ -97,6 +97,8 @@ class Enrollment:
     end_reason: str | None = None
     """Why it ended, in the journey file's words (orchestrator/runtime/end_reasons.py); None while running, when
     it completed, and on rows finished before the index kept it."""
+    cohort_id: str | None = None
+    """The broadcast cohort (the JourneyCohort workflow) it runs in; None: it runs in a workflow of its own, its id."""
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,8 @@ class RunningEnrollment:
     version: str
     step: str | None
     """None: between two steps now, or its rest is not folded yet."""
+    cohort_id: str | None = None
+    """The broadcast cohort it runs in (None: a workflow of its own)."""
 
 
 @dataclass(frozen=True)

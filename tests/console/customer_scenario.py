@@ -81,7 +81,7 @@ def write_ann(store: Store, *, subject: str = "Your cart is waiting", body: str 
 class _NoTemporal:
     """The gateway of an API whose enrollments never answer where they are (the console asks Temporal nothing)."""
 
-    def query_status(self, enrollment_ids: list[str], timeout: timedelta) -> dict[str, object]:
+    def query_status(self, enrollments: list[object], timeout: timedelta) -> dict[str, object]:
         return {}
 
 
