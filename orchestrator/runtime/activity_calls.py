@@ -25,11 +25,9 @@ FINISH_TIMEOUT = timedelta(minutes=2)
 (orchestrator.store.LEASE_WAIT_FOR_SESSIONS), then for SQLite's write lock."""
 
 
-async def call(name: str, request: Any, result_type: Any) -> Any:
-    """Run activity `name` with the interpreter's usual timeout and retries (webhooks and the local finish have their own)."""
-    return await workflow.execute_activity(
-        name, request, result_type=result_type, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY
-    )
+async def call(name: str, request: Any, result_type: Any, timeout: timedelta = ACTIVITY_TIMEOUT) -> Any:
+    """Run activity `name` with the interpreter's usual retries and `timeout` (webhooks and the local finish have their own)."""
+    return await workflow.execute_activity(name, request, result_type=result_type, start_to_close_timeout=timeout, retry_policy=RETRY)
 
 
 async def call_webhook(request: WebhookRequest) -> WebhookResult | None:

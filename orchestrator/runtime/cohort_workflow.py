@@ -2,13 +2,16 @@
 
 The scheduler (cohort.py) decides when each member's commands run and groups them; each member's
 decisions are the interpreter core's, as in `JourneyWorkflow`. This shell carries out what the
-scheduler yields the Temporal way: a round's reports as one local `record_progress_batch`, its calls
+scheduler yields the Temporal way: a round's reports as one `record_progress_batch`, its calls
 as one batch activity per kind, run together (`send_messages`, `evaluate_conditions_batch`,
 `wake_times`, `evaluate_values_batch`, `update_profiles`; a webhook step's call stays one
 `call_webhook` per member, with its own retries, since each is its own HTTP call anyway), its ends as
-one local `finish_enrollments`; a sleep as one timer raced against the signals; continue-as-new with the
-parked members. Signals only change the scheduler's state (`member_event` queues an event for one
-member, `cancel` marks every member); `member_status` answers what `status` answers for a lone enrollment.
+one `finish_enrollments`; a sleep as one timer raced against the signals; continue-as-new with the
+parked members. The reports and ends are regular activities, not local ones as a lone enrollment's
+are: a page's batch may wait for many customers' leases, longer than a workflow task should be held,
+and its three history events are paid once per page, not per customer. Signals only change the
+scheduler's state (`member_event` queues an event for one member, `cancel` marks every member);
+`member_status` answers what `status` answers for a lone enrollment.
 
 A member's `Entered` and its CurrentStep bookkeeping are not carried out: a cohort has no per-member
 search attributes, and the enrollment index is where a customer's enrollments are looked up.
@@ -25,7 +28,7 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from orchestrator.runtime.activity_calls import ACTIVITY_TIMEOUT, FINISH_TIMEOUT, RETRY, call_webhook
+    from orchestrator.runtime.activity_calls import ACTIVITY_TIMEOUT, FINISH_TIMEOUT, call, call_webhook
     from orchestrator.runtime.cohort import CallBatch, Cohort, CohortCommand, ContinueCohort, Round, Sleep
     from orchestrator.runtime.contracts import (
         COHORT_CANCEL_SIGNAL,
@@ -94,6 +97,8 @@ class JourneyCohort:
         self._input = start
         self._host = _TemporalCohortHost(start)
         self._cohort = Cohort(start, self._host)
+        self._timers: dict[datetime, asyncio.Task[None]] = {}
+        """The timers running, by the instant they end (see `_sleep`)."""
 
     @workflow.signal(name=MEMBER_EVENT_SIGNAL)
     def on_member_event(self, message: MemberEvent) -> None:
@@ -125,33 +130,40 @@ class JourneyCohort:
         match command:
             case Round(reports=reports, calls=calls, finishes=finishes):
                 if reports:
-                    timeout = batch_timeout(len(reports))
-                    await workflow.execute_local_activity(
-                        "record_progress_batch", ProgressBatch(reports), start_to_close_timeout=timeout, retry_policy=RETRY
-                    )
+                    await call("record_progress_batch", ProgressBatch(reports), None, batch_timeout(len(reports)))
                 answers = await asyncio.gather(*(self._calls(batch) for batch in calls))
                 if finishes:
-                    # Local, as a lone enrollment's end is: one may wait for its customer's lease (FINISH_TIMEOUT says how long).
-                    timeout = FINISH_TIMEOUT + timedelta(seconds=len(finishes))
-                    await workflow.execute_local_activity(
-                        "finish_enrollments", FinishBatch(finishes), start_to_close_timeout=timeout, retry_policy=RETRY
-                    )
+                    # Each end may wait for its customer's lease (FINISH_TIMEOUT says how long).
+                    await call("finish_enrollments", FinishBatch(finishes), None, FINISH_TIMEOUT + timedelta(seconds=len(finishes)))
                 return {batch.activity: answer for batch, answer in zip(calls, answers, strict=True)}
             case Sleep(until=until):
-                if until is None:
-                    await workflow.wait_condition(self._cohort.has_news)
-                    return None
-                remaining = (until - self._host.now()).total_seconds()
-                if remaining > 0:
-                    try:
-                        await workflow.wait_condition(self._cohort.has_news, timeout=timedelta(seconds=remaining))
-                    except TimeoutError:
-                        pass
+                await self._sleep(until)
                 return None
             case ContinueCohort(members=members):
                 workflow.continue_as_new(dataclasses.replace(self._input, members=members))
             case _:
                 assert_never(command)
+
+    async def _sleep(self, until: datetime | None) -> None:
+        """Until `until` (None: for ever) or until the scheduler has news (a member's event, the cancel).
+
+        The timer is never cancelled: woken early, the cohort leaves it running and sleeps on it again if the
+        next sleep is to the same instant (most are), so an event costs no timer commands; one that is no longer
+        needed fires once, for nothing. (A timer cancelled in the task where it also fired is refused by the
+        time-skipping test server.)
+        """
+        if until is None:
+            await workflow.wait_condition(self._cohort.has_news)
+            return
+        remaining = (until - self._host.now()).total_seconds()
+        if remaining <= 0:
+            return
+        timer = self._timers.get(until)
+        if timer is None:
+            timer = self._timers[until] = asyncio.create_task(asyncio.sleep(remaining))
+        await workflow.wait_condition(lambda: timer.done() or self._cohort.has_news())
+        for instant in [instant for instant, pending in self._timers.items() if pending.done()]:
+            del self._timers[instant]
 
     async def _calls(self, batch: CallBatch) -> list[Any]:
         """A round's calls of one activity, answered in order."""
@@ -161,7 +173,5 @@ class JourneyCohort:
             raise ApplicationError(f"a cohort member called {batch.activity}, which cohorts do not carry", non_retryable=True)
         name, wrap, result_type = BATCHES[batch.activity]
         size = len(batch.requests)
-        answer = await workflow.execute_activity(
-            name, wrap(batch.requests), result_type=result_type, start_to_close_timeout=batch_timeout(size), retry_policy=RETRY
-        )
+        answer = await call(name, wrap(batch.requests), result_type, batch_timeout(size))
         return [None] * size if result_type is None else list(answer)

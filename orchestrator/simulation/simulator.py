@@ -253,7 +253,7 @@ class Simulator:
         self, handle: WorkflowHandle[Any, None], store: Store, enrollment_id: str, shift: float
     ) -> tuple[dict[str, Any], EnrollmentStatus]:
         """How a member ended (as the index has it), or where it waits now; and what the `member_status` query says."""
-        status = await handle.query(MEMBER_STATUS_QUERY, enrollment_id, result_type=EnrollmentStatus)
+        status = await _member_status(self.env, handle, enrollment_id)
         with store.read() as session:
             indexed = session.enrollment(enrollment_id)
         if status.status != "running" and indexed is not None and indexed.ended_at is not None:
@@ -425,6 +425,23 @@ async def _deliver(handle: WorkflowHandle[Any, Any], signal: str, message: Any) 
     except RPCError as exc:
         if exc.status != RPCStatusCode.NOT_FOUND:
             raise
+
+
+async def _member_status(env: WorkflowEnvironment, handle: WorkflowHandle[Any, None], enrollment_id: str) -> EnrollmentStatus:
+    """The member's status in the last run of the cohort that had it: a member that ended is not carried into the runs
+    after (continue-as-new), so those are asked from the first run on."""
+    status = await handle.query(MEMBER_STATUS_QUERY, enrollment_id, result_type=EnrollmentStatus)
+    run_id = handle.first_execution_run_id or handle.result_run_id
+    while status is None and run_id is not None:
+        run = env.client.get_workflow_handle(handle.id, run_id=run_id)
+        status = await run.query(MEMBER_STATUS_QUERY, enrollment_id, result_type=EnrollmentStatus) or status
+        last = (await run.fetch_history()).events[-1]
+        run_id = last.workflow_execution_continued_as_new_event_attributes.new_execution_run_id or None
+        if status is not None and status.status == "running":
+            status = None  # it went on in a later run
+    if status is None:
+        raise LookupError(f"no run of cohort {handle.id} knows member {enrollment_id}")
+    return status
 
 
 async def _stop(handle: WorkflowHandle[Any, Any]) -> None:
