@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import gc
 import tempfile
-import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -30,7 +29,6 @@ from typing import Any
 import httpx
 from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
 from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
-from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -39,14 +37,12 @@ from activities.journey_activities import JourneyActivities
 from orchestrator import ir
 from orchestrator.host.binaries import temporal_test_server
 from orchestrator.host.settings import SimulationSettings
-from orchestrator.routing.entry import Decision, Identified, Tracked
 from orchestrator.runtime.cohort_workflow import JourneyCohort
 from orchestrator.runtime.contracts import (
     COHORT_WORKFLOW,
     EVENT_SIGNAL,
     INTERPRETER_REVISION,
     MEMBER_EVENT_SIGNAL,
-    MEMBER_STATUS_QUERY,
     STATUS_QUERY,
     WORKFLOW_NAME,
     CohortInput,
@@ -56,25 +52,29 @@ from orchestrator.runtime.contracts import (
     EnrollmentStatus,
     EventMessage,
     MemberEvent,
-    TrailEntry,
 )
 from orchestrator.runtime.workflow import JourneyWorkflow
+from orchestrator.simulation.live_script import (
+    WebhookRecorder,
+    deliver,
+    member_status,
+    scripted_happening,
+    server_clock,
+    stop,
+    timeline_of,
+)
 from orchestrator.simulation.placeholder_secrets import PlaceholderSecrets
 from orchestrator.simulation.script import (
     DEFAULT_HORIZON,
-    IDENTIFY,
     ScriptedEvent,
     SimulatedCustomer,
-    at_start,
     cause_of,
     customer_id_of,
-    decide_entry,
     message_of,
     not_entered,
     opening_offset,
-    profile_context,
 )
-from orchestrator.simulation.sends import Attempt, SendRecorder, sends_shown
+from orchestrator.simulation.sends import SendRecorder
 from orchestrator.simulation.timeline import Timeline, iso
 from orchestrator.store import Store
 
@@ -92,19 +92,6 @@ def release_temporal_runtime() -> None:
     thread state must be current", temporalio/sdk-python#300) after everything succeeded.
     """
     gc.collect()
-
-
-class WebhookRecorder:
-    """An httpx transport that answers every webhook 200 and remembers the call."""
-
-    def __init__(self) -> None:
-        self.calls: list[httpx.Request] = []
-        self._lock = threading.Lock()
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        with self._lock:
-            self.calls.append(request)
-        return httpx.Response(200, json={"simulated": True})
 
 
 class Simulator:
@@ -189,7 +176,7 @@ class Simulator:
         timelines: dict[int, Timeline] = {}
         recorder = WebhookRecorder()
         with self._worker(store, queue, recorder) as (worker, sends):
-            async with worker, _clock(self.env) as clock:
+            async with worker, server_clock(self.env) as clock:
                 handle: WorkflowHandle[Any, None] | None = None
                 shift, entry_offset = 0.0, None
                 for offset, number, index, event in sorted(plan, key=lambda p: (p[0], p[2], p[1])):
@@ -197,7 +184,7 @@ class Simulator:
                         shift = (start - await clock.anchor(entry_offset)).total_seconds()
                         handle = await self._start_cohort(journey, list(entered.values()), shift, queue, limit)
                         for message in early:
-                            await _deliver(handle, MEMBER_EVENT_SIGNAL, message)
+                            await deliver(handle, MEMBER_EVENT_SIGNAL, message)
                     await clock.advance_to(offset)
                     at = start + timedelta(seconds=offset)
                     customer_id, enrollment_id = ids[index], enrollments[index]
@@ -209,14 +196,14 @@ class Simulator:
                         outcome, status = await self._member_outcome(handle, store, enrollment_id, shift)
                         attempts = [attempt for attempt in sends.attempts if attempt[0].enrollment_id == enrollment_id]
                         calls = [call for call in recorder.calls if call.headers.get("Idempotency-Key", "").startswith(f"{enrollment_id}:")]
-                        timelines[index] = _timeline(journey, store, customer_id, enrollment_id, attempts, calls, outcome, status)
+                        timelines[index] = timeline_of(journey, store, customer_id, enrollment_id, attempts, calls, outcome, status)
                         continue
-                    happening = _happening(journey, store, customer_id, event, number, start, at, entered=index in entered)
+                    happening = scripted_happening(journey, store, customer_id, event, number, start, at, entered=index in entered)
                     if isinstance(happening, EventMessage):
                         if handle is None:
                             early.append(MemberEvent(enrollment_id, happening))
                         else:
-                            await _deliver(handle, MEMBER_EVENT_SIGNAL, MemberEvent(enrollment_id, happening))
+                            await deliver(handle, MEMBER_EVENT_SIGNAL, MemberEvent(enrollment_id, happening))
                         continue
                     if happening is None or index in entered:
                         continue
@@ -231,7 +218,7 @@ class Simulator:
                     else:
                         refusals[index] = f"{cause_of(journey, event)} at {iso(at)}: {decision.reason}"
                 if handle is not None:
-                    await _stop(handle)
+                    await stop(handle)
         return [timelines[index] for index in range(len(members))]
 
     async def _start_cohort(
@@ -253,7 +240,7 @@ class Simulator:
         self, handle: WorkflowHandle[Any, None], store: Store, enrollment_id: str, shift: float
     ) -> tuple[dict[str, Any], EnrollmentStatus]:
         """How a member ended (as the index has it), or where it waits now; and what the `member_status` query says."""
-        status = await _member_status(self.env, handle, enrollment_id)
+        status = await member_status(self.env, handle, enrollment_id)
         with store.read() as session:
             indexed = session.enrollment(enrollment_id)
         if status.status != "running" and indexed is not None and indexed.ended_at is not None:
@@ -294,7 +281,7 @@ class Simulator:
         enrollment_id = f"simulation-{journey.id}-{uuid.uuid4().hex[:8]}"
         recorder = WebhookRecorder()
         with self._worker(store, queue, recorder) as (worker, sends):
-            async with worker, _clock(env) as clock:
+            async with worker, server_clock(env) as clock:
                 shift = 0.0
                 handle: WorkflowHandle[Any, EnrollmentResult] | None = None
                 refusal = ""
@@ -307,10 +294,10 @@ class Simulator:
                 for offset, number, event in sorted(plan, key=lambda p: (p[0], p[1])):
                     await clock.advance_to(offset)
                     at = start + timedelta(seconds=offset)
-                    happening = _happening(journey, store, customer_id, event, number, start, at, entered=handle is not None)
+                    happening = scripted_happening(journey, store, customer_id, event, number, start, at, entered=handle is not None)
                     if isinstance(happening, EventMessage):
                         assert handle is not None
-                        await _deliver(handle, EVENT_SIGNAL, happening)
+                        await deliver(handle, EVENT_SIGNAL, happening)
                         continue
                     if happening is None:
                         continue
@@ -326,7 +313,7 @@ class Simulator:
                     return not_entered(journey, start, refusal)
                 await clock.advance_to(max(end_offset, opening + horizon.total_seconds()))
                 outcome, status = await self._outcome(handle, shift)
-        return _timeline(journey, store, customer_id, enrollment_id, sends.attempts, recorder.calls, outcome, status)
+        return timeline_of(journey, store, customer_id, enrollment_id, sends.attempts, recorder.calls, outcome, status)
 
     async def _start(
         self,
@@ -365,143 +352,3 @@ class Simulator:
         now = await self.env.get_current_time() + timedelta(seconds=shift)
         await handle.terminate("simulation horizon reached")
         return {"status": "waiting", "step": status.step, "at": iso(now)}, status
-
-
-class _Clock:
-    """The test server's clock, skipped forward by `advance_to` (automatic skipping is off).
-
-    Between skips the server's clock runs in real time: every signal, store write and activity of the
-    simulation moves it on by what it took. So `advance_to` skips to the instant asked, from where the
-    clock is now, not by the distance between two offsets, or each event would arrive later than the last
-    by all the real time spent before it (seconds, after a few hundred events).
-    """
-
-    def __init__(self, env: WorkflowEnvironment, origin: datetime) -> None:
-        self.env = env
-        self.origin = origin
-
-    async def advance_to(self, offset: float) -> None:
-        ahead = offset - (await self.env.get_current_time() - self.origin).total_seconds()
-        if ahead > 0:
-            await self.env.sleep(timedelta(seconds=ahead))
-
-    async def anchor(self, offset: float) -> datetime:
-        """Make the server's clock now the instant `offset`, and return the new origin: the enrollment is about to start.
-
-        Whatever real time the simulation spent getting there (the worker starting, entry decisions, store
-        writes; a second or more on a loaded machine) would otherwise make every step late by it.
-        """
-        self.origin = await self.env.get_current_time() - timedelta(seconds=offset)
-        return self.origin
-
-
-@asynccontextmanager
-async def _clock(env: WorkflowEnvironment) -> AsyncIterator[_Clock]:
-    with env.auto_time_skipping_disabled():
-        yield _Clock(env, await env.get_current_time())
-
-
-def _webhooks(calls: list[httpx.Request], trail: list[TrailEntry]) -> list[dict[str, Any]]:
-    """The recorded calls, once each, stamped with the time their step was entered (from the Idempotency-Key)."""
-    entered: dict[tuple[str, int], str] = {}
-    visits: dict[str, int] = {}
-    for entry in trail:
-        visits[entry.step] = visits.get(entry.step, 0) + 1
-        entered[(entry.step, visits[entry.step])] = iso(datetime.fromisoformat(entry.at))
-    result: dict[str, dict[str, Any]] = {}
-    for call in calls:
-        key = call.headers.get("Idempotency-Key", "")
-        _, step, visit = (["", "", "0", *key.rsplit(":", 2)])[-3:]
-        at = entered.get((step, int(visit) if visit.isdigit() else 0), "")
-        body = call.content.decode("utf-8", errors="replace") if call.content else None
-        result.setdefault(key, {"at": at, "step": step, "method": call.method, "url": str(call.url), "body": body})
-    return list(result.values())
-
-
-async def _deliver(handle: WorkflowHandle[Any, Any], signal: str, message: Any) -> None:
-    """Signal the enrollment (or cohort); an event after it ended reaches nobody, as in production."""
-    try:
-        await handle.signal(signal, message)
-    except RPCError as exc:
-        if exc.status != RPCStatusCode.NOT_FOUND:
-            raise
-
-
-async def _member_status(env: WorkflowEnvironment, handle: WorkflowHandle[Any, None], enrollment_id: str) -> EnrollmentStatus:
-    """The member's status in the last run of the cohort that had it: a member that ended is not carried into the runs
-    after (continue-as-new), so those are asked from the first run on."""
-    status = await handle.query(MEMBER_STATUS_QUERY, enrollment_id, result_type=EnrollmentStatus)
-    run_id = handle.first_execution_run_id or handle.result_run_id
-    while status is None and run_id is not None:
-        run = env.client.get_workflow_handle(handle.id, run_id=run_id)
-        status = await run.query(MEMBER_STATUS_QUERY, enrollment_id, result_type=EnrollmentStatus) or status
-        last = (await run.fetch_history()).events[-1]
-        run_id = last.workflow_execution_continued_as_new_event_attributes.new_execution_run_id or None
-        if status is not None and status.status == "running":
-            status = None  # it went on in a later run
-    if status is None:
-        raise LookupError(f"no run of cohort {handle.id} knows member {enrollment_id}")
-    return status
-
-
-async def _stop(handle: WorkflowHandle[Any, Any]) -> None:
-    """End the run at the simulation's horizon (a cohort whose members all ended has ended already)."""
-    description = await handle.describe()
-    if description.status == WorkflowExecutionStatus.RUNNING:
-        await handle.terminate("simulation horizon reached")
-
-
-def _happening(
-    journey: ir.Journey,
-    store: Store,
-    customer_id: str,
-    event: ScriptedEvent | None,
-    number: int,
-    start: datetime,
-    at: datetime,
-    *,
-    entered: bool,
-) -> EventMessage | tuple[Decision, ScriptedEvent | None] | None:
-    """What one scripted happening of a customer does at `at` (None: the opening): an event for their enrollment once
-    `entered`, else an entry decision with the event that would trigger it; None when it only changes the profile."""
-    if event is None:
-        return decide_entry(journey, at_start(journey), profile_context(store, customer_id), at), None
-    if event.name == IDENTIFY:
-        with store.session(lock_customer=customer_id) as session:
-            before, after = session.identify(customer_id, dict(event.properties), at)
-        if entered:
-            return None
-        return decide_entry(journey, Identified(before.template_context() if before else None), after.template_context(), at), None
-    if entered:
-        return message_of(event, number, start)
-    return decide_entry(journey, Tracked(event.name, event.properties), profile_context(store, customer_id), at), event
-
-
-def _timeline(
-    journey: ir.Journey,
-    store: Store,
-    customer_id: str,
-    enrollment_id: str,
-    attempts: list[Attempt],
-    calls: list[httpx.Request],
-    outcome: dict[str, Any],
-    status: EnrollmentStatus,
-) -> Timeline:
-    """The enrollment's timeline as the store, the sends and the webhook calls recorded it so far, and why it ended."""
-    with store.session() as session:
-        messages, skipped = sends_shown(attempts, session.messages_for(customer_id), outcome["status"] != "waiting")
-        problems = [p for p in session.problems_for(customer_id) if p.enrollment_id == enrollment_id]
-        indexed = session.enrollment(enrollment_id)
-    if indexed is not None and indexed.end_reason is not None:
-        outcome["reason"] = indexed.end_reason
-    return Timeline(
-        journey=journey.id,
-        version=journey.version,
-        steps=[{"step": t.step, "at": iso(datetime.fromisoformat(t.at))} for t in status.trail],
-        messages=messages,
-        outcome=outcome,
-        webhooks=_webhooks(calls, status.trail),
-        skipped=skipped,
-        problems=[{"at": iso(p.occurred_at), "step": p.step_id, "field": p.field, "problem": p.problem} for p in problems],
-        awaited={step: event.as_scope() for step, event in status.awaited.items()},
-    )
