@@ -14,6 +14,7 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from activities.broadcast_activity import BroadcastActivities
+from activities.cohort_activities import CohortActivities
 from activities.journey_activities import JourneyActivities
 from activities.providers import ChannelProviders
 from orchestrator.host.settings import DeliverySettings
@@ -21,6 +22,7 @@ from orchestrator.privacy.keyed_hash import HashSecret
 from orchestrator.routing.gateway import LoopGateway
 from orchestrator.routing.router import Router
 from orchestrator.runtime.broadcast import BroadcastWorkflow
+from orchestrator.runtime.cohort_workflow import JourneyCohort
 from orchestrator.runtime.workflow import JourneyWorkflow
 from orchestrator.store import Store
 
@@ -42,7 +44,7 @@ def build_worker(
     delivery: DeliverySettings | None = None,
     sandboxed: bool = False,
 ) -> Worker:
-    """A worker for JourneyWorkflow, BroadcastWorkflow and every activity they call.
+    """A worker for JourneyWorkflow, BroadcastWorkflow, JourneyCohort and every activity they call.
 
     Call it from the event loop the worker will run on: broadcast pages enroll
     customers through a Router whose Temporal calls are handed to that loop, keying
@@ -74,8 +76,12 @@ def build_worker(
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[JourneyWorkflow, BroadcastWorkflow],
-        activities=[*journey_activities.activities(), *broadcast_activities.activities()],
+        workflows=[JourneyWorkflow, BroadcastWorkflow, JourneyCohort],
+        activities=[
+            *journey_activities.activities(),
+            *CohortActivities(journey_activities).activities(),
+            *broadcast_activities.activities(),
+        ],
         activity_executor=ThreadPoolExecutor(activity_threads),
         max_cached_workflows=max_cached_workflows,
         max_concurrent_activities=activity_threads,
@@ -91,7 +97,7 @@ def cache_workflow_bytecode() -> None:
     again, a visible share of the worker's CPU (bench/enrollments.py). Reading cached bytecode is
     allowed either way, so writing it once at start is enough. A read-only install is left as is.
     """
-    for name in (JourneyWorkflow.__module__, BroadcastWorkflow.__module__):
+    for name in (JourneyWorkflow.__module__, BroadcastWorkflow.__module__, JourneyCohort.__module__):
         source = sys.modules[name].__file__
         if source is None or not source.endswith(".py"):
             continue

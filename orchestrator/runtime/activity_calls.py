@@ -11,6 +11,9 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
+
+from orchestrator.runtime.contracts import WebhookRequest, WebhookResult
 
 ACTIVITY_TIMEOUT = timedelta(seconds=60)
 RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
@@ -22,8 +25,23 @@ FINISH_TIMEOUT = timedelta(minutes=2)
 (orchestrator.store.LEASE_WAIT_FOR_SESSIONS), then for SQLite's write lock."""
 
 
-async def call(name: str, request: Any, result_type: Any) -> Any:
-    """Run activity `name` with the interpreter's usual timeout and retries (webhooks and the local finish have their own)."""
-    return await workflow.execute_activity(
-        name, request, result_type=result_type, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY
-    )
+async def call(name: str, request: Any, result_type: Any, timeout: timedelta = ACTIVITY_TIMEOUT) -> Any:
+    """Run activity `name` with the interpreter's usual retries and `timeout` (webhooks and the local finish have their own)."""
+    return await workflow.execute_activity(name, request, result_type=result_type, start_to_close_timeout=timeout, retry_policy=RETRY)
+
+
+async def call_webhook(request: WebhookRequest) -> WebhookResult | None:
+    """A webhook step's call, with its own timeout and retries; None when it was not made or failed after every retry."""
+    try:
+        return await workflow.execute_activity(
+            "call_webhook",
+            request,
+            result_type=WebhookResult,
+            start_to_close_timeout=timedelta(seconds=request.timeout_seconds + 30),
+            retry_policy=WEBHOOK_RETRY,
+        )
+    except ActivityError:
+        # Not made (a template failed, the URL is not http(s)) or the endpoint stayed down through every
+        # retry: the journey goes on (docs/language.md). The activity noted why with the enrollment.
+        workflow.logger.info("webhook step %s not called or failed after retries; continuing", request.step_id)
+        return None

@@ -12,6 +12,9 @@ from __future__ import annotations
 import orchestrator.ir as ir  # not `from orchestrator import ir`: the workflow imports this module through its sandbox
 from orchestrator.language.timeparse import format_duration
 
+BROADCAST_CANCELLED = "broadcast cancelled"
+"""A cohort's `cancel` signal (`journey broadcast cancel`) ended the member before its journey did."""
+
 
 def exit_step_reason(step: ir.ExitStep) -> str:
     """An `exit` step's own `reason`, or which step it was when it gives none."""

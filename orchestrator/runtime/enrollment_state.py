@@ -42,6 +42,9 @@ class EnrollmentState:
         """Steps reached and rests collected (revision 3 on) and not yet handed to the store, oldest first."""
         self.move: MoveRequest | None = None
         """The latest `move` signal, until the enrollment decides on it at a wait (orchestrator/runtime/migration.py)."""
+        self.cancelled: str | None = None
+        """Why the enrollment was cancelled (a cohort's `cancel` signal), until it ends; None: it was not. A single
+        enrollment is never cancelled this way, so its commands are the same as before the mark existed."""
 
     @property
     def step(self) -> str | None:
@@ -55,6 +58,10 @@ class EnrollmentState:
         self.seen.append(event.message_id)
         del self.seen[:-SEEN_LIMIT]
         self.inbox.append(event)
+
+    def cancel(self, reason: str) -> None:
+        """Mark the enrollment cancelled: it ends, as `exited` with `reason`, where it next applies events."""
+        self.cancelled = reason
 
     def ask_move(self, request: MoveRequest) -> None:
         """Keep a move request for the next wait; a later one replaces it (a newer deploy's)."""

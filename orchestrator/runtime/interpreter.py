@@ -23,6 +23,8 @@ converted) before an exit_on event (ends as exited) before the event a `wait_for
 awaits. An event only counts for a `wait_for` that was already waiting when it arrived.
 A `move` request (`journey deploy --migrate`) is kept the same way and decided on at a wait
 step only (`_move`, by the one rule of orchestrator/runtime/migration.py), after the events.
+A cohort's `cancel` (orchestrator/runtime/cohort.py) marks the state, and the core ends the
+enrollment where it next applies events, before anything queued.
 
 The revisions of the interpreter (EnrollmentInput.revision) and what each changed are listed in
 workflow.py; the gates live here and in progress.py and bookkeeping.py.
@@ -319,7 +321,11 @@ class Interpreter:
         self._host.note(f"enrollment {self._input.enrollment_id} stays on version {self._journey.version}, not moved to {version}: {why}")
 
     def _react(self, wait_for: ir.WaitForStep | None) -> Steps:
-        """Apply queued events in order. Raises _Ended for goal and exits; returns True if `wait_for` matched."""
+        """Apply queued events in order. Raises _Ended for goal and exits; returns True if `wait_for` matched.
+
+        A cancelled enrollment (a cohort's `cancel`) ends first, whatever is queued: it sends nothing more."""
+        if self._state.cancelled is not None:
+            raise _Ended("exited", self._state.step, self._state.cancelled)
         while self._state.inbox:
             event = self._state.next_event()
             goal = self._journey.goal

@@ -41,10 +41,10 @@ from datetime import datetime, timedelta
 from typing import Any, assert_never
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from orchestrator.runtime.activity_calls import FINISH_TIMEOUT, RETRY, WEBHOOK_RETRY, call
+    from orchestrator.runtime.activity_calls import FINISH_TIMEOUT, RETRY, call, call_webhook
     from orchestrator.runtime.bookkeeping import Bookkeeping
     from orchestrator.runtime.commands import ACTIVITIES, Block, Call, Command, ContinueAsNew, Entered, Finish, Report
     from orchestrator.runtime.contracts import (
@@ -57,8 +57,6 @@ with workflow.unsafe.imports_passed_through():
         EnrollmentStatus,
         EventMessage,
         MoveRequest,
-        WebhookRequest,
-        WebhookResult,
     )
     from orchestrator.runtime.enrollment_state import EnrollmentState
     from orchestrator.runtime.interpreter import BadJourney, Interpreter
@@ -134,7 +132,7 @@ class JourneyWorkflow:
         """Do what the core asked, the Temporal way, and return its answer."""
         match command:
             case Call(activity="call_webhook", request=request):
-                return await self._webhook(request)
+                return await call_webhook(request)
             case Call(activity="record_move", request=request):
                 # Local, as the finish is: a store write in the workflow task that then continues as new, so a worker
                 # lost on the way is replaced within a workflow task's timeout, not an activity's. It may wait for the
@@ -173,18 +171,3 @@ class JourneyWorkflow:
                 return None
             case _:
                 assert_never(command)
-
-    async def _webhook(self, request: WebhookRequest) -> WebhookResult | None:
-        try:
-            return await workflow.execute_activity(
-                "call_webhook",
-                request,
-                result_type=WebhookResult,
-                start_to_close_timeout=timedelta(seconds=request.timeout_seconds + 30),
-                retry_policy=WEBHOOK_RETRY,
-            )
-        except ActivityError:
-            # Not made (a template failed, the URL is not http(s)) or the endpoint stayed down through every
-            # retry: the journey goes on (docs/language.md). The activity noted why with the enrollment.
-            workflow.logger.info("webhook step %s not called or failed after retries; continuing", request.step_id)
-            return None

@@ -98,14 +98,16 @@ class OfflineRun:
         return self._shown()
 
 
-class _Clock:
+class OfflineClock:
+    """The journey's clock of an offline run, and its host's answers: the history is never long (it keeps none)."""
+
     def __init__(self, at: datetime) -> None:
         self.at = at
 
     def now(self) -> datetime:
         return self.at
 
-    def history_is_long(self, limit: int | None) -> bool:
+    def history_is_long(self, limit: int | None = None) -> bool:
         return False
 
     def note(self, message: str) -> None:
@@ -134,27 +136,11 @@ def run_offline(
     journeys, for the caps. `unsubscribe` signs the links in marketing email (default: the development key),
     `secrets` are what webhook templates read (default: placeholders, as in a simulation).
     """
-    listened = set(journey.events)
-    pending = [event for event in events if event.name in listened]
-    clock = _Clock(entered_at)
+    pending = listened_events(journey, events)
+    clock = OfflineClock(entered_at)
     state = EnrollmentState()
-    enrollment = enrollment_id or f"offline-{journey.id}-{customer_id}"
-    start = EnrollmentInput(
-        journey={},
-        customer_id=customer_id,
-        enrollment_id=enrollment,
-        trigger=trigger.message() if trigger is not None else None,
-        upsert_search_attributes=False,
-        revision=INTERPRETER_REVISION,
-    )
-    customer = OfflineCustomer(
-        customer_id,
-        profiles,
-        policy=policy or DeliveryPolicy(),
-        past_sends=list(past_sends),
-        unsubscribe=unsubscribe or UnsubscribeConfig.development(),
-        secrets=secrets if secrets is not None else PlaceholderSecrets(),
-    )
+    start = offline_input(customer_id, enrollment_id or offline_enrollment_id(journey, customer_id), trigger)
+    customer = offline_customer(customer_id, profiles, policy, past_sends, unsubscribe, secrets)
     steps = Interpreter(start, state, clock, journey).run()
     next_event = 0
 
@@ -193,10 +179,51 @@ def run_offline(
                 raise RuntimeError("an offline run never continues as new")
         deliver_due()
     steps.close()
-    return _run(journey, customer, state, entered_at, ended, clock.at)
+    return finished_run(journey, customer, state, entered_at, ended, clock.at)
 
 
-def _run(
+def listened_events(journey: ir.Journey, events: Sequence[RecordedEvent]) -> list[RecordedEvent]:
+    """The events an enrollment of `journey` is given: those it listens to (routing passes the others over)."""
+    listened = set(journey.events)
+    return [event for event in events if event.name in listened]
+
+
+def offline_enrollment_id(journey: ir.Journey, customer_id: str) -> str:
+    return f"offline-{journey.id}-{customer_id}"
+
+
+def offline_input(customer_id: str, enrollment_id: str, trigger: RecordedEvent | None) -> EnrollmentInput:
+    """The enrollment's start as the core reads it offline (the journey is handed to the core compiled)."""
+    return EnrollmentInput(
+        journey={},
+        customer_id=customer_id,
+        enrollment_id=enrollment_id,
+        trigger=trigger.message() if trigger is not None else None,
+        upsert_search_attributes=False,
+        revision=INTERPRETER_REVISION,
+    )
+
+
+def offline_customer(
+    customer_id: str,
+    profiles: RecordedProfile,
+    policy: DeliveryPolicy | None = None,
+    past_sends: Sequence[PastSend] = (),
+    unsubscribe: UnsubscribeConfig | None = None,
+    secrets: Mapping[str, str] | None = None,
+) -> OfflineCustomer:
+    """The customer's world for an offline run, with `run_offline`'s defaults."""
+    return OfflineCustomer(
+        customer_id,
+        profiles,
+        policy=policy or DeliveryPolicy(),
+        past_sends=list(past_sends),
+        unsubscribe=unsubscribe or UnsubscribeConfig.development(),
+        secrets=secrets if secrets is not None else PlaceholderSecrets(),
+    )
+
+
+def finished_run(
     journey: ir.Journey, customer: OfflineCustomer, state: EnrollmentState, entered_at: datetime, ended: Finish | None, at: datetime
 ) -> OfflineRun:
     if ended is not None:

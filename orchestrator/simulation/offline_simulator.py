@@ -10,6 +10,7 @@ two to it; the offline one takes milliseconds, not a Temporal server.
 from __future__ import annotations
 
 import tempfile
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,20 @@ from orchestrator.simulation.timeline import Timeline, iso
 from orchestrator.store import Store
 
 
+@dataclass(frozen=True)
+class PreparedEntry:
+    """A simulated customer who enters: when, by what, with the recorded profile and the events after the entry."""
+
+    customer_id: str
+    profile: RecordedProfile
+    entered_at: datetime
+    trigger: RecordedEvent | None
+    events: list[RecordedEvent]
+    """The scripted track calls after the entry, oldest first (the profile holds the identify ones)."""
+    until: datetime
+    """When the simulation stops: the horizon after the last scripted event."""
+
+
 def simulate_offline(
     journey: ir.Journey,
     customer: dict[str, Any],
@@ -45,6 +60,28 @@ def simulate_offline(
 ) -> Timeline:
     """`Simulator.run`'s timeline for one customer, run offline. A trait the profile refuses raises ProfileFieldError."""
     settings = settings or SimulationSettings()
+    entry = prepare_entry(journey, customer, events, start, horizon)
+    if isinstance(entry, Timeline):
+        return entry
+    run = run_offline(
+        journey,
+        entry.customer_id,
+        entry.profile,
+        entered_at=entry.entered_at,
+        trigger=entry.trigger,
+        events=entry.events,
+        until=entry.until,
+        policy=settings.policy,
+        unsubscribe=settings.unsubscribe,
+    )
+    return run.timeline()
+
+
+def prepare_entry(
+    journey: ir.Journey, customer: dict[str, Any], events: list[ScriptedEvent], start: datetime, horizon: timedelta = DEFAULT_HORIZON
+) -> PreparedEntry | Timeline:
+    """Play the customer file and the script into a throwaway store by the entry rules: the entry, or the timeline of
+    a customer who never enters. A trait the profile refuses raises ProfileFieldError."""
     customer_id = customer_id_of(customer)
     traits = {k: v for k, v in customer.items() if k not in ("id", "userId")}
     ordered = sorted(events, key=lambda e: e.offset_seconds)
@@ -95,18 +132,14 @@ def simulate_offline(
     ]
     end_offset = (ordered[-1].offset_seconds if ordered else 0) + horizon.total_seconds()
     until = start + timedelta(seconds=max(end_offset, opening + horizon.total_seconds()))
-    run = run_offline(
-        journey,
+    return PreparedEntry(
         customer_id,
         profile,
-        entered_at=entered_at,
-        trigger=_recorded(trigger, -1, start) if trigger is not None else None,
-        events=after_entry,
-        until=until,
-        policy=settings.policy,
-        unsubscribe=settings.unsubscribe,
+        entered_at,
+        _recorded(trigger, -1, start) if trigger is not None else None,
+        after_entry,
+        until,
     )
-    return run.timeline()
 
 
 def _key(entry: tuple[datetime, int, ScriptedEvent | None], start: datetime) -> tuple[float, int]:

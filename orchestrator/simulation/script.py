@@ -34,6 +34,15 @@ class ScriptedEvent:
     properties: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class SimulatedCustomer:
+    """One customer of a simulated cohort: the customer file, their scripted events, how long to go on after the last."""
+
+    customer: dict[str, Any]
+    events: list[ScriptedEvent] = field(default_factory=list)
+    horizon: timedelta = DEFAULT_HORIZON
+
+
 def customer_id_of(customer: dict[str, Any]) -> str:
     return str(customer.get("id") or customer.get("userId") or "simulated-customer")
 

@@ -18,11 +18,10 @@ from __future__ import annotations
 
 import gc
 import tempfile
-import threading
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -30,42 +29,52 @@ from typing import Any
 import httpx
 from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
 from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
-from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from activities.cohort_activities import CohortActivities
 from activities.journey_activities import JourneyActivities
 from orchestrator import ir
 from orchestrator.host.binaries import temporal_test_server
 from orchestrator.host.settings import SimulationSettings
-from orchestrator.routing.entry import Identified, Tracked
+from orchestrator.runtime.cohort_workflow import JourneyCohort
 from orchestrator.runtime.contracts import (
+    COHORT_WORKFLOW,
     EVENT_SIGNAL,
     INTERPRETER_REVISION,
+    MEMBER_EVENT_SIGNAL,
     STATUS_QUERY,
     WORKFLOW_NAME,
+    CohortInput,
+    CohortMember,
     EnrollmentInput,
     EnrollmentResult,
     EnrollmentStatus,
     EventMessage,
-    TrailEntry,
+    MemberEvent,
 )
 from orchestrator.runtime.workflow import JourneyWorkflow
+from orchestrator.simulation.live_script import (
+    WebhookRecorder,
+    deliver,
+    member_status,
+    scripted_happening,
+    server_clock,
+    stop,
+    timeline_of,
+)
 from orchestrator.simulation.placeholder_secrets import PlaceholderSecrets
 from orchestrator.simulation.script import (
     DEFAULT_HORIZON,
-    IDENTIFY,
     ScriptedEvent,
-    at_start,
+    SimulatedCustomer,
     cause_of,
     customer_id_of,
-    decide_entry,
     message_of,
     not_entered,
     opening_offset,
-    profile_context,
 )
-from orchestrator.simulation.sends import SendRecorder, sends_shown
+from orchestrator.simulation.sends import SendRecorder
 from orchestrator.simulation.timeline import Timeline, iso
 from orchestrator.store import Store
 
@@ -83,19 +92,6 @@ def release_temporal_runtime() -> None:
     thread state must be current", temporalio/sdk-python#300) after everything succeeded.
     """
     gc.collect()
-
-
-class WebhookRecorder:
-    """An httpx transport that answers every webhook 200 and remembers the call."""
-
-    def __init__(self) -> None:
-        self.calls: list[httpx.Request] = []
-        self._lock = threading.Lock()
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        with self._lock:
-            self.calls.append(request)
-        return httpx.Response(200, json={"simulated": True})
 
 
 class Simulator:
@@ -136,6 +132,139 @@ class Simulator:
             finally:
                 store.dispose()
 
+    async def run_cohort(
+        self, journey: ir.Journey, members: list[SimulatedCustomer], start: datetime, *, history_limit: int | None = None
+    ) -> list[Timeline]:
+        """Simulate customers enrolled together as one cohort (a broadcast page): each one's timeline, in the members' order.
+
+        Each member plays their own customer file and events as `run` plays one customer's; those who
+        enter must enter at one instant, where the cohort starts (a later entry raises ValueError), and
+        each member's timeline is taken at their own horizon. `history_limit`: the cohort's (tests lower it).
+        """
+        ids = [customer_id_of(member.customer) for member in members]
+        if len(set(ids)) != len(ids):
+            raise ValueError("a cohort's members are distinct customers: give each customer file its own id")
+        with tempfile.TemporaryDirectory(prefix="journey-sim-") as tmp:
+            store = Store(f"sqlite:///{Path(tmp) / 'simulation.db'}")
+            try:
+                store.migrate()
+                with store.session() as session:
+                    for customer_id, member in zip(ids, members, strict=True):
+                        session.identify(customer_id, {k: v for k, v in member.customer.items() if k not in ("id", "userId")}, start)
+                return await self._run_cohort(journey, ids, members, start, store, history_limit)
+            finally:
+                store.dispose()
+
+    async def _run_cohort(
+        self, journey: ir.Journey, ids: list[str], members: list[SimulatedCustomer], start: datetime, store: Store, limit: int | None
+    ) -> list[Timeline]:
+        opening = opening_offset(journey, start)
+        if isinstance(opening, str):
+            return [not_entered(journey, start, opening) for _ in members]
+        queue = f"simulation-{uuid.uuid4()}"
+        enrollments = [f"simulation-{journey.id}-{uuid.uuid4().hex[:8]}" for _ in members]
+        scripts = [sorted(member.events, key=lambda e: e.offset_seconds) for member in members]
+        # Each member's happenings (its opening first at its instant), then the instant its timeline is taken.
+        plan: list[tuple[float, int, int, ScriptedEvent | None]] = []
+        for index, (member, ordered) in enumerate(zip(members, scripts, strict=True)):
+            plan += [(opening, -1, index, None), *((event.offset_seconds, number, index, event) for number, event in enumerate(ordered))]
+            end = max((ordered[-1].offset_seconds if ordered else 0), opening) + member.horizon.total_seconds()
+            plan.append((end, len(ordered), index, None))
+        entered: dict[int, CohortMember] = {}
+        early: list[MemberEvent] = []
+        refusals = [""] * len(members)
+        timelines: dict[int, Timeline] = {}
+        recorder = WebhookRecorder()
+        with self._worker(store, queue, recorder) as (worker, sends):
+            async with worker, server_clock(self.env) as clock:
+                handle: WorkflowHandle[Any, None] | None = None
+                shift, entry_offset = 0.0, None
+                for offset, number, index, event in sorted(plan, key=lambda p: (p[0], p[2], p[1])):
+                    if handle is None and entered and offset > entry_offset:  # every member entering at that instant has
+                        shift = (start - await clock.anchor(entry_offset)).total_seconds()
+                        handle = await self._start_cohort(journey, list(entered.values()), shift, queue, limit)
+                        for message in early:
+                            await deliver(handle, MEMBER_EVENT_SIGNAL, message)
+                    await clock.advance_to(offset)
+                    at = start + timedelta(seconds=offset)
+                    customer_id, enrollment_id = ids[index], enrollments[index]
+                    if number == len(scripts[index]):  # the member's horizon
+                        if index not in entered:
+                            timelines[index] = not_entered(journey, start, refusals[index])
+                            continue
+                        assert handle is not None
+                        outcome, status = await self._member_outcome(handle, store, enrollment_id, shift)
+                        attempts = [attempt for attempt in sends.attempts if attempt[0].enrollment_id == enrollment_id]
+                        calls = [call for call in recorder.calls if call.headers.get("Idempotency-Key", "").startswith(f"{enrollment_id}:")]
+                        timelines[index] = timeline_of(journey, store, customer_id, enrollment_id, attempts, calls, outcome, status)
+                        continue
+                    happening = scripted_happening(journey, store, customer_id, event, number, start, at, entered=index in entered)
+                    if isinstance(happening, EventMessage):
+                        if handle is None:
+                            early.append(MemberEvent(enrollment_id, happening))
+                        else:
+                            await deliver(handle, MEMBER_EVENT_SIGNAL, MemberEvent(enrollment_id, happening))
+                        continue
+                    if happening is None or index in entered:
+                        continue
+                    decision, trigger = happening
+                    if decision.enter and handle is not None:
+                        raise ValueError(f"member {index} enters at {iso(at)}, after the cohort started: a cohort's members enter together")
+                    if decision.enter:
+                        with store.session(lock_customer=customer_id) as session:  # indexed as routing does: its end is written there
+                            session.start_enrollment(enrollment_id, journey.id, journey.version, customer_id, at)
+                        entered[index] = CohortMember(customer_id, enrollment_id, message_of(trigger, -1, start) if trigger else None)
+                        entry_offset = offset
+                    else:
+                        refusals[index] = f"{cause_of(journey, event)} at {iso(at)}: {decision.reason}"
+                if handle is not None:
+                    await stop(handle)
+        return [timelines[index] for index in range(len(members))]
+
+    async def _start_cohort(
+        self, journey: ir.Journey, members: list[CohortMember], shift: float, queue: str, limit: int | None
+    ) -> WorkflowHandle[Any, None]:
+        cohort_id = f"simulation-cohort-{journey.id}-{uuid.uuid4().hex[:8]}"
+        start = CohortInput(
+            journey.to_dict(),
+            cohort_id,
+            members,
+            revision=INTERPRETER_REVISION,
+            clock_shift_seconds=shift,
+            upsert_search_attributes=False,
+            history_limit=limit,
+        )
+        return await self.env.client.start_workflow(COHORT_WORKFLOW, start, id=cohort_id, task_queue=queue)
+
+    async def _member_outcome(
+        self, handle: WorkflowHandle[Any, None], store: Store, enrollment_id: str, shift: float
+    ) -> tuple[dict[str, Any], EnrollmentStatus]:
+        """How a member ended (as the index has it), or where it waits now; and what the `member_status` query says."""
+        status = await member_status(self.env, handle, enrollment_id)
+        with store.read() as session:
+            indexed = session.enrollment(enrollment_id)
+        if status.status != "running" and indexed is not None and indexed.ended_at is not None:
+            return {"status": indexed.status, "step": indexed.current_step, "at": iso(indexed.ended_at)}, status
+        now = await self.env.get_current_time() + timedelta(seconds=shift)
+        return {"status": "waiting", "step": status.step, "at": iso(now)}, status
+
+    @contextmanager
+    def _worker(self, store: Store, queue: str, recorder: WebhookRecorder) -> Iterator[tuple[Worker, SendRecorder]]:
+        """A worker on `queue` for enrollments and cohorts, with the real activities on `store`: webhooks recorded, sends too."""
+        with httpx.Client(transport=httpx.MockTransport(recorder)) as http, ThreadPoolExecutor(4) as executor:
+            real = JourneyActivities(
+                store, http=http, secrets=PlaceholderSecrets(), policy=self.settings.policy, unsubscribe=self.settings.unsubscribe
+            )
+            sends = SendRecorder(real.send_message)
+            batches = CohortActivities(real, send=sends.send_message)
+            yield Worker(
+                self.env.client,
+                task_queue=queue,
+                workflows=[JourneyWorkflow, JourneyCohort],
+                activities=[sends.send_message, *(a for a in real.activities() if a != real.send_message), *batches.activities()],
+                activity_executor=executor,
+            ), sends
+
     async def _run(
         self,
         journey: ir.Journey,
@@ -151,19 +280,8 @@ class Simulator:
         end_offset = (ordered[-1].offset_seconds if ordered else 0) + horizon.total_seconds()
         enrollment_id = f"simulation-{journey.id}-{uuid.uuid4().hex[:8]}"
         recorder = WebhookRecorder()
-        with httpx.Client(transport=httpx.MockTransport(recorder)) as http, ThreadPoolExecutor(4) as executor:
-            real = JourneyActivities(
-                store, http=http, secrets=PlaceholderSecrets(), policy=self.settings.policy, unsubscribe=self.settings.unsubscribe
-            )
-            sends = SendRecorder(real.send_message)
-            worker = Worker(
-                env.client,
-                task_queue=queue,
-                workflows=[JourneyWorkflow],
-                activities=[sends.send_message, *(a for a in real.activities() if a != real.send_message)],
-                activity_executor=executor,
-            )
-            async with worker, _clock(env) as clock:
+        with self._worker(store, queue, recorder) as (worker, sends):
+            async with worker, server_clock(env) as clock:
                 shift = 0.0
                 handle: WorkflowHandle[Any, EnrollmentResult] | None = None
                 refusal = ""
@@ -176,23 +294,14 @@ class Simulator:
                 for offset, number, event in sorted(plan, key=lambda p: (p[0], p[1])):
                     await clock.advance_to(offset)
                     at = start + timedelta(seconds=offset)
-                    if event is None:
-                        decision = decide_entry(journey, at_start(journey), profile_context(store, customer_id), at)
-                        trigger = None
-                    elif event.name == IDENTIFY:
-                        with store.session(lock_customer=customer_id) as session:
-                            before, after = session.identify(customer_id, dict(event.properties), at)
-                        if handle is not None:
-                            continue
-                        identified = Identified(before.template_context() if before else None)
-                        decision = decide_entry(journey, identified, after.template_context(), at)
-                        trigger = None
-                    elif handle is not None:
-                        await _deliver(handle, message_of(event, number, start))
+                    happening = scripted_happening(journey, store, customer_id, event, number, start, at, entered=handle is not None)
+                    if isinstance(happening, EventMessage):
+                        assert handle is not None
+                        await deliver(handle, EVENT_SIGNAL, happening)
                         continue
-                    else:
-                        decision = decide_entry(journey, Tracked(event.name, event.properties), profile_context(store, customer_id), at)
-                        trigger = event
+                    if happening is None:
+                        continue
+                    decision, trigger = happening
                     if handle is None and decision.enter:
                         with store.session(lock_customer=customer_id) as session:  # indexed as routing does: its end is written there
                             session.start_enrollment(enrollment_id, journey.id, journey.version, customer_id, at)
@@ -204,23 +313,7 @@ class Simulator:
                     return not_entered(journey, start, refusal)
                 await clock.advance_to(max(end_offset, opening + horizon.total_seconds()))
                 outcome, status = await self._outcome(handle, shift)
-        with store.session() as session:
-            messages, skipped = sends_shown(sends.attempts, session.messages_for(customer_id), outcome["status"] != "waiting")
-            problems = [p for p in session.problems_for(customer_id) if p.enrollment_id == enrollment_id]
-            indexed = session.enrollment(enrollment_id)
-        if indexed is not None and indexed.end_reason is not None:
-            outcome["reason"] = indexed.end_reason
-        return Timeline(
-            journey=journey.id,
-            version=journey.version,
-            steps=[{"step": t.step, "at": iso(datetime.fromisoformat(t.at))} for t in status.trail],
-            messages=messages,
-            outcome=outcome,
-            webhooks=_webhooks(recorder.calls, status.trail),
-            skipped=skipped,
-            problems=[{"at": iso(p.occurred_at), "step": p.step_id, "field": p.field, "problem": p.problem} for p in problems],
-            awaited={step: event.as_scope() for step, event in status.awaited.items()},
-        )
+        return timeline_of(journey, store, customer_id, enrollment_id, sends.attempts, recorder.calls, outcome, status)
 
     async def _start(
         self,
@@ -259,63 +352,3 @@ class Simulator:
         now = await self.env.get_current_time() + timedelta(seconds=shift)
         await handle.terminate("simulation horizon reached")
         return {"status": "waiting", "step": status.step, "at": iso(now)}, status
-
-
-class _Clock:
-    """The test server's clock, skipped forward by `advance_to` (automatic skipping is off).
-
-    Between skips the server's clock runs in real time: every signal, store write and activity of the
-    simulation moves it on by what it took. So `advance_to` skips to the instant asked, from where the
-    clock is now, not by the distance between two offsets, or each event would arrive later than the last
-    by all the real time spent before it (seconds, after a few hundred events).
-    """
-
-    def __init__(self, env: WorkflowEnvironment, origin: datetime) -> None:
-        self.env = env
-        self.origin = origin
-
-    async def advance_to(self, offset: float) -> None:
-        ahead = offset - (await self.env.get_current_time() - self.origin).total_seconds()
-        if ahead > 0:
-            await self.env.sleep(timedelta(seconds=ahead))
-
-    async def anchor(self, offset: float) -> datetime:
-        """Make the server's clock now the instant `offset`, and return the new origin: the enrollment is about to start.
-
-        Whatever real time the simulation spent getting there (the worker starting, entry decisions, store
-        writes; a second or more on a loaded machine) would otherwise make every step late by it.
-        """
-        self.origin = await self.env.get_current_time() - timedelta(seconds=offset)
-        return self.origin
-
-
-@asynccontextmanager
-async def _clock(env: WorkflowEnvironment) -> AsyncIterator[_Clock]:
-    with env.auto_time_skipping_disabled():
-        yield _Clock(env, await env.get_current_time())
-
-
-def _webhooks(calls: list[httpx.Request], trail: list[TrailEntry]) -> list[dict[str, Any]]:
-    """The recorded calls, once each, stamped with the time their step was entered (from the Idempotency-Key)."""
-    entered: dict[tuple[str, int], str] = {}
-    visits: dict[str, int] = {}
-    for entry in trail:
-        visits[entry.step] = visits.get(entry.step, 0) + 1
-        entered[(entry.step, visits[entry.step])] = iso(datetime.fromisoformat(entry.at))
-    result: dict[str, dict[str, Any]] = {}
-    for call in calls:
-        key = call.headers.get("Idempotency-Key", "")
-        _, step, visit = (["", "", "0", *key.rsplit(":", 2)])[-3:]
-        at = entered.get((step, int(visit) if visit.isdigit() else 0), "")
-        body = call.content.decode("utf-8", errors="replace") if call.content else None
-        result.setdefault(key, {"at": at, "step": step, "method": call.method, "url": str(call.url), "body": body})
-    return list(result.values())
-
-
-async def _deliver(handle: WorkflowHandle[Any, Any], message: EventMessage) -> None:
-    """Signal the enrollment; an event after it ended reaches nobody, as in production."""
-    try:
-        await handle.signal(EVENT_SIGNAL, message)
-    except RPCError as exc:
-        if exc.status != RPCStatusCode.NOT_FOUND:
-            raise

@@ -25,9 +25,10 @@ import pytest
 
 from orchestrator.compiler import compile_text
 from orchestrator.routing.entry import Decision
-from orchestrator.simulation import simulator as simulator_module
+from orchestrator.simulation import live_script
+from orchestrator.simulation.live_script import server_clock
 from orchestrator.simulation.script import ScriptedEvent
-from orchestrator.simulation.simulator import Simulator, _clock
+from orchestrator.simulation.simulator import Simulator
 
 WELCOME = """
 id: welcome
@@ -51,7 +52,7 @@ async def simulator() -> AsyncIterator[Simulator]:
 
 @pytest.mark.asyncio(loop_scope="session")
 async def test_the_clock_reaches_the_instant_asked_whatever_real_time_the_simulation_spent(simulator: Simulator) -> None:
-    async with _clock(simulator.env) as clock:
+    async with server_clock(simulator.env) as clock:
         await clock.advance_to(60)
         await asyncio.sleep(1.5)  # what a few hundred events cost a simulation in real time, during which the server's clock runs on
         await clock.advance_to(3600)
@@ -64,13 +65,13 @@ async def test_the_clock_reaches_the_instant_asked_whatever_real_time_the_simula
 async def test_the_enrollment_starts_at_its_instant_however_long_the_entry_took(
     simulator: Simulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    decide = simulator_module.decide_entry
+    decide = live_script.decide_entry
 
     def slow_decision(*args: Any) -> Decision:
         time.sleep(1.5)  # a loaded machine: the server's clock runs on meanwhile
         return decide(*args)
 
-    monkeypatch.setattr(simulator_module, "decide_entry", slow_decision)
+    monkeypatch.setattr(live_script, "decide_entry", slow_decision)
     journey = compile_text(textwrap.dedent(WELCOME), file="welcome.yaml", directory=Path.cwd()).journey
     assert journey is not None
 

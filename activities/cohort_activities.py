@@ -1,0 +1,88 @@
+"""A cohort's batch activities: one activity per round and kind of call, each request treated as the single activity treats it.
+
+A cohort (orchestrator/runtime/cohort_workflow.py) carries a round's calls of one kind for all its
+members as one activity, so a broadcast page costs a handful of activities per step, not one per
+customer. Each batch means exactly what the single activity means for each of its requests, in order,
+because it *is* the single activity's implementation run for each (JourneyActivities): the rules stay
+in one place. A batch is retried whole, and each request is idempotent as the single one is (the
+delivery ledger for sends, literal values for profile writes, the index for ends), so a retry redoes
+nothing that was done; a request that fails for good answers as the single activity's failure does
+(a send given up after the retry window is `failed`, a failing condition is false).
+
+`send_messages` sends one message after another through `send_message` until batch sends
+(activities/batch_sends.py) take its place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from temporalio import activity
+
+from activities.journey_activities import JourneyActivities
+from orchestrator.runtime.contracts import (
+    ConditionBatch,
+    FinishBatch,
+    ProgressBatch,
+    SendBatch,
+    SendRequest,
+    SendResult,
+    UpdateBatch,
+    ValuesBatch,
+    WakeBatch,
+    WakeResult,
+)
+
+
+class CohortActivities:
+    """The batch activities over one `JourneyActivities`; register `activities()` with the worker.
+
+    `send`: what sends one message (default: `single.send_message`; the simulator passes its recorder).
+    """
+
+    def __init__(self, single: JourneyActivities, send: Callable[[SendRequest], SendResult] | None = None) -> None:
+        self.single = single
+        self._send = send if send is not None else single.send_message
+
+    def activities(self) -> list[Any]:
+        return [
+            self.send_messages,
+            self.evaluate_conditions_batch,
+            self.wake_times,
+            self.evaluate_values_batch,
+            self.update_profiles,
+            self.record_progress_batch,
+            self.finish_enrollments,
+        ]
+
+    @activity.defn(name="send_messages", no_thread_cancel_exception=True)
+    def send_messages(self, batch: SendBatch) -> list[SendResult]:
+        return [self._send(request) for request in batch.requests]
+
+    @activity.defn(name="evaluate_conditions_batch", no_thread_cancel_exception=True)
+    def evaluate_conditions_batch(self, batch: ConditionBatch) -> list[list[bool]]:
+        return [self.single.evaluate_conditions(request) for request in batch.requests]
+
+    @activity.defn(name="wake_times", no_thread_cancel_exception=True)
+    def wake_times(self, batch: WakeBatch) -> list[WakeResult]:
+        return [self.single.wake_time(request) for request in batch.requests]
+
+    @activity.defn(name="evaluate_values_batch", no_thread_cancel_exception=True)
+    def evaluate_values_batch(self, batch: ValuesBatch) -> list[dict[str, Any]]:
+        return [self.single.evaluate_values(request) for request in batch.requests]
+
+    @activity.defn(name="update_profiles", no_thread_cancel_exception=True)
+    def update_profiles(self, batch: UpdateBatch) -> None:
+        for request in batch.requests:
+            self.single.update_profile(request)
+
+    @activity.defn(name="record_progress_batch", no_thread_cancel_exception=True)
+    def record_progress_batch(self, batch: ProgressBatch) -> None:
+        for request in batch.requests:
+            self.single.record_progress(request)
+
+    @activity.defn(name="finish_enrollments", no_thread_cancel_exception=True)
+    def finish_enrollments(self, batch: FinishBatch) -> None:
+        for request in batch.requests:
+            self.single.finish_enrollment(request)
