@@ -9,8 +9,10 @@ delivery ledger for sends, literal values for profile writes, the index for ends
 nothing that was done; a request that fails for good answers as the single activity's failure does
 (a send given up after the retry window is `failed`, a failing condition is false).
 
-`send_messages` sends one message after another through `send_message` until batch sends
-(activities/batch_sends.py) take its place.
+`send_messages` is the exception in form, not in meaning: it is `BatchSends.send_all`
+(activities/batch_sends.py), which reads and writes the store for the whole batch at once and uses the
+providers' batch calls, and is held to mean what `send_message` means for each request
+(tests/activities/test_batch_sends.py).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 
 from temporalio import activity
 
+from activities.batch_sends import BatchSends
 from activities.journey_activities import JourneyActivities
 from orchestrator.runtime.contracts import (
     ConditionBatch,
@@ -38,12 +41,12 @@ from orchestrator.runtime.contracts import (
 class CohortActivities:
     """The batch activities over one `JourneyActivities`; register `activities()` with the worker.
 
-    `send`: what sends one message (default: `single.send_message`; the simulator passes its recorder).
+    `send_all`: what sends a batch (default: `BatchSends.of(single).send_all`; the simulator passes its recorder).
     """
 
-    def __init__(self, single: JourneyActivities, send: Callable[[SendRequest], SendResult] | None = None) -> None:
+    def __init__(self, single: JourneyActivities, send_all: Callable[[list[SendRequest]], list[SendResult]] | None = None) -> None:
         self.single = single
-        self._send = send if send is not None else single.send_message
+        self._send_all = send_all if send_all is not None else BatchSends.of(single).send_all
 
     def activities(self) -> list[Any]:
         return [
@@ -58,31 +61,38 @@ class CohortActivities:
 
     @activity.defn(name="send_messages", no_thread_cancel_exception=True)
     def send_messages(self, batch: SendBatch) -> list[SendResult]:
-        return [self._send(request) for request in batch.requests]
+        return self._send_all(batch.requests)
 
     @activity.defn(name="evaluate_conditions_batch", no_thread_cancel_exception=True)
     def evaluate_conditions_batch(self, batch: ConditionBatch) -> list[list[bool]]:
-        return [self.single.evaluate_conditions(request) for request in batch.requests]
+        return _each(batch.requests, self.single.evaluate_conditions)
 
     @activity.defn(name="wake_times", no_thread_cancel_exception=True)
     def wake_times(self, batch: WakeBatch) -> list[WakeResult]:
-        return [self.single.wake_time(request) for request in batch.requests]
+        return _each(batch.requests, self.single.wake_time)
 
     @activity.defn(name="evaluate_values_batch", no_thread_cancel_exception=True)
     def evaluate_values_batch(self, batch: ValuesBatch) -> list[dict[str, Any]]:
-        return [self.single.evaluate_values(request) for request in batch.requests]
+        return _each(batch.requests, self.single.evaluate_values)
 
     @activity.defn(name="update_profiles", no_thread_cancel_exception=True)
     def update_profiles(self, batch: UpdateBatch) -> None:
-        for request in batch.requests:
-            self.single.update_profile(request)
+        _each(batch.requests, self.single.update_profile)
 
     @activity.defn(name="record_progress_batch", no_thread_cancel_exception=True)
     def record_progress_batch(self, batch: ProgressBatch) -> None:
-        for request in batch.requests:
-            self.single.record_progress(request)
+        _each(batch.requests, self.single.record_progress)
 
     @activity.defn(name="finish_enrollments", no_thread_cancel_exception=True)
     def finish_enrollments(self, batch: FinishBatch) -> None:
-        for request in batch.requests:
-            self.single.finish_enrollment(request)
+        _each(batch.requests, self.single.finish_enrollment)
+
+
+def _each(requests: list[Any], single: Callable[[Any], Any]) -> list[Any]:
+    """`single` for each request in order, heartbeating after each (the cohort notices a lost worker by the heartbeats)."""
+    answers = []
+    for request in requests:
+        answers.append(single(request))
+        if activity.in_activity():
+            activity.heartbeat()
+    return answers

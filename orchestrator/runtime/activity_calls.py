@@ -25,9 +25,14 @@ FINISH_TIMEOUT = timedelta(minutes=2)
 (orchestrator.store.LEASE_WAIT_FOR_SESSIONS), then for SQLite's write lock."""
 
 
-async def call(name: str, request: Any, result_type: Any, timeout: timedelta = ACTIVITY_TIMEOUT) -> Any:
-    """Run activity `name` with the interpreter's usual retries and `timeout` (webhooks and the local finish have their own)."""
-    return await workflow.execute_activity(name, request, result_type=result_type, start_to_close_timeout=timeout, retry_policy=RETRY)
+async def call(
+    name: str, request: Any, result_type: Any, timeout: timedelta = ACTIVITY_TIMEOUT, heartbeat: timedelta | None = None
+) -> Any:
+    """Run activity `name` with the interpreter's usual retries and `timeout` (webhooks and the local finish have their own);
+    `heartbeat`: the activity heartbeats at least this often, so a lost worker is noticed then, not at the timeout."""
+    return await workflow.execute_activity(
+        name, request, result_type=result_type, start_to_close_timeout=timeout, heartbeat_timeout=heartbeat, retry_policy=RETRY
+    )
 
 
 async def call_webhook(request: WebhookRequest) -> WebhookResult | None:

@@ -198,6 +198,18 @@ class Cohort:
         if member.steps is not None:
             member.steps.close()
 
+    def forget(self, enrollment_id: str) -> bool:
+        """Drop a member whose customer is being erased: nothing more of it runs, no end is written, and it is not carried
+        through continue-as-new; its status is no longer answered. False when no live member has that id (a repeated
+        erasure)."""
+        member = self._members.get(enrollment_id)
+        if member is None or not member.live:
+            return False
+        self.stop(enrollment_id)
+        member.state, member.parked = EnrollmentState(), None
+        del self._members[enrollment_id]
+        return True
+
     def state(self, enrollment_id: str) -> EnrollmentState:
         return self._members[enrollment_id].state
 
@@ -222,7 +234,8 @@ class Cohort:
                 answers: dict[str, list[Any]] = yield work
                 for batch in work.calls:
                     for enrollment_id, answer in zip(batch.members, answers[batch.activity], strict=True):
-                        self._resume(self._members[enrollment_id], answer)
+                        if (member := self._members.get(enrollment_id)) is not None:  # None: forgotten meanwhile
+                            self._resume(member, answer)
                 continue
             live = [member for member in self._members.values() if member.live]
             if not live:

@@ -10,7 +10,8 @@ one `finish_enrollments`; a sleep as one timer raced against the signals; contin
 parked members. The reports and ends are regular activities, not local ones as a lone enrollment's
 are: a page's batch may wait for many customers' leases, longer than a workflow task should be held,
 and its three history events are paid once per page, not per customer. Signals only change the
-scheduler's state (`member_event` queues an event for one member, `cancel` marks every member);
+scheduler's state (`member_event` queues an event for one member, `cancel` marks every member,
+`forget_member` drops one whose customer is being erased);
 `member_status` answers what `status` answers for a lone enrollment.
 
 A member's `Entered` and its CurrentStep bookkeeping are not carried out: a cohort has no per-member
@@ -33,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
     from orchestrator.runtime.contracts import (
         COHORT_CANCEL_SIGNAL,
         COHORT_WORKFLOW,
+        FORGET_MEMBER_SIGNAL,
         MEMBER_EVENT_SIGNAL,
         MEMBER_STATUS_QUERY,
         CohortCancel,
@@ -40,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
         ConditionBatch,
         EnrollmentStatus,
         FinishBatch,
+        ForgetMember,
         MemberEvent,
         ProgressBatch,
         SendBatch,
@@ -64,6 +67,12 @@ BATCHES: dict[str, tuple[str, Any, Any]] = {
     "update_profile": ("update_profiles", UpdateBatch, None),
 }
 """A member's activity -> the batch activity that carries a round's calls of it, its input and its answer's type."""
+
+
+BATCH_HEARTBEAT = timedelta(seconds=90)
+"""A batch heartbeats after each request or provider call; a worker lost in the middle of a page is noticed within this,
+and the batch retried elsewhere (what was recorded is not done again). Longer than the 75 s a batch may wait for a
+router's customer lease before its first heartbeat (orchestrator.store.LEASE_WAIT_FOR_SESSIONS)."""
 
 
 def batch_timeout(size: int) -> timedelta:
@@ -109,6 +118,10 @@ class JourneyCohort:
     def on_cancel(self, request: CohortCancel) -> None:
         self._cohort.cancel(request.reason)
 
+    @workflow.signal(name=FORGET_MEMBER_SIGNAL)
+    def on_forget_member(self, request: ForgetMember) -> None:
+        self._cohort.forget(request.enrollment_id)
+
     @workflow.query(name=MEMBER_STATUS_QUERY)
     def member_status(self, enrollment_id: str) -> EnrollmentStatus | None:
         return self._cohort.status(enrollment_id)
@@ -130,11 +143,12 @@ class JourneyCohort:
         match command:
             case Round(reports=reports, calls=calls, finishes=finishes):
                 if reports:
-                    await call("record_progress_batch", ProgressBatch(reports), None, batch_timeout(len(reports)))
+                    await call("record_progress_batch", ProgressBatch(reports), None, batch_timeout(len(reports)), BATCH_HEARTBEAT)
                 answers = await asyncio.gather(*(self._calls(batch) for batch in calls))
                 if finishes:
                     # Each end may wait for its customer's lease (FINISH_TIMEOUT says how long).
-                    await call("finish_enrollments", FinishBatch(finishes), None, FINISH_TIMEOUT + timedelta(seconds=len(finishes)))
+                    timeout = FINISH_TIMEOUT + timedelta(seconds=len(finishes))
+                    await call("finish_enrollments", FinishBatch(finishes), None, timeout, BATCH_HEARTBEAT)
                 return {batch.activity: answer for batch, answer in zip(calls, answers, strict=True)}
             case Sleep(until=until):
                 await self._sleep(until)
@@ -173,5 +187,5 @@ class JourneyCohort:
             raise ApplicationError(f"a cohort member called {batch.activity}, which cohorts do not carry", non_retryable=True)
         name, wrap, result_type = BATCHES[batch.activity]
         size = len(batch.requests)
-        answer = await call(name, wrap(batch.requests), result_type, batch_timeout(size))
+        answer = await call(name, wrap(batch.requests), result_type, batch_timeout(size), BATCH_HEARTBEAT)
         return [None] * size if result_type is None else list(answer)

@@ -25,10 +25,11 @@ Attempt = tuple[SendRequest, SendResult]
 
 
 class SendRecorder:
-    """Wraps the `send_message` activity and remembers every attempt that returned a result."""
+    """Wraps the `send_message` activity, and a cohort's batch of sends, and remembers every attempt that returned a result."""
 
-    def __init__(self, send: Callable[[SendRequest], SendResult]) -> None:
+    def __init__(self, send: Callable[[SendRequest], SendResult], send_all: Callable[[list[SendRequest]], list[SendResult]]) -> None:
         self._send = send
+        self._send_all = send_all
         self.attempts: list[Attempt] = []
         self._lock = threading.Lock()
 
@@ -38,6 +39,12 @@ class SendRecorder:
         with self._lock:
             self.attempts.append((request, result))
         return result
+
+    def send_all(self, requests: list[SendRequest]) -> list[SendResult]:
+        results = self._send_all(requests)
+        with self._lock:
+            self.attempts.extend(zip(requests, results, strict=True))
+        return results
 
 
 def sends_shown(

@@ -32,6 +32,7 @@ from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, Telemetr
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from activities.batch_sends import BatchSends
 from activities.cohort_activities import CohortActivities
 from activities.journey_activities import JourneyActivities
 from orchestrator import ir
@@ -255,8 +256,8 @@ class Simulator:
             real = JourneyActivities(
                 store, http=http, secrets=PlaceholderSecrets(), policy=self.settings.policy, unsubscribe=self.settings.unsubscribe
             )
-            sends = SendRecorder(real.send_message)
-            batches = CohortActivities(real, send=sends.send_message)
+            sends = SendRecorder(real.send_message, BatchSends.of(real).send_all)
+            batches = CohortActivities(real, send_all=sends.send_all)
             yield Worker(
                 self.env.client,
                 task_queue=queue,

@@ -193,6 +193,27 @@ def test_a_cancelled_cohort_ends_every_member_and_sends_nothing_more() -> None:
     ]
 
 
+def test_a_forgotten_member_sends_nothing_more_and_is_not_answered_for() -> None:
+    host = FakeHost()
+    cohort = cohort_of(SEND_WAIT_SEND, host, ["a", "b"])
+    steps = cohort.run()
+    first: list[Round] = []
+    until_sleep(steps, next(steps), first)
+    assert sends_of(first[0]) == [("a", "first"), ("b", "first")]
+
+    assert cohort.forget("e-a")
+    assert not cohort.forget("e-a"), "a repeated erasure changes nothing"
+    assert cohort.status("e-a") is None and not cohort.receive("e-a", EventMessage("m-1", "clicked", {}, host.at.isoformat()))
+    host.at = START + timedelta(days=1)
+    rounds: list[Round] = []
+    try:
+        until_sleep(steps, steps.send(None), rounds)
+    except StopIteration:
+        pass
+    assert [pair for work in rounds for pair in sends_of(work)] == [("b", "second")]
+    assert [f.customer_id for work in rounds for f in work.finishes] == ["b"], "no end written for the forgotten member"
+
+
 def run_to_end(text: str, customers: list[str], events: dict[str, list[tuple[timedelta, str]]], long_at: timedelta | None) -> Any:
     """Run a cohort to its end, continuing it as new the first time it offers to after `long_at`; what each member
     sent and when, how each ended, and the continued runs' members."""
