@@ -70,7 +70,8 @@ class BatchSends:
         if not requests:
             return []
         # Claim, gate and take the slots under the caps in one transaction holding every customer's lock of the batch.
-        with self.store.session(lock_customers=[request.customer_id for request in requests]) as session:
+        customers = [request.customer_id for request in requests]
+        with self.store.session(lock_customers=customers, waiting=_heartbeat) as session:
             gated = gate_batch(session, requests, self.policy, self.clock(), self._render)
         results: list[SendResult | None] = [send.result for send in gated]
         retried: list[tuple[str, RetryableFailure]] = []
@@ -85,8 +86,7 @@ class BatchSends:
                     if result is None:
                         assert isinstance(answer, RetryableFailure)
                         retried.append((provider.name, answer))
-                if activity.in_activity():
-                    activity.heartbeat()
+                _heartbeat()
         statuses = Counter(result.status for result in results if result is not None)
         log.info("batch of %d sends: %s", len(requests), ", ".join(f"{count} {status}" for status, count in sorted(statuses.items())))
         if retried:
@@ -126,7 +126,7 @@ class BatchSends:
         changes: list[tuple[DeliveryKey, dict[str, object]]] = []
         facts: list[JourneyFact] = []
         outbox: list[OutboxMessage] = []
-        with self.store.session(lock_customers=locked) as session:
+        with self.store.session(lock_customers=locked, waiting=_heartbeat) as session:
             rows = session.deliveries_of([send.key for send in sends], for_update=True)
             for send, answer in zip(sends, answers, strict=True):
                 request, message, row = send.request, send.message, rows.get(send.key)
@@ -183,3 +183,9 @@ def _recorded_first(row: tuple[str, str | None] | None, provider: Provider, send
     if provider.name != "sandbox":
         log.warning("send %s/%s: another attempt recorded %s first", send.key.enrollment_id, send.key.step_id, row[0])
     return SendResult(*row)
+
+
+def _heartbeat() -> None:
+    """Tell Temporal the batch is alive (the cohort notices a lost worker by the heartbeats); nothing outside an activity."""
+    if activity.in_activity():
+        activity.heartbeat()

@@ -69,10 +69,11 @@ BATCHES: dict[str, tuple[str, Any, Any]] = {
 """A member's activity -> the batch activity that carries a round's calls of it, its input and its answer's type."""
 
 
-BATCH_HEARTBEAT = timedelta(seconds=90)
-"""A batch heartbeats after each request or provider call; a worker lost in the middle of a page is noticed within this,
-and the batch retried elsewhere (what was recorded is not done again). Longer than the 75 s a batch may wait for a
-router's customer lease before its first heartbeat (orchestrator.store.LEASE_WAIT_FOR_SESSIONS)."""
+BATCH_HEARTBEAT = timedelta(seconds=60)
+"""A batch heartbeats after each request or provider call, and while it waits for customers' leases; a worker lost in
+the middle of a page is noticed within this, as a lone send's is by its 60 s timeout, and the batch retried elsewhere
+(what was recorded is not done again). Not shorter: a retry must not start while a live attempt is still between a
+provider's answer and its record (docs/delivery.md, "The crash window"), and a provider call may take 10 s."""
 
 
 def batch_timeout(size: int) -> timedelta:

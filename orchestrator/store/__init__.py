@@ -21,7 +21,7 @@ The rest, by concern:
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -136,7 +136,9 @@ class Store:
             return session.journey_counts(journeys, first_day=first_day, last_day=last_day, now=now)
 
     @contextmanager
-    def session(self, lock_customer: str | None = None, *, lock_customers: Sequence[str] = ()) -> Iterator[StoreSession]:
+    def session(
+        self, lock_customer: str | None = None, *, lock_customers: Sequence[str] = (), waiting: Callable[[], None] | None = None
+    ) -> Iterator[StoreSession]:
         """One transaction: committed when the block ends, rolled back (nothing written) if it raises.
 
         `lock_customer` serializes this transaction with every other one that locks the same
@@ -145,6 +147,7 @@ class Store:
         planning a call and committing it: what such a session writes (an enrollment's end, a
         trait, a delivery) then never falls between the two. `lock_customers` does the same for
         many customers at once (a batch of sends), waiting while a router holds any of their leases.
+        `waiting` is called at each turn of that wait (an activity's heartbeat: the wait is alive).
         """
         deadline = time.monotonic() + LEASE_WAIT_FOR_SESSIONS.total_seconds()
         pause = 0.005
@@ -162,6 +165,8 @@ class Store:
                     if leased_until is None or leased_until <= datetime.now(UTC) or time.monotonic() >= deadline:
                         yield session
                         return
+                if waiting is not None:
+                    waiting()
                 time.sleep(pause)
                 pause = min(pause * 2, 0.1)
 
