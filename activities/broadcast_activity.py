@@ -49,7 +49,9 @@ class BroadcastActivities:
         if run is None:
             with store.session() as session:
                 session.start_broadcast_run(page.run_key, journey.id, journey.version, at)
+        activity.heartbeat()
         outcomes = router.enroll_page(journey, customers, at, page.run_key, page.page)
+        activity.heartbeat()
         last = customers[-1] if customers else None
         with store.session() as session:
             session.broadcast_page_done(page.run_key, page.page, last, datetime.now(UTC))

@@ -32,6 +32,8 @@ BROADCAST_WORKFLOW = "JourneyBroadcast"
 BROADCAST_CANCEL_SIGNAL = "cancel"
 PAGE_SIZE = 500
 """Customers read per page, and so at most the members of one cohort."""
+PAGE_HEARTBEAT = timedelta(seconds=60)
+"""Far more than a page's enrolment takes (its decisions in two short transactions, one Temporal call)."""
 PAGES_PER_RUN = 200
 """Continue-as-new after this many pages (100,000 profiles), keeping each run's history small."""
 _RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
@@ -108,6 +110,8 @@ class BroadcastWorkflow:
                 BroadcastPage(start.journey_id, run_key, after, PAGE_SIZE, workflow.now().isoformat(), number),
                 result_type=BroadcastPageResult,
                 start_to_close_timeout=timedelta(minutes=10),
+                # A page heartbeats as it starts and as it ends; a worker lost in between is noticed within this.
+                heartbeat_timeout=PAGE_HEARTBEAT,
                 retry_policy=_RETRY,
             )
             enrolled += page.enrolled
