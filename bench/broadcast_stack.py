@@ -46,6 +46,8 @@ from orchestrator.store import Store
 BENCH_JOURNEY = "black_friday"
 LEAD = 4.0
 """Seconds between deploying the journey and its scheduled time T."""
+WORKER_START = 10.0
+"""Seconds a `journey worker` is given to start polling the time-skipping server before the broadcast starts."""
 DAY_AND_MORE = timedelta(days=1, minutes=5)
 """How far the test server's clock is skipped after the first sends: past every cohort's 1-day timer."""
 
@@ -208,7 +210,10 @@ async def three_step(store: Store, customers: Sequence[str], step: ir.SendStep) 
             address = client.service_client.config.target_host
             env_vars = worker_env(address, store, queue, search_attributes=False)
             with child_process([sys.executable, "-m", "orchestrator", "worker"], data_dir / "worker.log", env_vars) as worker:
-                await until(lambda: worker_polling(client, queue, worker), timeout=60, what="the worker to poll")
+                # The test server cannot say who polls (no DescribeTaskQueue): give the worker its start-up time.
+                await asyncio.sleep(WORKER_START)
+                if not worker.alive():
+                    raise RuntimeError(f"the worker exited:\n{worker.log_tail()}")
                 journey = compiled(journey_text(BENCH_JOURNEY, datetime.now(UTC), three_steps(step)), f"{BENCH_JOURNEY}.yaml")
                 await deploy(store, None, [journey], task_queue=queue)
                 at = time.time()
