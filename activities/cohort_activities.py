@@ -4,7 +4,8 @@ A cohort (orchestrator/runtime/cohort_workflow.py) carries a round's calls of on
 members as one activity, so a broadcast page costs a handful of activities per step, not one per
 customer. Each batch means exactly what the single activity means for each of its requests, in order,
 because it *is* the single activity's implementation run for each (JourneyActivities): the rules stay
-in one place. A batch is retried whole, and each request is idempotent as the single one is (the
+in one place. The reports and the ends are written in one transaction a batch (the single activity's
+writes for each request, in order). A batch is retried whole, and each request is idempotent as the single one is (the
 delivery ledger for sends, literal values for profile writes, the index for ends), so a retry redoes
 nothing that was done; a request that fails for good answers as the single activity's failure does
 (a send given up after the retry window is `failed`, a failing condition is false).
@@ -81,11 +82,12 @@ class CohortActivities:
 
     @activity.defn(name="record_progress_batch", no_thread_cancel_exception=True)
     def record_progress_batch(self, batch: ProgressBatch) -> None:
-        _each(batch.requests, self.single.record_progress)
+        self.single.record_progresses(batch.requests)
 
     @activity.defn(name="finish_enrollments", no_thread_cancel_exception=True)
     def finish_enrollments(self, batch: FinishBatch) -> None:
-        _each(batch.requests, self.single.finish_enrollment)
+        # One transaction: the page's ends hold every member's customer lock for a moment, rather than 500 turns at the store.
+        self.single.finish_enrollments(batch.requests)
 
 
 def _each(requests: list[Any], single: Callable[[Any], Any]) -> list[Any]:

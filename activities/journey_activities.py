@@ -11,7 +11,7 @@ enrollment twice changes nothing.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -307,20 +307,15 @@ class JourneyActivities:
         # Under the customer's lock: a router that has started this enrollment but not yet
         # committed its index row holds the customer's lease, and this waits for that commit.
         with self.store.session(lock_customer=request.customer_id) as session:
-            at = datetime.fromisoformat(request.at)
-            row = session.enrollment(request.enrollment_id) if request.journey_id is None else None
-            reason = request.reason
-            if reason is None and request.status != "completed":
-                reason = _derived_end_reason(session, request, row)
-            session.finish_enrollment(request.enrollment_id, request.status, request.step, at, reason)
-            journey_id, version = (request.journey_id, request.version) if row is None else (row.journey_id, row.version)
-            customer_id = request.customer_id or (row.customer_id if row is not None else None)
-            if journey_id is None or version is None or customer_id is None:
-                return  # an enrollment routing never indexed, from a workflow too old to name its journey: no fact to tell
-            where = {"enrollment_id": request.enrollment_id, "customer_id": customer_id, "journey_id": journey_id, "version": version}
-            facts = progress_facts(request.facts, **where)
-            facts.append(ended_fact(**where, status=request.status, step=request.step, reason=reason, at=at))
-            session.record_facts(facts)
+            _finish(session, request)
+
+    def finish_enrollments(self, requests: Sequence[FinishRequest]) -> None:
+        """`finish_enrollment` for each request in order, in one transaction under all their customers' locks (a cohort's ends):
+        a page's ends cost one turn at the store's write lock, not one each."""
+        customers = [request.customer_id for request in requests if request.customer_id is not None]
+        with self.store.session(lock_customers=customers) as session:
+            for request in requests:
+                _finish(session, request)
 
     @activity.defn(name="record_progress", no_thread_cancel_exception=True)
     def record_progress(self, request: ProgressRequest) -> None:
@@ -328,16 +323,39 @@ class JourneyActivities:
 
         Nothing for a customer being erased: the erasure deletes their facts, and a late write must not bring one back.
         """
+        self.record_progresses([request])
+
+    def record_progresses(self, requests: Sequence[ProgressRequest]) -> None:
+        """`record_progress` for each request, in one transaction (a cohort's members about to block)."""
         with self.store.session() as session:
-            if session.erased_recently(request.customer_id, _now()):
-                return
-            enrollment = {"enrollment_id": request.enrollment_id, "customer_id": request.customer_id}
-            session.record_facts(progress_facts(request.facts, **enrollment, journey_id=request.journey_id, version=request.version))
+            now = _now()
+            for request in requests:
+                if session.erased_recently(request.customer_id, now):
+                    continue
+                enrollment = {"enrollment_id": request.enrollment_id, "customer_id": request.customer_id}
+                session.record_facts(progress_facts(request.facts, **enrollment, journey_id=request.journey_id, version=request.version))
 
     @activity.defn(name="record_move", no_thread_cancel_exception=True)
     def record_move(self, request: MovedRequest) -> None:
         """An enrollment moves onto a newer version (`journey deploy --migrate`): its index row and its `moved` fact."""
         record_move(self.store, request)
+
+
+def _finish(session: StoreSession, request: FinishRequest) -> None:
+    at = datetime.fromisoformat(request.at)
+    row = session.enrollment(request.enrollment_id) if request.journey_id is None else None
+    reason = request.reason
+    if reason is None and request.status != "completed":
+        reason = _derived_end_reason(session, request, row)
+    session.finish_enrollment(request.enrollment_id, request.status, request.step, at, reason)
+    journey_id, version = (request.journey_id, request.version) if row is None else (row.journey_id, row.version)
+    customer_id = request.customer_id or (row.customer_id if row is not None else None)
+    if journey_id is None or version is None or customer_id is None:
+        return  # an enrollment routing never indexed, from a workflow too old to name its journey: no fact to tell
+    where = {"enrollment_id": request.enrollment_id, "customer_id": customer_id, "journey_id": journey_id, "version": version}
+    facts = progress_facts(request.facts, **where)
+    facts.append(ended_fact(**where, status=request.status, step=request.step, reason=reason, at=at))
+    session.record_facts(facts)
 
 
 def _derived_end_reason(session: StoreSession, request: FinishRequest, row: Enrollment | None) -> str | None:

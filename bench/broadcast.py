@@ -21,13 +21,17 @@ Run: .venv/bin/python bench/broadcast.py [--customers 100000 --page 500 --mode f
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import broadcast_stack
 
 from activities.batch_sends import BatchSends
 from activities.journey_activities import JourneyActivities
@@ -122,22 +126,43 @@ def batch_run(store: Store, requests: Sequence[SendRequest], page: int) -> float
 
 
 def stack_run(store: Store, requests: Sequence[SendRequest], page: int) -> float:
-    """The broadcast through the embedded stack: the lead adds it once the cohort workflow (issue 25, helper C) lands."""
-    raise NotImplementedError("--mode stack comes with the cohort workflow")
+    """The scheduled broadcast on the embedded stack, from T to the last message (the page is the broadcast's, 500)."""
+    return reported(asyncio.run(broadcast_stack.one_send(store, [r.customer_id for r in requests], STEP)))
 
 
-MODES: dict[str, tuple[str, Callable[[Store, Sequence[SendRequest], int], float]]] = {
-    "floor": ("BatchSends.send_all, sandbox", batch_run),
-    "stack": ("embedded stack, cohorts", stack_run),
+def three_step_run(store: Store, requests: Sequence[SendRequest], page: int) -> float:
+    """Send, wait 1d, send on the time-skipping server, from T to the last second message."""
+    return reported(asyncio.run(broadcast_stack.three_step(store, [r.customer_id for r in requests], STEP)))
+
+
+def reported(run: broadcast_stack.StackRun) -> float:
+    started = ", ".join(f"{kind} {count}" for kind, count in run.workflows.items())
+    print(f"  workflows started: {started}; {run.messages} messages in the outbox")
+    print(f"  {run.cohort.text()}")
+    return run.seconds
+
+
+@dataclass(frozen=True)
+class Mode:
+    label: str
+    run: Callable[[Store, Sequence[SendRequest], int], float]
+    sends: int
+    """Messages each customer gets."""
+
+
+MODES: dict[str, Mode] = {
+    "floor": Mode("BatchSends.send_all, sandbox", batch_run, 1),
+    "stack": Mode("embedded stack, cohorts", stack_run, 1),
+    "three-step": Mode("time-skipping server, send + wait 1d + send, cohorts", three_step_run, 2),
 }
 
 
-def timed(stores: Stores, customers: Sequence[str], run: Callable[[Store, Sequence[SendRequest], int], float], page: int) -> float:
+def timed(stores: Stores, customers: Sequence[str], mode: Mode, page: int) -> float:
     with stores.fresh() as store:
         identify(store, customers)
-        seconds = run(store, send_requests(customers), page)
+        seconds = mode.run(store, send_requests(customers), page)
         with store.read() as session:
-            assert len(session.messages_for(customers[-1])) == 1
+            assert len(session.messages_for(customers[-1])) == mode.sends
         return seconds
 
 
@@ -149,14 +174,15 @@ def main() -> None:
     parser.add_argument("--postgres", action="store_true", help="the store on a throwaway PostgreSQL server instead of SQLite")
     args = parser.parse_args()
     customers = customer_ids(args.customers)
-    label, run = MODES[args.mode]
+    mode = MODES[args.mode]
     with Stores(args.postgres) as stores:
         print(f"store: {stores.kind}; {args.customers} customers in pages of {args.page}")
-        floor = timed(stores, customers, floor_run, args.page)
-        print(f"floor (ledger, fact and outbox rows, written): {floor:.1f} s, {args.customers / floor:,.0f} messages/s")
-        full = timed(stores, customers, run, args.page)
-        print(f"{label}: {full:.1f} s, {args.customers / full:,.0f} messages/s")
-        print(f"ratio {label} / floor (messages/s): {floor / full:.2f}")
+        floor = timed(stores, customers, Mode("floor", floor_run, 1), args.page)
+        print(f"floor (ledger, fact and outbox rows, written): {floor:.1f} s, {args.customers / floor:,.0f} messages/s", flush=True)
+        full = timed(stores, customers, mode, args.page)
+        rate = mode.sends * args.customers / full
+        print(f"{mode.label}: {full:.1f} s, {rate:,.0f} messages/s")
+        print(f"ratio {mode.label} / floor (messages/s): {rate / (args.customers / floor):.2f}")
 
 
 if __name__ == "__main__":

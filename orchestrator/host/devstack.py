@@ -33,6 +33,7 @@ from orchestrator.host.settings import ApiServerSettings, DeploySettings, DevSet
 from orchestrator.host.temporal_connection import TemporalSettings
 from orchestrator.host.worker import DEFAULT_TASK_QUEUE, build_worker
 from orchestrator.privacy.payload_codec import encrypting_converter
+from orchestrator.runtime.payload_types import JOURNEY_DATA_CONVERTER
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +108,7 @@ async def run_dev(
     try:
         await asyncio.to_thread(store.migrate)
         server.start()
-        client = await server.wait_ready(data_converter=encrypting_converter(kept.payload_keys))
+        client = await server.wait_ready(data_converter=encrypting_converter(kept.payload_keys, JOURNEY_DATA_CONVERTER))
         report = await deploy(store, client, journeys, task_queue=DEFAULT_TASK_QUEUE, prune=True)
         keys = settings.api_keys
         app = create_app(

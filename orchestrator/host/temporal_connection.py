@@ -16,6 +16,7 @@ from temporalio.converter import DataConverter
 from temporalio.service import TLSConfig
 
 from orchestrator.privacy.payload_codec import PayloadKeys, encrypting_converter
+from orchestrator.runtime.payload_types import JOURNEY_DATA_CONVERTER
 
 
 @dataclass(frozen=True)
@@ -63,4 +64,4 @@ class TemporalSettings:
         )
 
     def data_converter(self) -> DataConverter:
-        return encrypting_converter(self.payload_keys) if self.payload_keys else DataConverter.default
+        return encrypting_converter(self.payload_keys, JOURNEY_DATA_CONVERTER) if self.payload_keys else JOURNEY_DATA_CONVERTER
