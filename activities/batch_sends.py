@@ -24,10 +24,9 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
-from temporalio import activity
-
 from activities.batch_gate import GatedSend, gate_batch
 from activities.delivery_gate import DeliveryPolicy
+from activities.heartbeat import heartbeat
 from activities.journey_activities import JourneyActivities
 from activities.messages import Message, build_message
 from activities.progress_facts import error_summary, outcome_facts
@@ -71,7 +70,7 @@ class BatchSends:
             return []
         # Claim, gate and take the slots under the caps in one transaction holding every customer's lock of the batch.
         customers = [request.customer_id for request in requests]
-        with self.store.session(lock_customers=customers, waiting=_heartbeat) as session:
+        with self.store.session(lock_customers=customers, waiting=heartbeat) as session:
             gated = gate_batch(session, requests, self.policy, self.clock(), self._render)
         results: list[SendResult | None] = [send.result for send in gated]
         retried: list[tuple[str, RetryableFailure]] = []
@@ -86,7 +85,7 @@ class BatchSends:
                     if result is None:
                         assert isinstance(answer, RetryableFailure)
                         retried.append((provider.name, answer))
-                _heartbeat()
+                heartbeat()
         statuses = Counter(result.status for result in results if result is not None)
         log.info("batch of %d sends: %s", len(requests), ", ".join(f"{count} {status}" for status, count in sorted(statuses.items())))
         if retried:
@@ -126,7 +125,7 @@ class BatchSends:
         changes: list[tuple[DeliveryKey, dict[str, object]]] = []
         facts: list[JourneyFact] = []
         outbox: list[OutboxMessage] = []
-        with self.store.session(lock_customers=locked, waiting=_heartbeat) as session:
+        with self.store.session(lock_customers=locked, waiting=heartbeat) as session:
             rows = session.deliveries_of([send.key for send in sends], for_update=True)
             for send, answer in zip(sends, answers, strict=True):
                 request, message, row = send.request, send.message, rows.get(send.key)
@@ -183,9 +182,3 @@ def _recorded_first(row: tuple[str, str | None] | None, provider: Provider, send
     if provider.name != "sandbox":
         log.warning("send %s/%s: another attempt recorded %s first", send.key.enrollment_id, send.key.step_id, row[0])
     return SendResult(*row)
-
-
-def _heartbeat() -> None:
-    """Tell Temporal the batch is alive (the cohort notices a lost worker by the heartbeats); nothing outside an activity."""
-    if activity.in_activity():
-        activity.heartbeat()

@@ -24,6 +24,7 @@ from typing import Any
 from temporalio import activity
 
 from activities.batch_sends import BatchSends
+from activities.heartbeat import heartbeat
 from activities.journey_activities import JourneyActivities
 from orchestrator.runtime.contracts import (
     ConditionBatch,
@@ -95,6 +96,5 @@ def _each(requests: list[Any], single: Callable[[Any], Any]) -> list[Any]:
     answers = []
     for request in requests:
         answers.append(single(request))
-        if activity.in_activity():
-            activity.heartbeat()
+        heartbeat()
     return answers

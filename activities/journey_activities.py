@@ -21,6 +21,7 @@ from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from activities.delivery_gate import DeliveryPolicy, gate_send
 from activities.enrollment_moves import record_move
+from activities.heartbeat import heartbeat
 from activities.messages import Message, Undeliverable, build_message
 from activities.progress_facts import ended_fact, error_summary, outcome_facts, progress_facts
 from activities.provider_retries import give_up_reason, retry_error
@@ -313,7 +314,7 @@ class JourneyActivities:
         """`finish_enrollment` for each request in order, in one transaction under all their customers' locks (a cohort's ends):
         a page's ends cost one turn at the store's write lock, not one each."""
         customers = [request.customer_id for request in requests if request.customer_id is not None]
-        with self.store.session(lock_customers=customers) as session:
+        with self.store.session(lock_customers=customers, waiting=heartbeat) as session:
             for request in requests:
                 _finish(session, request)
 
