@@ -7,14 +7,23 @@ writes them). The graph is the version the range is read with (the one asked for
 one, else the newest), with each step's `reached` and `waiting`, a split's arms and holdout on their
 arrows (`assigned`) and a branch's ways on its arrows (`ways`).
 
-`/console/journeys/{id}/live` answers the part of the page that moves while you look at it (the graph
-and the funnel with their waiting counts); the page asks for it again every LIVE_SECONDS (htmx).
+A broadcast (a journey with a `schedule` trigger in any of its versions) also shows its runs, newest first,
+with the numbers of `read_journey_runs` (`GET /v1/journeys/{id}/broadcasts`, `journey broadcast list`): every
+run, whatever range the form picks, since a run is watched as a whole. Other journeys show no such section.
+The page only watches a run: cancelling one stays `journey broadcast cancel RUN` (or the API), which the
+section says.
+
+`/console/journeys/{id}/live` answers the part of the page that moves while you look at it (a broadcast's
+runs, the graph and the funnel with their waiting counts); the page asks for it again every LIVE_SECONDS (htmx).
 
 Hooks for the browser tests (`data-testid`): `journey-name`, `range-form`, `total-<name>` for each of
 the report's totals, `conversion-rate` (with `data-value`, the rate as the API gives it),
 `converted`, `matured`, `maturing`, `journey-graph`, `funnel`, rows `step-<id>` with cells
 `reached`, `waiting`, `sent`, `delivered`, `opened`, `clicked`; `split-<step>` tables with rows
-`arm-<name>` and `verdict`; `metric-<id>`; `revenue`; `channel-<name>`; `daily`; `versions`.
+`arm-<name>` and `verdict`; `metric-<id>`; `revenue`; `channel-<name>`; `daily`; `versions`; a broadcast's
+`broadcast-runs` table (or `broadcast-runs-empty`) with rows `run-<run id>` and cells `started`, `state`,
+`pages`, `enrolled`, `sent`, `suppressed` (each reason's count in a `data-reason` span), `failed`,
+`remaining`, `to-read`.
 """
 
 from __future__ import annotations
@@ -34,6 +43,7 @@ from orchestrator.console.journeys_page import trigger_text, yaml_url
 from orchestrator.console.rendering import console_store, render
 from orchestrator.console.sparkline import daily_bars_svg
 from orchestrator.store import Store
+from orchestrator.store.broadcasts import BroadcastProgress, read_journey_runs
 from orchestrator.store.journey_stats import StatsRequest, StatsRequestError, UnknownJourney, read_journey_stats
 from orchestrator.store.journeys import DeployedJourney
 
@@ -93,7 +103,8 @@ def _answer(request: Request, store: Store, journey_id: str, asked: Range, templ
     try:
         stats = StatsRequest.parse(journey_id, asked.first_day or None, asked.last_day or None, asked.version or None)
         report = read_journey_stats(store, stats, datetime.now(UTC))
-    except UnknownJourney:  # undeployed between the two reads: as if it never was
+        runs: list[BroadcastProgress] | None = read_journey_runs(store, journey_id) if is_broadcast(deployed) else None
+    except UnknownJourney:  # undeployed between the reads: as if it never was
         return render(request, "journey_unknown.html", {"journey_id": journey_id, "nav_current": "journeys"}, status=404)
     except StatsRequestError as problem:
         context = {"deployed": deployed, "shown": _shown(deployed, None), "asked": asked, "problem": problem, "nav_current": "journeys"}
@@ -109,6 +120,7 @@ def _answer(request: Request, store: Store, journey_id: str, asked: Range, templ
         "graph": journey_svg(shown, graph_counts(shown, report)),
         "daily_chart": daily_bars_svg([(day.day.isoformat(), day.entered) for day in report.daily], label="entries per day"),
         "versions": version_rows(deployed),
+        "broadcast_runs": runs,
         "live_seconds": LIVE_SECONDS,
         "trigger": trigger_text(shown.trigger),
         "yaml_link": yaml_url(getattr(request.state, "repo_url", None), journey_id),
@@ -120,6 +132,11 @@ def _shown(deployed: DeployedJourney, version: str | None) -> ir.Journey:
     """The version drawn: the one asked for, else the active one, else (deactivated) the newest."""
     wanted = version or deployed.active_version
     return next((v.journey for v in deployed.versions if v.journey.version == wanted), deployed.versions[-1].journey)
+
+
+def is_broadcast(deployed: DeployedJourney) -> bool:
+    """A journey whose runs the page shows: one scheduled in any version, so runs of an earlier version stay in sight."""
+    return any(isinstance(version.journey.trigger, ir.ScheduleTrigger) for version in deployed.versions)
 
 
 def graph_counts(journey: ir.Journey, report: JourneyReport) -> GraphCounts:

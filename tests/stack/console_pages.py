@@ -67,6 +67,23 @@ def journey_row_of(page: Any, journey_id: str) -> dict[str, str]:
     return dict(cells)
 
 
+def broadcast_runs_of(page: Any) -> dict[str, dict[str, Any]]:
+    """A broadcast's runs table, keyed by run id, each row shaped like its run in `GET /v1/journeys/{id}/broadcasts`:
+    `started_at` as its `<time>` says it, `state`, the counts as numbers, `suppressed` as {reason: count}."""
+    rows = page.eval_on_selector_all(
+        "[data-testid=broadcast-runs] tbody tr",
+        """rows => rows.map(r => [r.dataset.testid.slice(4), r.querySelector('[data-testid=started] time').getAttribute('datetime'),
+              Object.fromEntries([...r.querySelectorAll('[data-testid]')].map(c => [c.dataset.testid, c.innerText.trim()])),
+              Object.fromEntries([...r.querySelectorAll('[data-reason]')].map(c => [c.dataset.reason, c.innerText]))])""",
+    )
+    counts = ("pages", "enrolled", "sent", "failed", "remaining")
+    return {
+        run: {"started_at": started, "state": cells["state"], **{name: number(cells[name]) for name in counts},
+              "profiles_to_read": number(cells["to-read"]), "suppressed": {reason: number(n) for reason, n in reasons.items()}}
+        for run, started, cells, reasons in rows
+    }  # fmt: skip
+
+
 def timeline_messages(page: Any) -> list[dict[str, str]]:
     """Each message of a customer's timeline: what its details list says (journey, step, status...)."""
     entries = page.eval_on_selector_all(

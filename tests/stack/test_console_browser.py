@@ -5,7 +5,9 @@ password). Customers are identified and tracked through the API: pro customers g
 wait, the others are split into two groups and a holdout, some convert. Once the facts say so, the Journeys
 page, the journey page and a customer's page are opened at laptop and phone width and compared with
 `GET /v1/journeys`, `GET /v1/journeys/{id}/stats` and `GET /v1/customers/{id}/deliveries`: every number on
-the graph, on its arrows, in the funnel and the split table, and the timeline's messages.
+the graph, on its arrows, in the funnel and the split table, and the timeline's messages. A broadcast to one of
+them, saved in the stack's folder to fire a few seconds later, shows its run on its open journey page, without
+a reload, as `GET /v1/journeys/{id}/broadcasts` counts it.
 
 Screenshots of the pages land in the test's tmp dir, and in JOURNEY_SCREENSHOTS when it names a folder
 (`JOURNEY_SCREENSHOTS=docs/images` refreshes the README's). Without a local chromium every test skips
@@ -17,7 +19,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,7 @@ from orchestrator.compiler import compile_text
 from orchestrator.runtime.split import assign_split
 from tests.browser import LAPTOP, PHONE, PageProblems, browser  # noqa: F401 (the fixture)
 from tests.stack.console_pages import (
+    broadcast_runs_of,
     funnel_of,
     graph_of,
     journey_row_of,
@@ -80,6 +83,24 @@ LATE_BUYER = "pro-bob"
 SHOWN = "pro-cy"
 """The customer whose page is opened."""
 STEPS = ["by_plan", "pro_welcome", "settle_in", "subject_test", "welcome_a", "welcome_b"]
+BROADCAST = "pro_note"
+FIRES_AFTER = timedelta(seconds=6)
+"""From the file's save: time for `journey dev` to see it (a poll a second, once the folder is still), deploy its
+schedule, and for the test to open its page before it fires."""
+
+
+def pro_note(at: datetime) -> str:
+    """A broadcast, once at `at`, to one customer (not SHOWN, whose timeline the test reads)."""
+    return f"""\
+id: {BROADCAST}
+name: A note for Ann
+trigger:
+  schedule: {{at: "{at:%Y-%m-%dT%H:%M:%S}", timezone: UTC}}
+entry: {{audience: "customer.first_name == 'Ann'"}}
+steps:
+  - id: note
+    send: {{channel: email, subject: "A note for you", body: "<p>Thanks for going Pro.</p>"}}
+"""
 
 
 def api(path: str, payload: dict[str, Any] | None = None, *, url: str) -> Any:
@@ -144,6 +165,40 @@ def wait_for_stats(stack: DevStack, predicate: Any, query: str = "", timeout: fl
             return stats
         time.sleep(0.2)
     raise AssertionError(f"the stats never settled: {stats}")
+
+
+def broadcast_runs(stack: DevStack) -> list[dict[str, Any]] | None:
+    """`GET /v1/journeys/{BROADCAST}/broadcasts`'s runs; None while the journey is not deployed."""
+    answer = httpx.get(f"{stack.url}/v1/journeys/{BROADCAST}/broadcasts", headers={"Authorization": f"Bearer {KEY}"}, timeout=30)
+    if answer.status_code == 404:
+        return None
+    assert answer.status_code == 200, answer.text
+    runs: list[dict[str, Any]] = answer.json()["broadcasts"]
+    return runs
+
+
+def save_broadcast(stack: DevStack) -> datetime:
+    """Save the broadcast's file in the running stack's folder, which `journey dev` deploys on its own; when it fires."""
+    fires_at = datetime.now(UTC).replace(microsecond=0) + FIRES_AFTER
+    (stack.folder / f"{BROADCAST}.yaml").write_text(pro_note(fires_at))
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if broadcast_runs(stack) is not None:
+            return fires_at
+        time.sleep(0.2)
+    raise AssertionError(f"journey dev never deployed {BROADCAST}:\n{stack.text}")
+
+
+def wait_for_broadcast(stack: DevStack, timeout: float = 30.0) -> list[dict[str, Any]]:
+    """The broadcast's runs once its one run has finished (sent to its one customer)."""
+    deadline = time.monotonic() + timeout
+    runs: list[dict[str, Any]] | None = []
+    while time.monotonic() < deadline:
+        runs = broadcast_runs(stack)
+        if [(run["state"], run["enrolled"]) for run in runs or []] == [("finished", 1)]:
+            return runs or []
+        time.sleep(0.2)
+    raise AssertionError(f"the broadcast never finished: {runs}")
 
 
 @pytest.fixture(scope="module")
@@ -269,10 +324,14 @@ def test_the_keyboard_reaches_every_link_and_button_of_the_journey_page(signed_i
     assert problems.messages == []
 
 
-def test_the_waiting_counts_refresh_on_their_own(signed_in: Any, stack: DevStack) -> None:
+def test_the_waiting_counts_and_a_broadcasts_runs_refresh_on_their_own(signed_in: Any, stack: DevStack) -> None:
+    fires_at = save_broadcast(stack)
     problems = PageProblems()
     page = open_page(signed_in, f"{stack.url}/console/journeys/{JOURNEY}", problems)
     page.evaluate("window.notReloaded = true")
+    broadcast = open_page(signed_in, f"{stack.url}/console/journeys/{BROADCAST}", problems)
+    assert broadcast.locator("[data-testid=broadcast-runs-empty]").count() == 1, "not broadcast yet"
+    assert datetime.now(UTC) < fires_at, "the broadcast fired before its page was open: make FIRES_AFTER longer"
     before = int(page.get_attribute("[data-step=settle_in]", "data-waiting"))
     late_order = {"userId": LATE_BUYER, "event": "order_completed", "messageId": "order-late", "properties": {"total": 9.0}}
     api("/v1/track", late_order, url=stack.url)
@@ -281,6 +340,14 @@ def test_the_waiting_counts_refresh_on_their_own(signed_in: Any, stack: DevStack
     assert page.evaluate("window.notReloaded") is True
     stats = api(f"/v1/journeys/{JOURNEY}/stats", url=stack.url)
     assert graph_of(page) == graph_from(stats)
+    # The broadcast fired a few seconds after its page opened: its next refresh shows the run, as the API counts it.
+    broadcast.wait_for_selector("[data-testid=broadcast-runs] [data-testid=state]:text-is('finished')", state="attached", timeout=25_000)
+    runs = wait_for_broadcast(stack)
+    fields = ("started_at", "state", "pages", "enrolled", "sent", "suppressed", "failed", "remaining", "profiles_to_read")
+    assert broadcast_runs_of(broadcast) == {run["run_id"]: {name: run[name] for name in fields} for run in runs}
+    assert "journey broadcast cancel RUN" in text_of(broadcast, "[aria-labelledby=broadcasts-heading]")
+    broadcast.set_viewport_size(PHONE)
+    assert not scrolls_sideways(broadcast), "the runs table scrolls in its own box on a phone"
     assert problems.messages == []
 
 
