@@ -26,18 +26,16 @@ from temporalio import activity
 from activities.batch_sends import BatchSends
 from activities.heartbeat import heartbeat
 from activities.journey_activities import JourneyActivities
-from orchestrator.runtime.contracts import (
+from orchestrator.runtime.cohort_contracts import (
     ConditionBatch,
     FinishBatch,
     ProgressBatch,
     SendBatch,
-    SendRequest,
-    SendResult,
     UpdateBatch,
     ValuesBatch,
     WakeBatch,
-    WakeResult,
 )
+from orchestrator.runtime.contracts import SendRequest, SendResult, WakeResult
 
 
 class CohortActivities:

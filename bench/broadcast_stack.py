@@ -40,7 +40,8 @@ from orchestrator import ir
 from orchestrator.host.binaries import temporal_test_server
 from orchestrator.host.deployment import deploy
 from orchestrator.runtime.broadcast import BROADCAST_WORKFLOW, BroadcastInput
-from orchestrator.runtime.contracts import COHORT_WORKFLOW, WORKFLOW_NAME
+from orchestrator.runtime.cohort_contracts import COHORT_WORKFLOW
+from orchestrator.runtime.contracts import WORKFLOW_NAME
 from orchestrator.store import Store
 
 BENCH_JOURNEY = "black_friday"

@@ -19,7 +19,8 @@ from typing import Any
 from orchestrator import ir
 from orchestrator.routing.calls import RoutingOutcome
 from orchestrator.routing.entry import Broadcast, PastEntry, decide
-from orchestrator.runtime.contracts import INTERPRETER_REVISION, CohortInput, CohortMember
+from orchestrator.runtime.cohort_contracts import CohortInput, CohortMember
+from orchestrator.runtime.contracts import INTERPRETER_REVISION
 from orchestrator.runtime.ids import CustomerKeys, cohort_id, enrollment_id
 from orchestrator.store import Enrollment, EventRow, JourneyFact, StoreSession
 from orchestrator.store.values import fact_key

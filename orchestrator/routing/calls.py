@@ -15,7 +15,8 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from orchestrator import ir
-from orchestrator.runtime.contracts import CohortInput, EnrollmentInput, EventMessage
+from orchestrator.runtime.cohort_contracts import CohortInput
+from orchestrator.runtime.contracts import EnrollmentInput, EventMessage
 from orchestrator.store import ProfileFieldError
 from orchestrator.store.values import ConsentEvidence
 

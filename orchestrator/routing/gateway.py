@@ -28,22 +28,24 @@ from temporalio.service import RPCError, RPCStatusCode
 from orchestrator import ir
 from orchestrator.routing.calls import CohortStartCall, SignalCall, StartCall, TemporalCall, TemporalUnavailable
 from orchestrator.runtime.broadcast import BROADCAST_CANCEL_SIGNAL
-from orchestrator.runtime.contracts import (
+from orchestrator.runtime.cohort_contracts import (
     COHORT_CANCEL_SIGNAL,
     COHORT_WORKFLOW,
-    EVENT_SIGNAL,
     FORGET_MEMBER_SIGNAL,
     MEMBER_EVENT_SIGNAL,
     MEMBER_STATUS_QUERY,
-    STATUS_QUERY,
-    WORKFLOW_NAME,
     CohortCancel,
     CohortInput,
+    ForgetMember,
+    MemberEvent,
+)
+from orchestrator.runtime.contracts import (
+    EVENT_SIGNAL,
+    STATUS_QUERY,
+    WORKFLOW_NAME,
     EnrollmentInput,
     EnrollmentStatus,
     EventMessage,
-    ForgetMember,
-    MemberEvent,
 )
 from orchestrator.runtime.search_attributes import JOURNEY_ID, JOURNEY_VERSION, enrollment_search_attributes
 from orchestrator.store import Enrollment

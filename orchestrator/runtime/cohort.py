@@ -36,10 +36,9 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import orchestrator.ir as ir
+from orchestrator.runtime.cohort_contracts import CohortInput, CohortMember
 from orchestrator.runtime.commands import Block, Call, Command, ContinueAsNew, Entered, Finish, Report
 from orchestrator.runtime.contracts import (
-    CohortInput,
-    CohortMember,
     EnrollmentInput,
     EnrollmentStatus,
     EventMessage,

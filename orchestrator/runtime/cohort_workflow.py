@@ -31,7 +31,7 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from orchestrator.runtime.activity_calls import ACTIVITY_TIMEOUT, FINISH_TIMEOUT, call, call_webhook
     from orchestrator.runtime.cohort import CallBatch, Cohort, CohortCommand, ContinueCohort, Round, Sleep
-    from orchestrator.runtime.contracts import (
+    from orchestrator.runtime.cohort_contracts import (
         COHORT_CANCEL_SIGNAL,
         COHORT_WORKFLOW,
         FORGET_MEMBER_SIGNAL,
@@ -40,18 +40,16 @@ with workflow.unsafe.imports_passed_through():
         CohortCancel,
         CohortInput,
         ConditionBatch,
-        EnrollmentStatus,
         FinishBatch,
         ForgetMember,
         MemberEvent,
         ProgressBatch,
         SendBatch,
-        SendResult,
         UpdateBatch,
         ValuesBatch,
         WakeBatch,
-        WakeResult,
     )
+    from orchestrator.runtime.contracts import EnrollmentStatus, SendResult, WakeResult
     from orchestrator.runtime.interpreter import BadJourney
 
 __all__ = ["COHORT_HISTORY_LIMIT", "JourneyCohort"]

@@ -21,7 +21,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from orchestrator import ir
 from orchestrator.routing.entry import Decision, Identified, Tracked
-from orchestrator.runtime.contracts import MEMBER_STATUS_QUERY, EnrollmentStatus, EventMessage, TrailEntry
+from orchestrator.runtime.cohort_contracts import MEMBER_STATUS_QUERY
+from orchestrator.runtime.contracts import EnrollmentStatus, EventMessage, TrailEntry
 from orchestrator.simulation.script import IDENTIFY, ScriptedEvent, at_start, decide_entry, message_of, profile_context
 from orchestrator.simulation.sends import Attempt, sends_shown
 from orchestrator.simulation.timeline import Timeline, iso

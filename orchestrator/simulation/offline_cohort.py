@@ -21,7 +21,8 @@ from orchestrator import ir
 from orchestrator.host.settings import SimulationSettings
 from orchestrator.personalization.unsubscribe import UnsubscribeConfig
 from orchestrator.runtime.cohort import CallBatch, Cohort, ContinueCohort, Round, Sleep
-from orchestrator.runtime.contracts import INTERPRETER_REVISION, CohortInput, CohortMember
+from orchestrator.runtime.cohort_contracts import CohortInput, CohortMember
+from orchestrator.runtime.contracts import INTERPRETER_REVISION
 from orchestrator.simulation.offline import (
     OfflineClock,
     OfflineRun,

@@ -38,21 +38,17 @@ from activities.journey_activities import JourneyActivities
 from orchestrator import ir
 from orchestrator.host.binaries import temporal_test_server
 from orchestrator.host.settings import SimulationSettings
+from orchestrator.runtime.cohort_contracts import COHORT_WORKFLOW, MEMBER_EVENT_SIGNAL, CohortInput, CohortMember, MemberEvent
 from orchestrator.runtime.cohort_workflow import JourneyCohort
 from orchestrator.runtime.contracts import (
-    COHORT_WORKFLOW,
     EVENT_SIGNAL,
     INTERPRETER_REVISION,
-    MEMBER_EVENT_SIGNAL,
     STATUS_QUERY,
     WORKFLOW_NAME,
-    CohortInput,
-    CohortMember,
     EnrollmentInput,
     EnrollmentResult,
     EnrollmentStatus,
     EventMessage,
-    MemberEvent,
 )
 from orchestrator.runtime.workflow import JourneyWorkflow
 from orchestrator.simulation.live_script import (

@@ -10,7 +10,8 @@ import pytest
 
 from activities.cohort_activities import CohortActivities
 from activities.journey_activities import JourneyActivities
-from orchestrator.runtime.contracts import FinishBatch, FinishRequest, ProgressBatch, ProgressFact, ProgressRequest
+from orchestrator.runtime.cohort_contracts import FinishBatch, ProgressBatch
+from orchestrator.runtime.contracts import FinishRequest, ProgressFact, ProgressRequest
 from orchestrator.store import Store, StoreSession
 
 AT = datetime(2026, 11, 27, 15, 0, tzinfo=UTC)

@@ -15,7 +15,7 @@ import pytest
 from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
-from orchestrator.runtime.contracts import COHORT_WORKFLOW, CohortInput, CohortMember
+from orchestrator.runtime.cohort_contracts import COHORT_WORKFLOW, CohortInput, CohortMember
 from orchestrator.runtime.ids import cohort_id
 from orchestrator.store import Enrollment, JourneyFact
 from tests.api.support import Stack, compiled

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from orchestrator.runtime.contracts import (
+    from orchestrator.runtime.cohort_contracts import (
         COHORT_CANCEL_SIGNAL,
         COHORT_WORKFLOW,
         FORGET_MEMBER_SIGNAL,
@@ -17,10 +17,10 @@ with workflow.unsafe.imports_passed_through():
         MEMBER_STATUS_QUERY,
         CohortCancel,
         CohortInput,
-        EnrollmentStatus,
         ForgetMember,
         MemberEvent,
     )
+    from orchestrator.runtime.contracts import EnrollmentStatus
 
 SEEN_QUERY = "seen"
 MEMBERS_STEP = "cohort_step"

@@ -11,13 +11,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from orchestrator.runtime.cohort import Cohort, CohortCommand, ContinueCohort, Round, Sleep
-from orchestrator.runtime.contracts import (
-    INTERPRETER_REVISION,
-    CohortInput,
-    CohortMember,
-    EventMessage,
-    SendResult,
-)
+from orchestrator.runtime.cohort_contracts import CohortInput, CohortMember
+from orchestrator.runtime.contracts import INTERPRETER_REVISION, EventMessage, SendResult
 from orchestrator.runtime.end_reasons import BROADCAST_CANCELLED
 from tests.runtime.support import START, journey
 

@@ -12,18 +12,8 @@ from temporalio.converter import DataConverter
 
 from orchestrator import ir
 from orchestrator.host.temporal_connection import TemporalSettings
-from orchestrator.runtime.contracts import (
-    CohortInput,
-    CohortMember,
-    EventMessage,
-    FinishBatch,
-    FinishRequest,
-    ProgressFact,
-    ResumeState,
-    SendBatch,
-    SendRequest,
-    TrailEntry,
-)
+from orchestrator.runtime.cohort_contracts import CohortInput, CohortMember, FinishBatch, SendBatch
+from orchestrator.runtime.contracts import EventMessage, FinishRequest, ProgressFact, ResumeState, SendRequest, TrailEntry
 from orchestrator.runtime.payload_types import JOURNEY_DATA_CONVERTER
 
 STEP = ir.SendStep(id="hello", channel="email", next="end", subject="Hi {{ customer.first_name }}", body="<p>Sale</p>")
