@@ -7,9 +7,11 @@ and `progress.py` (the journey facts it notes); `workflow.py` runs it on Tempora
 workflow per enrollment, with `activity_calls.py` (timeouts and retries) and
 `bookkeeping.py` (CurrentStep and the end in the index), and
 orchestrator/simulation/offline.py runs the same core without Temporal; `broadcast.py` the workflow that enrolls a scheduled
-journey's audience page by page;
+journey's audience page by page, each page into one cohort: `cohort.py` runs a page's enrollments in lockstep over the core,
+batching their calls, and `cohort_workflow.py` runs it on Temporal;
 `contracts.py` the dataclasses that cross the workflow/activity and
-client/workflow boundaries; `search_attributes.py` and `ids.py` what makes
+client/workflow boundaries (`cohort_contracts.py` a cohort's); `payload_types.py` Temporal's data converter with each
+dataclass's field types resolved once; `search_attributes.py` and `ids.py` what makes
 enrollments findable (without personal data); `split.py` the pure arm choice the
 interpreter and activities share; `migration.py` the one rule of which waiting enrollments
 may move onto a newer version and where (the interpreter, `journey plan` and `journey deploy
