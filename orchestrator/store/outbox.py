@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 
 from orchestrator.store.prepared import Prepared
@@ -14,18 +16,7 @@ class OutboxQueries(Queries):
     """The `outbox_messages` table: written with the ledger's `sent`, in the same transaction."""
 
     def add_outbox_message(self, message: OutboxMessage) -> None:
-        values = {
-            "customer_id": message.customer_id,
-            "enrollment_id": message.enrollment_id,
-            "journey_id": message.journey_id,
-            "version": message.version,
-            "step_id": message.step_id,
-            "channel": message.channel,
-            "to_address": message.to,
-            "subject": message.subject,
-            "body": message.body,
-            "sent_at": utc(message.sent_at, "sent_at"),
-        }
+        values = outbox_row(message)
         _INSERT_OUTBOX.run(self._conn, values)
 
     def messages_for(self, customer_id: str) -> list[OutboxMessage]:
@@ -55,3 +46,19 @@ class OutboxQueries(Queries):
 
 _INSERT_OUTBOX = Prepared(outbox_messages.insert())
 """Run by every send, hence prepared (orchestrator/store/prepared.py)."""
+
+
+def outbox_row(message: OutboxMessage) -> dict[str, Any]:
+    """The `outbox_messages` row of a sent message (one send, or a batch's bulk insert)."""
+    return {
+        "customer_id": message.customer_id,
+        "enrollment_id": message.enrollment_id,
+        "journey_id": message.journey_id,
+        "version": message.version,
+        "step_id": message.step_id,
+        "channel": message.channel,
+        "to_address": message.to,
+        "subject": message.subject,
+        "body": message.body,
+        "sent_at": utc(message.sent_at, "sent_at"),
+    }

@@ -23,6 +23,7 @@ from orchestrator.store.erasure import ERASURE_GUARDED
 from orchestrator.store.gate_facts import ADMITTED_MARKETING
 from orchestrator.store.hashes import customer_hash
 from orchestrator.store.ledger import DELIVERY_BY_KEY, key_params
+from orchestrator.store.outbox import outbox_row
 from orchestrator.store.profiles_table import profile_from_row
 from orchestrator.store.queries import Queries
 from orchestrator.store.schema import customer_locks, deliveries, erasures, outbox_messages, profiles, utc
@@ -127,7 +128,7 @@ class SendBatchQueries(Queries):
     def add_outbox_messages(self, messages: Sequence[OutboxMessage]) -> None:
         """`add_outbox_message` for each, in order (their ids follow it)."""
         if messages:
-            self._conn.execute(outbox_messages.insert(), [_outbox_row(message) for message in messages])
+            self._conn.execute(outbox_messages.insert(), [outbox_row(message) for message in messages])
 
 
 def claim_row(
@@ -159,21 +160,6 @@ def claim_row(
         "category": category,
         "admitted_at": utc(admitted_at, "admitted_at") if admitted_at is not None else None,
         "message_ref": key.reference(),
-    }
-
-
-def _outbox_row(message: OutboxMessage) -> dict[str, Any]:
-    return {
-        "customer_id": message.customer_id,
-        "enrollment_id": message.enrollment_id,
-        "journey_id": message.journey_id,
-        "version": message.version,
-        "step_id": message.step_id,
-        "channel": message.channel,
-        "to_address": message.to,
-        "subject": message.subject,
-        "body": message.body,
-        "sent_at": utc(message.sent_at, "sent_at"),
     }
 
 
