@@ -136,34 +136,29 @@ class LoopGateway:
     async def _start(self, start: EnrollmentInput, journey: ir.Journey, customer_key: str) -> None:
         start.upsert_search_attributes = self.search_attributes
         attributes = enrollment_search_attributes(journey, customer_key) if self.search_attributes else TypedSearchAttributes.empty
-        try:
-            await self.client.start_workflow(
-                WORKFLOW_NAME,
-                start,
-                id=start.enrollment_id,
-                task_queue=self.task_queue,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                search_attributes=attributes,
-                rpc_timeout=self.timeout,
-            )
-        except WorkflowAlreadyStartedError:
-            pass  # a retried call: the enrollment exists already
+        await self._start_once(WORKFLOW_NAME, start, start.enrollment_id, attributes)
 
     async def _start_cohort(self, start: CohortInput, journey: ir.Journey) -> None:
         start.upsert_search_attributes = self.search_attributes
         attributes = cohort_search_attributes(journey) if self.search_attributes else TypedSearchAttributes.empty
+        await self._start_once(COHORT_WORKFLOW, start, start.cohort_id, attributes)
+
+    async def _start_once(
+        self, workflow: str, start: EnrollmentInput | CohortInput, workflow_id: str, attributes: TypedSearchAttributes
+    ) -> None:
+        """Start `workflow` under `workflow_id` unless it was started before (a retried call or page: it runs already)."""
         try:
             await self.client.start_workflow(
-                COHORT_WORKFLOW,
+                workflow,
                 start,
-                id=start.cohort_id,
+                id=workflow_id,
                 task_queue=self.task_queue,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 search_attributes=attributes,
                 rpc_timeout=self.timeout,
             )
         except WorkflowAlreadyStartedError:
-            pass  # a retried page: its cohort runs already
+            pass
 
     async def _signal_workflow(
         self, workflow_id: str, signal: str, payload: EventMessage | MemberEvent | CohortCancel | ForgetMember | None
