@@ -42,6 +42,10 @@ class WebhookRecorder:
         return httpx.Response(200, json={"simulated": True})
 
 
+ENTRY_LEAD = timedelta(milliseconds=250)
+"""How far past the scripted instant an enrollment starts on the server's clock (see `ServerClock.anchor`)."""
+
+
 class ServerClock:
     """The test server's clock, skipped forward by `advance_to` (automatic skipping is off).
 
@@ -61,12 +65,19 @@ class ServerClock:
             await self.env.sleep(timedelta(seconds=ahead))
 
     async def anchor(self, offset: float) -> datetime:
-        """Make the server's clock now the instant `offset`, and return the new origin: the enrollment is about to start.
+        """Make the server's clock now a little past the instant `offset` (by ENTRY_LEAD), and return the new origin: the
+        enrollment is about to start.
 
         Whatever real time the simulation spent getting there (the worker starting, entry decisions, store
         writes; a second or more on a loaded machine) would otherwise make every step late by it.
+
+        The lead holds the tie rule (an event at a timer's instant comes first) against the machine's load: a
+        timer counted from the entry ends ENTRY_LEAD after the scripted instant, while events are signalled at it,
+        so the signal has that long to reach the history before the timer fires (a continue-as-new at that
+        instant, or a cohort's other members' signals, take tens of milliseconds). Truncated to whole seconds
+        (`iso`), the entry's time still reads as scripted.
         """
-        self.origin = await self.env.get_current_time() - timedelta(seconds=offset)
+        self.origin = await self.env.get_current_time() - timedelta(seconds=offset) - ENTRY_LEAD
         return self.origin
 
 
