@@ -1,12 +1,14 @@
 """A broadcast page's entry decisions, inside the router's transaction: who of the page enters, indexed as a cohort's members.
 
-`Router.enroll_page` (orchestrator/routing/router.py) runs `enroll_members` under the page's customers'
-leases, once to plan and once to commit, and starts the cohort it returns with one Temporal call. Each
+`Router.enroll_page` (orchestrator/routing/router.py) runs `enroll_members` once under the page's customers'
+leases, commits what it writes with the leases kept, starts the cohort it returns with one Temporal call, and then
+releases the leases: a member's event waits for them, so it never reaches a cohort not started yet. Each
 customer is decided as `Router.enroll` decides one (orchestrator/routing/entry.py, a `Broadcast` cause),
 in bulk: one read of the page's profiles, one of their enrollments, one insert of their entry events,
 one of the admitted members' index rows and one of their `entered` facts. What makes a retried page
 harmless is the entry event: recorded under `broadcast:<run>:<customer>`, it is a duplicate the second
-time, and a customer whose decision was recorded is not decided again.
+time, and a customer whose decision was recorded is not decided again; a page retried after its decisions were
+committed (its cohort perhaps not started) starts the cohort from the members recorded.
 """
 
 from __future__ import annotations
@@ -54,17 +56,25 @@ def enroll_members(
 
     One outcome per customer: `duplicate` when this run decided them before, `enrolled` with the new enrollment's id.
     A customer without a profile, or being erased, gets an empty outcome. `encoded` is the journey's IR as JSON.
+    A page whose members are indexed already (a retry after they were committed) decides nobody again: its cohort is
+    the members recorded (less those being erased since), and a profile new among its ids is left out, as one created
+    behind the paging is.
     """
-    journey, at = page.journey, page.at
+    journey, at, cohort = page.journey, page.at, page.cohort_id
     outcomes = {customer: RoutingOutcome() for customer in customers}
     erased = session.being_erased_among(customers)
     profiles = session.profiles_of([customer for customer in customers if customer not in erased])
+    past = session.enrollments_of(list(profiles))
+    recorded = [CohortMember(c, e.enrollment_id) for c in profiles for e in past.get(c, []) if e.cohort_id == cohort]
+    if recorded:  # a retried page: its decisions were committed with its members; the cohort is started from them
+        for member in recorded:
+            outcomes[member.customer_id].duplicate = True
+        return outcomes, CohortInput(encoded, cohort, recorded, revision=INTERPRETER_REVISION, run_key=page.run_key)
     properties = {"journey": journey.id, "version": journey.version}
     new = session.record_events([EventRow(page.entry_message_id(c), c, ENTRY_EVENT, properties, at, at) for c in profiles])
     deciding = [customer for customer in profiles if page.entry_message_id(customer) in new]
     for customer in profiles.keys() - set(deciding):
         outcomes[customer].duplicate = True
-    past = session.enrollments_of(deciding)
     members: list[CohortMember] = []
     for customer in deciding:
         entries = past_entries(past.get(customer, []), journey.id)
@@ -75,7 +85,6 @@ def enroll_members(
             outcomes[customer].enrolled.append(member.enrollment_id)
     if not members:
         return outcomes, None
-    cohort = page.cohort_id
     session.start_enrollments(
         [Enrollment(m.enrollment_id, journey.id, journey.version, m.customer_id, "running", None, at, None, None, cohort) for m in members]
     )

@@ -176,11 +176,15 @@ class Router:
     def enroll_page(self, journey: ir.Journey, customer_ids: Sequence[str], at: datetime, run_key: str, page: int) -> list[RoutingOutcome]:
         """Enroll the customers of a broadcast page the entry rules admit into one cohort; one outcome per customer.
 
-        One transaction under the page's leases decides every customer as `enroll` does (the decision recorded as
-        a `journey_entry` event under `broadcast:<run>:<customer>`, so a repeated one is a duplicate that does
+        One transaction takes the page's leases and decides every customer as `enroll` does (the decision recorded
+        as a `journey_entry` event under `broadcast:<run>:<customer>`, so a repeated one is a duplicate that does
         nothing), indexes those admitted with the cohort's id and their `entered` facts, and records the cohort;
-        one Temporal call starts the cohort with them as members (its id: the journey, the run and `page`, so a
-        retried page starts nothing twice). No profile, or an erasure under way: skipped, as nobody to enroll.
+        it commits with the leases kept. One Temporal call starts the cohort with them as members (its id: the
+        journey, the run and `page`, so a retried page starts nothing twice), and a second transaction releases
+        the leases. Decided once, not planned and repeated as `enroll` is: what the page writes only adds rows,
+        and its retry starts the cohort from them (`enroll_members`). Should the start fail, the leases are kept
+        for the retry (they expire in LEASE_TTL): meanwhile the members' events wait rather than reach no cohort.
+        No profile, or an erasure under way: skipped, as nobody to enroll.
         """
         customers = list(dict.fromkeys(customer_ids))
         page_of = BroadcastPage(journey, run_key, page, at)
@@ -192,7 +196,15 @@ class Router:
                 plan.add(CohortStartCall(start, journey), outcomes[start.members[0].customer_id])
             return plan, [outcomes[customer] for customer in customers]
 
-        by_customer = dict(zip(customers, self._apply_leased(customers, route), strict=True)) if customers else {}
+        if not customers:
+            return []
+        with self._local_locks.hold(customers):
+            plan, outcomes = self._plan(customers, route, commit=True)
+            if plan.calls:
+                self.gateway.execute(plan.calls)
+                with self.store.session() as session:
+                    session.release_leases(customers, self._holder)
+        by_customer = dict(zip(customers, outcomes, strict=True))
         return [by_customer[customer] for customer in customer_ids]
 
     # --- plan, call Temporal, commit --------------------------------------------
@@ -220,7 +232,9 @@ class Router:
                 self._release(customers)
                 raise
 
-    def _plan(self, customers: list[str], route: Route) -> tuple[_Plan, list[RoutingOutcome]]:
+    def _plan(self, customers: list[str], route: Route, *, commit: bool = False) -> tuple[_Plan, list[RoutingOutcome]]:
+        """Take the leases and run `route`: with calls to make, its writes are rolled back (unless `commit`) and the
+        leases kept; without, its writes are committed and the leases released."""
         deadline = time.monotonic() + LEASE_WAIT.total_seconds()
         pause = 0.005
         while True:
@@ -228,10 +242,10 @@ class Router:
                 if self._take(session, customers):
                     with session.savepoint() as savepoint:
                         plan, outcomes = route(session)
-                        if plan.calls:
-                            savepoint.rollback()
-                        else:
+                        if not plan.calls:
                             session.release_leases(customers, self._holder)
+                        elif not commit:
+                            savepoint.rollback()
                     return plan, outcomes
             # Another process holds a lease: it releases it within a Temporal round trip, or it died and the lease expires.
             if time.monotonic() >= deadline:

@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from orchestrator.routing import router as router_module
 from orchestrator.routing.calls import CohortStartCall, SignalCall, TemporalUnavailable, TrackCall
+from orchestrator.routing.lease import CustomerBusy
 from orchestrator.routing.router import Router
 from orchestrator.runtime.contracts import INTERPRETER_REVISION
 from orchestrator.runtime.ids import cohort_id
@@ -92,7 +94,9 @@ def test_a_retried_page_enrolls_nobody_twice_and_starts_nothing_twice(router: Ro
     journey = next(j for j in router.catalog.active if j.id == "sale")
     retried = router.enroll_page(journey, ["ann", "bob"], NOW, "run-1", 0)
     assert [(o.duplicate, o.enrolled) for o in retried] == [(True, []), (True, [])]
-    assert len(cohort_starts(gateway)) == 1
+    # The retry asks for the same cohort with the same members: the gateway starts a workflow id once.
+    first, again = cohort_starts(gateway)
+    assert again.start == first.start
     assert count(store, enrollments) == 2 and count(store, journey_facts) == 2
 
 
@@ -113,19 +117,33 @@ def test_a_page_nobody_enters_starts_no_cohort_but_records_its_decisions(router:
     assert count(store, events) == 1
 
 
-def test_when_temporal_fails_the_page_records_nothing_and_a_retry_starts_the_same_cohort(
-    router: Router, gateway: FakeGateway, store: Store
+def test_when_temporal_fails_the_decisions_stay_the_members_events_wait_and_the_retry_starts_the_cohort_recorded(
+    router: Router, gateway: FakeGateway, store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(router_module, "LEASE_WAIT", timedelta(milliseconds=50))
+    api = Router(store, FakeGateway(store), hash_secret=HASH_SECRET)  # another process's router: the API's
     gateway.fail = True
     with pytest.raises(TemporalUnavailable):
         page(router, ["ann", "bob"])
-    assert (count(store, enrollments), count(store, journey_facts), count(store, broadcast_cohorts)) == (0, 0, 0)
-    assert count(store, events) == 0  # no entry decision was kept
+    assert (count(store, enrollments), count(store, journey_facts), count(store, broadcast_cohorts)) == (2, 2, 1)
+    with pytest.raises(CustomerBusy):  # ann's event waits for the page's leases: her cohort has not started
+        api.track(TrackCall("ann", "email_opened", {}, "t1", NOW, NOW))
 
+    with store.session() as session:  # bob leaves the audience and a new US customer sorts into the page meanwhile
+        session.identify("bob", {"country": "KR"}, NOW)
+        session.identify("bea", {"country": "US"}, NOW)
     gateway.fail = False
-    enrolled = page(router, ["ann", "bob"])
-    assert enrolled == [[CUSTOMER_KEYS.enrollment_id("sale", "ann", 1)], [CUSTOMER_KEYS.enrollment_id("sale", "bob", 1)]]
-    assert [start.start.cohort_id for start in cohort_starts(gateway)] == [cohort_id("sale", "run-1", 0)]
+    retried = router.enroll_page(next(j for j in router.catalog.active if j.id == "sale"), ["ann", "bea", "bob"], NOW, "run-1", 0)
+
+    ann, bob = CUSTOMER_KEYS.enrollment_id("sale", "ann", 1), CUSTOMER_KEYS.enrollment_id("sale", "bob", 1)
+    assert [(o.duplicate, o.enrolled) for o in retried] == [(True, []), (False, []), (True, [])]
+    (start,) = cohort_starts(gateway)  # the members as the first attempt recorded them: what the index says runs
+    assert (start.start.cohort_id, [(m.customer_id, m.enrollment_id) for m in start.start.members]) == (
+        cohort_id("sale", "run-1", 0),
+        [("ann", ann), ("bob", bob)],
+    )
+    assert count(store, enrollments) == 2 and count(store, journey_facts) == 2
+    assert api.track(TrackCall("ann", "email_opened", {}, "t2", NOW, NOW)).signalled == [ann]  # the leases are released
 
 
 def test_an_event_for_a_member_is_signalled_to_its_cohort(router: Router, gateway: FakeGateway) -> None:
