@@ -49,8 +49,8 @@ from orchestrator.runtime.contracts import (
     WebhookResult,
 )
 from orchestrator.runtime.end_reasons import derived_end_reason
-from orchestrator.store import ProfileFieldError, Store, StoreSession
-from orchestrator.store.values import ConsentEvidence, DeliveryKey, Enrollment, Profile, customer_context
+from orchestrator.store import JourneyFact, ProfileFieldError, Store, StoreSession
+from orchestrator.store.values import ConsentEvidence, DeliveryKey, Enrollment, EnrollmentEnd, Profile, customer_context
 
 log = logging.getLogger(__name__)
 
@@ -307,16 +307,16 @@ class JourneyActivities:
         """
         # Under the customer's lock: a router that has started this enrollment but not yet
         # committed its index row holds the customer's lease, and this waits for that commit.
-        with self.store.session(lock_customer=request.customer_id) as session:
-            _finish(session, request)
+        self.finish_enrollments([request])
 
     def finish_enrollments(self, requests: Sequence[FinishRequest]) -> None:
         """`finish_enrollment` for each request in order, in one transaction under all their customers' locks (a cohort's ends):
         a page's ends cost one turn at the store's write lock, not one each."""
         customers = [request.customer_id for request in requests if request.customer_id is not None]
         with self.store.session(lock_customers=customers, waiting=heartbeat) as session:
-            for request in requests:
-                _finish(session, request)
+            ends = [_end_of(session, request) for request in requests]
+            session.finish_enrollments([end for end, _ in ends])
+            session.record_facts([fact for _, facts in ends for fact in facts])
 
     @activity.defn(name="record_progress", no_thread_cancel_exception=True)
     def record_progress(self, request: ProgressRequest) -> None:
@@ -342,21 +342,22 @@ class JourneyActivities:
         record_move(self.store, request)
 
 
-def _finish(session: StoreSession, request: FinishRequest) -> None:
+def _end_of(session: StoreSession, request: FinishRequest) -> tuple[EnrollmentEnd, list[JourneyFact]]:
+    """The enrollment's end as its index row takes it, and the facts it tells: what it collected last and `ended`."""
     at = datetime.fromisoformat(request.at)
     row = session.enrollment(request.enrollment_id) if request.journey_id is None else None
     reason = request.reason
     if reason is None and request.status != "completed":
         reason = _derived_end_reason(session, request, row)
-    session.finish_enrollment(request.enrollment_id, request.status, request.step, at, reason)
+    end = EnrollmentEnd(request.enrollment_id, request.status, request.step, at, reason)
     journey_id, version = (request.journey_id, request.version) if row is None else (row.journey_id, row.version)
     customer_id = request.customer_id or (row.customer_id if row is not None else None)
     if journey_id is None or version is None or customer_id is None:
-        return  # an enrollment routing never indexed, from a workflow too old to name its journey: no fact to tell
+        return end, []  # an enrollment routing never indexed, from a workflow too old to name its journey: no fact to tell
     where = {"enrollment_id": request.enrollment_id, "customer_id": customer_id, "journey_id": journey_id, "version": version}
     facts = progress_facts(request.facts, **where)
     facts.append(ended_fact(**where, status=request.status, step=request.step, reason=reason, at=at))
-    session.record_facts(facts)
+    return end, facts
 
 
 def _derived_end_reason(session: StoreSession, request: FinishRequest, row: Enrollment | None) -> str | None:

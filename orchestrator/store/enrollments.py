@@ -17,7 +17,15 @@ from orchestrator.store.events import EVENT_BATCH
 from orchestrator.store.fact_summary import Summary
 from orchestrator.store.queries import Queries
 from orchestrator.store.schema import enrollment_summaries, enrollments, utc
-from orchestrator.store.values import FINISHED_STATUSES, Enrollment, RunningEnrollment
+from orchestrator.store.values import FINISHED_STATUSES, Enrollment, EnrollmentEnd, RunningEnrollment
+
+_FINISH_ENROLLMENT = (
+    update(enrollments)
+    .where((enrollments.c.enrollment_id == bindparam("end_id")) & (enrollments.c.status == "running"))
+    .values(
+        status=bindparam("end_status"), current_step=bindparam("end_step"), ended_at=bindparam("end_at"), end_reason=bindparam("end_reason")
+    )
+)
 
 
 class EnrollmentQueries(Queries):
@@ -80,14 +88,19 @@ class EnrollmentQueries(Queries):
 
     def finish_enrollment(self, enrollment_id: str, status: str, step: str | None, at: datetime, reason: str | None = None) -> None:
         """Mark a running enrollment finished, and why (`reason`). Idempotent: the first finish wins, repeats change nothing."""
-        if status not in FINISHED_STATUSES:
-            raise ValueError(f"{status!r} is not a finished enrollment status; use one of {sorted(FINISHED_STATUSES)}")
-        at = utc(at, "at")
-        self._conn.execute(
-            update(enrollments)
-            .where((enrollments.c.enrollment_id == enrollment_id) & (enrollments.c.status == "running"))
-            .values(status=status, current_step=step, ended_at=at, end_reason=reason)
-        )
+        self.finish_enrollments([EnrollmentEnd(enrollment_id, status, step, at, reason)])
+
+    def finish_enrollments(self, ends: Sequence[EnrollmentEnd]) -> None:
+        """`finish_enrollment` for each of `ends`, in one statement run for them all (a cohort's ends)."""
+        for end in ends:
+            if end.status not in FINISHED_STATUSES:
+                raise ValueError(f"{end.status!r} is not a finished enrollment status; use one of {sorted(FINISHED_STATUSES)}")
+        rows = [
+            {"end_id": e.enrollment_id, "end_status": e.status, "end_step": e.step, "end_at": utc(e.at, "at"), "end_reason": e.reason}
+            for e in ends
+        ]
+        if rows:
+            self._conn.execute(_FINISH_ENROLLMENT, rows)
 
     def move_enrollment(self, enrollment_id: str, from_version: str, to_version: str) -> bool:
         """Put a running enrollment of `from_version` on `to_version` (`journey deploy --migrate`): routing then reads the

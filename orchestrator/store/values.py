@@ -81,6 +81,17 @@ class EventRow:
 
 
 @dataclass(frozen=True)
+class EnrollmentEnd:
+    """How a running enrollment ended: its status, the step it ended at, when, and why (None: no reason told)."""
+
+    enrollment_id: str
+    status: str
+    step: str | None
+    at: datetime
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
 class Enrollment:
     """The index row of one enrollment (one customer in one journey version, one Temporal workflow)."""
 
