@@ -244,9 +244,17 @@ def dev(folder: Path, data_dir: Path, api_port: int, temporal_port: int, headles
     click.echo("stopped")
 
 
+create_search_attributes_option = click.option(
+    "--create-search-attributes",
+    is_flag=True,
+    help="Register the enrollments' search attributes in the namespace if they are missing, instead of refusing to start.",
+)
+
+
 @main.command()
 @click.option("--task-queue", default=None, help="Default: TEMPORAL_TASK_QUEUE or `journeys`.")
-def worker(task_queue: str | None) -> None:
+@create_search_attributes_option
+def worker(task_queue: str | None, create_search_attributes: bool) -> None:
     """Run a worker against the Temporal cluster and database of the environment (TEMPORAL_ADDRESS, DATABASE_URL...)."""
     import asyncio
     import logging
@@ -258,7 +266,7 @@ def worker(task_queue: str | None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         with environment_checked():
-            asyncio.run(run_worker(WorkerSettings.read(), task_queue))
+            asyncio.run(run_worker(WorkerSettings.read(), task_queue, create_search_attributes=create_search_attributes))
     except KeyboardInterrupt:  # Ctrl-C before the worker was up (still waiting for Temporal)
         pass
     except ProviderSettingsError as exc:
@@ -277,7 +285,10 @@ def worker(task_queue: str | None) -> None:
     help="Then move JOURNEY_ID's enrollments waiting at a step the new version keeps onto it, deadlines kept (docs/deploy.md).",
 )
 @click.option("--map", "mapping", multiple=True, metavar="OLD=NEW", help="With --migrate: those waiting at step OLD move to step NEW.")
-def deploy(paths: tuple[Path, ...], prune: bool, migrate_journey: str | None, mapping: tuple[str, ...]) -> None:
+@create_search_attributes_option
+def deploy(
+    paths: tuple[Path, ...], prune: bool, migrate_journey: str | None, mapping: tuple[str, ...], create_search_attributes: bool
+) -> None:
     """Compile PATHS and make them the active journey versions (all or nothing). Running enrollments keep their version,
     unless --migrate moves those of one journey that wait at a step the new version keeps."""
     import asyncio
@@ -290,7 +301,10 @@ def deploy(paths: tuple[Path, ...], prune: bool, migrate_journey: str | None, ma
     migration = _migration(migrate_journey, mapping)
     try:
         with environment_checked():
-            report = asyncio.run(run_deploy(paths, DeploySettings.read(), prune=prune, migration=migration))
+            settings = DeploySettings.read()
+            report = asyncio.run(
+                run_deploy(paths, settings, prune=prune, migration=migration, create_search_attributes=create_search_attributes)
+            )
     except DeployRefused as exc:
         _refused(exc)
         return
@@ -319,7 +333,8 @@ def _migration(journey: str | None, mapping: tuple[str, ...]) -> Migration | Non
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on (0.0.0.0: all).")
 @click.option("--port", default=8080, show_default=True, type=int)
-def api(host: str, port: int) -> None:
+@create_search_attributes_option
+def api(host: str, port: int, create_search_attributes: bool) -> None:
     """Serve the event-ingestion HTTP API (docs/api.md).
 
     Database from DATABASE_URL (migrated on start), Temporal from TEMPORAL_*, API keys from
@@ -329,7 +344,7 @@ def api(host: str, port: int) -> None:
     from orchestrator.host.settings import ApiServerSettings
 
     with environment_checked():
-        run_api(ApiServerSettings.read(), host, port)
+        run_api(ApiServerSettings.read(), host, port, create_search_attributes=create_search_attributes)
 
 
 @main.command()

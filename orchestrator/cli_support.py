@@ -18,12 +18,14 @@ EXIT_USAGE = 2
 
 @contextlib.contextmanager
 def environment_checked() -> Iterator[None]:
-    """A SettingsError (a variable read at start, or a database the store does not support) ends the command: every problem, exit 2."""
+    """A SettingsError (a variable read at start, or a database the store does not support) ends the command: every problem,
+    exit 2. So does StartRefused (what the process depends on is missing or misconfigured: orchestrator/host/preflight.py)."""
+    from orchestrator.host.preflight import StartRefused
     from orchestrator.host.settings import SettingsError
 
     try:
         yield
-    except SettingsError as exc:
+    except (SettingsError, StartRefused) as exc:
         error = click.ClickException(str(exc))
         error.exit_code = EXIT_USAGE  # a wrong use of the command, as a bad option is
         raise error from None

@@ -181,6 +181,13 @@ class Health(BaseModel):
     active_journeys: int
 
 
+class Ready(BaseModel):
+    ready: bool
+    database: str = Field(description="ok | error: <its kind>")
+    temporal: str = Field(description="ok | unreachable | misconfigured (the namespace refuses start calls)")
+    reasons: list[str] = Field(description="Why not ready, each with what to do; empty when ready.")
+
+
 class ActiveJourney(BaseModel):
     id: str
     version: str

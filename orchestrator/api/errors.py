@@ -19,7 +19,7 @@ from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
 from orchestrator.api.payloads import BATCH_TYPES, MAX_BODY_BYTES
-from orchestrator.routing.calls import TemporalUnavailable
+from orchestrator.routing.calls import TemporalMisconfigured, TemporalUnavailable
 from orchestrator.routing.lease import CustomerBusy
 
 RETRY_AFTER_SECONDS = 5
@@ -167,6 +167,12 @@ def install_error_handlers(app: FastAPI) -> None:
         headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
         return error_response(ApiError(503, "temporal_unavailable", message, headers=headers))
 
+    async def temporal_misconfigured(_: Request, exc: Exception) -> JSONResponse:
+        # Not 503: asking again changes nothing until an operator fixes the namespace, and a sender that retries a 5xx
+        # would do so for hours. 424 (a dependency failed) is a 4xx senders do not retry; /readyz and the log say why.
+        message = f"{exc}; the call was not recorded: the deployment's Temporal namespace refuses it, see GET /readyz"
+        return error_response(ApiError(424, "temporal_misconfigured", message))
+
     async def customer_busy(_: Request, exc: Exception) -> JSONResponse:
         message = f"{exc}; the call was not recorded, retry it (same messageId) later"
         return error_response(ApiError(503, "customer_busy", message, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}))
@@ -189,6 +195,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, api_error)
     app.add_exception_handler(RequestValidationError, invalid_request)
     app.add_exception_handler(TemporalUnavailable, temporal_unavailable)
+    app.add_exception_handler(TemporalMisconfigured, temporal_misconfigured)
     app.add_exception_handler(CustomerBusy, customer_busy)
     app.add_exception_handler(OperationalError, database_unavailable)
     app.add_exception_handler(HTTPException, http_error)

@@ -1,4 +1,4 @@
-"""GET /healthz (no key: for load balancers) and POST /v1/admin/reload."""
+"""GET /healthz and GET /readyz (no key: for load balancers and orchestrators) and POST /v1/admin/reload."""
 
 from __future__ import annotations
 
@@ -6,10 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
 
-from orchestrator.api.answers import ActiveJourney, Health, Reloaded
+from orchestrator.api.answers import ActiveJourney, Health, Ready, Reloaded
+from orchestrator.api.readiness import check_readiness, database_state
 from orchestrator.api.state import ApiRuntime, runtime
 
 health = APIRouter(tags=["operations"])
@@ -22,16 +21,21 @@ Runtime = Annotated[ApiRuntime, Depends(runtime)]
 def healthz(api: Runtime) -> JSONResponse:
     """200 while the database answers. `temporal` reports whether Temporal does: without it, calls that
     start or reach enrollments are refused with 503, everything else is still accepted."""
-    try:
-        with api.store.engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-        database = "ok"
-    except SQLAlchemyError as exc:
-        database = f"error: {type(exc).__name__}"
+    database = database_state(api.store)
     temporal = "ok" if api.gateway.reachable(api.settings.health_timeout) else "unreachable"
     status = "down" if database != "ok" else "ok" if temporal == "ok" else "degraded"
     body = Health(status=status, database=database, temporal=temporal, active_journeys=len(api.router.catalog.snapshot.active))
     return JSONResponse(body.model_dump(), status_code=503 if status == "down" else 200)
+
+
+@health.get("/readyz", response_model=Ready, responses={503: {"model": Ready, "description": "Not ready: `reasons` say why."}})
+def readyz(api: Runtime) -> JSONResponse:
+    """200 when every event can be taken: the database answers, Temporal answers, and its namespace takes the calls
+    (it exists, the enrollments' search attributes are registered). 503 otherwise, each reason with its fix.
+    Checked at most once per few seconds (READY_CACHE), whoever asks."""
+    found = api.readiness.get(lambda: check_readiness(api.store, api.gateway, api.settings.health_timeout))
+    body = Ready(ready=found.ready, database=found.database, temporal=found.temporal, reasons=found.reasons)
+    return JSONResponse(body.model_dump(), status_code=200 if found.ready else 503)
 
 
 @admin.post("/reload", response_model=Reloaded)

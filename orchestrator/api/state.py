@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from fastapi import Request
 
+from orchestrator.api.readiness import ReadinessCache
 from orchestrator.console.access import ConsoleSettings
 from orchestrator.personalization.unsubscribe import UnsubscribeConfig
 from orchestrator.privacy.payload_codec import PayloadKeys
@@ -52,6 +53,8 @@ class ApiRuntime:
     router: Router
     gateway: LoopGateway
     settings: ApiSettings
+    readiness: ReadinessCache = field(default_factory=ReadinessCache)
+    """The last `/readyz` answer, reused for a few seconds."""
 
 
 async def runtime(request: Request) -> ApiRuntime:

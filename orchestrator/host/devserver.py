@@ -20,9 +20,10 @@ from temporalio.client import Client
 from temporalio.converter import DataConverter
 
 from orchestrator.host.binaries import temporal_cli
+from orchestrator.runtime.search_attributes import SEARCH_ATTRIBUTES as ENROLLMENT_SEARCH_ATTRIBUTES
 
-SEARCH_ATTRIBUTES = {"JourneyId": "Keyword", "JourneyVersion": "Keyword", "CurrentStep": "Keyword", "CustomerId": "Keyword"}
-"""The custom search attributes enrollments set; the dev server registers them at start."""
+SEARCH_ATTRIBUTES = {key.name: key.indexed_value_type.name.title() for key in ENROLLMENT_SEARCH_ATTRIBUTES}
+"""The custom search attributes enrollments set, as the dev server's `--search-attribute` names them; it registers them at start."""
 
 SQLITE_PRAGMAS = ("journal_mode=wal", "synchronous=normal")
 

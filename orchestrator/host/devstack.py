@@ -28,14 +28,19 @@ from orchestrator.host.devserver import DevServer, DevServerError
 from orchestrator.host.folder_watch import redeploy_on_change
 from orchestrator.host.local_keys import local_keys
 from orchestrator.host.migration import Migration, check_migration, migrate
+from orchestrator.host.preflight import StartRefused, migrated, shown_url
 from orchestrator.host.retention import prune_every
 from orchestrator.host.settings import ApiServerSettings, DeploySettings, DevSettings, WorkerSettings, open_store
 from orchestrator.host.temporal_connection import TemporalSettings
 from orchestrator.host.worker import DEFAULT_TASK_QUEUE, build_worker
 from orchestrator.privacy.payload_codec import encrypting_converter
+from orchestrator.routing.namespace_check import check_temporal
 from orchestrator.runtime.payload_types import JOURNEY_DATA_CONVERTER
 
 log = logging.getLogger(__name__)
+
+API_START_WAIT = 5.0
+"""Seconds `journey api` gives Temporal to answer its start checks before it starts without them."""
 
 
 @dataclass
@@ -137,7 +142,7 @@ async def run_dev(
                     api_url=api_url,
                     temporal_address=server.address,
                     ui_url=server.ui_address,
-                    database=_shown_url(store.url),
+                    database=shown_url(store.url),
                     auth=bool(keys),
                     report=report,
                     console_login=bool(keys or settings.endpoints.console.password),
@@ -199,14 +204,18 @@ async def _keep_running(server: DevServer, every: float = 1.0) -> None:
         log.warning("the Temporal dev server is back on %s", server.address)
 
 
-async def run_worker(settings: WorkerSettings, task_queue: str | None = None) -> None:
-    """A worker against the cluster and database the settings name, until SIGINT/SIGTERM."""
+async def run_worker(settings: WorkerSettings, task_queue: str | None = None, *, create_search_attributes: bool = False) -> None:
+    """A worker against the cluster and database the settings name, until SIGINT/SIGTERM.
+
+    Raises StartRefused, before it polls, when the namespace is missing or its search attributes are not registered
+    (`create_search_attributes`: register them instead)."""
     providers = build_providers(settings.providers)  # raises ProviderSettingsError before anything starts
     store = open_store(settings.database_url, hash_secret=settings.hash_secret)
     temporal = settings.temporal
     try:
-        await asyncio.to_thread(store.migrate)
+        await asyncio.to_thread(migrated, store, "journey worker")
         client = await _connect_patiently(temporal)
+        await _checked(client, "journey worker", temporal, create_search_attributes)
         queue = task_queue or temporal.task_queue
         worker = build_worker(
             client,
@@ -223,6 +232,15 @@ async def run_worker(settings: WorkerSettings, task_queue: str | None = None) ->
         store.dispose()
 
 
+async def _checked(client: Client, process: str, temporal: TemporalSettings, create_search_attributes: bool) -> None:
+    """Refuse to start (StartRefused) on what `check_temporal` finds; log the search attributes it registered."""
+    found = await check_temporal(client, search_attributes=temporal.search_attributes, create=create_search_attributes)
+    if found.created:
+        log.info("registered the search attributes %s in namespace %s", ", ".join(found.created), client.namespace)
+    if not found.ok:
+        raise StartRefused(process, found.problems)
+
+
 async def _connect_patiently(settings: TemporalSettings, every: float = 2.0) -> Client:
     """Connect, waiting for Temporal if it is not up yet (a worker started before its cluster, or during a restart)."""
     while True:
@@ -233,13 +251,26 @@ async def _connect_patiently(settings: TemporalSettings, every: float = 2.0) -> 
             await asyncio.sleep(every)
 
 
-def run_api(settings: ApiServerSettings, host: str, port: int) -> None:
-    """Serve the API on `host:port` until SIGINT/SIGTERM (blocking). The store is migrated first."""
+async def _checked_if_reachable(temporal: TemporalSettings, process: str, create_search_attributes: bool) -> None:
+    try:
+        client = await asyncio.wait_for(temporal.connect(), API_START_WAIT)
+    except (RuntimeError, TimeoutError) as exc:
+        log.warning("Temporal at %s does not answer (%s): starting without it; /readyz reports it", temporal.address, exc)
+        return
+    await _checked(client, process, temporal, create_search_attributes)
+
+
+def run_api(settings: ApiServerSettings, host: str, port: int, *, create_search_attributes: bool = False) -> None:
+    """Serve the API on `host:port` until SIGINT/SIGTERM (blocking). The store is migrated first.
+
+    When Temporal answers at start, its namespace and search attributes are checked as the worker's are (StartRefused);
+    when it does not, the API starts all the same (events that need no Temporal are accepted) and `/readyz` says why."""
     from orchestrator.api import create_app, serve
 
     store = open_store(settings.database_url, hash_secret=settings.hash_secret)
-    store.migrate()
+    migrated(store, "journey api")
     temporal = settings.temporal
+    asyncio.run(_checked_if_reachable(temporal, "journey api", create_search_attributes))
     app = create_app(
         store,
         lambda: temporal.connect(lazy=True),  # starts while Temporal is down: calls that need it get 503 until it is back
@@ -255,14 +286,22 @@ def run_api(settings: ApiServerSettings, host: str, port: int) -> None:
         store.dispose()
 
 
-async def run_deploy(paths: Iterable[Path], settings: DeploySettings, *, prune: bool, migration: Migration | None = None) -> DeployReport:
+async def run_deploy(
+    paths: Iterable[Path],
+    settings: DeploySettings,
+    *,
+    prune: bool,
+    migration: Migration | None = None,
+    create_search_attributes: bool = False,
+) -> DeployReport:
     """`journey deploy`; `migration`: then move that journey's waiting enrollments (checked before anything is deployed)."""
     journeys, warnings = compile_for_deploy(paths)
     store = open_store(settings.database_url)
     try:
-        await asyncio.to_thread(store.migrate)
+        await asyncio.to_thread(migrated, store, "journey deploy")
         moving_to = check_migration(store, journeys, migration) if migration is not None else None
         client = await settings.temporal.connect()
+        await _checked(client, "journey deploy", settings.temporal, create_search_attributes)
         report = await deploy(store, client, journeys, task_queue=settings.temporal.task_queue, prune=prune)
         report.warnings = warnings
         if moving_to is not None and migration is not None:
@@ -287,10 +326,3 @@ async def _until_stopped(*also: asyncio.Task[None]) -> None:
             loop.remove_signal_handler(sig)
         with contextlib.suppress(asyncio.CancelledError):
             await stopper
-
-
-def _shown_url(url: str) -> str:
-    """The database URL without its password."""
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)

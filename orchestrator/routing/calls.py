@@ -67,6 +67,11 @@ class TemporalUnavailable(RuntimeError):
     """Temporal did not confirm a call: the caller must not report the event as accepted."""
 
 
+class TemporalMisconfigured(TemporalUnavailable):
+    """Temporal refused a call for what the deployment is, not for an outage (a namespace missing, a search attribute not
+    registered, a key without the right): asking again changes nothing until an operator fixes it."""
+
+
 # --- the Temporal side ----------------------------------------------------------
 
 

@@ -13,6 +13,7 @@ activity thread.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Coroutine, Sequence
 from datetime import timedelta
@@ -26,7 +27,8 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from orchestrator import ir
-from orchestrator.routing.calls import CohortStartCall, SignalCall, StartCall, TemporalCall, TemporalUnavailable
+from orchestrator.routing.calls import CohortStartCall, SignalCall, StartCall, TemporalCall, TemporalMisconfigured, TemporalUnavailable
+from orchestrator.routing.namespace_check import check_temporal
 from orchestrator.runtime.broadcast import BROADCAST_CANCEL_SIGNAL
 from orchestrator.runtime.cohort_contracts import (
     COHORT_CANCEL_SIGNAL,
@@ -49,6 +51,8 @@ from orchestrator.runtime.contracts import (
 )
 from orchestrator.runtime.search_attributes import JOURNEY_ID, JOURNEY_VERSION, enrollment_search_attributes
 from orchestrator.store import Enrollment
+
+log = logging.getLogger(__name__)
 
 __all__ = ["LoopGateway", "TemporalUnavailable"]
 
@@ -323,6 +327,10 @@ class LoopGateway:
         except TemporalUnavailable:
             return False
 
+    def namespace_problems(self, timeout: timedelta) -> list[str]:
+        """What `check_temporal` finds wrong with the namespace and its search attributes (raises TemporalUnavailable)."""
+        return self._call(check_temporal(self.client, search_attributes=self.search_attributes), timeout).problems
+
     # --- plumbing ---------------------------------------------------------------
 
     def _call(self, coroutine: Coroutine[Any, Any, T], timeout: timedelta) -> T:
@@ -337,6 +345,9 @@ class LoopGateway:
             future.cancel()
             raise TemporalUnavailable("Temporal did not answer in time") from exc
         except RPCError as exc:
+            if exc.status in _MISCONFIGURED:
+                log.error("Temporal refused a call as misconfigured (%s): %s", exc.status.name, exc.message)
+                raise TemporalMisconfigured(f"Temporal refused the call: {exc.message or exc.status.name}") from exc
             raise TemporalUnavailable(f"Temporal refused the call: {exc.message or exc.status}") from exc
         except RuntimeError as exc:
             # The client's connection itself failed ("Failed client connect: ...").
@@ -352,6 +363,10 @@ def cohort_search_attributes(journey: ir.Journey) -> TypedSearchAttributes:
 def _quoted(value: str) -> str:
     """`value` inside a single-quoted string of a visibility query."""
     return value.replace("\\", "\\\\").replace("'", "\\'")
+
+
+_MISCONFIGURED = (RPCStatusCode.INVALID_ARGUMENT, RPCStatusCode.PERMISSION_DENIED, RPCStatusCode.UNAUTHENTICATED)
+"""What Temporal answers a call the deployment's configuration dooms (an unregistered search attribute is INVALID_ARGUMENT)."""
 
 
 def _means_unreachable(cause: BaseException | None) -> bool:

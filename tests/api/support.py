@@ -16,11 +16,13 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import Table, func, select
 from temporalio.client import Client
+from temporalio.service import RetryConfig
 
 from orchestrator import ir
 from orchestrator.api import create_app
 from orchestrator.api.state import ApiRuntime
 from orchestrator.compiler import compile_file, compile_text
+from orchestrator.host.devserver import free_port
 from orchestrator.host.worker import build_worker
 from orchestrator.routing.calls import TemporalCall
 from orchestrator.routing.gateway import LoopGateway
@@ -211,3 +213,8 @@ async def open_stack(
                 yield stack
     finally:
         store.dispose()
+
+
+async def unreachable_temporal() -> Client:
+    """A client for a port nobody listens on (lazy: the API starts, every call then fails)."""
+    return await Client.connect(f"127.0.0.1:{free_port()}", lazy=True, retry_config=RetryConfig(max_retries=0))

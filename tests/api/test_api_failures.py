@@ -9,22 +9,15 @@ from pathlib import Path
 
 import pytest
 from temporalio.client import Client, WorkflowExecutionStatus
-from temporalio.service import RetryConfig
 
-from orchestrator.host.devserver import free_port
 from orchestrator.routing import router as routing
 from orchestrator.routing.calls import SignalCall, TemporalCall, TemporalUnavailable
 from orchestrator.routing.gateway import FAIL_FAST_SECONDS, LoopGateway
 from orchestrator.runtime.contracts import EventMessage
 from orchestrator.store.schema import enrollments, events
-from tests.api.support import QUICK_CART, Stack, compiled, count_rows, open_stack
+from tests.api.support import QUICK_CART, Stack, compiled, count_rows, open_stack, unreachable_temporal
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-
-
-async def unreachable_temporal() -> Client:
-    """A client for a port nobody listens on (lazy: the API starts, every call then fails)."""
-    return await Client.connect(f"127.0.0.1:{free_port()}", lazy=True, retry_config=RetryConfig(max_retries=0))
 
 
 async def test_temporal_down_answers_503_and_records_nothing(tmp_path: Path, temporal: Client) -> None:

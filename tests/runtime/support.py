@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from temporalio.client import WorkflowHandle
+from google.protobuf.duration_pb2 import Duration
+from temporalio.api.workflowservice.v1 import RegisterNamespaceRequest
+from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -152,3 +154,12 @@ def _trigger(journey: ir.Journey, properties: dict[str, Any] | None) -> EventMes
 def at(text: str) -> str:
     """`2026-01-05T09:00` as the simulator prints it (UTC, whole seconds, Z)."""
     return datetime.fromisoformat(text).replace(tzinfo=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+async def bare_namespace(temporal: Client) -> Client:
+    """A new namespace on the dev server: none of the search attributes the dev server registers for `default`."""
+    name = f"bare-{uuid.uuid4().hex[:8]}"
+    await temporal.workflow_service.register_namespace(
+        RegisterNamespaceRequest(namespace=name, workflow_execution_retention_period=Duration(seconds=86_400))
+    )
+    return await Client.connect(temporal.service_client.config.target_host, namespace=name)
