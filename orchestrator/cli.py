@@ -221,11 +221,13 @@ def _refused(exc: Exception, outcome: str = "nothing deployed") -> None:
 def dev(folder: Path, data_dir: Path, api_port: int, temporal_port: int, headless: bool) -> None:
     """Run the whole stack locally: Temporal dev server, worker, API; deploy every journey in FOLDER."""
     import asyncio
+    import logging
 
     from activities.providers import ProviderSettingsError
     from orchestrator.host.deployment import DeployRefused
     from orchestrator.host.devserver import DevServerError
     from orchestrator.host.devstack import DevOptions, DevStackInfo, run_dev
+    from orchestrator.host.logs import configure_logging
     from orchestrator.host.settings import DevSettings
 
     def announce(info: DevStackInfo) -> None:
@@ -236,7 +238,9 @@ def dev(folder: Path, data_dir: Path, api_port: int, temporal_port: int, headles
     )
     try:
         with environment_checked():
-            asyncio.run(run_dev(options, DevSettings.read(api_url=f"http://{options.host}:{options.api_port}"), announce, click.echo))
+            settings = DevSettings.read(api_url=f"http://{options.host}:{options.api_port}")
+            configure_logging(settings.log_format, logging.WARNING)  # the stack's own lines are its announcements
+            asyncio.run(run_dev(options, settings, announce, click.echo))
     except DeployRefused as exc:
         _refused(exc)
     except (DevServerError, ProviderSettingsError) as exc:
@@ -257,16 +261,17 @@ create_search_attributes_option = click.option(
 def worker(task_queue: str | None, create_search_attributes: bool) -> None:
     """Run a worker against the Temporal cluster and database of the environment (TEMPORAL_ADDRESS, DATABASE_URL...)."""
     import asyncio
-    import logging
 
     from activities.providers import ProviderSettingsError
     from orchestrator.host.devstack import run_worker
+    from orchestrator.host.logs import configure_logging
     from orchestrator.host.settings import WorkerSettings
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         with environment_checked():
-            asyncio.run(run_worker(WorkerSettings.read(), task_queue, create_search_attributes=create_search_attributes))
+            settings = WorkerSettings.read()
+            configure_logging(settings.log_format)
+            asyncio.run(run_worker(settings, task_queue, create_search_attributes=create_search_attributes))
     except KeyboardInterrupt:  # Ctrl-C before the worker was up (still waiting for Temporal)
         pass
     except ProviderSettingsError as exc:
@@ -341,10 +346,13 @@ def api(host: str, port: int, create_search_attributes: bool) -> None:
     JOURNEY_API_KEYS (comma-separated; required).
     """
     from orchestrator.host.devstack import run_api
+    from orchestrator.host.logs import configure_logging
     from orchestrator.host.settings import ApiServerSettings
 
     with environment_checked():
-        run_api(ApiServerSettings.read(), host, port, create_search_attributes=create_search_attributes)
+        settings = ApiServerSettings.read()
+        configure_logging(settings.log_format)
+        run_api(settings, host, port, create_search_attributes=create_search_attributes)
 
 
 @main.command()

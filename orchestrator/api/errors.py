@@ -8,6 +8,7 @@ retry (with the same messageId) is safe.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -21,6 +22,8 @@ from starlette.exceptions import HTTPException
 from orchestrator.api.payloads import BATCH_TYPES, MAX_BODY_BYTES
 from orchestrator.routing.calls import TemporalMisconfigured, TemporalUnavailable
 from orchestrator.routing.lease import CustomerBusy
+
+log = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 5
 MAX_LISTED_ERRORS = 100
@@ -70,6 +73,21 @@ class ApiError(Exception):
     @classmethod
     def not_found(cls, message: str) -> ApiError:
         return cls(404, "not_found", message)
+
+
+def refused(request: Request, error: ApiError) -> JSONResponse:
+    """Log the refusal (one line: the route's template, never its path, which may hold a customer id; the code; the
+    fields a 400 names, never their values) and answer it."""
+    route = request.scope.get("route")
+    template = getattr(route, "path", None) or "unmatched"
+    fields = [problem.field for problem in error.errors]
+    extra: dict[str, Any] = {"route": template, "method": request.method, "status": error.status, "code": error.code}
+    if fields:
+        extra["fields"] = fields
+    level = logging.ERROR if error.status == 424 else logging.WARNING if error.status >= 500 else logging.INFO
+    named = f" ({', '.join(fields)})" if fields else ""
+    log.log(level, "refused %s %s: %d %s%s", request.method, template, error.status, error.code, named, extra=extra)
+    return error_response(error)
 
 
 def error_response(error: ApiError) -> JSONResponse:
@@ -153,44 +171,44 @@ def field_errors(errors: Sequence[Any]) -> list[FieldError]:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    async def api_error(_: Request, exc: Exception) -> JSONResponse:
+    async def api_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ApiError)
-        return error_response(exc)
+        return refused(request, exc)
 
-    async def invalid_request(_: Request, exc: Exception) -> JSONResponse:
+    async def invalid_request(request: Request, exc: Exception) -> JSONResponse:
         # 400, not FastAPI's 422: what Segment-style senders expect for a payload they must not retry.
         assert isinstance(exc, RequestValidationError)
-        return error_response(ApiError.invalid(field_errors(exc.errors())))
+        return refused(request, ApiError.invalid(field_errors(exc.errors())))
 
-    async def temporal_unavailable(_: Request, exc: Exception) -> JSONResponse:
+    async def temporal_unavailable(request: Request, exc: Exception) -> JSONResponse:
         message = f"{exc}; the call was not recorded, retry it (same messageId) later"
         headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
-        return error_response(ApiError(503, "temporal_unavailable", message, headers=headers))
+        return refused(request, ApiError(503, "temporal_unavailable", message, headers=headers))
 
-    async def temporal_misconfigured(_: Request, exc: Exception) -> JSONResponse:
+    async def temporal_misconfigured(request: Request, exc: Exception) -> JSONResponse:
         # Not 503: asking again changes nothing until an operator fixes the namespace, and a sender that retries a 5xx
         # would do so for hours. 424 (a dependency failed) is a 4xx senders do not retry; /readyz and the log say why.
         message = f"{exc}; the call was not recorded: the deployment's Temporal namespace refuses it, see GET /readyz"
-        return error_response(ApiError(424, "temporal_misconfigured", message))
+        return refused(request, ApiError(424, "temporal_misconfigured", message))
 
-    async def customer_busy(_: Request, exc: Exception) -> JSONResponse:
+    async def customer_busy(request: Request, exc: Exception) -> JSONResponse:
         message = f"{exc}; the call was not recorded, retry it (same messageId) later"
-        return error_response(ApiError(503, "customer_busy", message, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}))
+        return refused(request, ApiError(503, "customer_busy", message, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}))
 
-    async def database_unavailable(_: Request, exc: Exception) -> JSONResponse:
+    async def database_unavailable(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, OperationalError)
         message = f"the database refused the call ({type(exc.orig).__name__}); it was not recorded, retry it later"
-        return error_response(ApiError(503, "database_unavailable", message, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}))
+        return refused(request, ApiError(503, "database_unavailable", message, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}))
 
-    async def http_error(_: Request, exc: Exception) -> JSONResponse:
+    async def http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, HTTPException)
         unparsed = body_error(exc.__cause__) if exc.status_code == 400 else None
         if unparsed is not None:
-            return error_response(ApiError.invalid([unparsed]))
+            return refused(request, ApiError.invalid([unparsed]))
         if exc.status_code == 413:
-            return error_response(ApiError.too_large())
+            return refused(request, ApiError.too_large())
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return error_response(ApiError(exc.status_code, code, str(exc.detail), headers=exc.headers))
+        return refused(request, ApiError(exc.status_code, code, str(exc.detail), headers=exc.headers))
 
     app.add_exception_handler(ApiError, api_error)
     app.add_exception_handler(RequestValidationError, invalid_request)

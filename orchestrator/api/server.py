@@ -11,4 +11,7 @@ def serve(app: FastAPI, host: str = "127.0.0.1", port: int = 8080, *, log_level:
 
     To run the API next to other work on one loop (`journey dev`), use `uvicorn.Server(...).serve()` instead.
     """
-    uvicorn.run(app, host=host, port=port, log_level=log_level, lifespan="on", proxy_headers=True)
+    # No access log: a path can hold a customer id (GET /v1/customers/{id}/journeys). A refused call is logged by the
+    # error handlers with its route's template (orchestrator/api/errors.py); uvicorn's own records go to the root
+    # logger the process configured (log_config=None), in its format.
+    uvicorn.run(app, host=host, port=port, log_level=log_level, lifespan="on", proxy_headers=True, access_log=False, log_config=None)

@@ -27,6 +27,7 @@ from orchestrator.host.deployment import DeployReport, compile_for_deploy, deplo
 from orchestrator.host.devserver import DevServer, DevServerError
 from orchestrator.host.folder_watch import redeploy_on_change
 from orchestrator.host.local_keys import local_keys
+from orchestrator.host.logs import banner
 from orchestrator.host.migration import Migration, check_migration, migrate
 from orchestrator.host.preflight import StartRefused, migrated, shown_url
 from orchestrator.host.retention import prune_every
@@ -227,6 +228,8 @@ async def run_worker(settings: WorkerSettings, task_queue: str | None = None, *,
             delivery=settings.delivery,
         )
         async with worker:
+            described = "; ".join(f"{channel}: {provider}" for channel, provider in providers.describe().items())
+            log.info("%s", banner("journey worker", temporal, settings.database_url, queue, providers=described))
             await _until_stopped()
     finally:
         store.dispose()
@@ -280,6 +283,7 @@ def run_api(settings: ApiServerSettings, host: str, port: int, *, create_search_
         search_attributes=temporal.search_attributes,
         settings=settings.endpoints,
     )
+    log.info("%s", banner("journey api", temporal, settings.database_url, temporal.task_queue, listening=f"on {host}:{port}"))
     try:
         serve(app, host, port)
     finally:

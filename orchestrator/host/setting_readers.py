@@ -30,6 +30,7 @@ from activities.providers.twilio_sms import TwilioSettings
 from orchestrator.api.auth import KEYS_VARIABLE
 from orchestrator.api.state import ApiSettings
 from orchestrator.console.access import PASSWORD_VARIABLE, REPO_URL_VARIABLE, ConsoleSettings
+from orchestrator.host.logs import FORMATS
 from orchestrator.host.temporal_connection import TemporalSettings
 from orchestrator.host.variables import (
     CODEC_ORIGINS,
@@ -271,6 +272,16 @@ def temporal_settings(reader: Reader) -> TemporalSettings:
         search_attributes=reader.parsed("TEMPORAL_SEARCH_ATTRIBUTES", _switch, _TEMPORAL.search_attributes),
         payload_keys=payload_keys(reader),
     )
+
+
+def log_format(reader: Reader) -> str:
+    return reader.parsed("JOURNEY_LOG_FORMAT", _log_format, "text")
+
+
+def _log_format(text: str) -> str:
+    if text.strip().lower() not in FORMATS:
+        raise ValueError(f"write one of {', '.join(FORMATS)}")
+    return text.strip().lower()
 
 
 def database_url(reader: Reader) -> str | None:

@@ -70,13 +70,15 @@ class WorkerSettings:
     delivery: DeliverySettings
     hash_secret: HashSecret
     """The broadcast's page activity starts enrollments: their ids are keyed as the API's."""
+    log_format: str = "text"
 
     @classmethod
     def read(cls, env: Mapping[str, str] | None = None) -> WorkerSettings:
         reader = Reader(_environment(env))
         delivery = DeliverySettings(readers.delivery_policy(reader), readers.unsubscribe_config(reader), reader.prefixed(SECRETS))
         temporal, database_url = readers.temporal_settings(reader), readers.database_url(reader)
-        return reader.done(cls(temporal, database_url, readers.provider_settings(reader), delivery, readers.required_hash_secret(reader)))
+        providers, hash_secret = readers.provider_settings(reader), readers.required_hash_secret(reader)
+        return reader.done(cls(temporal, database_url, providers, delivery, hash_secret, readers.log_format(reader)))
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,7 @@ class ApiServerSettings:
     api_keys: frozenset[str]
     endpoints: ApiSettings
     hash_secret: HashSecret
+    log_format: str = "text"
 
     @classmethod
     def read(cls, env: Mapping[str, str] | None = None) -> ApiServerSettings:
@@ -98,7 +101,8 @@ class ApiServerSettings:
         temporal = readers.temporal_settings(reader)
         unsubscribe = readers.unsubscribe_config(reader, warn=True)
         endpoints = readers.api_endpoints(reader, unsubscribe, temporal.payload_keys, readers.codec_origins(reader))
-        return reader.done(cls(temporal, readers.database_url(reader), keys, endpoints, readers.required_hash_secret(reader)))
+        database_url, hash_secret = readers.database_url(reader), readers.required_hash_secret(reader)
+        return reader.done(cls(temporal, database_url, keys, endpoints, hash_secret, readers.log_format(reader)))
 
 
 @dataclass(frozen=True)
@@ -113,6 +117,7 @@ class DevSettings:
     endpoints: ApiSettings
     retention: RetentionPolicy | None = None
     """What the stack's hourly prune deletes (None: no pruning; `read` always gives the variables' or their defaults)."""
+    log_format: str = "text"
 
     @classmethod
     def read(cls, env: Mapping[str, str] | None = None, *, api_url: str = DEV_PUBLIC_URL) -> DevSettings:
@@ -123,7 +128,8 @@ class DevSettings:
         endpoints = readers.api_endpoints(reader, unsubscribe)
         retention = readers.retention_policy(reader)
         database_url, api_keys = readers.database_url(reader), readers.api_keys(reader)
-        return reader.done(cls(database_url, api_keys, readers.provider_settings(reader), delivery, endpoints, retention))
+        providers, log_format = readers.provider_settings(reader), readers.log_format(reader)
+        return reader.done(cls(database_url, api_keys, providers, delivery, endpoints, retention, log_format))
 
 
 @dataclass(frozen=True)

@@ -72,6 +72,8 @@ _TEMPORAL = TemporalSettings()
 VARIABLES: tuple[Variable, ...] = (
     Variable("DATABASE_URL", STORE_USERS, "`postgresql://user:pass@host/db` (psycopg 3) or `sqlite:///path`",
              "`sqlite:///.journey/journey.db` (`journey dev`: in its `--data-dir`)"),
+    Variable("JOURNEY_LOG_FORMAT", (API, WORKER, DEV), "`text` (a line per record) or `json` (one object per line: time, level, "
+             "logger, message and the ids involved: journey, version, route, code; never personal data)", "`text`"),
     Variable("TEMPORAL_ADDRESS", TEMPORAL_USERS, "frontend `host:port`", f"`{_TEMPORAL.address}`"),
     Variable("TEMPORAL_NAMESPACE", TEMPORAL_USERS, "namespace", f"`{_TEMPORAL.namespace}`"),
     Variable("TEMPORAL_TASK_QUEUE", TEMPORAL_USERS, "task queue of the workers (`journey worker --task-queue` wins)",
