@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Coroutine, Sequence
 from datetime import timedelta
 from typing import Any, TypeVar, assert_never
@@ -29,6 +28,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from orchestrator import ir
 from orchestrator.routing.calls import CohortStartCall, SignalCall, StartCall, TemporalCall, TemporalMisconfigured, TemporalUnavailable
 from orchestrator.routing.namespace_check import check_temporal
+from orchestrator.routing.outage import Outage
 from orchestrator.runtime.broadcast import BROADCAST_CANCEL_SIGNAL
 from orchestrator.runtime.cohort_contracts import (
     COHORT_CANCEL_SIGNAL,
@@ -60,8 +60,6 @@ T = TypeVar("T")
 
 MAX_CONCURRENT_CUSTOMERS = 32
 """Customers whose calls run at once in one `execute`: a batch's customers are independent of each other."""
-FAIL_FAST_SECONDS = 2.0
-"""After a call finds Temporal unreachable, refuse calls at once for this long instead of timing out each."""
 
 
 class LoopGateway:
@@ -82,7 +80,7 @@ class LoopGateway:
         self.search_attributes = search_attributes
         self.timeout = timeout
         """How long one Temporal call may take before the event is refused (503)."""
-        self._unreachable_until = 0.0
+        self.outage = Outage(client, loop, client.service_client.config.target_host)
 
     # --- routing --------------------------------------------------------------------
 
@@ -94,15 +92,15 @@ class LoopGateway:
         waves = -(-len(chains) // MAX_CONCURRENT_CUSTOMERS)
         # Each call has its own deadline; this bound only guards against a loop that never runs them.
         bound = self.timeout * (longest * waves + 1)
-        if time.monotonic() < self._unreachable_until:
-            # Fail fast while Temporal is known to be down: the caller holds the customer's lock (on SQLite,
-            # the one write lock), and waiting out a timeout per call would stall unrelated events too.
-            raise TemporalUnavailable("Temporal was unreachable moments ago; retry shortly")
+        lasted = self.outage.seconds()
+        if lasted is not None:
+            # Fail fast while Temporal is known to be down (orchestrator/routing/outage.py).
+            raise TemporalUnavailable(f"Temporal has been unreachable for {lasted:.0f} s")
         try:
             return self._call(self._execute(calls, list(chains.values())), bound)
         except TemporalUnavailable as exc:
             if _means_unreachable(exc.__cause__):
-                self._unreachable_until = time.monotonic() + FAIL_FAST_SECONDS
+                self.outage.began()
             raise
 
     async def _execute(self, calls: Sequence[TemporalCall], chains: list[list[int]]) -> list[bool]:

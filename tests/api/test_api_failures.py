@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,7 +13,8 @@ from temporalio.client import Client, WorkflowExecutionStatus
 
 from orchestrator.routing import router as routing
 from orchestrator.routing.calls import SignalCall, TemporalCall, TemporalUnavailable
-from orchestrator.routing.gateway import FAIL_FAST_SECONDS, LoopGateway
+from orchestrator.routing.gateway import LoopGateway
+from orchestrator.routing.outage import PROBE_SECONDS
 from orchestrator.runtime.contracts import EventMessage
 from orchestrator.store.schema import enrollments, events
 from tests.api.support import QUICK_CART, Stack, compiled, count_rows, open_stack, unreachable_temporal
@@ -78,19 +80,40 @@ async def test_running_enrollments_show_no_step_when_temporal_does_not_answer(tm
         assert journey["status"] == "running" and journey["current_step"] is None
 
 
-async def test_after_temporal_is_found_unreachable_calls_fail_fast_then_try_again() -> None:
-    """While Temporal is down, refused calls must not each hold the customer's lock for a whole timeout."""
-    gateway = LoopGateway(await unreachable_temporal(), asyncio.get_running_loop(), task_queue="q", timeout=timedelta(seconds=2))
+async def test_while_temporal_is_unreachable_calls_fail_fast_until_it_answers_again(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """While Temporal is down, refused calls must not each hold the customer's lock for a whole timeout; once its health
+    check answers again, calls go to Temporal again. One line says the outage began, one that it ended."""
+    client = await unreachable_temporal()
+    gateway = LoopGateway(client, asyncio.get_running_loop(), task_queue="q", timeout=timedelta(seconds=2))
     call = SignalCall("ann", "some-enrollment", EventMessage("m-1", "email_opened"))
-    with pytest.raises(TemporalUnavailable) as first:
-        await asyncio.to_thread(gateway.execute, [call])
-    assert "moments ago" not in str(first.value)
-    with pytest.raises(TemporalUnavailable, match="moments ago"):
-        await asyncio.to_thread(gateway.execute, [call])
-    await asyncio.sleep(FAIL_FAST_SECONDS + 0.1)
-    with pytest.raises(TemporalUnavailable) as later:
-        await asyncio.to_thread(gateway.execute, [call])
-    assert "moments ago" not in str(later.value)  # tried Temporal again
+    with caplog.at_level(logging.WARNING, logger="orchestrator.routing.outage"):
+        with pytest.raises(TemporalUnavailable) as first:
+            await asyncio.to_thread(gateway.execute, [call])
+        assert "has been unreachable" not in str(first.value)
+        await asyncio.sleep(PROBE_SECONDS * 2.5)  # the probe keeps finding it down
+        with pytest.raises(TemporalUnavailable, match="has been unreachable for"):
+            await asyncio.to_thread(gateway.execute, [call])
+
+        async def healthy(**_: object) -> bool:
+            return True
+
+        monkeypatch.setattr(client.service_client, "check_health", healthy)  # Temporal is back
+        for _ in range(50):
+            if gateway.outage.seconds() is None:
+                break
+            await asyncio.sleep(PROBE_SECONDS / 10)
+        assert gateway.outage.seconds() is None
+        with pytest.raises(TemporalUnavailable) as later:
+            await asyncio.to_thread(gateway.execute, [call])
+        assert "has been unreachable" not in str(later.value)  # tried Temporal again (really down: a new outage)
+    messages = [record.getMessage() for record in caplog.records]
+    assert len(messages) == 3 and "is unreachable" in messages[0] and "answers again" in messages[1] and "is unreachable" in messages[2]
+    for _ in range(50):  # the third outage's probe ends (health still patched) before the loop goes on to other tests
+        if gateway.outage.seconds() is None:
+            break
+        await asyncio.sleep(PROBE_SECONDS / 10)
 
 
 async def test_a_customer_whose_lease_another_process_holds_is_answered_503_and_nothing_is_recorded(
