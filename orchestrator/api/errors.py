@@ -9,6 +9,7 @@ retry (with the same messageId) is safe.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -192,8 +193,10 @@ def install_error_handlers(app: FastAPI) -> None:
         return refused(request, ApiError(424, "temporal_misconfigured", message))
 
     async def customer_busy(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, CustomerBusy)
         message = f"{exc}; the call was not recorded, retry it (same messageId) later"
-        return refused(request, ApiError(503, "customer_busy", message, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}))
+        wait = math.ceil(exc.retry_after) if exc.retry_after is not None else RETRY_AFTER_SECONDS  # until the lease in the way ends
+        return refused(request, ApiError(503, "customer_busy", message, headers={"Retry-After": str(wait)}))
 
     async def database_unavailable(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, OperationalError)

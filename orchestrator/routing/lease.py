@@ -16,10 +16,11 @@ from __future__ import annotations
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 LEASE_TTL = timedelta(seconds=60)
 """How long a lease lasts: longer than a routed call's Temporal calls take (10 s each, a few in a row)."""
@@ -29,11 +30,27 @@ LEASE_WAIT = timedelta(seconds=15)
 
 
 class CustomerBusy(RuntimeError):
-    """Another call for the same customer held its lease too long: nothing was applied, retry later."""
+    """Another call for the same customer held its lease too long: nothing was applied, retry later.
+
+    `retry_after`: seconds until the lease in the way runs out, when known (the API's `Retry-After`)."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class CustomerBeingErased(CustomerBusy):
     """The customer is being erased: nothing was applied; a call retried once the erasure is done is a new customer's."""
+
+
+def give_up_on(held_until: datetime, deadline: float) -> None:
+    """Raise CustomerBusy, with the seconds until the lease runs out, once waiting for it is over or pointless: a lease
+    taken longer ago than LEASE_WAIT outlived any call (its holder died) and holds until it expires."""
+    now = datetime.now(UTC)
+    orphaned = now - (held_until - LEASE_TTL) > LEASE_WAIT
+    if orphaned or time.monotonic() >= deadline:
+        left = max(1.0, (held_until - now).total_seconds())
+        raise CustomerBusy(f"another process holds this customer for {left:.0f} s more; retry then", retry_after=left)
 
 
 def new_holder() -> str:

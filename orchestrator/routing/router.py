@@ -45,7 +45,7 @@ from orchestrator.routing.calls import (
 )
 from orchestrator.routing.catalog import CatalogSnapshot, JourneyCatalog
 from orchestrator.routing.entry import Broadcast, Cause, Identified, PastEntry, Tracked, decide
-from orchestrator.routing.lease import LEASE_TTL, LEASE_WAIT, CustomerBeingErased, CustomerBusy, LocalCustomerLocks, new_holder
+from orchestrator.routing.lease import LEASE_TTL, LEASE_WAIT, CustomerBeingErased, CustomerBusy, LocalCustomerLocks, give_up_on, new_holder
 from orchestrator.routing.measurement import MeasuredEvent, facts_at_ingest
 from orchestrator.runtime.contracts import INTERPRETER_REVISION, EnrollmentInput, EventMessage
 from orchestrator.runtime.ids import CustomerKeys, enrollment_id
@@ -239,7 +239,11 @@ class Router:
         pause = 0.005
         while True:
             with self.store.session() as session:
-                if self._take(session, customers):
+                with session.savepoint() as taking:
+                    taken = self._take(session, customers)
+                    if not taken:
+                        taking.rollback()  # the leases it took of a batch's customers before the one in the way
+                if taken:
                     with session.savepoint() as savepoint:
                         plan, outcomes = route(session)
                         if not plan.calls:
@@ -247,9 +251,10 @@ class Router:
                         elif not commit:
                             savepoint.rollback()
                     return plan, outcomes
+                held_until = session.leased_until(customers, self._holder)
             # Another process holds a lease: it releases it within a Temporal round trip, or it died and the lease expires.
-            if time.monotonic() >= deadline:
-                raise CustomerBusy("another process is still applying a call for this customer; retry shortly")
+            if held_until is not None:
+                give_up_on(held_until, deadline)
             time.sleep(pause)
             pause = min(pause * 2, 0.25)
 

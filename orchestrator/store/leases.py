@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from orchestrator.store.prepared import Prepared
@@ -51,6 +51,15 @@ class LeaseQueries(Queries):
             if self._conn.execute(statement, lease | {"lease_customer": customer_id}).first() is None:
                 return False
         return True
+
+    def leased_until(self, customer_ids: Sequence[str], holder: str) -> datetime | None:
+        """Until when the last of the other holders' leases on `customer_ids` runs (None: nobody else holds one)."""
+        row = customer_locks.c
+        query = select(func.max(row.held_until)).where(
+            row.customer_id.in_(list(dict.fromkeys(customer_ids))), row.holder.is_not(None), row.holder != holder
+        )
+        found: datetime | None = self._conn.execute(query).scalar_one_or_none()  # max() keeps the column's type: in UTC
+        return found
 
     def release_leases(self, customer_ids: Sequence[str], holder: str) -> None:
         """End `holder`'s leases on `customer_ids` (a lease another holder took over after it expired stays)."""

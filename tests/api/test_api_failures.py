@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from temporalio.client import Client, WorkflowExecutionStatus
@@ -116,6 +118,24 @@ async def test_while_temporal_is_unreachable_calls_fail_fast_until_it_answers_ag
         await asyncio.sleep(PROBE_SECONDS / 10)
 
 
+async def test_a_lease_older_than_any_call_is_orphaned_and_answered_at_once_with_its_remaining_time(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await stack.identify("dot", email="dot@example.com", country="US")
+    await stack.deploy(compiled(QUICK_CART))
+    pauses: list[float] = []
+    monkeypatch.setattr(routing, "time", SimpleNamespace(monotonic=time.monotonic, sleep=pauses.append))  # the router's waits
+    taken = datetime.now(UTC) - routing.LEASE_WAIT - timedelta(seconds=5)  # a process that died 20 s ago, mid-call
+    with stack.store.session() as session:
+        assert session.take_leases(["dot"], "a-dead-process", taken, taken + routing.LEASE_TTL)
+    answer = await stack.track("dot", "checkout_started", message_id="m-orphan", cart_value=50)
+    assert answer.status_code == 503 and answer.json()["error"] == "customer_busy", answer.text
+    assert 35 <= int(answer.headers["Retry-After"]) <= 41  # the 60 s lease has about 40 s left
+    assert pauses == []  # answered at once, not after the 15 s a live holder is waited for
+    with stack.store.session() as session:
+        session.release_leases(["dot"], "a-dead-process")
+
+
 async def test_a_customer_whose_lease_another_process_holds_is_answered_503_and_nothing_is_recorded(
     stack: Stack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -127,7 +147,7 @@ async def test_a_customer_whose_lease_another_process_holds_is_answered_503_and_
         assert session.take_leases(["cid"], "another-api-process", now, now + timedelta(minutes=1))
     answer = await stack.track("cid", "checkout_started", message_id="m-busy", cart_value=50)
     assert answer.status_code == 503 and answer.json()["error"] == "customer_busy", answer.text
-    assert answer.headers["Retry-After"] == "5"
+    assert 55 <= int(answer.headers["Retry-After"]) <= 60  # until the lease in the way runs out
     assert count_rows(stack.store, events, message_id="m-busy") == 0 and count_rows(stack.store, enrollments) == 0
     with stack.store.session() as session:
         session.release_leases(["cid"], "another-api-process")
