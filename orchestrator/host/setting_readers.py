@@ -356,6 +356,20 @@ def provider_settings(reader: Reader) -> ProviderSettings:
     return ProviderSettings(email=email, sms=sms, push=_fcm(reader, timeout))
 
 
+def public_url_for_real_providers(reader: Reader, providers: ProviderSettings) -> None:
+    """`journey worker` with SendGrid or Twilio needs the API's public address: the unsubscribe links of its email and the
+    status callbacks of its SMS point there, and a default of 127.0.0.1 would send customers links that lead nowhere.
+    (`journey dev` points them at its own API.)"""
+    if reader.text(PUBLIC_URL_VARIABLE) is not None:
+        return
+    real = [name for name, settings in (("SENDGRID_API_KEY", providers.email), ("TWILIO_ACCOUNT_SID", providers.sms)) if settings]
+    if real:
+        reader.problem(
+            f"{' and '.join(real)} set, so messages reach real customers with links back to the API: set {PUBLIC_URL_VARIABLE} "
+            "to the API's address as customers and providers reach it, e.g. https://journeys.example.com"
+        )
+
+
 def _fcm(reader: Reader, timeout: float) -> FcmSettings | None:
     """A service account from FCM_CREDENTIALS_JSON, else from the GOOGLE_APPLICATION_CREDENTIALS file if there is one."""
     text, path = reader.text("FCM_CREDENTIALS_JSON"), reader.text("GOOGLE_APPLICATION_CREDENTIALS")

@@ -78,6 +78,7 @@ class WorkerSettings:
         delivery = DeliverySettings(readers.delivery_policy(reader), readers.unsubscribe_config(reader), reader.prefixed(SECRETS))
         temporal, database_url = readers.temporal_settings(reader), readers.database_url(reader)
         providers, hash_secret = readers.provider_settings(reader), readers.required_hash_secret(reader)
+        readers.public_url_for_real_providers(reader, providers)
         return reader.done(cls(temporal, database_url, providers, delivery, hash_secret, readers.log_format(reader)))
 
 

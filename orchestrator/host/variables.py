@@ -122,7 +122,8 @@ VARIABLES: tuple[Variable, ...] = (
     Variable(PUBLIC_URL_VARIABLE, SIGNED_LINKS,
              "where the API is reachable from the internet: unsubscribe links and Twilio's status callbacks point there,"
              " and Twilio's signatures are checked against it ([delivery.md](delivery.md#provider-webhooks))",
-             f"`{DEV_PUBLIC_URL}` for unsubscribe links (`journey dev`: its own `--port`); no status callbacks;"
+             "required by `journey worker` once SendGrid or Twilio is set (it refuses to start without);"
+             f" otherwise `{DEV_PUBLIC_URL}` for unsubscribe links (`journey dev`: its own `--port`), no status callbacks,"
              " signatures checked against the request's URL"),
     Variable(UNSUBSCRIBE_SECRET, SIGNED_LINKS,
              "key that signs (worker) and checks (API) the per-customer unsubscribe links of marketing email;"

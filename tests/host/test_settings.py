@@ -403,3 +403,12 @@ def test_journey_worker_without_its_keys_names_both_and_exits_2() -> None:
     assert result.exit_code == 2, result.output
     assert result.output.splitlines()[0] == "Error: 2 environment variables cannot be used:"
     assert [line.split(" ")[2] for line in result.output.splitlines()[1:3]] == ["JOURNEY_PAYLOAD_KEYS", "JOURNEY_HASH_SECRET"]
+
+
+def test_a_worker_that_sends_to_real_customers_needs_the_public_url_of_its_links() -> None:
+    sendgrid = {"SENDGRID_API_KEY": "SG.x", "SENDGRID_FROM": "shop@example.com", "JOURNEY_UNSUBSCRIBE_SECRET": "s" * 32}
+    with pytest.raises(SettingsError, match=r"SENDGRID_API_KEY set, so messages reach real customers .* set JOURNEY_PUBLIC_URL"):
+        WorkerSettings.read(KEYS | sendgrid)
+    assert WorkerSettings.read(KEYS | sendgrid | {"JOURNEY_PUBLIC_URL": "https://j.example"}).providers.email is not None
+    assert WorkerSettings.read(KEYS).providers.email is None  # the sandbox sends nothing out: no address needed
+    assert DevSettings.read(sendgrid).providers.email is not None  # journey dev points the links at its own API
