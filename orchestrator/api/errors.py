@@ -18,6 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 
 from orchestrator.api.payloads import BATCH_TYPES, MAX_BODY_BYTES
@@ -203,6 +204,10 @@ def install_error_handlers(app: FastAPI) -> None:
         message = f"the database refused the call ({type(exc.orig).__name__}); it was not recorded, retry it later"
         return refused(request, ApiError(503, "database_unavailable", message, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}))
 
+    async def pool_exhausted(request: Request, exc: Exception) -> JSONResponse:
+        message = "every database connection of this process was busy for 30 s; the call was not recorded, retry it later"
+        return refused(request, ApiError(503, "database_unavailable", message, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}))
+
     async def http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, HTTPException)
         unparsed = body_error(exc.__cause__) if exc.status_code == 400 else None
@@ -219,4 +224,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(TemporalMisconfigured, temporal_misconfigured)
     app.add_exception_handler(CustomerBusy, customer_busy)
     app.add_exception_handler(OperationalError, database_unavailable)
+    app.add_exception_handler(PoolTimeout, pool_exhausted)  # DATABASE_POOL_SIZE + OVERFLOW connections all in use
     app.add_exception_handler(HTTPException, http_error)

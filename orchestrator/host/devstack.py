@@ -103,7 +103,7 @@ async def run_dev(
     journeys, _ = compile_for_deploy(options.paths)
     providers = build_providers(settings.providers)
     kept = local_keys(options.data_dir)  # the local stack encrypts and hashes as production does, with keys of its own
-    store = open_store(settings.database_url, options.data_dir, kept.hash_secret)
+    store = open_store(settings.database_url, options.data_dir, kept.hash_secret, settings.pool)
     api_url = f"http://{options.host}:{options.api_port}"
     server = DevServer(
         options.data_dir, ip=options.host, port=options.temporal_port, ui_port=options.ui_port, ui_codec_endpoint=f"{api_url}/v1/codec"
@@ -126,6 +126,7 @@ async def run_dev(
             task_queue=DEFAULT_TASK_QUEUE,
             search_attributes=True,
             settings=endpoints,
+            temporal_timeout=settings.call_timeout,
         )
         api = EmbeddedServer(uvicorn.Config(app, host=options.host, port=options.api_port, log_level="warning", lifespan="on"))
         worker = build_worker(
@@ -211,7 +212,7 @@ async def run_worker(settings: WorkerSettings, task_queue: str | None = None, *,
     Raises StartRefused, before it polls, when the namespace is missing or its search attributes are not registered
     (`create_search_attributes`: register them instead)."""
     providers = build_providers(settings.providers)  # raises ProviderSettingsError before anything starts
-    store = open_store(settings.database_url, hash_secret=settings.hash_secret)
+    store = open_store(settings.database_url, hash_secret=settings.hash_secret, pool=settings.pool)
     temporal = settings.temporal
     try:
         await asyncio.to_thread(migrated, store, "journey worker")
@@ -226,6 +227,7 @@ async def run_worker(settings: WorkerSettings, task_queue: str | None = None, *,
             search_attributes=temporal.search_attributes,
             providers=providers,
             delivery=settings.delivery,
+            graceful_shutdown=settings.shutdown_grace,
         )
         async with worker:
             described = "; ".join(f"{channel}: {provider}" for channel, provider in providers.describe().items())
@@ -270,7 +272,7 @@ def run_api(settings: ApiServerSettings, host: str, port: int, *, create_search_
     when it does not, the API starts all the same (events that need no Temporal are accepted) and `/readyz` says why."""
     from orchestrator.api import create_app, serve
 
-    store = open_store(settings.database_url, hash_secret=settings.hash_secret)
+    store = open_store(settings.database_url, hash_secret=settings.hash_secret, pool=settings.pool)
     migrated(store, "journey api")
     temporal = settings.temporal
     asyncio.run(_checked_if_reachable(temporal, "journey api", create_search_attributes))
@@ -282,6 +284,7 @@ def run_api(settings: ApiServerSettings, host: str, port: int, *, create_search_
         task_queue=temporal.task_queue,
         search_attributes=temporal.search_attributes,
         settings=settings.endpoints,
+        temporal_timeout=settings.call_timeout,
     )
     log.info("%s", banner("journey api", temporal, settings.database_url, temporal.task_queue, listening=f"on {host}:{port}"))
     try:

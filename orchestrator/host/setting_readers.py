@@ -31,7 +31,7 @@ from orchestrator.api.auth import KEYS_VARIABLE
 from orchestrator.api.state import ApiSettings
 from orchestrator.console.access import PASSWORD_VARIABLE, REPO_URL_VARIABLE, ConsoleSettings
 from orchestrator.host.logs import FORMATS
-from orchestrator.host.temporal_connection import TemporalSettings
+from orchestrator.host.temporal_connection import CALL_TIMEOUT, SHUTDOWN_GRACE, TemporalSettings
 from orchestrator.host.variables import (
     CODEC_ORIGINS,
     HASH_SECRET,
@@ -46,6 +46,7 @@ from orchestrator.language.timeparse import parse_duration
 from orchestrator.personalization.unsubscribe import DEV_PUBLIC_URL, DEV_SECRET, UnsubscribeConfig
 from orchestrator.privacy.keyed_hash import MIN_SECRET_BYTES, HashSecret
 from orchestrator.privacy.payload_codec import KEYS_FORMAT, PayloadKeys
+from orchestrator.store import PoolSize
 from orchestrator.store.retention import RetentionPolicy
 from orchestrator.webhooks.sendgrid_signature import DEFAULT_MAX_AGE_SECONDS, PUBLIC_KEY_VARIABLE, SendGridWebhookSettings
 from orchestrator.webhooks.twilio_signature import AUTH_TOKEN_VARIABLE, PUBLIC_URL_VARIABLE, TwilioWebhookSettings
@@ -272,6 +273,29 @@ def temporal_settings(reader: Reader) -> TemporalSettings:
         search_attributes=reader.parsed("TEMPORAL_SEARCH_ATTRIBUTES", _switch, _TEMPORAL.search_attributes),
         payload_keys=payload_keys(reader),
     )
+
+
+def pool_size(reader: Reader) -> PoolSize:
+    default = PoolSize()
+    kept = reader.parsed("DATABASE_POOL_SIZE", _count, default.kept)
+    return PoolSize(kept, reader.parsed("DATABASE_POOL_OVERFLOW", _count, default.overflow))
+
+
+def call_timeout(reader: Reader) -> timedelta:
+    seconds = reader.parsed("TEMPORAL_CALL_TIMEOUT", _positive_number, CALL_TIMEOUT.total_seconds())
+    if not 1 <= seconds <= 30:
+        reader.problem(f"TEMPORAL_CALL_TIMEOUT={seconds:g}: write 1 to 30 seconds (a customer's lease lasts 60 s, for several calls)")
+    return timedelta(seconds=seconds)
+
+
+def shutdown_grace(reader: Reader) -> timedelta:
+    return reader.parsed("JOURNEY_SHUTDOWN_GRACE", lambda text: timedelta(seconds=parse_duration(text.strip())), SHUTDOWN_GRACE)
+
+
+def _count(text: str) -> int:
+    if not text.strip().isdigit():
+        raise ValueError("write a whole number, e.g. 10")
+    return int(text)
 
 
 def log_format(reader: Reader) -> str:

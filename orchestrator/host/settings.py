@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from activities.delivery_gate import DeliveryPolicy
@@ -25,13 +26,13 @@ from orchestrator.api.auth import KEYS_VARIABLE
 from orchestrator.api.state import ApiSettings
 from orchestrator.host import setting_readers as readers
 from orchestrator.host.setting_readers import Reader, SettingsError
-from orchestrator.host.temporal_connection import TemporalSettings
+from orchestrator.host.temporal_connection import CALL_TIMEOUT, SHUTDOWN_GRACE, TemporalSettings
 from orchestrator.host.variables import (
     SECRETS,
 )
 from orchestrator.personalization.unsubscribe import DEV_PUBLIC_URL, UnsubscribeConfig
 from orchestrator.privacy.keyed_hash import HashSecret
-from orchestrator.store import Store
+from orchestrator.store import PoolSize, Store
 from orchestrator.store.retention import RetentionPolicy
 
 __all__ = [
@@ -71,6 +72,8 @@ class WorkerSettings:
     hash_secret: HashSecret
     """The broadcast's page activity starts enrollments: their ids are keyed as the API's."""
     log_format: str = "text"
+    pool: PoolSize = field(default_factory=PoolSize)
+    shutdown_grace: timedelta = SHUTDOWN_GRACE
 
     @classmethod
     def read(cls, env: Mapping[str, str] | None = None) -> WorkerSettings:
@@ -79,7 +82,8 @@ class WorkerSettings:
         temporal, database_url = readers.temporal_settings(reader), readers.database_url(reader)
         providers, hash_secret = readers.provider_settings(reader), readers.required_hash_secret(reader)
         readers.public_url_for_real_providers(reader, providers)
-        return reader.done(cls(temporal, database_url, providers, delivery, hash_secret, readers.log_format(reader)))
+        operations = (readers.log_format(reader), readers.pool_size(reader), readers.shutdown_grace(reader))
+        return reader.done(cls(temporal, database_url, providers, delivery, hash_secret, *operations))
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,8 @@ class ApiServerSettings:
     endpoints: ApiSettings
     hash_secret: HashSecret
     log_format: str = "text"
+    pool: PoolSize = field(default_factory=PoolSize)
+    call_timeout: timedelta = CALL_TIMEOUT
 
     @classmethod
     def read(cls, env: Mapping[str, str] | None = None) -> ApiServerSettings:
@@ -103,7 +109,8 @@ class ApiServerSettings:
         unsubscribe = readers.unsubscribe_config(reader, warn=True)
         endpoints = readers.api_endpoints(reader, unsubscribe, temporal.payload_keys, readers.codec_origins(reader))
         database_url, hash_secret = readers.database_url(reader), readers.required_hash_secret(reader)
-        return reader.done(cls(temporal, database_url, keys, endpoints, hash_secret, readers.log_format(reader)))
+        operations = (readers.log_format(reader), readers.pool_size(reader), readers.call_timeout(reader))
+        return reader.done(cls(temporal, database_url, keys, endpoints, hash_secret, *operations))
 
 
 @dataclass(frozen=True)
@@ -119,6 +126,8 @@ class DevSettings:
     retention: RetentionPolicy | None = None
     """What the stack's hourly prune deletes (None: no pruning; `read` always gives the variables' or their defaults)."""
     log_format: str = "text"
+    pool: PoolSize = field(default_factory=PoolSize)
+    call_timeout: timedelta = CALL_TIMEOUT
 
     @classmethod
     def read(cls, env: Mapping[str, str] | None = None, *, api_url: str = DEV_PUBLIC_URL) -> DevSettings:
@@ -129,8 +138,8 @@ class DevSettings:
         endpoints = readers.api_endpoints(reader, unsubscribe)
         retention = readers.retention_policy(reader)
         database_url, api_keys = readers.database_url(reader), readers.api_keys(reader)
-        providers, log_format = readers.provider_settings(reader), readers.log_format(reader)
-        return reader.done(cls(database_url, api_keys, providers, delivery, endpoints, retention, log_format))
+        operations = (readers.log_format(reader), readers.pool_size(reader), readers.call_timeout(reader))
+        return reader.done(cls(database_url, api_keys, readers.provider_settings(reader), delivery, endpoints, retention, *operations))
 
 
 @dataclass(frozen=True)
@@ -223,10 +232,12 @@ class SimulationSettings:
         return reader.done(cls(readers.delivery_policy(reader), readers.unsubscribe_config(reader)))
 
 
-def open_store(database_url: str | None, default_dir: Path | str = ".journey", hash_secret: HashSecret | None = None) -> Store:
+def open_store(
+    database_url: str | None, default_dir: Path | str = ".journey", hash_secret: HashSecret | None = None, pool: PoolSize | None = None
+) -> Store:
     """The store at `database_url`, else SQLite under `default_dir`; a database the store does not support is a SettingsError."""
     try:
-        return Store.at(database_url, default_dir, hash_secret)
+        return Store.at(database_url, default_dir, hash_secret, pool)
     except ValueError as exc:  # the store names DATABASE_URL and what it takes
         raise SettingsError([str(exc)]) from None
 

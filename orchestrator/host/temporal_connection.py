@@ -9,6 +9,7 @@ with the keys it keeps in its data dir.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from temporalio.client import Client
@@ -17,6 +18,11 @@ from temporalio.service import TLSConfig
 
 from orchestrator.privacy.payload_codec import PayloadKeys, encrypting_converter
 from orchestrator.runtime.payload_types import JOURNEY_DATA_CONVERTER
+
+CALL_TIMEOUT = timedelta(seconds=10)
+"""How long the API waits for Temporal to confirm a call before refusing the event (TEMPORAL_CALL_TIMEOUT)."""
+SHUTDOWN_GRACE = timedelta(seconds=30)
+"""How long a stopping worker lets its activities in flight finish (JOURNEY_SHUTDOWN_GRACE)."""
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,9 @@ from activities.providers import fcm_push, sendgrid_email, twilio_sms
 from activities.providers.base import DEFAULT_TIMEOUT_SECONDS
 from orchestrator.api.auth import KEYS_VARIABLE
 from orchestrator.console.access import PASSWORD_VARIABLE, REPO_URL_VARIABLE
-from orchestrator.host.temporal_connection import TemporalSettings
+from orchestrator.host.temporal_connection import CALL_TIMEOUT, SHUTDOWN_GRACE, TemporalSettings
 from orchestrator.personalization.unsubscribe import DEV_PUBLIC_URL
+from orchestrator.store import PoolSize
 from orchestrator.webhooks.sendgrid_signature import DEFAULT_MAX_AGE_SECONDS, PUBLIC_KEY_VARIABLE
 from orchestrator.webhooks.twilio_signature import AUTH_TOKEN_VARIABLE, PUBLIC_URL_VARIABLE
 
@@ -74,6 +75,16 @@ VARIABLES: tuple[Variable, ...] = (
              "`sqlite:///.journey/journey.db` (`journey dev`: in its `--data-dir`)"),
     Variable("JOURNEY_LOG_FORMAT", (API, WORKER, DEV), "`text` (a line per record) or `json` (one object per line: time, level, "
              "logger, message and the ids involved: journey, version, route, code; never personal data)", "`text`"),
+    Variable("DATABASE_POOL_SIZE", (API, WORKER, DEV), "PostgreSQL connections each process keeps open; a worker uses up to one per "
+             "activity thread (16) and two more. Sum over processes, with the overflow, below the server's `max_connections`",
+             f"`{PoolSize().kept}`"),
+    Variable("DATABASE_POOL_OVERFLOW", (API, WORKER, DEV), "connections a process may open beyond the pool when busy, closed after",
+             f"`{PoolSize().overflow}`"),
+    Variable("TEMPORAL_CALL_TIMEOUT", (API, DEV), "how long the API waits for Temporal to confirm a call (an enrollment's start, "
+             "an event's signal) before answering `503`, in seconds (1 to 30)", f"`{int(CALL_TIMEOUT.total_seconds())}`"),
+    Variable("JOURNEY_SHUTDOWN_GRACE", (WORKER,), "on SIGTERM, how long the worker stops taking work and lets activities in flight "
+             "(a batch of sends) finish before it cancels them, as a duration (`30s`, `2m`); what is cancelled is retried elsewhere",
+             f"`{int(SHUTDOWN_GRACE.total_seconds())}s`"),
     Variable("TEMPORAL_ADDRESS", TEMPORAL_USERS, "frontend `host:port`", f"`{_TEMPORAL.address}`"),
     Variable("TEMPORAL_NAMESPACE", TEMPORAL_USERS, "namespace", f"`{_TEMPORAL.namespace}`"),
     Variable("TEMPORAL_TASK_QUEUE", TEMPORAL_USERS, "task queue of the workers (`journey worker --task-queue` wins)",

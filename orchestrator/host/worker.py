@@ -8,6 +8,7 @@ import logging
 import py_compile
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 from temporalio.client import Client
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
@@ -43,6 +44,7 @@ def build_worker(
     providers: ChannelProviders | None = None,
     delivery: DeliverySettings | None = None,
     sandboxed: bool = False,
+    graceful_shutdown: timedelta = timedelta(0),
 ) -> Worker:
     """A worker for JourneyWorkflow, BroadcastWorkflow, JourneyCohort and every activity they call.
 
@@ -54,7 +56,8 @@ def build_worker(
     when its timer fires. `providers` deliver the sends (default: the sandbox for every
     channel) and `delivery` holds the daily cap, the send retry window, the unsubscribe key
     and the webhook secrets (default: `DeliverySettings()`); `journey worker` and `journey dev`
-    pass what they read from the environment when they started.
+    pass what they read from the environment when they started. `graceful_shutdown`: how long a stopping worker lets
+    its activities in flight finish before cancelling them (JOURNEY_SHUTDOWN_GRACE for `journey worker`).
 
     The workflows run outside Temporal's workflow sandbox unless `sandboxed`. The sandbox
     guards hand-written workflow code against non-determinism by re-importing its module
@@ -85,6 +88,7 @@ def build_worker(
         activity_executor=ThreadPoolExecutor(activity_threads),
         max_cached_workflows=max_cached_workflows,
         max_concurrent_activities=activity_threads,
+        graceful_shutdown_timeout=graceful_shutdown,
         workflow_runner=SandboxedWorkflowRunner() if sandboxed else UnsandboxedWorkflowRunner(),
     )
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,7 @@ __all__ = [
     "EventRow",
     "JourneyFact",
     "OutboxMessage",
+    "PoolSize",
     "Profile",
     "ProfileFieldError",
     "ProfileFieldErrors",
@@ -70,12 +72,24 @@ LEASE_WAIT_FOR_SESSIONS = timedelta(seconds=75)
 """How long a `lock_customer` session waits for a router's lease: past its expiry (60 s), so it always ends."""
 
 
+@dataclass(frozen=True)
+class PoolSize:
+    """PostgreSQL connections a process keeps open (`kept`) and opens besides when busy (`overflow`); SQLite ignores it."""
+
+    kept: int = 10
+    overflow: int = 20
+
+    @property
+    def most(self) -> int:
+        return self.kept + self.overflow
+
+
 class Store:
     """A connection pool to one database. Thread-safe; make one per process and share it."""
 
-    def __init__(self, url: str, hash_secret: HashSecret | None = None) -> None:
+    def __init__(self, url: str, hash_secret: HashSecret | None = None, pool: PoolSize | None = None) -> None:
         """`hash_secret` keys the hashes kept instead of erased customers' data (JOURNEY_HASH_SECRET); default: a public
-        development secret (orchestrator/store/hashes.py)."""
+        development secret (orchestrator/store/hashes.py). `pool`: DATABASE_POOL_SIZE and DATABASE_POOL_OVERFLOW."""
         self.url = url
         self.hash_secret = hash_secret or DEVELOPMENT_SECRET
         parsed = make_url(url)
@@ -88,18 +102,21 @@ class Store:
             if parsed.drivername == "postgresql":
                 url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
             # json_serializer on both engines: dates as ISO text and no NaN, the same JSON on either database.
-            self.engine = create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, json_serializer=dumps)
+            pool = pool or PoolSize()
+            self.engine = create_engine(url, pool_size=pool.kept, max_overflow=pool.overflow, pool_pre_ping=True, json_serializer=dumps)
         else:
             raise ValueError(f"DATABASE_URL must be sqlite:///PATH or postgresql://..., not {parsed.drivername}://")
 
     @classmethod
-    def at(cls, url: str | None, default_dir: Path | str = ".journey", hash_secret: HashSecret | None = None) -> Store:
+    def at(
+        cls, url: str | None, default_dir: Path | str = ".journey", hash_secret: HashSecret | None = None, pool: PoolSize | None = None
+    ) -> Store:
         """The database at `url` (DATABASE_URL) if given, else SQLite at `<default_dir>/journey.db` (the folder is created)."""
         if not url:
             folder = Path(default_dir)
             folder.mkdir(parents=True, exist_ok=True)
             url = f"sqlite:///{folder / 'journey.db'}"
-        return cls(url, hash_secret)
+        return cls(url, hash_secret, pool)
 
     def migrate(self) -> None:
         """Bring the schema up to the newest migration; safe to run on every start, from many processes."""

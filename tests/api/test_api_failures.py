@@ -11,6 +11,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from temporalio.client import Client, WorkflowExecutionStatus
 
 from orchestrator.routing import router as routing
@@ -152,3 +153,13 @@ async def test_a_customer_whose_lease_another_process_holds_is_answered_503_and_
     with stack.store.session() as session:
         session.release_leases(["cid"], "another-api-process")
     assert (await stack.track("cid", "checkout_started", message_id="m-busy", cart_value=50)).status_code == 200
+
+
+async def test_a_pool_with_every_connection_busy_is_answered_503_not_500(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
+    def exhausted(*_: object, **__: object) -> None:
+        raise PoolTimeout("QueuePool limit of size 10 overflow 20 reached, connection timed out, timeout 30.00")
+
+    monkeypatch.setattr(stack.app.state.runtime.router, "track", exhausted)
+    answer = await stack.track("eve", "page_viewed")
+    assert answer.status_code == 503 and answer.json()["error"] == "database_unavailable", answer.text
+    assert answer.headers["Retry-After"] == "5"

@@ -30,6 +30,7 @@ from orchestrator.host.settings import (
 from orchestrator.host.variables import SECRETS, VARIABLES, Process, Variable
 from orchestrator.personalization.unsubscribe import UnsubscribeConfig
 from orchestrator.privacy.payload_codec import EncryptionCodec, PayloadKey, PayloadKeys
+from orchestrator.store import PoolSize
 from tests.keys import KEYS_ENVIRONMENT, PAYLOAD_KEYS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -412,3 +413,25 @@ def test_a_worker_that_sends_to_real_customers_needs_the_public_url_of_its_links
     assert WorkerSettings.read(KEYS | sendgrid | {"JOURNEY_PUBLIC_URL": "https://j.example"}).providers.email is not None
     assert WorkerSettings.read(KEYS).providers.email is None  # the sandbox sends nothing out: no address needed
     assert DevSettings.read(sendgrid).providers.email is not None  # journey dev points the links at its own API
+
+
+def test_pool_size_call_timeout_and_shutdown_grace_are_settings() -> None:
+    api = ApiServerSettings.read(KEYS | {"JOURNEY_API_KEYS": "k", "DATABASE_POOL_SIZE": "4", "DATABASE_POOL_OVERFLOW": "2",
+                                         "TEMPORAL_CALL_TIMEOUT": "3"})  # fmt: skip
+    assert (api.pool.kept, api.pool.overflow, api.pool.most, api.call_timeout) == (4, 2, 6, timedelta(seconds=3))
+    worker = WorkerSettings.read(KEYS | {"JOURNEY_SHUTDOWN_GRACE": "2m"})
+    assert (worker.shutdown_grace, worker.pool.most) == (timedelta(minutes=2), 30)
+    with pytest.raises(SettingsError) as refused:
+        ApiServerSettings.read(KEYS | {"JOURNEY_API_KEYS": "k", "DATABASE_POOL_SIZE": "ten", "TEMPORAL_CALL_TIMEOUT": "90"})
+    assert refused.value.problems == (
+        "DATABASE_POOL_SIZE='ten': write a whole number, e.g. 10",
+        "TEMPORAL_CALL_TIMEOUT=90: write 1 to 30 seconds (a customer's lease lasts 60 s, for several calls)",
+    )
+
+
+def test_the_pool_size_reaches_postgresqls_engine(postgres_url: str) -> None:
+    store = open_store(postgres_url, pool=PoolSize(3, 1))
+    try:
+        assert (store.engine.pool.size(), store.engine.pool._max_overflow) == (3, 1)  # type: ignore[attr-defined]
+    finally:
+        store.dispose()
