@@ -15,6 +15,7 @@ import contextlib
 import dataclasses
 import logging
 import signal
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -247,13 +248,24 @@ async def _checked(client: Client, process: str, temporal: TemporalSettings, cre
 
 
 async def _connect_patiently(settings: TemporalSettings, every: float = 2.0) -> Client:
-    """Connect, waiting for Temporal if it is not up yet (a worker started before its cluster, or during a restart)."""
+    """Connect, waiting for Temporal if it is not up yet (a worker started before its cluster, or during a restart).
+
+    One line when it is found unreachable and one when it answers; the attempts between are logged at DEBUG."""
+    began: float | None = None
     while True:
         try:
-            return await settings.connect()
+            client = await settings.connect()
         except RuntimeError as exc:  # "Failed client connect: ..."
-            log.warning("Temporal at %s is not reachable (%s); trying again in %.0fs", settings.address, exc, every)
+            if began is None:
+                began = time.monotonic()
+                log.warning("Temporal at %s is not reachable (%s); trying again every %.0f s", settings.address, exc, every)
+            else:
+                log.debug("Temporal at %s is still not reachable (%s)", settings.address, exc)
             await asyncio.sleep(every)
+            continue
+        if began is not None:
+            log.warning("Temporal at %s answers, after %.0f s", settings.address, time.monotonic() - began)
+        return client
 
 
 async def _checked_if_reachable(temporal: TemporalSettings, process: str, create_search_attributes: bool) -> None:

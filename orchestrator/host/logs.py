@@ -22,9 +22,9 @@ FORMATS = ("text", "json")
 FIELDS = ("journey", "version", "enrollment", "step", "reason", "route", "method", "status", "code", "fields")
 """The `extra` keys a JSON line carries when a record has them."""
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-QUIET_LOGGERS = {"temporalio.bridge.client": logging.ERROR}
-"""Loggers that repeat themselves during an outage: the SDK's connection retries. The process says once that Temporal
-is gone and once that it is back (orchestrator/routing/gateway.py, orchestrator/host/devstack.py)."""
+QUIET_LOGGERS = {"alembic": logging.WARNING}
+"""Loggers that say too much for an operator: the migrations' line per revision at every start (a new revision's own
+line is still written when one runs: `alembic.runtime.migration` logs it at INFO, and the banner follows)."""
 
 
 class JsonFormatter(logging.Formatter):
