@@ -37,6 +37,7 @@ from orchestrator.host.temporal_connection import TemporalSettings
 from orchestrator.host.worker import DEFAULT_TASK_QUEUE, build_worker
 from orchestrator.privacy.payload_codec import encrypting_converter
 from orchestrator.routing.namespace_check import check_temporal
+from orchestrator.routing.outage import watch as watch_temporal
 from orchestrator.runtime.payload_types import JOURNEY_DATA_CONVERTER
 
 log = logging.getLogger(__name__)
@@ -233,7 +234,11 @@ async def run_worker(settings: WorkerSettings, task_queue: str | None = None, *,
         async with worker:
             described = "; ".join(f"{channel}: {provider}" for channel, provider in providers.describe().items())
             log.info("%s", banner("journey worker", temporal, settings.database_url, queue, providers=described))
-            await _until_stopped()
+            watching = asyncio.create_task(watch_temporal(client))
+            try:
+                await _until_stopped()
+            finally:
+                watching.cancel()
     finally:
         store.dispose()
 

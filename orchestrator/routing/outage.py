@@ -61,3 +61,19 @@ class Outage:
         lasted = self.seconds() or 0.0
         self._since = None
         log.warning("Temporal at %s answers again, after %.0f s unreachable", self._address, lasted)
+
+
+async def watch(client: Client, every: float = 5.0) -> None:
+    """Log a worker's outages of Temporal, once as each begins and once as it ends (the SDK's own retries, a line per
+    poller every few seconds, are kept below ERROR by the process's runtime: orchestrator/host/temporal_metrics.py)."""
+    outage = Outage(client, asyncio.get_running_loop(), client.service_client.config.target_host)
+    while True:
+        await asyncio.sleep(every)
+        if outage.seconds() is not None:
+            continue
+        try:
+            healthy = await client.service_client.check_health(timeout=timedelta(seconds=min(every, 2.0)))
+        except Exception:  # unreachable, whichever way the SDK says it
+            healthy = False
+        if not healthy:
+            outage.began()
