@@ -29,6 +29,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from orchestrator import ir
+from orchestrator.metrics import ENROLLMENTS_STARTED, LEASE_WAIT_SECONDS
 from orchestrator.privacy.keyed_hash import HashSecret
 from orchestrator.routing.broadcast_page import ENTRY_EVENT, BroadcastPage, enroll_members, entered_fact, past_entries
 from orchestrator.routing.calls import (
@@ -202,6 +203,9 @@ class Router:
             plan, outcomes = self._plan(customers, route, commit=True)
             if plan.calls:
                 self.gateway.execute(plan.calls)
+                for call in plan.calls:
+                    if isinstance(call, CohortStartCall):
+                        ENROLLMENTS_STARTED.labels(journey.id).inc(len(call.start.members))
                 with self.store.session() as session:
                     session.release_leases(customers, self._holder)
         by_customer = dict(zip(customers, outcomes, strict=True))
@@ -235,11 +239,15 @@ class Router:
     def _plan(self, customers: list[str], route: Route, *, commit: bool = False) -> tuple[_Plan, list[RoutingOutcome]]:
         """Take the leases and run `route`: with calls to make, its writes are rolled back (unless `commit`) and the
         leases kept; without, its writes are committed and the leases released."""
-        deadline = time.monotonic() + LEASE_WAIT.total_seconds()
+        began = time.monotonic()
+        deadline = began + LEASE_WAIT.total_seconds()
         pause = 0.005
+        waited = False
         while True:
             with self.store.session() as session:
                 if self._take(session, customers):
+                    if waited:
+                        LEASE_WAIT_SECONDS.observe(time.monotonic() - began)
                     with session.savepoint() as savepoint:
                         plan, outcomes = route(session)
                         if not plan.calls:
@@ -249,7 +257,9 @@ class Router:
                     return plan, outcomes
             # Another process holds a lease: it releases it within a Temporal round trip, or it died and the lease expires.
             if time.monotonic() >= deadline:
+                LEASE_WAIT_SECONDS.observe(time.monotonic() - began)  # waited in vain: the call is refused customer_busy
                 raise CustomerBusy("another process is still applying a call for this customer; retry shortly")
+            waited = True
             time.sleep(pause)
             pause = min(pause * 2, 0.25)
 
@@ -268,11 +278,14 @@ class Router:
                         savepoint.rollback()
                         continue
                     session.release_leases(customers, self._holder)
-                _warn_of_orphans(made, plan)
-                for call, owner in zip(plan.calls, plan.owners, strict=True):
-                    if isinstance(call, SignalCall) and made[_call_key(call)]:
-                        owner.signalled.append(call.enrollment_id)
-                return outcomes
+            # Committed: only now do the enrollments it started count (a failed commit started none that routing knows of).
+            _warn_of_orphans(made, plan)
+            for call, owner in zip(plan.calls, plan.owners, strict=True):
+                if isinstance(call, SignalCall) and made[_call_key(call)]:
+                    owner.signalled.append(call.enrollment_id)
+                elif isinstance(call, StartCall):
+                    ENROLLMENTS_STARTED.labels(call.journey.id).inc()
+            return outcomes
         raise CustomerBusy("the customer's enrollments kept changing while the call was applied; retry it")
 
     def _take(self, session: StoreSession, customers: list[str]) -> bool:
