@@ -41,8 +41,8 @@ ENROLLMENTS_ENDED: Final = Counter(
 
 SENDS: Final = Counter(
     "journey_sends",
-    "Sends decided by the send activities, by channel and outcome (sent | suppressed | failed | deferred); a retry that only "
-    "reports what an earlier attempt recorded is not counted again.",
+    "Sends whose outcome the send activities recorded in the delivery ledger, by channel and outcome (sent | suppressed | "
+    "failed); a retry that only reports what an earlier attempt recorded is not counted again.",
     ["channel", "outcome"],
 )
 GATE_DECISIONS: Final = Counter(
@@ -71,16 +71,16 @@ WEBHOOK_EVENTS: Final = Counter(
 
 
 @contextmanager
-def provider_call(channel: str, provider: str) -> Iterator[dict[str, str]]:
-    """Time one provider call; the caller sets `outcome` in the yielded dict when it is not `ok` (an exception: `retryable`
-    unless set otherwise first), so latency and errors come from the same observation."""
+def provider_call(channel: str, provider: str, permanent: type[BaseException]) -> Iterator[dict[str, str]]:
+    """Time one provider call, so latency and errors come from the same observation. An exception of type `permanent` is
+    a `permanent` outcome, any other `retryable`; a call that answers failures rather than raising them (a batch) sets
+    `outcome` in the yielded dict."""
     labels = {"outcome": "ok"}
     started = time.perf_counter()
     try:
         yield labels
-    except BaseException:
-        if labels["outcome"] == "ok":
-            labels["outcome"] = "retryable"
+    except BaseException as exc:
+        labels["outcome"] = "permanent" if isinstance(exc, permanent) else "retryable"
         raise
     finally:
         PROVIDER_REQUEST_SECONDS.labels(channel, provider, labels["outcome"]).observe(time.perf_counter() - started)
