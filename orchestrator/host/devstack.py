@@ -15,7 +15,7 @@ import contextlib
 import dataclasses
 import logging
 import signal
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +28,7 @@ from orchestrator.host.devserver import DevServer, DevServerError
 from orchestrator.host.folder_watch import redeploy_on_change
 from orchestrator.host.local_keys import local_keys
 from orchestrator.host.migration import Migration, check_migration, migrate
+from orchestrator.host.ops_server import EmbeddedServer, Readiness, serving_ops
 from orchestrator.host.retention import prune_every
 from orchestrator.host.settings import ApiServerSettings, DeploySettings, DevSettings, WorkerSettings, open_store
 from orchestrator.host.temporal_connection import TemporalSettings
@@ -74,14 +75,6 @@ class DevStackInfo:
         out.append("Saved changes to the journey files are deployed as they happen.")
         out.append("Ctrl-C stops everything; state is kept for the next start.")
         return out
-
-
-class EmbeddedServer(uvicorn.Server):
-    """uvicorn without its own signal handling: the stack owns SIGINT/SIGTERM and stops the parts in order."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
 
 
 async def run_dev(
@@ -204,21 +197,25 @@ async def run_worker(settings: WorkerSettings, task_queue: str | None = None) ->
     providers = build_providers(settings.providers)  # raises ProviderSettingsError before anything starts
     store = open_store(settings.database_url, hash_secret=settings.hash_secret)
     temporal = settings.temporal
+    readiness = Readiness(store)
     try:
         await asyncio.to_thread(store.migrate)
-        client = await _connect_patiently(temporal)
-        queue = task_queue or temporal.task_queue
-        worker = build_worker(
-            client,
-            store,
-            hash_secret=settings.hash_secret,
-            task_queue=queue,
-            search_attributes=temporal.search_attributes,
-            providers=providers,
-            delivery=settings.delivery,
-        )
-        async with worker:
-            await _until_stopped()
+        async with serving_ops(settings.ops_http, readiness):  # up first: a worker waiting for Temporal is alive, not ready
+            readiness.client = client = await _connect_patiently(temporal)
+            queue = task_queue or temporal.task_queue
+            worker = build_worker(
+                client,
+                store,
+                hash_secret=settings.hash_secret,
+                task_queue=queue,
+                search_attributes=temporal.search_attributes,
+                providers=providers,
+                delivery=settings.delivery,
+            )
+            async with worker:
+                readiness.worker = "running"
+                await _until_stopped()
+                readiness.worker = "stopping"
     finally:
         store.dispose()
 

@@ -24,6 +24,7 @@ from activities.providers import ProviderSettings
 from orchestrator.api.auth import KEYS_VARIABLE
 from orchestrator.api.state import ApiSettings
 from orchestrator.host import setting_readers as readers
+from orchestrator.host.ops_server import DEFAULT_WORKER_HTTP, OpsAddress
 from orchestrator.host.setting_readers import Reader, SettingsError
 from orchestrator.host.temporal_connection import TemporalSettings
 from orchestrator.host.variables import (
@@ -70,13 +71,16 @@ class WorkerSettings:
     delivery: DeliverySettings
     hash_secret: HashSecret
     """The broadcast's page activity starts enrollments: their ids are keyed as the API's."""
+    ops_http: OpsAddress | None = DEFAULT_WORKER_HTTP
+    """Where `/healthz`, `/readyz` and `/metrics` are served (orchestrator/host/ops_server.py); None: not at all."""
 
     @classmethod
     def read(cls, env: Mapping[str, str] | None = None) -> WorkerSettings:
         reader = Reader(_environment(env))
         delivery = DeliverySettings(readers.delivery_policy(reader), readers.unsubscribe_config(reader), reader.prefixed(SECRETS))
         temporal, database_url = readers.temporal_settings(reader), readers.database_url(reader)
-        return reader.done(cls(temporal, database_url, readers.provider_settings(reader), delivery, readers.required_hash_secret(reader)))
+        providers, hash_secret = readers.provider_settings(reader), readers.required_hash_secret(reader)
+        return reader.done(cls(temporal, database_url, providers, delivery, hash_secret, readers.worker_http(reader)))
 
 
 @dataclass(frozen=True)
