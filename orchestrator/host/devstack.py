@@ -32,6 +32,7 @@ from orchestrator.host.ops_server import EmbeddedServer, Readiness, serving_ops
 from orchestrator.host.retention import prune_every
 from orchestrator.host.settings import ApiServerSettings, DeploySettings, DevSettings, WorkerSettings, open_store
 from orchestrator.host.temporal_connection import TemporalSettings
+from orchestrator.host.temporal_metrics import sdk_metrics_runtime
 from orchestrator.host.worker import DEFAULT_TASK_QUEUE, build_worker
 from orchestrator.privacy.payload_codec import encrypting_converter
 from orchestrator.runtime.payload_types import JOURNEY_DATA_CONVERTER
@@ -224,7 +225,7 @@ async def _connect_patiently(settings: TemporalSettings, every: float = 2.0) -> 
     """Connect, waiting for Temporal if it is not up yet (a worker started before its cluster, or during a restart)."""
     while True:
         try:
-            return await settings.connect()
+            return await settings.connect(runtime=sdk_metrics_runtime())  # the SDK's metrics on the ops port's /metrics
         except RuntimeError as exc:  # "Failed client connect: ..."
             log.warning("Temporal at %s is not reachable (%s); trying again in %.0fs", settings.address, exc, every)
             await asyncio.sleep(every)
@@ -239,7 +240,8 @@ def run_api(settings: ApiServerSettings, host: str, port: int) -> None:
     temporal = settings.temporal
     app = create_app(
         store,
-        lambda: temporal.connect(lazy=True),  # starts while Temporal is down: calls that need it get 503 until it is back
+        # Lazy: it starts while Temporal is down, and calls that need it get 503 until it is back. The SDK's metrics on /metrics.
+        lambda: temporal.connect(lazy=True, runtime=sdk_metrics_runtime()),
         api_keys=settings.api_keys,
         hash_secret=settings.hash_secret,
         task_queue=temporal.task_queue,

@@ -91,6 +91,10 @@ async def test_a_worker_polling_its_queue_is_ready_and_serves_metrics(tmp_path: 
         assert metrics.status_code == 200 and metrics.headers["content-type"].startswith("text/plain")
         assert "# TYPE journey_sends_total counter" in metrics.text
         assert "# TYPE journey_provider_request_seconds histogram" in metrics.text
+        # The Temporal SDK's own, through the runtime's metric buffer (orchestrator/host/temporal_metrics.py).
+        assert "# TYPE temporal_worker_start_total counter" in metrics.text
+        assert "temporal_num_pollers{" in metrics.text
+        assert "temporal_request_latency_bucket{" in metrics.text
 
 
 async def test_with_the_database_gone_the_worker_is_not_ready(tmp_path: Path, temporal: Client) -> None:
