@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -142,23 +143,35 @@ def ops_app(readiness: Readiness) -> Starlette:
 async def serving_ops(address: OpsAddress | None, readiness: Readiness) -> AsyncIterator[EmbeddedServer | None]:
     """Serve the ops port on the running loop for the duration of the block (nothing when `address` is None).
 
-    A port that cannot be bound stops the start, as the API's does: an orchestrator probing a port
-    nobody serves would restart the worker forever without saying why.
+    A port that cannot be bound stops the start (SystemExit naming the setting): an orchestrator probing
+    a port nobody serves would restart the worker forever without saying why.
     """
     if address is None:
         yield None
         return
-    config = uvicorn.Config(ops_app(readiness), host=address.host, port=address.port, log_level="warning", access_log=False, lifespan="off")
+    # Bound here, not by uvicorn: a port already taken is then an error with the setting's name, where uvicorn would
+    # exit the process from inside its task with only its own log line.
+    sock = socket.socket(socket.AF_INET6 if ":" in address.host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((address.host, address.port))
+    except OSError as exc:
+        sock.close()
+        raise SystemExit(
+            f"the worker's ops port cannot listen on {address} ({exc.strerror}): free it, or set {WORKER_HTTP_VARIABLE} (off: none)"
+        ) from None
+    config = uvicorn.Config(ops_app(readiness), log_level="warning", access_log=False, lifespan="off")
     server = EmbeddedServer(config)
-    task = asyncio.create_task(server.serve(), name="journey-worker-ops-http")
+    task = asyncio.create_task(server.serve(sockets=[sock]), name="journey-worker-ops-http")
     while not server.started and not task.done():
         await asyncio.sleep(0.02)
     if task.done():
-        task.result()  # raises: the port is taken, say
-        raise SystemExit(f"the worker's ops port could not listen on {address} ({WORKER_HTTP_VARIABLE})")
+        sock.close()
+        task.result()  # raises what stopped it
     log.info("worker ops port on http://%s (/healthz, /readyz, /metrics)", address)
     try:
         yield server
     finally:
         server.should_exit = True
         await task
+        sock.close()

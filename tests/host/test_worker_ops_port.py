@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -126,3 +127,15 @@ def test_the_ops_address_is_read_from_the_environment() -> None:
     assert parse_ops_address("9200") == OpsAddress("127.0.0.1", 9200)
     with pytest.raises(SettingsError, match=r"JOURNEY_WORKER_HTTP='localhost'.*host:port"):
         WorkerSettings.read(KEYS_ENVIRONMENT | {"JOURNEY_WORKER_HTTP": "localhost"})
+
+
+async def test_a_port_already_taken_stops_the_start_naming_the_setting(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'journey.db'}")
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        address = OpsAddress("127.0.0.1", taken.getsockname()[1])
+        with pytest.raises(SystemExit, match="JOURNEY_WORKER_HTTP"):
+            async with serving_ops(address, Readiness(store)):
+                pass
+    store.dispose()
