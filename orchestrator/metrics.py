@@ -30,7 +30,7 @@ EVENTS: Final = Counter(
 
 ENROLLMENTS_STARTED: Final = Counter(
     "journey_enrollments_started",
-    "Enrollments started: confirmed by Temporal and committed to the enrollment index (broadcast cohorts count each member).",
+    "Enrollments started: confirmed by Temporal and committed to the enrollment index (a broadcast page counts the members it admitted).",
     ["journey"],
 )
 ENROLLMENTS_ENDED: Final = Counter(

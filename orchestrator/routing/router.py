@@ -203,9 +203,9 @@ class Router:
             plan, outcomes = self._plan(customers, route, commit=True)
             if plan.calls:
                 self.gateway.execute(plan.calls)
-                for call in plan.calls:
-                    if isinstance(call, CohortStartCall):
-                        ENROLLMENTS_STARTED.labels(journey.id).inc(len(call.start.members))
+                # The members this call admitted, not the cohort's: a retried page starts its cohort again (Temporal keeps
+                # the first) and must count none twice. A page whose first start failed is counted by neither attempt.
+                ENROLLMENTS_STARTED.labels(journey.id).inc(sum(len(outcome.enrolled) for outcome in outcomes))
                 with self.store.session() as session:
                     session.release_leases(customers, self._holder)
         by_customer = dict(zip(customers, outcomes, strict=True))
