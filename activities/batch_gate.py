@@ -54,6 +54,8 @@ class GatedSend:
     result: SendResult | None = None
     message: Message | None = None
     profile: Profile | None = None
+    decision: Decision | None = None
+    """What the gate decided and recorded for it now; None when an earlier attempt had decided it (reported again)."""
 
 
 @dataclass
@@ -86,6 +88,7 @@ def gate_batch(
         if request.customer_id in erased:
             # Nothing claimed: the ledger must hold no row of a customer whose rows are being (or were just) deleted.
             send.result = SendResult("suppressed", ERASED)
+            send.decision = Decision("suppress", ERASED, rule="erased")
             continue
         send.profile = profiles.get(request.customer_id)
         held = slots.setdefault(request.customer_id, {})
@@ -106,6 +109,7 @@ def gate_batch(
             send.result = SendResult(*row)
             continue
         _decided(send, decision, now, at, row is not None, render, writes)
+        send.decision = decision
         counts = send.message is not None and request.step.category == "marketing"
         if counts:
             held[send.key] = CappedSend(send.key, request.journey_id, now)

@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from activities.batch_gate import GatedSend, gate_batch
-from activities.delivery_gate import DeliveryPolicy
+from activities.delivery_gate import DeliveryPolicy, count_decision
 from activities.heartbeat import heartbeat
 from activities.journey_activities import JourneyActivities
 from activities.messages import Message, build_message
@@ -34,6 +34,7 @@ from activities.provider_retries import give_up_reason, retry_error
 from activities.providers import ChannelProviders, PermanentFailure, Provider, ProviderResult, RetryableFailure
 from activities.providers.batches import Answer, Outgoing, batch_size, send_batch
 from activities.sent_outcomes import ERASED_MEANWHILE, outbox_message
+from orchestrator.metrics import SENDS, provider_call
 from orchestrator.personalization.unsubscribe import UnsubscribeConfig
 from orchestrator.runtime.contracts import SendRequest, SendResult
 from orchestrator.store import OutboxMessage, Store
@@ -72,13 +73,22 @@ class BatchSends:
         customers = [request.customer_id for request in requests]
         with self.store.session(lock_customers=customers, waiting=heartbeat) as session:
             gated = gate_batch(session, requests, self.policy, self.clock(), self._render)
+        for send in gated:
+            if send.decision is not None:
+                count_decision(send.decision, send.request.step)
+                if send.decision.action == "send" and send.result is not None:  # its template failed: recorded as the gate decided
+                    SENDS.labels(send.decision.channel or send.request.step.channel, send.result.status).inc()
         results: list[SendResult | None] = [send.result for send in gated]
         retried: list[tuple[str, RetryableFailure]] = []
         for provider, indices in self._by_provider(gated):
             size = batch_size(provider)
             for first in range(0, len(indices), size):
                 chunk = indices[first : first + size]
-                answers = send_batch(provider, [_outgoing(gated[n]) for n in chunk])
+                first = gated[chunk[0]].message
+                assert first is not None  # _by_provider groups only sends with a message, one provider (so channel) each
+                with provider_call(first.channel, provider.name, permanent=PermanentFailure) as call:
+                    answers = send_batch(provider, [_outgoing(gated[n]) for n in chunk])
+                    call["outcome"] = _batch_outcome(answers)
                 recorded = self._record(provider, [gated[n] for n in chunk], answers)
                 for n, answer, result in zip(chunk, answers, recorded, strict=True):
                     results[n] = result
@@ -125,6 +135,7 @@ class BatchSends:
         changes: list[tuple[DeliveryKey, dict[str, object]]] = []
         facts: list[JourneyFact] = []
         outbox: list[OutboxMessage] = []
+        recorded: list[tuple[str, str]] = []  # (channel, outcome) of each send decided here: counted once the transaction commits
         with self.store.session(lock_customers=locked, waiting=heartbeat) as session:
             rows = session.deliveries_of([send.key for send in sends], for_update=True)
             for send, answer in zip(sends, answers, strict=True):
@@ -140,6 +151,7 @@ class BatchSends:
                     changes.append((send.key, {"status": "sent", "provider_message_id": answer.provider_message_id, "reason": None}))
                     facts.extend(outcome_facts(request, "sent", message.channel, None, sent_at))
                     outbox.append(outbox_message(request, message, sent_at))
+                    recorded.append((message.channel, "sent"))
                     results.append(SendResult("sent"))
                     continue
                 session.remove_push_tokens(request.customer_id, answer.invalid_recipients, at)
@@ -154,12 +166,24 @@ class BatchSends:
                 if undecided:
                     changes.append((send.key, {"status": "failed", "provider_message_id": None, "reason": reason}))
                     facts.extend(outcome_facts(request, "failed", message.channel, error_summary(reason)))
+                    recorded.append((message.channel, "failed"))
                 log.info("send %s/%s failed at %s: %s", send.key.enrollment_id, send.key.step_id, provider.name, error_summary(reason))
                 results.append(SendResult("failed", reason))
             session.decide_deliveries([(key, {**values, "updated_at": at}) for key, values in changes])
             session.record_facts(facts)
             session.add_outbox_messages(outbox)
+        for channel, outcome in recorded:
+            SENDS.labels(channel, outcome).inc()
         return results
+
+
+def _batch_outcome(answers: Sequence[Answer]) -> str:
+    """The provider call's outcome for `journey_provider_request_seconds`: the worst of its answers."""
+    if any(isinstance(answer, RetryableFailure) for answer in answers):
+        return "retryable"
+    if any(isinstance(answer, PermanentFailure) for answer in answers):
+        return "permanent"
+    return "ok"
 
 
 def _outgoing(send: GatedSend) -> Outgoing:

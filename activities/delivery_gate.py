@@ -39,6 +39,7 @@ from activities.progress_facts import outcome_facts
 from orchestrator import ir
 from orchestrator.language.clock import customer_zone, local_instant, quiet_hours_end
 from orchestrator.language.timeparse import format_duration
+from orchestrator.metrics import GATE_DECISIONS, SENDS
 from orchestrator.store.profiles import SMS_STOP_TRAIT
 
 if TYPE_CHECKING:
@@ -55,6 +56,9 @@ UNDELIVERABLE_FLAGS = {"email": "email_undeliverable", "sms": "phone_undeliverab
 """Profile flags (traits) that mark a channel's address as undeliverable; set by bounce and complaint handling."""
 _ADDRESS_NAMES = {"email": "email address", "sms": "phone number"}
 ERASED = "the customer is being erased"
+GateRule = Literal["allowed", "unreachable", "quiet_hours", "frequency_cap", "daily_cap", "erased"]
+"""The rule behind a decision: `unreachable` (consent, address, an undeliverable flag, a texted STOP), `quiet_hours`
+(quiet hours or the SMS marketing window), the caps, a customer being `erased`; `allowed` when nothing held it."""
 _HOLD_ROUNDS = 8
 """Windows that keep pushing each other later this many times leave no time to send (e.g. quiet 08:00-21:00 on SMS)."""
 
@@ -67,6 +71,8 @@ class Decision:
     """With `defer`: when the message may go (the end of quiet hours)."""
     channel: str | None = None
     """With `send` and `defer`: the channel chosen among the step's channels."""
+    rule: GateRule = "allowed"
+    """Which rule decided, from a fixed list: what `journey_gate_decisions_total` counts by (`reason` is free text)."""
 
 
 @dataclass(frozen=True)
@@ -116,7 +122,7 @@ def decide(
             break
         refusals.append(f"{channel}: {refusal}" if len(channels) > 1 else refusal)
     else:
-        return Decision("suppress", "; ".join(refusals))
+        return Decision("suppress", "; ".join(refusals), rule="unreachable")
     if category == "transactional":
         return Decision("send", channel=channel)
     zone = customer_zone(profile.timezone if profile is not None else None, settings.timezone)
@@ -125,7 +131,7 @@ def decide(
         return hold
     over = _over_cap(settings, policy, zone, now, journey_id, past_sends)
     if over is not None:
-        return Decision("suppress", over, channel=channel)
+        return Decision("suppress", over[1], channel=channel, rule=over[0])
     return Decision("send", channel=channel)
 
 
@@ -169,29 +175,29 @@ def _hold(channel: str, settings: ir.Settings, zone: ZoneInfo, now: datetime) ->
         if not moved:
             break
     else:
-        return Decision("suppress", f"{' and '.join(reasons)} leave no time to send ({zone.key})", channel=channel)
+        return Decision("suppress", f"{' and '.join(reasons)} leave no time to send ({zone.key})", channel=channel, rule="quiet_hours")
     if moment == now:
         return None
-    return Decision("defer", f"{'; '.join(reasons)} ({zone.key})", moment, channel)
+    return Decision("defer", f"{'; '.join(reasons)} ({zone.key})", moment, channel, rule="quiet_hours")
 
 
 def _over_cap(
     settings: ir.Settings, policy: DeliveryPolicy, zone: ZoneInfo, now: datetime, journey_id: str, past_sends: Sequence[PastSend]
-) -> str | None:
+) -> tuple[GateRule, str] | None:
     cap = settings.frequency_cap
     if cap is not None:
         since = now - timedelta(seconds=cap.per_seconds)
         count = sum(1 for sent in past_sends if sent.journey_id == journey_id and since < sent.at <= now)
         if count >= cap.max:
             window = format_duration(cap.per_seconds)
-            return f"frequency cap: {count} message(s) from this journey in the last {window} (max {cap.max})"
+            return "frequency_cap", f"frequency cap: {count} message(s) from this journey in the last {window} (max {cap.max})"
     if policy.daily_cap is not None:
         today = now.astimezone(zone).date()
         begins = local_instant(today, time(0, 0), zone)
         ends = local_instant(today + timedelta(days=1), time(0, 0), zone)
         count = sum(1 for sent in past_sends if begins <= sent.at < ends)
         if count >= policy.daily_cap:
-            return (
+            return "daily_cap", (
                 f"daily frequency cap: {count} marketing message(s) today in {zone.key}, "
                 f"all journeys together (max {policy.daily_cap}, {CAP_VARIABLE})"
             )
@@ -228,7 +234,7 @@ def gate_send(session: StoreSession, request: SendRequest, key: DeliveryKey, pol
     now, step, settings = datetime.fromisoformat(request.now), request.step, request.settings
     if session.erased_recently(request.customer_id, at):
         # Nothing claimed: the ledger must hold no row of a customer whose rows are being (or were just) deleted.
-        return Gated(Decision("suppress", ERASED), None, None)
+        return Gated(Decision("suppress", ERASED, rule="erased"), None, None)
     profile, sends = session.gate_facts(request.customer_id, history_start(now, settings), exclude=key)
     decision = decide(
         channels=[step.channel, *step.fallback],
@@ -264,6 +270,14 @@ def gate_send(session: StoreSession, request: SendRequest, key: DeliveryKey, pol
         session.mark_delivery(key, "suppressed", at, reason=decision.reason)
     session.record_facts(decision_facts(request, decision))
     return Gated(decision, profile, None)
+
+
+def count_decision(decision: Decision, step: ir.SendStep) -> None:
+    """Count a decision the gate made and recorded (never one an earlier attempt had made): by its rule, and a suppression
+    as a send's outcome too. Called once the transaction that recorded it has committed."""
+    GATE_DECISIONS.labels(decision.action, decision.rule).inc()
+    if decision.action == "suppress":
+        SENDS.labels(decision.channel or step.channel, "suppressed").inc()
 
 
 def past_sends_since(now: datetime, settings: ir.Settings, sends: Sequence[tuple[str, datetime]]) -> list[PastSend]:

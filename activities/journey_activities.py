@@ -19,7 +19,7 @@ import httpx
 from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
-from activities.delivery_gate import DeliveryPolicy, gate_send
+from activities.delivery_gate import DeliveryPolicy, count_decision, gate_send
 from activities.enrollment_moves import record_move
 from activities.heartbeat import heartbeat
 from activities.messages import Message, Undeliverable, build_message
@@ -31,6 +31,7 @@ from activities.step_answers import conditions_answer, values_answer, wake_answe
 from activities.step_problems import ProblemNotes, StepVisit, refused
 from activities.webhook_calls import NotMade, rendered_call
 from orchestrator.language.scope import JourneyInScope, expression_scope
+from orchestrator.metrics import ENROLLMENTS_ENDED, SENDS, provider_call
 from orchestrator.personalization.unsubscribe import UnsubscribeConfig
 from orchestrator.runtime.activity_calls import WEBHOOK_RETRY
 from orchestrator.runtime.contracts import (
@@ -135,6 +136,7 @@ class JourneyActivities:
         if gated.earlier is not None:
             # A retry of a send that already happened (or was refused): report it again, do nothing.
             return SendResult(gated.earlier.status, gated.earlier.reason)
+        count_decision(decision, request.step)
         if decision.action == "defer":
             assert decision.retry_at is not None
             return SendResult("deferred", decision.reason, decision.retry_at.isoformat())
@@ -147,8 +149,11 @@ class JourneyActivities:
         except Undeliverable as exc:
             status = exc.status
             with self.store.session() as session:
-                if session.mark_delivery(key, status, _now(), reason=str(exc)):
+                marked = session.mark_delivery(key, status, _now(), reason=str(exc))
+                if marked:
                     session.record_facts(outcome_facts(request, status, channel, error_summary(str(exc))))
+            if marked:
+                SENDS.labels(channel, status).inc()
             log.info("send %s/%s not delivered: %s", key.enrollment_id, key.step_id, exc)
             return SendResult(status, str(exc))
         return self._deliver(request, key, message, profile, now)
@@ -163,12 +168,16 @@ class JourneyActivities:
         provider = self.providers.for_channel(message.channel)
         recipients = profile.push_tokens if message.channel == "push" and profile is not None else (message.to,)
         try:
-            result = provider.send(message, str(key), recipients)
+            with provider_call(message.channel, provider.name, permanent=PermanentFailure):
+                result = provider.send(message, str(key), recipients)
         except PermanentFailure as exc:
             with self.store.session(lock_customer=request.customer_id) as session:
                 session.remove_push_tokens(request.customer_id, exc.invalid_recipients, _now())
-                if session.mark_delivery(key, "failed", _now(), reason=exc.reason):
+                marked = session.mark_delivery(key, "failed", _now(), reason=exc.reason)
+                if marked:
                     session.record_facts(outcome_facts(request, "failed", message.channel, error_summary(exc.reason)))
+            if marked:
+                SENDS.labels(message.channel, "failed").inc()
             log.info("send %s/%s refused by %s: %s", key.enrollment_id, key.step_id, provider.name, exc.reason)
             return SendResult("failed", exc.reason)
         except RetryableFailure as exc:
@@ -182,6 +191,7 @@ class JourneyActivities:
                     if marked:
                         session.record_facts(outcome_facts(request, "failed", message.channel, error_summary(given_up or "")))
             if given_up and marked:
+                SENDS.labels(message.channel, "failed").inc()
                 log.warning("send %s/%s given up: %s", key.enrollment_id, key.step_id, given_up)
                 return SendResult("failed", given_up)
             # Not given up, or another attempt decided the row meanwhile: the next attempt reports what it finds.
@@ -198,6 +208,7 @@ class JourneyActivities:
             if provider is not self.providers.sandbox:
                 log.warning("send %s/%s: another attempt recorded %s first", key.enrollment_id, key.step_id, status)
             return SendResult(status, reason)
+        SENDS.labels(message.channel, "sent").inc()
         return SendResult("sent")
 
     @activity.defn(name="evaluate_conditions", no_thread_cancel_exception=True)
@@ -317,6 +328,10 @@ class JourneyActivities:
             ends = [_end_of(session, request) for request in requests]
             session.finish_enrollments([end for end, _ in ends])
             session.record_facts([fact for _, facts in ends for fact in facts])
+        # Counted once committed. A retry of this activity after its commit (the answer lost) counts the ends again: rare,
+        # and the index, not this counter, is the record of what ended.
+        for request in requests:
+            ENROLLMENTS_ENDED.labels(request.journey_id or "unknown", request.status).inc()
 
     @activity.defn(name="record_progress", no_thread_cancel_exception=True)
     def record_progress(self, request: ProgressRequest) -> None:

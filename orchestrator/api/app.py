@@ -31,6 +31,7 @@ from orchestrator import __version__
 from orchestrator.api import broadcasts, codec, customers, erasure, facts, ingest, journeys, ops, unsubscribe, webhooks
 from orchestrator.api.auth import ApiKeyAuth
 from orchestrator.api.errors import install_error_handlers
+from orchestrator.api.ingest_metrics import CountIngestCalls, metrics
 from orchestrator.api.limits import RequestBodyChecks
 from orchestrator.api.state import ApiRuntime, ApiSettings
 from orchestrator.console.access import ConsoleAccess
@@ -103,6 +104,7 @@ def create_app(
     )
     install_error_handlers(app)
     app.add_middleware(RequestBodyChecks)
+    app.add_middleware(CountIngestCalls)  # added last, so outermost: it sees the body checks' answers too
     authenticated = [Depends(auth)]
     _serve_documentation(app, authenticated)
     app.include_router(ingest.router, dependencies=authenticated)
@@ -115,6 +117,7 @@ def create_app(
     app.include_router(codec.router, dependencies=authenticated)
     app.include_router(codec.preflight)
     app.include_router(ops.health)
+    app.include_router(metrics)  # no key, like /healthz: scraped by Prometheus (docs/operations.md)
     app.include_router(unsubscribe.router)
     app.include_router(webhooks.router)  # signed by the providers instead of an API key
     console = endpoint_settings.console

@@ -23,8 +23,10 @@ from starlette.datastructures import ImmutableMultiDict
 
 from orchestrator.api.errors import ApiError, FieldError
 from orchestrator.api.state import ApiRuntime, runtime
+from orchestrator.metrics import WEBHOOK_EVENTS
 from orchestrator.store import StoreSession
 from orchestrator.webhooks.errors import PayloadError, WebhookRefused
+from orchestrator.webhooks.kinds import metric_kind
 from orchestrator.webhooks.plan import Applied, WebhookPlan, apply_plan
 from orchestrator.webhooks.sendgrid_events import parse_events, plan_events
 from orchestrator.webhooks.sendgrid_signature import verify_sendgrid
@@ -55,7 +57,10 @@ def _apply(api: ApiRuntime, plan_of: Callable[[StoreSession, datetime], WebhookP
     now = datetime.now(UTC)
     with api.store.read() as session:
         plan = plan_of(session, now)
-    return apply_plan(api.store, api.router, plan)
+    applied = apply_plan(api.store, api.router, plan)
+    for row in applied.logged:  # committed, and new: a provider's redelivery counts nothing twice
+        WEBHOOK_EVENTS.labels(row.provider, metric_kind(row.provider, row.kind)).inc()
+    return applied
 
 
 @router.post("/sendgrid", response_model=WebhookAnswer)

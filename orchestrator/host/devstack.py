@@ -16,7 +16,7 @@ import dataclasses
 import logging
 import signal
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,10 +30,12 @@ from orchestrator.host.folder_watch import redeploy_on_change
 from orchestrator.host.local_keys import local_keys
 from orchestrator.host.logs import banner
 from orchestrator.host.migration import Migration, check_migration, migrate
+from orchestrator.host.ops_server import EmbeddedServer, Readiness, serving_ops
 from orchestrator.host.preflight import StartRefused, migrated, shown_url
 from orchestrator.host.retention import prune_every
 from orchestrator.host.settings import ApiServerSettings, DeploySettings, DevSettings, WorkerSettings, open_store
 from orchestrator.host.temporal_connection import TemporalSettings
+from orchestrator.host.temporal_metrics import sdk_metrics_runtime
 from orchestrator.host.worker import DEFAULT_TASK_QUEUE, build_worker
 from orchestrator.privacy.payload_codec import encrypting_converter
 from orchestrator.routing.namespace_check import check_temporal
@@ -82,14 +84,6 @@ class DevStackInfo:
         out.append("Saved changes to the journey files are deployed as they happen.")
         out.append("Ctrl-C stops everything; state is kept for the next start.")
         return out
-
-
-class EmbeddedServer(uvicorn.Server):
-    """uvicorn without its own signal handling: the stack owns SIGINT/SIGTERM and stops the parts in order."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
 
 
 async def run_dev(
@@ -216,29 +210,33 @@ async def run_worker(settings: WorkerSettings, task_queue: str | None = None, *,
     providers = build_providers(settings.providers)  # raises ProviderSettingsError before anything starts
     store = open_store(settings.database_url, hash_secret=settings.hash_secret, pool=settings.pool)
     temporal = settings.temporal
+    readiness = Readiness(store)
     try:
         await asyncio.to_thread(migrated, store, "journey worker")
-        client = await _connect_patiently(temporal)
-        await _checked(client, "journey worker", temporal, create_search_attributes)
-        queue = task_queue or temporal.task_queue
-        worker = build_worker(
-            client,
-            store,
-            hash_secret=settings.hash_secret,
-            task_queue=queue,
-            search_attributes=temporal.search_attributes,
-            providers=providers,
-            delivery=settings.delivery,
-            graceful_shutdown=settings.shutdown_grace,
-        )
-        async with worker:
-            described = "; ".join(f"{channel}: {provider}" for channel, provider in providers.describe().items())
-            log.info("%s", banner("journey worker", temporal, settings.database_url, queue, providers=described))
-            watching = asyncio.create_task(watch_temporal(client))
-            try:
-                await _until_stopped()
-            finally:
-                watching.cancel()
+        async with serving_ops(settings.ops_http, readiness):  # up first: a worker waiting for Temporal is alive, not ready
+            readiness.client = client = await _connect_patiently(temporal)
+            await _checked(client, "journey worker", temporal, create_search_attributes)
+            queue = task_queue or temporal.task_queue
+            worker = build_worker(
+                client,
+                store,
+                hash_secret=settings.hash_secret,
+                task_queue=queue,
+                search_attributes=temporal.search_attributes,
+                providers=providers,
+                delivery=settings.delivery,
+                graceful_shutdown=settings.shutdown_grace,
+            )
+            async with worker:
+                readiness.worker = "running"
+                described = "; ".join(f"{channel}: {provider}" for channel, provider in providers.describe().items())
+                log.info("%s", banner("journey worker", temporal, settings.database_url, queue, providers=described))
+                watching = asyncio.create_task(watch_temporal(client))
+                try:
+                    await _until_stopped()
+                finally:
+                    watching.cancel()
+                    readiness.worker = "stopping"
     finally:
         store.dispose()
 
@@ -259,7 +257,7 @@ async def _connect_patiently(settings: TemporalSettings, every: float = 2.0) -> 
     began: float | None = None
     while True:
         try:
-            client = await settings.connect()
+            client = await settings.connect(runtime=sdk_metrics_runtime())  # the SDK's metrics on the ops port's /metrics
         except RuntimeError as exc:  # "Failed client connect: ..."
             if began is None:
                 began = time.monotonic()
@@ -295,7 +293,8 @@ def run_api(settings: ApiServerSettings, host: str, port: int, *, create_search_
     asyncio.run(_checked_if_reachable(temporal, "journey api", create_search_attributes))
     app = create_app(
         store,
-        lambda: temporal.connect(lazy=True),  # starts while Temporal is down: calls that need it get 503 until it is back
+        # Lazy: it starts while Temporal is down, and calls that need it get 503 until it is back. The SDK's metrics on /metrics.
+        lambda: temporal.connect(lazy=True, runtime=sdk_metrics_runtime()),
         api_keys=settings.api_keys,
         hash_secret=settings.hash_secret,
         task_queue=temporal.task_queue,

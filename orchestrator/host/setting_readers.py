@@ -31,6 +31,7 @@ from orchestrator.api.auth import KEYS_VARIABLE
 from orchestrator.api.state import ApiSettings
 from orchestrator.console.access import PASSWORD_VARIABLE, REPO_URL_VARIABLE, ConsoleSettings
 from orchestrator.host.logs import FORMATS
+from orchestrator.host.ops_server import DEFAULT_WORKER_HTTP, WORKER_HTTP_VARIABLE, OpsAddress, parse_ops_address
 from orchestrator.host.temporal_connection import CALL_TIMEOUT, SHUTDOWN_GRACE, TemporalSettings
 from orchestrator.host.variables import (
     CODEC_ORIGINS,
@@ -256,6 +257,11 @@ def retention_policy(reader: Reader) -> RetentionPolicy:
         return reader.parsed(RETENTION[kind], period, default)
 
     return RetentionPolicy(events=read("events"), messages=read("messages"), enrollments=read("enrollments"))
+
+
+def worker_http(reader: Reader) -> OpsAddress | None:
+    """Where the worker's ops port listens (`JOURNEY_WORKER_HTTP`); None: `off`."""
+    return reader.parsed(WORKER_HTTP_VARIABLE, parse_ops_address, DEFAULT_WORKER_HTTP)
 
 
 def temporal_settings(reader: Reader) -> TemporalSettings:

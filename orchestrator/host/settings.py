@@ -25,6 +25,7 @@ from activities.providers import ProviderSettings
 from orchestrator.api.auth import KEYS_VARIABLE
 from orchestrator.api.state import ApiSettings
 from orchestrator.host import setting_readers as readers
+from orchestrator.host.ops_server import DEFAULT_WORKER_HTTP, OpsAddress
 from orchestrator.host.setting_readers import Reader, SettingsError
 from orchestrator.host.temporal_connection import CALL_TIMEOUT, SHUTDOWN_GRACE, TemporalSettings
 from orchestrator.host.variables import (
@@ -74,6 +75,8 @@ class WorkerSettings:
     log_format: str = "text"
     pool: PoolSize = field(default_factory=PoolSize)
     shutdown_grace: timedelta = SHUTDOWN_GRACE
+    ops_http: OpsAddress | None = DEFAULT_WORKER_HTTP
+    """Where `/healthz`, `/readyz` and `/metrics` are served (orchestrator/host/ops_server.py); None: not at all."""
 
     @classmethod
     def read(cls, env: Mapping[str, str] | None = None) -> WorkerSettings:
@@ -82,7 +85,7 @@ class WorkerSettings:
         temporal, database_url = readers.temporal_settings(reader), readers.database_url(reader)
         providers, hash_secret = readers.provider_settings(reader), readers.required_hash_secret(reader)
         readers.public_url_for_real_providers(reader, providers)
-        operations = (readers.log_format(reader), readers.pool_size(reader), readers.shutdown_grace(reader))
+        operations = (readers.log_format(reader), readers.pool_size(reader), readers.shutdown_grace(reader), readers.worker_http(reader))
         return reader.done(cls(temporal, database_url, providers, delivery, hash_secret, *operations))
 
 

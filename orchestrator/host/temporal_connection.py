@@ -14,6 +14,7 @@ from pathlib import Path
 
 from temporalio.client import Client
 from temporalio.converter import DataConverter
+from temporalio.runtime import Runtime
 from temporalio.service import TLSConfig
 
 from orchestrator.privacy.payload_codec import PayloadKeys, encrypting_converter
@@ -53,12 +54,14 @@ class TemporalSettings:
             )
         return bool(self.api_key)
 
-    async def connect(self, *, lazy: bool = False) -> Client:
+    async def connect(self, *, lazy: bool = False, runtime: Runtime | None = None) -> Client:
         """A client of the configured cluster.
 
         `lazy`: return at once and connect on first use, trying again on each call until Temporal
         answers. The API connects lazily, so that it starts (and answers 503, `/healthz` degraded)
         while Temporal is down instead of exiting; a worker has nothing to do without Temporal.
+        `runtime`: the SDK runtime (`journey api` and `journey worker` pass the one that exports the
+        SDK's metrics, orchestrator/host/temporal_metrics.py); None: the SDK's default.
         """
         return await Client.connect(
             self.address,
@@ -67,6 +70,7 @@ class TemporalSettings:
             tls=self.tls(),
             lazy=lazy,
             data_converter=self.data_converter(),
+            runtime=runtime,
         )
 
     def data_converter(self) -> DataConverter:

@@ -16,6 +16,7 @@ from activities.providers import fcm_push, sendgrid_email, twilio_sms
 from activities.providers.base import DEFAULT_TIMEOUT_SECONDS
 from orchestrator.api.auth import KEYS_VARIABLE
 from orchestrator.console.access import PASSWORD_VARIABLE, REPO_URL_VARIABLE
+from orchestrator.host.ops_server import DEFAULT_WORKER_HTTP, WORKER_HTTP_VARIABLE
 from orchestrator.host.temporal_connection import CALL_TIMEOUT, SHUTDOWN_GRACE, TemporalSettings
 from orchestrator.personalization.unsubscribe import DEV_PUBLIC_URL
 from orchestrator.store import PoolSize
@@ -169,6 +170,9 @@ VARIABLES: tuple[Variable, ...] = (
              "the path of a service-account key file, used when `FCM_CREDENTIALS_JSON` is unset (no such file: ignored)"),
     Variable("FCM_BASE_URL", SENDERS, "FCM's endpoint", f"`{fcm_push.DEFAULT_BASE_URL}`"),
     Variable("FCM_RATE_PER_SECOND", SENDERS, "requests per second to FCM from one worker process", f"`{fcm_push.DEFAULT_RATE:g}`"),
+    Variable(WORKER_HTTP_VARIABLE, (WORKER,),
+             "where the worker serves `/healthz`, `/readyz` and `/metrics`, `host:port`, or `off`"
+             " ([operations.md](operations.md#the-workers-ops-port))", f"`{DEFAULT_WORKER_HTTP}`"),
     Variable("PROVIDER_TIMEOUT_SECONDS", SENDERS, "how long one request to a provider may take, in seconds",
              f"`{DEFAULT_TIMEOUT_SECONDS:g}`"),
     Variable(PUBLIC_KEY_VARIABLE, WEBHOOK_CHECKERS,

@@ -29,6 +29,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from orchestrator import ir
+from orchestrator.metrics import ENROLLMENTS_STARTED, LEASE_WAIT_SECONDS
 from orchestrator.privacy.keyed_hash import HashSecret
 from orchestrator.routing.broadcast_page import ENTRY_EVENT, BroadcastPage, enroll_members, entered_fact, past_entries
 from orchestrator.routing.calls import (
@@ -202,6 +203,9 @@ class Router:
             plan, outcomes = self._plan(customers, route, commit=True)
             if plan.calls:
                 self.gateway.execute(plan.calls)
+                # The members this call admitted, not the cohort's: a retried page starts its cohort again (Temporal keeps
+                # the first) and must count none twice. A page whose first start failed is counted by neither attempt.
+                ENROLLMENTS_STARTED.labels(journey.id).inc(sum(len(outcome.enrolled) for outcome in outcomes))
                 with self.store.session() as session:
                     session.release_leases(customers, self._holder)
         by_customer = dict(zip(customers, outcomes, strict=True))
@@ -235,8 +239,10 @@ class Router:
     def _plan(self, customers: list[str], route: Route, *, commit: bool = False) -> tuple[_Plan, list[RoutingOutcome]]:
         """Take the leases and run `route`: with calls to make, its writes are rolled back (unless `commit`) and the
         leases kept; without, its writes are committed and the leases released."""
-        deadline = time.monotonic() + LEASE_WAIT.total_seconds()
+        began = time.monotonic()
+        deadline = began + LEASE_WAIT.total_seconds()
         pause = 0.005
+        waited = False
         while True:
             with self.store.session() as session:
                 with session.savepoint() as taking:
@@ -244,6 +250,8 @@ class Router:
                     if not taken:
                         taking.rollback()  # the leases it took of a batch's customers before the one in the way
                 if taken:
+                    if waited:
+                        LEASE_WAIT_SECONDS.observe(time.monotonic() - began)
                     with session.savepoint() as savepoint:
                         plan, outcomes = route(session)
                         if not plan.calls:
@@ -254,7 +262,12 @@ class Router:
                 held_until = session.leased_until(customers, self._holder)
             # Another process holds a lease: it releases it within a Temporal round trip, or it died and the lease expires.
             if held_until is not None:
-                give_up_on(held_until, deadline)
+                try:
+                    give_up_on(held_until, deadline)
+                except CustomerBusy:
+                    LEASE_WAIT_SECONDS.observe(time.monotonic() - began)  # waited in vain: the call is refused customer_busy
+                    raise
+            waited = True
             time.sleep(pause)
             pause = min(pause * 2, 0.25)
 
@@ -273,11 +286,14 @@ class Router:
                         savepoint.rollback()
                         continue
                     session.release_leases(customers, self._holder)
-                _warn_of_orphans(made, plan)
-                for call, owner in zip(plan.calls, plan.owners, strict=True):
-                    if isinstance(call, SignalCall) and made[_call_key(call)]:
-                        owner.signalled.append(call.enrollment_id)
-                return outcomes
+            # Committed: only now do the enrollments it started count (a failed commit started none that routing knows of).
+            _warn_of_orphans(made, plan)
+            for call, owner in zip(plan.calls, plan.owners, strict=True):
+                if isinstance(call, SignalCall) and made[_call_key(call)]:
+                    owner.signalled.append(call.enrollment_id)
+                elif isinstance(call, StartCall):
+                    ENROLLMENTS_STARTED.labels(call.journey.id).inc()
+            return outcomes
         raise CustomerBusy("the customer's enrollments kept changing while the call was applied; retry it")
 
     def _take(self, session: StoreSession, customers: list[str]) -> bool:

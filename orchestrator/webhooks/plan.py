@@ -82,6 +82,8 @@ class Applied:
     """Events in the request."""
     new: int
     """Events not seen before (the others were repeats: they changed nothing)."""
+    logged: list[ProviderEvent] = field(default_factory=list)
+    """The log rows of those new events (what `journey_webhook_events_total` counts)."""
 
 
 def apply_plan(store: Store, router: Router, plan: WebhookPlan) -> Applied:
@@ -98,7 +100,8 @@ def apply_plan(store: Store, router: Router, plan: WebhookPlan) -> Applied:
                 session.start_number(number.phone)
             else:
                 session.stop_number(number.phone, number.keyword, number.at)
-    return Applied(received=len({(row.provider, row.event_id) for row in plan.log}), new=len(new))
+    logged = [row for row in plan.log if (row.provider, row.event_id) in new]
+    return Applied(received=len({(row.provider, row.event_id) for row in plan.log}), new=len(new), logged=logged)
 
 
 def _provider_facts(session: StoreSession, outcomes: list[MessageOutcome]) -> list[JourneyFact]:

@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import select
 
 from orchestrator.routing import router as router_module
@@ -153,3 +154,15 @@ def test_an_event_for_a_member_is_signalled_to_its_cohort(router: Router, gatewa
     assert outcome.signalled == [ann]
     (signal,) = [call for call in gateway.calls if isinstance(call, SignalCall)]
     assert (signal.enrollment_id, signal.cohort_id, signal.event.name) == (ann, cohort_id("sale", "run-1", 0), "email_opened")
+
+
+def test_a_page_counts_the_members_it_enrolled_and_its_retry_counts_none(router: Router) -> None:
+    def started() -> float:
+        return REGISTRY.get_sample_value("journey_enrollments_started_total", {"journey": "sale"}) or 0.0
+
+    before = started()
+    ann, dee = CUSTOMER_KEYS.enrollment_id("sale", "ann", 1), CUSTOMER_KEYS.enrollment_id("sale", "dee", 1)
+    assert page(router, ["ann", "cho", "dee"]) == [[ann], [], [dee]]  # cho is not in the audience
+    assert started() == before + 2
+    page(router, ["ann", "cho", "dee"])  # the same page again (a retried activity): it starts its cohort again, Temporal keeps one
+    assert started() == before + 2
