@@ -115,6 +115,7 @@ def worker_env(address: str, store: Store, queue: str, *, search_attributes: boo
         "TEMPORAL_SEARCH_ATTRIBUTES": "true" if search_attributes else "false",
         "JOURNEY_PAYLOAD_KEYS": "none",
         "JOURNEY_HASH_SECRET": HASH_SECRET.key.decode(),
+        "JOURNEY_WORKER_HTTP": "off",  # nobody scrapes it here, and a worker on the machine may hold the default port
     }
 
 

@@ -146,7 +146,7 @@ async def run(args: argparse.Namespace) -> None:
             await deploy(store, client, [journey], task_queue=queue)
             env = {"TEMPORAL_ADDRESS": server.address, "DATABASE_URL": store.url, "TEMPORAL_TASK_QUEUE": queue}
             # Plain payloads, as the in-process API's client: enrollments.py --codec measures what encryption costs.
-            env |= {"JOURNEY_PAYLOAD_KEYS": "none", "JOURNEY_HASH_SECRET": HASH_SECRET.key.decode()}
+            env |= {"JOURNEY_PAYLOAD_KEYS": "none", "JOURNEY_HASH_SECRET": HASH_SECRET.key.decode(), "JOURNEY_WORKER_HTTP": "off"}
             command = [sys.executable, "-m", "orchestrator", "worker"]
             with child_process(command, data_dir / "worker.log", env) as worker:
                 await until(lambda: _worker_polling(client, queue, worker), timeout=60, what="the worker to poll")

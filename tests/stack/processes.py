@@ -237,7 +237,8 @@ class Processes:
     def worker(self, deployment: Deployment, *, wait: bool = True) -> JourneyProcess:
         """`journey worker`; with `wait`, once it polls the deployment's task queue."""
         command = [sys.executable, "-m", "orchestrator", "worker"]
-        worker = self._start(JourneyProcess("journey worker", command, deployment.environment(), self._log("worker")))
+        environment = deployment.environment() | {"JOURNEY_WORKER_HTTP": f"127.0.0.1:{free_port()}"}  # its own ops port
+        worker = self._start(JourneyProcess("journey worker", command, environment, self._log("worker")))
         if wait:
             wait_polling(worker, deployment)
         return worker
