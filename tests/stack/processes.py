@@ -95,12 +95,14 @@ def wait_polling(worker: JourneyProcess, deployment: Deployment, timeout: float 
 
 @dataclass(frozen=True)
 class Deployment:
-    """Where the subprocesses of one test run: one Temporal, one SQLite store, one task queue of its own."""
+    """Where the subprocesses of one test run: one Temporal, one store (SQLite unless `database_url`), one task queue of its own."""
 
     root: Path
     temporal_address: str
     task_queue: str = field(default_factory=lambda: f"stack-{uuid.uuid4().hex[:12]}")
     api_key: str = "stack-test-key"
+    database_url: str | None = None
+    """PostgreSQL's; None: SQLite in `root` (`database`)."""
 
     @property
     def database(self) -> Path:
@@ -111,7 +113,7 @@ class Deployment:
         env.update(
             TEMPORAL_ADDRESS=self.temporal_address,
             TEMPORAL_TASK_QUEUE=self.task_queue,
-            DATABASE_URL=f"sqlite:///{self.database}",
+            DATABASE_URL=self.database_url or f"sqlite:///{self.database}",
             JOURNEY_API_KEYS=self.api_key,
             **KEYS_ENVIRONMENT,  # every process encrypts with the same payload keys and keys ids with the same secret
         )
