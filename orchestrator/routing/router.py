@@ -31,7 +31,7 @@ from typing import Any
 from orchestrator import ir
 from orchestrator.metrics import ENROLLMENTS_STARTED, LEASE_WAIT_SECONDS
 from orchestrator.privacy.keyed_hash import HashSecret
-from orchestrator.routing.broadcast_page import ENTRY_EVENT, BroadcastPage, enroll_members, entered_fact, past_entries
+from orchestrator.routing.broadcast_page import ENTRY_EVENT, BroadcastPage, enroll_members
 from orchestrator.routing.calls import (
     Call,
     CallRejected,
@@ -45,12 +45,13 @@ from orchestrator.routing.calls import (
     TrackCall,
 )
 from orchestrator.routing.catalog import CatalogSnapshot, JourneyCatalog
-from orchestrator.routing.entry import Broadcast, Cause, Identified, PastEntry, Tracked, decide
+from orchestrator.routing.customer_enrollments import CustomerEnrollments
+from orchestrator.routing.entry import Broadcast, Cause, Identified, Tracked, decide
 from orchestrator.routing.lease import LEASE_TTL, LEASE_WAIT, CustomerBeingErased, CustomerBusy, LocalCustomerLocks, give_up_on, new_holder
 from orchestrator.routing.measurement import MeasuredEvent, facts_at_ingest
 from orchestrator.runtime.contracts import INTERPRETER_REVISION, EnrollmentInput, EventMessage
 from orchestrator.runtime.ids import CustomerKeys, enrollment_id
-from orchestrator.store import Enrollment, EventRow, ProfileFieldError, Store, StoreSession
+from orchestrator.store import EventRow, ProfileFieldError, Store, StoreSession
 from orchestrator.store.values import ConsentEvidence
 
 log = logging.getLogger(__name__)
@@ -168,7 +169,7 @@ class Router:
                 if not session.record_event(message_id, customer_id, ENTRY_EVENT, properties, at, at):
                     outcome.duplicate = True
                     return plan, [outcome]
-            known = _CustomerEnrollments(session, customer_id)
+            known = CustomerEnrollments(session, customer_id)
             self._enroll(journey, Broadcast(), known, profile.template_context(), None, at, outcome, plan)
             return plan, [outcome]
 
@@ -333,7 +334,7 @@ class Router:
         profile = session.get_profile(call.customer_id)
         if profile is None:
             _, profile = session.identify(call.customer_id, {}, call.received_at)
-        known = _CustomerEnrollments(session, call.customer_id)
+        known = CustomerEnrollments(session, call.customer_id)
         message = EventMessage(call.message_id, call.event, dict(call.properties), call.timestamp.isoformat())
         self._deliver(session, known, message, outcome, plan)
         context, tracked = profile.template_context(), Tracked(call.event, call.properties)
@@ -353,12 +354,12 @@ class Router:
         before, after = session.identify(call.customer_id, call.traits, call.timestamp, evidence)
         identified = Identified(before.template_context() if before else None)
         new = after.template_context()
-        known = _CustomerEnrollments(session, call.customer_id)
+        known = CustomerEnrollments(session, call.customer_id)
         for journey in catalog.active:
             self._enroll(journey, identified, known, new, None, call.received_at, outcome, plan)
 
     def _deliver(
-        self, session: StoreSession, known: _CustomerEnrollments, message: EventMessage, outcome: RoutingOutcome, plan: _Plan
+        self, session: StoreSession, known: CustomerEnrollments, message: EventMessage, outcome: RoutingOutcome, plan: _Plan
     ) -> None:
         for enrollment in known.running():
             journey = self.catalog.version(session, enrollment.journey_id, enrollment.version)
@@ -367,7 +368,7 @@ class Router:
             plan.add(SignalCall(known.customer_id, enrollment.enrollment_id, message, enrollment.cohort_id), outcome)
 
     def _measure(
-        self, session: StoreSession, catalog: CatalogSnapshot, call: TrackCall, customer: dict[str, Any], known: _CustomerEnrollments
+        self, session: StoreSession, catalog: CatalogSnapshot, call: TrackCall, customer: dict[str, Any], known: CustomerEnrollments
     ) -> None:
         """Record the goals the event reaches and the answers it gives, in this transaction (orchestrator/routing/measurement.py)."""
         journeys = catalog.measured.get(call.event)
@@ -384,7 +385,7 @@ class Router:
         self,
         journey: ir.Journey,
         cause: Cause,
-        known: _CustomerEnrollments,
+        known: CustomerEnrollments,
         customer: dict[str, Any],
         trigger: EventMessage | None,
         now: datetime,
@@ -404,32 +405,6 @@ class Router:
         start = EnrollmentInput(self.catalog.encoded(journey), known.customer_id, new_id, trigger, revision=INTERPRETER_REVISION)
         plan.add(StartCall(known.customer_id, start, journey, key), outcome)
         outcome.enrolled.append(new_id)
-
-
-class _CustomerEnrollments:
-    """One customer's enrollments, read once per routed call (when first needed) and kept current as it starts more."""
-
-    def __init__(self, session: StoreSession, customer_id: str) -> None:
-        self.customer_id = customer_id
-        self._session = session
-        self._rows: list[Enrollment] | None = None
-
-    def all(self) -> list[Enrollment]:
-        if self._rows is None:
-            self._rows = self._session.enrollments_for(self.customer_id)
-        return self._rows
-
-    def running(self) -> list[Enrollment]:
-        return [e for e in self.all() if e.status == "running"]
-
-    def past_entries(self, journey_id: str) -> list[PastEntry]:
-        return past_entries(self.all(), journey_id)
-
-    def start(self, new_id: str, journey: ir.Journey, now: datetime) -> None:
-        """Index the new enrollment, with its `entered` fact in the same transaction."""
-        self._session.start_enrollment(new_id, journey.id, journey.version, self.customer_id, now)
-        self._session.record_facts([entered_fact(journey, new_id, self.customer_id, now)])
-        self.all().append(Enrollment(new_id, journey.id, journey.version, self.customer_id, "running", None, now, None))
 
 
 def _refuse_if_being_erased(session: StoreSession, customer_id: str) -> None:

@@ -15,7 +15,7 @@ from sqlalchemy import create_engine, text
 
 from orchestrator.host.devserver import DevServer
 from tests.stack.processes import ApiProcess, Deployment, JourneyProcess, Processes, eventually, wait_polling
-from tests.stack.test_reliability import DRIP, DRIP_STEPS, journey_folder, sign_up
+from tests.stack.test_reliability import DRIP, DRIP_STEPS, journey_folder, send_attempts, sign_up
 
 
 class Database:
@@ -115,6 +115,9 @@ def test_two_apis_two_workers_a_killed_worker_and_a_killed_api(
     )  # every customer got each of the four e-mails once, the kills notwithstanding
     assert killed_at < len(outbox), "the worker was killed after the last send: it tested nothing"
     assert database.count("deliveries", "status <> 'sent'") == 0
+    attempts = send_attempts(temporal_server.address, [e["enrollment_id"] for e in enrollments])
+    assert sum(attempts.values()) == len(outbox)
+    assert sum(n for attempt, n in attempts.items() if attempt > 1) > 0, "no send was retried: the kill hit none in flight"
 
     # What the surviving processes count: the first API answered every call it got, and the last wave goes through
     # the second worker alone, so its counters move by exactly that wave.
