@@ -31,8 +31,8 @@ from tests.keys import KEYS_ENVIRONMENT
 
 
 def worker_providers(env: dict[str, str]) -> ChannelProviders:
-    """The providers a worker started with `env` delivers through."""
-    return build_providers(WorkerSettings.read(KEYS_ENVIRONMENT | env).providers)
+    """The providers a worker started with `env` delivers through (at the public address a worker with real providers needs)."""
+    return build_providers(WorkerSettings.read(KEYS_ENVIRONMENT | {"JOURNEY_PUBLIC_URL": "https://journeys.shop.example"} | env).providers)
 
 
 KEY = "cart-3f2a-1:reminder:1"
