@@ -1,7 +1,10 @@
-"""Crashes and outages on the real stack: a SIGKILLed worker, a restarted Temporal, an API without Temporal.
+"""Crashes and outages on the real stack: a restarted Temporal, an API without Temporal.
 
 Each part runs as its own process (`journey worker`, `journey api`, the Temporal dev
 server), configured by environment as in docs/deploy.md, on one SQLite store per test.
+A worker SIGKILLed in the middle of sends is tests/stack/test_topology.py's (two APIs and
+two workers on PostgreSQL); one killed in the middle of a broadcast page, on SQLite,
+tests/stack/test_broadcast_stack.py's.
 """
 
 from __future__ import annotations
@@ -11,14 +14,12 @@ import signal
 import textwrap
 import time
 from collections import Counter
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from temporalio.client import Client
 
-from orchestrator.host.devserver import DevServer
 from orchestrator.privacy.payload_codec import encrypting_converter
 from tests.keys import PAYLOAD_KEYS
 from tests.stack.processes import ApiProcess, Deployment, Processes, eventually, start_temporal
@@ -110,63 +111,6 @@ def send_attempts(address: str, enrollment_ids: list[str]) -> Counter[int]:
         return attempts
 
     return asyncio.run(read())
-
-
-def test_killing_the_worker_mid_sends_neither_loses_nor_repeats_a_message(
-    temporal_server: DevServer, tmp_path: Path, processes: Processes
-) -> None:
-    deployment = Deployment(tmp_path, temporal_server.address)
-    api, worker = processes.deployment(deployment, journey_folder(tmp_path, drip=DRIP))
-    store = StoreView(deployment.database)
-    customers = [f"drip-{i:02d}" for i in range(30)]
-    expected = len(customers) * len(DRIP_STEPS)
-
-    def sent() -> int:
-        return store.count("outbox_messages")
-
-    answer = api.post("/v1/batch", sign_up(customers))
-    assert answer.status_code == 200, answer.text
-    assert len(answer.json()["enrolled"]) == len(customers)
-
-    # Two SIGKILLs, each in the middle of a burst of sends: the first halfway through the
-    # first e-mails, the second a few sends into the second e-mails of the customers the
-    # first kill did not hold up. Sends the dead worker had started are retried when their
-    # start-to-close timeout (60 s) expires; the ledger must turn each retry of a send that
-    # already happened into a no-op.
-    kills: list[dict[str, int]] = []
-    threshold = len(customers) // 2
-
-    def sending_after(count: int) -> Callable[[], bool]:
-        # A send claimed and not yet recorded: the kill then lands on one in flight, however fast a send is.
-        return lambda: sent() >= count and store.count("deliveries", "status = 'intent'") > 0
-
-    for _ in range(2):
-        eventually(sending_after(threshold), timeout=60, what=f"{threshold} messages sent and one more in flight", every=0.002)
-        worker.kill()
-        kills.append({"sent": sent(), "claimed, not sent": store.count("deliveries", "status = 'intent'")})
-        worker = processes.worker(deployment)
-        threshold = kills[-1]["sent"] + 8
-    assert kills[-1]["sent"] < expected, f"the last kill came after the last send: it tested nothing ({kills})"
-
-    all_completed(store, len(customers), timeout=150)
-    attempts = send_attempts(temporal_server.address, [e["enrollment_id"] for e in store.enrollments()])
-    assert worker.terminate() == 0, worker.log_tail()
-
-    for customer in customers:
-        steps = [message["step"] for message in api.messages(customer)]
-        assert steps == list(DRIP_STEPS), f"{customer} received {steps} (kills: {kills})"
-    outbox = store.outbox()
-    assert len(outbox) == expected
-    assert Counter((m["enrollment_id"], m["step_id"]) for m in outbox) == Counter(
-        {(e["enrollment_id"], step): 1 for e in store.enrollments() for step in DRIP_STEPS}
-    )
-    ledger = store.deliveries()
-    assert len(ledger) == expected
-    assert {(d["enrollment_id"], d["step_id"], d["visit"], d["status"]) for d in ledger} == {
-        (m["enrollment_id"], m["step_id"], 1, "sent") for m in outbox
-    }
-    assert sum(attempts.values()) == expected
-    assert sum(n for attempt, n in attempts.items() if attempt > 1) > 0, f"no send was retried: the kills hit none in flight ({kills})"
 
 
 NAP = textwrap.dedent(
