@@ -26,10 +26,14 @@ log = logging.getLogger(__name__)
 class Outage:
     """Whether Temporal is known to be unreachable now, and the probe that notices its return."""
 
-    def __init__(self, client: Client, loop: asyncio.AbstractEventLoop, address: str) -> None:
+    def __init__(
+        self, client: Client, loop: asyncio.AbstractEventLoop, address: str, meanwhile: str = "calls that need it are refused at once"
+    ) -> None:
+        """`meanwhile`: what the process does until Temporal answers, as the line that opens an outage says it."""
         self._client = client
         self._loop = loop
         self._address = address
+        self._meanwhile = meanwhile
         self._lock = threading.Lock()
         self._since: float | None = None
 
@@ -44,7 +48,7 @@ class Outage:
             if self._since is not None:
                 return
             self._since = time.monotonic()
-        log.warning("Temporal at %s is unreachable: calls that need it are refused at once until it answers", self._address)
+        log.warning("Temporal at %s is unreachable: %s until it answers", self._address, self._meanwhile)
         try:
             asyncio.run_coroutine_threadsafe(self._probe(), self._loop)
         except RuntimeError:  # the loop is closed: the process is stopping, nothing will call again
@@ -66,7 +70,7 @@ class Outage:
 async def watch(client: Client, every: float = 5.0) -> None:
     """Log a worker's outages of Temporal, once as each begins and once as it ends (the SDK's own retries, a line per
     poller every few seconds, are kept below ERROR by the process's runtime: orchestrator/host/temporal_metrics.py)."""
-    outage = Outage(client, asyncio.get_running_loop(), client.service_client.config.target_host)
+    outage = Outage(client, asyncio.get_running_loop(), client.service_client.config.target_host, "the worker's tasks wait")
     while True:
         await asyncio.sleep(every)
         if outage.seconds() is not None:

@@ -41,4 +41,5 @@ async def test_an_outage_is_logged_once_as_it_begins_and_once_as_it_ends(
     messages = [record.getMessage() for record in caplog.records]
     assert health.checks > 21  # the probe asked through the whole outage
     assert len(messages) == 2, messages
-    assert messages[0].startswith("Temporal at temporal:7233 is unreachable") and "answers again" in messages[1]
+    assert messages[0] == "Temporal at temporal:7233 is unreachable: the worker's tasks wait until it answers"
+    assert messages[1].startswith("Temporal at temporal:7233 answers again, after ")
