@@ -84,9 +84,9 @@ class BatchSends:
             size = batch_size(provider)
             for first in range(0, len(indices), size):
                 chunk = indices[first : first + size]
-                first = gated[chunk[0]].message
-                assert first is not None  # _by_provider groups only sends with a message, one provider (so channel) each
-                with provider_call(first.channel, provider.name, permanent=PermanentFailure) as call:
+                message = gated[chunk[0]].message
+                assert message is not None  # _by_provider groups only sends with a message, one provider (so channel) each
+                with provider_call(message.channel, provider.name, permanent=PermanentFailure) as call:
                     answers = send_batch(provider, [_outgoing(gated[n]) for n in chunk])
                     call["outcome"] = _batch_outcome(answers)
                 recorded = self._record(provider, [gated[n] for n in chunk], answers)
