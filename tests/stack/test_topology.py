@@ -68,11 +68,10 @@ def test_two_apis_two_workers_a_killed_worker_and_a_killed_api(
     temporal_server: DevServer, postgres_url: str, tmp_path: Path, processes: Processes
 ) -> None:
     deployment = Deployment(tmp_path, temporal_server.address, database_url=postgres_url)
-    first_worker, second_worker = processes.worker(deployment, wait=False), processes.worker(deployment, wait=False)
+    first_worker = processes.worker(deployment, wait=False)
     deployment.deploy(journey_folder(tmp_path, drip=DRIP))
     first_api, second_api = processes.api(deployment), processes.api(deployment)
-    for worker in (first_worker, second_worker):
-        wait_polling(worker, deployment)
+    wait_polling(first_worker, deployment)
     database = Database(postgres_url)
     answered: Counter[int] = Counter()  # the calls each API answered 200, by port
 
@@ -81,7 +80,8 @@ def test_two_apis_two_workers_a_killed_worker_and_a_killed_api(
         assert answer.status_code == 200, answer.text
         answered[api.port] += 1
 
-    # Traffic through both APIs; the first worker is killed with sends in flight (claimed in the ledger, not yet sent).
+    # Traffic through both APIs; the first worker, alone until then so that the send in flight is its own, is killed with
+    # sends claimed in the ledger and not yet sent. Two workers take over from it.
     early = [f"topo-{i:02d}" for i in range(30)]
     for number, start in enumerate(range(0, len(early), 5)):
         send((first_api, second_api)[number % 2], early[start : start + 5])
@@ -91,6 +91,9 @@ def test_two_apis_two_workers_a_killed_worker_and_a_killed_api(
     )  # fmt: skip
     first_worker.kill()
     killed_at = database.count("outbox_messages")
+    workers = [processes.worker(deployment, wait=False), processes.worker(deployment, wait=False)]
+    for worker in workers:
+        wait_polling(worker, deployment)
 
     # The second API is killed between calls; a sender that loses it sends the same call to the first one.
     late = [f"late-{i:02d}" for i in range(10)]
@@ -119,16 +122,19 @@ def test_two_apis_two_workers_a_killed_worker_and_a_killed_api(
     assert sum(attempts.values()) == len(outbox)
     assert sum(n for attempt, n in attempts.items() if attempt > 1) > 0, "no send was retried: the kill hit none in flight"
 
-    # What the surviving processes count: the first API answered every call it got, and the last wave goes through
-    # the second worker alone, so its counters move by exactly that wave.
+    # What the surviving processes count: the first API answered every call it got, and the last wave goes through the
+    # two running workers alone, so their counters together move by exactly that wave.
     assert accepted_by(first_api) == answered[first_api.port]
-    worker_metrics = ops_url(second_worker) + "/metrics"
-    sends_before = settled(worker_metrics, "journey_sends_total", channel="email", outcome="sent")
-    ends_before = settled(worker_metrics, "journey_enrollments_ended_total", journey="drip", status="completed")
+
+    def together(name: str, **labels: str) -> float:
+        return sum(settled(ops_url(worker) + "/metrics", name, **labels) for worker in workers)
+
+    sends_before = together("journey_sends_total", channel="email", outcome="sent")
+    ends_before = together("journey_enrollments_ended_total", journey="drip", status="completed")
     last = [f"last-{i:02d}" for i in range(5)]
     send(first_api, last)
     eventually(lambda: database.count("enrollments", "status = 'completed'") == 45, timeout=60, what="the last wave to complete")
-    assert settled(worker_metrics, "journey_sends_total", channel="email", outcome="sent") - sends_before == len(last) * len(DRIP_STEPS)
-    assert settled(worker_metrics, "journey_enrollments_ended_total", journey="drip", status="completed") - ends_before == len(last)
+    assert together("journey_sends_total", channel="email", outcome="sent") - sends_before == len(last) * len(DRIP_STEPS)
+    assert together("journey_enrollments_ended_total", journey="drip", status="completed") - ends_before == len(last)
     assert accepted_by(first_api) == answered[first_api.port]
-    assert httpx.get(ops_url(second_worker) + "/readyz", timeout=10).status_code == 200
+    assert all(httpx.get(ops_url(worker) + "/readyz", timeout=10).status_code == 200 for worker in workers)
