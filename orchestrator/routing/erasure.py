@@ -10,6 +10,7 @@ Three steps, each safe to run again, so a repeated request finishes what a faile
    retention deletes it after the cohort closes;
 3. in one store transaction, each address is kept as a suppression entry (a keyed hash), every row
    holding their personal data is deleted, and the tombstone becomes the audit row.
+What an anonymous profile merged into them held is theirs (orchestrator/store/identities.py), and goes with it.
 If Temporal cannot be reached in step 2 the request fails with the tombstone in place: the customer
 gets no messages meanwhile, and the request tried again continues the same erasure.
 """
@@ -65,12 +66,15 @@ def erase_customer(store: Store, temporal: WorkflowEraser, customer_id: str, req
         erasure_id = session.begin_erasure(customer_id, requested_by, requested_at)
         earlier = session.earlier_erasures(customer_id)
         enrollments = session.enrollments_for(customer_id)
+        merged = [merge.anonymous_id for merge in session.merges_into(customer_id)]
     # A cohort member has no workflow of its own: its history is its cohort's, shared with the other members, so it is
     # forgotten, not deleted. One that has ended carries out nothing more: only running members are signalled.
     members = [e for e in enrollments if e.cohort_id is not None and e.status == "running"]
     forgotten = temporal.forget_members(members) if members else 0
     own_workflows = [e.enrollment_id for e in enrollments if e.cohort_id is None]
-    ended, deleted = temporal.end_and_delete(own_workflows, customer_keys(store.hash_secret, customer_id))
+    # An anonymous profile merged into them started its enrollments under its own key.
+    keys = [key for customer in (customer_id, *merged) for key in customer_keys(store.hash_secret, customer)]
+    ended, deleted = temporal.end_and_delete(own_workflows, keys)
     completed_at = datetime.now(UTC)
     with store.session(lock_customer=customer_id) as session:
         removed = session.erase_customer_rows(erasure_id, customer_id, completed_at)

@@ -34,6 +34,7 @@ from orchestrator.store.schema import (
     enrollments,
     erasures,
     events,
+    identities,
     journey_facts,
     number_opt_outs,
     outbox_messages,
@@ -49,9 +50,10 @@ ERASURE_GUARD: Final = timedelta(minutes=15)
 was running when its workflow was ended may take (a send's provider call, a webhook's timeout, their retries)."""
 CUSTOMER_TABLES: Final = (
     consent_records, events, enrollment_problems, deliveries, provider_events, outbox_messages, journey_facts, enrollment_summaries,
-    enrollments, profile_changes, profiles, customer_locks,
+    enrollments, profile_changes, identities, profiles, customer_locks,
 )  # fmt: skip
-"""Every table with a `customer_id` column: all the customer's rows of each are deleted, in this order."""
+"""Every table with a `customer_id` column: all the customer's rows of each are deleted, in this order (those of the anonymous
+profiles merged into them too, whose own history stayed under the anonymous ids: orchestrator/store/identities.py)."""
 
 
 class ErasureQueries(SuppressionQueries, RetentionQueries):
@@ -95,13 +97,16 @@ class ErasureQueries(SuppressionQueries, RetentionQueries):
         at = utc(at, "at")
         suppressed = self._suppress_addresses_of(customer_id, at)
         removed: dict[str, int] = {}
+        # The anonymous profiles merged into them: only their own history is still under their ids.
+        merged = select(identities.c.anonymous_id).where(identities.c.customer_id == customer_id)
+        ids = [customer_id, *self._conn.execute(merged).scalars()]
         enrollment_ids = select(enrollments.c.enrollment_id).where(enrollments.c.customer_id == customer_id).scalar_subquery()
         # Analytics keeps its totals: the facts are folded into the journeys' counts, which name no customer, before they go.
         self.fold_facts()
         phones = select(profiles.c.phone).where(profiles.c.customer_id == customer_id).scalar_subquery()
         removed["number_opt_outs"] = self._deleted(number_opt_outs, number_opt_outs.c.phone == phones)
         for table in CUSTOMER_TABLES:
-            match = table.c.customer_id == customer_id
+            match = table.c.customer_id.in_(ids)
             if "enrollment_id" in table.c:
                 # Rows of their enrollments written before the row knew its customer (ledger rows from before 0002).
                 match = or_(match, table.c.enrollment_id.in_(enrollment_ids))

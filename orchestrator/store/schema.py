@@ -138,6 +138,19 @@ profiles = Table(
     Index(None, "phone"),
 )
 
+identities = Table(
+    "identities",
+    metadata,
+    # Anonymous ids merged into a known customer (migration 0015; docs/api.md, "Anonymous visitors"). An anonymous
+    # profile is an ordinary profile whose id is `anonymous:<anonymousId>` (orchestrator/store/identities.py); once
+    # merged, its rows belong to `customer_id` and calls naming the anonymous id reach that customer.
+    Column("anonymous_id", String, primary_key=True),  # the anonymous profile's customer id ("anonymous:..."),
+    Column("customer_id", String, nullable=False),  # the known customer it merged into: never another anonymous one,
+    Column("merged_at", UTCDateTime, nullable=False),
+    Column("message_id", String, nullable=False),  # the identify, track or alias call that merged them,
+    Index(None, "customer_id"),
+)
+
 events = Table(
     "events",
     metadata,
@@ -182,7 +195,9 @@ enrollments = Table(
     Column("end_reason", Text, nullable=True),
     # The broadcast cohort (one workflow for a page of customers) it runs in (migration 0014); NULL: a workflow of its own.
     Column("cohort_id", String, nullable=True),
-    CheckConstraint("status IN ('running', 'completed', 'converted', 'exited', 'holdout', 'failed')", name="status"),
+    # 'merged' (migration 0015): it ended when its customer's anonymous profile merged into their known one, where the
+    # same journey had an older enrollment running.
+    CheckConstraint("status IN ('running', 'completed', 'converted', 'exited', 'holdout', 'failed', 'merged')", name="status"),
     Index(None, "customer_id", "status"),
     Index(None, "journey_id", "customer_id", "entered_at"),
     Index(None, "cohort_id"),  # a broadcast run's progress counts its cohorts' members

@@ -5,7 +5,8 @@ session's connection and the dialect's INSERT): leases.py, profiles_table.py wit
 number_opt_outs.py, consent.py and profile_history.py, events.py, enrollments.py, problems.py, ledger.py,
 gate_facts.py, provider_events.py, outbox.py, journey_counts.py (with fold.py, journey_facts.py
 and journeys.py), erasure.py (with suppressions.py and retention.py), history_reads.py (a backtest's bulk reads),
-send_batches.py (a batch of sends' reads and writes), broadcasts.py (broadcast runs, their cohorts and progress). `StoreSession` combines
+send_batches.py (a batch of sends' reads and writes), broadcasts.py (broadcast runs, their cohorts and progress),
+identities.py (anonymous profiles merged into known customers). `StoreSession` combines
 them as mixins rather than holding one object per concern, so that a call site reads
 `session.mark_delivery(...)` whatever the concern: the session is one transaction, and which table a method touches is the method's
 business, not its caller's. The concerns share nothing but the connection; where one needs
@@ -25,6 +26,7 @@ from orchestrator.store.erasure import ErasureQueries
 from orchestrator.store.events import EventQueries
 from orchestrator.store.gate_facts import GateFactQueries
 from orchestrator.store.history_reads import HistoryQueries
+from orchestrator.store.identities import IdentityQueries
 from orchestrator.store.journey_counts import JourneyCountQueries
 from orchestrator.store.leases import LeaseQueries
 from orchestrator.store.ledger import LedgerQueries
@@ -36,6 +38,7 @@ from orchestrator.store.send_batches import SendBatchQueries
 
 
 class StoreSession(
+    IdentityQueries,
     LeaseQueries,
     ProfileQueries,
     EventQueries,

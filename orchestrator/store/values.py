@@ -10,7 +10,7 @@ from typing import Any, Final
 
 from orchestrator.language.traits import ProfileFieldError as ProfileFieldError  # defined with the validators that raise it
 
-ENROLLMENT_STATUSES: Final = frozenset({"running", "completed", "converted", "exited", "holdout", "failed"})
+ENROLLMENT_STATUSES: Final = frozenset({"running", "completed", "converted", "exited", "holdout", "failed", "merged"})
 FINISHED_STATUSES: Final = ENROLLMENT_STATUSES - {"running"}
 
 DELIVERY_STATUSES: Final = frozenset({"intent", "sent", "suppressed", "failed"})
@@ -100,7 +100,7 @@ class Enrollment:
     version: str
     customer_id: str
     status: str
-    """running | completed | converted | exited | holdout | failed"""
+    """running | completed | converted | exited | holdout | failed | merged"""
     current_step: str | None
     """The step it ended on once finished (None while running: the workflow knows where it is)."""
     entered_at: datetime
