@@ -76,6 +76,8 @@ def gate_batch(
     each request's own clock (`request.now`) decides and stamps `admitted_at`.
     """
     gated = [GatedSend(request, DeliveryKey(request.enrollment_id, request.step.id, request.visit)) for request in requests]
+    for customer_id in {request.customer_id for request in requests}:
+        session.refuse_if_merged(customer_id)  # as `gate_send`: a batch merged meanwhile is retried whole
     erased = session.erased_among({request.customer_id for request in requests}, at)
     live = [send for send in gated if send.request.customer_id not in erased]
     since = min((history_start(datetime.fromisoformat(s.request.now), s.request.settings) for s in live), default=at)

@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from activities.batch_gate import GatedSend, gate_batch
+from activities.current_customer import current_requests
 from activities.delivery_gate import DeliveryPolicy, count_decision
 from activities.heartbeat import heartbeat
 from activities.journey_activities import JourneyActivities
@@ -69,6 +70,7 @@ class BatchSends:
         """Each request's `SendResult`, in order; raises `ProviderRetryable` if any is to be retried (the others are recorded)."""
         if not requests:
             return []
+        requests = current_requests(self.store, requests)
         # Claim, gate and take the slots under the caps in one transaction holding every customer's lock of the batch.
         customers = [request.customer_id for request in requests]
         with self.store.session(lock_customers=customers, waiting=heartbeat) as session:

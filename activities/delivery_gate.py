@@ -232,6 +232,7 @@ def gate_send(session: StoreSession, request: SendRequest, key: DeliveryKey, pol
     sends nothing, and the decision made here is not recorded.
     """
     now, step, settings = datetime.fromisoformat(request.now), request.step, request.settings
+    session.refuse_if_merged(request.customer_id)  # the caps and consent to decide by are the known customer's now
     if session.erased_recently(request.customer_id, at):
         # Nothing claimed: the ledger must hold no row of a customer whose rows are being (or were just) deleted.
         return Gated(Decision("suppress", ERASED, rule="erased"), None, None)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from activities.current_customer import current_request
 from orchestrator.runtime.contracts import MovedRequest
 from orchestrator.store import JourneyFact, Store
 from orchestrator.store.values import fact_key
@@ -17,6 +18,7 @@ from orchestrator.store.values import fact_key
 
 def record_move(store: Store, request: MovedRequest) -> None:
     """Write the move `request` describes (the workflow continues as new on the new version right after)."""
+    request = current_request(store, request)
     with store.session(lock_customer=request.customer_id) as session:
         session.move_enrollment(request.enrollment_id, request.from_version, request.version)
         if session.erased_recently(request.customer_id, datetime.now(UTC)):

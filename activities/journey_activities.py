@@ -19,6 +19,7 @@ import httpx
 from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
+from activities.current_customer import current_request, current_requests
 from activities.delivery_gate import DeliveryPolicy, count_decision, gate_send
 from activities.enrollment_moves import record_move
 from activities.heartbeat import heartbeat
@@ -111,7 +112,9 @@ class JourneyActivities:
         ]
 
     def _customer(self, customer_id: str) -> dict[str, Any]:
+        """The customer the workflow's `customer_id` is now (activities/current_customer.py), as templates and conditions see them."""
         with self.store.read() as session:
+            customer_id = session.current_customer(customer_id)
             profile = session.get_profile(customer_id)
         return customer_context(customer_id, profile)
 
@@ -126,6 +129,7 @@ class JourneyActivities:
         """
         if isinstance(request, LegacySendRequest):
             request = request.upgraded()
+        request = current_request(self.store, request)
         now = datetime.fromisoformat(request.now)
         key = DeliveryKey(request.enrollment_id, request.step.id, request.visit)
         # Claim, gate and take a slot under the caps in one transaction holding the customer's lock,
@@ -239,6 +243,7 @@ class JourneyActivities:
     @activity.defn(name="update_profile", no_thread_cancel_exception=True)
     def update_profile(self, request: UpdateRequest) -> None:
         """Write literal traits. A value the profile refuses (a bad e-mail...) is dropped and noted, the rest is written."""
+        request = current_request(self.store, request)
         values = dict(request.set or {})
         if request.compute:  # requests from before `evaluate_values` existed
             legacy = ValuesRequest(request.customer_id, request.journey_id, request.version, request.compute, request.event)
@@ -251,6 +256,7 @@ class JourneyActivities:
         while True:
             try:
                 with self.store.session(lock_customer=request.customer_id) as session:
+                    session.refuse_if_merged(request.customer_id)
                     session.update_traits(request.customer_id, values, request.unset, at, evidence)
                 return
             except ProfileFieldError as exc:
@@ -323,6 +329,7 @@ class JourneyActivities:
     def finish_enrollments(self, requests: Sequence[FinishRequest]) -> None:
         """`finish_enrollment` for each request in order, in one transaction under all their customers' locks (a cohort's ends):
         a page's ends cost one turn at the store's write lock, not one each."""
+        requests = current_requests(self.store, requests)
         customers = [request.customer_id for request in requests if request.customer_id is not None]
         with self.store.session(lock_customers=customers, waiting=heartbeat) as session:
             ends = [_end_of(session, request) for request in requests]
@@ -343,6 +350,7 @@ class JourneyActivities:
 
     def record_progresses(self, requests: Sequence[ProgressRequest]) -> None:
         """`record_progress` for each request, in one transaction (a cohort's members about to block)."""
+        requests = current_requests(self.store, requests)
         with self.store.session() as session:
             now = _now()
             for request in requests:

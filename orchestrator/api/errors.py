@@ -22,7 +22,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 
 from orchestrator.api.payloads import BATCH_TYPES, MAX_BODY_BYTES
-from orchestrator.routing.calls import TemporalMisconfigured, TemporalUnavailable
+from orchestrator.routing.calls import MergeRefused, TemporalMisconfigured, TemporalUnavailable
 from orchestrator.routing.lease import CustomerBusy
 
 log = logging.getLogger(__name__)
@@ -71,6 +71,17 @@ class ApiError(Exception):
     def too_large(cls) -> ApiError:
         message = f"the request body is larger than the {MAX_BODY_BYTES} bytes accepted; nothing was recorded"
         return cls(413, "payload_too_large", message, errors=[FieldError("body", f"must be at most {MAX_BODY_BYTES} bytes")])
+
+    @classmethod
+    def merge_refused(cls, refused: MergeRefused, anonymous_field: str, prefix: str = "") -> ApiError:
+        """409: the call ties an anonymous id to a customer other than the one it merged into; nothing was recorded."""
+        merge = refused.conflict.merge
+        errors = [
+            FieldError(f"{prefix}{anonymous_field}", f"merged into another customer at {merge.merged_at.isoformat()}"),
+            FieldError(f"{prefix}userId", "is not the customer this anonymous id merged into: known customers are never merged"),
+        ]
+        message = f"{anonymous_field} already belongs to another customer; nothing was recorded. Do not retry unchanged."
+        return cls(409, "anonymous_id_merged", message, errors=errors)
 
     @classmethod
     def not_found(cls, message: str) -> ApiError:
@@ -153,6 +164,9 @@ def field_errors(errors: Sequence[Any]) -> list[FieldError]:
         loc = list(error.get("loc", ()))
         if kind in ("union_tag_invalid", "union_tag_not_found"):
             loc.append("type")
+        if kind == "missing_customer":  # a call naming nobody (payloads.py): placed on the field most senders mean
+            out.append(FieldError(field_path([*loc, "userId"]), "is required, or anonymousId for a visitor who has not logged in"))
+            continue
         if kind == "json_invalid":
             detail = error.get("ctx", {}).get("error", "")
             out.append(FieldError("body", f"is not valid JSON{': ' + detail if detail else ''}"))

@@ -28,7 +28,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from orchestrator.api.errors import NOT_UNICODE, ApiError, FieldError, error_response
-from orchestrator.api.payloads import MAX_BODY_BYTES, IdentifyPayload, TrackPayload
+from orchestrator.api.payloads import MAX_BODY_BYTES, AliasPayload, IdentifyPayload, TrackPayload
 
 MAX_PROPERTIES_BYTES: Final = 64 * 1024
 """One event's properties. Twice what Segment accepts for a whole call, far below Temporal's payload limit."""
@@ -38,8 +38,10 @@ MAX_DEPTH: Final = 32
 """Levels of objects and arrays inside properties or a trait."""
 
 
-def call_errors(call: IdentifyPayload | TrackPayload, prefix: str = "") -> list[FieldError]:
+def call_errors(call: IdentifyPayload | TrackPayload | AliasPayload, prefix: str = "") -> list[FieldError]:
     """Every problem of the free-form values of one call; `prefix` places it in a batch (`batch[3].`)."""
+    if isinstance(call, AliasPayload):
+        return []  # two ids, validated as the body was read
     if isinstance(call, TrackPayload):
         return value_errors(call.properties or {}, f"{prefix}properties", MAX_PROPERTIES_BYTES)
     errors: list[FieldError] = []

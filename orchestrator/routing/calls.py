@@ -18,17 +18,21 @@ from orchestrator import ir
 from orchestrator.runtime.cohort_contracts import CohortInput
 from orchestrator.runtime.contracts import EnrollmentInput, EventMessage
 from orchestrator.store import ProfileFieldError
+from orchestrator.store.identities import MergeConflict
 from orchestrator.store.values import ConsentEvidence
 
 
 @dataclass(frozen=True)
 class TrackCall:
     customer_id: str
+    """The customer it is about: the `userId`, or the anonymous profile (`anonymous:<anonymousId>`) of a visitor."""
     event: str
     properties: dict[str, Any]
     message_id: str
     timestamp: datetime
     received_at: datetime
+    anonymous_id: str | None = None
+    """The anonymous profile this call merges into `customer_id` (it carried both ids): orchestrator/routing/merge.py."""
 
 
 @dataclass(frozen=True)
@@ -40,9 +44,22 @@ class IdentifyCall:
     received_at: datetime
     consent: ConsentEvidence | None = None
     """What a consent record this call causes says; None: an identify call, its message id the evidence."""
+    anonymous_id: str | None = None
+    """As TrackCall's."""
 
 
-Call = TrackCall | IdentifyCall
+@dataclass(frozen=True)
+class AliasCall:
+    """Segment's `alias`: the anonymous profile `anonymous_id` (its `previousId`) is the customer `customer_id` (its `userId`)."""
+
+    customer_id: str
+    anonymous_id: str
+    message_id: str
+    timestamp: datetime
+    received_at: datetime
+
+
+Call = TrackCall | IdentifyCall | AliasCall
 
 
 @dataclass
@@ -61,6 +78,15 @@ class CallRejected(ValueError):
         super().__init__(f"call {index}: {error}")
         self.index = index
         self.error = error
+
+
+class MergeRefused(ValueError):
+    """Call number `index` of a batch ties an anonymous id to a customer it is not (`conflict`): nothing of the batch was applied."""
+
+    def __init__(self, index: int, conflict: MergeConflict) -> None:
+        super().__init__(f"call {index}: {conflict}")
+        self.index = index
+        self.conflict = conflict
 
 
 class TemporalUnavailable(RuntimeError):
@@ -110,7 +136,17 @@ class SignalCall:
     """The broadcast cohort the enrollment runs in (signalled `member_event`); None: its own workflow (signalled `event`)."""
 
 
-TemporalCall = StartCall | CohortStartCall | SignalCall
+@dataclass(frozen=True)
+class EndCall:
+    """End a running enrollment that a merge made the customer's second one in its journey (it ends `merged`): its
+    workflow terminated, or, run by a broadcast cohort, dropped from it (`forget_member`)."""
+
+    customer_id: str
+    enrollment_id: str
+    cohort_id: str | None = None
+
+
+TemporalCall = StartCall | CohortStartCall | SignalCall | EndCall
 
 
 class TemporalGateway(Protocol):
@@ -120,7 +156,7 @@ class TemporalGateway(Protocol):
         """Make `calls`; one customer's strictly in the given order, different customers' possibly at once.
 
         Returns one flag per call: True when the enrollment (or cohort) was started (or existed) or the event
-        delivered, False when a signalled enrollment (or its cohort) had already ended (nothing to deliver).
-        Raises TemporalUnavailable when any call is not confirmed.
+        delivered or the enrollment ended, False when a signalled (or ended) enrollment or its cohort had already
+        ended (nothing to deliver). Raises TemporalUnavailable when any call is not confirmed.
         """
         ...

@@ -26,7 +26,15 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from orchestrator import ir
-from orchestrator.routing.calls import CohortStartCall, SignalCall, StartCall, TemporalCall, TemporalMisconfigured, TemporalUnavailable
+from orchestrator.routing.calls import (
+    CohortStartCall,
+    EndCall,
+    SignalCall,
+    StartCall,
+    TemporalCall,
+    TemporalMisconfigured,
+    TemporalUnavailable,
+)
 from orchestrator.routing.namespace_check import check_temporal
 from orchestrator.routing.outage import Outage
 from orchestrator.runtime.broadcast import BROADCAST_CANCEL_SIGNAL
@@ -132,6 +140,10 @@ class LoopGateway:
                 return await self._signal_workflow(call.cohort_id, MEMBER_EVENT_SIGNAL, MemberEvent(call.enrollment_id, call.event))
             case SignalCall():
                 return await self._signal_workflow(call.enrollment_id, EVENT_SIGNAL, call.event)
+            case EndCall() if call.cohort_id is not None:
+                return await self._signal_workflow(call.cohort_id, FORGET_MEMBER_SIGNAL, ForgetMember(call.enrollment_id))
+            case EndCall():
+                return await self._terminate(call.enrollment_id, "merged: the customer's older enrollment in this journey continues")
             case _:
                 assert_never(call)
 
@@ -175,6 +187,16 @@ class LoopGateway:
         except RPCError as exc:
             if exc.status == RPCStatusCode.NOT_FOUND:
                 return False  # the enrollment ended between the index read and the signal
+            raise
+        return True
+
+    async def _terminate(self, workflow_id: str, reason: str) -> bool:
+        """Terminate a running workflow: it runs nothing more. False when it had ended on its own (or never started)."""
+        try:
+            await self.client.get_workflow_handle(workflow_id).terminate(reason=reason, rpc_timeout=self.timeout)
+        except RPCError as exc:
+            if exc.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
+                return False
             raise
         return True
 
@@ -286,13 +308,7 @@ class LoopGateway:
 
         async def end(workflow_id: str) -> bool:
             async with slots:
-                try:
-                    await self.client.get_workflow_handle(workflow_id).terminate(reason="customer erased", rpc_timeout=self.timeout)
-                except RPCError as exc:
-                    if exc.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
-                        return False  # ended on its own meanwhile
-                    raise
-                return True
+                return await self._terminate(workflow_id, "customer erased")
 
         async def delete(workflow_id: str, run_id: str) -> bool:
             request = DeleteWorkflowExecutionRequest(

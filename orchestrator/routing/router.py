@@ -33,9 +33,11 @@ from orchestrator.metrics import ENROLLMENTS_STARTED, LEASE_WAIT_SECONDS
 from orchestrator.privacy.keyed_hash import HashSecret
 from orchestrator.routing.broadcast_page import ENTRY_EVENT, BroadcastPage, enroll_members
 from orchestrator.routing.calls import (
+    AliasCall,
     Call,
     CallRejected,
     CohortStartCall,
+    EndCall,
     IdentifyCall,
     RoutingOutcome,
     SignalCall,
@@ -49,6 +51,7 @@ from orchestrator.routing.customer_enrollments import CustomerEnrollments
 from orchestrator.routing.entry import Broadcast, Cause, Identified, Tracked, decide
 from orchestrator.routing.lease import LEASE_TTL, LEASE_WAIT, CustomerBeingErased, CustomerBusy, LocalCustomerLocks, give_up_on, new_holder
 from orchestrator.routing.measurement import MeasuredEvent, facts_at_ingest
+from orchestrator.routing.merge import Rerouted, check_current, current_calls, leased_customers, merge_for_call
 from orchestrator.runtime.contracts import INTERPRETER_REVISION, EnrollmentInput, EventMessage
 from orchestrator.runtime.ids import CustomerKeys, enrollment_id
 from orchestrator.store import EventRow, ProfileFieldError, Store, StoreSession
@@ -115,18 +118,28 @@ class Router:
             raise rejected.error from None
 
     def apply(self, calls: Sequence[Call]) -> list[RoutingOutcome]:
-        """Apply identify and track calls in order, all or nothing; one outcome per call.
+        """Apply identify, track and alias calls in order, all or nothing; one outcome per call.
 
         Tracks of events no journey listens to nor measures are only recorded, in one bulk insert: they
         change nothing else, so their place in the order does not matter and they never reach Temporal.
-        Everything else is routed in order under the leases of its customers. Raises CallRejected
-        if the store refuses a call, TemporalUnavailable if Temporal does not confirm a call,
-        CustomerBusy if a customer's lease stays taken; nothing is applied in all three cases.
+        Everything else is routed in order under the leases of its customers, an anonymous visitor's
+        reaching the customer they merged into (orchestrator/routing/merge.py). Raises CallRejected
+        if the store refuses a call, MergeRefused if a call ties an anonymous id to another customer than
+        the one it merged into, TemporalUnavailable if Temporal does not confirm a call, CustomerBusy if a
+        customer's lease stays taken; nothing is applied in all four cases.
         """
+        for _ in range(MAX_REPLANS):
+            try:
+                return self._apply(current_calls(self.store, calls))
+            except Rerouted:
+                continue  # a visitor of the calls merged meanwhile: read who they are now, and plan again
+        raise CustomerBusy("the customers of this call kept merging while it was applied; retry it")
+
+    def _apply(self, calls: Sequence[Call]) -> list[RoutingOutcome]:
         if not calls:
             return []
         catalog = self.catalog.snapshot
-        quiet = [i for i, call in enumerate(calls) if isinstance(call, TrackCall) and not catalog.routed(call.event)]
+        quiet = [i for i, call in enumerate(calls) if _only_recorded(call, catalog)]
         quiet_set = set(quiet)
         routed = [i for i in range(len(calls)) if i not in quiet_set]
         if not routed:
@@ -140,16 +153,17 @@ class Router:
             self._record_quiet(session, calls, quiet, outcomes)
             for i in routed:
                 call = calls[i]
+                check_current(session, call)
                 try:
                     if isinstance(call, TrackCall):
-                        self._route_track(session, catalog, call, outcomes[i], plan)
+                        self._route_track(session, catalog, i, call, outcomes[i], plan)
                     else:
-                        self._route_identify(session, catalog, call, outcomes[i], plan)
+                        self._route_identify(session, catalog, i, call, outcomes[i], plan)
                 except ProfileFieldError as exc:
                     raise CallRejected(i, exc) from exc
             return plan, outcomes
 
-        return self._apply_leased(sorted({calls[i].customer_id for i in routed}), route)
+        return self._apply_leased(leased_customers([calls[i] for i in routed]), route)
 
     def enroll(self, journey: ir.Journey, customer_id: str, at: datetime, *, message_id: str | None = None) -> RoutingOutcome:
         """Enroll one existing customer if entry rules allow (broadcasts use this for each matching profile).
@@ -313,10 +327,13 @@ class Router:
     @staticmethod
     def _record_quiet(session: StoreSession, calls: Sequence[Call], quiet: Iterable[int], outcomes: list[RoutingOutcome]) -> None:
         rows: list[tuple[int, EventRow]] = []
+        # Who the visitors are, read again in this transaction: one may have merged since the calls were read.
+        now = session.current_customers({calls[i].customer_id for i in quiet})
         for i in quiet:
             call = calls[i]
             assert isinstance(call, TrackCall)
-            rows.append((i, EventRow(call.message_id, call.customer_id, call.event, call.properties, call.timestamp, call.received_at)))
+            customer_id = now[call.customer_id]
+            rows.append((i, EventRow(call.message_id, customer_id, call.event, call.properties, call.timestamp, call.received_at)))
         if not rows:
             return
         new = session.record_events([row for _, row in rows])
@@ -326,11 +343,15 @@ class Router:
             else:
                 outcomes[i].duplicate = True
 
-    def _route_track(self, session: StoreSession, catalog: CatalogSnapshot, call: TrackCall, outcome: RoutingOutcome, plan: _Plan) -> None:
-        _refuse_if_being_erased(session, call.customer_id)
+    def _route_track(
+        self, session: StoreSession, catalog: CatalogSnapshot, index: int, call: TrackCall, outcome: RoutingOutcome, plan: _Plan
+    ) -> None:
+        _refuse_if_being_erased(session, call.customer_id, call.anonymous_id)
         if not session.record_event(call.message_id, call.customer_id, call.event, call.properties, call.timestamp, call.received_at):
             outcome.duplicate = True
             return
+        if call.anonymous_id is not None:
+            merge_for_call(session, index, call, outcome, plan.add)
         profile = session.get_profile(call.customer_id)
         if profile is None:
             _, profile = session.identify(call.customer_id, {}, call.received_at)
@@ -344,14 +365,29 @@ class Router:
             self._enroll(journey, tracked, known, context, message, call.received_at, outcome, plan)
 
     def _route_identify(
-        self, session: StoreSession, catalog: CatalogSnapshot, call: IdentifyCall, outcome: RoutingOutcome, plan: _Plan
+        self,
+        session: StoreSession,
+        catalog: CatalogSnapshot,
+        index: int,
+        call: IdentifyCall | AliasCall,
+        outcome: RoutingOutcome,
+        plan: _Plan,
     ) -> None:
-        _refuse_if_being_erased(session, call.customer_id)
-        if not session.record_event(call.message_id, call.customer_id, "identify", call.traits, call.timestamp, call.received_at):
+        """An identify, or an alias: an identify that merges and sets no trait."""
+        _refuse_if_being_erased(session, call.customer_id, call.anonymous_id)
+        traits, name = (call.traits, "identify") if isinstance(call, IdentifyCall) else ({}, "alias")
+        if not session.record_event(call.message_id, call.customer_id, name, traits, call.timestamp, call.received_at):
             outcome.duplicate = True
             return
-        evidence = call.consent or ConsentEvidence("identify", call.message_id, call.received_at)
-        before, after = session.identify(call.customer_id, call.traits, call.timestamp, evidence)
+        before = None
+        if call.anonymous_id is not None:
+            # The segments it enters are those the merged profile matches and the known one before it did not.
+            before = session.get_profile(call.customer_id)
+            merge_for_call(session, index, call, outcome, plan.add)
+        consent = call.consent if isinstance(call, IdentifyCall) else None
+        evidence = consent or ConsentEvidence("identify", call.message_id, call.received_at)
+        stored, after = session.identify(call.customer_id, traits, call.timestamp, evidence)
+        before = before if call.anonymous_id is not None else stored
         identified = Identified(before.template_context() if before else None)
         new = after.template_context()
         known = CustomerEnrollments(session, call.customer_id)
@@ -407,10 +443,16 @@ class Router:
         outcome.enrolled.append(new_id)
 
 
-def _refuse_if_being_erased(session: StoreSession, customer_id: str) -> None:
-    """Under the customer's lease: an erasure wrote its tombstone under the same lease, so no call slips between."""
-    if session.being_erased(customer_id):
-        raise CustomerBeingErased("this customer is being erased; a call sent once it is done starts a new profile")
+def _refuse_if_being_erased(session: StoreSession, *customer_ids: str | None) -> None:
+    """Under the customers' leases: an erasure wrote its tombstone under the same lease, so no call slips between."""
+    for customer_id in customer_ids:
+        if customer_id is not None and session.being_erased(customer_id):
+            raise CustomerBeingErased("this customer is being erased; a call sent once it is done starts a new profile")
+
+
+def _only_recorded(call: Call, catalog: CatalogSnapshot) -> bool:
+    """A track no journey listens to nor measures, that merges no one: recorded, nothing more."""
+    return isinstance(call, TrackCall) and call.anonymous_id is None and not catalog.routed(call.event)
 
 
 def _call_key(call: TemporalCall) -> tuple[str, ...]:
@@ -419,6 +461,8 @@ def _call_key(call: TemporalCall) -> tuple[str, ...]:
         return ("start", call.start.enrollment_id)
     if isinstance(call, CohortStartCall):
         return ("start", call.start.cohort_id)
+    if isinstance(call, EndCall):
+        return ("end", call.enrollment_id)
     return ("signal", call.enrollment_id, call.event.message_id)
 
 

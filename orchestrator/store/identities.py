@@ -98,6 +98,11 @@ class Merge:
         return self.anonymous_id.removeprefix(ANONYMOUS_PREFIX)
 
 
+class CustomerMerged(RuntimeError):
+    """An anonymous profile merged into a known customer while an activity worked for it: retried, the activity works
+    for the known customer (activities/current_customer.py)."""
+
+
 class MergeConflict(ValueError):
     """The anonymous profile merged into another known customer before: nothing is changed."""
 
@@ -136,6 +141,12 @@ class IdentityQueries(Queries):
             )
             current.update((row.anonymous_id, row.customer_id) for row in self._conn.execute(query))
         return current
+
+    def refuse_if_merged(self, customer_id: str) -> None:
+        """Raise CustomerMerged if `customer_id` is an anonymous profile that has merged (read under its lock, which a merge
+        holds until it commits): what the caller was about to decide from its rows belongs to the known customer now."""
+        if is_anonymous(customer_id) and self.current_customer(customer_id) != customer_id:
+            raise CustomerMerged(f"{customer_id} merged into a known customer; retry")
 
     def merge_of(self, anonymous_id: str) -> Merge | None:
         """The merge of the anonymous profile `anonymous_id`, if it merged."""

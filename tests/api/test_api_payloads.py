@@ -13,6 +13,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 TRACK = {"userId": "c1", "event": "checkout_started", "properties": {"cart_value": 50}}
 IDENTIFY = {"type": "identify", "userId": "c1", "traits": {"country": "US", "email": "c1@example.com"}}
+NOBODY = "is required, or anonymousId for a visitor who has not logged in"
 
 
 def nothing_recorded(stack: Stack) -> bool:
@@ -30,7 +31,7 @@ async def post(stack: Stack, path: str, body: Any) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("path", "body", "field", "message"),
     [
-        ("/v1/track", {"event": "checkout_started"}, "userId", "is required"),
+        ("/v1/track", {"event": "checkout_started"}, "userId", NOBODY),
         ("/v1/track", {"userId": "", "event": "checkout_started"}, "userId", "must not be empty"),
         ("/v1/track", {"userId": "  ", "event": "checkout_started"}, "userId", "must not be blank"),
         ("/v1/track", {"userId": ["c1"], "event": "checkout_started"}, "userId", "must be a string"),
@@ -41,11 +42,15 @@ async def post(stack: Stack, path: str, body: Any) -> dict[str, Any]:
         ("/v1/track", {"userId": "c1", "event": "x", "messageId": ""}, "messageId", "must not be empty"),
         ("/v1/track", {"userId": "c1", "event": "x", "context": "web"}, "context", "must be a JSON object"),
         ("/v1/track", ["not", "an", "object"], "body", "must be a JSON object"),
-        ("/v1/identify", {"traits": {"plan": "pro"}}, "userId", "is required"),
+        ("/v1/identify", {"traits": {"plan": "pro"}}, "userId", NOBODY),
+        ("/v1/identify", {"userId": "anonymous:v1"}, "userId", "must not begin with 'anonymous:'"),
+        ("/v1/track", {"anonymousId": "", "event": "x"}, "anonymousId", "must not be empty"),
+        ("/v1/alias", {"userId": "c1"}, "previousId", "is required"),
+        ("/v1/alias", {"previousId": "v1"}, "userId", "is required"),
         ("/v1/identify", {"userId": "c1", "traits": "pro"}, "traits", "must be a JSON object"),
         ("/v1/batch", {}, "batch", "is required"),
         ("/v1/batch", {"batch": {"type": "track"}}, "batch", "must be a JSON array"),
-        ("/v1/batch", {"batch": [IDENTIFY, {**TRACK, "type": "page"}]}, "batch[1].type", "must be one of 'identify', 'track'"),
+        ("/v1/batch", {"batch": [IDENTIFY, {**TRACK, "type": "page"}]}, "batch[1].type", "must be one of 'identify', 'track', 'alias'"),
         ("/v1/batch", {"batch": [IDENTIFY, TRACK]}, "batch[1].type", "is required"),
         ("/v1/batch", {"batch": [IDENTIFY, {"type": "track", "userId": "c1"}]}, "batch[1].event", "is required"),
         ("/v1/batch", {"batch": [IDENTIFY, {"type": "identify", "userId": "c2", "traits": 7}]}, "batch[1].traits", "must be a JSON object"),
@@ -72,7 +77,7 @@ async def test_a_body_that_is_not_json_is_a_400(stack: Stack) -> None:
 async def test_every_bad_item_of_a_batch_is_listed(stack: Stack) -> None:
     batch = [IDENTIFY, TRACK | {"type": "track"}, {"type": "track", "event": "x"}, IDENTIFY, {"type": "track", "userId": "c9"}]
     answer = await post(stack, "/v1/batch", {"batch": batch})
-    assert [(e["field"], e["message"]) for e in answer["errors"]] == [("batch[2].userId", "is required"), ("batch[4].event", "is required")]
+    assert [(e["field"], e["message"]) for e in answer["errors"]] == [("batch[2].userId", NOBODY), ("batch[4].event", "is required")]
     assert nothing_recorded(stack)
 
 
