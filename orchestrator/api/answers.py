@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 
 from orchestrator.routing.calls import RoutingOutcome
 from orchestrator.store import Delivery, Enrollment, EnrollmentProblem, OutboxMessage
+from orchestrator.store.identities import Merge
 
 
 class CallAnswer(BaseModel):
@@ -136,7 +137,10 @@ class EnrollmentView(BaseModel):
     enrollment_id: str
     journey: str
     version: str
-    status: str = Field(description="running | completed | converted | exited | holdout | failed")
+    status: str = Field(
+        description="running | completed | converted | exited | holdout | failed | merged (ended when its customer's anonymous profile "
+        "merged and an older enrollment in the journey continued)"
+    )
     entered_at: datetime
     ended_at: datetime | None
     current_step: str | None = Field(
@@ -169,9 +173,22 @@ class EnrollmentView(BaseModel):
         )
 
 
+class MergeView(BaseModel):
+    anonymous_id: str = Field(description="The visitor's anonymousId.")
+    merged_at: datetime
+    message_id: str = Field(description="The identify, track or alias call that merged it.")
+
+    @classmethod
+    def of(cls, merge: Merge) -> MergeView:
+        return cls(anonymous_id=merge.visitor_id, merged_at=merge.merged_at, message_id=merge.message_id)
+
+
 class CustomerJourneys(BaseModel):
     customer_id: str
     journeys: list[EnrollmentView] = Field(description="Oldest first.")
+    merged: list[MergeView] = Field(
+        default_factory=list, description="The anonymous profiles merged into this customer, oldest first: their enrollments are above."
+    )
 
 
 class Health(BaseModel):

@@ -22,6 +22,7 @@ from orchestrator.api.answers import (
     CustomerMessages,
     DeliveryView,
     EnrollmentView,
+    MergeView,
     MessageView,
     ProblemView,
 )
@@ -30,6 +31,7 @@ from orchestrator.api.state import ApiRuntime, runtime
 from orchestrator.runtime.end_reasons import derived_end_reason
 from orchestrator.store import Enrollment, StoreSession
 from orchestrator.store.export import read_export
+from orchestrator.store.identities import is_anonymous
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
 
@@ -64,6 +66,7 @@ def journeys(customer_id: str, api: Runtime) -> CustomerJourneys:
         _require_known(session, customer_id)
         enrollments = session.enrollments_for(customer_id)
         reasons = {e.enrollment_id: _end_reason(api, session, e) for e in enrollments if e.status != "running"}
+        merges = [MergeView.of(merge) for merge in session.merges_into(customer_id)]
         problems: dict[str, list[ProblemView]] = {}
         for problem in session.problems_for(customer_id):
             problems.setdefault(problem.enrollment_id, []).append(ProblemView.of(problem))
@@ -79,7 +82,7 @@ def journeys(customer_id: str, api: Runtime) -> CustomerJourneys:
         views.append(
             EnrollmentView.of(enrollment, step, reasons.get(enrollment.enrollment_id), problems.get(enrollment.enrollment_id, []))
         )
-    return CustomerJourneys(customer_id=customer_id, journeys=views)
+    return CustomerJourneys(customer_id=customer_id, journeys=views, merged=merges)
 
 
 @router.get("/{customer_id:path}/export", response_model=dict[str, Any], responses=_UNKNOWN)
@@ -104,5 +107,11 @@ def _end_reason(api: ApiRuntime, session: StoreSession, enrollment: Enrollment) 
 
 
 def _require_known(session: StoreSession, customer_id: str) -> None:
+    merge = session.merge_of(customer_id) if is_anonymous(customer_id) else None
+    if merge is not None:
+        raise ApiError.not_found(
+            f"the anonymous profile {customer_id!r} merged into the customer {merge.customer_id!r} at {merge.merged_at.isoformat()}: "
+            "everything it held is theirs now; look them up"
+        )
     if session.get_profile(customer_id) is None:
         raise ApiError.not_found(f"no customer {customer_id!r}: identify them, or track an event a journey listens to")

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from orchestrator.store.identities import Merge
 from orchestrator.store.values import (
     ConsentRecord,
     Delivery,
@@ -51,6 +52,8 @@ class CustomerExport:
     """What analytics recorded of their enrollments (docs/analytics.md, "Facts"), in recorded order."""
     profile_history: list[ProfileChange]
     """Each change of their profile's traits and fields, in the order it arrived (docs/privacy.md, "Profile history")."""
+    merges: list[tuple[Merge, list[ProfileChange]]]
+    """The anonymous profiles merged into them, each with its own profile history (its other rows are theirs now)."""
 
     def document(self, exported_at: datetime) -> dict[str, Any]:
         """The export as JSON data: timestamps as ISO 8601 text, every row's fields under the store's names."""
@@ -83,6 +86,15 @@ class CustomerExport:
             else {"keyword": self.number_opt_out[0], "opted_out_at": self.number_opt_out[1].isoformat()},
             "journey_facts": [_json(asdict(f), drop=("customer_id",)) for f in self.journey_facts],
             "profile_history": [_json(asdict(c), drop=("customer_id",)) for c in self.profile_history],
+            "merges": [
+                {
+                    "anonymous_id": merge.visitor_id,
+                    "merged_at": merge.merged_at.isoformat(),
+                    "message_id": merge.message_id,
+                    "profile_history": [_json(asdict(c), drop=("customer_id",)) for c in history],
+                }
+                for merge, history in self.merges
+            ],
         }
 
     def _enrollment(self, enrollment: Enrollment) -> dict[str, Any]:
@@ -119,6 +131,7 @@ def read_export(session: StoreSession, customer_id: str) -> CustomerExport | Non
         number_opt_out=session.number_opt_out(profile.phone) if profile.phone else None,
         journey_facts=session.facts_for(customer_id),
         profile_history=session.profile_changes_for(customer_id),
+        merges=[(merge, session.profile_changes_for(merge.anonymous_id)) for merge in session.merges_into(customer_id)],
     )
 
 

@@ -7,8 +7,9 @@ from datetime import timedelta
 import pytest
 
 from orchestrator.store import Store
+from orchestrator.store.export import read_export
 from orchestrator.store.identities import MergeConflict, anonymous_customer_id, merge_identity
-from orchestrator.store.schema import events, identities, profiles
+from orchestrator.store.schema import events, identities, profile_changes, profiles
 from tests.store.support import AT, count_rows, enrollment_row
 
 VISITOR = anonymous_customer_id("v-1")
@@ -92,3 +93,26 @@ def test_a_merge_into_a_customer_without_a_profile_gives_them_the_anonymous_one(
         merges = session.merges_into("u1")
     assert known is not None and known.traits == {"plan": "trial", "color": "blue"} and known.push_tokens == ("tok-a",)
     assert [(m.visitor_id, m.message_id) for m in merges] == [("v-1", "login-1")]
+
+
+def test_the_export_lists_each_merge_with_the_anonymous_profiles_own_history(store: Store) -> None:
+    _browse(store)
+    with store.session() as session:
+        merge_identity(session, VISITOR, "u1", "login-1", LATER)
+    with store.read() as session:
+        found = read_export(session, "u1")
+    assert found is not None
+    document = found.document(LATER)
+    (merge,) = document["merges"]
+    assert (merge["anonymous_id"], merge["message_id"]) == ("v-1", "login-1")
+    assert [change["changes"].get("color") for change in merge["profile_history"]][:1] == ["blue"]
+    assert len(document["events"]) == 3
+
+
+def test_erasing_the_customer_erases_what_was_merged_into_them(store: Store) -> None:
+    _browse(store)
+    with store.session() as session:
+        merge_identity(session, VISITOR, "u1", "login-1", LATER)
+        erasure = session.begin_erasure("u1", "test", LATER)
+        session.erase_customer_rows(erasure, "u1", LATER)
+    assert count_rows(store, identities) == count_rows(store, events) == count_rows(store, profile_changes) == 0
