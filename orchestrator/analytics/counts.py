@@ -140,3 +140,5 @@ class JourneyCounts:
     splits: tuple[SplitCounts, ...] = ()
     metrics: tuple[MetricCounts, ...] = ()
     daily: tuple[DayCounts, ...] = ()
+    merged: int = 0
+    """Ended because their customer's anonymous profile merged and an older enrollment in the journey continued."""

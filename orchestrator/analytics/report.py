@@ -45,6 +45,8 @@ class Totals:
     exited: int
     holdout: int
     failed: int
+    merged: int = 0
+    """Twins ended by an identity merge (docs/api.md, "Anonymous visitors"): entered, and neither converted nor exited."""
 
 
 @dataclass(frozen=True)
@@ -147,6 +149,7 @@ def journey_report(counts: JourneyCounts, journeys: Sequence[ir.Journey], now: d
             exited=counts.exited,
             holdout=counts.holdout,
             failed=counts.failed,
+            merged=counts.merged,
         ),
         conversion=_conversion(counts.converted, counts.matured, counts.entered),
         revenue=revenue(counts.goal_values, counts.matured, counts.converted) if with_revenue else None,

@@ -70,7 +70,7 @@ def _header(report: JourneyReport) -> list[str]:
         "",
         f"  entered {count(totals.entered)} ({count(totals.customers)} customers) · waiting {count(totals.waiting)} · "
         f"completed {count(totals.completed)} · converted {count(totals.converted)} · exited {count(totals.exited)} · "
-        f"holdout {count(totals.holdout)} · failed {count(totals.failed)}",
+        f"holdout {count(totals.holdout)} · failed {count(totals.failed)}" + (f" · merged {count(totals.merged)}" if totals.merged else ""),
     ]
     conversion = report.conversion
     if report.goal is None:

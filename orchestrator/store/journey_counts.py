@@ -84,6 +84,7 @@ class JourneyCountQueries(FoldQueries):
             splits=_splits(journeys, sums, arm_matured),
             metrics=_metrics(journeys, sums),
             daily=self._daily(in_journey, first_day, last_day),
+            merged=ended.get("merged", 0),
         )
 
     def _sums(self, cohort: ColumnElement[bool]) -> dict[Key, tuple[int, float, float]]:

@@ -83,7 +83,8 @@ def test_an_empty_journey_reports_zeros_and_nulls_not_division_errors() -> None:
     document = journey_report(empty, [journey], NOW).document()
 
     assert document["totals"] == {
-        "entered": 0, "customers": 0, "waiting": 0, "completed": 0, "converted": 0, "exited": 0, "holdout": 0, "failed": 0
+        "entered": 0, "customers": 0, "waiting": 0, "completed": 0, "converted": 0, "exited": 0, "holdout": 0, "failed": 0,
+        "merged": 0,
     }  # fmt: skip
     assert document["conversion"] == {"converted": 0, "matured": 0, "maturing": 0, "rate": None, "ci": None}
     assert document["revenue"] is None  # the goal declares no value, and no conversion carried one

@@ -10,7 +10,7 @@ from orchestrator.store import Store
 from orchestrator.store.identities import anonymous_customer_id
 from orchestrator.store.schema import enrollments, events, identities, profiles
 from tests.keys import CUSTOMER_KEYS
-from tests.routing.support import NOW
+from tests.routing.support import CART, NOW, compiled
 from tests.routing.test_routing import FakeGateway, count, identify, track
 
 VISITOR = anonymous_customer_id("v-1")
@@ -57,6 +57,8 @@ def test_where_both_were_enrolled_in_a_journey_the_younger_ends_merged(router: R
     assert gateway.calls == [EndCall("u1", younger)]
     assert rows(store, "u1") == [(older, "running"), (younger, "merged")]
     assert router.track(track("u1", "email_opened", "open-1")).signalled == [older]
+    counted = store.journey_counts([compiled(CART)], first_day=None, last_day=None, now=NOW)
+    assert (counted.entered, counted.customers, counted.waiting, counted.merged) == (2, 1, 1, 1)
 
 
 def test_a_merge_is_all_or_nothing_when_temporal_fails_and_happens_once(router: Router, gateway: FakeGateway, store: Store) -> None:
@@ -116,3 +118,10 @@ def test_an_event_nobody_listens_to_from_a_merged_visitor_is_recorded_as_the_cus
     assert count(store, enrollments) == 1
     with store.read() as session:
         assert [e.message_id for e in session.events_for("u1")][-1] == "view-9"
+
+
+def test_a_segment_the_merged_profile_enters_is_entered_once(router: Router, store: Store) -> None:
+    (visitor_vip,) = router.identify(identify(VISITOR, "v-spend", spend=2000)).enrolled
+    # The customer's own profile did not match; the merged one does, but the visitor's enrollment in it is theirs now.
+    assert router.identify(login("u1", "login", country="US")).enrolled == []
+    assert rows(store, "u1") == [(visitor_vip, "running")]
