@@ -23,6 +23,10 @@ from orchestrator.routing.calls import Call, EndCall, MergeRefused, RoutingOutco
 from orchestrator.store import Store, StoreSession
 from orchestrator.store.identities import MergeConflict, is_anonymous, merge_identity
 
+MAX_REROUTES = 3
+"""How many times the router reads who the calls' visitors are before refusing the call (retry later): merges are final, so
+a second reading is always the last one needed."""
+
 
 class Rerouted(RuntimeError):
     """An anonymous id of the calls merged after they were read and before their leases were taken: plan them again."""

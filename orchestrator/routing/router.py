@@ -7,7 +7,7 @@ listens to. Whether a call enters the customer into a journey is the entry
 rules' decision (orchestrator/routing/entry.py), asked for every active journey.
 
 A routed call is applied under its customers' leases (orchestrator/routing/lease.py)
-in three steps. Plan: one short transaction runs every store read and write of
+in three steps (orchestrator/routing/leased_calls.py). Plan: one short transaction runs every store read and write of
 the calls, in order, and only plans the Temporal calls they need (a
 `StartCall` or `SignalCall` each), then rolls those writes back; a store
 refusal (a bad trait value) aborts here, before anything reached Temporal.
@@ -22,14 +22,12 @@ message ids), so a client retry after an ambiguous failure is safe.
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 from orchestrator import ir
-from orchestrator.metrics import ENROLLMENTS_STARTED, LEASE_WAIT_SECONDS
+from orchestrator.metrics import ENROLLMENTS_STARTED
 from orchestrator.privacy.keyed_hash import HashSecret
 from orchestrator.routing.broadcast_page import ENTRY_EVENT, BroadcastPage, enroll_members
 from orchestrator.routing.calls import (
@@ -37,46 +35,26 @@ from orchestrator.routing.calls import (
     Call,
     CallRejected,
     CohortStartCall,
-    EndCall,
     IdentifyCall,
     RoutingOutcome,
     SignalCall,
     StartCall,
-    TemporalCall,
     TemporalGateway,
     TrackCall,
 )
 from orchestrator.routing.catalog import CatalogSnapshot, JourneyCatalog
 from orchestrator.routing.customer_enrollments import CustomerEnrollments
 from orchestrator.routing.entry import Broadcast, Cause, Identified, Tracked, decide
-from orchestrator.routing.lease import LEASE_TTL, LEASE_WAIT, CustomerBeingErased, CustomerBusy, LocalCustomerLocks, give_up_on, new_holder
+from orchestrator.routing.lease import CustomerBeingErased, CustomerBusy
+from orchestrator.routing.leased_calls import LeasedCalls, Plan
 from orchestrator.routing.measurement import MeasuredEvent, facts_at_ingest
-from orchestrator.routing.merge import Rerouted, check_current, current_calls, leased_customers, merge_for_call
+from orchestrator.routing.merge import MAX_REROUTES, Rerouted, check_current, current_calls, leased_customers, merge_for_call
 from orchestrator.runtime.contracts import INTERPRETER_REVISION, EnrollmentInput, EventMessage
 from orchestrator.runtime.ids import CustomerKeys, enrollment_id
 from orchestrator.store import EventRow, ProfileFieldError, Store, StoreSession
 from orchestrator.store.values import ConsentEvidence
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class _Plan:
-    """The Temporal calls a transaction needs, in order, and whose outcome each one completes."""
-
-    calls: list[TemporalCall] = field(default_factory=list)
-    owners: list[RoutingOutcome] = field(default_factory=list)
-
-    def add(self, call: TemporalCall, owner: RoutingOutcome) -> None:
-        self.calls.append(call)
-        self.owners.append(owner)
-
-
-Route = Callable[[StoreSession], tuple[_Plan, list[RoutingOutcome]]]
-"""Reads and writes a call's effects in a session and plans its Temporal calls; run once to plan, once to commit."""
-
-MAX_REPLANS = 3
-"""How many times a commit may find calls it still has to make before the call is refused (retry later)."""
 
 
 class Router:
@@ -91,12 +69,18 @@ class Router:
     ) -> None:
         """`hash_secret` keys the ids of the enrollments it starts: every process that routes must have the same one."""
         self.store = store
-        self.gateway = gateway
         self.keys = CustomerKeys(hash_secret)
         self.catalog = catalog or JourneyCatalog()
-        self._local_locks = LocalCustomerLocks()
-        self._holder = new_holder()
+        self._leased = LeasedCalls(store, gateway)
         self.refresh_catalog()
+
+    @property
+    def gateway(self) -> TemporalGateway:
+        return self._leased.gateway
+
+    @gateway.setter
+    def gateway(self, gateway: TemporalGateway) -> None:
+        self._leased.gateway = gateway
 
     def refresh_catalog(self) -> CatalogSnapshot:
         """Re-read the active journeys (another process may have deployed): one short read transaction."""
@@ -128,7 +112,7 @@ class Router:
         the one it merged into, TemporalUnavailable if Temporal does not confirm a call, CustomerBusy if a
         customer's lease stays taken; nothing is applied in all four cases.
         """
-        for _ in range(MAX_REPLANS):
+        for _ in range(MAX_REROUTES):
             try:
                 return self._apply(current_calls(self.store, calls))
             except Rerouted:
@@ -148,8 +132,8 @@ class Router:
                 self._record_quiet(session, calls, quiet, outcomes)
             return outcomes
 
-        def route(session: StoreSession) -> tuple[_Plan, list[RoutingOutcome]]:
-            plan, outcomes = _Plan(), [RoutingOutcome() for _ in calls]
+        def route(session: StoreSession) -> tuple[Plan, list[RoutingOutcome]]:
+            plan, outcomes = Plan(), [RoutingOutcome() for _ in calls]
             self._record_quiet(session, calls, quiet, outcomes)
             for i in routed:
                 call = calls[i]
@@ -163,7 +147,7 @@ class Router:
                     raise CallRejected(i, exc) from exc
             return plan, outcomes
 
-        return self._apply_leased(leased_customers([calls[i] for i in routed]), route)
+        return self._leased.apply(leased_customers([calls[i] for i in routed]), route)
 
     def enroll(self, journey: ir.Journey, customer_id: str, at: datetime, *, message_id: str | None = None) -> RoutingOutcome:
         """Enroll one existing customer if entry rules allow (broadcasts use this for each matching profile).
@@ -172,8 +156,8 @@ class Router:
         repeated id (a retried broadcast page) is a duplicate that does nothing.
         """
 
-        def route(session: StoreSession) -> tuple[_Plan, list[RoutingOutcome]]:
-            plan, outcome = _Plan(), RoutingOutcome()
+        def route(session: StoreSession) -> tuple[Plan, list[RoutingOutcome]]:
+            plan, outcome = Plan(), RoutingOutcome()
             _refuse_if_being_erased(session, customer_id)
             profile = session.get_profile(customer_id)
             if profile is None:
@@ -187,7 +171,7 @@ class Router:
             self._enroll(journey, Broadcast(), known, profile.template_context(), None, at, outcome, plan)
             return plan, [outcome]
 
-        return self._apply_leased([customer_id], route)[0]
+        return self._leased.apply([customer_id], route)[0]
 
     def enroll_page(self, journey: ir.Journey, customer_ids: Sequence[str], at: datetime, run_key: str, page: int) -> list[RoutingOutcome]:
         """Enroll the customers of a broadcast page the entry rules admit into one cohort; one outcome per customer.
@@ -205,8 +189,8 @@ class Router:
         customers = list(dict.fromkeys(customer_ids))
         page_of = BroadcastPage(journey, run_key, page, at)
 
-        def route(session: StoreSession) -> tuple[_Plan, list[RoutingOutcome]]:
-            plan = _Plan()
+        def route(session: StoreSession) -> tuple[Plan, list[RoutingOutcome]]:
+            plan = Plan()
             outcomes, start = enroll_members(session, page_of, customers, self.keys, self.catalog.encoded(journey))
             if start is not None:
                 plan.add(CohortStartCall(start, journey), outcomes[start.members[0].customer_id])
@@ -214,113 +198,17 @@ class Router:
 
         if not customers:
             return []
-        with self._local_locks.hold(customers):
-            plan, outcomes = self._plan(customers, route, commit=True)
+        with self._leased.local_locks.hold(customers):
+            plan, outcomes = self._leased.plan(customers, route, commit=True)
             if plan.calls:
                 self.gateway.execute(plan.calls)
                 # The members this call admitted, not the cohort's: a retried page starts its cohort again (Temporal keeps
                 # the first) and must count none twice. A page whose first start failed is counted by neither attempt.
                 ENROLLMENTS_STARTED.labels(journey.id).inc(sum(len(outcome.enrolled) for outcome in outcomes))
                 with self.store.session() as session:
-                    session.release_leases(customers, self._holder)
+                    session.release_leases(customers, self._leased.holder)
         by_customer = dict(zip(customers, outcomes, strict=True))
         return [by_customer[customer] for customer in customer_ids]
-
-    # --- plan, call Temporal, commit --------------------------------------------
-
-    def _apply_leased(self, customers: list[str], route: Route) -> list[RoutingOutcome]:
-        """Run `route` under the customers' leases: plan, make the Temporal calls, then commit.
-
-        1. Plan: in a short transaction, take the leases and run `route` inside a savepoint that is
-           rolled back (only the leases are committed). Nothing for Temporal: the transaction keeps
-           everything and the call is done.
-        2. Make the planned calls; no database transaction is open meanwhile.
-        3. Commit: in a short transaction, run `route` again and keep what it writes, releasing the
-           leases. Every writer that could change what `route` decides waits for the leases
-           (`store.session(lock_customer=...)`), so the plan repeats; should it now need a call
-           that was not made (a writer skipped the lock), that call is made before committing.
-        Any failure releases the leases and writes nothing else.
-        """
-        with self._local_locks.hold(customers):
-            plan, outcomes = self._plan(customers, route)
-            if not plan.calls:
-                return outcomes
-            try:
-                return self._call_and_commit(customers, route, plan)
-            except BaseException:
-                self._release(customers)
-                raise
-
-    def _plan(self, customers: list[str], route: Route, *, commit: bool = False) -> tuple[_Plan, list[RoutingOutcome]]:
-        """Take the leases and run `route`: with calls to make, its writes are rolled back (unless `commit`) and the
-        leases kept; without, its writes are committed and the leases released."""
-        began = time.monotonic()
-        deadline = began + LEASE_WAIT.total_seconds()
-        pause = 0.005
-        waited = False
-        while True:
-            with self.store.session() as session:
-                with session.savepoint() as taking:
-                    taken = self._take(session, customers)
-                    if not taken:
-                        taking.rollback()  # the leases it took of a batch's customers before the one in the way
-                if taken:
-                    if waited:
-                        LEASE_WAIT_SECONDS.observe(time.monotonic() - began)
-                    with session.savepoint() as savepoint:
-                        plan, outcomes = route(session)
-                        if not plan.calls:
-                            session.release_leases(customers, self._holder)
-                        elif not commit:
-                            savepoint.rollback()
-                    return plan, outcomes
-                held_until = session.leased_until(customers, self._holder)
-            # Another process holds a lease: it releases it within a Temporal round trip, or it died and the lease expires.
-            if held_until is not None:
-                try:
-                    give_up_on(held_until, deadline)
-                except CustomerBusy:
-                    LEASE_WAIT_SECONDS.observe(time.monotonic() - began)  # waited in vain: the call is refused customer_busy
-                    raise
-            waited = True
-            time.sleep(pause)
-            pause = min(pause * 2, 0.25)
-
-    def _call_and_commit(self, customers: list[str], route: Route, plan: _Plan) -> list[RoutingOutcome]:
-        made: dict[tuple[str, ...], bool] = {}
-        pending = plan.calls
-        for _ in range(MAX_REPLANS):
-            made.update(zip(map(_call_key, pending), self.gateway.execute(pending), strict=True))
-            with self.store.session() as session:
-                if not self._take(session, customers):
-                    raise CustomerBusy("this call's lease expired while Temporal answered; retry it")
-                with session.savepoint() as savepoint:
-                    plan, outcomes = route(session)
-                    pending = [call for call in plan.calls if _call_key(call) not in made]
-                    if pending:
-                        savepoint.rollback()
-                        continue
-                    session.release_leases(customers, self._holder)
-            # Committed: only now do the enrollments it started count (a failed commit started none that routing knows of).
-            _warn_of_orphans(made, plan)
-            for call, owner in zip(plan.calls, plan.owners, strict=True):
-                if isinstance(call, SignalCall) and made[_call_key(call)]:
-                    owner.signalled.append(call.enrollment_id)
-                elif isinstance(call, StartCall):
-                    ENROLLMENTS_STARTED.labels(call.journey.id).inc()
-            return outcomes
-        raise CustomerBusy("the customer's enrollments kept changing while the call was applied; retry it")
-
-    def _take(self, session: StoreSession, customers: list[str]) -> bool:
-        now = datetime.now(UTC)
-        return session.take_leases(customers, self._holder, now, now + LEASE_TTL)
-
-    def _release(self, customers: list[str]) -> None:
-        try:
-            with self.store.session() as session:
-                session.release_leases(customers, self._holder)
-        except Exception:  # the lease expires on its own; the original error is what the caller must see
-            log.warning("could not release the leases of %d customer(s); they expire in %s", len(customers), LEASE_TTL, exc_info=True)
 
     # --- inside the transaction ---------------------------------------------------
 
@@ -344,7 +232,7 @@ class Router:
                 outcomes[i].duplicate = True
 
     def _route_track(
-        self, session: StoreSession, catalog: CatalogSnapshot, index: int, call: TrackCall, outcome: RoutingOutcome, plan: _Plan
+        self, session: StoreSession, catalog: CatalogSnapshot, index: int, call: TrackCall, outcome: RoutingOutcome, plan: Plan
     ) -> None:
         _refuse_if_being_erased(session, call.customer_id, call.anonymous_id)
         if not session.record_event(call.message_id, call.customer_id, call.event, call.properties, call.timestamp, call.received_at):
@@ -371,7 +259,7 @@ class Router:
         index: int,
         call: IdentifyCall | AliasCall,
         outcome: RoutingOutcome,
-        plan: _Plan,
+        plan: Plan,
     ) -> None:
         """An identify, or an alias: an identify that merges and sets no trait."""
         _refuse_if_being_erased(session, call.customer_id, call.anonymous_id)
@@ -395,7 +283,7 @@ class Router:
             self._enroll(journey, identified, known, new, None, call.received_at, outcome, plan)
 
     def _deliver(
-        self, session: StoreSession, known: CustomerEnrollments, message: EventMessage, outcome: RoutingOutcome, plan: _Plan
+        self, session: StoreSession, known: CustomerEnrollments, message: EventMessage, outcome: RoutingOutcome, plan: Plan
     ) -> None:
         for enrollment in known.running():
             journey = self.catalog.version(session, enrollment.journey_id, enrollment.version)
@@ -426,7 +314,7 @@ class Router:
         trigger: EventMessage | None,
         now: datetime,
         outcome: RoutingOutcome,
-        plan: _Plan,
+        plan: Plan,
     ) -> None:
         """Start an enrollment in `journey` if the entry rules (orchestrator/routing/entry.py) let `cause` enter the customer."""
         decision = decide(journey, cause, customer, lambda: known.past_entries(journey.id), now)
@@ -453,22 +341,3 @@ def _refuse_if_being_erased(session: StoreSession, *customer_ids: str | None) ->
 def _only_recorded(call: Call, catalog: CatalogSnapshot) -> bool:
     """A track no journey listens to nor measures, that merges no one: recorded, nothing more."""
     return isinstance(call, TrackCall) and call.anonymous_id is None and not catalog.routed(call.event)
-
-
-def _call_key(call: TemporalCall) -> tuple[str, ...]:
-    """What makes two planned calls the same call: the enrollment, and for a signal the event's message id."""
-    if isinstance(call, StartCall):
-        return ("start", call.start.enrollment_id)
-    if isinstance(call, CohortStartCall):
-        return ("start", call.start.cohort_id)
-    if isinstance(call, EndCall):
-        return ("end", call.enrollment_id)
-    return ("signal", call.enrollment_id, call.event.message_id)
-
-
-def _warn_of_orphans(made: dict[tuple[str, ...], bool], plan: _Plan) -> None:
-    """Log workflows that were started but that the commit no longer wants: only a writer skipping the customer's lock causes that."""
-    wanted = {_call_key(call) for call in plan.calls}
-    for key in made:
-        if key[0] == "start" and key not in wanted:
-            log.warning("enrollment %s was started but its customer changed before it was recorded: it runs unindexed", key[1])

@@ -251,4 +251,3 @@ def merged_changes(anonymous: Profile, known: Profile | None) -> dict[str, Any]:
         if not tokens:
             changes["push_opt_in"] = bool(anonymous.consent.get("push", False))
     return changes
-

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from temporalio.client import Client, WorkflowExecutionStatus
 
-from orchestrator.routing import router as routing
+from orchestrator.routing import leased_calls as routing
 from orchestrator.routing.calls import SignalCall, TemporalCall, TemporalUnavailable
 from orchestrator.routing.gateway import LoopGateway
 from orchestrator.routing.outage import PROBE_SECONDS

@@ -14,7 +14,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from temporalio.client import Client
 
-from orchestrator.routing import router as routing
+from orchestrator.routing import leased_calls as routing
 from tests.api.support import QUICK_CART, Stack, compiled, open_stack
 from tests.api.test_api_failures import unreachable_temporal
 

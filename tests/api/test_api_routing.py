@@ -197,7 +197,7 @@ async def test_unknown_customers_are_404(stack: Stack) -> None:
 async def test_customer_ids_with_slashes_and_at_signs_are_found(stack: Stack) -> None:
     await stack.identify("team/a@example.com", email="a@example.com")
     answer = await stack.http.get("/v1/customers/team%2Fa%40example.com/journeys")
-    assert answer.status_code == 200 and answer.json() == {"customer_id": "team/a@example.com", "journeys": []}
+    assert answer.status_code == 200 and answer.json() == {"customer_id": "team/a@example.com", "journeys": [], "merged": []}
 
 
 async def test_journeys_deployed_by_another_process_are_picked_up_without_reload(tmp_path: Path, temporal: Client) -> None:

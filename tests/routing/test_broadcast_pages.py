@@ -10,7 +10,7 @@ import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import select
 
-from orchestrator.routing import router as router_module
+from orchestrator.routing import leased_calls
 from orchestrator.routing.calls import CohortStartCall, SignalCall, TemporalUnavailable, TrackCall
 from orchestrator.routing.lease import CustomerBusy
 from orchestrator.routing.router import Router
@@ -121,7 +121,7 @@ def test_a_page_nobody_enters_starts_no_cohort_but_records_its_decisions(router:
 def test_when_temporal_fails_the_decisions_stay_the_members_events_wait_and_the_retry_starts_the_cohort_recorded(
     router: Router, gateway: FakeGateway, store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(router_module, "LEASE_WAIT", timedelta(milliseconds=50))
+    monkeypatch.setattr(leased_calls, "LEASE_WAIT", timedelta(milliseconds=50))
     api = Router(store, FakeGateway(store), hash_secret=HASH_SECRET)  # another process's router: the API's
     gateway.fail = True
     with pytest.raises(TemporalUnavailable):
