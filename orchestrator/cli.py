@@ -94,9 +94,13 @@ def graph(file: Path, fmt: str) -> None:
 
 @main.command()
 @click.argument("journey_file", type=click.Path(path_type=Path))
-@click.option("--customer", "customer_file", required=True, type=click.Path(path_type=Path), help="JSON profile: id plus traits.")
 @click.option(
-    "--events", "events_file", type=click.Path(path_type=Path), help="YAML list of {at, event, properties}; event `identify` sets traits."
+    "--customer", "customer_file", required=True, type=click.Path(path_type=Path),
+    help="JSON profile: id (or an anonymous visitor's anonymous_id) plus traits.",
+)
+@click.option(
+    "--events", "events_file", type=click.Path(path_type=Path),
+    help="YAML list of {at, event, properties}; event `identify` sets traits, and with `user_id` logs the visitor in.",
 )
 @click.option("--start", default=None, help="Start instant, ISO 8601 with offset. Default: now.")
 @click.option("--until", "until", default="90d", show_default=True, help="How long after the last event to keep running.")
@@ -108,7 +112,8 @@ def simulate(journey_file: Path, customer_file: Path, events_file: Path | None, 
     from datetime import UTC, datetime, timedelta
 
     from orchestrator.host.settings import SimulationSettings
-    from orchestrator.simulation.journey_tests import offset_seconds, parse_instant, scripted_events
+    from orchestrator.simulation.journey_tests import offset_seconds, parse_instant
+    from orchestrator.simulation.script_files import read_script
     from orchestrator.simulation.simulator import Simulator
     from orchestrator.store import ProfileFieldError
 
@@ -117,16 +122,11 @@ def simulate(journey_file: Path, customer_file: Path, events_file: Path | None, 
     result = compiled_or_exit(journey_file)
     assert result.journey is not None
     try:
-        customer = json.loads(customer_file.read_text(encoding="utf-8"))
-        events = scripted_events(_load_events(events_file)) if events_file else []
+        customer, events = read_script(customer_file, events_file)
         begin = parse_instant(start) if start else datetime.now(UTC).replace(microsecond=0)
         horizon = timedelta(seconds=offset_seconds(until))
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise click.UsageError(str(exc)) from exc
-    if not isinstance(customer, dict):
-        raise click.UsageError(f'{customer_file}: the customer is a JSON object such as {{"id": "c1", "email": ...}}')
-    if not isinstance(customer.get("id"), str) or not customer["id"].strip():
-        raise click.UsageError(f'{customer_file}: the customer has no "id" (a non-empty string), as in {{"id": "c1", "email": ...}}')
 
     async def run() -> Any:
         async with Simulator.start(settings) as simulator:
@@ -138,20 +138,6 @@ def simulate(journey_file: Path, customer_file: Path, events_file: Path | None, 
         raise click.UsageError(f"the profile refuses a trait: {exc}") from exc
     click.echo(json.dumps(timeline.to_dict(), indent=2) if fmt == "json" else timeline.text())
     exit_after_temporal(0)
-
-
-def _load_events(path: Path) -> list[dict[str, Any]]:
-    from orchestrator.compiler.yaml_loader import YamlSyntaxError, load_yaml
-
-    try:
-        items, _ = load_yaml(path.read_text(encoding="utf-8"))
-    except YamlSyntaxError as exc:
-        raise ValueError(f"{path}:{exc.problem.loc.line}:{exc.problem.loc.column}: {exc.problem.message}") from exc
-    if items is None:
-        return []
-    if not isinstance(items, list) or not all(isinstance(i, dict) and "event" in i and "at" in i for i in items):
-        raise ValueError(f"{path}: events are a list of {{at: <offset>, event: <name>, properties: {{...}}}}")
-    return items
 
 
 @main.command(name="test")

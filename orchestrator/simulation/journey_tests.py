@@ -5,7 +5,9 @@ names a journey and lists cases: a customer, timed events and the expected
 messages, skipped sends, webhooks, steps and outcome. Only the fields a case lists are
 compared, so a case says exactly what it cares about. An event named
 `identify` updates the profile (its properties are traits) instead of being
-tracked, as an identify call from a sign-up form would.
+tracked, as an identify call from a sign-up form would; a customer with an
+`anonymous_id` is an anonymous visitor, whom an identify with a `user_id` logs
+in (script.py; the rules in script_checks.py).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from orchestrator.compiler import Diagnostic, Severity, compile_file, format_dia
 from orchestrator.compiler.schema import schema_path
 from orchestrator.compiler.yaml_loader import YamlSyntaxError, load_yaml, locate
 from orchestrator.language.timeparse import parse_duration
+from orchestrator.simulation.script_checks import ScriptProblem, script_problems
 from orchestrator.simulation.simulator import DEFAULT_HORIZON, ScriptedEvent, Simulator
 from orchestrator.simulation.timeline import Timeline, one_line
 from orchestrator.store import ProfileFieldError
@@ -64,7 +67,10 @@ def offset_seconds(value: Any) -> int:
 
 
 def scripted_events(items: list[dict[str, Any]]) -> list[ScriptedEvent]:
-    return [ScriptedEvent(offset_seconds(item["at"]), item["event"], dict(item.get("properties") or {})) for item in items]
+    """The events of an events file or a case, checked by script_checks.py first."""
+    return [
+        ScriptedEvent(offset_seconds(item["at"]), item["event"], dict(item.get("properties") or {}), item.get("user_id")) for item in items
+    ]
 
 
 def parse_instant(text: str) -> datetime:
@@ -94,12 +100,17 @@ def load_test_file(path: Path) -> dict[str, Any]:
         raise TestFileError(
             [Diagnostic(file, 1, 1, Severity.ERROR, "not-a-mapping", "a test file is a mapping with `journey:` and `cases:`")]
         )
+    schema_errors: set[tuple[str | int, ...]] = set()
     for error in _test_validator().iter_errors(document):
         where = tuple(error.absolute_path)
+        schema_errors.add(where)
         loc = locate(document, where)
         line, column = (loc.line, loc.column) if loc else (1, 1)
         field_name = ".".join(str(p) for p in where) or "file"
         found.append(Diagnostic(file, line, column, Severity.ERROR, "test-schema", f"{field_name}: {error.message}"))
+    for where, message in _identity_problems(document):
+        if where not in schema_errors:  # a value of the wrong type is the schema's to say
+            found.append(_located(file, document, where, "test-identity", message))
     for n, case in enumerate(document.get("cases") or []):
         for key, check in (("start", parse_instant), ("until", offset_seconds)):
             if isinstance(case, dict) and key in case:
@@ -118,9 +129,36 @@ def _check_value(found: list[Diagnostic], file: str, document: Any, at: tuple[st
     try:
         check(value)
     except (ValueError, TypeError, AttributeError) as exc:
-        loc = locate(document, at)
-        line, column = (loc.line, loc.column) if loc else (1, 1)
-        found.append(Diagnostic(file, line, column, Severity.ERROR, "test-value", f"{'.'.join(map(str, at))}: {exc}"))
+        found.append(_located(file, document, at, "test-value", str(exc)))
+
+
+def _located(file: str, document: Any, at: tuple[str | int, ...], rule: str, message: str) -> Diagnostic:
+    loc = locate(document, at)
+    line, column = (loc.line, loc.column) if loc else (1, 1)
+    return Diagnostic(file, line, column, Severity.ERROR, rule, f"{'.'.join(map(str, at))}: {message}")
+
+
+def _identity_problems(document: dict[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
+    """script_checks.py's problems of each case (its customer merged over the file's), located in the file, each once
+    (a problem of the file's customer would otherwise be said for every case)."""
+    found: dict[tuple[str | int, ...], str] = {}
+    shared = document.get("customer") if isinstance(document.get("customer"), dict) else {}
+    for n, case in enumerate(document.get("cases") or []):
+        if not isinstance(case, dict):
+            continue
+        own = case.get("customer") if isinstance(case.get("customer"), dict) else {}
+        events = case.get("events") if isinstance(case.get("events"), list) else []
+        for problem in script_problems({**shared, **own}, events):
+            found.setdefault(_where_in_file(problem, n, own), problem.message)
+    return list(found.items())
+
+
+def _where_in_file(problem: ScriptProblem, case: int, own: dict[str, Any]) -> tuple[str | int, ...]:
+    """Where a problem of case `case` is in the test file: in its events, its own customer, or the file's customer."""
+    if problem.where[0] == "events":
+        return ("cases", case, *problem.where)
+    key = problem.where[1]
+    return ("cases", case, "customer", key) if key in own else ("customer", key)
 
 
 def test_files(paths: list[Path]) -> list[Path]:

@@ -20,10 +20,19 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
 from orchestrator import ir
-from orchestrator.routing.entry import Decision, Identified, Tracked
+from orchestrator.routing.entry import Decision, Tracked
 from orchestrator.runtime.cohort_contracts import MEMBER_STATUS_QUERY
 from orchestrator.runtime.contracts import EnrollmentStatus, EventMessage, TrailEntry
-from orchestrator.simulation.script import IDENTIFY, ScriptedEvent, at_start, decide_entry, message_of, profile_context
+from orchestrator.simulation.script import (
+    IDENTIFY,
+    ScriptedEvent,
+    apply_identify,
+    at_start,
+    decide_entry,
+    merges_shown,
+    message_of,
+    profile_context,
+)
 from orchestrator.simulation.sends import Attempt, sends_shown
 from orchestrator.simulation.timeline import Timeline, iso
 from orchestrator.store import Store
@@ -149,15 +158,15 @@ def scripted_happening(
     entered: bool,
 ) -> EventMessage | tuple[Decision, ScriptedEvent | None] | None:
     """What one scripted happening of a customer does at `at` (None: the opening): an event for their enrollment once
-    `entered`, else an entry decision with the event that would trigger it; None when it only changes the profile."""
+    `entered`, else an entry decision with the event that would trigger it; None when it only changes the profile.
+    `customer_id`: the one the simulation started with; an anonymous visitor's is the known customer's after the login."""
     if event is None:
         return decide_entry(journey, at_start(journey), profile_context(store, customer_id), at), None
     if event.name == IDENTIFY:
-        with store.session(lock_customer=customer_id) as session:
-            before, after = session.identify(customer_id, dict(event.properties), at)
+        cause, after = apply_identify(store, customer_id, event, number, at)
         if entered:
             return None
-        return decide_entry(journey, Identified(before.template_context() if before else None), after.template_context(), at), None
+        return decide_entry(journey, cause, after, at), None
     if entered:
         return message_of(event, number, start)
     return decide_entry(journey, Tracked(event.name, event.properties), profile_context(store, customer_id), at), event
@@ -173,10 +182,13 @@ def timeline_of(
     outcome: dict[str, Any],
     status: EnrollmentStatus,
 ) -> Timeline:
-    """The enrollment's timeline as the store, the sends and the webhook calls recorded it so far, and why it ended."""
+    """The enrollment's timeline as the store, the sends and the webhook calls recorded it so far, and why it ended.
+
+    Read under the customer `customer_id` is now: a visitor's rows became the known customer's when they logged in."""
     with store.session() as session:
-        messages, skipped = sends_shown(attempts, session.messages_for(customer_id), outcome["status"] != "waiting")
-        problems = [p for p in session.problems_for(customer_id) if p.enrollment_id == enrollment_id]
+        current = session.current_customer(customer_id)
+        messages, skipped = sends_shown(attempts, session.messages_for(current), outcome["status"] != "waiting")
+        problems = [p for p in session.problems_for(current) if p.enrollment_id == enrollment_id]
         indexed = session.enrollment(enrollment_id)
     if indexed is not None and indexed.end_reason is not None:
         outcome["reason"] = indexed.end_reason
@@ -190,4 +202,5 @@ def timeline_of(
         skipped=skipped,
         problems=[{"at": iso(p.occurred_at), "step": p.step_id, "field": p.field, "problem": p.problem} for p in problems],
         awaited={step: event.as_scope() for step, event in status.awaited.items()},
+        merges=merges_shown(store, customer_id),
     )

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, is_dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -89,6 +89,11 @@ class OfflineCustomer:
 
     def answer(self, activity: str, request: Any, now: datetime) -> Any:
         """The answer to `activity` with `request`, asked at `now` on the run's clock."""
+        # As every activity does live: the request's customer is the one the enrollment's id is now (a visitor who
+        # logged in is the known customer: their unsubscribe link, for one, is the known customer's).
+        current = self.profile.customer_id_as_of(now)
+        if is_dataclass(request) and not isinstance(request, type) and getattr(request, "customer_id", current) != current:
+            request = replace(request, customer_id=current)
         match activity:
             case "evaluate_conditions":
                 return self.conditions(request, now)
@@ -105,7 +110,7 @@ class OfflineCustomer:
         raise ValueError(f"no offline answer for activity {activity!r}")
 
     def customer_at(self, at: datetime) -> dict[str, Any]:
-        return customer_context(self.customer_id, self.profile_at(at))
+        return customer_context(self.profile.customer_id_as_of(at), self.profile_at(at))
 
     def profile_at(self, at: datetime) -> Profile | None:
         return self.profile.profile_as_of(at)

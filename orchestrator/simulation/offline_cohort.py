@@ -158,4 +158,4 @@ def simulate_offline_cohort(
     runs = iter(
         run_offline_cohort(journey, members, entered_at=instants.pop(), policy=settings.policy, unsubscribe=settings.unsubscribe)
     )
-    return [next(runs).timeline() if isinstance(entry, PreparedEntry) else entry for entry in entries]
+    return [entry.shown(next(runs)) if isinstance(entry, PreparedEntry) else entry for entry in entries]

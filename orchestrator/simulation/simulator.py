@@ -7,7 +7,8 @@ shifted so the run starts at the chosen `start` instant. Webhooks are recorded,
 never called: a simulation must not open real support tickets.
 
 Scripted events are track calls, except `identify`, whose properties are traits
-merged into the profile at that moment (as the API's identify call does).
+merged into the profile at that moment (as the API's identify call does); one with
+a `user_id` first logs an anonymous visitor in (script.py, `apply_identify`).
 Whether they enter the customer is decided by the entry rules the router uses
 (orchestrator/routing/entry.py); the customer file is the customer's first
 identify, and a broadcast enrolls the customer when its schedule first fires at or after
@@ -66,7 +67,10 @@ from orchestrator.simulation.script import (
     ScriptedEvent,
     SimulatedCustomer,
     cause_of,
+    current_customer,
     customer_id_of,
+    customer_traits,
+    merges_shown,
     message_of,
     not_entered,
     opening_offset,
@@ -118,7 +122,7 @@ class Simulator:
     ) -> Timeline:
         """Simulate one customer. A trait the profile refuses raises ProfileFieldError (a ValueError)."""
         customer_id = customer_id_of(customer)
-        traits = {k: v for k, v in customer.items() if k not in ("id", "userId")}
+        traits = customer_traits(customer)
         with tempfile.TemporaryDirectory(prefix="journey-sim-") as tmp:
             store = Store(f"sqlite:///{Path(tmp) / 'simulation.db'}")
             try:
@@ -147,7 +151,7 @@ class Simulator:
                 store.migrate()
                 with store.session() as session:
                     for customer_id, member in zip(ids, members, strict=True):
-                        session.identify(customer_id, {k: v for k, v in member.customer.items() if k not in ("id", "userId")}, start)
+                        session.identify(customer_id, customer_traits(member.customer), start)
                 return await self._run_cohort(journey, ids, members, start, store, history_limit)
             finally:
                 store.dispose()
@@ -187,7 +191,7 @@ class Simulator:
                     customer_id, enrollment_id = ids[index], enrollments[index]
                     if number == len(scripts[index]):  # the member's horizon
                         if index not in entered:
-                            timelines[index] = not_entered(journey, start, refusals[index])
+                            timelines[index] = not_entered(journey, start, refusals[index], merges_shown(store, customer_id))
                             continue
                         assert handle is not None
                         outcome, status = await self._member_outcome(handle, store, enrollment_id, shift)
@@ -208,9 +212,10 @@ class Simulator:
                     if decision.enter and handle is not None:
                         raise ValueError(f"member {index} enters at {iso(at)}, after the cohort started: a cohort's members enter together")
                     if decision.enter:
-                        with store.session(lock_customer=customer_id) as session:  # indexed as routing does: its end is written there
-                            session.start_enrollment(enrollment_id, journey.id, journey.version, customer_id, at)
-                        entered[index] = CohortMember(customer_id, enrollment_id, message_of(trigger, -1, start) if trigger else None)
+                        enrolled = current_customer(store, customer_id)  # a visitor who logged in enters as the known customer
+                        with store.session(lock_customer=enrolled) as session:  # indexed as routing does: its end is written there
+                            session.start_enrollment(enrollment_id, journey.id, journey.version, enrolled, at)
+                        entered[index] = CohortMember(enrolled, enrollment_id, message_of(trigger, -1, start) if trigger else None)
                         entry_offset = offset
                     else:
                         refusals[index] = f"{cause_of(journey, event)} at {iso(at)}: {decision.reason}"
@@ -300,14 +305,15 @@ class Simulator:
                         continue
                     decision, trigger = happening
                     if handle is None and decision.enter:
-                        with store.session(lock_customer=customer_id) as session:  # indexed as routing does: its end is written there
-                            session.start_enrollment(enrollment_id, journey.id, journey.version, customer_id, at)
+                        enrolled = current_customer(store, customer_id)  # a visitor who logged in enters as the known customer
+                        with store.session(lock_customer=enrolled) as session:  # indexed as routing does: its end is written there
+                            session.start_enrollment(enrollment_id, journey.id, journey.version, enrolled, at)
                         shift = (start - await clock.anchor(offset)).total_seconds()
-                        handle = await self._start(journey, customer_id, enrollment_id, trigger, shift, start, queue)
+                        handle = await self._start(journey, enrolled, enrollment_id, trigger, shift, start, queue)
                     elif handle is None:
                         refusal = f"{cause_of(journey, event)} at {iso(at)}: {decision.reason}"
                 if handle is None:
-                    return not_entered(journey, start, refusal)
+                    return not_entered(journey, start, refusal, merges_shown(store, customer_id))
                 await clock.advance_to(max(end_offset, opening + horizon.total_seconds()))
                 outcome, status = await self._outcome(handle, shift)
         return timeline_of(journey, store, customer_id, enrollment_id, sends.attempts, recorder.calls, outcome, status)

@@ -1,5 +1,5 @@
-"""What a simulation shows: the customer's steps, the events its steps read, messages, skipped sends, webhook calls
-and outcome, as text or JSON."""
+"""What a simulation shows: the customer's steps, the events its steps read, messages, skipped sends, webhook calls,
+an anonymous visitor's login and the outcome, as text or JSON."""
 
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ class Timeline:
     step that could not do its part (a computed value, a value the profile refused, a webhook
     not made, an `until_date` without a date) is in `problems`, as the API shows them; a
     customer who never entered has the refusing entry rule as `outcome.reason`, and one whose
-    enrollment ended has why (an `exit` step's reason, `exit_on: <event>`, `goal: <event>`...).
+    enrollment ended has why (an `exit` step's reason, `exit_on: <event>`, `goal: <event>`...). An
+    anonymous visitor who logged in is in `merges`: from then on the enrollment is the known customer's.
     """
 
     journey: str
@@ -36,6 +37,9 @@ class Timeline:
     awaited: dict[str, dict[str, Any]] = field(default_factory=dict)
     """What the steps read as `events`: by wait_for step id, its latest match {name, properties, timestamp}
     (only the wait_for steps the journey reads)."""
+    merges: list[dict[str, str]] = field(default_factory=list)
+    """The anonymous visitor merged into a known customer when they logged in: {at, anonymous_id, customer_id}
+    (`anonymous_id` as the calls carry it, without the `anonymous:` of its profile's id)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -47,6 +51,7 @@ class Timeline:
             "skipped": self.skipped,
             "webhooks": self.webhooks,
             "problems": self.problems,
+            "merges": self.merges,
             "outcome": self.outcome,
         }
 
@@ -68,6 +73,9 @@ class Timeline:
             properties = one_line(json.dumps(event["properties"], ensure_ascii=False), 100)
             made = self._made_by({"step": step}, event["timestamp"])
             events.append((event["timestamp"], made, f"  events.{step} = {event['name']} {properties}"))
+        # A login is a scripted event: at a tie it comes before what a timer did at that instant, as on the server.
+        merged = [(m["at"], -1.0, f"merged   anonymous visitor {m['anonymous_id']} into customer {m['customer_id']}") for m in self.merges]
+        events += merged
         lines += [f"{at}  {what}" for at, _, what in sorted(events, key=lambda e: (e[0], e[1]))]
         outcome = self.outcome
         where = f" at step {outcome['step']}" if outcome["step"] else ""

@@ -1,13 +1,14 @@
 """The example journeys' test cases as cohorts: the cases of one file that enter at the same instant run together.
 
 Each case becomes a member with its own customer file and events; members get distinct customer ids (the
-case's id with its number), since in a cohort, as in production, one customer is one member. Cases that
+case's id, or anonymous id and the `user_id` it logs in as, with its number), since in a cohort, as in
+production, one customer is one member. Cases that
 enter at different instants, or never, cannot be one broadcast page, so they form cohorts of their own.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
@@ -43,10 +44,16 @@ def cohorts_of(path: Path) -> list[CohortGroup]:
     groups: dict[tuple[datetime, datetime | None], CohortGroup] = {}
     for number, case in enumerate(document["cases"]):
         customer: dict[str, Any] = {**(document.get("customer") or {}), **(case.get("customer") or {})}
-        customer["id"] = f"{customer_id_of(customer)}-{number}"
+        if customer.get("anonymous_id"):
+            customer["anonymous_id"] = f"{customer['anonymous_id']}-{number}"
+        else:
+            customer["id"] = f"{customer_id_of(customer)}-{number}"
         start = journey_tests.parse_instant(case.get("start") or document.get("start") or journey_tests.DEFAULT_START)
         horizon = timedelta(seconds=journey_tests.offset_seconds(case["until"])) if "until" in case else journey_tests.DEFAULT_HORIZON
-        member = SimulatedCustomer(customer, journey_tests.scripted_events(case.get("events") or []), horizon)
+        events = journey_tests.scripted_events(case.get("events") or [])
+        # The known customer a visitor logs in as is theirs alone too: two members merged into one would be one customer.
+        events = [replace(event, user_id=f"{event.user_id}-{number}") if event.user_id else event for event in events]
+        member = SimulatedCustomer(customer, events, horizon)
         entry = prepare_entry(journey, member.customer, member.events, start, horizon)
         key = (start, entry.entered_at if isinstance(entry, PreparedEntry) else None)
         group = groups.setdefault(key, CohortGroup(journey, start, [], []))

@@ -24,7 +24,7 @@ def test_simulate_prints_the_timeline_as_json(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     timeline = json.loads(result.output)
-    assert list(timeline) == ["journey", "version", "steps", "awaited", "messages", "skipped", "webhooks", "problems", "outcome"]
+    assert list(timeline) == ["journey", "version", "steps", "awaited", "messages", "skipped", "webhooks", "problems", "merges", "outcome"]
     assert timeline["journey"] == "abandoned_cart"
     assert timeline["steps"] == [
         {"step": "wait_an_hour", "at": "2026-03-02T14:00:00Z"},

@@ -39,7 +39,7 @@ def simulate(tmp_path: Path, journey: Path, customer: dict[str, Any], events: st
 def test_a_send_that_sent_nothing_is_listed_as_skipped_with_its_reason(tmp_path: Path) -> None:
     output = simulate(tmp_path, JOURNEYS / "abandoned_cart.yaml", {"id": "c-1", "country": "US"}, CART_STARTED, "--format", "json")
     timeline = json.loads(output)
-    assert list(timeline) == ["journey", "version", "steps", "awaited", "messages", "skipped", "webhooks", "problems", "outcome"]
+    assert list(timeline) == ["journey", "version", "steps", "awaited", "messages", "skipped", "webhooks", "problems", "merges", "outcome"]
     assert timeline["messages"] == []
     assert timeline["skipped"][0] == {
         "at": "2026-03-02T15:00:00Z",
