@@ -16,10 +16,11 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/journey dev journeys/
 
-## test: lint, validate the shipped journeys, run the test suite
+## test: lint, validate the shipped journeys and run their tests (journeys/tests), run the test suite
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/journey validate journeys/
+	$(BIN)/journey test journeys/
 	$(BIN)/pytest
 
 bench: $(STAMP)

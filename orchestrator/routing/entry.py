@@ -53,6 +53,9 @@ class Identified:
     """An identify call changed the profile; `before` is the profile before it (None: the customer is new)."""
 
     before: Mapping[str, Any] | None
+    merged: Mapping[str, Any] | None = None
+    """The anonymous profile the call merged into the customer, as it was (docs/api.md, "Anonymous visitors"): a segment
+    the visitor was in is one the customer was in already, so a login never enters them again where the visitor was."""
 
 
 @dataclass(frozen=True)
@@ -123,7 +126,8 @@ def _trigger_refuses(journey: ir.Journey, cause: Cause, customer: Mapping[str, A
                 return "not triggered by a segment"
             if not holds(trigger.condition, _scope(journey, customer, None)):
                 return "the profile is not in the segment"
-            if cause.before is not None and holds(trigger.condition, _scope(journey, cause.before, None)):
+            earlier = [profile for profile in (cause.before, cause.merged) if profile is not None]
+            if any(holds(trigger.condition, _scope(journey, profile, None)) for profile in earlier):
                 return "the profile was in the segment already"
             return None
         case Broadcast():

@@ -267,16 +267,16 @@ class Router:
         if not session.record_event(call.message_id, call.customer_id, name, traits, call.timestamp, call.received_at):
             outcome.duplicate = True
             return
-        before = None
+        before = merged = None
         if call.anonymous_id is not None:
-            # The segments it enters are those the merged profile matches and the known one before it did not.
-            before = session.get_profile(call.customer_id)
+            # The segments it enters are those the merged profile matches and neither profile did before the merge.
+            before, merged = session.get_profile(call.customer_id), session.get_profile(call.anonymous_id)
             merge_for_call(session, index, call, outcome, plan.add)
         consent = call.consent if isinstance(call, IdentifyCall) else None
         evidence = consent or ConsentEvidence("identify", call.message_id, call.received_at)
         stored, after = session.identify(call.customer_id, traits, call.timestamp, evidence)
         before = before if call.anonymous_id is not None else stored
-        identified = Identified(before.template_context() if before else None)
+        identified = Identified(*(profile.template_context() if profile else None for profile in (before, merged)))
         new = after.template_context()
         known = CustomerEnrollments(session, call.customer_id)
         for journey in catalog.active:

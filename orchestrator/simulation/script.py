@@ -86,19 +86,22 @@ def apply_identify(store: Store, customer_id: str, event: ScriptedEvent, number:
 
     With a `user_id` the anonymous visitor logs in first: their profile merges into that known customer
     (`merge_identity`, under both customers' leases as the router takes them), whose profile the traits then
-    change. `before` is the profile the traits found, the merged one: to the entry rules the login is one
-    customer's identify, whose profile before the call was the visitor's.
+    change. As the router tells the entry rules: the known profile before the merge, and the visitor's.
     """
     ids = (customer_id, event.user_id) if event.user_id is not None else (customer_id,)
     with store.session(lock_customers=ids) as session:
         current = session.current_customer(customer_id)
-        if event.user_id is not None and event.user_id != current:
+        logs_in = event.user_id is not None and event.user_id != current
+        known = merged = None
+        if event.user_id is not None and logs_in:
+            known, merged = session.get_profile(event.user_id), session.get_profile(current)
             outcome = merge_identity(session, current, event.user_id, message_id(number), at)
             # A simulation follows one customer's one enrollment: the known customer, new at the login, has no twin of it.
             assert not outcome.ended, outcome.ended
             current = event.user_id
-        before, after = session.identify(current, dict(event.properties), at)
-    return Identified(before.template_context() if before else None), after.template_context()
+        stored, after = session.identify(current, dict(event.properties), at)
+        before = known if logs_in else stored
+    return Identified(*(p.template_context() if p else None for p in (before, merged))), after.template_context()
 
 
 def message_id(number: int) -> str:
