@@ -107,6 +107,14 @@ async def eventually(probe: Callable[[], Awaitable[T | None]], timeout: float = 
         await asyncio.sleep(0.1)
 
 
+async def first_messages(stack: Stack, user: str, count: int = 1) -> list[dict[str, Any]]:
+    async def probe() -> list[dict[str, Any]] | None:
+        messages = await stack.messages(user)
+        return messages if len(messages) >= count else None
+
+    return await eventually(probe, what=f"{count} message(s) for {user}")
+
+
 class SpyGateway:
     """The real gateway, counting the Temporal calls routing makes through it."""
 

@@ -9,7 +9,7 @@ import pytest
 from temporalio.client import WorkflowExecutionStatus
 
 from orchestrator.store.schema import events, identities, profiles
-from tests.api.support import Stack, compiled, count_rows, eventually
+from tests.api.support import Stack, compiled, count_rows, eventually, first_messages
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -45,14 +45,6 @@ async def post(stack: Stack, path: str, body: dict[str, Any], status: int = 200)
     return payload
 
 
-async def messages_of(stack: Stack, customer: str, count: int) -> list[dict[str, Any]]:
-    async def probe() -> list[dict[str, Any]] | None:
-        found = await stack.messages(customer)
-        return found if len(found) >= count else None
-
-    return await eventually(probe, what=f"{count} message(s) for {customer}")
-
-
 async def test_a_visitor_enrolled_before_logging_in_is_emailed_at_the_address_the_login_brings(stack: Stack) -> None:
     await stack.deploy(compiled(BROWSE))
     (enrolled,) = (await post(stack, "/v1/track", {"anonymousId": "v-1", "event": "product_viewed"}))["enrolled"]
@@ -69,7 +61,7 @@ async def test_a_visitor_enrolled_before_logging_in_is_emailed_at_the_address_th
 
     # The visitor's id still reaches them: the event the enrollment waits for comes from the anonymous browser.
     assert (await post(stack, "/v1/track", {"anonymousId": "v-1", "event": "cart_viewed"}))["signalled"] == [enrolled]
-    (message,) = await messages_of(stack, "u-1", 1)
+    (message,) = await first_messages(stack, "u-1", 1)
     assert message["to"] == "u1@example.com" and message["step"] == "reminder"
     assert count_rows(stack.store, events, customer_id="anonymous:v-1") == 0
 
@@ -87,7 +79,7 @@ async def test_where_both_were_enrolled_one_message_goes_out_and_the_younger_wor
     assert described.status == WorkflowExecutionStatus.TERMINATED
 
     assert (await stack.track("u-2", "cart_viewed")).json()["signalled"] == [older]
-    (message,) = await messages_of(stack, "u-2", 1)
+    (message,) = await first_messages(stack, "u-2", 1)
     assert message["enrollment_id"] == older
     assert len(await stack.messages("u-2")) == 1
 
@@ -96,7 +88,7 @@ async def test_a_frequency_cap_counts_what_the_visitor_was_sent_before_logging_i
     await stack.deploy(compiled(CAPPED))
     await post(stack, "/v1/identify", {"anonymousId": "v-3", "traits": {"email": "v3@example.com"}})
     await post(stack, "/v1/track", {"anonymousId": "v-3", "event": "product_viewed"})
-    await messages_of(stack, "anonymous:v-3", 1)
+    await first_messages(stack, "anonymous:v-3", 1)
 
     await post(stack, "/v1/batch", {"batch": [{"type": "alias", "previousId": "v-3", "userId": "u-3"}]})
     (second,) = (await stack.track("u-3", "product_viewed")).json()["enrolled"]

@@ -14,17 +14,9 @@ from temporalio.client import Client
 from orchestrator.routing.calls import SignalCall, StartCall
 from orchestrator.store.events import EVENT_BATCH
 from orchestrator.store.schema import events, profiles
-from tests.api.support import QUICK_CART, Stack, compiled, count_rows, eventually, open_stack, shipped_journeys
+from tests.api.support import QUICK_CART, Stack, compiled, count_rows, eventually, first_messages, open_stack, shipped_journeys
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-
-
-async def first_messages(stack: Stack, user: str, count: int = 1) -> list[dict[str, Any]]:
-    async def probe() -> list[dict[str, Any]] | None:
-        messages = await stack.messages(user)
-        return messages if len(messages) >= count else None
-
-    return await eventually(probe, what=f"{count} message(s) for {user}")
 
 
 async def enrollment_in(stack: Stack, user: str, status: str) -> dict[str, Any]:
