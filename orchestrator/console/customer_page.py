@@ -2,7 +2,8 @@
 
 - `GET /console/customers`: the search form (a GET form); `?id=<customer id>` redirects to the customer's page.
 - `GET /console/customers/{customer_id}`: the page (customer_story.py holds what it shows); 404 for a customer
-  the store holds nothing about, saying how customers come to exist. Ids may contain `/` and `@`.
+  the store holds nothing about, saying how customers come to exist. Ids may contain `/` and `@`. An anonymous
+  visitor's id (`anonymous:<anonymousId>`) that merged into a customer redirects to that customer's page.
 - `GET /console/message-preview?id=<customer id>&message=<outbox id>`: one e-mail's HTML as the customer received it,
   the document of the page's preview frame (below).
 - `GET /console/customer-export?id=<customer id>`: the customer's export (`GET /v1/customers/{id}/export`'s
@@ -34,6 +35,7 @@ from orchestrator.console.customer_story import CHANNEL_NAMES, TIMELINE_LIMIT, s
 from orchestrator.console.rendering import console_store, render, secured
 from orchestrator.store import Store
 from orchestrator.store.export import read_export
+from orchestrator.store.identities import is_anonymous
 
 router = APIRouter()
 
@@ -114,6 +116,9 @@ def customer(request: Request, customer_id: str, store: ConsoleStore) -> Respons
         return secured(RedirectResponse("/console/customers", status_code=303), private=True)
     with store.read() as session:
         found = read_export(session, customer_id)
+        merge = session.merge_of(customer_id) if found is None and is_anonymous(customer_id) else None
+    if merge is not None:  # a visitor who logged in: everything of theirs is on the customer's page now
+        return secured(RedirectResponse(customer_url(merge.customer_id), status_code=303), private=True)
     if found is None:
         return _search_page(request, missing=customer_id, status=404)
     context: dict[str, Any] = {

@@ -43,8 +43,8 @@ STATUS_WORDS: Final = {"intent": "pending", "sent": "sent", "suppressed": "suppr
 PUSH_TOKENS: Final = "push_tokens"
 """The identify trait whose values the console never shows (the profile's field of the same name)."""
 
-_KIND_ORDER: Final = {"event": 0, "entered": 1, "step": 2, "problem": 3, "message": 4, "provider": 5, "ended": 6}
-"""Among entries at the same instant, the order things happen in: the event, the entry it causes, its steps, its end."""
+_KIND_ORDER: Final = {"event": 0, "merged": 1, "entered": 2, "step": 3, "problem": 4, "message": 5, "provider": 6, "ended": 7}
+"""Among entries at the same instant, the order things happen in: the event, the merge it makes, the entry it causes, its steps, its end."""
 
 
 @dataclass(frozen=True)
@@ -124,7 +124,7 @@ class TimelineEntry:
 
     at: datetime
     kind: str
-    """event | entered | step | problem | message | provider | ended"""
+    """event | merged | entered | step | problem | message | provider | ended"""
     title: str
     """One line, e.g. `Email sent: Your cart is waiting`."""
     details: tuple[tuple[str, str], ...]
@@ -211,6 +211,9 @@ def _timeline(export: CustomerExport, reasons: dict[str, str | None]) -> Iterato
         details = (("enrollment", problem.enrollment_id), ("what", problem.field), ("problem", problem.problem))
         title = f"Problem at step {problem.step_id} in {problem.journey_id}"
         yield TimelineEntry(problem.occurred_at, "problem", title, details, journey_id=problem.journey_id)
+    for merge, _ in export.merges:
+        title = f"Merged the anonymous visitor {merge.visitor_id}: their events, enrollments and messages are this customer's"
+        yield TimelineEntry(merge.merged_at, "merged", title, (("by the call", merge.message_id),))
     yield from _message_entries(export)
 
 

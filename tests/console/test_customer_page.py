@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from orchestrator.store import Store
+from orchestrator.store.identities import merge_identity
 from orchestrator.store.values import DeliveryKey, OutboxMessage
 from tests.console.customer_scenario import ANN, HOSTILE_BODY, HOSTILE_SUBJECT, at, client, new_store, write_ann
 
@@ -93,6 +94,18 @@ async def test_a_preview_shows_only_an_email_of_that_customer(store: Store) -> N
     for url in others:
         missing = await get(store, url)
         assert missing.status_code == 404 and missing.headers["cache-control"] == "no-store", url
+
+
+async def test_a_visitor_who_logged_in_is_on_the_customer_s_page_and_their_old_id_leads_there(store: Store) -> None:
+    write_ann(store)
+    with store.session() as session:
+        session.identify("anonymous:v-1", {"plan": "trial"}, at(1))
+        merge_identity(session, "anonymous:v-1", ANN, "login-1", at(2))
+    moved = await get(store, "/console/customers/anonymous%3Av-1")
+    assert moved.status_code == 303 and moved.headers["location"] == ANN_PAGE
+    page = await get(store, ANN_PAGE)
+    merged = [attrs for attrs in Tags(page.text).with_testid("timeline-entry") if attrs["data-kind"] == "merged"]
+    assert len(merged) == 1 and "Merged the anonymous visitor v-1" in page.text and "login-1" in page.text
 
 
 async def test_an_unknown_customer_is_a_404_that_says_how_customers_appear(store: Store) -> None:
