@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 
-from orchestrator.routing.calls import AliasCall, EndCall, IdentifyCall, MergeRefused, SignalCall, StartCall, TemporalUnavailable, TrackCall
+from orchestrator.routing.calls import (
+    AliasCall,
+    EndCall,
+    IdentifyCall,
+    MergeRefused,
+    SignalCall,
+    StartCall,
+    TemporalCall,
+    TemporalUnavailable,
+    TrackCall,
+)
 from orchestrator.routing.router import Router
 from orchestrator.store import Store
 from orchestrator.store.identities import anonymous_customer_id
 from orchestrator.store.schema import enrollments, events, identities, profiles
-from tests.keys import CUSTOMER_KEYS
+from tests.keys import CUSTOMER_KEYS, HASH_SECRET
 from tests.routing.support import CART, NOW, compiled
 from tests.routing.test_routing import FakeGateway, count, identify, track
 
@@ -125,3 +137,34 @@ def test_a_segment_the_merged_profile_enters_is_entered_once(router: Router, sto
     # The customer's own profile did not match; the merged one does, but the visitor's enrollment in it is theirs now.
     assert router.identify(login("u1", "login", country="US")).enrolled == []
     assert rows(store, "u1") == [(visitor_vip, "running")]
+
+
+class AnswerLost(FakeGateway):
+    """Temporal carries out the first batch of calls, but its answer never arrives (a timeout, a process killed)."""
+
+    def __init__(self, store: Store) -> None:
+        super().__init__(store)
+        self.lose_next = True
+
+    def execute(self, calls: Sequence[TemporalCall]) -> list[bool]:
+        answers = super().execute(calls)
+        if self.lose_next:
+            self.lose_next = False
+            raise TemporalUnavailable("no answer")
+        return answers
+
+
+def test_a_merge_whose_temporal_answer_was_lost_is_made_whole_by_the_retried_call(store: Store) -> None:
+    gateway = AnswerLost(store)
+    gateway.lose_next = False
+    router = Router(store, gateway, hash_secret=HASH_SECRET)
+    older = browsing_visitor(router)
+    router.identify(identify("u1", "u-identify", country="US"))
+    (younger,) = router.track(track("u1", "checkout_started", "u-checkout", cart_value=70)).enrolled
+    gateway.lose_next = True
+    with pytest.raises(TemporalUnavailable):
+        router.identify(login("u1", "login"))  # the younger workflow was ended, the merge not recorded
+    assert count(store, identities) == 0 and rows(store, "u1") == [(younger, "running")]
+    router.identify(login("u1", "login"))  # the sender retries the same call: the same end again, then the commit
+    assert [c for c in gateway.calls if isinstance(c, EndCall)] == [EndCall("u1", younger)] * 2
+    assert rows(store, "u1") == [(older, "running"), (younger, "merged")] and count(store, identities) == 1
