@@ -92,9 +92,10 @@ class Router:
         return self.apply([call])[0]
 
     def identify(self, call: IdentifyCall) -> RoutingOutcome:
-        """Upsert the profile; enroll in segment journeys whose condition it starts to match.
+        """Upsert the profile (merging the anonymous one the call names); enroll in segment journeys whose condition it starts to match.
 
-        Raises ProfileFieldError (nothing written) when a trait value cannot be stored.
+        Raises ProfileFieldError (nothing written) when a trait value cannot be stored, MergeRefused when the call
+        ties an anonymous id to a customer other than the one it merged into.
         """
         try:
             return self.apply([call])[0]
