@@ -99,14 +99,14 @@ ANONYMOUS_TARGET = 1.10
 SECTIONS = ("quiet", "anonymous", "identifies", "signals")
 
 
-def quiet_items(round_name: str, count: int, *, anonymous: bool = False) -> list[dict[str, Any]]:
-    """`count` track calls of events no journey listens to, from QUIET_CUSTOMERS customers (`anonymous`: visitors
-    named by `anonymousId` instead of `userId`)."""
+def quiet_items(round_name: str, count: int, *, anonymous: bool = False, name: str = "visitor") -> list[dict[str, Any]]:
+    """`count` track calls of events no journey listens to, from QUIET_CUSTOMERS customers `<name>-<n>` (`anonymous`:
+    visitors named by `anonymousId` instead of `userId`)."""
     who = "anonymousId" if anonymous else "userId"
     return [
         {
             "type": "track",
-            who: f"visitor-{i % QUIET_CUSTOMERS}",
+            who: f"{name}-{i % QUIET_CUSTOMERS}",
             "event": f"page_viewed_{i % 7}",
             "messageId": f"{round_name}-{i}",
             "properties": {"path": f"/pricing/{i % 13}", "referrer": "https://example.com/", "i": i},
@@ -279,14 +279,17 @@ async def quiet(
 
 async def anonymous(args: argparse.Namespace, http: httpx.AsyncClient, counts: StoreCounts) -> None:
     events, rounds = args.anonymous_events, args.anonymous_rounds
-    await post_batches(http, quiet_items("anonymous-warmup", 10 * args.batch, anonymous=True), args.batch, args.concurrency, False)
+    # Customers of their own ("reader-<n>"), so neither side's finds the quiet rounds' rows of its ids.
+    for anonymous_warmup in (False, True):
+        warmup = quiet_items(f"warmup-{anonymous_warmup}", 10 * args.batch, anonymous=anonymous_warmup, name="reader")
+        await post_batches(http, warmup, args.batch, args.concurrency, signalled=False)
     anonymous_rows = "SELECT count(*) FROM events WHERE customer_id LIKE 'anonymous:%'"
     before = await asyncio.to_thread(counts.scalar, anonymous_rows)
     wall: dict[str, list[float]] = {"identified": [], "anonymous": []}
     cpu: dict[str, list[float]] = {"identified": [], "anonymous": []}
     for n in range(rounds):
         for mode in ("identified", "anonymous") if n % 2 == 0 else ("anonymous", "identified"):
-            items = quiet_items(f"{mode}{n}", events, anonymous=mode == "anonymous")
+            items = quiet_items(f"{mode}{n}", events, anonymous=mode == "anonymous", name="reader")
             cpu_before = time.process_time()
             wall[mode].append(await post_batches(http, items, args.batch, args.concurrency, signalled=False))
             cpu[mode].append(time.process_time() - cpu_before)
