@@ -40,7 +40,7 @@ prints signals/s of each and the ratio api/raw.
 
     python bench/ingest.py [--events 20000] [--identifies 10000] [--signals 2000] [--enrollments 200] [--batch 100]
                            [--concurrency 4] [--rounds 2] [--anonymous-events 5000]
-                           [--anonymous-rounds 10] [--only quiet|anonymous|identifies|signals]
+                           [--anonymous-rounds 20] [--only quiet|anonymous|identifies|signals]
 """
 
 from __future__ import annotations
@@ -362,7 +362,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=20000, help="quiet events per round and side")
     parser.add_argument("--identifies", type=int, default=10000, help="identify calls per round and mode (with and without the history)")
     parser.add_argument("--anonymous-events", type=int, default=5000, help="quiet events per round and side, anonymous against identified")
-    parser.add_argument("--anonymous-rounds", type=int, default=10, help="rounds of anonymous against identified (pairs)")
+    parser.add_argument("--anonymous-rounds", type=int, default=20, help="rounds of anonymous against identified (pairs)")
     parser.add_argument("--signals", type=int, default=2000, help="signalling events per round and side")
     parser.add_argument("--enrollments", type=int, default=200, help="running enrollments the pings reach")
     parser.add_argument("--batch", type=int, default=100, help="events per /v1/batch call (and per raw transaction)")
