@@ -132,9 +132,17 @@ async def one_round(
         running=True,
     )
     twin = visitor_ids[0]  # merge_a, entered after the known customer's: the younger, it ends
-    known_traits = {"email": f"{known}@example.com", "email_opt_in": True, "first_name": "Known", "plan": "free"}
-    known_ids = seed(store, known, known_traits, KNOWN_EVENTS, [(f"{known}-a", JOURNEYS[0], NOW - timedelta(hours=2))], running=True)
-    plain_ids = seed(store, plain, known_traits, KNOWN_EVENTS, [(f"{plain}-a", JOURNEYS[0], NOW - timedelta(hours=2))], running=True)
+    known_ids, plain_ids = (
+        seed(
+            store,
+            customer,
+            {"email": f"{customer}@example.com", "email_opt_in": True, "first_name": "Known", "plan": "free"},
+            KNOWN_EVENTS,
+            [(f"{customer}-a", JOURNEYS[0], NOW - timedelta(hours=2))],
+            running=True,
+        )
+        for customer in (known, plain)
+    )
     await start_workflows(client, [*visitor_ids, *known_ids, *plain_ids])
 
     traits = {"plan": "pro", "last_login": NOW.isoformat()}
