@@ -2,7 +2,8 @@
 
 A call with only an `anonymousId` is about the anonymous profile `anonymous:<anonymousId>`; once that profile
 has merged into a known customer, it is about that customer (`current_calls`, read before the leases are
-taken, checked under them: a merge committed in between makes the router plan again, `Rerouted`).
+taken, checked under them: a merge committed in between makes the router plan again, `Rerouted`). A track
+that is only recorded takes no lease: who its visitor is, is read in the transaction that records it.
 
 A call with both ids (identify, track, alias) merges the anonymous profile into the known customer
 before anything else of the call is applied, under both customers' leases, in the router's transaction

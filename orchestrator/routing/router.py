@@ -115,7 +115,7 @@ class Router:
         """
         for _ in range(MAX_REROUTES):
             try:
-                return self._apply(current_calls(self.store, calls))
+                return self._apply(calls)
             except Rerouted:
                 continue  # a visitor of the calls merged meanwhile: read who they are now, and plan again
         raise CustomerBusy("the customers of this call kept merging while it was applied; retry it")
@@ -132,6 +132,10 @@ class Router:
             with self.store.session() as session:
                 self._record_quiet(session, calls, quiet, outcomes)
             return outcomes
+        # Who the routed calls' visitors are now decides the leases; the quiet ones are read in the transaction that records them.
+        calls = list(calls)
+        for i, call in zip(routed, current_calls(self.store, [calls[i] for i in routed]), strict=True):
+            calls[i] = call
 
         def route(session: StoreSession) -> tuple[Plan, list[RoutingOutcome]]:
             plan, outcomes = Plan(), [RoutingOutcome() for _ in calls]

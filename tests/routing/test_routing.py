@@ -19,6 +19,7 @@ from orchestrator.routing.calls import CallRejected, IdentifyCall, SignalCall, S
 from orchestrator.routing.lease import LEASE_TTL
 from orchestrator.routing.router import Router
 from orchestrator.store import ProfileFieldError, Store
+from orchestrator.store.identities import anonymous_customer_id
 from orchestrator.store.schema import customer_locks, enrollments, events, journey_facts, profiles
 from tests.keys import CUSTOMER_KEYS, HASH_SECRET
 from tests.routing.support import CART, NOW, VIP, compiled
@@ -133,6 +134,20 @@ def test_events_no_journey_listens_to_are_only_recorded(router: Router, gateway:
     outcomes = router.apply([track("c1", "page_viewed", "p1"), track("c2", "page_viewed", "p2"), track("c1", "page_viewed", "p1")])
     assert [o.duplicate for o in outcomes] == [False, False, True]
     assert gateway.committed_events_seen == [] and count(store, events) == 2 and count(store, profiles) == 0
+
+
+def test_a_visitors_events_reach_the_customer_they_merged_into_quiet_or_routed_alone_or_in_a_batch(
+    router: Router, gateway: FakeGateway, store: Store
+) -> None:
+    visitor = anonymous_customer_id("v1")
+    router.apply([track(visitor, "page_viewed", "p1")])
+    router.apply([IdentifyCall("c1", {}, "login", NOW, NOW, anonymous_id=visitor)])
+    router.apply([track(visitor, "page_viewed", "p2")])  # quiet only: who the visitor is, read where it is recorded
+    router.apply([track(visitor, "page_viewed", "p3"), track(visitor, "checkout_started", "t3", cart_value=50)])  # quiet and routed
+    with store.read() as session:
+        assert {e.message_id for e in session.events_for("c1")} == {"p1", "login", "p2", "p3", "t3"}
+        assert session.events_for(visitor) == []
+    assert gateway.calls == []  # c1 is not in the US: the checkout enrolls no one
 
 
 def test_a_refused_trait_in_a_batch_applies_nothing_and_calls_no_one(router: Router, gateway: FakeGateway, store: Store) -> None:
