@@ -100,3 +100,14 @@ async def test_journey_send_drives_a_journey_api_process(api_process: tuple[str,
     refused = await asyncio.to_thread(send, "track", "zoe", "x", "--url", url, env={"JOURNEY_API_KEY": "wrong"})
     assert refused.exit_code == 1
     assert '"error": "unauthorized"' in refused.output
+
+    # A visitor browses, then logs in as zoe: the CLI's anonymous and alias calls.
+    browsed = await asyncio.to_thread(send, "track", "v-9", "page_viewed", "--anonymous", "--url", url, env=key)
+    assert browsed.exit_code == 0, browsed.output
+    aliased = await asyncio.to_thread(send, "alias", "v-9", "zoe", "--url", url, env=key)
+    assert aliased.exit_code == 0, aliased.output
+    again = await asyncio.to_thread(send, "identify", "ann", "--anonymous-id", "v-9", "--url", url, env=key)
+    assert again.exit_code == 1 and '"error": "anonymous_id_merged"' in again.output
+    with store.read() as session:
+        assert session.current_customer("anonymous:v-9") == "zoe"
+        assert [e.name for e in session.events_for("zoe")][-2:] == ["page_viewed", "alias"]
