@@ -6,8 +6,10 @@ from collections.abc import Sequence
 
 import pytest
 
+from orchestrator.routing import router as router_module
 from orchestrator.routing.calls import (
     AliasCall,
+    Call,
     EndCall,
     IdentifyCall,
     MergeRefused,
@@ -17,6 +19,7 @@ from orchestrator.routing.calls import (
     TemporalUnavailable,
     TrackCall,
 )
+from orchestrator.routing.merge import current_calls
 from orchestrator.routing.router import Router
 from orchestrator.store import Store
 from orchestrator.store.identities import anonymous_customer_id
@@ -168,3 +171,19 @@ def test_a_merge_whose_temporal_answer_was_lost_is_made_whole_by_the_retried_cal
     router.identify(login("u1", "login"))  # the sender retries the same call: the same end again, then the commit
     assert [c for c in gateway.calls if isinstance(c, EndCall)] == [EndCall("u1", younger)] * 2
     assert rows(store, "u1") == [(older, "running"), (younger, "merged")] and count(store, identities) == 1
+
+
+def test_a_visitor_who_merges_between_the_read_and_the_leases_is_routed_again_as_the_customer(
+    router: Router, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    enrolled = browsing_visitor(router)
+    router.identify(login("u1", "login"))
+    reads: list[int] = []
+
+    def read_before_the_merge(store: Store, calls: Sequence[Call]) -> list[Call]:
+        reads.append(len(calls))
+        return list(calls) if len(reads) == 1 else current_calls(store, calls)  # the first read saw the visitor unmerged
+
+    monkeypatch.setattr(router_module, "current_calls", read_before_the_merge)
+    assert router.track(track(VISITOR, "email_opened", "open-1")).signalled == [enrolled]
+    assert reads == [1, 1]
