@@ -10,31 +10,11 @@ the customer's lock (`StoreSession.refuse_if_merged`): the activity is retried, 
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Sequence
-from typing import Protocol, TypeVar
-
 from orchestrator.store import Store
-from orchestrator.store.identities import is_anonymous
+from orchestrator.store.identities import ForCustomer
+from orchestrator.store.identities import as_current as current_requests
 
 
-class _ForCustomer(Protocol):
-    customer_id: str
-
-
-R = TypeVar("R", bound=_ForCustomer)
-
-
-def current_request(store: Store, request: R) -> R:
-    """`request` for the customer its `customer_id` is now."""
+def current_request(store: Store, request: ForCustomer) -> ForCustomer:
+    """`request` for the customer its `customer_id` is now (`current_requests` for a batch: one read for them all)."""
     return current_requests(store, [request])[0]
-
-
-def current_requests(store: Store, requests: Sequence[R]) -> list[R]:
-    """Each of `requests` for the customer its `customer_id` is now, in one read for them all (a cohort's batch)."""
-    anonymous = {request.customer_id for request in requests if request.customer_id is not None and is_anonymous(request.customer_id)}
-    if not anonymous:
-        return list(requests)
-    with store.read() as session:
-        now = session.current_customers(anonymous)
-    return [dataclasses.replace(r, customer_id=now[r.customer_id]) if r.customer_id in now else r for r in requests]  # type: ignore[type-var]

@@ -1,7 +1,7 @@
 """Routing calls that name an anonymous visitor: which customer they reach, and the merge a call with both ids makes.
 
 A call with only an `anonymousId` is about the anonymous profile `anonymous:<anonymousId>`; once that profile
-has merged into a known customer, it is about that customer (`current_calls`, read before the leases are
+has merged into a known customer, it is about that customer (`as_current`, read before the leases are
 taken, checked under them: a merge committed in between makes the router plan again, `Rerouted`). A track
 that is only recorded takes no lease: who its visitor is, is read in the transaction that records it.
 
@@ -17,11 +17,10 @@ with the same two ids, changes nothing; an anonymous id already merged into anot
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Sequence
 
 from orchestrator.routing.calls import Call, EndCall, MergeRefused, RoutingOutcome, TemporalCall
-from orchestrator.store import Store, StoreSession
+from orchestrator.store import StoreSession
 from orchestrator.store.identities import MergeConflict, is_anonymous, merge_identity
 
 MAX_REROUTES = 3
@@ -33,16 +32,6 @@ class Rerouted(RuntimeError):
     """An anonymous id of the calls merged after they were read and before their leases were taken: plan them again."""
 
 
-def current_calls(store: Store, calls: Sequence[Call]) -> list[Call]:
-    """`calls`, each about the customer its id is now (an anonymous profile that merged: the known customer)."""
-    anonymous = {call.customer_id for call in calls if is_anonymous(call.customer_id)}
-    if not anonymous:
-        return list(calls)
-    with store.read() as session:
-        now = session.current_customers(anonymous)
-    return [dataclasses.replace(call, customer_id=now[call.customer_id]) if call.customer_id in now else call for call in calls]
-
-
 def leased_customers(calls: Sequence[Call]) -> list[str]:
     """The customers whose leases applying `calls` takes: those they are about, and the anonymous profiles they merge."""
     customers = {call.customer_id for call in calls}
@@ -51,7 +40,7 @@ def leased_customers(calls: Sequence[Call]) -> list[str]:
 
 
 def check_current(session: StoreSession, call: Call) -> None:
-    """Under the call's leases: raise Rerouted if its anonymous customer merged since `current_calls` read it."""
+    """Under the call's leases: raise Rerouted if its anonymous customer merged since `as_current` read it."""
     if is_anonymous(call.customer_id) and session.current_customer(call.customer_id) != call.customer_id:
         raise Rerouted(call.message_id)
 

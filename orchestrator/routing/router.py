@@ -48,10 +48,11 @@ from orchestrator.routing.entry import Broadcast, Cause, Identified, Tracked, de
 from orchestrator.routing.lease import CustomerBeingErased, CustomerBusy
 from orchestrator.routing.leased_calls import LeasedCalls, Plan
 from orchestrator.routing.measurement import MeasuredEvent, facts_at_ingest
-from orchestrator.routing.merge import MAX_REROUTES, Rerouted, check_current, current_calls, leased_customers, merge_for_call
+from orchestrator.routing.merge import MAX_REROUTES, Rerouted, check_current, leased_customers, merge_for_call
 from orchestrator.runtime.contracts import INTERPRETER_REVISION, EnrollmentInput, EventMessage
 from orchestrator.runtime.ids import CustomerKeys, enrollment_id
 from orchestrator.store import EventRow, ProfileFieldError, Store, StoreSession
+from orchestrator.store.identities import as_current
 from orchestrator.store.values import ConsentEvidence
 
 log = logging.getLogger(__name__)
@@ -134,7 +135,7 @@ class Router:
             return outcomes
         # Who the routed calls' visitors are now decides the leases; the quiet ones are read in the transaction that records them.
         calls = list(calls)
-        for i, call in zip(routed, current_calls(self.store, [calls[i] for i in routed]), strict=True):
+        for i, call in zip(routed, as_current(self.store, [calls[i] for i in routed]), strict=True):
             calls[i] = call
 
         def route(session: StoreSession) -> tuple[Plan, list[RoutingOutcome]]:

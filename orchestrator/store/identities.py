@@ -25,10 +25,11 @@ activity reads its customer through `current_customer`: the id a workflow was gi
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar
 
 from sqlalchemy import bindparam, delete, select, update
 
@@ -52,6 +53,7 @@ from orchestrator.store.schema import (
 from orchestrator.store.values import ConsentEvidence, Enrollment, EnrollmentEnd, JourneyFact, Profile, fact_key
 
 if TYPE_CHECKING:
+    from orchestrator.store import Store
     from orchestrator.store.session import StoreSession
 
 ANONYMOUS_PREFIX: Final = "anonymous:"
@@ -175,6 +177,24 @@ _CURRENT_CUSTOMERS = select(identities.c.anonymous_id, identities.c.customer_id)
     identities.c.anonymous_id.in_(bindparam("anonymous_ids", expanding=True))
 )
 """Built once: every batch of anonymous events reads it, and building the query anew cost more than running it."""
+
+
+class _ForCustomer(Protocol):
+    customer_id: str
+
+
+ForCustomer = TypeVar("ForCustomer", bound=_ForCustomer)
+
+
+def as_current(store: Store, items: Sequence[ForCustomer]) -> list[ForCustomer]:
+    """Each of `items` (a routing call, an activity's request: a dataclass with a `customer_id`) about the customer its id
+    is now, in one read for them all; a known customer's id is never merged, so only anonymous ones cost a read."""
+    anonymous = {item.customer_id for item in items if item.customer_id is not None and is_anonymous(item.customer_id)}
+    if not anonymous:
+        return list(items)
+    with store.read() as session:
+        now = session.current_customers(anonymous)
+    return [dataclasses.replace(item, customer_id=now[item.customer_id]) if item.customer_id in now else item for item in items]  # type: ignore[type-var]
 
 
 def merge_identity(session: StoreSession, anonymous_id: str, customer_id: str, message_id: str, at: datetime) -> MergeOutcome:

@@ -19,10 +19,9 @@ from orchestrator.routing.calls import (
     TemporalUnavailable,
     TrackCall,
 )
-from orchestrator.routing.merge import current_calls
 from orchestrator.routing.router import Router
 from orchestrator.store import Store
-from orchestrator.store.identities import anonymous_customer_id
+from orchestrator.store.identities import anonymous_customer_id, as_current
 from orchestrator.store.schema import enrollments, events, identities, profiles
 from tests.keys import CUSTOMER_KEYS, HASH_SECRET
 from tests.routing.support import CART, NOW, compiled
@@ -182,8 +181,8 @@ def test_a_visitor_who_merges_between_the_read_and_the_leases_is_routed_again_as
 
     def read_before_the_merge(store: Store, calls: Sequence[Call]) -> list[Call]:
         reads.append(len(calls))
-        return list(calls) if len(reads) == 1 else current_calls(store, calls)  # the first read saw the visitor unmerged
+        return list(calls) if len(reads) == 1 else as_current(store, calls)  # the first read saw the visitor unmerged
 
-    monkeypatch.setattr(router_module, "current_calls", read_before_the_merge)
+    monkeypatch.setattr(router_module, "as_current", read_before_the_merge)
     assert router.track(track(VISITOR, "email_opened", "open-1")).signalled == [enrolled]
     assert reads == [1, 1]
