@@ -51,6 +51,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from orchestrator.runtime.contracts import EnrollmentStatus, SendResult, WakeResult
     from orchestrator.runtime.interpreter import BadJourney
+    from orchestrator.runtime.timers import Timers
 
 __all__ = ["COHORT_HISTORY_LIMIT", "JourneyCohort"]
 
@@ -105,8 +106,7 @@ class JourneyCohort:
         self._input = start
         self._host = _TemporalCohortHost(start)
         self._cohort = Cohort(start, self._host)
-        self._timers: dict[datetime, asyncio.Task[None]] = {}
-        """The timers running, by the instant they end (see `_sleep`)."""
+        self._timers = Timers()
 
     @workflow.signal(name=MEMBER_EVENT_SIGNAL)
     def on_member_event(self, message: MemberEvent) -> None:
@@ -160,10 +160,7 @@ class JourneyCohort:
     async def _sleep(self, until: datetime | None) -> None:
         """Until `until` (None: for ever) or until the scheduler has news (a member's event, the cancel).
 
-        The timer is never cancelled: woken early, the cohort leaves it running and sleeps on it again if the
-        next sleep is to the same instant (most are), so an event costs no timer commands; one that is no longer
-        needed fires once, for nothing. (A timer cancelled in the task where it also fired is refused by the
-        time-skipping test server.)
+        Woken early, the cohort leaves the timer running (timers.py): most next sleeps are to the same instant.
         """
         if until is None:
             await workflow.wait_condition(self._cohort.has_news)
@@ -171,12 +168,7 @@ class JourneyCohort:
         remaining = (until - self._host.now()).total_seconds()
         if remaining <= 0:
             return
-        timer = self._timers.get(until)
-        if timer is None:
-            timer = self._timers[until] = asyncio.create_task(asyncio.sleep(remaining))
-        await workflow.wait_condition(lambda: timer.done() or self._cohort.has_news())
-        for instant in [instant for instant, pending in self._timers.items() if pending.done()]:
-            del self._timers[instant]
+        await self._timers.sleep(until, remaining, self._cohort.has_news)
 
     async def _calls(self, batch: CallBatch) -> list[Any]:
         """A round's calls of one activity, answered in order."""

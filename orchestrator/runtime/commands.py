@@ -21,6 +21,7 @@ time and is sent the answer:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from orchestrator.runtime.contracts import (
@@ -71,6 +72,8 @@ class Block:
     """At most this long (None: until an event arrives)."""
     movable: bool = False
     """At a wait step, where a move request wakes it too (elsewhere a move waits for the next wait step)."""
+    until: datetime | None = None
+    """The deadline `seconds` counts down to, on the core's clock: the same after every event the wait ignores."""
 
 
 @dataclass(frozen=True)

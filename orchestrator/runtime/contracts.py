@@ -21,7 +21,7 @@ WORKFLOW_NAME = "JourneyWorkflow"
 EVENT_SIGNAL = "event"
 STATUS_QUERY = "status"
 MOVE_SIGNAL = "move"
-INTERPRETER_REVISION = 4
+INTERPRETER_REVISION = 5
 """What new enrollments start with as EnrollmentInput.revision (orchestrator/runtime/workflow.py says what each changed)."""
 
 

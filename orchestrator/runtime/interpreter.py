@@ -286,7 +286,7 @@ class Interpreter:
             remaining = (deadline - self._now()).total_seconds()
             if remaining <= 0:
                 return _TIMEOUT
-            if not (yield Block(self._state.step, remaining, movable)):
+            if not (yield Block(self._state.step, remaining, movable, until=deadline)):
                 return _TIMEOUT
 
     def _move(self, node: WaitNode, deadline: datetime | None) -> Steps:

@@ -31,7 +31,9 @@ runs to catch it. What each interpreter revision (EnrollmentInput.revision) chan
    and a wait that blocks as soon as it is entered (`wait`, `wait_for`) right after a send is reached
    and rested by that send too, so an enrollment that sends and then waits runs no `record_progress`;
    events that arrived during such a send are applied once the enrollment is at the wait, and end it
-   there; a branch notes which way it went (`branched`) (progress.FACTS_WITH_SENDS).
+   there; a branch notes which way it went (`branched`) (progress.FACTS_WITH_SENDS);
+5. a wait's timer is never cancelled: woken by an event it ignores, the enrollment sleeps on the same timer
+   again, and one no longer needed fires once for nothing (timers.py says why; TIMERS_LEFT_RUNNING).
 """
 
 from __future__ import annotations
@@ -61,11 +63,16 @@ with workflow.unsafe.imports_passed_through():
     from orchestrator.runtime.enrollment_state import EnrollmentState
     from orchestrator.runtime.interpreter import BadJourney, Interpreter
     from orchestrator.runtime.search_attributes import JOURNEY_VERSION
+    from orchestrator.runtime.timers import Timers
 
 __all__ = ["HISTORY_LIMIT", "JourneyWorkflow"]
 
 HISTORY_LIMIT = 2_000
 """Continue as new past this many history events, long before Temporal's own limits (50K events, 50 MB)."""
+
+TIMERS_LEFT_RUNNING = 5
+"""EnrollmentInput.revision from which a wait's timer is left running when an event wakes the enrollment (timers.py)
+instead of being cancelled."""
 
 MOVES_PATCH = "moves-between-versions"
 """Patch id (a permanent name) of the `move` signal's handler. A worker from before it leaves a `move` signal unhandled
@@ -96,6 +103,7 @@ class JourneyWorkflow:
     def __init__(self) -> None:
         self._state = EnrollmentState()
         self._status = "running"
+        self._timers = Timers()
 
     @workflow.signal(name=EVENT_SIGNAL)
     def on_event(self, event: EventMessage) -> None:
@@ -147,12 +155,15 @@ class JourneyWorkflow:
             case Entered(step=step):
                 self._books.entered(step)
                 return None
-            case Block(step=step, seconds=seconds, movable=movable):
+            case Block(step=step, seconds=seconds, movable=movable, until=until):
                 self._books.show_current_step(step)
                 woken = (lambda: bool(self._state.inbox) or self._state.move is not None) if movable else (lambda: bool(self._state.inbox))
                 if seconds is None:
                     await workflow.wait_condition(woken)
                     return True
+                if self._input.revision >= TIMERS_LEFT_RUNNING and until is not None:
+                    await self._timers.sleep(until, seconds, woken)
+                    return woken()  # an event at the instant the timer ends comes first (the tie rule)
                 try:
                     await workflow.wait_condition(woken, timeout=timedelta(seconds=seconds))
                 except TimeoutError:

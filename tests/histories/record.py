@@ -25,6 +25,7 @@ that continues as new. `moved` is an enrollment moved onto a newer version while
 `move` signal, with its patch marker: `journey deploy --migrate`), then asked again, which the new run ignores;
 `moved.unhandled.json` was recorded by the interpreter from before the `move` handler (commit 2926a4b), which
 left the signal unhandled and finished on v1: a worker with the handler must replay that as it happened.
+`timers` is the first on revision 5 (a wait's timer left running when an event wakes the enrollment, never cancelled).
 """
 
 from __future__ import annotations
@@ -337,6 +338,19 @@ async def moved(env: WorkflowEnvironment, h: Harness) -> WorkflowHandle[Any, Any
     return handle
 
 
+async def timers(env: WorkflowEnvironment, h: Harness) -> WorkflowHandle[Any, Any]:
+    """Revision 5: at `listen`, an event it ignores and then its answer leave its timer running; the timer fires during
+    the next `nap` for nothing, and the enrollment sleeps on the nap's timer again until it exits."""
+    h.identify("timer-1", {"email": "ann@example.com"})
+    handle = await h.enroll(journey(LOOP), "timer-1")
+    await env.sleep(timedelta(days=7, hours=1))
+    await handle.signal(EVENT_SIGNAL, EventMessage("noise-1", "noise", {"stop": False}))
+    await handle.signal(EVENT_SIGNAL, EventMessage("answer-1", "answered"))
+    await env.sleep(timedelta(days=3))
+    await handle.signal(EVENT_SIGNAL, EventMessage("bye", "unsubscribed"))
+    return handle
+
+
 Scenario = Callable[[WorkflowEnvironment, Harness], Awaitable[WorkflowHandle[Any, Any]]]
 
 SCENARIOS: dict[str, Scenario] = {
@@ -353,6 +367,7 @@ SCENARIOS: dict[str, Scenario] = {
     "progress_holdout": progress_holdout,
     "facts_drip": facts_drip,
     "moved": moved,
+    "timers": timers,
 }
 DEV_SCENARIOS: dict[str, Scenario] = {
     "findable": findable,

@@ -76,10 +76,12 @@ class Harness:
         enrollment_id: str | None = None,
         search_attributes: bool = False,
         with_event: EventMessage | None = None,
+        revision: int = INTERPRETER_REVISION,
     ) -> WorkflowHandle[Any, EnrollmentResult]:
         """`search_attributes`: start as the API's gateway does, with JourneyId ... CurrentStep set and kept
         up to date (only on a server where they are registered: the dev server, not the time-skipping one).
-        `with_event`: signalled with the start, so the enrollment has it queued before its first step."""
+        `with_event`: signalled with the start, so the enrollment has it queued before its first step.
+        `revision`: the interpreter revision it starts on (an older one runs as enrollments started before it do)."""
         shift = (start - await self.env.get_current_time()).total_seconds()
         enrollment_id = enrollment_id or f"{journey.id}-{uuid.uuid4().hex[:12]}"
         return await self.env.client.start_workflow(
@@ -92,7 +94,7 @@ class Harness:
                 clock_shift_seconds=shift,
                 upsert_search_attributes=search_attributes,
                 history_limit=history_limit,
-                revision=INTERPRETER_REVISION,
+                revision=revision,
             ),
             id=enrollment_id,
             task_queue=self.queue,
