@@ -19,7 +19,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle
 
 from orchestrator.simulation.simulator import Simulator
-from tests.simulation.cohort_cases import TESTS, CohortGroup, cohorts_of, example_files
+from tests.simulation.cohort_cases import TESTS, cohorts_of, example_files
 
 
 @pytest.fixture(scope="module")
@@ -32,23 +32,11 @@ async def simulator() -> AsyncIterator[Simulator]:
 @pytest.mark.parametrize("path", example_files(), ids=lambda path: path.stem)
 async def test_every_member_of_a_cohort_gets_what_it_gets_alone(simulator: Simulator, path: Path) -> None:
     for group in cohorts_of(path):
-        differences = await members_apart_from_alone(simulator, group)
-        if differences:
-            # Once more: the server's clock runs in real time while an activity runs, so a stall of the machine (seen in a
-            # full CI run: two seconds after a send) makes one run's later steps late by it. A real difference repeats.
-            differences = await members_apart_from_alone(simulator, group)
-        assert not differences, json.dumps(differences[0], indent=1)
+        together = await simulator.run_cohort(group.journey, group.members, group.start)
 
-
-async def members_apart_from_alone(simulator: Simulator, group: CohortGroup) -> list[dict[str, Any]]:
-    """Each member whose timeline in the cohort differs from `Simulator.run` of its case alone: the case and both timelines."""
-    together = await simulator.run_cohort(group.journey, group.members, group.start)
-    differences = []
-    for name, member, timeline in zip(group.names, group.members, together, strict=True):
-        alone = (await simulator.run(group.journey, member.customer, member.events, group.start, member.horizon)).to_dict()
-        if timeline.to_dict() != alone:
-            differences.append({"case": name, "cohort": timeline.to_dict(), "alone": alone})
-    return differences
+        for name, member, timeline in zip(group.names, group.members, together, strict=True):
+            alone = (await simulator.run(group.journey, member.customer, member.events, group.start, member.horizon)).to_dict()
+            assert timeline.to_dict() == alone, json.dumps({"case": name, "cohort": timeline.to_dict(), "alone": alone}, indent=1)
 
 
 @pytest.mark.asyncio(loop_scope="session")
