@@ -8,7 +8,7 @@ Why not cancel: the time-skipping test server, which runs `journey simulate` and
 workflow task that cancels a timer which fired while the task ran, and then never gives that workflow another
 task. Its clock runs in real time between skips, so an event scripted at the instant a wait ends (a timer
 started a few milliseconds after the event before it) meets its timer inside the task: the simulation hung,
-and every run after it on that server. A real cluster accepts the cancel; without one the two agree.
+and every run after it on that server. A real cluster accepts the cancel; left running, timers behave the same on both.
 """
 
 from __future__ import annotations
