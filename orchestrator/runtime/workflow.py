@@ -13,8 +13,9 @@ signal's handler only keeps the request; the core decides on it at a wait step (
 The core runs with modules of its own: `requests.py` builds each activity's request,
 `enrollment_state.py` holds what the enrollment remembers and carries when it continues as
 new, `progress.py` notes the journey facts only the workflow knows and says who records them;
-this shell with `activity_calls.py` (timeouts and retries) and `bookkeeping.py` (CurrentStep, the
-end in the index). Changing the core, this file or those changes how enrollments already in flight replay: gate any
+this shell with `activity_calls.py` (timeouts and retries), `bookkeeping.py` (CurrentStep, the
+end in the index) and `timers.py` (the waits' timers, from revision 5). Changing the core, this file or those
+changes how enrollments already in flight replay: gate any
 change of the commands they issue by the input's `revision` or with `workflow.patched`
 (docs/architecture.md, "Changing the interpreter"); tests/histories/ replays recorded
 runs to catch it. What each interpreter revision (EnrollmentInput.revision) changed:
