@@ -12,7 +12,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from orchestrator.runtime.contracts import EVENT_SIGNAL, EventMessage
 from orchestrator.runtime.workflow import TIMERS_LEFT_RUNNING
-from orchestrator.store import Store
+from orchestrator.store import OutboxMessage, Store
 from tests.runtime.support import START, harness, journey
 
 LISTEN = journey("""
@@ -30,7 +30,9 @@ LISTEN = journey("""
     """)
 
 
-async def answered_after_noise(env: WorkflowEnvironment, store: Store, revision: int) -> tuple[list[Any], Any]:
+async def answered_after_noise(
+    env: WorkflowEnvironment, store: Store, revision: int
+) -> tuple[list[EventType.ValueType], OutboxMessage]:
     """An event `listen` ignores an hour in, then the answer a minute later: the timer events of the run, and the message sent."""
     async with harness(env, store) as h:
         h.identify("c-1", {"email": "ann@example.com"})
